@@ -1,0 +1,9 @@
+"""GNU Radio blocks wrapping the project's stages (importing this needs GNU Radio)."""
+
+from .burst_sink import BurstSink
+from .burst_source import BurstSource
+from .stream_guard import StreamGuard
+
+EOT_TAG = "eot"
+
+__all__ = ["BurstSink", "BurstSource", "StreamGuard", "EOT_TAG"]

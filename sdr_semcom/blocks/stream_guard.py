@@ -1,0 +1,39 @@
+"""Pass-through block that watches a stream: activity time and the ``eot`` tag."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+EOT = pmt.intern("eot")
+
+
+class StreamGuard(gr.sync_block):
+    """Copies its input and records when samples last flowed.
+
+    Output
+    ------
+    The input, unchanged (tags propagate). :attr:`eot` is set once the ``eot``
+    tag has passed; :attr:`items` counts samples; :attr:`last_activity` is a
+    ``time.monotonic()`` stamp (None before the first sample).
+    """
+
+    def __init__(self) -> None:
+        gr.sync_block.__init__(self, name="semcom_stream_guard", in_sig=[np.complex64], out_sig=[np.complex64])
+        self.eot = threading.Event()
+        self.items = 0
+        self.last_activity: float | None = None
+
+    def work(self, input_items, output_items):
+        n = len(input_items[0])
+        output_items[0][:n] = input_items[0]
+        if n:
+            self.items += n
+            self.last_activity = time.monotonic()
+            if self.get_tags_in_window(0, 0, n, EOT):
+                self.eot.set()
+        return n

@@ -1,0 +1,1 @@
+"""Link layer: transmitter and receiver ends, in-process loopback, multi-process roles."""
