@@ -1,0 +1,25 @@
+# The two commands of the README:
+#   make demo   set up (if needed) and run the end-to-end loopback demo -> out/demo
+#   make test   set up (if needed) and run the test suite
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup demo test test-fast bench grc clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(VENV)/bin/sdr-semcom demo --out out/demo
+
+test: setup
+	$(PY) -m pytest -q tests
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow" tests
+
+bench: setup
+	$(PY) benchmarks/phy_bench.py --out out/bench
+
+clean:
+	rm -rf out .pytest_cache

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# One-shot, idempotent setup on Debian 12 (bookworm) or 13 (trixie):
+# apt packages (GNU Radio 3.10, UHD), a venv that sees Debian's gnuradio, pinned pip packages,
+# and the sample images that ship inside packages. A second run does nothing slow.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv
+STAMP=$VENV/.setup-stamp
+want=$(cat requirements.txt pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x $VENV/bin/sdr-semcom ]; then
+  exit 0
+fi
+
+debian_major=$(cut -d. -f1 /etc/debian_version 2>/dev/null || echo 0)
+apt_pkgs="gnuradio python3-uhd uhd-host python3-venv python3-numpy python3-scipy"
+if [ "$debian_major" = "13" ] || [[ "$debian_major" == trixie* ]]; then
+  apt_pkgs="$apt_pkgs python3-torch"   # the local torch wheel is cp311 only
+fi
+missing=""
+for p in $apt_pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  echo "setup: installing Debian packages:$missing"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ ! -x $VENV/bin/python ]; then
+  /usr/bin/python3 -m venv --system-site-packages $VENV
+fi
+# Keep numpy at the version GNU Radio was built against.
+np_version=$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')
+echo "numpy==$np_version" > $VENV/constraints.txt
+PIP="$VENV/bin/pip install -q --disable-pip-version-check -c $VENV/constraints.txt"
+$PIP -r requirements.txt
+if [ "$($VENV/bin/python -c 'import sys; print(sys.version_info[:2] == (3, 11))')" = True ]; then
+  $VENV/bin/python -c 'import torch' 2>/dev/null || $PIP torch==2.13.0
+fi
+$PIP --no-deps --no-build-isolation -e .
+$VENV/bin/python -c 'from gnuradio import gr, digital, channels, zeromq, pdu, fec; print("setup: GNU Radio", gr.version())'
+$VENV/bin/sdr-semcom fetch-samples >/dev/null
+echo "$want" > "$STAMP"
+echo "setup: done"

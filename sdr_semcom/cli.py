@@ -1,0 +1,204 @@
+"""``sdr-semcom``: one command line for every stage and role.
+
+Every subcommand is thin: it parses options and calls the packages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from .config import LinkConfig
+
+log = logging.getLogger("sdr_semcom")
+
+
+def _config(path: str | None, snr: float | None = None, eve_snr: float | None = None,
+            modulation: str | None = None) -> LinkConfig:
+    try:
+        cfg = LinkConfig.load(path)
+        if snr is not None:
+            cfg = dataclasses.replace(cfg, auth=dataclasses.replace(cfg.auth, snr_db=snr))
+        if eve_snr is not None:
+            cfg = dataclasses.replace(cfg, eve=dataclasses.replace(cfg.eve, snr_db=eve_snr))
+        if modulation is not None:
+            cfg = dataclasses.replace(cfg, modulation=modulation)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    return cfg
+
+
+config_opt = click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+                          help="Link configuration (TOML) shared by both ends.")
+mod_opt = click.option("--modulation", type=click.Choice(["bpsk", "qpsk", "16qam"], case_sensitive=False),
+                       help="Data modulation (overrides the config).")
+
+
+@click.group()
+@click.option("-v", "--verbose", count=True, help="-v info, -vv debug.")
+def main(verbose: int) -> None:
+    """Privacy-preserving semantic image communication over GNU Radio."""
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command("fetch-samples")
+def fetch_samples_cmd() -> None:
+    """Cache the sample images that ship inside installed packages."""
+    from .samples import fetch_samples
+
+    for p in fetch_samples():
+        click.echo(p)
+
+
+def _load_images(paths: tuple[str, ...], size: int) -> list[tuple[str, bytes]]:
+    from PIL import Image, UnidentifiedImageError
+
+    from .link import rawimage
+    from .samples import fetch_samples
+
+    files = [Path(p) for p in paths] or fetch_samples()
+    out = []
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                img = im.convert("RGB").resize((size, size))
+        except (OSError, UnidentifiedImageError) as exc:
+            click.echo(f"skipping {f}: not a readable image ({exc})", err=True)
+            continue
+        import numpy as np
+
+        out.append((f.stem, rawimage.encode(np.asarray(img))))
+    if not out:
+        raise click.UsageError("no readable image to send")
+    return out
+
+
+@main.command()
+@click.argument("images", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), default="out/demo", show_default=True)
+@click.option("--size", type=click.IntRange(8, 1024), default=128, show_default=True,
+              help="Images are resized to SIZE x SIZE before sending.")
+@click.option("--snr", type=float, default=15.0, show_default=True, help="Authorized link SNR, dB.")
+@click.option("--eve-snr", type=float, default=5.0, show_default=True, help="Eavesdropper link SNR, dB.")
+@config_opt
+@mod_opt
+def demo(images, out, size, snr, eve_snr, config_path, modulation) -> None:
+    """End-to-end loopback: sample images -> TX -> auth RX and eavesdropper RX.
+
+    Writes received images, report.json and constellation.png into OUT.
+    """
+    from .link.loopback import run_loopback
+    from .report import constellation_plot, save_received, write_json
+
+    cfg = _config(config_path, snr, eve_snr, modulation)
+    named = _load_images(images, size)
+    result = run_loopback([p for _, p in named], cfg)
+    out = Path(out)
+    report = {"config": dataclasses.asdict(cfg), "images": [n for n, _ in named], "tx": result.tx, "receivers": {}}
+    for role, rr in result.rx.items():
+        report["receivers"][role] = dict(rr.report, messages=save_received(rr.receiver, out / role, cfg.mtu))
+    write_json(out / "report.json", report)
+    constellation_plot({r: rr.receiver for r, rr in result.rx.items()}, out / "constellation.png")
+    _print_summary(result.tx, {r: rr.report for r, rr in result.rx.items()})
+    click.echo(f"wrote {out}/report.json, {out}/constellation.png, {out}/auth/, {out}/eve/")
+
+
+def _print_summary(tx: dict, reports: dict) -> None:
+    click.echo(f"tx: {tx['frames_sent']} packets, {tx['payload_bytes']} B, {tx['airtime_s']:.3f} s on air")
+    for role, r in reports.items():
+        per = "n/a" if r["per"] is None else f"{r['per']:.3f}"
+        est = "n/a" if r["snr_est_db"] is None else f"{r['snr_est_db']:.1f}"
+        click.echo(f"{role:>5}: SNR {r['snr_db']} dB (est. {est}), received {r['packets_received']}/"
+                   f"{r['packets_sent']}, PER {per}, goodput {r['goodput_bps'] / 1e3:.1f} kbit/s")
+
+
+@main.command()
+@click.argument("images", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--bind", default="tcp://127.0.0.1:5555", show_default=True, help="ZeroMQ PUSH address.")
+@click.option("--size", type=click.IntRange(8, 1024), default=128, show_default=True)
+@click.option("--connect-timeout", type=float, default=15.0, show_default=True)
+@config_opt
+@mod_opt
+def tx(images, bind, size, connect_timeout, config_path, modulation) -> None:
+    """Transmit images (default: the sample images) as a process."""
+    from .link.roles import PeerTimeout, Timeouts, run_tx
+    from .phy.framing import PayloadType
+
+    cfg = _config(config_path, modulation=modulation)
+    named = _load_images(images, size)
+    try:
+        r = run_tx([(p, PayloadType.RAW) for _, p in named], cfg, bind, Timeouts(connect_s=connect_timeout))
+    except PeerTimeout as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"tx: sent {r['frames_sent']} packets ({r['payload_bytes']} B) on {bind}")
+
+
+@main.command()
+@click.option("--connect", default="tcp://127.0.0.1:5555", show_default=True, help="Transmitter's address.")
+@click.option("--auth-bind", default="tcp://127.0.0.1:5556", show_default=True)
+@click.option("--eve-bind", default="tcp://127.0.0.1:5557", show_default=True)
+@click.option("--no-eve", is_flag=True, help="No eavesdropper tap.")
+@click.option("--snr", type=float, help="Authorized link SNR, dB (overrides the config).")
+@click.option("--eve-snr", type=float, help="Eavesdropper link SNR, dB (overrides the config).")
+@click.option("--connect-timeout", type=float, default=15.0, show_default=True)
+@click.option("--idle-timeout", type=float, default=5.0, show_default=True)
+@config_opt
+def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, connect_timeout, idle_timeout, config_path) -> None:
+    """Channel emulator process: TX samples in, impaired samples out (auth and eve)."""
+    from .link.roles import PeerTimeout, Timeouts, run_channel
+
+    cfg = _config(config_path, snr, eve_snr)
+    try:
+        r = run_channel(cfg, connect, auth_bind, None if no_eve else eve_bind,
+                        Timeouts(connect_s=connect_timeout, idle_s=idle_timeout))
+    except PeerTimeout as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"channel: forwarded {r['samples']} samples to {', '.join(r['outputs'].values())}")
+
+
+@main.command()
+@click.option("--role", type=click.Choice(["auth", "eve"]), default="auth", show_default=True)
+@click.option("--connect", help="Channel's address (default: 5556 for auth, 5557 for eve).")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Default: out/rx_<role>.")
+@click.option("--connect-timeout", type=float, default=15.0, show_default=True)
+@click.option("--idle-timeout", type=float, default=5.0, show_default=True)
+@config_opt
+def rx(role, connect, out, connect_timeout, idle_timeout, config_path) -> None:
+    """Receiver process (authorized, or eavesdropper with --role eve)."""
+    from .link.roles import PeerTimeout, Timeouts, run_rx
+    from .report import save_received, write_json
+
+    cfg = _config(config_path)
+    out = Path(out or f"out/rx_{role}")
+    try:
+        receiver, report = run_rx(cfg, role, connect, Timeouts(connect_s=connect_timeout, idle_s=idle_timeout))
+    except PeerTimeout as exc:
+        raise click.ClickException(str(exc)) from exc
+    report["messages"] = save_received(receiver, out, cfg.mtu)
+    write_json(out / "report.json", report)
+    click.echo(f"rx ({role}): received {report['packets_received']}/{report['packets_sent']} packets, "
+               f"wrote {out}/report.json")
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks (JSON rows + PNG plot + printed table)."""
+
+
+@bench.command("phy")
+@click.option("--out", type=click.Path(file_okay=False), default="out/bench", show_default=True)
+@click.option("--quick", is_flag=True, help="Fewer SNR points and packets (smoke run).")
+def bench_phy(out, quick) -> None:
+    """PER and goodput vs SNR: this PHY and GNU Radio's stock OFDM, same impairments."""
+    from benchmarks import phy_bench  # noqa: F401  (repository checkout)
+
+    sys.exit(phy_bench.main(["--out", out] + (["--quick"] if quick else [])))
+
+
+if __name__ == "__main__":
+    main()

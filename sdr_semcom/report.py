@@ -1,0 +1,75 @@
+"""Writing what a receiver got: images, report.json, constellation plot."""
+
+from __future__ import annotations
+
+import json
+from struct import error as struct_error
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .link import rawimage
+from .link.endpoints import LinkReceiver
+
+
+def save_received(receiver: LinkReceiver, out: Path, mtu: int) -> list[dict]:
+    """Save every received message: raw images as PNG, anything else as .bin."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for msg in receiver.messages:
+        name = f"msg_{msg.stream:02d}_{msg.msg_id:04d}"
+        row = {"msg_id": msg.msg_id, "complete": msg.complete, "missing_fragments": msg.missing}
+        decoded = None
+        try:
+            decoded = rawimage.decode(msg, mtu)
+        except (ValueError, struct_error):
+            decoded = None
+        if decoded is not None:
+            img, frac = decoded
+            Image.fromarray(img).save(out / f"{name}.png")
+            row.update(file=f"{name}.png", bytes_received_fraction=frac)
+        elif msg.complete:
+            (out / f"{name}.bin").write_bytes(msg.data)
+            row.update(file=f"{name}.bin")
+        rows.append(row)
+    return rows
+
+
+def write_json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2, default=_jsonable) + "\n")
+
+
+def _jsonable(o):
+    if isinstance(o, (np.integer, np.floating)):
+        return o.item()
+    if isinstance(o, complex):
+        return [o.real, o.imag]
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def constellation_plot(receivers: dict[str, LinkReceiver], path: Path) -> None:
+    """One scatter panel per receiver of its equalised data symbols."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(receivers), figsize=(4.5 * len(receivers), 4.5), squeeze=False)
+    for ax, (role, rx) in zip(axes[0], receivers.items()):
+        pts = np.concatenate(rx.symbols) if rx.symbols else np.zeros(0, np.complex64)
+        ax.plot(pts.real, pts.imag, ".", ms=2, alpha=0.5)
+        snr = f"{np.median(rx.snr_estimates):.1f} dB est." if rx.snr_estimates else "no burst"
+        ax.set_title(f"{role}: {pts.size} symbols, {snr}")
+        ax.set_xlim(-2, 2)
+        ax.set_ylim(-2, 2)
+        ax.set_aspect("equal")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+
