@@ -59,8 +59,12 @@ class ChannelSpec:
         taps = np.asarray(self.taps, dtype=np.complex128)
         return list(taps / np.linalg.norm(taps))
 
-    def make_block(self):
-        """A configured ``gnuradio.channels.channel_model`` (tags pass through)."""
+    def make_block(self, block_tags: bool = False):
+        """A configured ``gnuradio.channels.channel_model``.
+
+        ``block_tags=True`` stops stream tags (needed between GNU Radio's stock
+        ``ofdm_tx`` and ``ofdm_rx`` in one process, whose length tags would leak).
+        """
         from gnuradio import channels
 
         return channels.channel_model(
@@ -69,7 +73,7 @@ class ChannelSpec:
             epsilon=1.0 + self.clock_ppm * 1e-6,
             taps=self.normalised_taps,
             noise_seed=self.seed,
-            block_tags=False,
+            block_tags=block_tags,
         )
 
 

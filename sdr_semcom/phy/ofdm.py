@@ -23,10 +23,11 @@ from __future__ import annotations
 import binascii
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
-from .fec import DATA_CODE, KNOWN_LLR, SIG_CODE, LdpcCode
+from .fec import DATA_CODE, KNOWN_LLR, SIG_CODE
 from .mapping import Modulation, demap_llr, map_bits
 
 log = logging.getLogger(__name__)
@@ -126,12 +127,15 @@ def _parse_sig(bits: np.ndarray) -> tuple[Modulation, int] | None:
 
 
 # --------------------------------------------------------------------------------------- TX
-def _codeword_layout(nbits: int, code: LdpcCode = DATA_CODE) -> tuple[int, np.ndarray]:
+@lru_cache(maxsize=4096)
+def _codeword_layout(nbits: int) -> tuple[int, np.ndarray]:
     """Number of codewords for ``nbits`` info bits, and the transmitted-position mask of the last one."""
-    ncw = -(-nbits // code.k)
-    used_last = nbits - (ncw - 1) * code.k
-    dropped = set(code.info_cols[used_last:].tolist())  # shortened (padding) bits are not sent
-    keep_last = np.array([p not in dropped for p in _PERM])
+    ncw = -(-nbits // DATA_CODE.k)
+    used_last = nbits - (ncw - 1) * DATA_CODE.k
+    sent = np.ones(DATA_CODE.n, bool)
+    sent[DATA_CODE.info_cols[used_last:]] = False  # shortened (padding) bits are not sent
+    keep_last = sent[_PERM]
+    keep_last.flags.writeable = False
     return ncw, keep_last
 
 
