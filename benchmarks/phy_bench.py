@@ -102,14 +102,17 @@ def run_stock(spec: ChannelSpec, payloads: list[bytes]) -> dict:
     t0 = time.perf_counter()
     tb.start()
     n_in = _stock_total_samples(payloads)
-    # ofdm_rx never ends its stream by itself (the channel's resampler keeps history): wait for the input
+    # ofdm_rx never ends its stream by itself: stop once the channel has consumed every sample
+    # and no packet has come out for 20 ms (both polled every 2 ms, so the overhead is small)
     deadline = time.perf_counter() + 600
     while tap.nitems_read(0) < n_in and time.perf_counter() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.3)
-    tb.stop()
-    tb.wait()
-    wall = time.perf_counter() - t0
+        time.sleep(0.002)
+    last, quiet_since = -1, time.perf_counter()
+    while time.perf_counter() - quiet_since < 0.02:
+        if len(got) != last:
+            last, quiet_since = len(got), time.perf_counter()
+        time.sleep(0.002)
+    wall = time.perf_counter() - t0 - 0.02
     payload_set = set(payloads)
     ok = {g for g in got if g in payload_set}
     delivered = len(ok) * size

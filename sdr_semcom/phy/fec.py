@@ -154,9 +154,10 @@ class LdpcCode:
         # one extra "dummy" variable (index n) that is a sure 0, for padded check slots
         ch_ext = np.concatenate([ch, np.full((batch, 1), KNOWN_LLR, np.float32)], axis=1)
         r_msg = np.zeros((batch, t.m, t.dc), np.float32)
-        total = ch_ext.copy()
-        ok = np.zeros(batch, bool)
-        for _ in range(max_iter):
+        total = ch_ext
+        hard = (total < 0).astype(np.uint8)
+        ok = ~np.any(np.bitwise_xor.reduce(hard[:, t.edge_var], axis=2), axis=1)
+        for _ in range(max_iter if not ok.all() else 0):
             q = total[:, t.edge_var] - r_msg  # variable -> check
             sign = np.where(q < 0, -1.0, 1.0).astype(np.float32)
             mag = np.abs(q)

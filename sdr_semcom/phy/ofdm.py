@@ -224,6 +224,24 @@ class RxStats:
     truncated: int = 0  # stream ended inside a burst
 
 
+@dataclass
+class _Acquisition:
+    """A synchronised burst (positions relative to the receiver's scan point)."""
+
+    dpk: int
+    cfo: float
+    ltf_start: int = 0
+    noise_var: float = 0.0
+    snr_db: float = 0.0
+    h_full: np.ndarray | None = None
+    body: int = 0
+    sig: np.ndarray | None = None
+    mod: Modulation = Modulation.QPSK
+    length: int = 0
+    nsym: int = 0
+    end: int = 0
+
+
 class BurstReceiver:
     """Streaming OFDM burst receiver.
 
@@ -256,6 +274,7 @@ class BurstReceiver:
         self._buf = np.zeros(0, np.complex64)
         self._offset = 0  # absolute index of _buf[0]
         self._scan = 0  # absolute index where the next detection search starts
+        self._pending: _Acquisition | None = None  # synchronised burst waiting for its samples
 
     # -- public -----------------------------------------------------------------------------
     def feed(self, samples: np.ndarray) -> list[RxBurst]:
@@ -274,6 +293,7 @@ class BurstReceiver:
         out = self._process(final=True)
         self._buf = np.zeros(0, np.complex64)
         self._offset = self._scan = 0
+        self._pending = None
         return out
 
     # -- detection ----------------------------------------------------------------------------
@@ -298,49 +318,71 @@ class BurstReceiver:
         while True:
             rel = self._scan - self._offset
             x = self._buf[rel:]
-            if x.size < w + lag + 1:
+            if self._pending is not None:  # a burst whose SIG said how long it is
+                acq = self._pending
+                if x.size < acq.end and not final:
+                    return out
+                self._pending = None
+            else:
+                if x.size < w + lag + 1:
+                    return out
+                metric, _ = self._metric(x)
+                hits = np.nonzero(metric > self.threshold)[0]
+                if hits.size == 0:
+                    self._scan += metric.size
+                    return out
+                d0 = int(hits[0])
+                need = d0 + self.WINDOW + 64 + PREAMBLE_LEN + 64 + SIG_LEN + 2 * SYM_LEN
+                if x.size < need:
+                    if final:
+                        self.stats.truncated += 1
+                        self._scan += x.size
+                    else:
+                        self._scan += d0
+                    return out
+                seg = slice(d0, min(d0 + self.WINDOW + 64, metric.size))  # covers the plateau
+                dpk = d0 + int(np.argmax(metric[seg]))
+                self.stats.detections += 1
+                self._scan += dpk  # anchor on the burst: a pending acquisition survives buffer trimming
+                x = x[dpk:]
+                acq = self._acquire(x, 0)
+                if isinstance(acq, int):
+                    self._scan += acq
+                    continue
+                if x.size < acq.end:
+                    if not final:
+                        self._pending = acq
+                        return out
+            if x.size < acq.end:  # final and cut short
+                self.stats.truncated += 1
+                self._scan += x.size
                 return out
-            metric, p = self._metric(x)
-            hits = np.nonzero(metric > self.threshold)[0]
-            if hits.size == 0:
-                self._scan += metric.size
-                return out
-            d0 = int(hits[0])
-            need = d0 + self.WINDOW + 64 + PREAMBLE_LEN + 64 + SIG_LEN + 2 * SYM_LEN
-            if x.size < need:
-                if final:
-                    self.stats.truncated += 1
-                    self._scan += x.size
-                else:
-                    self._scan += d0
-                return out
-            self.stats.detections += 1
-            seg = slice(d0, min(d0 + self.WINDOW + 64, metric.size))  # covers the plateau
-            dpk = d0 + int(np.argmax(metric[seg]))
-            burst, consumed, complete = self._decode_at(x, dpk, final)
-            if not complete:  # burst not fully received yet
-                self.stats.detections -= 1
-                self._scan += d0
-                return out
-            if burst is not None:
-                burst.start += self._scan
-                out.append(burst)
-            self._scan += consumed
+            burst = self._demodulate(x, acq)
+            burst.start += self._scan
+            out.append(burst)
+            self._scan += acq.end
 
     # -- demodulation -------------------------------------------------------------------------
-    def _decode_at(self, x: np.ndarray, dpk: int, final: bool) -> tuple[RxBurst | None, int, bool]:
-        """Try to decode a burst whose STF peak is near ``dpk``.
+    def _symbols(self, x: np.ndarray, acq: "_Acquisition", start: int, count: int) -> np.ndarray:
+        """FFT of ``count`` OFDM symbols whose first CP starts at ``start`` (CFO removed)."""
+        a = start + CP - TIMING_BACKOFF
+        b = a + (count - 1) * SYM_LEN + NFFT
+        y = x[a:b] * np.exp(-2j * np.pi * acq.cfo * np.arange(a - acq.dpk, b - acq.dpk))
+        y = np.lib.stride_tricks.as_strided(y, (count, NFFT), (SYM_LEN * y.itemsize, y.itemsize))
+        return np.fft.fft(y, axis=1) * (np.sqrt(len(USED)) / NFFT)
 
-        Returns (burst or None, samples consumed from x's start, complete?).
+    def _acquire(self, x: np.ndarray, dpk: int) -> "_Acquisition | int":
+        """Synchronise on the burst whose STF plateau peaks near ``dpk`` and decode its SIG.
+
+        Returns the acquisition, or the number of samples to skip when there is none.
         """
         lag, w = STF_PERIOD, self.WINDOW
         p = np.sum(np.conj(x[dpk : dpk + w]) * x[dpk + lag : dpk + lag + w])
-        cfo = float(np.angle(p) / (2 * np.pi * lag))
+        acq = _Acquisition(dpk=dpk, cfo=float(np.angle(p) / (2 * np.pi * lag)))
         # fine timing: LTF cross-correlation around where the LTF should start
         lo = dpk + STF_LEN + LTF_CP - 80  # the plateau peak sits 0..64 samples after the STF start
         hi = dpk + STF_LEN + LTF_CP + 48
-        n = np.arange(lo, hi + 2 * NFFT)
-        seg = x[lo : hi + 2 * NFFT] * np.exp(-2j * np.pi * cfo * (n - dpk))
+        seg = x[lo : hi + 2 * NFFT] * np.exp(-2j * np.pi * acq.cfo * np.arange(lo - dpk, hi + 2 * NFFT - dpk))
         win = np.lib.stride_tricks.sliding_window_view(seg, NFFT)
         c = win @ np.conj(LTF_SYM)
         energy = np.sum(np.abs(win) ** 2, axis=1)
@@ -349,35 +391,24 @@ class BurstReceiver:
         rho = q[i] / (np.linalg.norm(LTF_SYM) * (np.sqrt(energy[i]) + np.sqrt(energy[i + NFFT])) + 1e-12)
         if rho < self.ltf_threshold:
             self.stats.false_alarms += 1
-            return None, dpk + lag, True
-        ltf_start = lo + i  # first LTF symbol (after its CP)
-        l1 = seg[i : i + NFFT]
-        l2 = seg[i + NFFT : i + 2 * NFFT]
-        cfo += float(np.angle(np.sum(np.conj(l1) * l2)) / (2 * np.pi * NFFT))
+            return dpk + lag
+        acq.ltf_start = lo + i  # first LTF symbol (after its CP)
+        l1, l2 = seg[i : i + NFFT], seg[i + NFFT : i + 2 * NFFT]
+        acq.cfo += float(np.angle(np.sum(np.conj(l1) * l2)) / (2 * np.pi * NFFT))
 
-        def symbols(start: int, count: int) -> np.ndarray | None:
-            """FFT of ``count`` symbols whose first CP starts at ``start`` (CFO removed)."""
-            a = start + CP - TIMING_BACKOFF
-            b = a + (count - 1) * SYM_LEN + NFFT
-            if b > x.size:
-                return None
-            idx = np.arange(a, b)
-            y = x[a:b] * np.exp(-2j * np.pi * cfo * (idx - dpk))
-            y = np.lib.stride_tricks.as_strided(y, (count, NFFT), (SYM_LEN * y.itemsize, y.itemsize))
-            return np.fft.fft(y, axis=1) * (np.sqrt(len(USED)) / NFFT)
-
-        ltf = symbols(ltf_start - CP, 1), symbols(ltf_start + NFFT - CP, 1)
-        y1, y2 = ltf[0][0, _bins(USED)], ltf[1][0, _bins(USED)]
+        ltf1 = self._symbols(x, acq, acq.ltf_start - CP, 1)  # the two LTF symbols are 64 apart: no CP
+        ltf2 = self._symbols(x, acq, acq.ltf_start + NFFT - CP, 1)
+        y1, y2 = ltf1[0, _bins(USED)], ltf2[0, _bins(USED)]
         h_ls = (y1 + y2) / 2 / LTF_FREQ
-        noise_var = float(np.mean(np.abs(y1 - y2) ** 2) / 2)
+        acq.noise_var = float(np.mean(np.abs(y1 - y2) ** 2) / 2)
         h = _PROJ @ h_ls
-        snr_db = float(10 * np.log10(max(np.mean(np.abs(h) ** 2), 1e-12) / max(noise_var, 1e-12)))
-        h_full = np.zeros(NFFT, np.complex128)
-        h_full[_bins(USED)] = h
-        body = ltf_start + NFFT * 2  # start of SIG (its first CP)
+        acq.snr_db = float(10 * np.log10(max(np.mean(np.abs(h) ** 2), 1e-12) / max(acq.noise_var, 1e-12)))
+        acq.h_full = np.zeros(NFFT, np.complex128)
+        acq.h_full[_bins(USED)] = h
 
-        sig = symbols(body, SIG_SYMS)
-        eq_sig, nv_sig, _, _ = self._equalise(sig, h_full, noise_var, 0)
+        acq.body = acq.ltf_start + NFFT * 2  # start of SIG (its first CP)
+        acq.sig = self._symbols(x, acq, acq.body, SIG_SYMS)
+        eq_sig, nv_sig, _ = self._equalise(acq.sig, acq.h_full, acq.noise_var, track_clock=False)
         llr = demap_llr(eq_sig, nv_sig, Modulation.BPSK)
         llr_sig = llr[: SIG_CODE.n].copy()
         llr_sig[: llr.size - SIG_CODE.n] += llr[SIG_CODE.n :]
@@ -385,37 +416,33 @@ class BurstReceiver:
         parsed = _parse_sig(sig_info) if sig_ok[0] else None
         if parsed is None:
             self.stats.sig_errors += 1
-            return None, ltf_start + NFFT, True
-        mod, length = parsed
-        nsym = data_symbols(length, mod)
-        end = body + SIG_LEN + nsym * SYM_LEN
-        if end > x.size:
-            if final:
-                self.stats.truncated += 1
-                return None, x.size, True
-            return None, 0, False
-        data = symbols(body + SIG_LEN, nsym)
-        eq, nv, ppm, _ = self._equalise(np.concatenate([sig, data]), h_full, noise_var, 0)
+            return acq.ltf_start + NFFT
+        acq.mod, acq.length = parsed
+        acq.nsym = data_symbols(acq.length, acq.mod)
+        acq.end = acq.body + SIG_LEN + acq.nsym * SYM_LEN
+        return acq
+
+    def _demodulate(self, x: np.ndarray, acq: "_Acquisition") -> RxBurst:
+        data = self._symbols(x, acq, acq.body + SIG_LEN, acq.nsym)
+        eq, nv, ppm = self._equalise(np.concatenate([acq.sig, data]), acq.h_full, acq.noise_var)
         eq, nv = eq[SIG_SYMS:], nv[SIG_SYMS:]
-        llr = demap_llr(eq, nv, mod)
-        payload = self._decode_data(llr, length)
-        start = ltf_start - LTF_CP - STF_LEN
-        burst = RxBurst(start, payload, mod, snr_db, cfo, ppm, eq.ravel()[: 48 * 16].astype(np.complex64))
+        payload = self._decode_data(demap_llr(eq, nv, acq.mod), acq.length)
+        start = acq.ltf_start - LTF_CP - STF_LEN
         if payload is None:
             self.stats.fec_failures += 1
         else:
             self.stats.decoded += 1
-        return burst, end, True
+        return RxBurst(start, payload, acq.mod, acq.snr_db, acq.cfo, ppm, eq.ravel()[: 48 * 16].astype(np.complex64))
 
     @staticmethod
-    def _equalise(y: np.ndarray, h_full: np.ndarray, noise_var: float, first_index: int):
+    def _equalise(y: np.ndarray, h_full: np.ndarray, noise_var: float, track_clock: bool = True):
         """Pilot-tracked zero-forcing equalisation of (T, 64) symbols.
 
-        Returns (T, 48) equalised data symbols, their noise variances, the clock
-        offset estimate in ppm, and the per-symbol common phase.
+        ``y`` starts with the first SIG symbol. Returns (T, 48) equalised data
+        symbols, their noise variances, and the clock offset estimate in ppm.
         """
         t = y.shape[0]
-        pol = _PILOT_POLARITY[(first_index + np.arange(t)) % 127][:, None]
+        pol = _PILOT_POLARITY[np.arange(t) % 127][:, None]
         ref = h_full[_bins(PILOTS)][None, :] * pol * PILOT_BASE
         z = y[:, _bins(PILOTS)] * np.conj(ref)  # (T, 4)
         tt = np.arange(t)[:, None]
@@ -426,8 +453,10 @@ class BurstReceiver:
             score = np.abs((z[None] * ph).sum(axis=2)).sum(axis=1)
             return grid[int(np.argmax(score))]
 
-        eps = clock_fit(np.linspace(-200e-6, 200e-6, 81))
-        eps = clock_fit(eps + np.linspace(-6e-6, 6e-6, 25))
+        eps = 0.0
+        if track_clock:
+            eps = clock_fit(np.linspace(-100e-6, 100e-6, 41))
+            eps = clock_fit(eps + np.linspace(-5e-6, 5e-6, 11))
         slope = np.exp(-2j * np.pi * PILOTS[None, :] * eps * delay / NFFT)
         wt = (z * slope).sum(axis=1)  # common phase per symbol
         nfft = max(1024, 1 << int(np.ceil(np.log2(8 * t))))
@@ -445,7 +474,7 @@ class BurstReceiver:
         hd = h_full[_bins(DATA)][None, :]
         eq = y[:, _bins(DATA)] * rot * drift / hd
         nv = np.broadcast_to(noise_var / np.maximum(np.abs(hd) ** 2, 1e-12), eq.shape)
-        return eq, nv, eps * 1e6, phase
+        return eq, nv, eps * 1e6
 
     @staticmethod
     def _decode_data(llr: np.ndarray, length: int) -> bytes | None:
