@@ -40,7 +40,28 @@ class BurstSink(gr.sync_block):
         self.on_burst = on_burst
         self.eot = threading.Event()
         self._flushed = False
+        self._on_stop: Callable[[], None] | None = None
         self.message_port_register_out(pmt.intern("frames"))
+
+    @classmethod
+    def saving(cls, out_dir: str, role: str = "auth", mtu: int = 1024) -> "BurstSink":
+        """A sink that writes what it received (files + report.json) into ``out_dir`` when stopped."""
+        from pathlib import Path
+
+        from ..link.endpoints import LinkReceiver
+        from ..report import save_received, write_json
+
+        receiver = LinkReceiver(role)
+        sink = cls(on_burst=receiver.push)
+
+        def save() -> None:
+            receiver.finish()
+            report = receiver.report(sink.receiver.stats, None, 0.0, None)
+            report["messages"] = save_received(receiver, Path(out_dir), mtu)
+            write_json(Path(out_dir) / "report.json", report)
+
+        sink._on_stop = save
+        return sink
 
     def _emit(self, bursts: list[RxBurst]) -> None:
         for b in bursts:
@@ -68,4 +89,7 @@ class BurstSink(gr.sync_block):
 
     def stop(self) -> bool:
         self.flush()
+        if self._on_stop is not None:
+            self._on_stop()
+            self._on_stop = None
         return True

@@ -53,6 +53,24 @@ class BurstSource(gr.sync_block):
         self.message_port_register_in(pmt.intern("frames"))
         self.set_msg_handler(pmt.intern("frames"), self._on_pdu)
 
+    @classmethod
+    def from_files(cls, paths, modulation: str = "qpsk", gap: int = 400, mtu: int = 1024) -> "BurstSource":
+        """A source that sends each file as one message (fragmented), then ends the stream.
+
+        This is what the GRC flowgraphs use; the CLI's ``tx`` sends images instead.
+        """
+        from ..link.endpoints import LinkTransmitter
+
+        src = cls(modulation, gap)
+        tx = LinkTransmitter(mtu)
+        for path in paths:
+            with open(path, "rb") as fh:
+                for frame in tx.frames(fh.read()):
+                    src.send(frame)
+        src.send(tx.end_frame())
+        src.close()
+        return src
+
     def send(self, frame: bytes) -> None:
         """Queue one frame (a burst is made now, in the caller's thread)."""
         burst = ofdm.modulate(frame, self.mod)

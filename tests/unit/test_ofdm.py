@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sdr_semcom.phy import ofdm
+from sdr_semcom.phy.mapping import Modulation
+from tests.conftest import awgn
+
+
+def _stream(payloads, mod, gap=300):
+    parts = [np.zeros(500, np.complex64)]
+    for p in payloads:
+        parts += [ofdm.modulate(p, mod), np.zeros(gap, np.complex64)]
+    return np.concatenate(parts + [np.zeros(1000, np.complex64)])
+
+
+def _receive(x, chunk=4096, rx=None):
+    rx = rx or ofdm.BurstReceiver()
+    out = []
+    for i in range(0, x.size, chunk):
+        out += rx.feed(x[i : i + chunk])
+    return out + rx.flush(), rx
+
+
+@pytest.mark.parametrize("mod", list(Modulation))
+def test_bytes_in_equal_bytes_out_at_high_snr(mod, rng):
+    payloads = [rng.bytes(n) for n in (1, 50, 113, 900)]
+    out, rx = _receive(awgn(_stream(payloads, mod), 30, rng, cfo=0.3 / 64))
+    assert [b.payload for b in out] == payloads
+    assert all(b.modulation is mod for b in out)
+    assert rx.stats.decoded == 4 and rx.stats.false_alarms == 0
+
+
+def test_burst_length_matches_layout(rng):
+    for n, mod in [(1, Modulation.BPSK), (500, Modulation.QPSK), (2000, Modulation.QAM16)]:
+        assert ofdm.modulate(rng.bytes(n), mod).size == ofdm.burst_len(n, mod)
+    x = ofdm.modulate(b"x" * 100)
+    assert np.mean(np.abs(x) ** 2) == pytest.approx(1.0, rel=0.05)
+
+
+def test_chunking_does_not_change_the_result(rng):
+    payloads = [rng.bytes(300) for _ in range(3)]
+    x = awgn(_stream(payloads, Modulation.QPSK), 12, rng)
+    a, _ = _receive(x, chunk=100_000)
+    b, _ = _receive(x, chunk=777)
+    assert [p.payload for p in a] == [p.payload for p in b] == payloads
+    assert [p.start for p in a] == [p.start for p in b]
+
+
+def test_qpsk_at_6db_with_multipath_cfo(rng):
+    payloads = [rng.bytes(200) for _ in range(10)]
+    taps = (1.0, 0.35 * np.exp(1j), 0.0, 0.15 * np.exp(2.1j))
+    out, _ = _receive(awgn(_stream(payloads, Modulation.QPSK), 6, rng, cfo=0.3 / 64, taps=taps))
+    assert [b.payload for b in out if b.payload] == payloads
+
+
+def test_sig_estimates_snr(rng):
+    out, _ = _receive(awgn(_stream([rng.bytes(400)], Modulation.QPSK), 10, rng))
+    assert out[0].snr_db == pytest.approx(10, abs=1.5)
+
+
+def test_truncated_capture_is_counted_not_crashed(rng):
+    x = _stream([rng.bytes(800)], Modulation.QPSK)
+    out, rx = _receive(awgn(x[: x.size // 2], 25, rng))
+    assert out == [] and rx.stats.truncated == 1
+
+
+def test_noise_alone_gives_nothing(rng):
+    out, rx = _receive(awgn(np.zeros(200_000, np.complex64), -100, rng))
+    assert out == [] and rx.stats.decoded == 0
+
+
+def test_payload_size_limits():
+    with pytest.raises(ValueError, match="1..16383"):
+        ofdm.modulate(b"")
+    with pytest.raises(ValueError):
+        ofdm.modulate(b"x" * 20000)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.binary(min_size=0, max_size=4000), st.integers(1, 3000))
+def test_receiver_never_crashes_on_arbitrary_samples(raw, chunk):
+    x = np.frombuffer(raw[: len(raw) // 8 * 8], np.complex64)
+    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    x = np.clip(x.real, -1e3, 1e3) + 1j * np.clip(x.imag, -1e3, 1e3)
+    out, _ = _receive(x.astype(np.complex64), chunk=chunk)
+    assert all(b.payload is None or isinstance(b.payload, bytes) for b in out)
