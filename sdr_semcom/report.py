@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from struct import error as struct_error
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +19,7 @@ def save_received(receiver: LinkReceiver, out: Path, mtu: int) -> list[dict]:
     for msg in receiver.messages:
         name = f"msg_{msg.stream:02d}_{msg.msg_id:04d}"
         row = {"msg_id": msg.msg_id, "complete": msg.complete, "missing_fragments": msg.missing}
-        decoded = None
-        try:
-            decoded = rawimage.decode(msg, mtu)
-        except (ValueError, struct_error):
-            decoded = None
+        decoded = rawimage.decode(msg, mtu)
         if decoded is not None:
             img, frac = decoded
             Image.fromarray(img).save(out / f"{name}.png")

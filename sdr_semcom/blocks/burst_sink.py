@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Callable
 
@@ -12,6 +13,7 @@ from gnuradio import gr
 from ..phy.ofdm import BurstReceiver, RxBurst
 
 EOT = pmt.intern("eot")
+log = logging.getLogger(__name__)
 
 
 class BurstSink(gr.sync_block):
@@ -90,6 +92,9 @@ class BurstSink(gr.sync_block):
     def stop(self) -> bool:
         self.flush()
         if self._on_stop is not None:
-            self._on_stop()
+            try:
+                self._on_stop()
+            except Exception:  # an exception here would abort the whole process
+                log.exception("semcom_burst_sink: saving what was received failed")
             self._on_stop = None
         return True

@@ -27,12 +27,17 @@ def decode(msg: Message, mtu: int) -> tuple[np.ndarray, float] | None:
     """Rebuild an image from a (possibly incomplete) message.
 
     Output: the image with lost bytes set to 0, and the fraction of bytes received;
-    None if the first fragment (the header) was lost.
+    None if the first fragment (the header) was lost, or if the message is not a raw image
+    (its header does not match the message's size).
     """
-    if not msg.fragments or msg.fragments[0] is None:
+    if not msg.fragments or msg.fragments[0] is None or len(msg.fragments[0]) < _HEAD.size:
         return None
     h, w, c = _HEAD.unpack_from(msg.fragments[0])
     size = _HEAD.size + h * w * c
+    if h == 0 or w == 0 or c not in (1, 3, 4) or -(-size // mtu) != len(msg.fragments):
+        return None
+    if msg.complete and len(msg.data) != size:
+        return None
     buf = np.zeros(size, np.uint8)
     got = 0
     for i, frag in enumerate(msg.fragments):
