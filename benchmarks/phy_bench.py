@@ -177,13 +177,19 @@ def role_memory(out: Path) -> list[dict]:
         procs[role] = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if role != "tx":
             time.sleep(0.3)
-    rows = []
-    for role, p in procs.items():
-        _, status, usage = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        rows.append({"system": "sdr-semcom", "role": role, "figure": "peak_rss_mb", "value": usage.ru_maxrss / 1024,
-                     "exit_code": p.returncode})
-    return rows
+    # ru_maxrss of a child keeps the parent's size at fork time on Linux: read VmHWM instead
+    peak = {role: 0.0 for role in procs}
+    while any(p.poll() is None for p in procs.values()):
+        for role, p in procs.items():
+            try:
+                status = Path(f"/proc/{p.pid}/status").read_text()
+                hwm = next(line for line in status.splitlines() if line.startswith("VmHWM"))
+                peak[role] = max(peak[role], int(hwm.split()[1]) / 1024)
+            except (OSError, StopIteration):
+                pass
+        time.sleep(0.02)
+    return [{"system": "sdr-semcom", "role": role, "figure": "peak_rss_mb", "value": peak[role],
+             "exit_code": p.returncode} for role, p in procs.items()]
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -217,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="few SNR points and packets")
     ap.add_argument("--out", default="out/bench")
     args = ap.parse_args(argv)
+    from gnuradio import gr
+
+    gr.logging().set_default_level(gr.log_levels.warn)  # the stock receiver logs every bad header
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.quick:
