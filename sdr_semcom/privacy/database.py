@@ -1,0 +1,222 @@
+"""The shared privacy database: what is private, and the secret that keys the embedding.
+
+File format (YAML, ``version: 1``)::
+
+    version: 1
+    name: lab-default
+    secret: 64 hex digits          # keys the transmitted embedding; stays with the database holders
+    threshold: 0.5                 # receiver: minimum match score to accept an entry
+    entries:
+      - id: faces                  # [a-z0-9_-]+, unique
+        category: face             # face | text | license_plate | screen | document | custom
+        description: human face    # words; matched to detector backends by MiniLM similarity
+        policy: remove             # remove | keep
+      - id: alice
+        category: face
+        description: enrolled person
+        policy: remove
+        enrolled:                  # optional: a known person (face category only)
+          embeddings: [[...128 floats...], ...]   # SFace features of reference images
+          references: [alice1.jpg]
+
+Validation errors name the file, the line and the field. :attr:`PrivacyDatabase.content_hash`
+is a SHA-256 over the canonical content that both link ends can compare without revealing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets as _secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+VERSION = 1
+CATEGORIES = ("face", "text", "license_plate", "screen", "document", "custom")
+POLICIES = ("remove", "keep")
+_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
+
+
+class DatabaseError(ValueError):
+    """A database file that cannot be read or fails its schema (message names file, line, field)."""
+
+
+@dataclass
+class Enrollment:
+    embeddings: list[list[float]]
+    references: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Entry:
+    id: str
+    category: str
+    description: str
+    policy: str = "remove"
+    enrolled: Enrollment | None = None
+
+    @property
+    def text(self) -> str:
+        """The words used to align this entry with detector backends and received embeddings."""
+        return f"{self.category.replace('_', ' ')}: {self.description}"
+
+
+@dataclass
+class PrivacyDatabase:
+    entries: list[Entry]
+    secret: bytes
+    name: str = "privacy-db"
+    threshold: float = 0.5
+    path: Path | None = None
+
+    # -- reading / writing ----------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path) -> "PrivacyDatabase":
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise DatabaseError(f"{path}: cannot read ({exc.strerror})") from exc
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise DatabaseError(f"{path}: not valid YAML: {exc}") from exc
+        return _validate(data, node, path)
+
+    def save(self, path: str | Path | None = None) -> Path:
+        path = Path(path or self.path)
+        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, width=120))
+        self.path = path
+        return path
+
+    def to_dict(self) -> dict:
+        entries = []
+        for e in self.entries:
+            d = {"id": e.id, "category": e.category, "description": e.description, "policy": e.policy}
+            if e.enrolled is not None:
+                d["enrolled"] = asdict(e.enrolled)
+            entries.append(d)
+        return {"version": VERSION, "name": self.name, "secret": self.secret.hex(), "threshold": self.threshold,
+                "entries": entries}
+
+    @classmethod
+    def default(cls, name: str = "lab-default") -> "PrivacyDatabase":
+        """Faces, text and plates removed; a fresh random secret."""
+        return cls(
+            entries=[
+                Entry("faces", "face", "human face"),
+                Entry("text", "text", "printed text, signs and documents"),
+                Entry("plates", "license_plate", "vehicle license plate"),
+            ],
+            secret=_secrets.token_bytes(32),
+            name=name,
+        )
+
+    # -- queries ---------------------------------------------------------------------------------
+    @property
+    def content_hash(self) -> str:
+        canon = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canon.encode()).hexdigest()
+
+    def entry(self, entry_id: str) -> Entry:
+        for e in self.entries:
+            if e.id == entry_id:
+                return e
+        raise KeyError(f"no entry '{entry_id}' in database {self.name}")
+
+    def enroll(self, entry_id: str, embeddings: list[list[float]], references: list[str],
+               description: str = "enrolled person", policy: str = "remove") -> Entry:
+        """Add (or extend) a face entry for a known person."""
+        try:
+            e = self.entry(entry_id)
+            if e.category != "face":
+                raise DatabaseError(f"entry '{entry_id}' is a {e.category} entry, only face entries take enrolments")
+        except KeyError:
+            if not _ID.match(entry_id):
+                raise DatabaseError(f"entry id '{entry_id}' must match {_ID.pattern}") from None
+            e = Entry(entry_id, "face", description, policy)
+            self.entries.append(e)
+        if e.enrolled is None:
+            e.enrolled = Enrollment([], [])
+        e.enrolled.embeddings.extend([list(map(float, v)) for v in embeddings])
+        e.enrolled.references.extend(references)
+        return e
+
+
+def _line(node, *keys) -> int:
+    """1-based line of the YAML node reached by ``keys`` (str for mappings, int for sequences)."""
+    cur = node
+    for k in keys:
+        nxt = None
+        if isinstance(cur, yaml.MappingNode):
+            for kn, vn in cur.value:
+                if kn.value == k:
+                    nxt = vn
+                    break
+        elif isinstance(cur, yaml.SequenceNode) and isinstance(k, int) and k < len(cur.value):
+            nxt = cur.value[k]
+        if nxt is None:
+            break
+        cur = nxt
+    return (cur.start_mark.line + 1) if cur is not None else 1
+
+
+def _validate(data, node, path: Path) -> PrivacyDatabase:
+    def fail(msg: str, *keys) -> None:
+        field_name = ".".join(f"[{k}]" if isinstance(k, int) else str(k) for k in keys).replace(".[", "[")
+        raise DatabaseError(f"{path}:{_line(node, *keys)}: {field_name or 'document'}: {msg}")
+
+    if not isinstance(data, dict):
+        fail("expected a mapping with version, secret and entries")
+    known = {"version", "name", "secret", "threshold", "entries"}
+    for k in data:
+        if k not in known:
+            fail(f"unknown field (known: {', '.join(sorted(known))})", k)
+    if data.get("version") != VERSION:
+        fail(f"must be {VERSION}, got {data.get('version')!r}", "version")
+    secret = data.get("secret")
+    if not isinstance(secret, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", secret):
+        fail("must be 64 hexadecimal digits (32 bytes)", "secret")
+    threshold = data.get("threshold", 0.5)
+    if not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
+        fail("must be a number between 0 and 1", "threshold")
+    raw_entries = data.get("entries")
+    if not isinstance(raw_entries, list) or not raw_entries:
+        fail("must be a non-empty list", "entries")
+    entries, seen = [], set()
+    for i, e in enumerate(raw_entries):
+        if not isinstance(e, dict):
+            fail("must be a mapping", "entries", i)
+        for k in e:
+            if k not in ("id", "category", "description", "policy", "enrolled"):
+                fail("unknown field", "entries", i, k)
+        eid = e.get("id")
+        if not isinstance(eid, str) or not _ID.match(eid):
+            fail(f"must match {_ID.pattern}", "entries", i, "id")
+        if eid in seen:
+            fail(f"duplicate id '{eid}'", "entries", i, "id")
+        seen.add(eid)
+        if e.get("category") not in CATEGORIES:
+            fail(f"must be one of {', '.join(CATEGORIES)}", "entries", i, "category")
+        if not isinstance(e.get("description"), str) or not e["description"].strip():
+            fail("must be a non-empty string", "entries", i, "description")
+        if e.get("policy", "remove") not in POLICIES:
+            fail(f"must be one of {', '.join(POLICIES)}", "entries", i, "policy")
+        enrolled = None
+        if "enrolled" in e:
+            en = e["enrolled"]
+            if e["category"] != "face":
+                fail("only face entries can enrol a person", "entries", i, "enrolled")
+            embs = en.get("embeddings") if isinstance(en, dict) else None
+            if not isinstance(embs, list) or not embs or not all(
+                isinstance(v, list) and len(v) == 128 and all(isinstance(x, (int, float)) for x in v) for v in embs
+            ):
+                fail("embeddings must be a non-empty list of 128-number lists (SFace features)",
+                     "entries", i, "enrolled")
+            enrolled = Enrollment([list(map(float, v)) for v in embs], list(en.get("references", [])))
+        entries.append(Entry(eid, e["category"], e["description"].strip(), e.get("policy", "remove"), enrolled))
+    return PrivacyDatabase(entries, bytes.fromhex(secret), str(data.get("name", path.stem)), float(threshold), path)

@@ -1,0 +1,213 @@
+"""The privacy guard: database entries -> detector backends -> findings -> masked image.
+
+Entries are aligned with backends by MiniLM similarity between the entry's words and what
+each backend says it finds (threshold :data:`ALIGN_THRESHOLD`); an entry no backend can serve
+is reported in :attr:`GuardResult.unserved`, never dropped silently. Enrolled persons are
+recognised with SFace, so a finding names its entity; an enrolled entry with policy ``keep``
+leaves that person visible.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .database import Entry, PrivacyDatabase
+from .detectors.base import Detection, Detector
+from .embedding import text_encoder
+from .masking import apply_mask, region_mask
+
+log = logging.getLogger(__name__)
+ALIGN_THRESHOLD = 0.45
+CATEGORY_WORDS = {"face": "human face", "text": "region of text", "license_plate": "vehicle license plate",
+                  "screen": "screen", "document": "document", "custom": "private region"}
+
+
+@dataclass
+class Finding:
+    """One private region: which entry, where, and what is said about it."""
+
+    entity_id: str
+    category: str
+    box: tuple[float, float, float, float]
+    score: float
+    description: str
+    backend: str
+    policy: str
+    identity_score: float | None = None
+    mask: np.ndarray | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d.pop("mask")
+        d["box"] = [round(float(v), 1) for v in self.box]
+        d["score"] = round(self.score, 3)
+        if self.identity_score is not None:
+            d["identity_score"] = round(self.identity_score, 3)
+        return d
+
+
+@dataclass
+class GuardResult:
+    findings: list[Finding]
+    mask: np.ndarray = field(repr=False)  # union of the removed regions
+    masked: np.ndarray = field(repr=False)  # what the encoder gets
+    unserved: list[str]  # entry ids no backend could look for
+
+    @property
+    def removed(self) -> list[Finding]:
+        return [f for f in self.findings if f.policy == "remove"]
+
+
+def describe(category: str, box, shape, entry: Entry | None = None) -> str:
+    """Non-identifying words for a finding: category, coarse size and position."""
+    h, w = shape
+    x0, y0, x1, y1 = box
+    area = (x1 - x0) * (y1 - y0) / float(w * h)
+    size = "small" if area < 0.02 else "medium-sized" if area < 0.12 else "large"
+    cx, cy = (x0 + x1) / 2 / w, (y0 + y1) / 2 / h
+    horiz = "left" if cx < 1 / 3 else "right" if cx > 2 / 3 else "center"
+    vert = "top" if cy < 1 / 3 else "bottom" if cy > 2 / 3 else "middle"
+    where = "the center" if (horiz, vert) == ("center", "middle") else f"the {vert} {horiz}"
+    text = f"a {size} {CATEGORY_WORDS.get(category, category)} in {where} of the image"
+    if entry is not None and entry.enrolled is not None:
+        text = f"database entry {entry.id}: {text}"
+    return text
+
+
+class PrivacyGuard:
+    """Finds and removes what a privacy database calls private.
+
+    Parameters
+    ----------
+    db : PrivacyDatabase
+    backends : list of Detector
+        Typically ``default_backends()``; order does not matter.
+    margin : float
+        Removed region = detection grown by this fraction of its size on every side.
+
+    Input
+    -----
+    :meth:`process` takes an RGB uint8 (H, W, 3) image.
+
+    Output
+    ------
+    :class:`GuardResult`: findings, the union mask, the masked image, unserved entries.
+    """
+
+    def __init__(self, db: PrivacyDatabase, backends: list[Detector], margin: float = 0.15, encoder=None,
+                 recogniser=None) -> None:
+        self.db = db
+        self.backends = {b.name: b for b in backends}
+        self.margin = margin
+        self._encoder = encoder
+        self._recogniser = recogniser
+        self.plan, self.unserved = self._align()
+        for eid in self.unserved:
+            log.warning("privacy entry '%s' (%s) has no detector backend: it will not be looked for",
+                        eid, db.entry(eid).text)
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            self._encoder = text_encoder()
+        return self._encoder
+
+    def _align(self) -> tuple[dict[str, list[Entry]], list[str]]:
+        plan: dict[str, list[Entry]] = {}
+        unserved = []
+        wanted = [e for e in self.db.entries if e.policy == "remove" or e.enrolled is not None]
+        generic = [b for b in self.backends.values() if b.name == "clipseg"]
+        dedicated = [b for b in self.backends.values() if b.name != "clipseg"]
+        if wanted and dedicated:
+            ent = self.encoder([e.text for e in wanted])
+            phrases = [(b.name, p) for b in dedicated for p in b.finds]
+            emb = self.encoder([p for _, p in phrases])
+            sims = ent @ emb.T
+        for i, e in enumerate(wanted):
+            best, score = None, -1.0
+            for j, (name, _) in enumerate(phrases if dedicated else []):
+                if sims[i, j] > score:
+                    best, score = name, float(sims[i, j])
+            if e.enrolled is not None:  # enrolled persons are found by the face backend
+                faces = [b.name for b in dedicated if "human face" in b.finds]
+                best, score = (faces[0], 1.0) if faces else (None, 0.0)
+            if best is not None and score >= ALIGN_THRESHOLD:
+                plan.setdefault(best, []).append(e)
+            elif generic:
+                plan.setdefault(generic[0].name, []).append(e)
+            else:
+                unserved.append(e.id)
+        return plan, unserved
+
+    @property
+    def recogniser(self):
+        if self._recogniser is None:
+            from .detectors.faces import SFace
+
+            self._recogniser = SFace()
+        return self._recogniser
+
+    def _identify(self, rgb: np.ndarray, det: Detection, entries: list[Entry]) -> tuple[Entry, float | None]:
+        """The enrolled entry this face belongs to, else the generic face entry."""
+        enrolled = [e for e in entries if e.enrolled is not None]
+        generic = next((e for e in entries if e.enrolled is None), None)
+        if enrolled:
+            feat = self.recogniser.feature(rgb, det)
+            if feat is not None:
+                scored = [(e, max(float(np.dot(feat, np.asarray(v) / np.linalg.norm(v))) for v in e.enrolled.embeddings))
+                          for e in enrolled]
+                best, s = max(scored, key=lambda t: t[1])
+                if s >= self.recogniser.THRESHOLD:
+                    return best, s
+        if generic is None:  # only enrolled entries want faces, and this one is nobody enrolled
+            return None, None
+        return generic, None
+
+    def process(self, rgb: np.ndarray) -> GuardResult:
+        rgb = np.asarray(rgb)
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"guard takes RGB uint8 (H, W, 3) images, got {rgb.dtype} {rgb.shape}")
+        shape = rgb.shape[:2]
+        findings: list[Finding] = []
+        for name, entries in self.plan.items():
+            backend = self.backends[name]
+            prompts = [e.description for e in entries] if name == "clipseg" else None
+            for det in backend.detect(rgb, prompts):
+                if name == "clipseg":
+                    entry, ident = next(e for e in entries if e.description == det.label), None
+                elif "human face" in backend.finds:
+                    entry, ident = self._identify(rgb, det, entries)
+                    if entry is None:
+                        continue
+                else:
+                    entry, ident = entries[0], None
+                m = region_mask(shape, det, self.margin)
+                findings.append(Finding(entry.id, entry.category, det.box, det.score,
+                                        describe(entry.category, det.box, shape, entry), "+".join(det.sources) or name,
+                                        entry.policy, ident, m))
+        union = np.zeros(shape, bool)
+        for f in findings:
+            if f.policy == "remove":
+                union |= f.mask
+        return GuardResult(findings, union, apply_mask(rgb, union), list(self.unserved))
+
+
+def default_backends(faces: bool = True, text: bool = True, open_vocab_dir: str | None = None) -> list[Detector]:
+    """The shipped backends (fused YuNet + CenterFace, PP-OCR text) and, given a directory, CLIPSeg."""
+    out: list[Detector] = []
+    if faces:
+        from .detectors.faces import FusedFaces
+
+        out.append(FusedFaces())
+    if text:
+        from .detectors.text import TextRegions
+
+        out.append(TextRegions())
+    if open_vocab_dir:
+        from .detectors.openvocab import ClipSeg
+
+        out.append(ClipSeg(open_vocab_dir))
+    return out
