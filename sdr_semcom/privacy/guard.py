@@ -61,20 +61,32 @@ class GuardResult:
         return [f for f in self.findings if f.policy == "remove"]
 
 
-def describe(category: str, box, shape, entry: Entry | None = None) -> str:
-    """Non-identifying words for a finding: category, coarse size and position."""
-    h, w = shape
-    x0, y0, x1, y1 = box
-    area = (x1 - x0) * (y1 - y0) / float(w * h)
-    size = "small" if area < 0.02 else "medium-sized" if area < 0.12 else "large"
-    cx, cy = (x0 + x1) / 2 / w, (y0 + y1) / 2 / h
-    horiz = "left" if cx < 1 / 3 else "right" if cx > 2 / 3 else "center"
-    vert = "top" if cy < 1 / 3 else "bottom" if cy > 2 / 3 else "middle"
+SIZES = ("small", "medium-sized", "large")
+HORIZ = ("left", "center", "right")
+VERT = ("top", "middle", "bottom")
+
+
+def _phrase(category: str, size: str, horiz: str, vert: str, entry: Entry | None) -> str:
     where = "the center" if (horiz, vert) == ("center", "middle") else f"the {vert} {horiz}"
     text = f"a {size} {CATEGORY_WORDS.get(category, category)} in {where} of the image"
     if entry is not None and entry.enrolled is not None:
         text = f"database entry {entry.id}: {text}"
     return text
+
+
+def describe(category: str, box, shape, entry: Entry | None = None) -> str:
+    """Non-identifying words for a finding: category, coarse size (3) and position (3 x 3)."""
+    h, w = shape
+    x0, y0, x1, y1 = box
+    area = (x1 - x0) * (y1 - y0) / float(w * h)
+    cx, cy = (x0 + x1) / 2 / w, (y0 + y1) / 2 / h
+    size = SIZES[0 if area < 0.02 else 1 if area < 0.12 else 2]
+    return _phrase(category, size, HORIZ[min(int(cx * 3), 2)], VERT[min(int(cy * 3), 2)], entry)
+
+
+def candidate_descriptions(entry: Entry) -> list[str]:
+    """Every description :func:`describe` can produce for ``entry`` (27)."""
+    return [_phrase(entry.category, s, hz, v, entry) for s in SIZES for hz in HORIZ for v in VERT]
 
 
 class PrivacyGuard:

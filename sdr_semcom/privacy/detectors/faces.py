@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
 
@@ -79,7 +81,8 @@ class CenterFace:
         import cv2
 
         self._cv2 = cv2
-        self._net = _CF(backend="onnxrt", override_execution_provider="CPUExecutionProvider")
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints the execution provider
+            self._net = _CF(backend="onnxrt", override_execution_provider="CPUExecutionProvider")
         self.threshold = threshold
         self.max_side = max_side
 

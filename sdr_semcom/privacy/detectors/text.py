@@ -15,7 +15,8 @@ class TextRegions:
     name = "ocr-text"
     finds = ("printed text", "street sign", "license plate", "document page", "written words")
 
-    def __init__(self) -> None:
+    def __init__(self, min_score: float = 0.7) -> None:
+        self.min_score = min_score
         try:
             from rapidocr import RapidOCR
         except ImportError as exc:
@@ -34,6 +35,8 @@ class TextRegions:
         out = []
         h, w = rgb.shape[:2]
         for poly, score in zip(boxes, scores):
+            if score < self.min_score:
+                continue
             poly = np.asarray(poly, np.float32)
             mask = np.zeros((h, w), np.uint8)
             cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
