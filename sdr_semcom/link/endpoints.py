@@ -29,10 +29,16 @@ class LinkTransmitter:
         self.frames_sent = 0
         self.payload_bytes = 0
 
-    def frames(self, payload: bytes, ptype: PayloadType = PayloadType.RAW) -> list[bytes]:
-        out = [build_frame(f) for f in self.fragmenter.split(payload, ptype)]
+    def frames(self, payload: bytes | list[bytes], ptype: PayloadType = PayloadType.RAW) -> list[bytes]:
+        """One message -> frames. A list of chunks keeps its boundaries (chunk i = fragment i)."""
+        if isinstance(payload, list):
+            split = self.fragmenter.split_chunks(payload, ptype)
+            self.payload_bytes += sum(map(len, payload))
+        else:
+            split = self.fragmenter.split(payload, ptype)
+            self.payload_bytes += len(payload)
+        out = [build_frame(f) for f in split]
         self.frames_sent += len(out)
-        self.payload_bytes += len(payload)
         return out
 
     def end_frame(self) -> bytes:

@@ -28,7 +28,8 @@ class LoopbackResult:
     rx: dict[str, RoleResult]
 
 
-def _as_messages(payloads: Iterable[bytes | tuple[bytes, PayloadType]]) -> list[tuple[bytes, PayloadType]]:
+def _as_messages(payloads: Iterable[bytes | tuple[bytes | list[bytes], PayloadType]]
+                 ) -> list[tuple[bytes | list[bytes], PayloadType]]:
     return [p if isinstance(p, tuple) else (p, PayloadType.RAW) for p in payloads]
 
 
@@ -41,8 +42,9 @@ def run_loopback(
 
     Parameters
     ----------
-    payloads : iterable of bytes or (bytes, PayloadType)
-        The messages; each is fragmented into frames of at most ``cfg.mtu`` bytes.
+    payloads : iterable of bytes or (bytes or list of bytes, PayloadType)
+        The messages; each is fragmented into frames of at most ``cfg.mtu`` bytes (a list of
+        chunks is sent one chunk per frame).
     cfg : LinkConfig
         Modulation, framing and the channel of each role (``cfg.auth``, ``cfg.eve``).
     roles : iterable of str

@@ -127,8 +127,18 @@ class Fragmenter:
     def split(self, payload: bytes, ptype: PayloadType = PayloadType.RAW) -> list[Frame]:
         """Input: one message. Output: its frames, in order (one frame for an empty message)."""
         chunks = [payload[i : i + self.mtu] for i in range(0, len(payload), self.mtu)] or [b""]
+        return self.split_chunks(chunks, ptype)
+
+    def split_chunks(self, chunks: list[bytes], ptype: PayloadType = PayloadType.RAW) -> list[Frame]:
+        """A message made of given chunks (each at most ``mtu`` bytes): chunk i is fragment i.
+
+        This is how packets that must decode on their own (semantic features) keep their
+        boundaries: the receiver's loss map is then the packet map.
+        """
+        if any(len(c) > self.mtu for c in chunks):
+            raise ValueError(f"a chunk exceeds the mtu of {self.mtu} B")
         if len(chunks) > 0xFFFF:
-            raise ValueError(f"message of {len(payload)} B needs more than 65535 fragments at mtu {self.mtu}")
+            raise ValueError(f"a message cannot have more than 65535 fragments (mtu {self.mtu})")
         frames = []
         for i, chunk in enumerate(chunks):
             frames.append(Frame(ptype, self.stream, self._seq, self._msg, i, len(chunks), chunk))

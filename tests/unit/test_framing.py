@@ -84,3 +84,16 @@ def test_empty_message_is_one_frame_and_header_size():
 def test_bad_mtu():
     with pytest.raises(ValueError):
         Fragmenter(mtu=0)
+
+
+def test_chunks_keep_their_boundaries():
+    chunks = [b"a" * 10, b"bb" * 7, b"c"]
+    frames = Fragmenter(mtu=16).split_chunks(chunks)
+    assert [f.payload for f in frames] == chunks and [f.frag for f in frames] == [0, 1, 2]
+    r = Reassembler()
+    r.push(frames[0])
+    r.push(frames[2])
+    (msg,) = r.flush()
+    assert msg.fragments == [chunks[0], None, chunks[2]]
+    with pytest.raises(ValueError, match="exceeds the mtu"):
+        Fragmenter(mtu=4).split_chunks([b"12345"])
