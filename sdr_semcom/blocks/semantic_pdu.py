@@ -1,0 +1,100 @@
+"""PDU blocks between images and link frames through the semantic codec.
+
+``FeatureFramer``: image PDUs in (u8 vector in :mod:`sdr_semcom.link.rawimage` layout), link
+frames out (connect to :class:`BurstSource`'s ``frames`` port). ``FeatureDeframer``: frames in
+(from :class:`BurstSink`'s ``frames`` port), decoded image PDUs out, whose metadata dict holds
+``msg_id``, ``packets_received``, ``packets_expected`` and ``received_map`` (one bool per packet).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from ..link import rawimage
+from ..link.endpoints import LinkTransmitter
+from ..phy.framing import Message, PayloadType, Reassembler, parse_frame
+from ..semantic.codec import SemanticCodec
+from ..semantic.link import image_messages, received_images
+
+log = logging.getLogger(__name__)
+
+
+def _u8(msg) -> bytes:
+    return bytes(pmt.u8vector_elements(pmt.cdr(msg)))
+
+
+def _pdu(data: bytes, meta: dict | None = None):
+    return pmt.cons(pmt.to_pmt(meta or {}), pmt.init_u8vector(len(data), list(data)))
+
+
+class FeatureFramer(gr.basic_block):
+    """Image PDUs -> semantic feature frames (header, then one frame per feature packet)."""
+
+    def __init__(self, codec: SemanticCodec | None = None, mtu: int = 1024) -> None:
+        gr.basic_block.__init__(self, name="semcom_feature_framer", in_sig=None, out_sig=None)
+        self.codec = codec or SemanticCodec.load()
+        self.tx = LinkTransmitter(mtu)
+        self.message_port_register_in(pmt.intern("images"))
+        self.message_port_register_out(pmt.intern("frames"))
+        self.set_msg_handler(pmt.intern("images"), self._on_image)
+
+    def _on_image(self, msg) -> None:
+        payload = _u8(msg)
+        frag = Message(0, 0, PayloadType.RAW, [payload])
+        decoded = rawimage.decode(frag, max(len(payload), 1))
+        if decoded is None:
+            log.warning("semcom_feature_framer: dropped a PDU that is not a raw image (%d B)", len(payload))
+            return
+        for data, ptype in image_messages(self.codec, decoded[0]):
+            for frame in self.tx.frames(data, ptype):
+                self.message_port_pub(pmt.intern("frames"), _pdu(frame))
+
+
+class FeatureDeframer(gr.basic_block):
+    """Frames -> decoded image PDUs, each with its received-packet map.
+
+    An image is decoded when the next image's header arrives, at the transmitter's END frame,
+    or when the flowgraph stops (its last packets may still be on their way until then).
+    """
+
+    def __init__(self, codec: SemanticCodec | None = None) -> None:
+        gr.basic_block.__init__(self, name="semcom_feature_deframer", in_sig=None, out_sig=None)
+        self.codec = codec or SemanticCodec.load()
+        self.reassembler = Reassembler()
+        self.complete: list[Message] = []
+        self.crc_failures = 0
+        self.message_port_register_in(pmt.intern("frames"))
+        self.message_port_register_out(pmt.intern("images"))
+        self.set_msg_handler(pmt.intern("frames"), self._on_frame)
+
+    def _on_frame(self, msg) -> None:
+        frame = parse_frame(_u8(msg))
+        if frame is None:
+            self.crc_failures += 1
+            return
+        if frame.ptype is PayloadType.END or (frame.ptype is PayloadType.METADATA and frame.frag == 0):
+            self.flush()  # a new image begins, or the transmission ends: nothing more will come
+        done = self.reassembler.push(frame)
+        if done is not None:
+            self.complete.append(done)
+
+    def flush(self) -> None:
+        msgs = self.complete + self.reassembler.flush()
+        self.complete = []
+        got, _ = received_images(self.codec, sorted(msgs, key=lambda m: m.msg_id))
+        feats = {m.msg_id: m for m in msgs if m.ptype is PayloadType.FEATURES}
+        for g in got:
+            f = feats.get(g.msg_id + 1)
+            received_map = [p is not None for p in f.fragments] if f is not None else []
+            meta = {"msg_id": g.msg_id, "packets_received": g.info.packets_received,
+                    "packets_expected": g.info.packets_expected, "received_map": received_map,
+                    "all_lost": g.info.all_lost}
+            self.message_port_pub(pmt.intern("images"), _pdu(rawimage.encode(np.asarray(g.image)), meta))
+
+    def stop(self) -> bool:
+        self.flush()
+        return True
