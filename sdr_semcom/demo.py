@@ -19,7 +19,7 @@ from PIL import Image
 from .config import LinkConfig
 from .link.loopback import run_loopback
 from .phy.framing import PayloadType
-from .report import constellation_plot, write_json
+from .report import constellation_plot, mosaic, write_json
 from .semantic.codec import SemanticCodec
 from .semantic.link import image_messages, received_images
 from .semantic.train import psnr
@@ -48,8 +48,9 @@ def run_demo(named: list[tuple[str, np.ndarray]], cfg: LinkConfig, out: Path, db
         vectors = text_encoder()([f.description for f in findings]) if findings else np.zeros((0, 384))
         payload = pack_findings([f.box for f in findings], vectors, keyed_tx) if keyed_tx else b"\0\0"
         messages.append((payload, PayloadType.EMBEDDING))
-        sent.append({"name": name, "masked": masked, "findings": [f.to_json() for f in findings]})
+        sent.append({"name": name, "original": img, "masked": masked, "findings": [f.to_json() for f in findings]})
     result = run_loopback(messages, cfg)
+    decoded: dict[tuple[str, int], np.ndarray] = {}
     report = {"config": asdict(cfg), "codec": codec.id, "database_hash": db.content_hash if db else None,
               "tx": result.tx, "receivers": {}}
     aligner = Aligner(db) if db is not None else None
@@ -67,6 +68,7 @@ def run_demo(named: list[tuple[str, np.ndarray]], cfg: LinkConfig, out: Path, db
                 row["status"] = "lost (header not received)"
             else:
                 Image.fromarray(g.image).save(_dir(out / role) / f"{s['name']}.png")
+                decoded[(role, i)] = g.image
                 row.update(status="all packets lost (grey)" if g.info.all_lost else "decoded",
                            psnr_db=round(psnr(s["masked"], g.image), 2),
                            packets=f"{g.info.packets_received}/{g.info.packets_expected}")
@@ -87,6 +89,9 @@ def run_demo(named: list[tuple[str, np.ndarray]], cfg: LinkConfig, out: Path, db
             images.append(row)
         report["receivers"][role] = dict(rr.report, images=images, images_lost=lost_whole)
     write_json(out / "report.json", report)
+    mosaic([(s["name"], [("original", s["original"]), ("sent (guarded)", s["masked"]),
+                         ("authorized RX", decoded.get(("auth", i))), ("eavesdropper RX", decoded.get(("eve", i)))])
+            for i, s in enumerate(sent)], out / "mosaic.png")
     constellation_plot({r: rr.receiver for r, rr in result.rx.items()}, out / "constellation.png")
     return report
 

@@ -68,3 +68,22 @@ def constellation_plot(receivers: dict[str, LinkReceiver], path: Path) -> None:
 
 
 
+
+
+def mosaic(rows: list[tuple[str, list[tuple[str, np.ndarray | None]]]], path: Path, cell: int = 160) -> None:
+    """A grid image: one row per item, one column per stage (None: an empty grey cell)."""
+    from PIL import ImageDraw
+
+    ncol = max(len(cols) for _, cols in rows)
+    label_h = 16
+    grid = Image.new("RGB", (ncol * cell, len(rows) * (cell + label_h)), (255, 255, 255))
+    draw = ImageDraw.Draw(grid)
+    for r, (name, cols) in enumerate(rows):
+        for c, (title, img) in enumerate(cols):
+            x, y = c * cell, r * (cell + label_h)
+            draw.text((x + 3, y + 2), f"{name}: {title}" if c == 0 else title, fill=(0, 0, 0))
+            tile = Image.new("RGB", (cell, cell), (200, 200, 200)) if img is None else \
+                Image.fromarray(np.asarray(img, np.uint8)).convert("RGB").resize((cell, cell))
+            grid.paste(tile, (x, y + label_h))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid.save(path)
