@@ -16,7 +16,6 @@ Writes ``codec_bench.json`` (flat rows) and ``codec_bench.png``; prints a table.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import save  # noqa: E402
 from sdr_semcom.config import LinkConfig  # noqa: E402
 from sdr_semcom.link.loopback import run_loopback  # noqa: E402
 from sdr_semcom.phy.channel import impaired  # noqa: E402
@@ -176,9 +176,7 @@ def main(argv=None) -> int:
                     for s in ("codec", "jpeg"))
             per = f"{c['per']:.3f}" if "per" in c else ""
             print(f"{sweep:<6}{x:>6}{c['psnr_db']:>12.2f}{j['psnr_db']:>11.2f}{c['ssim']:>12.3f}{j['ssim']:>11.3f}{per:>7}")
-    (out / "codec_bench.json").write_text(json.dumps(rows, indent=1))
-    plot(rows, out / "codec_bench.png")
-    print(f"wrote {out / 'codec_bench.json'} and {out / 'codec_bench.png'}")
+    save(rows, out, "codec_bench", plot)
     return 0
 
 

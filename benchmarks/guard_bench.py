@@ -14,7 +14,6 @@ Writes ``guard_bench.json`` (flat rows) and ``guard_bench.png``; prints a table.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import save  # noqa: E402
 from sdr_semcom.privacy import PrivacyDatabase, PrivacyGuard  # noqa: E402
 from sdr_semcom.privacy.detectors.faces import CenterFace, FusedFaces, YuNet  # noqa: E402
 from sdr_semcom.privacy.detectors.text import TextRegions  # noqa: E402
@@ -86,9 +86,7 @@ def main(argv=None) -> int:
             rows.append(row)
             print(f"{name:<22}{str(side or 'native'):>8}{n:>7}{tp:>5}{fp:>5}{fn_:>5}{row['recall']:>8.3f}"
                   f"{row['precision']:>11.3f}{row['ms_per_image_median']:>10.0f}", flush=True)
-    (out / "guard_bench.json").write_text(json.dumps(rows, indent=1))
-    _plot(rows, out / "guard_bench.png")
-    print(f"wrote {out / 'guard_bench.json'} and {out / 'guard_bench.png'}")
+    save(rows, out, "guard_bench", _plot)
     return 0
 
 

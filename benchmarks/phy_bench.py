@@ -21,7 +21,6 @@ Writes ``phy_bench.json`` (a list of flat rows) and ``phy_bench.png``; prints a 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import struct
 import subprocess
@@ -34,6 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import save  # noqa: E402
 from sdr_semcom.config import LinkConfig  # noqa: E402
 from sdr_semcom.link.loopback import run_loopback  # noqa: E402
 from sdr_semcom.phy.channel import ChannelSpec, impaired  # noqa: E402
@@ -250,9 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += mem
     for m in mem:
         print(f"peak memory {m['role']:<8}{m['value']:8.1f} MB (exit {m['exit_code']})")
-    (out / "phy_bench.json").write_text(json.dumps(rows, indent=1))
-    plot(rows, out / "phy_bench.png")
-    print(f"wrote {out / 'phy_bench.json'} and {out / 'phy_bench.png'}")
+    save(rows, out, "phy_bench", plot)
     return 0
 
 

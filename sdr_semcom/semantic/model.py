@@ -91,8 +91,13 @@ class Codec(nn.Module):
         z = self.dequantize(q) * received
         return torch.clamp(self.decoder(torch.cat([z, received], dim=1)) + 0.5, 0, 1)
 
-    def forward(self, x: torch.Tensor, received: torch.Tensor) -> torch.Tensor:
-        """Training path: straight-through quantization."""
+    def forward(self, x: torch.Tensor, received: torch.Tensor, error_rate: float = 0.0) -> torch.Tensor:
+        """Training path: straight-through quantization; ``error_rate`` of the codes replaced by
+        random levels (errors that slip past the link's CRC)."""
         z = torch.tanh(self.encoder(x - 0.5))
         zq = z + (torch.round((z + 1) / 2 * self.levels) / self.levels * 2 - 1 - z).detach()
+        if error_rate > 0:
+            wrong = torch.rand_like(zq) < error_rate
+            rand = torch.randint(0, self.levels + 1, zq.shape, device=zq.device) / self.levels * 2 - 1
+            zq = torch.where(wrong, rand, zq)
         return torch.clamp(self.decoder(torch.cat([zq * received, received], dim=1)) + 0.5, 0, 1)

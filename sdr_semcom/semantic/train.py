@@ -1,5 +1,9 @@
 """Training the codec: random crops of shipped images, erasures and code errors, MSE loss.
 
+Per batch: 70 % of the samples lose U(0, 0.6) of their latent positions (as lost packets do);
+30 % of the batches also get 1 % of their codes replaced by random levels (as a bit error that
+slipped past the CRC would).
+
 ``sdr-semcom train codec`` runs :func:`train` and writes the weights and a manifest (data,
 command, seed, sha256, metrics measured on held-out images) under ``models/``.
 """
@@ -96,7 +100,7 @@ def train(cfg: CodecConfig, out_dir: Path, name: str, seed: int = 1, minutes: fl
         with torch.no_grad():
             lat = model.encoder(x - 0.5)
         received = _erasures(lat.shape, rng).to(device)
-        y = model(x, received)
+        y = model(x, received, error_rate=0.01 if rng.random() < 0.3 else 0.0)
         loss = torch.mean((y - x) ** 2)
         opt.zero_grad()
         loss.backward()

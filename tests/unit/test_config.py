@@ -13,19 +13,16 @@ def test_defaults_and_toml(tmp_path):
     assert cfg.auth == LinkConfig().auth
 
 
-def test_unknown_key_and_bad_values(tmp_path):
+@pytest.mark.parametrize("text, match", [
+    ("modulaton = 'qpsk'\n", "unknown keys"),
+    ("sample_rate = -1\n", "sample_rate"),
+    ("modulation = 'qam64'\n", "unknown modulation"),
+    ("this is not toml", "cannot read"),
+])
+def test_bad_configs_are_refused(tmp_path, text, match):
     p = tmp_path / "bad.toml"
-    p.write_text("modulaton = 'qpsk'\n")
-    with pytest.raises(ValueError, match="unknown keys"):
-        LinkConfig.load(p)
-    p.write_text("sample_rate = -1\n")
-    with pytest.raises(ValueError, match="sample_rate"):
-        LinkConfig.load(p)
-    p.write_text("modulation = 'qam64'\n")
-    with pytest.raises(ValueError, match="unknown modulation"):
-        LinkConfig.load(p)
-    p.write_text("this is not toml")
-    with pytest.raises(ValueError, match="cannot read"):
+    p.write_text(text)
+    with pytest.raises(ValueError, match=match):
         LinkConfig.load(p)
 
 
