@@ -384,13 +384,23 @@ def bench() -> None:
     """Benchmarks (JSON rows + PNG plot + printed table)."""
 
 
+def _run_bench(name: str, args: list[str]) -> None:
+    """Run ``benchmarks/<name>.py`` of the repository checkout this package was installed from."""
+    import importlib
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks" / f"{name}.py").exists():
+        raise click.ClickException(f"benchmarks/{name}.py not found next to {root / 'sdr_semcom'}: "
+                                   "benchmarks run from a repository checkout (pip install -e .)")
+    sys.path.insert(0, str(root))
+    sys.exit(importlib.import_module(f"benchmarks.{name}").main(args))
+
+
 @bench.command("guard")
 @click.option("--out", type=click.Path(file_okay=False), default="out/bench", show_default=True)
 def bench_guard(out) -> None:
     """Face recall / precision and time per image of the privacy guard."""
-    from benchmarks import guard_bench
-
-    sys.exit(guard_bench.main(["--out", out]))
+    _run_bench("guard_bench", ["--out", out])
 
 
 @bench.command("codec")
@@ -398,9 +408,7 @@ def bench_guard(out) -> None:
 @click.option("--quick", is_flag=True)
 def bench_codec(out, quick) -> None:
     """Semantic codec vs JPEG at the same bytes: PSNR / SSIM vs SNR and vs packet loss."""
-    from benchmarks import codec_bench
-
-    sys.exit(codec_bench.main(["--out", out] + (["--quick"] if quick else [])))
+    _run_bench("codec_bench", ["--out", out] + (["--quick"] if quick else []))
 
 
 @bench.command("phy")
@@ -408,9 +416,7 @@ def bench_codec(out, quick) -> None:
 @click.option("--quick", is_flag=True, help="Fewer SNR points and packets (smoke run).")
 def bench_phy(out, quick) -> None:
     """PER and goodput vs SNR: this PHY and GNU Radio's stock OFDM, same impairments."""
-    from benchmarks import phy_bench  # noqa: F401  (repository checkout)
-
-    sys.exit(phy_bench.main(["--out", out] + (["--quick"] if quick else [])))
+    _run_bench("phy_bench", ["--out", out] + (["--quick"] if quick else []))
 
 
 if __name__ == "__main__":

@@ -113,3 +113,17 @@ def test_grc_flowgraphs_compile_and_loopback_runs(tmp_path):
     rep = json.loads((tmp_path / "out" / "grc" / "auth" / "report.json").read_text())
     assert rep["packets_received"] == rep["packets_sent"] > 0
     assert (tmp_path / "out" / "grc" / "auth" / "msg_00_0000.bin").read_bytes() == (ROOT / "README.md").read_bytes()
+
+
+@pytest.mark.slow
+def test_phy_benchmark_prints_the_side_by_side_table(tmp_path):
+    p = subprocess.run(CLI + ["bench", "phy", "--quick", "--out", str(tmp_path)], env=ENV, cwd=tmp_path,
+                       capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "sdr-semcom" in p.stdout and "gr-stock" in p.stdout and "peak memory" in p.stdout
+    rows = json.loads((tmp_path / "phy_bench.json").read_text())
+    ours = {r["snr_db"]: r["per"] for r in rows if r.get("system") == "sdr-semcom"}
+    stock = {r["snr_db"]: r["per"] for r in rows if r.get("system") == "gr-stock"}
+    assert ours[6] <= 0.01 and stock[6] == 1.0  # the PER target, and where the stock modem stands
+    assert all(r["value"] < 500 for r in rows if r.get("figure") == "peak_rss_mb")
+    assert (tmp_path / "phy_bench.png").stat().st_size > 10_000
