@@ -78,7 +78,7 @@ def evaluate(codec, images: dict[str, np.ndarray], loss_rates=(0.0, 0.1, 0.3), s
 
 
 def train(cfg: CodecConfig, out_dir: Path, name: str, seed: int = 1, minutes: float = 10.0, steps: int = 4000,
-          batch: int = 16, crop: int = 64, lr: float = 2e-3, data_dir: Path | None = None,
+          batch: int = 16, crop: int = 64, lr: float = 1e-3, data_dir: Path | None = None,
           command: str = "") -> dict:
     """Train, save ``<name>.pt`` and ``<name>.json`` into ``out_dir``; returns the manifest."""
     from .codec import SemanticCodec
@@ -104,6 +104,7 @@ def train(cfg: CodecConfig, out_dir: Path, name: str, seed: int = 1, minutes: fl
         loss = torch.mean((y - x) ** 2)
         opt.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
         if step % 100 == 0:
