@@ -32,7 +32,12 @@ fi
 # Keep numpy at the version GNU Radio was built against.
 np_version=$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')
 echo "numpy==$np_version" > $VENV/constraints.txt
-PIP="$VENV/bin/pip install -q --disable-pip-version-check -c $VENV/constraints.txt"
+pip_install() {  # this machine's pip config names local indexes that may be absent: drop those warnings
+  "$VENV/bin/pip" install -q --disable-pip-version-check -c "$VENV/constraints.txt" "$@" 2>&1 |
+    { grep -v "^WARNING: Location '.*' is ignored" || true; }
+  return "${PIPESTATUS[0]}"
+}
+PIP=pip_install
 $PIP -r requirements.txt
 if [ "$($VENV/bin/python -c 'import sys; print(sys.version_info[:2] == (3, 11))')" = True ]; then
   $VENV/bin/python -c 'import torch' 2>/dev/null || $PIP torch==2.13.0

@@ -127,3 +127,30 @@ def test_phy_benchmark_prints_the_side_by_side_table(tmp_path):
     assert ours[6] <= 0.01 and stock[6] == 1.0  # the PER target, and where the stock modem stands
     assert all(r["value"] < 500 for r in rows if r.get("figure") == "peak_rss_mb")
     assert (tmp_path / "phy_bench.png").stat().st_size > 10_000
+
+
+def test_peer_that_disappears_keeps_what_was_received(tmp_path, rng):
+    """The upstream goes silent mid-transmission (no END frame, no eot tag): the receiver times
+    out and still writes what it got, with a warning naming the silent address."""
+    from gnuradio import blocks, gr, zeromq
+
+    from sdr_semcom.link.endpoints import LinkTransmitter
+    from sdr_semcom.phy import ofdm
+
+    (port,) = free_ports(1)
+    addr = f"tcp://127.0.0.1:{port}"
+    frames = LinkTransmitter(500).frames(rng.bytes(5000))
+    samples = np.concatenate([np.concatenate([ofdm.modulate(f), np.zeros(400, np.complex64)]) for f in frames[:6]])
+    rx = _start(["rx", "--connect", addr, "--out", str(tmp_path / "auth"), "--connect-timeout", "60",
+                 "--idle-timeout", "2"])
+    tb = gr.top_block()
+    src = blocks.vector_source_c(samples.tolist())
+    sink = zeromq.push_sink(gr.sizeof_gr_complex, 1, addr, 100, True, -1)
+    tb.connect(src, sink)
+    tb.run()  # 6 of 10 frames sent; the socket stays open (the peer is alive but silent)
+    out, err = rx.communicate(timeout=60)
+    del tb
+    assert rx.returncode == 0, err
+    rep = json.loads((tmp_path / "auth" / "report.json").read_text())
+    assert rep["warning"] and addr in rep["warning"] and "went silent" in rep["warning"]
+    assert not rep["end_frame_heard"] and rep["packets_received"] == 6 and rep["messages_partial"] == 1
