@@ -15,8 +15,6 @@ import click
 
 from .config import LinkConfig
 
-log = logging.getLogger("sdr_semcom")
-
 
 def _config(path: str | None, snr: float | None = None, eve_snr: float | None = None,
             modulation: str | None = None) -> LinkConfig:

@@ -4,6 +4,4 @@ from .burst_sink import BurstSink
 from .burst_source import BurstSource
 from .stream_guard import StreamGuard
 
-EOT_TAG = "eot"
-
-__all__ = ["BurstSink", "BurstSource", "StreamGuard", "EOT_TAG"]
+__all__ = ["BurstSink", "BurstSource", "StreamGuard"]

@@ -9,7 +9,7 @@ noise added over the whole sampled band has power ``(64 / 52) / 10**(snr/10)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

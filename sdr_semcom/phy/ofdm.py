@@ -155,12 +155,12 @@ def burst_len(frame_len: int, mod: Modulation) -> int:
     return PREAMBLE_LEN + SIG_LEN + data_symbols(frame_len, mod) * SYM_LEN
 
 
-def _ofdm_symbols(data: np.ndarray, first_index: int) -> np.ndarray:
-    """(T, 48) data symbols -> (T * 80) time samples with pilots and CP."""
+def _ofdm_symbols(data: np.ndarray) -> np.ndarray:
+    """(T, 48) data symbols -> (T * 80) time samples with pilots and CP (pilot polarity from symbol 0)."""
     t = data.shape[0]
     grid = np.zeros((t, NFFT), np.complex64)
     grid[:, _bins(DATA)] = data
-    pol = _PILOT_POLARITY[(first_index + np.arange(t)) % 127][:, None]
+    pol = _PILOT_POLARITY[np.arange(t) % 127][:, None]
     grid[:, _bins(PILOTS)] = pol * PILOT_BASE
     time = _freq_to_time(grid)
     return np.concatenate([time[:, -CP:], time], axis=1).ravel()
@@ -193,7 +193,7 @@ def modulate(payload: bytes, mod: Modulation = Modulation.QPSK) -> np.ndarray:
     sig_cw = SIG_CODE.encode(_sig_bits(mod, len(payload)))
     sig_bits = np.resize(sig_cw, SIG_SYMS * len(DATA))  # 100 coded bits, first 44 repeated
     sig = map_bits(sig_bits, Modulation.BPSK).reshape(SIG_SYMS, len(DATA))
-    body = _ofdm_symbols(np.concatenate([sig, data]), 0)
+    body = _ofdm_symbols(np.concatenate([sig, data]))
     return np.concatenate([STF, LTF, body]).astype(np.complex64)
 
 

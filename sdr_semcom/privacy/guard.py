@@ -128,30 +128,31 @@ class PrivacyGuard:
         return self._encoder
 
     def _align(self) -> tuple[dict[str, list[Entry]], list[str]]:
+        """Entry -> backend: enrolled persons to the face backend, others to the dedicated backend
+        whose words are most similar (>= ALIGN_THRESHOLD), else to the open-vocabulary one."""
         plan: dict[str, list[Entry]] = {}
         unserved = []
         wanted = [e for e in self.db.entries if e.policy == "remove" or e.enrolled is not None]
-        generic = [b for b in self.backends.values() if b.name == "clipseg"]
+        generic = [b.name for b in self.backends.values() if b.name == "clipseg"]
         dedicated = [b for b in self.backends.values() if b.name != "clipseg"]
-        if wanted and dedicated:
-            ent = self.encoder([e.text for e in wanted])
-            phrases = [(b.name, p) for b in dedicated for p in b.finds]
-            emb = self.encoder([p for _, p in phrases])
-            sims = ent @ emb.T
-        for i, e in enumerate(wanted):
-            best, score = None, -1.0
-            for j, (name, _) in enumerate(phrases if dedicated else []):
-                if sims[i, j] > score:
-                    best, score = name, float(sims[i, j])
-            if e.enrolled is not None:  # enrolled persons are found by the face backend
-                faces = [b.name for b in dedicated if "human face" in b.finds]
-                best, score = (faces[0], 1.0) if faces else (None, 0.0)
-            if best is not None and score >= ALIGN_THRESHOLD:
-                plan.setdefault(best, []).append(e)
-            elif generic:
-                plan.setdefault(generic[0].name, []).append(e)
+        faces = [b.name for b in dedicated if "human face" in b.finds]
+        phrases = [(b.name, p) for b in dedicated for p in b.finds]
+        sims = np.zeros((len(wanted), len(phrases)))
+        if wanted and phrases:
+            sims = self.encoder([e.text for e in wanted]) @ self.encoder([p for _, p in phrases]).T
+        for e, row in zip(wanted, sims):
+            if e.enrolled is not None:
+                best = faces[0] if faces else None
+            elif phrases and row.max() >= ALIGN_THRESHOLD:
+                best = phrases[int(row.argmax())][0]
             else:
+                best = None
+            if best is None and generic:
+                best = generic[0]
+            if best is None:
                 unserved.append(e.id)
+            else:
+                plan.setdefault(best, []).append(e)
         return plan, unserved
 
     @property
