@@ -135,22 +135,36 @@ def _print_summary(tx: dict, reports: dict) -> None:
 @click.option("--bind", default="tcp://127.0.0.1:5555", show_default=True, help="ZeroMQ PUSH address.")
 @click.option("--size", type=click.IntRange(8, 1024), default=128, show_default=True)
 @click.option("--connect-timeout", type=float, default=15.0, show_default=True)
+@click.option("--payload", type=click.Choice(["semantic", "raw"]), default="semantic", show_default=True)
+@click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False),
+              help="Privacy database: run the guard and send keyed descriptions of what it removed.")
 @config_opt
 @mod_opt
-def tx(images, bind, size, connect_timeout, config_path, modulation) -> None:
-    """Transmit images (default: the sample images) as a process."""
-    from .link.roles import PeerTimeout, Timeouts, run_tx
-    from .phy.framing import PayloadType
+def tx(images, bind, size, connect_timeout, payload, db_path, config_path, modulation) -> None:
+    """Transmit images (default: the sample images) as a process.
 
+    --payload semantic (default): guard (with --db) -> codec -> frames; raw: plain pixels.
+    """
     import numpy as np
 
     from .link import rawimage
+    from .link.roles import PeerTimeout, Timeouts, run_tx
+    from .phy.framing import PayloadType
 
     cfg = _config(config_path, modulation=modulation)
     named = _load_images(images, size)
+    if payload == "raw":
+        messages = [(rawimage.encode(np.asarray(img)), PayloadType.RAW) for _, img in named]
+    else:
+        from .pipeline import SemanticTransmitter
+        from .privacy import PrivacyGuard, default_backends
+
+        db = _load_db(db_path) if db_path else None
+        guard = PrivacyGuard(db, default_backends()) if db else None
+        sender = SemanticTransmitter(_codec(), guard, db)
+        messages = [m for _, img in named for m in sender.messages(np.asarray(img))[0]]
     try:
-        r = run_tx([(rawimage.encode(np.asarray(img)), PayloadType.RAW) for _, img in named], cfg, bind,
-                   Timeouts(connect_s=connect_timeout))
+        r = run_tx(messages, cfg, bind, Timeouts(connect_s=connect_timeout))
     except PeerTimeout as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"tx: sent {r['frames_sent']} packets ({r['payload_bytes']} B) on {bind}")
@@ -185,19 +199,43 @@ def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, connect_timeout,
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Default: out/rx_<role>.")
 @click.option("--connect-timeout", type=float, default=15.0, show_default=True)
 @click.option("--idle-timeout", type=float, default=5.0, show_default=True)
+@click.option("--payload", type=click.Choice(["semantic", "raw"]), default="semantic", show_default=True,
+              help="What the transmitter sends (must match its --payload).")
+@click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False),
+              help="Privacy database (authorized receiver): align the keyed descriptions of removed regions.")
 @config_opt
-def rx(role, connect, out, connect_timeout, idle_timeout, config_path) -> None:
+def rx(role, connect, out, connect_timeout, idle_timeout, payload, db_path, config_path) -> None:
     """Receiver process (authorized, or eavesdropper with --role eve)."""
+    from PIL import Image
+
     from .link.roles import PeerTimeout, Timeouts, run_rx
     from .report import save_received, write_json
 
     cfg = _config(config_path)
+    if role == "eve" and db_path:
+        raise click.UsageError("the eavesdropper has no privacy database: drop --db")
     out = Path(out or f"out/rx_{role}")
     try:
         receiver, report = run_rx(cfg, role, connect, Timeouts(connect_s=connect_timeout, idle_s=idle_timeout))
     except PeerTimeout as exc:
         raise click.ClickException(str(exc)) from exc
-    report["messages"] = save_received(receiver, out, cfg.mtu)
+    if payload == "raw":
+        report["messages"] = save_received(receiver, out, cfg.mtu)
+    else:
+        from .pipeline import SemanticReceiver
+
+        out.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for it in SemanticReceiver(_codec(), db=_load_db(db_path) if db_path else None).decode(receiver.messages):
+            row = {"index": it.index, "regions": it.regions}
+            if it.image is None:
+                row["status"] = "lost (header not received)"
+            else:
+                Image.fromarray(it.image).save(out / f"img_{it.index:04d}.png")
+                row.update(file=f"img_{it.index:04d}.png", all_lost=it.info.all_lost,
+                           packets=f"{it.info.packets_received}/{it.info.packets_expected}")
+            rows.append(row)
+        report["images"] = rows
     write_json(out / "report.json", report)
     click.echo(f"rx ({role}): received {report['packets_received']}/{report['packets_sent']} packets, "
                f"wrote {out}/report.json")
@@ -214,6 +252,15 @@ def _read_rgb(path: Path):
             return np.asarray(im.convert("RGB"))
     except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise click.ClickException(f"{path}: not a readable image ({exc})") from exc
+
+
+def _codec():
+    from .semantic.codec import SemanticCodec, WeightsError
+
+    try:
+        return SemanticCodec.load()
+    except WeightsError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _load_db(path: str):

@@ -38,12 +38,14 @@ def test_three_process_loopback_bytes_match(tmp_path):
     procs = {
         "channel": _start(["channel", "--connect", pt, "--auth-bind", pa, "--eve-bind", pe, "--snr", "25",
                            "--eve-snr", "20", "--connect-timeout", "60"]),
-        "auth": _start(["rx", "--connect", pa, "--out", str(tmp_path / "auth"), "--connect-timeout", "60"]),
+        "auth": _start(["rx", "--connect", pa, "--out", str(tmp_path / "auth"), "--connect-timeout", "60",
+                        "--payload", "raw"]),
         "eve": _start(["rx", "--role", "eve", "--connect", pe, "--out", str(tmp_path / "eve"),
-                       "--connect-timeout", "60"]),
+                       "--connect-timeout", "60", "--payload", "raw"]),
     }
     time.sleep(0.5)
-    procs["tx"] = _start(["tx", *map(str, imgs), "--bind", pt, "--size", "48", "--connect-timeout", "60"])
+    procs["tx"] = _start(["tx", *map(str, imgs), "--bind", pt, "--size", "48", "--connect-timeout", "60",
+                          "--payload", "raw"])
     outs = {k: p.communicate(timeout=120) for k, p in procs.items()}
     for k, p in procs.items():
         assert p.returncode == 0, (k, outs[k])
@@ -66,7 +68,8 @@ def test_rx_without_peer_times_out_naming_the_address():
 
 def test_tx_without_peer_times_out_naming_the_address(tmp_path):
     (port,) = free_ports(1)
-    p = _start(["tx", *map(str, _images(tmp_path, 1)), "--bind", f"tcp://127.0.0.1:{port}", "--connect-timeout", "1"])
+    p = _start(["tx", *map(str, _images(tmp_path, 1)), "--bind", f"tcp://127.0.0.1:{port}", "--connect-timeout", "1",
+                "--payload", "raw"])
     out, err = p.communicate(timeout=60)
     assert p.returncode == 1 and f"tcp://127.0.0.1:{port}" in err
 
@@ -141,7 +144,7 @@ def test_peer_that_disappears_keeps_what_was_received(tmp_path, rng):
     frames = LinkTransmitter(500).frames(rng.bytes(5000))
     samples = np.concatenate([np.concatenate([ofdm.modulate(f), np.zeros(400, np.complex64)]) for f in frames[:6]])
     rx = _start(["rx", "--connect", addr, "--out", str(tmp_path / "auth"), "--connect-timeout", "60",
-                 "--idle-timeout", "2"])
+                 "--idle-timeout", "2", "--payload", "raw"])
     tb = gr.top_block()
     src = blocks.vector_source_c(samples.tolist())
     sink = zeromq.push_sink(gr.sizeof_gr_complex, 1, addr, 100, True, -1)
@@ -153,3 +156,36 @@ def test_peer_that_disappears_keeps_what_was_received(tmp_path, rng):
     rep = json.loads((tmp_path / "auth" / "report.json").read_text())
     assert rep["warning"] and addr in rep["warning"] and "went silent" in rep["warning"]
     assert not rep["end_frame_heard"] and rep["packets_received"] == 6 and rep["messages_partial"] == 1
+
+
+def test_semantic_three_process_link_with_guard(tmp_path):
+    """tx runs the guard and the codec; only the receiver with the database aligns what was removed."""
+    from sdr_semcom.samples import DEFAULT_CACHE
+
+    face = DEFAULT_CACHE / "faces" / "t1.jpg"
+    if not face.exists():
+        pytest.skip("run `sdr-semcom fetch-samples` (make setup)")
+    pt, pa, pe = (f"tcp://127.0.0.1:{p}" for p in free_ports(3))
+    db = tmp_path / "db.yaml"
+    subprocess.run(CLI + ["db", "create", str(db)], env=ENV, cwd=ROOT, check=True, capture_output=True)
+    procs = {
+        "channel": _start(["channel", "--connect", pt, "--auth-bind", pa, "--eve-bind", pe, "--snr", "20",
+                           "--eve-snr", "20", "--connect-timeout", "120"]),
+        "auth": _start(["rx", "--connect", pa, "--out", str(tmp_path / "auth"), "--db", str(db),
+                        "--connect-timeout", "120"]),
+        "eve": _start(["rx", "--role", "eve", "--connect", pe, "--out", str(tmp_path / "eve"),
+                       "--connect-timeout", "120"]),
+    }
+    time.sleep(0.5)
+    procs["tx"] = _start(["tx", str(face), "--bind", pt, "--size", "256", "--db", str(db), "--connect-timeout", "120"])
+    outs = {k: p.communicate(timeout=300) for k, p in procs.items()}
+    for k, p in procs.items():
+        assert p.returncode == 0, (k, outs[k])
+    auth = json.loads((tmp_path / "auth" / "report.json").read_text())
+    eve = json.loads((tmp_path / "eve" / "report.json").read_text())
+    (a,), (e,) = auth["images"], eve["images"]
+    assert a["packets"] == e["packets"] and not a["all_lost"]
+    assert len(a["regions"]) >= 5 and all(r["entry"] == "faces" and r["score"] > 0.9 for r in a["regions"])
+    assert len(e["regions"]) == len(a["regions"]) and all("entry" not in r for r in e["regions"])
+    img = np.asarray(Image.open(tmp_path / "auth" / a["file"]))
+    assert img.shape == (256, 256, 3)
