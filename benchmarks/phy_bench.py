@@ -160,17 +160,17 @@ def _stock_total_samples(payloads) -> int:
     return _STOCK_LEN[key]
 
 
-def role_memory(out: Path) -> list[dict]:
-    """Peak RSS of each role when run as separate processes over ZeroMQ."""
+def role_memory(out: Path, payload: str) -> list[dict]:
+    """Peak RSS of each role when run as separate processes over ZeroMQ (``raw`` or ``semantic`` payload)."""
     exe = [sys.executable, "-m", "sdr_semcom.cli"]
     ports = [str(20000 + (os.getpid() % 1000) * 3 + i) for i in range(3)]
     addr = [f"tcp://127.0.0.1:{p}" for p in ports]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmds = {
         "channel": exe + ["channel", "--connect", addr[0], "--auth-bind", addr[1], "--eve-bind", addr[2]],
-        "rx": exe + ["rx", "--connect", addr[1], "--out", str(out / "mem_rx")],
-        "eve": exe + ["rx", "--role", "eve", "--connect", addr[2], "--out", str(out / "mem_eve")],
-        "tx": exe + ["tx", "--bind", addr[0], "--size", "128"],
+        "rx": exe + ["rx", "--connect", addr[1], "--out", str(out / "mem_rx"), "--payload", payload],
+        "eve": exe + ["rx", "--role", "eve", "--connect", addr[2], "--out", str(out / "mem_eve"), "--payload", payload],
+        "tx": exe + ["tx", "--bind", addr[0], "--size", "128", "--payload", payload],
     }
     procs = {}
     for role, cmd in cmds.items():
@@ -188,7 +188,7 @@ def role_memory(out: Path) -> list[dict]:
             except (OSError, StopIteration):
                 pass
         time.sleep(0.02)
-    return [{"system": "sdr-semcom", "role": role, "figure": "peak_rss_mb", "value": peak[role],
+    return [{"system": "sdr-semcom", "role": role, "payload": payload, "figure": "peak_rss_mb", "value": peak[role],
              "exit_code": p.returncode} for role, p in procs.items()]
 
 
@@ -246,10 +246,10 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 print(f"{system:<12}{mod:<7}{size:>6}{snr:>5}{r['per']:>8.3f}{r['goodput_air_bps'] / 1e3:>12.1f}"
                       f"{r['goodput_wall_Bps'] / 1e3:>11.1f}", flush=True)
-    mem = role_memory(out)
+    mem = role_memory(out, "raw") + role_memory(out, "semantic")
     rows += mem
     for m in mem:
-        print(f"peak memory {m['role']:<8}{m['value']:8.1f} MB (exit {m['exit_code']})")
+        print(f"peak memory {m['role']:<8}{m['payload']:<9}{m['value']:8.1f} MB (exit {m['exit_code']})")
     save(rows, out, "phy_bench", plot)
     return 0
 

