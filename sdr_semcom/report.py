@@ -67,9 +67,6 @@ def constellation_plot(receivers: dict[str, LinkReceiver], path: Path) -> None:
     plt.close(fig)
 
 
-
-
-
 def mosaic(rows: list[tuple[str, list[tuple[str, np.ndarray | None]]]], path: Path, cell: int = 160) -> None:
     """A grid image: one row per item, one column per stage (None: an empty grey cell)."""
     from PIL import ImageDraw

@@ -11,6 +11,7 @@ import pmt
 from gnuradio import gr
 
 from ..phy.ofdm import BurstReceiver, RxBurst
+from .pdu import to_pdu
 
 EOT = pmt.intern("eot")
 log = logging.getLogger(__name__)
@@ -70,8 +71,7 @@ class BurstSink(gr.sync_block):
             if self.on_burst is not None:
                 self.on_burst(b)
             if b.payload is not None:
-                vec = pmt.init_u8vector(len(b.payload), list(b.payload))
-                self.message_port_pub(pmt.intern("frames"), pmt.cons(pmt.PMT_NIL, vec))
+                self.message_port_pub(pmt.intern("frames"), to_pdu(b.payload))
 
     def work(self, input_items, output_items):
         x = input_items[0]

@@ -12,6 +12,7 @@ from gnuradio import gr
 
 from ..phy import ofdm
 from ..phy.mapping import Modulation
+from .pdu import pdu_bytes
 
 EOT = pmt.intern("eot")
 
@@ -49,7 +50,6 @@ class BurstSource(gr.sync_block):
         self._closed = False
         self._eot_sent = False
         self._left = 0
-        self.frames_sent = 0
         self.message_port_register_in(pmt.intern("frames"))
         self.set_msg_handler(pmt.intern("frames"), self._on_pdu)
 
@@ -59,24 +59,36 @@ class BurstSource(gr.sync_block):
 
         This is what the GRC flowgraphs use; the CLI's ``tx`` sends images instead.
         """
-        from ..link.endpoints import LinkTransmitter
+        from ..phy.framing import PayloadType
 
         src = cls(modulation, gap)
-        tx = LinkTransmitter(mtu)
+        messages = []
         for path in paths:
             with open(path, "rb") as fh:
-                for frame in tx.frames(fh.read()):
-                    src.send(frame)
-        src.send(tx.end_frame())
-        src.close()
+                messages.append((fh.read(), PayloadType.RAW))
+        src.transmit(messages, mtu)
         return src
+
+    def transmit(self, messages, mtu: int):
+        """Queue whole messages (``(bytes or list of chunks, PayloadType)``), the END frame, and close.
+
+        Returns the :class:`~sdr_semcom.link.endpoints.LinkTransmitter` that numbered the frames.
+        """
+        from ..link.endpoints import LinkTransmitter
+
+        tx = LinkTransmitter(mtu)
+        for data, ptype in messages:
+            for frame in tx.frames(data, ptype):
+                self.send(frame)
+        self.send(tx.end_frame())
+        self.close()
+        return tx
 
     def send(self, frame: bytes) -> None:
         """Queue one frame (a burst is made now, in the caller's thread)."""
         burst = ofdm.modulate(frame, self.mod)
         with self._lock:
             self._queue.append(np.concatenate([burst, np.zeros(self.gap, np.complex64)]))
-            self.frames_sent += 1
 
     def close(self) -> None:
         """No more frames: end the stream once the queue is drained."""
@@ -84,7 +96,7 @@ class BurstSource(gr.sync_block):
             self._closed = True
 
     def _on_pdu(self, msg) -> None:
-        self.send(bytes(pmt.u8vector_elements(pmt.cdr(msg))))
+        self.send(pdu_bytes(msg))
 
     def work(self, input_items, output_items):
         out = output_items[0]

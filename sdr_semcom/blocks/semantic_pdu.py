@@ -19,16 +19,9 @@ from ..link.endpoints import LinkTransmitter
 from ..phy.framing import Message, PayloadType, Reassembler, parse_frame
 from ..semantic.codec import SemanticCodec
 from ..semantic.link import image_messages, received_images
+from .pdu import pdu_bytes, to_pdu
 
 log = logging.getLogger(__name__)
-
-
-def _u8(msg) -> bytes:
-    return bytes(pmt.u8vector_elements(pmt.cdr(msg)))
-
-
-def _pdu(data: bytes, meta: dict | None = None):
-    return pmt.cons(pmt.to_pmt(meta or {}), pmt.init_u8vector(len(data), list(data)))
 
 
 class FeatureFramer(gr.basic_block):
@@ -43,7 +36,7 @@ class FeatureFramer(gr.basic_block):
         self.set_msg_handler(pmt.intern("images"), self._on_image)
 
     def _on_image(self, msg) -> None:
-        payload = _u8(msg)
+        payload = pdu_bytes(msg)
         frag = Message(0, 0, PayloadType.RAW, [payload])
         decoded = rawimage.decode(frag, max(len(payload), 1))
         if decoded is None:
@@ -51,7 +44,7 @@ class FeatureFramer(gr.basic_block):
             return
         for data, ptype in image_messages(self.codec, decoded[0]):
             for frame in self.tx.frames(data, ptype):
-                self.message_port_pub(pmt.intern("frames"), _pdu(frame))
+                self.message_port_pub(pmt.intern("frames"), to_pdu(frame))
 
 
 class FeatureDeframer(gr.basic_block):
@@ -72,7 +65,7 @@ class FeatureDeframer(gr.basic_block):
         self.set_msg_handler(pmt.intern("frames"), self._on_frame)
 
     def _on_frame(self, msg) -> None:
-        frame = parse_frame(_u8(msg))
+        frame = parse_frame(pdu_bytes(msg))
         if frame is None:
             self.crc_failures += 1
             return
@@ -93,7 +86,7 @@ class FeatureDeframer(gr.basic_block):
             meta = {"msg_id": g.msg_id, "packets_received": g.info.packets_received,
                     "packets_expected": g.info.packets_expected, "received_map": received_map,
                     "all_lost": g.info.all_lost}
-            self.message_port_pub(pmt.intern("images"), _pdu(rawimage.encode(np.asarray(g.image)), meta))
+            self.message_port_pub(pmt.intern("images"), to_pdu(rawimage.encode(np.asarray(g.image)), meta))
 
     def stop(self) -> bool:
         self.flush()

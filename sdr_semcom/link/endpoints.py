@@ -66,10 +66,6 @@ class LinkReceiver:
     snr_estimates: list[float] = field(default_factory=list)
     symbols: list[np.ndarray] = field(default_factory=list)
 
-    @property
-    def done(self) -> bool:
-        return self.expected_frames is not None
-
     def push(self, burst: RxBurst) -> None:
         self.snr_estimates.append(burst.snr_db)
         if burst.payload is None:

@@ -8,7 +8,7 @@ from typing import Iterable
 
 from ..config import LinkConfig
 from ..phy.framing import Message, PayloadType
-from .endpoints import LinkReceiver, LinkTransmitter
+from .endpoints import LinkReceiver
 
 ROLES = ("auth", "eve")
 
@@ -66,12 +66,7 @@ def run_loopback(
             raise ValueError(f"unknown role '{role}' (auth, eve)")
     tb = gr.top_block("semcom_loopback")
     src = BurstSource(cfg.modulation, cfg.gap)
-    tx = LinkTransmitter(cfg.mtu)
-    for data, ptype in _as_messages(payloads):
-        for frame in tx.frames(data, ptype):
-            src.send(frame)
-    src.send(tx.end_frame())
-    src.close()
+    tx = src.transmit(_as_messages(payloads), cfg.mtu)
     blocks = {}  # keep references: GNU Radio must not outlive its Python blocks
     for role in roles:
         receiver = LinkReceiver(role)

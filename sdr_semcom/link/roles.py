@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..config import LinkConfig
 from ..phy.framing import PayloadType
-from .endpoints import LinkReceiver, LinkTransmitter
+from .endpoints import LinkReceiver
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,7 @@ def run_tx(payloads: list[tuple[bytes, PayloadType]], cfg: LinkConfig, bind: str
     src = BurstSource(cfg.modulation, cfg.gap)
     sink = _push_sink(bind)
     tb.connect(src, sink)
-    tx = LinkTransmitter(cfg.mtu)
-    for data, ptype in payloads:
-        for frame in tx.frames(data, ptype):
-            src.send(frame)
-    src.send(tx.end_frame())
-    src.close()
+    tx = src.transmit(payloads, cfg.mtu)
     t0 = time.monotonic()
     tb.start()
     try:
@@ -117,7 +112,7 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
     outs = {"auth": (cfg.auth, auth_bind)}
     if eve_bind:
         outs["eve"] = (cfg.eve, eve_bind)
-    keep = []
+    keep = []  # references to the blocks: GNU Radio must not outlive its Python blocks
     guards_out = {}
     for role, (spec, addr) in outs.items():
         chan, guard, sink = spec.make_block(), StreamGuard(), _push_sink(addr)

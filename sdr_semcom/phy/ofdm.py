@@ -185,9 +185,8 @@ def modulate(payload: bytes, mod: Modulation = Modulation.QPSK) -> np.ndarray:
     info[: bits.size] = bits
     cws = DATA_CODE.encode(info.reshape(ncw, DATA_CODE.k))[:, _PERM]
     coded = np.concatenate([cws[:-1].ravel(), cws[-1][keep_last]])
-    per_sym = mod.bits * len(DATA)
-    nsym = -(-coded.size // per_sym)
-    coded = np.concatenate([coded, np.zeros(nsym * per_sym - coded.size, np.uint8)])
+    nsym = data_symbols(len(payload), mod)
+    coded = np.concatenate([coded, np.zeros(nsym * mod.bits * len(DATA) - coded.size, np.uint8)])
     data = map_bits(coded, mod).reshape(nsym, len(DATA))
 
     sig_cw = SIG_CODE.encode(_sig_bits(mod, len(payload)))
@@ -299,7 +298,7 @@ class BurstReceiver:
         return out
 
     # -- detection ----------------------------------------------------------------------------
-    def _metric(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _metric(self, x: np.ndarray) -> np.ndarray:
         """Schmidl-Cox style metric at every position where a full window fits."""
         lag, w = STF_PERIOD, self.WINDOW
         prod = np.conj(x[:-lag]) * x[lag:]
@@ -311,8 +310,7 @@ class BurstReceiver:
         e0 = np.concatenate([[0], np.cumsum(np.abs(x[:-lag]) ** 2, dtype=np.float64)])
         e0 = e0[w:] - e0[:-w]
         den = np.sqrt(e * e0)
-        metric = np.where(den > 1e-12, np.abs(p) / np.maximum(den, 1e-12), 0.0)
-        return metric, p
+        return np.where(den > 1e-12, np.abs(p) / np.maximum(den, 1e-12), 0.0)
 
     def _process(self, final: bool) -> list[RxBurst]:
         out: list[RxBurst] = []
@@ -328,7 +326,7 @@ class BurstReceiver:
             else:
                 if x.size < w + lag + 1:
                     return out
-                metric, _ = self._metric(x)
+                metric = self._metric(x)
                 hits = np.nonzero(metric > self.threshold)[0]
                 if hits.size == 0:
                     self._scan += metric.size
@@ -483,13 +481,11 @@ class BurstReceiver:
         nbits = 8 * length
         ncw, keep_last = _codeword_layout(nbits)
         n = DATA_CODE.n
-        full = np.full((ncw, n), KNOWN_LLR, np.float32)  # shortened bits are known zeros
-        body = llr[: (ncw - 1) * n].reshape(ncw - 1, n)
-        tail = llr[(ncw - 1) * n : (ncw - 1) * n + int(keep_last.sum())]
-        inter = np.full((ncw, n), KNOWN_LLR, np.float32)
-        inter[:-1] = body
-        inter[-1, keep_last] = tail
-        full[:, _PERM] = inter
+        inter = np.full((ncw, n), KNOWN_LLR, np.float32)  # shortened bits are known zeros
+        inter[:-1] = llr[: (ncw - 1) * n].reshape(ncw - 1, n)
+        inter[-1, keep_last] = llr[(ncw - 1) * n : (ncw - 1) * n + int(keep_last.sum())]
+        full = np.empty_like(inter)
+        full[:, _PERM] = inter  # undo the interleaver
         info, ok = DATA_CODE.decode(full)
         if not ok.all():
             return None

@@ -163,7 +163,7 @@ class PrivacyGuard:
             self._recogniser = SFace()
         return self._recogniser
 
-    def _identify(self, rgb: np.ndarray, det: Detection, entries: list[Entry]) -> tuple[Entry, float | None]:
+    def _identify(self, rgb: np.ndarray, det: Detection, entries: list[Entry]) -> tuple[Entry | None, float | None]:
         """The enrolled entry this face belongs to, else the generic face entry."""
         enrolled = [e for e in entries if e.enrolled is not None]
         generic = next((e for e in entries if e.enrolled is None), None)

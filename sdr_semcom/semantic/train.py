@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from .data import HELD_OUT, folder_images, held_out_images, training_images
 from .model import Codec, CodecConfig
@@ -33,8 +34,6 @@ def _batch(images: list[np.ndarray], rng: np.random.Generator, size: int, crop: 
         h, w = img.shape[:2]
         if min(h, w) < crop:
             scale = crop / min(h, w)
-            from PIL import Image
-
             img = np.asarray(Image.fromarray(img).resize((int(np.ceil(w * scale)), int(np.ceil(h * scale)))))
             h, w = img.shape[:2]
         y, x = rng.integers(h - crop + 1), rng.integers(w - crop + 1)
@@ -86,8 +85,6 @@ def train(cfg: CodecConfig, out_dir: Path, name: str, seed: int = 1, minutes: fl
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
-        torch.set_num_threads(max(1, torch.get_num_threads()))
     train_set = folder_images(data_dir) if data_dir else training_images()
     images = list(train_set.values())
     model = Codec(cfg).to(device)

@@ -141,18 +141,16 @@ class SFace:
         self._yunet = YuNet()
 
     def feature(self, rgb: np.ndarray, det: Detection) -> np.ndarray | None:
-        """128-d unit feature of the face in ``det`` (None if it has no usable landmarks)."""
-        lm = det.landmarks
-        if lm is None or "yunet" not in det.sources:
-            rows = self._yunet.detect_rows(rgb)
-            best = max(rows, key=lambda r: iou((r[0], r[1], r[0] + r[2], r[1] + r[3]), det.box), default=None)
-            if best is None or iou((best[0], best[1], best[0] + best[2], best[1] + best[3]), det.box) < 0.3:
-                return None
-            row = best
-        else:
-            x0, y0, x1, y1 = det.box
-            row = np.concatenate([[x0, y0, x1 - x0, y1 - y0], lm.ravel(), [det.score]]).astype(np.float32)
-        crop = self._rec.alignCrop(np.ascontiguousarray(rgb[..., ::-1]), row.astype(np.float32))
+        """128-d unit feature of the face in ``det``.
+
+        None when YuNet did not find this face: alignment needs YuNet's landmarks (a face that
+        only CenterFace found is still removed, but cannot be named).
+        """
+        if det.landmarks is None or "yunet" not in det.sources:
+            return None
+        x0, y0, x1, y1 = det.box
+        row = np.concatenate([[x0, y0, x1 - x0, y1 - y0], det.landmarks.ravel(), [det.score]]).astype(np.float32)
+        crop = self._rec.alignCrop(np.ascontiguousarray(rgb[..., ::-1]), row)
         f = self._rec.feature(crop).ravel()
         return f / max(np.linalg.norm(f), 1e-12)
 
