@@ -3,9 +3,10 @@
 The parity-check matrices are GNU Radio's own (``gr-fec`` ships them as alist
 files under ``share/gnuradio/fec/ldpc``); copies live in ``codes/`` so that a
 link's code cannot change under it when GNU Radio is upgraded.  Encoding uses a
-systematic generator derived once by GF(2) elimination; decoding is a
-normalised min-sum belief-propagation decoder, vectorised with numpy over a
-batch of codewords (no per-bit Python loop).
+systematic generator derived once by GF(2) elimination (parity = XOR of packed
+generator columns); decoding is layered normalised min-sum belief propagation
+with early stopping per codeword.  Both loops are compiled
+(:mod:`sdr_semcom.phy.kernels`).
 
 LLR convention everywhere in :mod:`sdr_semcom.phy`: ``llr = log P(b=0)/P(b=1)``,
 positive means bit 0.
@@ -18,6 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from . import kernels
 
 CODES_DIR = Path(__file__).with_name("codes")
 #: LLR magnitude used for bits the receiver knows (shortened / padding bits).
@@ -97,20 +100,21 @@ class LdpcCode:
     name: str
 
     @property
-    def _tables(self) -> "_Tables":
+    def tables(self) -> "_Tables":
+        """Encoder and decoder tables (parity-check matrix in CSR form, generator columns)."""
         return _tables(self.name)
 
     @property
     def n(self) -> int:
-        return self._tables.n
+        return self.tables.n
 
     @property
     def k(self) -> int:
-        return self._tables.k
+        return self.tables.k
 
     @property
     def info_cols(self) -> np.ndarray:
-        return self._tables.info_cols
+        return self.tables.info_cols
 
     def encode(self, info: np.ndarray) -> np.ndarray:
         """Encode information bits.
@@ -123,18 +127,15 @@ class LdpcCode:
         ------
         ``(batch, n)`` or ``(n,)`` uint8 codewords
         """
-        t = self._tables
+        t = self.tables
         u = np.atleast_2d(np.asarray(info, dtype=np.uint8))
         if u.shape[1] != t.k:
             raise ValueError(f"LDPC {self.name}: expected {t.k} info bits, got {u.shape[1]}")
-        code = np.zeros((u.shape[0], t.n), dtype=np.uint8)
-        code[:, t.info_cols] = u
-        parity = (u.astype(np.float32) @ t.a_t) % 2
-        code[:, t.parity_cols] = parity.astype(np.uint8)
+        code = kernels.ldpc_encode(np.ascontiguousarray(u), t.a_packed, t.info_cols, t.parity_cols, t.n)
         return code if np.ndim(info) == 2 else code[0]
 
     def decode(self, llr: np.ndarray, max_iter: int = 40, alpha: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
-        """Normalised min-sum decoding.
+        """Layered normalised min-sum decoding (each codeword stops once its checks hold).
 
         Input
         -----
@@ -145,38 +146,11 @@ class LdpcCode:
         info : ``(batch, k)`` uint8 decoded information bits
         ok : ``(batch,)`` bool, True where every parity check is satisfied
         """
-        t = self._tables
-        ch = np.atleast_2d(np.asarray(llr, dtype=np.float32))
-        batch = ch.shape[0]
+        t = self.tables
+        ch = np.atleast_2d(np.asarray(llr, dtype=np.float64))
         if ch.shape[1] != t.n:
             raise ValueError(f"LDPC {self.name}: expected {t.n} LLRs, got {ch.shape[1]}")
-        ch = np.clip(ch, -KNOWN_LLR, KNOWN_LLR)
-        # one extra "dummy" variable (index n) that is a sure 0, for padded check slots
-        ch_ext = np.concatenate([ch, np.full((batch, 1), KNOWN_LLR, np.float32)], axis=1)
-        r_msg = np.zeros((batch, t.m, t.dc), np.float32)
-        total = ch_ext
-        hard = (total < 0).astype(np.uint8)
-        ok = ~np.any(np.bitwise_xor.reduce(hard[:, t.edge_var], axis=2), axis=1)
-        for _ in range(max_iter if not ok.all() else 0):
-            q = total[:, t.edge_var] - r_msg  # variable -> check
-            sign = np.where(q < 0, -1.0, 1.0).astype(np.float32)
-            mag = np.abs(q)
-            sign_prod = np.prod(sign, axis=2, keepdims=True)
-            idx1 = np.argmin(mag, axis=2)[..., None]
-            min1 = np.take_along_axis(mag, idx1, axis=2)
-            np.put_along_axis(mag, idx1, np.inf, axis=2)
-            min2 = np.min(mag, axis=2, keepdims=True)
-            out_mag = np.broadcast_to(min1, mag.shape).copy()
-            np.put_along_axis(out_mag, idx1, min2, axis=2)
-            r_msg = alpha * sign_prod * sign * out_mag
-            r_flat = np.concatenate([r_msg.reshape(batch, -1), np.zeros((batch, 1), np.float32)], axis=1)
-            total = ch_ext.copy()
-            total[:, : t.n] += r_flat[:, t.var_edges].sum(axis=2)
-            hard = (total < 0).astype(np.uint8)
-            ok = ~np.any(np.bitwise_xor.reduce(hard[:, t.edge_var], axis=2), axis=1)
-            if ok.all():
-                break
-        hard = (total[:, : t.n] < 0).astype(np.uint8)
+        hard, ok, _ = kernels.ldpc_decode(np.ascontiguousarray(ch), t.row_ptr, t.col_idx, max_iter, alpha, KNOWN_LLR)
         info = hard[:, t.info_cols]
         if np.ndim(llr) == 1:
             return info[0], ok[:1]
@@ -187,13 +161,11 @@ class LdpcCode:
 class _Tables:
     n: int
     k: int
-    m: int
-    dc: int
-    a_t: np.ndarray  # (k, rank) float32, parity = u @ a_t mod 2
+    a_packed: np.ndarray  # (k, words) uint64: column i of A (parity = A u mod 2), 64 bits a word
     info_cols: np.ndarray
     parity_cols: np.ndarray
-    edge_var: np.ndarray  # (m, dc) variable index per check slot, n for padding
-    var_edges: np.ndarray  # (n, dv) flat edge index per variable slot, m*dc for padding
+    row_ptr: np.ndarray  # H row-wise (CSR): checks r use variables col_idx[row_ptr[r]:row_ptr[r+1]]
+    col_idx: np.ndarray
 
 
 @lru_cache(maxsize=None)
@@ -202,30 +174,23 @@ def _tables(name: str) -> _Tables:
     if not path.exists():
         raise FileNotFoundError(f"LDPC code '{name}' not found: expected {path}")
     h = read_alist(path)
-    m, n = h.shape
     a, info_cols, parity_cols = _systematic_form(h)
-    dc = int(h.sum(axis=1).max())
-    edge_var = np.full((m, dc), n, dtype=np.int64)
-    for i in range(m):
-        cols = np.nonzero(h[i])[0]
-        edge_var[i, : cols.size] = cols
-    dv = int(h.sum(axis=0).max())
-    var_edges = np.full((n, dv), m * dc, dtype=np.int64)
-    fill = np.zeros(n, dtype=np.int64)
-    for flat, v in enumerate(edge_var.ravel()):
-        if v < n:
-            var_edges[v, fill[v]] = flat
-            fill[v] += 1
+    rows, cols = np.nonzero(h)  # row-major order: CSR
+    row_ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=h.shape[0]))])
+    if np.diff(row_ptr).max() > 64:
+        raise ValueError(f"{path}: check degree above 64 is not supported")
+    words = -(-a.shape[0] // 64)
+    bits = np.zeros((a.shape[1], words * 64), np.uint8)
+    bits[:, : a.shape[0]] = a.T
+    a_packed = np.packbits(bits.reshape(a.shape[1], words, 64)[:, :, ::-1], axis=2, bitorder="big")
     return _Tables(
-        n=n,
+        n=h.shape[1],
         k=info_cols.size,
-        m=m,
-        dc=dc,
-        a_t=np.ascontiguousarray(a.T.astype(np.float32)),
-        info_cols=info_cols,
-        parity_cols=parity_cols,
-        edge_var=edge_var,
-        var_edges=var_edges,
+        a_packed=np.ascontiguousarray(a_packed.view(">u8").reshape(a.shape[1], words).astype(np.uint64)),
+        info_cols=info_cols.astype(np.int64),
+        parity_cols=parity_cols.astype(np.int64),
+        row_ptr=row_ptr.astype(np.int64),
+        col_idx=cols.astype(np.int64),
     )
 
 

@@ -81,3 +81,20 @@ def demap_llr(symbols: np.ndarray, noise_var: np.ndarray | float, mod: Modulatio
         d0 = d[:, ~bits[:, i]].min(axis=1)
         llr[:, i] = (d1 - d0) / np.maximum(nv[:, 0], 1e-12)
     return llr.ravel()
+
+
+def axis_levels(mod: Modulation) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Per-axis description of a square Gray constellation, for per-axis LLRs.
+
+    Returns ``(levels, level_bits, two_axes)``: the amplitudes of one axis, the bits each
+    level carries on that axis (``(L, bits per axis)``), and False for BPSK (real axis only).
+    The bits of a symbol are the real axis' bits followed by the imaginary axis' bits.
+    """
+    pts = _TABLES[mod]
+    per_axis = mod.bits if mod is Modulation.BPSK else mod.bits // 2
+    levels, bits = [], []
+    for idx in range(2**per_axis):
+        point = pts[idx << per_axis if mod is not Modulation.BPSK else idx]
+        levels.append(float(point.real))
+        bits.append([(idx >> (per_axis - 1 - i)) & 1 for i in range(per_axis)])
+    return np.array(levels), np.array(bits, dtype=np.uint8), mod is not Modulation.BPSK

@@ -27,8 +27,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import kernels
 from .fec import DATA_CODE, KNOWN_LLR, SIG_CODE
-from .mapping import Modulation, demap_llr, map_bits
+from .mapping import Modulation, axis_levels, constellation, map_bits
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,16 @@ def _make_preamble() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 STF, LTF, LTF_FREQ = _make_preamble()
+_PREAMBLE = np.concatenate([STF, LTF])
+_DATA_BINS = _bins(DATA)
+_USED_BINS = _bins(USED)
+_PILOT_BINS = _bins(PILOTS)
+_DATA_F = DATA.astype(np.float64)
+_PILOTS_F = PILOTS.astype(np.float64)
+_fft_plan = lru_cache(maxsize=None)(kernels.fft_plan)
+_FFT64 = _fft_plan(NFFT)
+_SYM_SCALE = np.sqrt(len(USED)) / NFFT  # FFT output scale: unit-power carriers in, unit power out
+_IFFT_SCALE = 1 / np.sqrt(len(USED))  # unscaled inverse FFT -> unit mean power over 52 carriers
 LTF_SYM = LTF[LTF_CP : LTF_CP + NFFT]
 _PERM = np.random.default_rng(7).permutation(DATA_CODE.n)  # per-codeword bit interleaver
 
@@ -128,6 +139,15 @@ def _parse_sig(bits: np.ndarray) -> tuple[Modulation, int] | None:
 
 # --------------------------------------------------------------------------------------- TX
 @lru_cache(maxsize=4096)
+def _sig_symbols(mod: Modulation, length: int) -> np.ndarray:
+    """(3, 48) BPSK data symbols of the SIG field (100 coded bits, the first 44 repeated)."""
+    sig_cw = SIG_CODE.encode(_sig_bits(mod, length))
+    sig = map_bits(np.resize(sig_cw, SIG_SYMS * len(DATA)), Modulation.BPSK).reshape(SIG_SYMS, len(DATA))
+    sig.flags.writeable = False
+    return sig
+
+
+@lru_cache(maxsize=4096)
 def _codeword_layout(nbits: int) -> tuple[int, np.ndarray]:
     """Number of codewords for ``nbits`` info bits, and the transmitted-position mask of the last one."""
     ncw = -(-nbits // DATA_CODE.k)
@@ -155,17 +175,6 @@ def burst_len(frame_len: int, mod: Modulation) -> int:
     return PREAMBLE_LEN + SIG_LEN + data_symbols(frame_len, mod) * SYM_LEN
 
 
-def _ofdm_symbols(data: np.ndarray) -> np.ndarray:
-    """(T, 48) data symbols -> (T * 80) time samples with pilots and CP (pilot polarity from symbol 0)."""
-    t = data.shape[0]
-    grid = np.zeros((t, NFFT), np.complex64)
-    grid[:, _bins(DATA)] = data
-    pol = _PILOT_POLARITY[np.arange(t) % 127][:, None]
-    grid[:, _bins(PILOTS)] = pol * PILOT_BASE
-    time = _freq_to_time(grid)
-    return np.concatenate([time[:, -CP:], time], axis=1).ravel()
-
-
 def modulate(payload: bytes, mod: Modulation = Modulation.QPSK) -> np.ndarray:
     """One burst (complex64, unit mean power) carrying ``payload``.
 
@@ -179,24 +188,54 @@ def modulate(payload: bytes, mod: Modulation = Modulation.QPSK) -> np.ndarray:
     mod = Modulation.parse(mod)
     if not 1 <= len(payload) <= MAX_FRAME_BYTES:
         raise ValueError(f"burst payload must be 1..{MAX_FRAME_BYTES} bytes, got {len(payload)}")
-    bits = np.unpackbits(np.frombuffer(payload, np.uint8)) ^ _SCRAMBLE[: 8 * len(payload)]
-    ncw, keep_last = _codeword_layout(bits.size)
-    info = np.zeros(ncw * DATA_CODE.k, np.uint8)
-    info[: bits.size] = bits
-    cws = DATA_CODE.encode(info.reshape(ncw, DATA_CODE.k))[:, _PERM]
-    coded = np.concatenate([cws[:-1].ravel(), cws[-1][keep_last]])
+    ncw, keep_last = _codeword_layout(8 * len(payload))
     nsym = data_symbols(len(payload), mod)
-    coded = np.concatenate([coded, np.zeros(nsym * mod.bits * len(DATA) - coded.size, np.uint8)])
-    data = map_bits(coded, mod).reshape(nsym, len(DATA))
-
-    sig_cw = SIG_CODE.encode(_sig_bits(mod, len(payload)))
-    sig_bits = np.resize(sig_cw, SIG_SYMS * len(DATA))  # 100 coded bits, first 44 repeated
-    sig = map_bits(sig_bits, Modulation.BPSK).reshape(SIG_SYMS, len(DATA))
-    body = _ofdm_symbols(np.concatenate([sig, data]))
-    return np.concatenate([STF, LTF, body]).astype(np.complex64)
+    t = DATA_CODE.tables
+    coded = kernels.encode_frame(np.frombuffer(payload, np.uint8), _SCRAMBLE, ncw, keep_last, _PERM, t.a_packed,
+                                 t.info_cols, t.parity_cols, DATA_CODE.n, nsym * mod.bits * len(DATA))
+    return kernels.ofdm_burst(_PREAMBLE, _sig_symbols(mod, len(payload)), coded, constellation(mod), _DATA_BINS,
+                              _PILOT_BINS, PILOT_BASE.astype(np.complex128), _PILOT_POLARITY, CP, _IFFT_SCALE, *_FFT64)
 
 
 # --------------------------------------------------------------------------------------- RX
+CLOCK_RANGE = 100e-6  # the receiver searches sample-clock offsets within +-100 ppm
+
+
+@lru_cache(maxsize=None)
+def _clock_grids(t: int) -> tuple[np.ndarray, np.ndarray]:
+    """Coarse and fine clock-offset grids for a burst of ``t`` symbols.
+
+    The coarse step keeps the outermost pilots' phase error at the last symbol under pi/8
+    (between 5 and 25 ppm), the fine grid spans one coarse step in 11 points.
+    """
+    last = SYM_LEN * t
+    step = float(np.clip(NFFT / (16 * np.abs(PILOTS).max() * last), 5e-6, 25e-6))
+    n = int(np.ceil(CLOCK_RANGE / step))
+    return np.linspace(-n * step, n * step, 2 * n + 1), np.linspace(-step / 2, step / 2, 11)
+
+
+_AXES = {m: axis_levels(m) for m in Modulation}
+
+
+def _equalise(y: np.ndarray, h_full: np.ndarray, noise_var: float, mod: Modulation, track_clock: bool = True):
+    """Pilot-tracked zero-forcing equalisation and max-log demapping of (T, 64) symbols.
+
+    ``y`` starts with the first SIG symbol. The sample-clock offset is found by a grid
+    search on the pilots (:func:`_clock_grids`: coarse over +-100 ppm, then fine), the
+    residual CFO by a periodogram of the clock-corrected common pilot phase, and the phase
+    is then smoothed over +-4 symbols. Returns (T, 48) equalised data symbols, their LLRs
+    for ``mod`` (float32, symbol order) and the clock offset estimate in ppm.
+    """
+    t = y.shape[0]
+    coarse, fine = _clock_grids(t)
+    rev, tw = _fft_plan(max(1024, 1 << int(np.ceil(np.log2(8 * t)))))
+    levels, level_bits, two_axes = _AXES[mod]
+    eq, llr, eps = kernels.equalise(y, _PILOT_BINS, h_full[_PILOT_BINS] * PILOT_BASE, _PILOT_POLARITY, _PILOTS_F,
+                                    _DATA_BINS, _DATA_F, h_full[_DATA_BINS], noise_var, SYM_LEN, SYM_LEN, coarse, fine,
+                                    track_clock, rev, tw, 4, levels, level_bits, two_axes)
+    return eq, llr, eps * 1e6
+
+
 @dataclass
 class RxBurst:
     """What the receiver got from one detected burst."""
@@ -261,8 +300,8 @@ class BurstReceiver:
 
     Output
     ------
-    :meth:`feed` and :meth:`flush` return the :class:`RxBurst` objects completed. After
-    :meth:`flush` the receiver starts a new stream (sample indices restart at 0).
+    :meth:`feed` and :meth:`flush` return the :class:`RxBurst` objects completed, in stream
+    order. After :meth:`flush` the receiver starts a new stream (sample indices restart at 0).
     """
 
     WINDOW = 7 * STF_PERIOD
@@ -298,20 +337,6 @@ class BurstReceiver:
         return out
 
     # -- detection ----------------------------------------------------------------------------
-    def _metric(self, x: np.ndarray) -> np.ndarray:
-        """Schmidl-Cox style metric at every position where a full window fits."""
-        lag, w = STF_PERIOD, self.WINDOW
-        prod = np.conj(x[:-lag]) * x[lag:]
-        energy = np.abs(x[lag:]) ** 2
-        cp = np.concatenate([[0], np.cumsum(prod, dtype=np.complex128)])
-        ce = np.concatenate([[0], np.cumsum(energy, dtype=np.float64)])
-        p = cp[w:] - cp[:-w]
-        e = ce[w:] - ce[:-w]
-        e0 = np.concatenate([[0], np.cumsum(np.abs(x[:-lag]) ** 2, dtype=np.float64)])
-        e0 = e0[w:] - e0[:-w]
-        den = np.sqrt(e * e0)
-        return np.where(den > 1e-12, np.abs(p) / np.maximum(den, 1e-12), 0.0)
-
     def _process(self, final: bool) -> list[RxBurst]:
         out: list[RxBurst] = []
         lag, w = STF_PERIOD, self.WINDOW
@@ -326,22 +351,18 @@ class BurstReceiver:
             else:
                 if x.size < w + lag + 1:
                     return out
-                metric = self._metric(x)
-                hits = np.nonzero(metric > self.threshold)[0]
-                if hits.size == 0:
-                    self._scan += metric.size
+                d0, dpk, scanned = kernels.stf_detect(x, lag, w, self.threshold, self.WINDOW + 64)
+                if d0 < 0:
+                    self._scan += scanned
                     return out
-                d0 = int(hits[0])
                 need = d0 + self.WINDOW + 64 + PREAMBLE_LEN + 64 + SIG_LEN + 2 * SYM_LEN
-                if x.size < need:
+                if x.size < need or dpk < 0:
                     if final:
                         self.stats.truncated += 1
                         self._scan += x.size
                     else:
                         self._scan += d0
                     return out
-                seg = slice(d0, min(d0 + self.WINDOW + 64, metric.size))  # covers the plateau
-                dpk = d0 + int(np.argmax(metric[seg]))
                 self.stats.detections += 1
                 self._scan += dpk  # anchor on the burst: a pending acquisition survives buffer trimming
                 x = x[dpk:]
@@ -357,59 +378,40 @@ class BurstReceiver:
                 self.stats.truncated += 1
                 self._scan += x.size
                 return out
-            burst = self._demodulate(x, acq)
-            burst.start += self._scan
-            out.append(burst)
+            out.append(self._demodulate(x, acq, self._scan))
             self._scan += acq.end
 
     # -- demodulation -------------------------------------------------------------------------
-    def _symbols(self, x: np.ndarray, acq: "_Acquisition", start: int, count: int) -> np.ndarray:
-        """FFT of ``count`` OFDM symbols whose first CP starts at ``start`` (CFO removed)."""
-        a = start + CP - TIMING_BACKOFF
-        b = a + (count - 1) * SYM_LEN + NFFT
-        y = x[a:b] * np.exp(-2j * np.pi * acq.cfo * np.arange(a - acq.dpk, b - acq.dpk))
-        y = np.lib.stride_tricks.as_strided(y, (count, NFFT), (SYM_LEN * y.itemsize, y.itemsize))
-        return np.fft.fft(y, axis=1) * (np.sqrt(len(USED)) / NFFT)
+    @staticmethod
+    def _symbols(x: np.ndarray, acq: "_Acquisition", start: int, count: int, spacing: int = SYM_LEN) -> np.ndarray:
+        """FFT of ``count`` OFDM symbols ``spacing`` apart, the first CP at ``start`` (CFO removed)."""
+        return kernels.symbols_fft(x, start, count, spacing, CP - TIMING_BACKOFF, acq.cfo, acq.dpk, _SYM_SCALE, *_FFT64)
 
     def _acquire(self, x: np.ndarray, dpk: int) -> "_Acquisition | int":
         """Synchronise on the burst whose STF plateau peaks near ``dpk`` and decode its SIG.
 
         Returns the acquisition, or the number of samples to skip when there is none.
         """
-        lag, w = STF_PERIOD, self.WINDOW
-        p = np.sum(np.conj(x[dpk : dpk + w]) * x[dpk + lag : dpk + lag + w])
-        acq = _Acquisition(dpk=dpk, cfo=float(np.angle(p) / (2 * np.pi * lag)))
-        # fine timing: LTF cross-correlation around where the LTF should start
-        lo = dpk + STF_LEN + LTF_CP - 80  # the plateau peak sits 0..64 samples after the STF start
-        hi = dpk + STF_LEN + LTF_CP + 48
-        seg = x[lo : hi + 2 * NFFT] * np.exp(-2j * np.pi * acq.cfo * np.arange(lo - dpk, hi + 2 * NFFT - dpk))
-        win = np.lib.stride_tricks.sliding_window_view(seg, NFFT)
-        c = win @ np.conj(LTF_SYM)
-        energy = np.sum(np.abs(win) ** 2, axis=1)
-        q = np.abs(c[: hi - lo]) + np.abs(c[NFFT : NFFT + hi - lo])
-        i = int(np.argmax(q))
-        rho = q[i] / (np.linalg.norm(LTF_SYM) * (np.sqrt(energy[i]) + np.sqrt(energy[i + NFFT])) + 1e-12)
+        # coarse CFO from the STF, fine timing by LTF cross-correlation around where the LTF
+        # should start (the plateau peak sits 0..64 samples after the STF start)
+        lo = dpk + STF_LEN + LTF_CP - 80
+        cfo, i, rho, dcfo = kernels.ltf_timing(x, dpk, STF_PERIOD, self.WINDOW, lo, 128, LTF_SYM)
         if rho < self.ltf_threshold:
             self.stats.false_alarms += 1
-            return dpk + lag
-        acq.ltf_start = lo + i  # first LTF symbol (after its CP)
-        l1, l2 = seg[i : i + NFFT], seg[i + NFFT : i + 2 * NFFT]
-        acq.cfo += float(np.angle(np.sum(np.conj(l1) * l2)) / (2 * np.pi * NFFT))
-
-        ltf1 = self._symbols(x, acq, acq.ltf_start - CP, 1)  # the two LTF symbols are 64 apart: no CP
-        ltf2 = self._symbols(x, acq, acq.ltf_start + NFFT - CP, 1)
-        y1, y2 = ltf1[0, _bins(USED)], ltf2[0, _bins(USED)]
+            return dpk + STF_PERIOD
+        acq = _Acquisition(dpk=dpk, cfo=cfo + dcfo, ltf_start=lo + i)  # ltf_start: first LTF symbol after its CP
+        ltf = self._symbols(x, acq, acq.ltf_start - CP, 2, NFFT)  # the two LTF symbols are 64 apart: no CP
+        y1, y2 = ltf[0, _USED_BINS], ltf[1, _USED_BINS]
         h_ls = (y1 + y2) / 2 / LTF_FREQ
         acq.noise_var = float(np.mean(np.abs(y1 - y2) ** 2) / 2)
         h = _PROJ @ h_ls
         acq.snr_db = float(10 * np.log10(max(np.mean(np.abs(h) ** 2), 1e-12) / max(acq.noise_var, 1e-12)))
         acq.h_full = np.zeros(NFFT, np.complex128)
-        acq.h_full[_bins(USED)] = h
+        acq.h_full[_USED_BINS] = h
 
         acq.body = acq.ltf_start + NFFT * 2  # start of SIG (its first CP)
         acq.sig = self._symbols(x, acq, acq.body, SIG_SYMS)
-        eq_sig, nv_sig, _ = self._equalise(acq.sig, acq.h_full, acq.noise_var, track_clock=False)
-        llr = demap_llr(eq_sig, nv_sig, Modulation.BPSK)
+        _, llr, _ = _equalise(acq.sig, acq.h_full, acq.noise_var, Modulation.BPSK, track_clock=False)
         llr_sig = llr[: SIG_CODE.n].copy()
         llr_sig[: llr.size - SIG_CODE.n] += llr[SIG_CODE.n :]
         sig_info, sig_ok = SIG_CODE.decode(llr_sig, max_iter=self.max_iter)
@@ -422,72 +424,23 @@ class BurstReceiver:
         acq.end = acq.body + SIG_LEN + acq.nsym * SYM_LEN
         return acq
 
-    def _demodulate(self, x: np.ndarray, acq: "_Acquisition") -> RxBurst:
+    def _demodulate(self, x: np.ndarray, acq: "_Acquisition", origin: int) -> RxBurst:
+        """Equalise and decode a synchronised burst (``origin``: absolute index of ``x[0]``)."""
         data = self._symbols(x, acq, acq.body + SIG_LEN, acq.nsym)
-        eq, nv, ppm = self._equalise(np.concatenate([acq.sig, data]), acq.h_full, acq.noise_var)
-        eq, nv = eq[SIG_SYMS:], nv[SIG_SYMS:]
-        payload = self._decode_data(demap_llr(eq, nv, acq.mod), acq.length)
-        start = acq.ltf_start - LTF_CP - STF_LEN
+        eq, llr, ppm = _equalise(np.concatenate([acq.sig, data]), acq.h_full, acq.noise_var, acq.mod)
+        eq, llr = eq[SIG_SYMS:], llr[SIG_SYMS * len(DATA) * acq.mod.bits :]
+        payload = self._decode_data(llr, acq.length)
+        start = origin + acq.ltf_start - LTF_CP - STF_LEN
         if payload is None:
             self.stats.fec_failures += 1
         else:
             self.stats.decoded += 1
-        return RxBurst(start, payload, acq.mod, acq.snr_db, acq.cfo, ppm, eq.ravel()[: 48 * 16].astype(np.complex64))
+        return RxBurst(start, payload, acq.mod, acq.snr_db, acq.cfo, ppm, eq.ravel()[: 48 * 16].copy())
 
-    @staticmethod
-    def _equalise(y: np.ndarray, h_full: np.ndarray, noise_var: float, track_clock: bool = True):
-        """Pilot-tracked zero-forcing equalisation of (T, 64) symbols.
-
-        ``y`` starts with the first SIG symbol. Returns (T, 48) equalised data
-        symbols, their noise variances, and the clock offset estimate in ppm.
-        """
-        t = y.shape[0]
-        pol = _PILOT_POLARITY[np.arange(t) % 127][:, None]
-        ref = h_full[_bins(PILOTS)][None, :] * pol * PILOT_BASE
-        z = y[:, _bins(PILOTS)] * np.conj(ref)  # (T, 4)
-        tt = np.arange(t)[:, None]
-        delay = SYM_LEN * (tt + 1)  # samples since the LTF, per symbol
-
-        def clock_fit(grid):
-            ph = np.exp(-2j * np.pi * PILOTS[None, None, :] * grid[:, None, None] * delay[None] / NFFT)
-            score = np.abs((z[None] * ph).sum(axis=2)).sum(axis=1)
-            return grid[int(np.argmax(score))]
-
-        eps = 0.0
-        if track_clock:
-            eps = clock_fit(np.linspace(-100e-6, 100e-6, 41))
-            eps = clock_fit(eps + np.linspace(-5e-6, 5e-6, 11))
-        slope = np.exp(-2j * np.pi * PILOTS[None, :] * eps * delay / NFFT)
-        wt = (z * slope).sum(axis=1)  # common phase per symbol
-        nfft = max(1024, 1 << int(np.ceil(np.log2(8 * t))))
-        spec = np.abs(np.fft.fft(wt, nfft))
-        freq = np.fft.fftfreq(nfft)[int(np.argmax(spec))] * 2 * np.pi  # rad / symbol
-        base = np.exp(-1j * freq * np.arange(t))
-        u = wt * base
-        csum = np.concatenate([[0], np.cumsum(u)])
-        idx = np.arange(t)
-        smooth = csum[np.minimum(idx + 5, t)] - csum[np.maximum(idx - 4, 0)]  # +-4 symbols
-        phase = np.angle(smooth) + freq * np.arange(t)
-        rot = np.exp(-1j * phase)[:, None]
-        kd = DATA[None, :]
-        drift = np.exp(-2j * np.pi * kd * eps * delay / NFFT)
-        hd = h_full[_bins(DATA)][None, :]
-        eq = y[:, _bins(DATA)] * rot * drift / hd
-        nv = np.broadcast_to(noise_var / np.maximum(np.abs(hd) ** 2, 1e-12), eq.shape)
-        return eq, nv, eps * 1e6
-
-    @staticmethod
-    def _decode_data(llr: np.ndarray, length: int) -> bytes | None:
+    def _decode_data(self, llr: np.ndarray, length: int) -> bytes | None:
         nbits = 8 * length
         ncw, keep_last = _codeword_layout(nbits)
-        n = DATA_CODE.n
-        inter = np.full((ncw, n), KNOWN_LLR, np.float32)  # shortened bits are known zeros
-        inter[:-1] = llr[: (ncw - 1) * n].reshape(ncw - 1, n)
-        inter[-1, keep_last] = llr[(ncw - 1) * n : (ncw - 1) * n + int(keep_last.sum())]
-        full = np.empty_like(inter)
-        full[:, _PERM] = inter  # undo the interleaver
-        info, ok = DATA_CODE.decode(full)
-        if not ok.all():
-            return None
-        bits = info.ravel()[:nbits] ^ _SCRAMBLE[:nbits]
-        return np.packbits(bits).tobytes()
+        t = DATA_CODE.tables
+        data, ok = kernels.decode_frame(llr, nbits, ncw, keep_last, _PERM, t.info_cols, t.row_ptr, t.col_idx,
+                                        self.max_iter, 0.8, KNOWN_LLR, _SCRAMBLE)
+        return data.tobytes() if ok else None

@@ -1,0 +1,83 @@
+"""The compiled PHY kernels against their plain numpy definitions."""
+
+import numpy as np
+import pytest
+
+from sdr_semcom.phy import kernels, ofdm
+from sdr_semcom.phy.fec import DATA_CODE
+from sdr_semcom.phy.mapping import Modulation, axis_levels, demap_llr
+
+
+@pytest.mark.parametrize("n", [2, 64, 1024])
+def test_fft_matches_numpy(n, rng):
+    a = rng.normal(size=n) + 1j * rng.normal(size=n)
+    got = a.copy()
+    kernels.fft_inplace(got, *kernels.fft_plan(n))
+    np.testing.assert_allclose(got, np.fft.fft(a), atol=1e-9 * n)
+
+
+def test_fft_plan_rejects_other_sizes():
+    with pytest.raises(ValueError, match="power of two"):
+        kernels.fft_plan(48)
+
+
+def test_stf_detect_matches_the_metric_definition(rng):
+    x = (rng.normal(size=3000) + 1j * rng.normal(size=3000)).astype(np.complex64) * 0.1
+    x[1000:1320] += ofdm.STF
+    lag, w = ofdm.STF_PERIOD, 7 * ofdm.STF_PERIOD
+    p = np.array([np.vdot(x[d : d + w], x[d + lag : d + lag + w]) for d in range(x.size - lag - w + 1)])
+    e0 = np.array([np.vdot(x[d : d + w], x[d : d + w]).real for d in range(p.size)])
+    e1 = np.array([np.vdot(x[d + lag : d + lag + w], x[d + lag : d + lag + w]).real for d in range(p.size)])
+    m = np.abs(p) ** 2 / (e0 * e1)
+    first, peak, scanned = kernels.stf_detect(x, lag, w, 0.5, 288)
+    assert first == int(np.argmax(m > 0.25))
+    assert peak == first + int(np.argmax(m[first : first + 288]))
+    assert scanned == first + 288
+    assert kernels.stf_detect(x[:900], lag, w, 0.5, 288)[0] == -1
+
+
+@pytest.mark.parametrize("mod", list(Modulation))
+def test_equaliser_llrs_match_the_reference_demapper(mod, rng):
+    """Flat channel, no clock offset, no noise on the pilots: LLRs equal max-log over the constellation."""
+    t = 12
+    h = np.zeros(ofdm.NFFT, complex)
+    h[ofdm._USED_BINS] = 0.5 + 0.2j
+    y = (rng.normal(size=(t, ofdm.NFFT)) + 1j * rng.normal(size=(t, ofdm.NFFT))) * 0.3
+    pol = ofdm._PILOT_POLARITY[np.arange(t) % 127][:, None]
+    y[:, ofdm._PILOT_BINS] = h[ofdm._PILOT_BINS] * ofdm.PILOT_BASE * pol
+    eq, llr, ppm = ofdm._equalise(y, h, 0.01, mod, track_clock=False)
+    want_eq = y[:, ofdm._DATA_BINS] / h[ofdm._DATA_BINS]
+    np.testing.assert_allclose(eq, want_eq, rtol=1e-5, atol=1e-6)
+    nv = 0.01 / np.abs(h[ofdm._DATA_BINS]) ** 2
+    np.testing.assert_allclose(llr, demap_llr(want_eq, np.broadcast_to(nv, want_eq.shape), mod), rtol=1e-4, atol=1e-3)
+    assert ppm == 0.0
+
+
+def test_axis_levels_describe_the_constellation():
+    levels, bits, two_axes = axis_levels(Modulation.QAM16)
+    assert two_axes and levels.size == 4 and bits.shape == (4, 2)
+    assert not axis_levels(Modulation.BPSK)[2]
+
+
+def test_decode_frame_inverts_encode_frame(rng):
+    payload = np.frombuffer(rng.bytes(300), np.uint8)
+    ncw, keep = ofdm._codeword_layout(8 * payload.size)
+    t = DATA_CODE.tables
+    bits = kernels.encode_frame(payload, ofdm._SCRAMBLE, ncw, keep, ofdm._PERM, t.a_packed, t.info_cols,
+                                t.parity_cols, DATA_CODE.n, ofdm.coded_bits_len(payload.size))
+    llr = (1.0 - 2.0 * bits[: ofdm.coded_bits_len(payload.size)]).astype(np.float32) * 4
+    llr[::7] *= -0.2  # every 7th bit weakly wrong: the decoder must fix them
+    data, ok = kernels.decode_frame(llr, 8 * payload.size, ncw, keep, ofdm._PERM, t.info_cols, t.row_ptr, t.col_idx,
+                                    40, 0.8, 1e3, ofdm._SCRAMBLE)
+    assert ok and data.tobytes() == payload.tobytes()
+
+
+def test_frame_kernels_refuse_a_layout_that_does_not_fit():
+    ncw, keep = ofdm._codeword_layout(8 * 300)
+    t = DATA_CODE.tables
+    with pytest.raises(ValueError, match="total_bits"):
+        kernels.encode_frame(np.zeros(300, np.uint8), ofdm._SCRAMBLE, ncw, keep, ofdm._PERM, t.a_packed, t.info_cols,
+                             t.parity_cols, DATA_CODE.n, 100)
+    with pytest.raises(ValueError, match="fewer LLRs"):
+        kernels.decode_frame(np.zeros(100, np.float32), 2400, ncw, keep, ofdm._PERM, t.info_cols, t.row_ptr, t.col_idx,
+                             40, 0.8, 1e3, ofdm._SCRAMBLE)
