@@ -64,11 +64,34 @@ _STOCK_SCALE: dict[int, float] = {}
 
 def run_stock(spec: ChannelSpec, payloads: list[bytes]) -> dict:
     """GNU Radio's stock OFDM loopback on the same channel."""
-    import pmt
-    from gnuradio import blocks, digital, gr, pdu
+    from gnuradio import blocks, gr
 
     size = len(payloads[0])
-    if size not in _STOCK_SCALE:  # measure the stock TX's burst power once
+    tb = gr.top_block()
+    src, txb = _stock_tx(payloads)
+    scale = blocks.multiply_const_cc(_stock_scale(payloads))
+    chan = spec.make_block(block_tags=True)
+    tb.connect(src, txb, scale, chan)
+    got = _stock_rx(tb, chan)
+    tap = blocks.probe_rate(gr.sizeof_gr_complex, 1000.0, 0.15)
+    tb.connect(scale, tap)
+    n_in = _stock_total_samples(payloads)
+    wall = _run_until_quiet(tb, lambda: tap.nitems_read(0), n_in, got)
+    payload_set = set(payloads)
+    ok = {g for g in got if g in payload_set}
+    delivered = len(ok) * size
+    airtime = n_in / SAMPLE_RATE
+    return {"packets": len(payloads), "received": len(ok), "per": 1 - len(ok) / len(payloads),
+            "goodput_air_bps": 8 * delivered / airtime, "goodput_wall_Bps": delivered / wall, "wall_s": wall,
+            "verified": len(ok)}
+
+
+def _stock_scale(payloads) -> float:
+    """Gain that brings the stock TX's bursts to unit mean power (measured once per payload size)."""
+    from gnuradio import blocks, gr
+
+    size = len(payloads[0])
+    if size not in _STOCK_SCALE:
         tb = gr.top_block()
         src, txb = _stock_tx(payloads[:20])
         snk = blocks.vector_sink_c()
@@ -76,10 +99,14 @@ def run_stock(spec: ChannelSpec, payloads: list[bytes]) -> dict:
         tb.run()
         x = np.asarray(snk.data())
         _STOCK_SCALE[size] = 1 / np.sqrt(np.mean(np.abs(x[np.abs(x) > 1e-9]) ** 2))
-    tb = gr.top_block()
-    src, txb = _stock_tx(payloads)
-    scale = blocks.multiply_const_cc(_STOCK_SCALE[size])
-    chan = spec.make_block(block_tags=True)
+    return _STOCK_SCALE[size]
+
+
+def _stock_rx(tb, src):
+    """Stock ``ofdm_rx`` after ``src`` in ``tb``; returns the list its packets are appended to."""
+    import pmt
+    from gnuradio import digital, gr, pdu
+
     rx = digital.ofdm_rx(fft_len=64, cp_len=16, frame_length_tag_key="frame_len", packet_length_tag_key="len",
                          bps_header=1, bps_payload=2)
     to_pdu = pdu.tagged_stream_to_pdu(gr.types.byte_t, "len")
@@ -95,17 +122,22 @@ def run_stock(spec: ChannelSpec, payloads: list[bytes]) -> dict:
             got.append(bytes(pmt.u8vector_elements(pmt.cdr(msg))))
 
     col = Collect()
-    tb.connect(src, txb, scale, chan, rx, to_pdu)
+    tb.connect(src, rx, to_pdu)
     tb.msg_connect(to_pdu, "pdus", col, "in")
-    tap = blocks.probe_rate(gr.sizeof_gr_complex, 1000.0, 0.15)
-    tb.connect(scale, tap)
+    tb._keep = (rx, to_pdu, col)  # GNU Radio must not outlive its Python blocks
+    return got
+
+
+def _run_until_quiet(tb, progress, n_in: int, got: list) -> float:
+    """Run ``tb`` until ``progress()`` reaches ``n_in`` samples and no packet came for 20 ms; wall seconds.
+
+    ``ofdm_rx`` never ends its stream by itself: both conditions are polled every 2 ms, so the
+    overhead is small.
+    """
     t0 = time.perf_counter()
     tb.start()
-    n_in = _stock_total_samples(payloads)
-    # ofdm_rx never ends its stream by itself: stop once the channel has consumed every sample
-    # and no packet has come out for 20 ms (both polled every 2 ms, so the overhead is small)
     deadline = time.perf_counter() + 600
-    while tap.nitems_read(0) < n_in and time.perf_counter() < deadline:
+    while progress() < n_in and time.perf_counter() < deadline:
         time.sleep(0.002)
     last, quiet_since = -1, time.perf_counter()
     while time.perf_counter() - quiet_since < 0.02:
@@ -113,13 +145,9 @@ def run_stock(spec: ChannelSpec, payloads: list[bytes]) -> dict:
             last, quiet_since = len(got), time.perf_counter()
         time.sleep(0.002)
     wall = time.perf_counter() - t0 - 0.02
-    payload_set = set(payloads)
-    ok = {g for g in got if g in payload_set}
-    delivered = len(ok) * size
-    airtime = n_in / SAMPLE_RATE
-    return {"packets": len(payloads), "received": len(ok), "per": 1 - len(ok) / len(payloads),
-            "goodput_air_bps": 8 * delivered / airtime, "goodput_wall_Bps": delivered / wall, "wall_s": wall,
-            "verified": len(ok)}
+    tb.stop()
+    tb.wait()
+    return wall
 
 
 _STOCK_LEN: dict[tuple[int, int], int] = {}
@@ -158,6 +186,106 @@ def _stock_total_samples(payloads) -> int:
         tb.run()
         _STOCK_LEN[key] = int(snk.nitems_read(0))
     return _STOCK_LEN[key]
+
+
+def _median_time(make, run, repeats: int) -> tuple[float, object]:
+    """Median wall time of ``run(make())`` over ``repeats`` after one untimed warm-up run (building
+    the graph is not timed), and the last result."""
+    result = run(make())
+    times = []
+    for _ in range(repeats):
+        graph = make()
+        t0 = time.perf_counter()
+        result = run(graph)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), result
+
+
+def _through_channel(x: np.ndarray, spec: ChannelSpec) -> np.ndarray:
+    from gnuradio import blocks, gr
+
+    tb = gr.top_block()
+    src, snk = blocks.vector_source_c(x), blocks.vector_sink_c()
+    tb.connect(src, spec.make_block(block_tags=True), snk)
+    tb.run()
+    return np.asarray(snk.data(), np.complex64)
+
+
+def modem_speed(size: int, npk: int, snr: float, repeats: int = 3) -> list[dict]:
+    """CPU speed of each modem alone: its TX graph (payloads -> samples) and its RX graph
+    (a recorded channel output -> packets), each timed on its own, median of ``repeats``.
+
+    The channel emulator is left out of the timed graphs: it is the same block for both systems
+    and costs per sample, not per packet (``goodput_wall_Bps`` of the loopback rows includes it).
+    Figures: ``tx_Bps`` and ``rx_Bps`` (payload bytes per second of processing, RX counting only
+    packets delivered) and ``modem_Bps`` = payload / (TX time + RX time), the CPU a link's two ends need.
+    """
+    from gnuradio import blocks, gr
+
+    from sdr_semcom.blocks import BurstSink, BurstSource
+    from sdr_semcom.blocks.stream_guard import STREAM_BUFFER
+    from sdr_semcom.link.endpoints import LinkReceiver
+    from sdr_semcom.link.loopback import _as_messages
+
+    payloads = _payloads(npk, size, seed=size)
+    spec = impaired(snr, seed=1 + int(snr))
+    payload_set = set(payloads)
+    rows = []
+    for system, mod in (("sdr-semcom", "qpsk"), ("sdr-semcom", "16qam"), ("gr-stock", "qpsk")):
+        cfg = LinkConfig(modulation=mod, mtu=size, gap=GAP)
+
+        def make_tx(sink):
+            tb = gr.top_block()
+            if system == "gr-stock":
+                src, txb = _stock_tx(payloads)  # payloads into a vector source (not timed)
+                tb.connect(src, txb, sink)
+                return tb, None, sink
+            src = BurstSource(cfg.modulation, cfg.gap)
+            tb.connect(src, sink)
+            return tb, src, sink
+
+        def run_tx(graph):
+            tb, src, _sink = graph
+            if src is not None:  # our modulation happens here, in the caller's thread: timed
+                src.transmit(_as_messages(payloads), cfg.mtu)
+            tb.run()
+
+        def make_rx():
+            tb = gr.top_block()
+            src = blocks.vector_source_c(capture)  # copying the capture in is not timed
+            src.set_min_output_buffer(STREAM_BUFFER)  # as the project's graphs do (no effect on stock's speed)
+            if system == "gr-stock":
+                return tb, src, _stock_rx(tb, src)
+            receiver = LinkReceiver("auth")
+            sink = BurstSink(on_burst=receiver.push)
+            tb.connect(src, sink)
+            return tb, src, (receiver, sink)
+
+        def run_rx(graph) -> int:
+            tb, src, out = graph
+            if system == "gr-stock":
+                _run_until_quiet(tb, lambda: src.nitems_written(0), capture.size, out)
+                return len({g for g in out if g in payload_set}) * size
+            tb.run()
+            receiver, sink = out
+            receiver.finish()
+            return receiver.report(sink.receiver.stats, None, 1.0, None)["payload_bytes"]
+
+        rec = blocks.vector_sink_c()
+        run_tx(make_tx(rec))
+        x = np.asarray(rec.data(), np.complex64)
+        if system == "gr-stock":
+            x = x * _stock_scale(payloads)
+        capture = _through_channel(x, spec)
+        t_tx, _ = _median_time(lambda: make_tx(blocks.null_sink(gr.sizeof_gr_complex)), run_tx, repeats)
+        t_rx, delivered = _median_time(make_rx, run_rx, repeats)
+        total = npk * size
+        base = {"system": system, "modulation": mod, "payload_bytes": size, "speed_snr_db": snr,
+                "per": 1 - delivered / total}
+        rows += [{**base, "figure": "tx_Bps", "value": total / t_tx},
+                 {**base, "figure": "rx_Bps", "value": delivered / t_rx},
+                 {**base, "figure": "modem_Bps", "value": delivered / (t_tx + t_rx)}]
+    return rows
 
 
 def role_memory(out: Path, payload: str) -> list[dict]:
@@ -246,6 +374,16 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 print(f"{system:<12}{mod:<7}{size:>6}{snr:>5}{r['per']:>8.3f}{r['goodput_air_bps'] / 1e3:>12.1f}"
                       f"{r['goodput_wall_Bps'] / 1e3:>11.1f}", flush=True)
+    speed = []
+    for size in sizes:
+        speed += modem_speed(size, npk, snr=30, repeats=1 if args.quick else 3)
+    print(f"\nModem CPU speed on this machine (kB/s of payload; 30 dB, both PER <= 1%; TX and RX graphs timed alone)")
+    print(f"{'system':<12}{'mod':<7}{'bytes':>6}{'PER':>7}{'TX':>9}{'RX':>9}{'TX+RX':>9}")
+    for i in range(0, len(speed), 3):
+        tx, rx, both = speed[i : i + 3]
+        print(f"{tx['system']:<12}{tx['modulation']:<7}{tx['payload_bytes']:>6}{tx['per']:>7.3f}{tx['value'] / 1e3:>9.0f}"
+              f"{rx['value'] / 1e3:>9.0f}{both['value'] / 1e3:>9.0f}")
+    rows += speed
     mem = role_memory(out, "raw") + role_memory(out, "semantic")
     rows += mem
     for m in mem:

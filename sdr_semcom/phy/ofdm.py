@@ -99,9 +99,10 @@ _PILOT_BINS = _bins(PILOTS)
 _DATA_F = DATA.astype(np.float64)
 _PILOTS_F = PILOTS.astype(np.float64)
 _fft_plan = lru_cache(maxsize=None)(kernels.fft_plan)
-_FFT64 = _fft_plan(NFFT)
-_SYM_SCALE = np.sqrt(len(USED)) / NFFT  # FFT output scale: unit-power carriers in, unit power out
-_IFFT_SCALE = 1 / np.sqrt(len(USED))  # unscaled inverse FFT -> unit mean power over 52 carriers
+_SYM_SCALE = np.sqrt(len(USED)) / NFFT  # inverse of _freq_to_time's scale
+_TX_SCALE = 1 / np.sqrt(len(USED))  # = _freq_to_time's scale for an unscaled inverse FFT
+_TABLES = {m: constellation(m).astype(np.complex128) for m in Modulation}
+_PILOT_BASE_C = PILOT_BASE.astype(np.complex128)
 LTF_SYM = LTF[LTF_CP : LTF_CP + NFFT]
 _PERM = np.random.default_rng(7).permutation(DATA_CODE.n)  # per-codeword bit interleaver
 
@@ -130,7 +131,7 @@ def _parse_sig(bits: np.ndarray) -> tuple[Modulation, int] | None:
     crc = int(np.packbits(crc_bits).view(">u2")[0])
     if binascii.crc_hqx(np.packbits(fields).tobytes(), 0xFFFF) != crc:
         return None
-    word = int("".join(map(str, fields)), 2)
+    word = int.from_bytes(np.packbits(fields).tobytes(), "big") >> 6  # 26 bits in 4 bytes
     version, mcs, length = word >> 24, (word >> 22) & 3, (word >> 8) & 0x3FFF
     if version != SIG_VERSION or mcs > 2 or length == 0:
         return None
@@ -193,8 +194,10 @@ def modulate(payload: bytes, mod: Modulation = Modulation.QPSK) -> np.ndarray:
     t = DATA_CODE.tables
     coded = kernels.encode_frame(np.frombuffer(payload, np.uint8), _SCRAMBLE, ncw, keep_last, _PERM, t.a_packed,
                                  t.info_cols, t.parity_cols, DATA_CODE.n, nsym * mod.bits * len(DATA))
-    return kernels.ofdm_burst(_PREAMBLE, _sig_symbols(mod, len(payload)), coded, constellation(mod), _DATA_BINS,
-                              _PILOT_BINS, PILOT_BASE.astype(np.complex128), _PILOT_POLARITY, CP, _IFFT_SCALE, *_FFT64)
+    grid = kernels.ofdm_grid(_sig_symbols(mod, len(payload)), coded, _TABLES[mod], _DATA_BINS, _PILOT_BINS,
+                             _PILOT_BASE_C, _PILOT_POLARITY, NFFT, _TX_SCALE)
+    time = np.fft.ifft(grid, axis=1, norm="forward").astype(np.complex64)  # unscaled: _TX_SCALE is in the grid
+    return np.concatenate([_PREAMBLE, np.concatenate([time[:, -CP:], time], axis=1).ravel()])
 
 
 # --------------------------------------------------------------------------------------- RX
@@ -385,7 +388,8 @@ class BurstReceiver:
     @staticmethod
     def _symbols(x: np.ndarray, acq: "_Acquisition", start: int, count: int, spacing: int = SYM_LEN) -> np.ndarray:
         """FFT of ``count`` OFDM symbols ``spacing`` apart, the first CP at ``start`` (CFO removed)."""
-        return kernels.symbols_fft(x, start, count, spacing, CP - TIMING_BACKOFF, acq.cfo, acq.dpk, _SYM_SCALE, *_FFT64)
+        frames = kernels.derotated_frames(x, start + CP - TIMING_BACKOFF, count, spacing, NFFT, acq.cfo, acq.dpk)
+        return np.fft.fft(frames, axis=1) * _SYM_SCALE
 
     def _acquire(self, x: np.ndarray, dpk: int) -> "_Acquisition | int":
         """Synchronise on the burst whose STF plateau peaks near ``dpk`` and decode its SIG.
@@ -401,13 +405,7 @@ class BurstReceiver:
             return dpk + STF_PERIOD
         acq = _Acquisition(dpk=dpk, cfo=cfo + dcfo, ltf_start=lo + i)  # ltf_start: first LTF symbol after its CP
         ltf = self._symbols(x, acq, acq.ltf_start - CP, 2, NFFT)  # the two LTF symbols are 64 apart: no CP
-        y1, y2 = ltf[0, _USED_BINS], ltf[1, _USED_BINS]
-        h_ls = (y1 + y2) / 2 / LTF_FREQ
-        acq.noise_var = float(np.mean(np.abs(y1 - y2) ** 2) / 2)
-        h = _PROJ @ h_ls
-        acq.snr_db = float(10 * np.log10(max(np.mean(np.abs(h) ** 2), 1e-12) / max(acq.noise_var, 1e-12)))
-        acq.h_full = np.zeros(NFFT, np.complex128)
-        acq.h_full[_USED_BINS] = h
+        acq.h_full, acq.noise_var, acq.snr_db = kernels.ltf_channel(ltf, _USED_BINS, LTF_FREQ, _PROJ)
 
         acq.body = acq.ltf_start + NFFT * 2  # start of SIG (its first CP)
         acq.sig = self._symbols(x, acq, acq.body, SIG_SYMS)
