@@ -326,10 +326,11 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for key in sorted({(r["system"], r["modulation"], r["payload_bytes"]) for r in rows if "snr_db" in r}):
-        pts = sorted((r["snr_db"], r["per"], r["goodput_air_bps"]) for r in rows
-                     if (r.get("system"), r.get("modulation"), r.get("payload_bytes")) == key)
+    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(16, 4.2))
+    link = [r for r in rows if "snr_db" in r]
+    for key in sorted({(r["system"], r["modulation"], r["payload_bytes"]) for r in link}):
+        pts = sorted((r["snr_db"], r["per"], r["goodput_air_bps"]) for r in link
+                     if (r["system"], r["modulation"], r["payload_bytes"]) == key)
         label = f"{key[0]} {key[1]} {key[2]} B"
         snr, per, gp = zip(*pts)
         a1.semilogy(snr, np.maximum(per, 1e-3), "o-", label=label)
@@ -337,7 +338,16 @@ def plot(rows: list[dict], path: Path) -> None:
     a1.axhline(0.01, color="k", lw=0.6, ls="--")
     a1.set(xlabel="SNR (dB, in-band)", ylabel="PER (floored at 1e-3)", title="Packet error rate")
     a2.set(xlabel="SNR (dB, in-band)", ylabel="goodput (kbit/s at 1 MS/s)", title="Goodput on the air")
-    for a in (a1, a2):
+    speed = [r for r in rows if r.get("figure") in ("rx_Bps", "tx_Bps")]
+    labels = sorted({(r["payload_bytes"], r["system"], r["modulation"]) for r in speed})
+    xs = np.arange(len(labels))
+    for i, (fig_key, name) in enumerate((("rx_Bps", "RX"), ("tx_Bps", "TX"))):
+        vals = [next(r["value"] for r in speed if r["figure"] == fig_key and
+                     (r["payload_bytes"], r["system"], r["modulation"]) == lab) / 1e3 for lab in labels]
+        a3.bar(xs + (i - 0.5) * 0.4, vals, 0.4, label=name)
+    a3.set_xticks(xs, [f"{s}\n{m} {b} B" for b, s, m in labels], fontsize=7)
+    a3.set(ylabel="payload kB/s of CPU time", title="Modem speed on 2 cores (each graph alone)")
+    for a in (a1, a2, a3):
         a.grid(alpha=0.3)
         a.legend(fontsize=8)
     fig.suptitle("CFO 0.3 subcarrier, 20 ppm clock, 3-tap multipath")

@@ -125,8 +125,10 @@ def test_phy_benchmark_prints_the_side_by_side_table(tmp_path):
     assert "sdr-semcom" in p.stdout and "gr-stock" in p.stdout and "peak memory" in p.stdout
     rows = json.loads((tmp_path / "phy_bench.json").read_text())
     ours = {r["snr_db"]: r["per"] for r in rows if r.get("system") == "sdr-semcom" and "snr_db" in r}
-    stock = {r["snr_db"]: r["per"] for r in rows if r.get("system") == "gr-stock"}
+    stock = {r["snr_db"]: r["per"] for r in rows if r.get("system") == "gr-stock" and "snr_db" in r}
     assert ours[6] <= 0.01 and stock[6] == 1.0  # the PER target, and where the stock modem stands
+    speed = {(r["system"], r["modulation"], r["figure"]): r for r in rows if r.get("figure", "").endswith("_Bps")}
+    assert len(speed) == 9 and all(r["per"] <= 0.01 and r["value"] > 0 for r in speed.values())  # both decode there
     mem = [(r["role"], r["payload"], r["value"]) for r in rows if r.get("figure") == "peak_rss_mb"]
     assert len(mem) == 8 and all(v < 500 for _, _, v in mem), mem
     assert (tmp_path / "phy_bench.png").stat().st_size > 10_000
