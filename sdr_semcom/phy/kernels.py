@@ -154,9 +154,9 @@ def fft_inplace(a, rev, tw):
 
 # ------------------------------------------------------------------------------ OFDM symbols
 @njit(**_OPTS)
-def derotated_frames(x, first, count, spacing, nfft, cfo, phase_origin):
+def derotated_frames(x, first, count, spacing, nfft, cfo, phase_origin, scale):
     """(count, nfft) complex128 FFT windows, window k starting at ``first + k * spacing``,
-    with the CFO removed: sample n is multiplied by ``exp(-2j pi cfo (n - phase_origin))``.
+    with the CFO removed: sample n is multiplied by ``scale * exp(-2j pi cfo (n - phase_origin))``.
     (numpy's FFT then transforms all rows at once: faster than a per-row FFT here.)
     """
     out = np.empty((count, nfft), np.complex128)
@@ -165,7 +165,7 @@ def derotated_frames(x, first, count, spacing, nfft, cfo, phase_origin):
     for k in range(count):
         a = first + k * spacing
         ph = w * (a - phase_origin)
-        rot = complex(math.cos(ph), math.sin(ph))
+        rot = complex(math.cos(ph), math.sin(ph)) * scale
         for i in range(nfft):
             out[k, i] = x[a + i] * rot
             rot *= step
@@ -375,10 +375,9 @@ def ldpc_encode(info, parity_cols_packed, info_cols, parity_cols, n):
 @njit(**_OPTS)
 def _syndrome_ok(total, row_ptr, col_idx):
     for r in range(row_ptr.size - 1):
-        par = 0
+        par = False
         for e in range(row_ptr[r], row_ptr[r + 1]):
-            if total[col_idx[e]] < 0:
-                par ^= 1
+            par ^= total[col_idx[e]] < 0
         if par:
             return False
     return True
@@ -401,11 +400,15 @@ def ldpc_decode(llr, row_ptr, col_idx, max_iter, alpha, clip):
     r_msg = np.empty(n_edges)
     q = np.empty(64)
     for b in range(batch):
+        good = _syndrome_ok(llr[b], row_ptr, col_idx)  # most codewords arrive clean at high SNR
+        if good:
+            for v in range(n):
+                hard[b, v] = llr[b, v] < 0
+            ok[b] = True
+            continue
         for v in range(n):
             total[v] = min(max(llr[b, v], -clip), clip)
-        good = _syndrome_ok(total, row_ptr, col_idx)
-        if not good:
-            r_msg[:] = 0.0
+        r_msg[:] = 0.0
         it = 0
         while not good and it < max_iter:
             for r in range(row_ptr.size - 1):

@@ -231,7 +231,7 @@ def _equalise(y: np.ndarray, h_full: np.ndarray, noise_var: float, mod: Modulati
     """
     t = y.shape[0]
     coarse, fine = _clock_grids(t)
-    rev, tw = _fft_plan(max(1024, 1 << int(np.ceil(np.log2(8 * t)))))
+    rev, tw = _fft_plan(max(256, 1 << int(np.ceil(np.log2(2 * t)))))  # periodogram: 2x zero padding
     levels, level_bits, two_axes = _AXES[mod]
     eq, llr, eps = kernels.equalise(y, _PILOT_BINS, h_full[_PILOT_BINS] * PILOT_BASE, _PILOT_POLARITY, _PILOTS_F,
                                     _DATA_BINS, _DATA_F, h_full[_DATA_BINS], noise_var, SYM_LEN, SYM_LEN, coarse, fine,
@@ -388,8 +388,9 @@ class BurstReceiver:
     @staticmethod
     def _symbols(x: np.ndarray, acq: "_Acquisition", start: int, count: int, spacing: int = SYM_LEN) -> np.ndarray:
         """FFT of ``count`` OFDM symbols ``spacing`` apart, the first CP at ``start`` (CFO removed)."""
-        frames = kernels.derotated_frames(x, start + CP - TIMING_BACKOFF, count, spacing, NFFT, acq.cfo, acq.dpk)
-        return np.fft.fft(frames, axis=1) * _SYM_SCALE
+        frames = kernels.derotated_frames(x, start + CP - TIMING_BACKOFF, count, spacing, NFFT, acq.cfo, acq.dpk,
+                                          _SYM_SCALE)
+        return np.fft.fft(frames, axis=1)
 
     def _acquire(self, x: np.ndarray, dpk: int) -> "_Acquisition | int":
         """Synchronise on the burst whose STF plateau peaks near ``dpk`` and decode its SIG.
