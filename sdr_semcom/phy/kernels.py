@@ -93,9 +93,11 @@ def ltf_timing(x, dpk, lag, window, lo, count, ltf_sym):
     seg_len = count + 2 * nfft
     seg = np.empty(seg_len, np.complex128)
     w = -2.0 * math.pi * cfo
+    rot = complex(math.cos(w * (lo - dpk)), math.sin(w * (lo - dpk)))
+    step = complex(math.cos(w), math.sin(w))
     for s in range(seg_len):
-        ph = w * (lo + s - dpk)
-        seg[s] = x[lo + s] * complex(math.cos(ph), math.sin(ph))
+        seg[s] = x[lo + s] * rot
+        rot *= step
     corr = np.empty(count + nfft, np.complex128)
     energy = np.empty(count + nfft)
     for i in range(count + nfft):

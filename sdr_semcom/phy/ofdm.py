@@ -209,12 +209,12 @@ def _clock_grids(t: int) -> tuple[np.ndarray, np.ndarray]:
     """Coarse and fine clock-offset grids for a burst of ``t`` symbols.
 
     The coarse step keeps the outermost pilots' phase error at the last symbol under pi/8
-    (between 5 and 25 ppm), the fine grid spans one coarse step in 11 points.
+    (between 5 and 25 ppm), the fine grid spans one coarse step in 7 points.
     """
     last = SYM_LEN * t
     step = float(np.clip(NFFT / (16 * np.abs(PILOTS).max() * last), 5e-6, 25e-6))
     n = int(np.ceil(CLOCK_RANGE / step))
-    return np.linspace(-n * step, n * step, 2 * n + 1), np.linspace(-step / 2, step / 2, 11)
+    return np.linspace(-n * step, n * step, 2 * n + 1), np.linspace(-step / 2, step / 2, 7)
 
 
 _AXES = {m: axis_levels(m) for m in Modulation}
