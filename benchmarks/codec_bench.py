@@ -1,13 +1,15 @@
-"""Codec benchmark: the semantic codec beside a JPEG separation baseline, same bytes, same radio.
+"""Codec benchmark: the codecs beside a JPEG separation baseline, same bytes, same radio.
 
-Held-out images (never trained on), centre-cropped and resized to 256 x 256. The baseline is a
-JPEG of at most the codec's byte budget, cut into the same number of packets. Two sweeps:
+Held-out images (never trained on), centre-cropped and resized to 256 x 256. Systems: codec v2
+(``codec_v2``, the link's default: block DCT, learned entropy model, learned restoration),
+codec v1 (``codec_v1``, conv encoder/decoder with a fixed-rate latent) and the baseline, a JPEG
+of at most codec v2's bytes for that image, cut into the same number of packets. Two sweeps:
 
 - packet-loss rate (random packet erasures, several seeded patterns per rate);
 - SNR over the real PHY (GNU Radio loopback, QPSK, CFO + clock error + multipath), both systems'
   packets through the same channel realisations.
 
-Also times encode + decode of one 256 x 256 image (median of 20).
+Also times encode + decode of one 256 x 256 image (median of 20) for each codec.
 
 Usage: ``python benchmarks/codec_bench.py [--out DIR] [--quick]`` (also ``sdr-semcom bench codec``).
 Writes ``codec_bench.json`` (flat rows) and ``codec_bench.png``; prints a table.
@@ -32,7 +34,7 @@ from sdr_semcom.link.loopback import run_loopback  # noqa: E402
 from sdr_semcom.phy.channel import impaired  # noqa: E402
 from sdr_semcom.phy.framing import PayloadType  # noqa: E402
 from sdr_semcom.semantic import baseline  # noqa: E402
-from sdr_semcom.semantic.codec import SemanticCodec  # noqa: E402
+from sdr_semcom.semantic.codec import load_codec  # noqa: E402
 from sdr_semcom.semantic.data import held_out_images  # noqa: E402
 from sdr_semcom.semantic.link import image_messages, received_images  # noqa: E402
 from sdr_semcom.semantic.train import psnr  # noqa: E402
@@ -60,44 +62,51 @@ def _row(system, sweep, x, refs, recs, extra=None) -> dict:
             "images": len(refs), **(extra or {})}
 
 
-def loss_sweep(codec, images, rates, trials, seed=0):
+def loss_sweep(codecs: dict, images, rates, trials, seed=0):
+    """``codecs``: name -> codec; the first one sizes the JPEG."""
     rng = np.random.default_rng(seed)
     rows = []
     for rate in rates:
-        refs, rc, rb = [], [], []
+        refs, rb = [], []
+        rc = {name: [] for name in codecs}
         for img in images:
-            header, packets = codec.encode(img)
-            budget = sum(map(len, packets))
-            bpk = baseline.packets_for(img, budget, len(packets))
+            coded = {name: c.encode(img) for name, c in codecs.items()}
+            first = next(iter(coded.values()))[1]
+            bpk = baseline.packets_for(img, sum(map(len, first)), len(first))
             for _ in range(trials):
-                lost = rng.random(len(packets)) < rate
-                rc.append(codec.decode(header, [None if x else p for x, p in zip(lost, packets)])[0])
+                lost = rng.random(len(first)) < rate  # the same pattern for every system
+                for name, c in codecs.items():
+                    header, packets = coded[name]
+                    mine = np.resize(lost, len(packets))
+                    rc[name].append(c.decode(header, [None if x else p for x, p in zip(mine, packets)])[0])
                 rb.append(baseline.decode_packets([None if x else p for x, p in zip(lost, bpk)], img.shape[:2],
                                                   len(bpk[0])))
                 refs.append(img)
-        rows += [_row("codec", "loss", rate, refs, rc), _row("jpeg", "loss", rate, refs, rb)]
+        rows += [_row(name, "loss", rate, refs, rc[name]) for name in codecs] + [_row("jpeg", "loss", rate, refs, rb)]
     return rows
 
 
-def snr_sweep(codec, images, snrs, repeats):
+def snr_sweep(codecs: dict, images, snrs, repeats):
+    """Every system's packets through the same channel realisations (same seeds)."""
     rows = []
+    main = next(iter(codecs.values()))
     for snr in snrs:
-        refs, rc, rb, per = [], [], [], []
+        refs, rb, per = [], [], []
+        rc = {name: [] for name in codecs}
         for rep in range(repeats):
             cfg = LinkConfig(auth=impaired(snr, seed=100 + rep), mtu=1024)
-            msgs, jpeg_msgs = [], []
+            jpeg_msgs = []
             for img in images:
-                m = image_messages(codec, img)
-                msgs += m
-                budget = sum(map(len, m[1][0]))
-                jpeg_msgs.append((baseline.packets_for(img, budget, len(m[1][0])), PayloadType.RAW))
-            res = run_loopback(msgs, cfg, roles=["auth"])
-            got, _ = received_images(codec, res.rx["auth"].messages)
-            by_id = {g.msg_id: g.image for g in got}
-            for i, img in enumerate(images):
-                rc.append(by_id.get(2 * i, np.full_like(img, 127)))
+                packets = image_messages(main, img)[1][0]
+                jpeg_msgs.append((baseline.packets_for(img, sum(map(len, packets)), len(packets)), PayloadType.RAW))
                 refs.append(img)
-            per.append(res.rx["auth"].report["per"])
+            for name, codec in codecs.items():
+                msgs = [m for img in images for m in image_messages(codec, img)]
+                res = run_loopback(msgs, cfg, roles=["auth"])
+                got, _ = received_images(codec, res.rx["auth"].messages)
+                by_id = {g.msg_id: g.image for g in got}
+                rc[name] += [by_id.get(2 * i, np.full_like(img, 127)) for i, img in enumerate(images)]
+                per.append(res.rx["auth"].report["per"])
             res = run_loopback(jpeg_msgs, cfg, roles=["auth"])
             got = {m.msg_id: m for m in res.rx["auth"].messages}
             for i, (img, (pk, _)) in enumerate(zip(images, jpeg_msgs)):
@@ -106,11 +115,12 @@ def snr_sweep(codec, images, snrs, repeats):
                 rb.append(baseline.decode_packets(list(frags), img.shape[:2], len(pk[0])))
             per.append(res.rx["auth"].report["per"])
         extra = {"per": float(np.mean(per))}
-        rows += [_row("codec", "snr", snr, refs, rc, extra), _row("jpeg", "snr", snr, refs, rb, extra)]
+        rows += [_row(name, "snr", snr, refs, rc[name], extra) for name in codecs]
+        rows.append(_row("jpeg", "snr", snr, refs, rb, extra))
     return rows
 
 
-def timing(codec, img, n=20) -> dict:
+def timing(name, codec, img, n=20) -> dict:
     header, packets = codec.encode(img)
     codec.decode(header, packets)
     te, td = [], []
@@ -121,8 +131,11 @@ def timing(codec, img, n=20) -> dict:
         codec.decode(header, packets)
         te.append(t1 - t0)
         td.append(time.perf_counter() - t1)
-    return {"system": "codec", "sweep": "timing", "x": SIZE, "encode_ms": 1e3 * float(np.median(te)),
+    return {"system": name, "sweep": "timing", "x": SIZE, "encode_ms": 1e3 * float(np.median(te)),
             "decode_ms": 1e3 * float(np.median(td)), "total_ms": 1e3 * float(np.median(np.add(te, td)))}
+
+
+LABELS = {"codec_v2": "codec v2 (DCT + learned)", "codec_v1": "codec v1 (latent)", "jpeg": "JPEG (same bytes)"}
 
 
 def plot(rows, path: Path) -> None:
@@ -132,11 +145,12 @@ def plot(rows, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    systems = list(dict.fromkeys(r["system"] for r in rows if r["sweep"] != "timing"))
     for ax, sweep, xlabel in ((axes[0], "snr", "SNR (dB, in-band), QPSK"), (axes[1], "loss", "packet loss rate")):
-        for system, style in (("codec", "o-"), ("jpeg", "s--")):
+        for system in systems:
             pts = sorted((r["x"], r["psnr_db"]) for r in rows if r["sweep"] == sweep and r["system"] == system)
             if pts:
-                ax.plot(*zip(*pts), style, label="semantic codec" if system == "codec" else "JPEG (same bytes)")
+                ax.plot(*zip(*pts), "s--" if system == "jpeg" else "o-", label=LABELS.get(system, system))
         ax.set(xlabel=xlabel, ylabel="PSNR (dB)")
         ax.grid(alpha=0.3)
         ax.legend()
@@ -150,32 +164,31 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="out/bench")
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--name", default="codec_v1", help="codec weights in models/")
+    ap.add_argument("--names", default="codec_v2,codec_v1", help="codecs in models/ (the first sizes the JPEG)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    codec = SemanticCodec.load(args.name)
+    codecs = {name: load_codec(name) for name in args.names.split(",")}
     images = [_square(i) for i in held_out_images().values()]
-    header, packets = codec.encode(images[0])
-    budget = sum(map(len, packets))
-    print(f"codec {codec.id}: {len(packets)} packets, {budget} B per {SIZE}x{SIZE} image "
-          f"({8 * budget / SIZE**2:.3f} bit/pixel)")
+    for name, codec in codecs.items():
+        sizes = [sum(map(len, codec.encode(img)[1])) for img in images]
+        print(f"{name} ({codec.id}): {np.mean(sizes):.0f} B per {SIZE}x{SIZE} image "
+              f"({8 * np.mean(sizes) / SIZE**2:.3f} bit/pixel)")
     rates = [0, 0.1, 0.3] if args.quick else [0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7]
     snrs = [3, 4, 6, 10] if args.quick else [2, 3, 3.5, 4, 4.5, 5, 6, 8, 12]
-    rows = [timing(codec, images[0])]
-    rows += loss_sweep(codec, images, rates, trials=2 if args.quick else 6)
-    rows += snr_sweep(codec, images, snrs, repeats=1 if args.quick else 3)
-    for r in rows:
-        r["budget_bytes"] = budget
-    print(f"encode + decode {SIZE}x{SIZE}: {rows[0]['total_ms']:.1f} ms (encode {rows[0]['encode_ms']:.1f}, "
-          f"decode {rows[0]['decode_ms']:.1f})")
-    print(f"{'sweep':<6}{'x':>6}{'codec PSNR':>12}{'JPEG PSNR':>11}{'codec SSIM':>12}{'JPEG SSIM':>11}{'PER':>7}")
+    rows = [timing(name, codec, images[0]) for name, codec in codecs.items()]
+    rows += loss_sweep(codecs, images, rates, trials=2 if args.quick else 6)
+    rows += snr_sweep(codecs, images, snrs, repeats=1 if args.quick else 3)
+    for r in rows[: len(codecs)]:
+        print(f"{r['system']}: encode + decode {SIZE}x{SIZE}: {r['total_ms']:.1f} ms (encode {r['encode_ms']:.1f}, "
+              f"decode {r['decode_ms']:.1f})")
+    names = list(codecs) + ["jpeg"]
+    print(f"{'sweep':<6}{'x':>6}" + "".join(f"{n + ' PSNR':>16}" for n in names) + f"{'PER':>7}")
     for sweep in ("loss", "snr"):
         for x in sorted({r["x"] for r in rows if r["sweep"] == sweep}):
-            c, j = (next(r for r in rows if r["sweep"] == sweep and r["x"] == x and r["system"] == s)
-                    for s in ("codec", "jpeg"))
-            per = f"{c['per']:.3f}" if "per" in c else ""
-            print(f"{sweep:<6}{x:>6}{c['psnr_db']:>12.2f}{j['psnr_db']:>11.2f}{c['ssim']:>12.3f}{j['ssim']:>11.3f}{per:>7}")
+            got = {r["system"]: r for r in rows if r["sweep"] == sweep and r["x"] == x}
+            per = f"{got[names[0]]['per']:.3f}" if "per" in got[names[0]] else ""
+            print(f"{sweep:<6}{x:>6}" + "".join(f"{got[n]['psnr_db']:>16.2f}" for n in names) + f"{per:>7}")
     save(rows, out, "codec_bench", plot)
     return 0
 

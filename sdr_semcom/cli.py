@@ -255,10 +255,10 @@ def _read_rgb(path: Path):
 
 
 def _codec():
-    from .semantic.codec import SemanticCodec, WeightsError
+    from .semantic.codec import WeightsError, load_codec
 
     try:
-        return SemanticCodec.load()
+        return load_codec()
     except WeightsError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -395,31 +395,50 @@ def train() -> None:
 
 
 @train.command("codec")
-@click.option("--name", default="codec_v1", show_default=True, help="Writes models/NAME.pt and models/NAME.json.")
+@click.option("--kind", type=click.Choice(["dct", "latent"]), default="dct", show_default=True,
+              help="dct: codec v2 (block DCT, learned entropy model and restoration network); "
+                   "latent: codec v1 (conv encoder/decoder, fixed-rate latent).")
+@click.option("--name", default=None, help="Writes models/NAME.pt and models/NAME.json [codec_v2 / codec_v1].")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Default: models/.")
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False),
               help="Train on your own image folder instead of the shipped images.")
-@click.option("--channels", type=click.IntRange(1, 64), default=12, show_default=True)
-@click.option("--bits", type=click.IntRange(1, 8), default=4, show_default=True)
-@click.option("--downsample", type=click.Choice(["4", "8", "16"]), default="8", show_default=True)
-@click.option("--width", type=click.IntRange(8, 256), default=48, show_default=True)
-@click.option("--steps", type=click.IntRange(1), default=4000, show_default=True)
+@click.option("--bpp", type=click.FloatRange(0.05, 8), default=0.75, show_default=True,
+              help="dct: byte budget in bits per pixel.")
+@click.option("--channels", type=click.IntRange(1, 64), default=12, show_default=True, help="latent: channels.")
+@click.option("--bits", type=click.IntRange(1, 8), default=4, show_default=True, help="latent: bits per value.")
+@click.option("--downsample", type=click.Choice(["4", "8", "16"]), default="8", show_default=True, help="latent.")
+@click.option("--width", type=click.IntRange(4, 256), default=None,
+              help="Network width [dct 16, latent 48].")
+@click.option("--steps", type=click.IntRange(1), default=None, help="[dct 2500, latent 4000]")
 @click.option("--minutes", type=float, default=30.0, show_default=True, help="Stop earlier when this is reached.")
-@click.option("--batch", type=click.IntRange(1), default=16, show_default=True)
-@click.option("--crop", type=click.IntRange(16, 512), default=64, show_default=True, help="Training crop size.")
+@click.option("--batch", type=click.IntRange(1), default=None, help="[dct 8, latent 16]")
+@click.option("--crop", type=click.IntRange(16, 512), default=None, help="Training crop size [dct 128, latent 64].")
 @click.option("--seed", type=int, default=1, show_default=True)
-def train_codec(name, out_dir, data_dir, channels, bits, downsample, width, steps, minutes, batch, crop, seed) -> None:
-    """Train the semantic codec (GPU if there is one) and write weights + manifest."""
+def train_codec(kind, name, out_dir, data_dir, bpp, channels, bits, downsample, width, steps, minutes, batch, crop,
+                seed) -> None:
+    """Train a codec (GPU if there is one) and write weights + manifest."""
     import shlex
 
     from .semantic.codec import MODELS_DIR
-    from .semantic.model import CodecConfig
-    from .semantic.train import train as run
 
-    cfg = CodecConfig(channels=channels, bits=bits, downsample=int(downsample), width=width)
     command = "sdr-semcom " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    m = run(cfg, Path(out_dir) if out_dir else MODELS_DIR, name, seed=seed, minutes=minutes, steps=steps,
-            batch=batch, crop=crop, data_dir=Path(data_dir) if data_dir else None, command=command)
+    out = Path(out_dir) if out_dir else MODELS_DIR
+    data = Path(data_dir) if data_dir else None
+    if kind == "dct":
+        from .semantic.restore import RestoreConfig
+        from .semantic.train_dct import train as run_dct
+
+        name = name or "codec_v2"
+        m = run_dct(out, name, RestoreConfig(width=width or 16), bpp=bpp, seed=seed, minutes=minutes,
+                    steps=steps or 2500, batch=batch or 8, crop=crop or 128, data_dir=data, command=command)
+    else:
+        from .semantic.model import CodecConfig
+        from .semantic.train import train as run
+
+        name = name or "codec_v1"
+        cfg = CodecConfig(channels=channels, bits=bits, downsample=int(downsample), width=width or 48)
+        m = run(cfg, out, name, seed=seed, minutes=minutes, steps=steps or 4000, batch=batch or 16,
+                crop=crop or 64, data_dir=data, command=command)
     click.echo(json.dumps(m["metrics_held_out"], indent=1))
     click.echo(f"wrote {name}.pt (sha256 {m['sha256'][:16]}...) and {name}.json")
 

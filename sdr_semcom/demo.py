@@ -16,15 +16,15 @@ from .config import LinkConfig
 from .link.loopback import run_loopback
 from .pipeline import SemanticReceiver, SemanticTransmitter
 from .report import constellation_plot, mosaic, write_json
-from .semantic.codec import SemanticCodec
+from .semantic.codec import ImageCodec, load_codec
 from .semantic.train import psnr
 
 
 def run_demo(named: list[tuple[str, np.ndarray]], cfg: LinkConfig, out: Path, db=None, guard=None,
-             codec: SemanticCodec | None = None) -> dict:
+             codec: ImageCodec | None = None) -> dict:
     """Run the demo on ``named`` RGB images; writes images, report.json, mosaic.png and
     constellation.png into ``out``."""
-    codec = codec or SemanticCodec.load()
+    codec = codec or load_codec()
     tx = SemanticTransmitter(codec, guard, db)
     messages, sent = [], []
     for name, img in named:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .phy.framing import Message, PayloadType
-from .semantic.codec import DecodeInfo, SemanticCodec
+from .semantic.codec import DecodeInfo, ImageCodec
 from .semantic.link import image_messages, received_images
 
 MESSAGES_PER_IMAGE = 3
@@ -30,7 +30,7 @@ class SentImage:
 class SemanticTransmitter:
     """Guard (optional) -> codec -> messages, for the link layer."""
 
-    def __init__(self, codec: SemanticCodec, guard=None, db=None, embed_bits: int = 8) -> None:
+    def __init__(self, codec: ImageCodec, guard=None, db=None, embed_bits: int = 8) -> None:
         from .privacy.embedding import KeyedEmbedding
 
         self.codec, self.guard = codec, guard
@@ -74,7 +74,7 @@ class SemanticReceiver:
         (it would not have it) to show what it could learn at best.
     """
 
-    def __init__(self, codec: SemanticCodec, db=None, judge_db=None, embed_bits: int = 8) -> None:
+    def __init__(self, codec: ImageCodec, db=None, judge_db=None, embed_bits: int = 8) -> None:
         from .privacy.embedding import Aligner, KeyedEmbedding
 
         self.codec = codec

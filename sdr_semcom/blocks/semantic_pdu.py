@@ -17,7 +17,7 @@ from gnuradio import gr
 from ..link import rawimage
 from ..link.endpoints import LinkTransmitter
 from ..phy.framing import Message, PayloadType, Reassembler, parse_frame
-from ..semantic.codec import SemanticCodec
+from ..semantic.codec import ImageCodec, load_codec
 from ..semantic.link import image_messages, received_images
 from .pdu import pdu_bytes, to_pdu
 
@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 class FeatureFramer(gr.basic_block):
     """Image PDUs -> semantic feature frames (header, then one frame per feature packet)."""
 
-    def __init__(self, codec: SemanticCodec | None = None, mtu: int = 1024) -> None:
+    def __init__(self, codec: ImageCodec | None = None, mtu: int = 1024) -> None:
         gr.basic_block.__init__(self, name="semcom_feature_framer", in_sig=None, out_sig=None)
-        self.codec = codec or SemanticCodec.load()
+        self.codec = codec or load_codec()
         self.tx = LinkTransmitter(mtu)
         self.message_port_register_in(pmt.intern("images"))
         self.message_port_register_out(pmt.intern("frames"))
@@ -54,9 +54,9 @@ class FeatureDeframer(gr.basic_block):
     or when the flowgraph stops (its last packets may still be on their way until then).
     """
 
-    def __init__(self, codec: SemanticCodec | None = None) -> None:
+    def __init__(self, codec: ImageCodec | None = None) -> None:
         gr.basic_block.__init__(self, name="semcom_feature_deframer", in_sig=None, out_sig=None)
-        self.codec = codec or SemanticCodec.load()
+        self.codec = codec or load_codec()
         self.reassembler = Reassembler()
         self.complete: list[Message] = []
         self.crc_failures = 0

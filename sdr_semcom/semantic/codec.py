@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -20,8 +21,18 @@ from .model import Codec, CodecConfig
 from .packets import FeatureHeader, depacketize, packetize
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-DEFAULT_NAME = "codec_v1"
+DEFAULT_NAME = "codec_v2"  # the codec the link uses unless told otherwise
 GREY = 127
+
+
+class ImageCodec(Protocol):
+    """What the link needs from a codec (both :class:`SemanticCodec` and ``DctCodec`` are one)."""
+
+    id: str  # name + weights hash prefix, carried in every header
+
+    def encode(self, img: np.ndarray) -> tuple[FeatureHeader, list[bytes]]: ...
+
+    def decode(self, header: FeatureHeader, packets: list[bytes | None]) -> tuple[np.ndarray, "DecodeInfo"]: ...
 
 
 class WeightsError(RuntimeError):
@@ -50,24 +61,15 @@ class SemanticCodec:
         Target packet size (the number of packets is chosen so none exceeds it).
     """
 
-    def __init__(self, model: Codec, name: str = DEFAULT_NAME, sha256: str = "", packet_bytes: int = 512) -> None:
+    def __init__(self, model: Codec, name: str = "codec_v1", sha256: str = "", packet_bytes: int = 512) -> None:
         self.model = model.eval()
         self.cfg: CodecConfig = model.cfg
         self.id = f"{name}:{sha256[:12]}"
         self.packet_bytes = packet_bytes
 
     @classmethod
-    def load(cls, name: str = DEFAULT_NAME, models_dir: Path = MODELS_DIR, **kw) -> "SemanticCodec":
-        weights, manifest_path = models_dir / f"{name}.pt", models_dir / f"{name}.json"
-        hint = f"run `sdr-semcom train codec --name {name}` to (re)create it"
-        if not manifest_path.exists() or not weights.exists():
-            raise WeightsError(f"codec weights {weights} or manifest {manifest_path} missing: {hint}")
-        manifest = json.loads(manifest_path.read_text())
-        sha = hashlib.sha256(weights.read_bytes()).hexdigest()
-        if sha != manifest.get("sha256"):
-            raise WeightsError(f"{weights}: sha256 {sha[:16]}... does not match the manifest's "
-                               f"{str(manifest.get('sha256'))[:16]}...: {hint}, or restore the committed file")
-        blob = torch.load(weights, map_location="cpu", weights_only=True)
+    def load(cls, name: str = "codec_v1", models_dir: Path = MODELS_DIR, **kw) -> "SemanticCodec":
+        blob, sha = _checked_weights(name, models_dir)
         model = Codec(CodecConfig(**blob["config"]))
         model.load_state_dict(blob["state_dict"])
         return cls(model, name, sha, **kw)
@@ -109,3 +111,30 @@ class SemanticCodec:
             y = self.model.decode(torch.from_numpy(codes)[None], torch.from_numpy(received)[None, None])
         img = (y[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
         return img[: header.height, : header.width], info
+
+
+def _checked_weights(name: str, models_dir: Path) -> tuple[dict, str]:
+    """The weights file's contents and sha256, after checking it against its manifest."""
+    weights, manifest_path = models_dir / f"{name}.pt", models_dir / f"{name}.json"
+    hint = f"run `sdr-semcom train codec --name {name}` to (re)create it"
+    if not manifest_path.exists() or not weights.exists():
+        raise WeightsError(f"codec weights {weights} or manifest {manifest_path} missing: {hint}")
+    manifest = json.loads(manifest_path.read_text())
+    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+    if sha != manifest.get("sha256"):
+        raise WeightsError(f"{weights}: sha256 {sha[:16]}... does not match the manifest's "
+                           f"{str(manifest.get('sha256'))[:16]}...: {hint}, or restore the committed file")
+    return torch.load(weights, map_location="cpu", weights_only=True), sha
+
+
+def load_codec(name: str = DEFAULT_NAME, models_dir: Path = MODELS_DIR, **kw):
+    """The codec ``models/<name>`` holds, checked against its manifest: a :class:`SemanticCodec`
+    (latent codec, v1) or a :class:`~.dctcodec.DctCodec` (v2), whichever its weights are."""
+    blob, sha = _checked_weights(name, models_dir)
+    if blob.get("kind") == "dct":
+        from .dctcodec import DctCodec
+
+        return DctCodec.from_state(blob, name, sha, **kw)
+    model = Codec(CodecConfig(**blob["config"]))
+    model.load_state_dict(blob["state_dict"])
+    return SemanticCodec(model, name, sha, **kw)

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..phy.framing import Message, PayloadType
-from .codec import DecodeInfo, SemanticCodec
+from .codec import DecodeInfo, ImageCodec
 from .packets import FeatureHeader
 
 
-def image_messages(codec: SemanticCodec, img: np.ndarray) -> list[tuple[bytes | list[bytes], PayloadType]]:
+def image_messages(codec: ImageCodec, img: np.ndarray) -> list[tuple[bytes | list[bytes], PayloadType]]:
     header, packets = codec.encode(img)
     return [(header.to_bytes(), PayloadType.METADATA), (packets, PayloadType.FEATURES)]
 
@@ -28,7 +28,7 @@ class ReceivedImage:
     msg_id: int
 
 
-def received_images(codec: SemanticCodec, messages: list[Message]) -> tuple[list[ReceivedImage], int]:
+def received_images(codec: ImageCodec, messages: list[Message]) -> tuple[list[ReceivedImage], int]:
     """Decode every image whose header arrived; returns the images and how many were lost whole.
 
     An image whose header was lost cannot be placed and counts as lost; one whose features were

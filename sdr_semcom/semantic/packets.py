@@ -28,6 +28,7 @@ class FeatureHeader:
     channels: int
     bits: int
     n_packets: int
+    quant: int = 0  # codec v2: quantiser scale in thousandths (0 for the latent codec)
 
     def to_bytes(self) -> bytes:
         return json.dumps(self.__dict__, separators=(",", ":")).encode()
@@ -36,7 +37,7 @@ class FeatureHeader:
     def from_bytes(cls, data: bytes) -> "FeatureHeader":
         try:
             d = json.loads(data.decode())
-            return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+            return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"not a feature header: {exc}") from exc
 

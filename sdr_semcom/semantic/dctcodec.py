@@ -1,0 +1,156 @@
+"""Codec v2: block-DCT transform coding with a learned entropy model and a learned decoder.
+
+Encoder (no learning, ~15 ms at 256x256): JPEG's transform (:mod:`.transform`), quantiser
+scale chosen by bisection so that the packets fit the budget, MCUs spread over the
+packets by a fixed interleaver, each packet arithmetic-coded on its own (:mod:`.entropy`)
+from initial probabilities learned on the training images. No per-image tables travel: the
+header is the image size, the scale and the packet count.
+
+Decoder: each packet that arrives decodes alone to its MCUs (a packet that is malformed or
+fails to parse is dropped and counted); the learned network (:mod:`.restore`) then removes
+coding artefacts and fills the MCUs of the lost packets from their received neighbours.
+
+``bpp`` sets the budget (bits per pixel of the original image), like the latent codec's
+bandwidth ratio; the link carries ``ceil(budget / packet_bytes)`` packets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import entropy, transform
+from .codec import GREY, DecodeInfo
+from .packets import FeatureHeader
+from .restore import Restore, RestoreConfig
+
+SCALE_UNIT = 1000  # the header carries the quantiser scale in thousandths
+SCALE_RANGE = (16, 30000)
+
+
+class DctCodec:
+    """Encoder and decoder of codec v2 (same interface as :class:`~.codec.SemanticCodec`).
+
+    Parameters
+    ----------
+    probs : ndarray
+        (3, entropy.N_CTX) initial probabilities of the arithmetic coder.
+    restore : Restore
+        The learned decoder network.
+    name, sha256 : str
+        Identify the weights (the header carries them: another codec refuses to decode).
+    bpp : float
+        Budget in bits per pixel.
+    packet_bytes : int
+        Mean packet size: the budget is cut into ``ceil(budget / packet_bytes)`` packets; one
+        packet may reach 1.5 times this (so keep it under 2/3 of the link's MTU).
+    """
+
+    def __init__(self, probs: np.ndarray, restore: Restore, name: str = "codec_v2", sha256: str = "",
+                 bpp: float = 0.75, packet_bytes: int = 512) -> None:
+        self.probs = np.ascontiguousarray(probs, dtype=np.int64)
+        self.restore = restore.eval()
+        self.id = f"{name}:{sha256[:12]}"
+        self.bpp = bpp
+        self.packet_bytes = packet_bytes
+
+    # ------------------------------------------------------------------------------ encoder
+    def _layout(self, h: int, w: int) -> tuple[int, int, int, list[np.ndarray]]:
+        """(packet count, byte budget, largest packet, MCUs of each packet) for an H x W image."""
+        ph, pw = transform.padded_shape(h, w)
+        budget = max(int(np.ceil(self.bpp * h * w / 8)), 1)
+        n_packets = max(1, -(-budget // self.packet_bytes))
+        largest = self.packet_bytes * 3 // 2  # packets vary with content; the total is what is budgeted
+        return n_packets, budget, largest, transform.mcu_assignment((ph // 16) * (pw // 16), n_packets)
+
+    def _code(self, q: np.ndarray, assign: list[np.ndarray], budget: int, largest: int) -> list[bytes] | None:
+        """Arithmetic-code each packet; None as soon as the total or one packet is over."""
+        out = np.empty(largest + 16, np.uint8)
+        counts = np.zeros((3, entropy.N_CTX, 2), np.int64)
+        packets, total = [], 0
+        for idx in assign:
+            n = entropy.encode_blocks(q[idx].reshape(-1, 64), np.tile(transform.CHANNEL_OF_BLOCK, idx.size),
+                                      self.probs, counts, out)
+            total += n
+            if n > largest or total > budget:
+                return None
+            packets.append(out[:n].tobytes())
+        return packets
+
+    def encode(self, img: np.ndarray) -> tuple[FeatureHeader, list[bytes]]:
+        """Image (H, W[, 3 or 4]) uint8 -> header and packets (at most ``bpp * H * W / 8`` bytes in
+        all, none over 1.5 ``packet_bytes``)."""
+        from .data import to_rgb
+
+        rgb = to_rgb(img)
+        h, w = rgb.shape[:2]
+        ph, pw = transform.padded_shape(h, w)
+        coefs = transform.forward(np.pad(rgb, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge"))
+        n_packets, budget, largest, assign = self._layout(h, w)
+        lo, hi = SCALE_RANGE  # bisection on the scale: the finest quantiser whose packets all fit
+        best = None
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            packets = self._code(transform.quantise(coefs, mid / SCALE_UNIT), assign, budget, largest)
+            if packets is None:
+                lo = mid + 1
+            else:
+                best, hi = (mid, packets), mid - 1
+        if best is None:  # even the coarsest quantiser does not fit: send it anyway, over budget
+            big = np.empty(1 << 20, np.uint8)
+            counts = np.zeros((3, entropy.N_CTX, 2), np.int64)
+            q = transform.quantise(coefs, SCALE_RANGE[1] / SCALE_UNIT)
+            best = (SCALE_RANGE[1], [big[: entropy.encode_blocks(
+                q[idx].reshape(-1, 64), np.tile(transform.CHANNEL_OF_BLOCK, idx.size), self.probs, counts, big)
+            ].tobytes() for idx in assign])
+        header = FeatureHeader(self.id, h, w, ph // 16, pw // 16, 3, 0, n_packets, quant=best[0])
+        return header, best[1]
+
+    # ------------------------------------------------------------------------------ decoder
+    def decode(self, header: FeatureHeader, packets: list[bytes | None]) -> tuple[np.ndarray, DecodeInfo]:
+        """Header and packets (None where lost) -> RGB uint8 image of the original size."""
+        if header.codec != self.id:
+            raise ValueError(f"features were made by codec {header.codec}, this receiver has {self.id}")
+        ph, pw = header.lat_h * 16, header.lat_w * 16
+        if not (0 < header.quant and 0 < ph and 0 < pw and header.n_packets > 0) or (ph, pw) != transform.padded_shape(
+                header.height, header.width):
+            raise ValueError("feature header does not describe a codec-v2 image")
+        n_mcu = header.lat_h * header.lat_w
+        q = np.zeros((n_mcu, transform.BLOCKS_PER_MCU, 64), np.int32)
+        received = np.zeros(n_mcu, bool)
+        dropped = ok = 0
+        for k, (pkt, idx) in enumerate(zip(packets, transform.mcu_assignment(n_mcu, header.n_packets))):
+            if pkt is None:
+                continue
+            coefs, bad = entropy.decode_blocks(np.frombuffer(pkt, np.uint8), np.tile(transform.CHANNEL_OF_BLOCK,
+                                                                                      idx.size), self.probs)
+            if bad or np.abs(coefs).max(initial=0) > 2048 * 8:
+                dropped += 1
+                continue
+            q[idx] = coefs.reshape(idx.size, transform.BLOCKS_PER_MCU, 64)
+            received[idx] = True
+            ok += 1
+        dropped += max(len(packets) - header.n_packets, 0)  # beyond the header's count: never decoded
+        info = DecodeInfo(header.n_packets, ok, dropped, float(received.mean()), not received.any())
+        if info.all_lost:
+            return np.full((header.height, header.width, 3), GREY, np.uint8), info
+        ycc, mask = transform.inverse(q, header.quant / SCALE_UNIT, received, (ph, pw))
+        rgb = transform.ycc_to_rgb(ycc) / 255
+        with torch.no_grad():
+            x = torch.from_numpy(rgb.astype(np.float32)).permute(2, 0, 1)[None]
+            m = torch.from_numpy(mask.astype(np.float32))[None, None]
+            y = self.restore(x.clamp(0, 1) * m, m)
+        img = (y[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+        return img[: header.height, : header.width], info
+
+    # ------------------------------------------------------------------------------ weights
+    def state(self) -> dict:
+        return {"kind": "dct", "probs": torch.from_numpy(self.probs), "restore_config": self.restore.cfg.to_dict(),
+                "state_dict": self.restore.state_dict(), "bpp": self.bpp, "packet_bytes": self.packet_bytes}
+
+    @classmethod
+    def from_state(cls, blob: dict, name: str, sha256: str, **kw) -> "DctCodec":
+        net = Restore(RestoreConfig(**blob["restore_config"]))
+        net.load_state_dict(blob["state_dict"])
+        opts = {"bpp": float(blob["bpp"]), "packet_bytes": int(blob["packet_bytes"]), **kw}
+        return cls(blob["probs"].numpy(), net, name, sha256, **opts)
