@@ -178,7 +178,7 @@ def main(argv=None) -> int:
     snrs = [3, 4, 6, 10] if args.quick else [2, 3, 3.5, 4, 4.5, 5, 6, 8, 12]
     rows = [timing(name, codec, images[0]) for name, codec in codecs.items()]
     rows += loss_sweep(codecs, images, rates, trials=2 if args.quick else 6)
-    rows += snr_sweep(codecs, images, snrs, repeats=1 if args.quick else 3)
+    rows += snr_sweep(codecs, images, snrs, repeats=1 if args.quick else 6)
     for r in rows[: len(codecs)]:
         print(f"{r['system']}: encode + decode {SIZE}x{SIZE}: {r['total_ms']:.1f} ms (encode {r['encode_ms']:.1f}, "
               f"decode {r['decode_ms']:.1f})")

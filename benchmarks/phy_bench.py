@@ -228,65 +228,11 @@ def modem_speed(size: int, npk: int, snr: float, repeats: int = 3) -> list[dict]
     Figures: ``tx_Bps`` and ``rx_Bps`` (payload bytes per second of processing, RX counting only
     packets delivered) and ``modem_Bps`` = payload / (TX time + RX time), the CPU a link's two ends need.
     """
-    from gnuradio import blocks, gr
-
-    from sdr_semcom.blocks import BurstSink, BurstSource
-    from sdr_semcom.blocks.stream_guard import STREAM_BUFFER
-    from sdr_semcom.link.endpoints import LinkReceiver
-    from sdr_semcom.link.loopback import _as_messages
-
     payloads = _payloads(npk, size, seed=size)
     spec = impaired(snr, seed=1 + int(snr))
-    payload_set = set(payloads)
     rows = []
     for system, mod in (("sdr-semcom", "qpsk"), ("sdr-semcom", "16qam"), ("gr-stock", "qpsk")):
-        cfg = LinkConfig(modulation=mod, mtu=size, gap=GAP)
-
-        def make_tx(sink):
-            tb = gr.top_block()
-            if system == "gr-stock":
-                src, txb = _stock_tx(payloads)  # payloads into a vector source (not timed)
-                tb.connect(src, txb, sink)
-                return tb, None, sink
-            src = BurstSource(cfg.modulation, cfg.gap)
-            tb.connect(src, sink)
-            return tb, src, sink
-
-        def run_tx(graph):
-            tb, src, _sink = graph
-            if src is not None:  # our modulation happens here, in the caller's thread: timed
-                src.transmit(_as_messages(payloads), cfg.mtu)
-            tb.run()
-
-        def make_rx():
-            tb = gr.top_block()
-            src = blocks.vector_source_c(capture)  # copying the capture in is not timed
-            src.set_min_output_buffer(STREAM_BUFFER)  # as the project's graphs do (no effect on stock's speed)
-            if system == "gr-stock":
-                return tb, src, _stock_rx(tb, src)
-            receiver = LinkReceiver("auth")
-            sink = BurstSink(on_burst=receiver.push)
-            tb.connect(src, sink)
-            return tb, src, (receiver, sink)
-
-        def run_rx(graph) -> int:
-            tb, src, out = graph
-            if system == "gr-stock":
-                _run_until_quiet(tb, lambda: src.nitems_written(0), capture.size, out)
-                return len({g for g in out if g in payload_set}) * size
-            tb.run()
-            receiver, sink = out
-            receiver.finish()
-            return receiver.report(sink.receiver.stats, None, 1.0, None)["payload_bytes"]
-
-        rec = blocks.vector_sink_c()
-        run_tx(make_tx(rec))
-        x = np.asarray(rec.data(), np.complex64)
-        if system == "gr-stock":
-            x = x * _stock_scale(payloads)
-        capture = _through_channel(x, spec)
-        t_tx, _ = _best_time(lambda: make_tx(blocks.null_sink(gr.sizeof_gr_complex)), run_tx, repeats)
-        t_rx, delivered = _best_time(make_rx, run_rx, repeats)
+        t_tx, t_rx, delivered = _speed_of(system, mod, payloads, spec, repeats)
         total = npk * size
         base = {"system": system, "modulation": mod, "payload_bytes": size, "speed_snr_db": snr,
                 "per": 1 - delivered / total}
@@ -294,6 +240,68 @@ def modem_speed(size: int, npk: int, snr: float, repeats: int = 3) -> list[dict]
                  {**base, "figure": "rx_Bps", "value": delivered / t_rx},
                  {**base, "figure": "modem_Bps", "value": delivered / (t_tx + t_rx)}]
     return rows
+
+
+def _speed_of(system: str, mod: str, payloads: list[bytes], spec: ChannelSpec, repeats: int
+              ) -> tuple[float, float, int]:
+    """(TX seconds, RX seconds, payload bytes delivered) of one modem, see :func:`modem_speed`."""
+    from gnuradio import blocks, gr
+
+    from sdr_semcom.blocks import BurstSink, BurstSource
+    from sdr_semcom.blocks.stream_guard import STREAM_BUFFER
+    from sdr_semcom.link.endpoints import LinkReceiver
+    from sdr_semcom.link.loopback import _as_messages
+
+    size, payload_set = len(payloads[0]), set(payloads)
+    cfg = LinkConfig(modulation=mod, mtu=size, gap=GAP)
+
+    def make_tx(sink):
+        tb = gr.top_block()
+        if system == "gr-stock":
+            src, txb = _stock_tx(payloads)  # payloads into a vector source (not timed)
+            tb.connect(src, txb, sink)
+            return tb, None, sink
+        src = BurstSource(cfg.modulation, cfg.gap)
+        tb.connect(src, sink)
+        return tb, src, sink
+
+    def run_tx(graph):
+        tb, src, _sink = graph
+        if src is not None:  # our modulation happens here, in the caller's thread: timed
+            src.transmit(_as_messages(payloads), cfg.mtu)
+        tb.run()
+
+    rec = blocks.vector_sink_c()
+    run_tx(make_tx(rec))
+    x = np.asarray(rec.data(), np.complex64)
+    if system == "gr-stock":
+        x = x * _stock_scale(payloads)
+    capture = _through_channel(x, spec)
+
+    def make_rx():
+        tb = gr.top_block()
+        src = blocks.vector_source_c(capture)  # copying the capture in is not timed
+        src.set_min_output_buffer(STREAM_BUFFER)  # as the project's graphs do (no effect on stock's speed)
+        if system == "gr-stock":
+            return tb, src, _stock_rx(tb, src)
+        receiver = LinkReceiver("auth")
+        sink = BurstSink(on_burst=receiver.push)
+        tb.connect(src, sink)
+        return tb, src, (receiver, sink)
+
+    def run_rx(graph) -> int:
+        tb, src, out = graph
+        if system == "gr-stock":
+            _run_until_quiet(tb, lambda: src.nitems_written(0), capture.size, out)
+            return len({g for g in out if g in payload_set}) * size
+        tb.run()
+        receiver, sink = out
+        receiver.finish()
+        return receiver.report(sink.receiver.stats, None, 1.0, None)["payload_bytes"]
+
+    t_tx, _ = _best_time(lambda: make_tx(blocks.null_sink(gr.sizeof_gr_complex)), run_tx, repeats)
+    t_rx, delivered = _best_time(make_rx, run_rx, repeats)
+    return t_tx, t_rx, delivered
 
 
 def role_memory(out: Path, payload: str) -> list[dict]:

@@ -16,7 +16,6 @@ from .pdu import pdu_bytes
 from .stream_guard import EOT, STREAM_BUFFER
 
 
-
 class BurstSource(gr.sync_block):
     """Emits one OFDM burst per frame, separated by ``gap`` zeros.
 

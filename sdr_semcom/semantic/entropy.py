@@ -9,10 +9,12 @@ Binarisation of a block (zig-zag order, ``c[0]`` the DC), per colour channel's c
 
 - DC: the difference to the previous block of the same channel in the packet (0 for the
   first), as a zero flag, a sign and a magnitude;
-- AC: a "coded block" flag; then, for k = 1.. : a significance flag (context k); after each
-  significant coefficient a "last" flag (context k), its magnitude and its sign.
-- Magnitude ``m >= 1``: ``m - 1`` in unary over ``UNARY`` adaptive bins (context by
-  frequency band), the rest in order-0 Exp-Golomb on equiprobable bits.
+- AC: a "coded block" flag (context: was the channel's previous block coded); then, for
+  k = 1.. : a significance flag (context: k, and whether coefficient k - 1 was nonzero);
+  after each significant coefficient a "last" flag (context k), its magnitude and its sign.
+- Magnitude ``m >= 1``: ``m - 1`` in unary over ``UNARY`` adaptive bins (context: frequency
+  band and how many magnitudes above 1 the block had so far), the rest in order-0 Exp-Golomb
+  on equiprobable bits.
 
 ``counts`` (same shape as the probabilities, plus a 0/1 axis) records every adaptive decision
 the encoder makes, which is how the initial probabilities are learned.
@@ -33,14 +35,14 @@ MASK32 = (1 << 32) - 1
 UNARY = 14
 
 # context layout (per channel)
-CTX_CODED = 0
-CTX_DC_ZERO = 1
-CTX_DC_SIGN = 2
-CTX_DC_MAG = 3  # UNARY + 2 bins
-CTX_SIG = CTX_DC_MAG + UNARY + 2  # 63 (k = 1..63)
-CTX_LAST = CTX_SIG + 63  # 63
-CTX_MAG = CTX_LAST + 63  # 4 bands x UNARY
-N_CTX = CTX_MAG + 4 * UNARY
+CTX_CODED = 0  # 2: was the previous block of this channel in the packet coded?
+CTX_DC_ZERO = 2
+CTX_DC_SIGN = 3
+CTX_DC_MAG = 4  # UNARY bins
+CTX_SIG = CTX_DC_MAG + UNARY  # 2 x 63: (k = 1..63) x (coefficient k - 1 nonzero?)
+CTX_LAST = CTX_SIG + 2 * 63  # 63
+CTX_MAG = CTX_LAST + 63  # 4 bands x 3 (magnitudes > 1 so far in the block: 0, 1, 2+) x UNARY
+N_CTX = CTX_MAG + 12 * UNARY
 
 
 def initial_probabilities(counts: np.ndarray | None = None, channels: int = 3) -> np.ndarray:
@@ -141,6 +143,7 @@ def encode_blocks(coefs, chans, probs_init, counts, out):
     st[1] = MASK32
     st[3] = 1
     prev_dc = np.zeros(probs.shape[0], np.int64)
+    prev_coded = np.zeros(probs.shape[0], np.int64)
     for b in range(coefs.shape[0]):
         ch = chans[b]
         d = coefs[b, 0] - prev_dc[ch]
@@ -154,18 +157,23 @@ def encode_blocks(coefs, chans, probs_init, counts, out):
             if coefs[b, k] != 0:
                 last = k
                 break
-        _enc_bit(st, out, probs, counts, ch, CTX_CODED, 1 if last > 0 else 0)
+        _enc_bit(st, out, probs, counts, ch, CTX_CODED + prev_coded[ch], 1 if last > 0 else 0)
+        prev_coded[ch] = 1 if last > 0 else 0
         if last == 0:
             continue
+        big = 0
         for k in range(1, last + 1):
             c = coefs[b, k]
             if k < 63:
-                _enc_bit(st, out, probs, counts, ch, CTX_SIG + k - 1, 1 if c != 0 else 0)
+                near = 1 if k > 1 and coefs[b, k - 1] != 0 else 0
+                _enc_bit(st, out, probs, counts, ch, CTX_SIG + 2 * (k - 1) + near, 1 if c != 0 else 0)
             if c == 0:
                 continue
             if k < 63:
                 _enc_bit(st, out, probs, counts, ch, CTX_LAST + k - 1, 1 if k == last else 0)
-            _enc_mag(st, out, probs, counts, ch, CTX_MAG + _band(k) * UNARY, abs(c))
+            _enc_mag(st, out, probs, counts, ch, CTX_MAG + (3 * _band(k) + min(big, 2)) * UNARY, abs(c))
+            if abs(c) > 1:
+                big += 1
             _enc_direct(st, out, 1 if c < 0 else 0, 1)
     for _ in range(5):
         _shift_low(st, out)
@@ -249,6 +257,7 @@ def decode_blocks(data, chans, probs_init):
         st[0] = ((st[0] << 8) | (data[i] if i < data.size else 0)) & MASK32
     st[2] = 5
     prev_dc = np.zeros(probs.shape[0], np.int64)
+    prev_coded = np.zeros(probs.shape[0], np.int64)
     for b in range(n):
         ch = chans[b]
         d = 0
@@ -259,18 +268,24 @@ def decode_blocks(data, chans, probs_init):
                 d = -d
         prev_dc[ch] += d
         coefs[b, 0] = prev_dc[ch]
-        if not _dec_bit(st, data, probs, ch, CTX_CODED):
+        coded = _dec_bit(st, data, probs, ch, CTX_CODED + prev_coded[ch])
+        prev_coded[ch] = coded
+        if not coded:
             continue
         k = 1
+        big = 0
         while k <= 63:
             sig = 1
             if k < 63:
-                sig = _dec_bit(st, data, probs, ch, CTX_SIG + k - 1)
+                near = 1 if k > 1 and coefs[b, k - 1] != 0 else 0
+                sig = _dec_bit(st, data, probs, ch, CTX_SIG + 2 * (k - 1) + near)
             if sig:
                 last = 1
                 if k < 63:
                     last = _dec_bit(st, data, probs, ch, CTX_LAST + k - 1)
-                m = _dec_mag(st, data, probs, ch, CTX_MAG + _band(k) * UNARY)
+                m = _dec_mag(st, data, probs, ch, CTX_MAG + (3 * _band(k) + min(big, 2)) * UNARY)
+                if m > 1:
+                    big += 1
                 if _dec_direct(st, data, 1):
                     m = -m
                 coefs[b, k] = m

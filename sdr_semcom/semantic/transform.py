@@ -1,7 +1,8 @@
 """Block-DCT transform coding on 16x16 macroblocks (MCUs), the pixel side of ``DctCodec``.
 
 JPEG's colour space and transform: full-range YCbCr, chroma averaged 2x2 (4:2:0), 8x8
-orthonormal DCT-II of each block, uniform quantisation by the Annex K tables times a scale.
+orthonormal DCT-II of each block, uniform quantisation by steps derived from the Annex K
+tables (:data:`LUMA_STEPS`, :data:`CHROMA_STEPS`) times a scale.
 An MCU (16x16 pixels) is six blocks: four luma (raster order) then Cb, then Cr. Everything
 here is numpy; decoding the blocks that arrived back to pixels leaves the MCUs that did not
 arrive at 0 with a 0 in the mask.
@@ -23,6 +24,20 @@ LUMA_TABLE = np.array([
 CHROMA_TABLE = np.full((8, 8), 99.0)
 CHROMA_TABLE[:4, :4] = np.array([[17, 18, 24, 47], [18, 21, 26, 66], [24, 26, 56, 99], [47, 66, 99, 99]])
 
+
+
+def _flatten(table: np.ndarray, gamma: float) -> np.ndarray:
+    m = table.mean()
+    return m * (table / m) ** gamma
+
+
+#: Quantiser steps at scale 1. JPEG's tables are tuned for the eye; for PSNR (what this link
+#: is measured by) flatter steps and finer chroma do better: Annex K flattened with exponent
+#: 0.2, chroma at 0.4x, chosen on the training images (+0.8 dB there at the same bytes).
+LUMA_STEPS = _flatten(LUMA_TABLE, 0.2)
+CHROMA_STEPS = _flatten(CHROMA_TABLE, 0.2) * 0.4 * LUMA_TABLE.mean() / LUMA_STEPS.mean()
+DEADZONE = 0.1  # AC coefficients round toward 0 by this much more: fewer isolated +-1s
+
 _ZZ = sorted(((i, j) for i in range(8) for j in range(8)),
              key=lambda p: (p[0] + p[1], p[0] if (p[0] + p[1]) % 2 else p[1]))
 ZIGZAG = np.array([i * 8 + j for i, j in _ZZ])  # zig-zag position -> row-major index
@@ -31,7 +46,7 @@ UNZIGZAG = np.argsort(ZIGZAG)
 
 def quant_tables(scale: float) -> np.ndarray:
     """(6, 64) quantiser steps in zig-zag order, one row per block of an MCU."""
-    tabs = [np.clip(np.round(t * scale), 1, 255).ravel()[ZIGZAG] for t in (LUMA_TABLE, CHROMA_TABLE)]
+    tabs = [np.clip(np.round(t * scale), 1, 255).ravel()[ZIGZAG] for t in (LUMA_STEPS, CHROMA_STEPS)]
     return np.stack([tabs[0]] * 4 + [tabs[1]] * 2)
 
 
@@ -66,7 +81,10 @@ def forward(rgb: np.ndarray) -> np.ndarray:
 
 
 def quantise(coefs: np.ndarray, scale: float) -> np.ndarray:
-    return np.round(coefs / quant_tables(scale)).astype(np.int32)
+    """Coefficients (..., 6, 64) -> quantised integers (DC rounded, AC with a dead zone)."""
+    x = np.abs(coefs) / quant_tables(scale)
+    x[..., 1:] -= DEADZONE
+    return (np.sign(coefs) * np.floor(np.maximum(x + 0.5, 0))).astype(np.int32)
 
 
 def inverse(q: np.ndarray, scale: float, received: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
