@@ -248,7 +248,7 @@ def _speed_of(system: str, mod: str, payloads: list[bytes], spec: ChannelSpec, r
     from gnuradio import blocks, gr
 
     from sdr_semcom.blocks import BurstSink, BurstSource
-    from sdr_semcom.blocks.stream_guard import STREAM_BUFFER
+    from sdr_semcom.blocks.stream_guard import big_output_buffer
     from sdr_semcom.link.endpoints import LinkReceiver
     from sdr_semcom.link.loopback import _as_messages
 
@@ -281,7 +281,7 @@ def _speed_of(system: str, mod: str, payloads: list[bytes], spec: ChannelSpec, r
     def make_rx():
         tb = gr.top_block()
         src = blocks.vector_source_c(capture)  # copying the capture in is not timed
-        src.set_min_output_buffer(STREAM_BUFFER)  # as the project's graphs do (no effect on stock's speed)
+        big_output_buffer(src)  # as the project's graphs do (no effect on stock's speed)
         if system == "gr-stock":
             return tb, src, _stock_rx(tb, src)
         receiver = LinkReceiver("auth")

@@ -43,6 +43,12 @@ def main(verbose: int) -> None:
     """Privacy-preserving semantic image communication over GNU Radio."""
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
                         format="%(levelname)s %(name)s: %(message)s")
+    try:  # GNU Radio's own log (one info line per block whose buffer we enlarge, ...) follows -v
+        from gnuradio import gr
+
+        gr.logging().set_default_level([gr.log_levels.warn, gr.log_levels.info, gr.log_levels.debug][min(verbose, 2)])
+    except ImportError:  # commands that need GNU Radio say so themselves
+        pass
 
 
 @main.command("fetch-samples")

@@ -13,7 +13,7 @@ from gnuradio import gr
 from ..phy import ofdm
 from ..phy.mapping import Modulation
 from .pdu import pdu_bytes
-from .stream_guard import EOT, STREAM_BUFFER
+from .stream_guard import EOT, big_output_buffer
 
 
 class BurstSource(gr.sync_block):
@@ -41,7 +41,7 @@ class BurstSource(gr.sync_block):
 
     def __init__(self, modulation: str = "qpsk", gap: int = 400, tail: int = 4096) -> None:
         gr.sync_block.__init__(self, name="semcom_burst_source", in_sig=None, out_sig=[np.complex64])
-        self.set_min_output_buffer(STREAM_BUFFER)
+        big_output_buffer(self)
         self.mod = Modulation.parse(modulation)
         self.gap = int(gap)
         self.tail = int(tail)

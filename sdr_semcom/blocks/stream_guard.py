@@ -16,6 +16,11 @@ EOT = pmt.intern("eot")
 STREAM_BUFFER = 1 << 16
 
 
+def big_output_buffer(block, items: int = STREAM_BUFFER) -> None:
+    """Give ``block`` (one that feeds a Python block) an output buffer of ``items``."""
+    block.set_min_output_buffer(items)
+
+
 class StreamGuard(gr.sync_block):
     """Copies its input and records when samples last flowed.
 
@@ -28,7 +33,7 @@ class StreamGuard(gr.sync_block):
 
     def __init__(self) -> None:
         gr.sync_block.__init__(self, name="semcom_stream_guard", in_sig=[np.complex64], out_sig=[np.complex64])
-        self.set_min_output_buffer(STREAM_BUFFER)
+        big_output_buffer(self)
         self.eot = threading.Event()
         self.items = 0
         self.last_activity: float | None = None

@@ -58,7 +58,7 @@ def run_loopback(
     from gnuradio import gr
 
     from ..blocks import BurstSink, BurstSource
-    from ..blocks.stream_guard import STREAM_BUFFER
+    from ..blocks.stream_guard import big_output_buffer
 
     cfg = cfg or LinkConfig()
     roles = tuple(roles)
@@ -72,7 +72,7 @@ def run_loopback(
     for role in roles:
         receiver = LinkReceiver(role)
         chan = getattr(cfg, role).make_block()
-        chan.set_min_output_buffer(STREAM_BUFFER)  # fewer, larger work() calls into the Python sink
+        big_output_buffer(chan)  # fewer, larger work() calls into the Python sink
         sink = BurstSink(on_burst=receiver.push)
         tb.connect(src, chan, sink)
         blocks[role] = (receiver, chan, sink)

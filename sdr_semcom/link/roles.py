@@ -50,10 +50,10 @@ def _push_sink(addr: str):
 def _pull_source(addr: str):
     from gnuradio import gr, zeromq
 
-    from ..blocks.stream_guard import STREAM_BUFFER
+    from ..blocks.stream_guard import big_output_buffer
 
     src = zeromq.pull_source(gr.sizeof_gr_complex, 1, addr, ZMQ_TIMEOUT_MS, True, -1)
-    src.set_min_output_buffer(STREAM_BUFFER)  # feeds a Python block: fewer, larger work() calls
+    big_output_buffer(src)  # feeds a Python block: fewer, larger work() calls
     return src
 
 
@@ -108,7 +108,7 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
     from gnuradio import gr
 
     from ..blocks import StreamGuard
-    from ..blocks.stream_guard import STREAM_BUFFER
+    from ..blocks.stream_guard import big_output_buffer
 
     tb = gr.top_block("semcom_channel")
     src = _pull_source(connect)
@@ -121,7 +121,7 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
     guards_out = {}
     for role, (spec, addr) in outs.items():
         chan, guard, sink = spec.make_block(), StreamGuard(), _push_sink(addr)
-        chan.set_min_output_buffer(STREAM_BUFFER)
+        big_output_buffer(chan)
         tb.connect(guard_in, chan, guard, sink)
         keep.append((chan, guard, sink))
         guards_out[addr] = guard

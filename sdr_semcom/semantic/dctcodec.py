@@ -87,15 +87,17 @@ class DctCodec:
         ph, pw = transform.padded_shape(h, w)
         coefs = transform.forward(np.pad(rgb, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge"))
         n_packets, budget, largest, assign = self._layout(h, w)
-        lo, hi = SCALE_RANGE  # bisection on the scale: the finest quantiser whose packets all fit
+        # bisection on log(scale): the finest quantiser whose packets fit, within 1 %
+        lo, hi = np.log(SCALE_RANGE[0]), np.log(SCALE_RANGE[1])
         best = None
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            packets = self._code(transform.quantise(coefs, mid / SCALE_UNIT), assign, budget, largest)
+        while hi - lo > 0.01:
+            mid = (lo + hi) / 2
+            scale = int(round(np.exp(mid)))
+            packets = self._code(transform.quantise(coefs, scale / SCALE_UNIT), assign, budget, largest)
             if packets is None:
-                lo = mid + 1
+                lo = mid
             else:
-                best, hi = (mid, packets), mid - 1
+                best, hi = (scale, packets), mid
         if best is None:  # even the coarsest quantiser does not fit: send it anyway, over budget
             big = np.empty(1 << 20, np.uint8)
             counts = np.zeros((3, entropy.N_CTX, 2), np.int64)

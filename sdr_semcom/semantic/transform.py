@@ -80,11 +80,17 @@ def forward(rgb: np.ndarray) -> np.ndarray:
     return dctn(blocks, axes=(-2, -1), norm="ortho").reshape(r * c, BLOCKS_PER_MCU, 64)[..., ZIGZAG]
 
 
+_ROUNDING = np.full(64, 0.5 - DEADZONE)
+_ROUNDING[0] = 0.5
+
+
 def quantise(coefs: np.ndarray, scale: float) -> np.ndarray:
     """Coefficients (..., 6, 64) -> quantised integers (DC rounded, AC with a dead zone)."""
-    x = np.abs(coefs) / quant_tables(scale)
-    x[..., 1:] -= DEADZONE
-    return (np.sign(coefs) * np.floor(np.maximum(x + 0.5, 0))).astype(np.int32)
+    x = np.abs(coefs)
+    x *= 1.0 / quant_tables(scale)
+    x += _ROUNDING
+    np.floor(x, out=x)
+    return np.copysign(x, coefs).astype(np.int32)
 
 
 def inverse(q: np.ndarray, scale: float, received: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
