@@ -246,12 +246,9 @@ def _equalise_demap(y, data_bins, data_k, h_data, noise_var, wt, freq, half, eps
     for j in range(d_len):
         inv_nv[j] = abs(h_data[j]) ** 2 / max(noise_var, 1e-12)
         drift[j] /= h_data[j]
-    level_sum = levels[0] + levels[-1]
-    two_level = (levels[0] - levels[-1]) if level_bits[0, 0] == 0 else (levels[-1] - levels[0])
     u = np.empty(t_len, np.complex128)
     for t in range(t_len):
         u[t] = wt[t] * complex(math.cos(freq * t), -math.sin(freq * t))
-    pos = 0
     for t in range(t_len):
         sm = 0j
         for i in range(max(t - half, 0), min(t + half + 1, t_len)):
@@ -259,27 +256,52 @@ def _equalise_demap(y, data_bins, data_k, h_data, noise_var, wt, freq, half, eps
         ph = -(math.atan2(sm.imag, sm.real) + freq * t)
         rot = complex(math.cos(ph), math.sin(ph))
         for j in range(d_len):
-            v = y[t, data_bins[j]] * rot * drift[j]
+            eq[t, j] = y[t, data_bins[j]] * rot * drift[j]
             drift[j] *= step[j]
-            eq[t, j] = v
-            for axis in range(2 if two_axes else 1):
-                a = v.real if axis == 0 else v.imag
-                if levels.size == 2:  # one bit per axis: (a - l1)^2 - (a - l0)^2 in closed form
-                    llr[pos] = two_level * (2.0 * a - level_sum) * inv_nv[j]
-                    pos += 1
-                    continue
-                for i in range(nb):
-                    d0 = 1e300
-                    d1 = 1e300
-                    for lv in range(levels.size):
-                        dd = (a - levels[lv]) ** 2
-                        if level_bits[lv, i]:
-                            d1 = min(d1, dd)
-                        else:
-                            d0 = min(d0, dd)
-                    llr[pos] = (d1 - d0) * inv_nv[j]
-                    pos += 1
-    return eq, llr, eps
+    # LLRs per axis: (min distance to a level whose bit is 1) - (... bit 0), over the noise variance
+    axes = 2 if two_axes else 1
+    n_lv = levels.size
+    if n_lv == 2:  # one bit per axis: (a - l1)^2 - (a - l0)^2 = c (2a - l0 - l1)
+        level_sum = levels[0] + levels[1]
+        c = (levels[0] - levels[1]) if level_bits[0, 0] == 0 else (levels[1] - levels[0])
+        for t in range(t_len):
+            for j in range(d_len):
+                base = (t * d_len + j) * axes
+                w = c * inv_nv[j]
+                llr[base] = w * (2.0 * eq[t, j].real - level_sum)
+                if two_axes:
+                    llr[base + 1] = w * (2.0 * eq[t, j].imag - level_sum)
+        return eq, llr
+    ones = np.empty((nb, n_lv // 2), np.int64)  # levels whose bit i is 1 / 0
+    zeros = np.empty((nb, n_lv // 2), np.int64)
+    for i in range(nb):
+        n1 = n0 = 0
+        for lv in range(n_lv):
+            if level_bits[lv, i]:
+                ones[i, n1] = lv
+                n1 += 1
+            else:
+                zeros[i, n0] = lv
+                n0 += 1
+    if n_lv == 4 and nb == 2:  # 16-QAM
+        l0, l1, l2, l3 = levels[0], levels[1], levels[2], levels[3]
+        a1, b1, a0, b0 = ones[0, 0], ones[0, 1], zeros[0, 0], zeros[0, 1]
+        c1, e1, c0, e0 = ones[1, 0], ones[1, 1], zeros[1, 0], zeros[1, 1]
+        d = np.empty(4)
+        pos = 0
+        for t in range(t_len):
+            for j in range(d_len):
+                for axis in range(axes):
+                    a = eq[t, j].real if axis == 0 else eq[t, j].imag
+                    d[0] = (a - l0) ** 2
+                    d[1] = (a - l1) ** 2
+                    d[2] = (a - l2) ** 2
+                    d[3] = (a - l3) ** 2
+                    llr[pos] = (min(d[a1], d[b1]) - min(d[a0], d[b0])) * inv_nv[j]
+                    llr[pos + 1] = (min(d[c1], d[e1]) - min(d[c0], d[e0])) * inv_nv[j]
+                    pos += 2
+        return eq, llr
+    raise ValueError("equalise: only 2- and 4-level axes (BPSK, QPSK, 16-QAM) are implemented")
 
 
 @njit(**_OPTS)
@@ -347,8 +369,9 @@ def equalise(y, pilot_bins, pilot_ref, polarity, pilots, data_bins, data_k, h_da
                 k_best = k
         f = k_best / n_per
         freq = 2.0 * math.pi * (f - 1.0 if f >= 0.5 else f)  # rad / symbol, as numpy's fftfreq
-    return _equalise_demap(y, data_bins, data_k, h_data, noise_var, wt, freq, half, eps, delay0, delay_step, levels,
-                           level_bits, two_axes)
+    eq, llr = _equalise_demap(y, data_bins, data_k, h_data, noise_var, wt, freq, half, eps, delay0, delay_step,
+                              levels, level_bits, two_axes)
+    return eq, llr, eps
 
 
 # ------------------------------------------------------------------------------ LDPC
