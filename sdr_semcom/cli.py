@@ -415,7 +415,7 @@ def train() -> None:
 @click.option("--downsample", type=click.Choice(["4", "8", "16"]), default="8", show_default=True, help="latent.")
 @click.option("--width", type=click.IntRange(4, 256), default=None,
               help="Network width [dct 16, latent 48].")
-@click.option("--steps", type=click.IntRange(1), default=None, help="[dct 2500, latent 4000]")
+@click.option("--steps", type=click.IntRange(1), default=None, help="[dct 6000, latent 4000]")
 @click.option("--minutes", type=float, default=30.0, show_default=True, help="Stop earlier when this is reached.")
 @click.option("--batch", type=click.IntRange(1), default=None, help="[dct 8, latent 16]")
 @click.option("--crop", type=click.IntRange(16, 512), default=None, help="Training crop size [dct 128, latent 64].")
@@ -436,7 +436,7 @@ def train_codec(kind, name, out_dir, data_dir, bpp, channels, bits, downsample, 
 
         name = name or "codec_v2"
         m = run_dct(out, name, RestoreConfig(width=width or 16), bpp=bpp, seed=seed, minutes=minutes,
-                    steps=steps or 2500, batch=batch or 8, crop=crop or 128, data_dir=data, command=command)
+                    steps=steps or 6000, batch=batch or 8, crop=crop or 128, data_dir=data, command=command)
     else:
         from .semantic.model import CodecConfig
         from .semantic.train import train as run

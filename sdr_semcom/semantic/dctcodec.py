@@ -26,6 +26,7 @@ from .restore import Restore, RestoreConfig
 
 SCALE_UNIT = 1000  # the header carries the quantiser scale in thousandths
 SCALE_RANGE = (16, 30000)
+MAX_SIDE = 1 << 14  # a header claiming a larger image is refused (it would only allocate memory)
 
 
 class DctCodec:
@@ -99,12 +100,8 @@ class DctCodec:
             else:
                 best, hi = (scale, packets), mid
         if best is None:  # even the coarsest quantiser does not fit: send it anyway, over budget
-            big = np.empty(1 << 20, np.uint8)
-            counts = np.zeros((3, entropy.N_CTX, 2), np.int64)
-            q = transform.quantise(coefs, SCALE_RANGE[1] / SCALE_UNIT)
-            best = (SCALE_RANGE[1], [big[: entropy.encode_blocks(
-                q[idx].reshape(-1, 64), np.tile(transform.CHANNEL_OF_BLOCK, idx.size), self.probs, counts, big)
-            ].tobytes() for idx in assign])
+            coarsest = transform.quantise(coefs, SCALE_RANGE[1] / SCALE_UNIT)
+            best = (SCALE_RANGE[1], self._code(coarsest, assign, budget=1 << 40, largest=1 << 20))
         header = FeatureHeader(self.id, h, w, ph // 16, pw // 16, 3, 0, n_packets, quant=best[0])
         return header, best[1]
 
@@ -114,14 +111,14 @@ class DctCodec:
         if header.codec != self.id:
             raise ValueError(f"features were made by codec {header.codec}, this receiver has {self.id}")
         ph, pw = header.lat_h * 16, header.lat_w * 16
-        if not (0 < header.quant and 0 < ph and 0 < pw and header.n_packets > 0) or (ph, pw) != transform.padded_shape(
-                header.height, header.width):
+        if (not (0 < header.quant and 0 < ph <= MAX_SIDE and 0 < pw <= MAX_SIDE and header.n_packets > 0)
+                or (ph, pw) != transform.padded_shape(header.height, header.width)):
             raise ValueError("feature header does not describe a codec-v2 image")
         n_mcu = header.lat_h * header.lat_w
         q = np.zeros((n_mcu, transform.BLOCKS_PER_MCU, 64), np.int32)
         received = np.zeros(n_mcu, bool)
         dropped = ok = 0
-        for k, (pkt, idx) in enumerate(zip(packets, transform.mcu_assignment(n_mcu, header.n_packets))):
+        for pkt, idx in zip(packets, transform.mcu_assignment(n_mcu, header.n_packets)):
             if pkt is None:
                 continue
             coefs, bad = entropy.decode_blocks(np.frombuffer(pkt, np.uint8), np.tile(transform.CHANNEL_OF_BLOCK,

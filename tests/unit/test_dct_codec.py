@@ -104,6 +104,9 @@ def test_foreign_or_inconsistent_headers_are_refused(codec, rng):
                           header.n_packets, header.quant)
     with pytest.raises(ValueError, match="does not describe"):
         codec.decode(wrong, packets)
+    huge = FeatureHeader(header.codec, 1 << 20, 1 << 20, 1 << 16, 1 << 16, 3, 0, header.n_packets, header.quant)
+    with pytest.raises(ValueError, match="does not describe"):
+        codec.decode(huge, packets)
 
 
 def test_saved_state_loads_through_the_manifest(codec, tmp_path, rng):
