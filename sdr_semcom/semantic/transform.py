@@ -95,7 +95,7 @@ def quantise(coefs: np.ndarray, scale: float) -> np.ndarray:
 
 def inverse(q: np.ndarray, scale: float, received: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Quantised coefficients (MCUs, 6, 64) -> (YCbCr float (H, W, 3) with chroma upsampled,
-    MCU mask (H, W) float: 1 where the MCU arrived). MCUs not received are 0 (before the +128)."""
+    MCU mask (H, W) float: 1 where the MCU arrived). MCUs not received are 0 in all three planes."""
     h, w = shape
     r, c = h // MCU, w // MCU
     deq = (q * quant_tables(scale))[..., UNZIGZAG].reshape(r * c, BLOCKS_PER_MCU, 8, 8)
