@@ -100,7 +100,7 @@ class LdpcCode:
     name: str
 
     @property
-    def tables(self) -> "_Tables":
+    def tables(self) -> "LdpcTables":
         """Encoder and decoder tables (parity-check matrix in CSR form, generator columns)."""
         return _tables(self.name)
 
@@ -150,7 +150,7 @@ class LdpcCode:
         ch = np.atleast_2d(np.asarray(llr, dtype=np.float64))
         if ch.shape[1] != t.n:
             raise ValueError(f"LDPC {self.name}: expected {t.n} LLRs, got {ch.shape[1]}")
-        hard, ok, _ = kernels.ldpc_decode(np.ascontiguousarray(ch), t.row_ptr, t.col_idx, max_iter, alpha, KNOWN_LLR)
+        hard, ok = kernels.ldpc_decode(np.ascontiguousarray(ch), t.row_ptr, t.col_idx, max_iter, alpha, KNOWN_LLR)
         info = hard[:, t.info_cols]
         if np.ndim(llr) == 1:
             return info[0], ok[:1]
@@ -158,7 +158,9 @@ class LdpcCode:
 
 
 @dataclass(frozen=True)
-class _Tables:
+class LdpcTables:
+    """A code's encoder and decoder tables (see :func:`_tables`)."""
+
     n: int
     k: int
     a_packed: np.ndarray  # (k, words) uint64: column i of A (parity = A u mod 2), 64 bits a word
@@ -169,7 +171,7 @@ class _Tables:
 
 
 @lru_cache(maxsize=None)
-def _tables(name: str) -> _Tables:
+def _tables(name: str) -> LdpcTables:
     path = CODES_DIR / f"{name}.alist"
     if not path.exists():
         raise FileNotFoundError(f"LDPC code '{name}' not found: expected {path}")
@@ -183,7 +185,7 @@ def _tables(name: str) -> _Tables:
     bits = np.zeros((a.shape[1], words * 64), np.uint8)
     bits[:, : a.shape[0]] = a.T
     a_packed = np.packbits(bits.reshape(a.shape[1], words, 64)[:, :, ::-1], axis=2, bitorder="big")
-    return _Tables(
+    return LdpcTables(
         n=h.shape[1],
         k=info_cols.size,
         a_packed=np.ascontiguousarray(a_packed.view(">u8").reshape(a.shape[1], words).astype(np.uint64)),

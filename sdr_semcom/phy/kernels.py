@@ -414,13 +414,12 @@ def ldpc_decode(llr, row_ptr, col_idx, max_iter, alpha, clip):
 
     ``llr`` (batch, n) channel LLRs (positive = bit 0); the parity-check matrix is given
     row-wise (CSR: ``col_idx[row_ptr[r]:row_ptr[r+1]]``). Each codeword stops as soon as all
-    its checks hold. Returns (hard bits (batch, n) uint8, ok (batch,) bool, iterations used).
+    its checks hold. Returns (hard bits (batch, n) uint8, ok (batch,) bool).
     """
     batch, n = llr.shape
     n_edges = col_idx.size
     hard = np.empty((batch, n), np.uint8)
     ok = np.zeros(batch, np.bool_)
-    iters = 0
     total = np.empty(n)
     r_msg = np.empty(n_edges)
     q = np.empty(64)
@@ -463,11 +462,10 @@ def ldpc_decode(llr, row_ptr, col_idx, max_iter, alpha, clip):
                     total[col_idx[e]] = qe + r_new
             it += 1
             good = _syndrome_ok(total, row_ptr, col_idx)
-        iters = max(iters, it)
         ok[b] = good
         for v in range(n):
             hard[b, v] = 1 if total[v] < 0 else 0
-    return hard, ok, iters
+    return hard, ok
 
 
 @njit(**_OPTS)
@@ -495,7 +493,7 @@ def decode_frame(llr, nbits, ncw, keep_last, perm, info_cols, row_ptr, col_idx, 
             src += 1
         else:
             full[ncw - 1, perm[i]] = known
-    hard, ok, _ = ldpc_decode(full, row_ptr, col_idx, max_iter, alpha, known)
+    hard, ok = ldpc_decode(full, row_ptr, col_idx, max_iter, alpha, known)
     out = np.zeros((nbits + 7) // 8, np.uint8)
     k = info_cols.size
     b = 0
@@ -517,14 +515,14 @@ def encode_frame(payload, scramble, ncw, keep_last, perm, parity_cols_packed, in
     """
     k = info_cols.size
     nbits = payload.size * 8
+    if nbits > ncw * k or scramble.size < nbits or total_bits < (ncw - 1) * n + np.sum(keep_last):
+        raise ValueError("encode_frame: the frame does not fit the layout, the scrambler or total_bits")
     info = np.zeros((ncw, k), np.uint8)
     b = 0
     for c in range(ncw):
         for i in range(min(k, nbits - c * k)):
             info[c, i] = ((payload[b >> 3] >> (7 - (b & 7))) & 1) ^ scramble[b]
             b += 1
-    if total_bits < (ncw - 1) * n + np.sum(keep_last):
-        raise ValueError("encode_frame: total_bits is smaller than the coded frame")
     cws = ldpc_encode(info, parity_cols_packed, info_cols, parity_cols, n)
     out = np.zeros(total_bits, np.uint8)
     pos = 0

@@ -60,7 +60,8 @@ def map_bits(bits: np.ndarray, mod: Modulation) -> np.ndarray:
 
 
 def demap_llr(symbols: np.ndarray, noise_var: np.ndarray | float, mod: Modulation) -> np.ndarray:
-    """Max-log LLRs (positive = bit 0) of equalised symbols.
+    """Max-log LLRs (positive = bit 0) of equalised symbols: the plain definition, over the whole
+    constellation (the receiver's compiled per-axis demapper is tested against it).
 
     Input
     -----

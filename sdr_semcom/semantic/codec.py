@@ -68,11 +68,11 @@ class SemanticCodec:
         self.packet_bytes = packet_bytes
 
     @classmethod
-    def load(cls, name: str = "codec_v1", models_dir: Path = MODELS_DIR, **kw) -> "SemanticCodec":
-        blob, sha = _checked_weights(name, models_dir)
+    def from_state(cls, blob: dict, name: str, sha256: str, **kw) -> "SemanticCodec":
+        """From a weights file's contents (``{"config", "state_dict"}``); see :func:`load_codec`."""
         model = Codec(CodecConfig(**blob["config"]))
         model.load_state_dict(blob["state_dict"])
-        return cls(model, name, sha, **kw)
+        return cls(model, name, sha256, **kw)
 
     # ------------------------------------------------------------------------------------------
     def _prepare(self, img: np.ndarray) -> tuple[torch.Tensor, tuple[int, int]]:
@@ -135,6 +135,4 @@ def load_codec(name: str = DEFAULT_NAME, models_dir: Path = MODELS_DIR, **kw):
         from .dctcodec import DctCodec
 
         return DctCodec.from_state(blob, name, sha, **kw)
-    model = Codec(CodecConfig(**blob["config"]))
-    model.load_state_dict(blob["state_dict"])
-    return SemanticCodec(model, name, sha, **kw)
+    return SemanticCodec.from_state(blob, name, sha, **kw)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sdr_semcom.semantic import baseline
-from sdr_semcom.semantic.codec import SemanticCodec, WeightsError
+from sdr_semcom.semantic.codec import SemanticCodec, WeightsError, load_codec
 from sdr_semcom.semantic.model import Codec, CodecConfig
 from sdr_semcom.semantic.packets import FeatureHeader, depacketize, packetize
 
@@ -68,12 +68,12 @@ def test_foreign_features_are_refused(codec, rng):
 
 def test_weights_missing_or_tampered(tmp_path):
     with pytest.raises(WeightsError, match="sdr-semcom train codec --name nope"):
-        SemanticCodec.load("nope", tmp_path)
+        load_codec("nope", tmp_path)
     model = Codec(CodecConfig(channels=2, bits=2, width=8))
     torch.save({"config": model.cfg.to_dict(), "state_dict": model.state_dict()}, tmp_path / "c.pt")
     (tmp_path / "c.json").write_text(json.dumps({"sha256": "0" * 64}))
     with pytest.raises(WeightsError, match="does not match the manifest"):
-        SemanticCodec.load("c", tmp_path)
+        load_codec("c", tmp_path)
 
 
 def test_jpeg_baseline_fits_budget_and_survives_losses(rng):
