@@ -14,6 +14,7 @@ milliseconds.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -75,7 +76,7 @@ def stf_detect(x, lag, window, threshold, plateau):
     return -1, -1, max(n, 0)
 
 
-@njit(**_OPTS)
+@njit(**_FAST)
 def ltf_timing(x, dpk, lag, window, lo, count, ltf_sym):
     """Coarse CFO from the STF, then LTF timing by cross-correlation.
 
@@ -91,37 +92,50 @@ def ltf_timing(x, dpk, lag, window, lo, count, ltf_sym):
     cfo = math.atan2(acc.imag, acc.real) / (2.0 * math.pi * lag)
     nfft = ltf_sym.size
     seg_len = count + 2 * nfft
-    seg = np.empty(seg_len, np.complex128)
+    sr = np.empty(seg_len)  # the derotated segment, real and imaginary parts apart: the
+    si = np.empty(seg_len)  # correlation loops below then vectorise
     w = -2.0 * math.pi * cfo
     rot = complex(math.cos(w * (lo - dpk)), math.sin(w * (lo - dpk)))
     step = complex(math.cos(w), math.sin(w))
     for s in range(seg_len):
-        seg[s] = x[lo + s] * rot
+        v = x[lo + s] * rot
+        sr[s] = v.real
+        si[s] = v.imag
         rot *= step
-    corr = np.empty(count + nfft, np.complex128)
+    lr = np.empty(nfft)
+    li = np.empty(nfft)
+    norm = 0.0
+    for k in range(nfft):
+        lr[k] = ltf_sym[k].real
+        li[k] = ltf_sym[k].imag
+        norm += lr[k] * lr[k] + li[k] * li[k]
+    mag = np.empty(count + nfft)
     energy = np.empty(count + nfft)
     for i in range(count + nfft):
-        c = 0j
+        cr = 0.0
+        ci = 0.0
         e = 0.0
-        for k in range(nfft):
-            v = seg[i + k]
-            c += v * ltf_sym[k].conjugate()
-            e += v.real * v.real + v.imag * v.imag
-        corr[i] = c
+        for k in range(nfft):  # seg * conj(ltf)
+            a, b = sr[i + k], si[i + k]
+            cr += a * lr[k] + b * li[k]
+            ci += b * lr[k] - a * li[k]
+            e += a * a + b * b
+        mag[i] = math.sqrt(cr * cr + ci * ci)
         energy[i] = e
     best, best_i = -1.0, 0
     for i in range(count):
-        q = abs(corr[i]) + abs(corr[i + nfft])
+        q = mag[i] + mag[i + nfft]
         if q > best:
             best, best_i = q, i
-    norm = 0.0
-    for k in range(nfft):
-        norm += abs(ltf_sym[k]) ** 2
     rho = best / (math.sqrt(norm) * (math.sqrt(energy[best_i]) + math.sqrt(energy[best_i + nfft])) + 1e-12)
-    acc = 0j
-    for k in range(nfft):
-        acc += seg[best_i + k].conjugate() * seg[best_i + nfft + k]
-    return cfo, best_i, rho, math.atan2(acc.imag, acc.real) / (2.0 * math.pi * nfft)
+    ar = 0.0
+    ai = 0.0
+    for k in range(nfft):  # conj(first copy) * second copy
+        a, b = sr[best_i + k], si[best_i + k]
+        c, d = sr[best_i + nfft + k], si[best_i + nfft + k]
+        ar += a * c + b * d
+        ai += a * d - b * c
+    return cfo, best_i, rho, math.atan2(ai, ar) / (2.0 * math.pi * nfft)
 
 
 # ------------------------------------------------------------------------------ FFT
@@ -155,7 +169,7 @@ def fft_inplace(a, rev, tw):
 
 
 # ------------------------------------------------------------------------------ OFDM symbols
-@njit(**_OPTS)
+@njit(**_FAST)
 def derotated_frames(x, first, count, spacing, nfft, cfo, phase_origin, scale):
     """(count, nfft) complex128 FFT windows, window k starting at ``first + k * spacing``,
     with the CFO removed: sample n is multiplied by ``scale * exp(-2j pi cfo (n - phase_origin))``.
@@ -163,14 +177,20 @@ def derotated_frames(x, first, count, spacing, nfft, cfo, phase_origin, scale):
     """
     out = np.empty((count, nfft), np.complex128)
     w = -2.0 * math.pi * cfo
-    step = complex(math.cos(w), math.sin(w))
+    pr = np.empty(nfft)  # exp(j w i) * scale, i < nfft: the same for every window
+    pi = np.empty(nfft)
+    for i in range(nfft):
+        pr[i] = math.cos(w * i) * scale
+        pi[i] = math.sin(w * i) * scale
     for k in range(count):
         a = first + k * spacing
         ph = w * (a - phase_origin)
-        rot = complex(math.cos(ph), math.sin(ph)) * scale
-        for i in range(nfft):
-            out[k, i] = x[a + i] * rot
-            rot *= step
+        c, d = math.cos(ph), math.sin(ph)
+        for i in range(nfft):  # independent per sample: vectorises
+            rr = c * pr[i] - d * pi[i]
+            ri = c * pi[i] + d * pr[i]
+            v = x[a + i]
+            out[k, i] = complex(v.real * rr - v.imag * ri, v.real * ri + v.imag * rr)
     return out
 
 
@@ -398,111 +418,236 @@ def ldpc_encode(info, parity_cols_packed, info_cols, parity_cols, n):
 
 
 @njit(**_OPTS)
-def _syndrome_ok(total, row_ptr, col_idx):
-    for r in range(row_ptr.size - 1):
-        par = False
-        for e in range(row_ptr[r], row_ptr[r + 1]):
-            par ^= total[col_idx[e]] < 0
-        if par:
-            return False
-    return True
+def _hard_ok(llr, checks, hard):
+    """Hard decisions of ``llr`` into ``hard`` (uint8, n + 1: ``hard[n]`` stays 0), True where every
+    check holds. ``checks`` (m, w): the variables of each check, rows padded with ``n``."""
+    n = llr.size
+    for v in range(n):
+        hard[v] = 1 if llr[v] < 0 else 0
+    hard[n] = 0
+    bad = np.uint8(0)
+    m, w = checks.shape
+    for r in range(m):  # no early exit: at high SNR every check is looked at anyway
+        s = np.uint8(0)
+        for e in range(w):
+            s ^= hard[checks[r, e]]
+        bad |= s
+    return bad == 0
 
 
 @njit(**_OPTS)
-def ldpc_decode(llr, row_ptr, col_idx, max_iter, alpha, clip):
+def ldpc_decode(llr, row_ptr, col_idx, checks, max_iter, alpha, clip):
     """Layered normalised min-sum over a batch of codewords.
 
     ``llr`` (batch, n) channel LLRs (positive = bit 0); the parity-check matrix is given
-    row-wise (CSR: ``col_idx[row_ptr[r]:row_ptr[r+1]]``). Each codeword stops as soon as all
-    its checks hold. Returns (hard bits (batch, n) uint8, ok (batch,) bool).
+    row-wise twice: CSR (``col_idx[row_ptr[r]:row_ptr[r+1]]``) for the messages, and
+    ``checks`` (see :func:`_hard_ok`) for the syndrome. A codeword whose hard decisions already
+    satisfy every check (most of them, at high SNR) is not iterated; the others stop as soon as
+    all their checks hold. Returns (hard bits (batch, n) uint8, ok (batch,) bool).
     """
     batch, n = llr.shape
-    n_edges = col_idx.size
     hard = np.empty((batch, n), np.uint8)
     ok = np.zeros(batch, np.bool_)
+    hb = np.empty(n + 1, np.uint8)
     total = np.empty(n)
-    r_msg = np.empty(n_edges)
+    r_msg = np.empty(col_idx.size)
     q = np.empty(64)
     for b in range(batch):
-        good = _syndrome_ok(llr[b], row_ptr, col_idx)  # most codewords arrive clean at high SNR
-        if good:
+        good = _hard_ok(llr[b], checks, hb)
+        if not good:
             for v in range(n):
-                hard[b, v] = llr[b, v] < 0
-            ok[b] = True
-            continue
-        for v in range(n):
-            total[v] = min(max(llr[b, v], -clip), clip)
-        r_msg[:] = 0.0
-        it = 0
-        while not good and it < max_iter:
-            for r in range(row_ptr.size - 1):
-                lo, hi = row_ptr[r], row_ptr[r + 1]
-                min1 = 1e300
-                min2 = 1e300
-                idx1 = -1
-                sgn = 1.0
-                for e in range(lo, hi):
-                    qe = total[col_idx[e]] - r_msg[e]
-                    q[e - lo] = qe
-                    if qe < 0:
-                        sgn = -sgn
-                    m = abs(qe)
-                    if m < min1:
-                        min2 = min1
-                        min1 = m
-                        idx1 = e
-                    elif m < min2:
-                        min2 = m
-                for e in range(lo, hi):
-                    qe = q[e - lo]
-                    mag = min2 if e == idx1 else min1
-                    s = -sgn if qe < 0 else sgn
-                    r_new = alpha * s * mag
-                    r_msg[e] = r_new
-                    total[col_idx[e]] = qe + r_new
-            it += 1
-            good = _syndrome_ok(total, row_ptr, col_idx)
+                total[v] = min(max(llr[b, v], -clip), clip)
+            r_msg[:] = 0.0
+            it = 0
+            while not good and it < max_iter:
+                for r in range(row_ptr.size - 1):
+                    lo, hi = row_ptr[r], row_ptr[r + 1]
+                    min1 = 1e300
+                    min2 = 1e300
+                    idx1 = -1
+                    sgn = 1.0
+                    for e in range(lo, hi):
+                        qe = total[col_idx[e]] - r_msg[e]
+                        q[e - lo] = qe
+                        if qe < 0:
+                            sgn = -sgn
+                        m = abs(qe)
+                        if m < min1:
+                            min2 = min1
+                            min1 = m
+                            idx1 = e
+                        elif m < min2:
+                            min2 = m
+                    for e in range(lo, hi):
+                        qe = q[e - lo]
+                        mag = min2 if e == idx1 else min1
+                        s = -sgn if qe < 0 else sgn
+                        r_new = alpha * s * mag
+                        r_msg[e] = r_new
+                        total[col_idx[e]] = qe + r_new
+                it += 1
+                good = _hard_ok(total, checks, hb)
         ok[b] = good
-        for v in range(n):
-            hard[b, v] = 1 if total[v] < 0 else 0
+        hard[b] = hb[:n]
     return hard, ok
 
 
 @njit(**_OPTS)
-def decode_frame(llr, nbits, ncw, keep_last, perm, info_cols, row_ptr, col_idx, max_iter, alpha, known, scramble):
+def decode_frame(llr, nbits, ncw, keep_last, perm, info_cols, row_ptr, col_idx, checks, max_iter, alpha, known,
+                 scramble):
     """LLRs of one burst's DATA field -> frame bytes.
 
     Codewords are sent whole except the last, whose positions with ``keep_last`` False
     (interleaved order) are shortened bits known to be 0; each codeword was interleaved
-    (sent position i carries code bit ``perm[i]``). After decoding, the first ``nbits``
-    information bits are descrambled (XOR ``scramble``) and packed MSB first.
-    Returns (bytes as uint8 array, True where every codeword satisfied its checks).
+    (sent position i carries code bit ``perm[i]``). Each codeword is decoded on its own
+    (:func:`ldpc_decode`), then its share of the first ``nbits`` information bits is
+    descrambled (XOR ``scramble``) and packed MSB first.
+    Returns (bytes as uint8 array, True where every codeword satisfied its checks); decoding
+    stops at the first codeword that fails (the frame is lost, its bytes are incomplete).
     """
     n = perm.size
     if llr.size < (ncw - 1) * n + np.sum(keep_last) or nbits > ncw * info_cols.size or scramble.size < nbits:
         raise ValueError("decode_frame: fewer LLRs or scrambler bits than the frame layout needs")
-    full = np.empty((ncw, n))
-    src = 0
-    for c in range(ncw - 1):
-        for i in range(n):
-            full[c, perm[i]] = llr[src + i]
-        src += n
-    for i in range(n):
-        if keep_last[i]:
-            full[ncw - 1, perm[i]] = llr[src]
-            src += 1
-        else:
-            full[ncw - 1, perm[i]] = known
-    hard, ok = ldpc_decode(full, row_ptr, col_idx, max_iter, alpha, known)
+    cw = np.empty((1, n))
     out = np.zeros((nbits + 7) // 8, np.uint8)
     k = info_cols.size
+    src = 0
     b = 0
     for c in range(ncw):
+        if c < ncw - 1:
+            for i in range(n):
+                cw[0, perm[i]] = llr[src + i]
+            src += n
+        else:
+            for i in range(n):
+                if keep_last[i]:
+                    cw[0, perm[i]] = llr[src]
+                    src += 1
+                else:
+                    cw[0, perm[i]] = known
+        hard, ok = ldpc_decode(cw, row_ptr, col_idx, checks, max_iter, alpha, known)
+        if not ok[0]:
+            return out, False  # the frame is lost: the remaining codewords need not be decoded
         for i in range(min(k, nbits - c * k)):
-            if hard[c, info_cols[i]] ^ scramble[b]:
+            if hard[0, info_cols[i]] ^ scramble[b]:
                 out[b >> 3] |= np.uint8(0x80 >> (b & 7))
             b += 1
-    return out, ok.all()
+    return out, True
+
+
+# ------------------------------------------------------------------------------ whole bursts
+class BurstLayout(NamedTuple):
+    """The burst format's constants that :func:`acquire` and :func:`demodulate` need.
+
+    :mod:`sdr_semcom.phy.ofdm` defines the format and fills this in once; the kernels only
+    follow it. Positions are in samples, carrier lists are FFT bins.
+    """
+
+    nfft: int
+    cp: int
+    sym_len: int
+    backoff: int  # FFT windows start this many samples inside the cyclic prefix
+    sym_scale: float  # applied to the samples before the FFT
+    fft_rev: np.ndarray  # :func:`fft_plan` of nfft
+    fft_tw: np.ndarray
+    stf_lag: int  # STF period
+    stf_window: int  # STF auto-correlation window
+    ltf_lo: int  # first LTF start candidate after the STF plateau peak
+    ltf_count: int  # number of LTF start candidates
+    ltf_sym: np.ndarray  # one LTF symbol (time domain)
+    used_bins: np.ndarray
+    ltf_freq: np.ndarray  # LTF values on the used carriers
+    proj: np.ndarray  # channel smoothing projector (used x used)
+    pilot_bins: np.ndarray
+    pilot_ref: np.ndarray  # pilot values before polarity
+    polarity: np.ndarray  # pilot polarity per symbol index (cyclic)
+    pilot_k: np.ndarray  # signed carrier index of each pilot (float)
+    data_bins: np.ndarray
+    data_k: np.ndarray  # signed carrier index of each data carrier (float)
+    half: int  # common phase smoothed over +-half symbols
+    sig_syms: int
+    sig_levels: np.ndarray  # SIG constellation, see :func:`equalise`
+    sig_level_bits: np.ndarray
+    sig_n: int  # SIG code: length, CSR rows, padded rows, information positions
+    sig_row_ptr: np.ndarray
+    sig_col_idx: np.ndarray
+    sig_checks: np.ndarray
+    sig_info_cols: np.ndarray
+    perm: np.ndarray  # DATA code: interleaver, information positions, CSR rows, padded rows
+    info_cols: np.ndarray
+    row_ptr: np.ndarray
+    col_idx: np.ndarray
+    checks: np.ndarray
+    scramble: np.ndarray
+    alpha: float  # min-sum normalisation
+    known: float  # LLR of known (shortened) bits
+
+
+@njit(**_OPTS)
+def _spectra(x, first, count, spacing, cfo, phase_origin, lay):
+    """FFT of ``count`` derotated windows (:func:`derotated_frames`), with :func:`fft_inplace`."""
+    frames = derotated_frames(x, first, count, spacing, lay.nfft, cfo, phase_origin, lay.sym_scale)
+    for k in range(count):
+        fft_inplace(frames[k], lay.fft_rev, lay.fft_tw)
+    return frames
+
+
+@njit(**_OPTS)
+def acquire(x, dpk, lay, ltf_threshold, max_iter):
+    """Synchronise on the burst whose STF plateau peaks at ``x[dpk]`` and decode its SIG field.
+
+    LTF timing and CFO (:func:`ltf_timing`), channel and noise from the two LTF copies
+    (:func:`ltf_channel`), then the SIG symbols: equalised with the LTF channel (no clock
+    tracking), their BPSK LLRs combined where the SIG codeword is repeated, LDPC-decoded.
+
+    Returns ``(status, cfo, ltf_start, h_full, noise_var, snr_db, sig_bits)``: status 0 when the
+    SIG codeword decoded (``sig_bits``: its information bits), 1 when no LTF correlates above
+    ``ltf_threshold`` (a false alarm: the rest is meaningless), 2 when the SIG did not decode.
+    ``ltf_start`` is the first sample of the first LTF symbol after its prefix.
+    """
+    lo = dpk + lay.ltf_lo
+    cfo, i, rho, dcfo = ltf_timing(x, dpk, lay.stf_lag, lay.stf_window, lo, lay.ltf_count, lay.ltf_sym)
+    none = np.zeros(0, np.uint8)
+    if rho < ltf_threshold:
+        return 1, cfo, lo + i, np.zeros(lay.nfft, np.complex128), 0.0, 0.0, none
+    cfo += dcfo
+    ltf_start = lo + i
+    ltf = _spectra(x, ltf_start - lay.backoff, 2, lay.nfft, cfo, dpk, lay)  # the two copies: no prefix between
+    h_full, noise_var, snr_db = ltf_channel(ltf, lay.used_bins, lay.ltf_freq, lay.proj)
+    body = ltf_start + 2 * lay.nfft
+    sig = _spectra(x, body + lay.cp - lay.backoff, lay.sig_syms, lay.sym_len, cfo, dpk, lay)
+    no_grid, no_rev, no_tw = np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.complex128)  # no tracking
+    _, llr, _ = equalise(sig, lay.pilot_bins, h_full[lay.pilot_bins] * lay.pilot_ref, lay.polarity, lay.pilot_k,
+                         lay.data_bins, lay.data_k, h_full[lay.data_bins], noise_var, lay.sym_len, lay.sym_len,
+                         no_grid, no_grid, False, no_rev, no_tw, lay.half, lay.sig_levels, lay.sig_level_bits, False)
+    n = lay.sig_n
+    cw = np.empty((1, n))
+    for v in range(n):
+        cw[0, v] = llr[v]
+    for v in range(n, llr.size):  # the repeated part of the codeword
+        cw[0, v - n] += llr[v]
+    hard, ok = ldpc_decode(cw, lay.sig_row_ptr, lay.sig_col_idx, lay.sig_checks, max_iter, lay.alpha, lay.known)
+    if not ok[0]:
+        return 2, cfo, ltf_start, h_full, noise_var, snr_db, none
+    return 0, cfo, ltf_start, h_full, noise_var, snr_db, hard[0][lay.sig_info_cols]
+
+
+@njit(**_OPTS)
+def demodulate(y, h_full, noise_var, coarse, fine, per_rev, per_tw, levels, level_bits, two_axes, nbits, ncw,
+               keep_last, lay, max_iter):
+    """Equalise the spectra ``y`` of a burst's SIG and DATA symbols (:func:`equalise`, with clock
+    tracking over all of them) and decode the DATA field (:func:`decode_frame`).
+
+    Returns (equalised data carriers of every symbol, frame bytes, True where every codeword
+    decoded, clock offset).
+    """
+    eq, llr, eps = equalise(y, lay.pilot_bins, h_full[lay.pilot_bins] * lay.pilot_ref, lay.polarity, lay.pilot_k,
+                            lay.data_bins, lay.data_k, h_full[lay.data_bins], noise_var, lay.sym_len, lay.sym_len,
+                            coarse, fine, True, per_rev, per_tw, lay.half, levels, level_bits, two_axes)
+    skip = lay.sig_syms * lay.data_bins.size * level_bits.shape[1] * (2 if two_axes else 1)
+    data, ok = decode_frame(llr[skip:], nbits, ncw, keep_last, lay.perm, lay.info_cols, lay.row_ptr, lay.col_idx,
+                            lay.checks, max_iter, lay.alpha, lay.known, lay.scramble)
+    return eq, data, ok, eps
 
 
 @njit(**_OPTS)

@@ -43,6 +43,7 @@ DATA = np.array([k for k in USED if k not in PILOTS])  # 48
 STF_PERIOD = 32
 STF_REPS = 10
 STF_LEN = STF_PERIOD * STF_REPS
+STF_WINDOW = 7 * STF_PERIOD  # auto-correlation window of the detector
 LTF_CP = 32
 LTF_LEN = LTF_CP + 2 * NFFT
 SIG_SYMS = 3
@@ -98,7 +99,6 @@ _USED_BINS = _bins(USED)
 _PILOT_BINS = _bins(PILOTS)
 _DATA_F = DATA.astype(np.float64)
 _PILOTS_F = PILOTS.astype(np.float64)
-_fft_plan = lru_cache(maxsize=None)(kernels.fft_plan)
 _SYM_SCALE = np.sqrt(len(USED)) / NFFT  # inverse of _freq_to_time's scale
 _TX_SCALE = 1 / np.sqrt(len(USED))  # = _freq_to_time's scale for an unscaled inverse FFT
 _TABLES = {m: constellation(m).astype(np.complex128) for m in Modulation}
@@ -127,12 +127,11 @@ def _sig_bits(mod: Modulation, length: int) -> np.ndarray:
 
 
 def _parse_sig(bits: np.ndarray) -> tuple[Modulation, int] | None:
-    fields, crc_bits = bits[:26], bits[26:42]
-    crc = int(np.packbits(crc_bits).view(">u2")[0])
-    if binascii.crc_hqx(np.packbits(fields).tobytes(), 0xFFFF) != crc:
+    word = int.from_bytes(np.packbits(bits[:42]).tobytes(), "big") >> 6  # 42 bits in 6 bytes
+    fields, crc = word >> 16, word & 0xFFFF
+    if binascii.crc_hqx((fields << 6).to_bytes(4, "big"), 0xFFFF) != crc:  # CRC of the 26 bits packed
         return None
-    word = int.from_bytes(np.packbits(fields).tobytes(), "big") >> 6  # 26 bits in 4 bytes
-    version, mcs, length = word >> 24, (word >> 22) & 3, (word >> 8) & 0x3FFF
+    version, mcs, length = fields >> 24, (fields >> 22) & 3, (fields >> 8) & 0x3FFF
     if version != SIG_VERSION or mcs > 2 or length == 0:
         return None
     return Modulation(mcs), length
@@ -220,23 +219,29 @@ def _clock_grids(t: int) -> tuple[np.ndarray, np.ndarray]:
 _AXES = {m: axis_levels(m) for m in Modulation}
 
 
-def _equalise(y: np.ndarray, h_full: np.ndarray, noise_var: float, mod: Modulation, track_clock: bool = True):
-    """Pilot-tracked zero-forcing equalisation and max-log demapping of (T, 64) symbols.
+@lru_cache(maxsize=None)
+def _periodogram_plan(t: int) -> tuple[np.ndarray, np.ndarray]:
+    """FFT plan of the residual-CFO periodogram over ``t`` symbols (2x zero padding, at least 256)."""
+    return kernels.fft_plan(max(256, 1 << int(np.ceil(np.log2(2 * t)))))
 
-    ``y`` starts with the first SIG symbol. The sample-clock offset is found by a grid
-    search on the pilots (:func:`_clock_grids`: coarse over +-100 ppm, then fine), the
-    residual CFO by a periodogram of the clock-corrected common pilot phase, and the phase
-    is then smoothed over +-4 symbols. Returns (T, 48) equalised data symbols, their LLRs
-    for ``mod`` (float32, symbol order) and the clock offset estimate in ppm.
-    """
-    t = y.shape[0]
-    coarse, fine = _clock_grids(t)
-    rev, tw = _fft_plan(max(256, 1 << int(np.ceil(np.log2(2 * t)))))  # periodogram: 2x zero padding
-    levels, level_bits, two_axes = _AXES[mod]
-    eq, llr, eps = kernels.equalise(y, _PILOT_BINS, h_full[_PILOT_BINS] * PILOT_BASE, _PILOT_POLARITY, _PILOTS_F,
-                                    _DATA_BINS, _DATA_F, h_full[_DATA_BINS], noise_var, SYM_LEN, SYM_LEN, coarse, fine,
-                                    track_clock, rev, tw, 4, levels, level_bits, two_axes)
-    return eq, llr, eps * 1e6
+
+#: The burst format as the compiled receiver kernels read it (:class:`kernels.BurstLayout`).
+_LAYOUT = kernels.BurstLayout(
+    nfft=NFFT, cp=CP, sym_len=SYM_LEN, backoff=TIMING_BACKOFF, sym_scale=float(_SYM_SCALE),
+    fft_rev=kernels.fft_plan(NFFT)[0], fft_tw=kernels.fft_plan(NFFT)[1],
+    stf_lag=STF_PERIOD, stf_window=STF_WINDOW,
+    # the plateau peaks 0..64 samples after the STF start: search the LTF start around there
+    ltf_lo=STF_LEN + LTF_CP - 80, ltf_count=128, ltf_sym=LTF_SYM.astype(np.complex128),
+    used_bins=_USED_BINS, ltf_freq=LTF_FREQ.astype(np.complex128), proj=_PROJ,
+    pilot_bins=_PILOT_BINS, pilot_ref=_PILOT_BASE_C, polarity=_PILOT_POLARITY, pilot_k=_PILOTS_F,
+    data_bins=_DATA_BINS, data_k=_DATA_F, half=4,
+    sig_syms=SIG_SYMS, sig_levels=_AXES[Modulation.BPSK][0], sig_level_bits=_AXES[Modulation.BPSK][1],
+    sig_n=SIG_CODE.n, sig_row_ptr=SIG_CODE.tables.row_ptr, sig_col_idx=SIG_CODE.tables.col_idx,
+    sig_checks=SIG_CODE.tables.checks, sig_info_cols=SIG_CODE.tables.info_cols,
+    perm=_PERM, info_cols=DATA_CODE.tables.info_cols, row_ptr=DATA_CODE.tables.row_ptr,
+    col_idx=DATA_CODE.tables.col_idx, checks=DATA_CODE.tables.checks, scramble=_SCRAMBLE,
+    alpha=0.8, known=KNOWN_LLR,
+)
 
 
 @dataclass
@@ -276,7 +281,6 @@ class _Acquisition:
     snr_db: float = 0.0
     h_full: np.ndarray | None = None
     body: int = 0
-    sig: np.ndarray | None = None
     mod: Modulation = Modulation.QPSK
     length: int = 0
     nsym: int = 0
@@ -307,7 +311,7 @@ class BurstReceiver:
     order. After :meth:`flush` the receiver starts a new stream (sample indices restart at 0).
     """
 
-    WINDOW = 7 * STF_PERIOD
+    WINDOW = STF_WINDOW
 
     def __init__(self, threshold: float = 0.3, ltf_threshold: float = 0.3, max_iter: int = 40) -> None:
         self.threshold = threshold
@@ -385,61 +389,46 @@ class BurstReceiver:
             self._scan += acq.end
 
     # -- demodulation -------------------------------------------------------------------------
-    @staticmethod
-    def _symbols(x: np.ndarray, acq: "_Acquisition", start: int, count: int, spacing: int = SYM_LEN) -> np.ndarray:
-        """FFT of ``count`` OFDM symbols ``spacing`` apart, the first CP at ``start`` (CFO removed)."""
-        frames = kernels.derotated_frames(x, start + CP - TIMING_BACKOFF, count, spacing, NFFT, acq.cfo, acq.dpk,
-                                          _SYM_SCALE)
-        return np.fft.fft(frames, axis=1)
-
     def _acquire(self, x: np.ndarray, dpk: int) -> "_Acquisition | int":
-        """Synchronise on the burst whose STF plateau peaks near ``dpk`` and decode its SIG.
+        """Synchronise on the burst whose STF plateau peaks near ``dpk`` and decode its SIG
+        (:func:`kernels.acquire`).
 
         Returns the acquisition, or the number of samples to skip when there is none.
         """
-        # coarse CFO from the STF, fine timing by LTF cross-correlation around where the LTF
-        # should start (the plateau peak sits 0..64 samples after the STF start)
-        lo = dpk + STF_LEN + LTF_CP - 80
-        cfo, i, rho, dcfo = kernels.ltf_timing(x, dpk, STF_PERIOD, self.WINDOW, lo, 128, LTF_SYM)
-        if rho < self.ltf_threshold:
+        status, cfo, ltf_start, h_full, noise_var, snr_db, sig_bits = kernels.acquire(
+            x, dpk, _LAYOUT, self.ltf_threshold, self.max_iter)
+        if status == 1:
             self.stats.false_alarms += 1
             return dpk + STF_PERIOD
-        acq = _Acquisition(dpk=dpk, cfo=cfo + dcfo, ltf_start=lo + i)  # ltf_start: first LTF symbol after its CP
-        ltf = self._symbols(x, acq, acq.ltf_start - CP, 2, NFFT)  # the two LTF symbols are 64 apart: no CP
-        acq.h_full, acq.noise_var, acq.snr_db = kernels.ltf_channel(ltf, _USED_BINS, LTF_FREQ, _PROJ)
-
-        acq.body = acq.ltf_start + NFFT * 2  # start of SIG (its first CP)
-        acq.sig = self._symbols(x, acq, acq.body, SIG_SYMS)
-        _, llr, _ = _equalise(acq.sig, acq.h_full, acq.noise_var, Modulation.BPSK, track_clock=False)
-        llr_sig = llr[: SIG_CODE.n].copy()
-        llr_sig[: llr.size - SIG_CODE.n] += llr[SIG_CODE.n :]
-        sig_info, sig_ok = SIG_CODE.decode(llr_sig, max_iter=self.max_iter)
-        parsed = _parse_sig(sig_info) if sig_ok[0] else None
+        parsed = _parse_sig(sig_bits) if status == 0 else None
         if parsed is None:
             self.stats.sig_errors += 1
-            return acq.ltf_start + NFFT
+            return ltf_start + NFFT
+        acq = _Acquisition(dpk=dpk, cfo=cfo, ltf_start=ltf_start, noise_var=noise_var, snr_db=snr_db, h_full=h_full)
+        acq.body = ltf_start + NFFT * 2  # start of SIG (its first CP)
         acq.mod, acq.length = parsed
         acq.nsym = data_symbols(acq.length, acq.mod)
         acq.end = acq.body + SIG_LEN + acq.nsym * SYM_LEN
         return acq
 
     def _demodulate(self, x: np.ndarray, acq: "_Acquisition", origin: int) -> RxBurst:
-        """Equalise and decode a synchronised burst (``origin``: absolute index of ``x[0]``)."""
-        data = self._symbols(x, acq, acq.body + SIG_LEN, acq.nsym)
-        eq, llr, ppm = _equalise(np.concatenate([acq.sig, data]), acq.h_full, acq.noise_var, acq.mod)
-        eq, llr = eq[SIG_SYMS:], llr[SIG_SYMS * len(DATA) * acq.mod.bits :]
-        payload = self._decode_data(llr, acq.length)
-        start = origin + acq.ltf_start - LTF_CP - STF_LEN
-        if payload is None:
-            self.stats.fec_failures += 1
-        else:
-            self.stats.decoded += 1
-        return RxBurst(start, payload, acq.mod, acq.snr_db, acq.cfo, ppm, eq.ravel()[: 48 * 16].copy())
+        """Equalise and decode a synchronised burst (``origin``: absolute index of ``x[0]``).
 
-    def _decode_data(self, llr: np.ndarray, length: int) -> bytes | None:
-        nbits = 8 * length
+        The SIG symbols are transformed again with the data: the pilot tracking
+        (:func:`kernels.equalise`) uses every symbol after the LTF.
+        """
+        t = SIG_SYMS + acq.nsym
+        frames = kernels.derotated_frames(x, acq.body + CP - TIMING_BACKOFF, t, SYM_LEN, NFFT, acq.cfo, acq.dpk,
+                                          _SYM_SCALE)
+        y = np.fft.fft(frames, axis=1)
+        nbits = 8 * acq.length
         ncw, keep_last = _codeword_layout(nbits)
-        t = DATA_CODE.tables
-        data, ok = kernels.decode_frame(llr, nbits, ncw, keep_last, _PERM, t.info_cols, t.row_ptr, t.col_idx,
-                                        self.max_iter, 0.8, KNOWN_LLR, _SCRAMBLE)
-        return data.tobytes() if ok else None
+        eq, data, ok, eps = kernels.demodulate(y, acq.h_full, acq.noise_var, *_clock_grids(t), *_periodogram_plan(t),
+                                               *_AXES[acq.mod], nbits, ncw, keep_last, _LAYOUT, self.max_iter)
+        start = origin + acq.ltf_start - LTF_CP - STF_LEN
+        if ok:
+            self.stats.decoded += 1
+        else:
+            self.stats.fec_failures += 1
+        return RxBurst(start, data.tobytes() if ok else None, acq.mod, acq.snr_db, acq.cfo, eps * 1e6,
+                       eq[SIG_SYMS:].ravel()[: 48 * 16].copy())

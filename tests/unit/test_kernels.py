@@ -45,12 +45,55 @@ def test_equaliser_llrs_match_the_reference_demapper(mod, rng):
     y = (rng.normal(size=(t, ofdm.NFFT)) + 1j * rng.normal(size=(t, ofdm.NFFT))) * 0.3
     pol = ofdm._PILOT_POLARITY[np.arange(t) % 127][:, None]
     y[:, ofdm._PILOT_BINS] = h[ofdm._PILOT_BINS] * ofdm.PILOT_BASE * pol
-    eq, llr, ppm = ofdm._equalise(y, h, 0.01, mod, track_clock=False)
+    lay = ofdm._LAYOUT
+    eq, llr, eps = kernels.equalise(y, lay.pilot_bins, h[lay.pilot_bins] * lay.pilot_ref, lay.polarity, lay.pilot_k,
+                                    lay.data_bins, lay.data_k, h[lay.data_bins], 0.01, lay.sym_len, lay.sym_len,
+                                    *ofdm._clock_grids(t), False, *ofdm._periodogram_plan(t), lay.half,
+                                    *axis_levels(mod))
     want_eq = y[:, ofdm._DATA_BINS] / h[ofdm._DATA_BINS]
     np.testing.assert_allclose(eq, want_eq, rtol=1e-5, atol=1e-6)
     nv = 0.01 / np.abs(h[ofdm._DATA_BINS]) ** 2
     np.testing.assert_allclose(llr, demap_llr(want_eq, np.broadcast_to(nv, want_eq.shape), mod), rtol=1e-4, atol=1e-3)
-    assert ppm == 0.0
+    assert eps == 0.0
+
+
+def test_ltf_timing_matches_its_definition(rng):
+    """Timing, CFO and correlation level of a preamble with a known CFO, against numpy."""
+    cfo = 0.004  # cycles / sample
+    x = np.zeros(2000, np.complex128)
+    x[300 : 300 + ofdm.PREAMBLE_LEN] = ofdm._PREAMBLE
+    x = (x * np.exp(2j * np.pi * cfo * np.arange(x.size)) + 0.05 * (rng.normal(size=x.size) + 1j * rng.normal(
+        size=x.size))).astype(np.complex64)
+    lay, dpk = ofdm._LAYOUT, 300 + 20
+    coarse, i, rho, dcfo = kernels.ltf_timing(x, dpk, lay.stf_lag, lay.stf_window, dpk + lay.ltf_lo, lay.ltf_count,
+                                              lay.ltf_sym)
+    acc = np.vdot(x[dpk : dpk + lay.stf_window], x[dpk + lay.stf_lag : dpk + lay.stf_lag + lay.stf_window])
+    assert coarse == pytest.approx(np.angle(acc) / (2 * np.pi * lay.stf_lag), rel=1e-6)  # numpy sums in complex64
+    assert dpk + lay.ltf_lo + i == 300 + ofdm.STF_LEN + ofdm.LTF_CP  # first LTF symbol after its prefix
+    assert 0.95 < rho <= 1.0
+    assert coarse + dcfo == pytest.approx(cfo, abs=2e-5)
+
+
+def test_acquire_reads_the_sig_of_a_burst_and_rejects_noise(rng):
+    burst = ofdm.modulate(bytes(range(200)), "16qam")
+    x = np.concatenate([np.zeros(100, np.complex64), burst, np.zeros(100, np.complex64)])
+    lay = ofdm._LAYOUT
+    status, cfo, ltf_start, h, nv, snr, bits = kernels.acquire(x, 100, lay, 0.3, 40)
+    assert status == 0 and ltf_start == 100 + ofdm.STF_LEN + ofdm.LTF_CP and abs(cfo) < 1e-6
+    assert ofdm._parse_sig(bits) == (Modulation.QAM16, 200)
+    np.testing.assert_allclose(np.abs(h[lay.used_bins]), 1.0, atol=1e-3)
+    noise = (rng.normal(size=3000) + 1j * rng.normal(size=3000)).astype(np.complex64)
+    assert kernels.acquire(noise, 100, lay, 0.3, 40)[0] == 1
+
+
+def test_parse_sig_inverts_sig_bits_and_checks_the_crc():
+    for mod, length in [(Modulation.BPSK, 1), (Modulation.QPSK, 520), (Modulation.QAM16, ofdm.MAX_FRAME_BYTES)]:
+        bits = ofdm._sig_bits(mod, length)
+        assert ofdm._parse_sig(bits) == (mod, length)
+        for flip in (0, 20, 41):
+            bad = bits.copy()
+            bad[flip] ^= 1
+            assert ofdm._parse_sig(bad) is None
 
 
 def test_axis_levels_describe_the_constellation():
@@ -68,7 +111,7 @@ def test_decode_frame_inverts_encode_frame(rng):
     llr = (1.0 - 2.0 * bits[: ofdm.coded_bits_len(payload.size)]).astype(np.float32) * 4
     llr[::7] *= -0.2  # every 7th bit weakly wrong: the decoder must fix them
     data, ok = kernels.decode_frame(llr, 8 * payload.size, ncw, keep, ofdm._PERM, t.info_cols, t.row_ptr, t.col_idx,
-                                    40, 0.8, 1e3, ofdm._SCRAMBLE)
+                                    t.checks, 40, 0.8, 1e3, ofdm._SCRAMBLE)
     assert ok and data.tobytes() == payload.tobytes()
 
 
@@ -80,4 +123,4 @@ def test_frame_kernels_refuse_a_layout_that_does_not_fit():
                              t.parity_cols, DATA_CODE.n, 100)
     with pytest.raises(ValueError, match="fewer LLRs"):
         kernels.decode_frame(np.zeros(100, np.float32), 2400, ncw, keep, ofdm._PERM, t.info_cols, t.row_ptr, t.col_idx,
-                             40, 0.8, 1e3, ofdm._SCRAMBLE)
+                             t.checks, 40, 0.8, 1e3, ofdm._SCRAMBLE)
