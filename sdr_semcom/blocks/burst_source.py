@@ -31,7 +31,9 @@ class BurstSource(gr.sync_block):
 
     Input
     -----
-    Frames through :meth:`send`, or PDUs (u8 vectors) on message port ``frames``.
+    Frames through :meth:`send`, or PDUs (u8 vectors) on message port ``frames``. They are
+    queued as bytes and modulated in the scheduler's thread when their turn comes, so that
+    modulation runs beside the blocks downstream and a long queue costs little memory.
 
     Output
     ------
@@ -45,7 +47,9 @@ class BurstSource(gr.sync_block):
         self.mod = Modulation.parse(modulation)
         self.gap = int(gap)
         self.tail = int(tail)
-        self._queue: collections.deque[np.ndarray] = collections.deque()
+        self._queue: collections.deque[bytes] = collections.deque()
+        self._burst = np.zeros(0, np.complex64)  # the burst being written out, from _pos on
+        self._pos = 0
         self._lock = threading.Lock()
         self._closed = False
         self._eot_sent = False
@@ -85,10 +89,11 @@ class BurstSource(gr.sync_block):
         return tx
 
     def send(self, frame: bytes) -> None:
-        """Queue one frame (a burst is made now, in the caller's thread)."""
-        burst = ofdm.modulate(frame, self.mod)
+        """Queue one frame (checked now: ValueError where no burst can carry it)."""
+        if not 1 <= len(frame) <= ofdm.MAX_FRAME_BYTES:
+            raise ValueError(f"burst payload must be 1..{ofdm.MAX_FRAME_BYTES} bytes, got {len(frame)}")
         with self._lock:
-            self._queue.append(np.concatenate([burst, np.zeros(self.gap, np.complex64)]))
+            self._queue.append(bytes(frame))
 
     def close(self) -> None:
         """No more frames: end the stream once the queue is drained."""
@@ -98,20 +103,27 @@ class BurstSource(gr.sync_block):
     def _on_pdu(self, msg) -> None:
         self.send(pdu_bytes(msg))
 
+    def _next_burst(self) -> bool:
+        """Modulate the next queued frame into ``_burst``; False when the queue is empty."""
+        with self._lock:
+            if not self._queue:
+                return False
+            frame = self._queue.popleft()
+        self._burst, self._pos = ofdm.modulate(frame, self.mod, self.gap), 0
+        return True
+
     def work(self, input_items, output_items):
         out = output_items[0]
         n = 0
+        while n < len(out):
+            if self._pos == self._burst.size and not self._next_burst():
+                break
+            k = min(len(out) - n, self._burst.size - self._pos)
+            out[n : n + k] = self._burst[self._pos : self._pos + k]
+            n += k
+            self._pos += k
         with self._lock:
-            while n < len(out) and self._queue:
-                head = self._queue[0]
-                k = min(len(out) - n, head.size)
-                out[n : n + k] = head[:k]
-                n += k
-                if k == head.size:
-                    self._queue.popleft()
-                else:
-                    self._queue[0] = head[k:]
-            drained = not self._queue and self._closed
+            drained = self._pos == self._burst.size and not self._queue and self._closed
         if drained and n < len(out):
             if not self._eot_sent:
                 self.add_item_tag(0, self.nitems_written(0) + n, EOT, pmt.PMT_T)

@@ -175,7 +175,7 @@ def burst_len(frame_len: int, mod: Modulation) -> int:
     return PREAMBLE_LEN + SIG_LEN + data_symbols(frame_len, mod) * SYM_LEN
 
 
-def modulate(payload: bytes, mod: Modulation = Modulation.QPSK) -> np.ndarray:
+def modulate(payload: bytes, mod: Modulation = Modulation.QPSK, gap: int = 0) -> np.ndarray:
     """One burst (complex64, unit mean power) carrying ``payload``.
 
     Parameters
@@ -184,6 +184,12 @@ def modulate(payload: bytes, mod: Modulation = Modulation.QPSK) -> np.ndarray:
         1 to 16383 bytes (a link-layer frame).
     mod : Modulation
         Modulation of the DATA symbols.
+    gap : int
+        Zero samples appended after the burst (the inter-burst gap).
+
+    Output
+    ------
+    ``burst_len(len(payload), mod) + gap`` complex64 samples.
     """
     mod = Modulation.parse(mod)
     if not 1 <= len(payload) <= MAX_FRAME_BYTES:
@@ -195,8 +201,8 @@ def modulate(payload: bytes, mod: Modulation = Modulation.QPSK) -> np.ndarray:
                                  t.info_cols, t.parity_cols, DATA_CODE.n, nsym * mod.bits * len(DATA))
     grid = kernels.ofdm_grid(_sig_symbols(mod, len(payload)), coded, _TABLES[mod], _DATA_BINS, _PILOT_BINS,
                              _PILOT_BASE_C, _PILOT_POLARITY, NFFT, _TX_SCALE)
-    time = np.fft.ifft(grid, axis=1, norm="forward").astype(np.complex64)  # unscaled: _TX_SCALE is in the grid
-    return np.concatenate([_PREAMBLE, np.concatenate([time[:, -CP:], time], axis=1).ravel()])
+    time = np.fft.ifft(grid, axis=1, norm="forward")  # unscaled: _TX_SCALE is in the grid
+    return kernels.burst_samples(time, _PREAMBLE, CP, int(gap))
 
 
 # --------------------------------------------------------------------------------------- RX

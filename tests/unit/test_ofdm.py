@@ -37,6 +37,8 @@ def test_burst_length_matches_layout(rng):
         assert ofdm.modulate(rng.bytes(n), mod).size == ofdm.burst_len(n, mod)
     x = ofdm.modulate(b"x" * 100)
     assert np.mean(np.abs(x) ** 2) == pytest.approx(1.0, rel=0.05)
+    padded = ofdm.modulate(b"x" * 100, gap=37)
+    assert padded.size == x.size + 37 and np.array_equal(padded[: x.size], x) and not padded[x.size :].any()
 
 
 def test_chunking_does_not_change_the_result(rng):
