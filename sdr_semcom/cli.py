@@ -17,9 +17,12 @@ from .config import LinkConfig
 
 
 def _config(path: str | None, snr: float | None = None, eve_snr: float | None = None,
-            modulation: str | None = None) -> LinkConfig:
+            modulation: str | None = None, engine: str | None = None) -> LinkConfig:
     try:
         cfg = LinkConfig.load(path)
+        if engine is not None:
+            cfg = dataclasses.replace(cfg, auth=dataclasses.replace(cfg.auth, engine=engine),
+                                      eve=dataclasses.replace(cfg.eve, engine=engine))
         if snr is not None:
             cfg = dataclasses.replace(cfg, auth=dataclasses.replace(cfg.auth, snr_db=snr))
         if eve_snr is not None:
@@ -35,6 +38,9 @@ config_opt = click.option("--config", "config_path", type=click.Path(exists=True
                           help="Link configuration (TOML) shared by both ends.")
 mod_opt = click.option("--modulation", type=click.Choice(["bpsk", "qpsk", "16qam"], case_sensitive=False),
                        help="Data modulation (overrides the config).")
+engine_opt = click.option("--channel-engine", "engine", type=click.Choice(["gnuradio", "semcom"]),
+                          help="Channel emulator (overrides the config): GNU Radio's channel_model, or "
+                               "sdr-semcom's, whose runs repeat sample for sample.")
 
 
 @click.group()
@@ -73,7 +79,8 @@ def fetch_samples_cmd() -> None:
 @click.option("--no-guard", is_flag=True, help="Send the images without the privacy guard.")
 @config_opt
 @mod_opt
-def demo(images, out, size, snr, eve_snr, db_path, no_guard, config_path, modulation) -> None:
+@engine_opt
+def demo(images, out, size, snr, eve_snr, db_path, no_guard, config_path, modulation, engine) -> None:
     """End-to-end loopback: images -> guard -> codec -> TX -> auth RX and eavesdropper RX.
 
     Default images: the sample images, two of them with faces. Writes the sent (masked) and
@@ -85,7 +92,7 @@ def demo(images, out, size, snr, eve_snr, db_path, no_guard, config_path, modula
     from .privacy import PrivacyDatabase, PrivacyGuard, default_backends
     from .semantic.codec import WeightsError
 
-    cfg = _config(config_path, snr, eve_snr, modulation)
+    cfg = _config(config_path, snr, eve_snr, modulation, engine)
     named = [(n, np.asarray(img)) for n, img in _load_images(images, size)]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -186,11 +193,13 @@ def tx(images, bind, size, connect_timeout, payload, db_path, config_path, modul
 @click.option("--connect-timeout", type=float, default=15.0, show_default=True)
 @click.option("--idle-timeout", type=float, default=5.0, show_default=True)
 @config_opt
-def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, connect_timeout, idle_timeout, config_path) -> None:
+@engine_opt
+def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, connect_timeout, idle_timeout, config_path,
+            engine) -> None:
     """Channel emulator process: TX samples in, impaired samples out (auth and eve)."""
     from .link.roles import PeerTimeout, Timeouts, run_channel
 
-    cfg = _config(config_path, snr, eve_snr)
+    cfg = _config(config_path, snr, eve_snr, engine=engine)
     try:
         r = run_channel(cfg, connect, auth_bind, None if no_eve else eve_bind,
                         Timeouts(connect_s=connect_timeout, idle_s=idle_timeout))

@@ -1,4 +1,22 @@
-"""Channel emulation on GNU Radio's ``channels.channel_model``.
+"""Channel emulation: clock error, multipath, CFO and AWGN, seeded.
+
+Two engines apply the same model, in the same order (the order of GNU Radio's
+``channels.channel_model``): the receiver's sample clock reads the signal ``1 + ppm``
+faster (fractional resampling), the multipath taps filter it, the CFO rotates it,
+complex white Gaussian noise is added.
+
+* ``engine="gnuradio"`` (the default): GNU Radio's ``channels.channel_model``, a hierarchy
+  of six C++ blocks (MMSE resampler, FIR, signal source and mixer, noise pool of 8192
+  samples, adder). Its output varies slightly with the scheduler's chunking, so a run's
+  lost packets can differ by one from the next run's.
+* ``engine="semcom"``: :class:`ChannelEmulator`, the same model in one compiled pass per
+  block of 2048 samples (16-tap Kaiser-windowed-sinc interpolator at 1024 phases: -34 dB
+  error on an OFDM burst against ideal resampling where the MMSE resampler gives -22 dB;
+  Gaussian noise from SplitMix64 and a ziggurat). Its output depends only on the input
+  and the seed, never on the chunking: runs repeat sample for sample. It costs about the
+  CPU of ``channel_model`` (~30 ns a sample) but runs as one Python block, so in a
+  one-process loopback it shares the GIL with the modem's blocks (measured: 15 % lower
+  loopback goodput); across processes that does not matter.
 
 SNR convention: signal power over noise power *in the occupied band* (52 of the
 64 carriers of :mod:`sdr_semcom.phy.ofdm`), with the burst's mean power as the
@@ -9,11 +27,16 @@ noise added over the whole sampled band has power ``(64 / 52) / 10**(snr/10)``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from . import kernels
 from .ofdm import NFFT, USED
+
+ENGINES = ("semcom", "gnuradio")
 
 #: The benchmark's multipath profile: 3 taps within 3 samples (normalised to unit energy).
 MULTIPATH_TAPS: tuple[complex, ...] = (1.0, 0.35 * np.exp(1j), 0.0, 0.15 * np.exp(2.1j))
@@ -35,6 +58,9 @@ class ChannelSpec:
         Multipath impulse response at the sample rate (normalised on use).
     seed : int
         Noise seed (>= 1; GNU Radio seeds from the clock on 0).
+    engine : str
+        ``gnuradio`` (``channels.channel_model``) or ``semcom`` (:class:`ChannelEmulator`,
+        repeatable sample for sample).
     """
 
     snr_db: float = 30.0
@@ -42,10 +68,13 @@ class ChannelSpec:
     clock_ppm: float = 0.0
     taps: tuple[complex, ...] = (1.0,)
     seed: int = 1
+    engine: str = "gnuradio"
 
     def __post_init__(self) -> None:
         if self.seed < 1:
             raise ValueError("channel seed must be >= 1 (0 would seed from the clock)")
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown channel engine '{self.engine}' ({', '.join(ENGINES)})")
         if not np.any(np.abs(self.taps) > 0):
             raise ValueError("channel taps must not all be zero")
 
@@ -60,11 +89,16 @@ class ChannelSpec:
         return list(taps / np.linalg.norm(taps))
 
     def make_block(self, block_tags: bool = False):
-        """A configured ``gnuradio.channels.channel_model``.
+        """A GNU Radio block applying this channel with :attr:`engine`: ``channels.channel_model``
+        or a :class:`~sdr_semcom.blocks.ChannelBlock` around a :class:`ChannelEmulator`.
 
         ``block_tags=True`` stops stream tags (needed between GNU Radio's stock
         ``ofdm_tx`` and ``ofdm_rx`` in one process, whose length tags would leak).
         """
+        if self.engine == "semcom":
+            from ..blocks.channel_block import ChannelBlock
+
+            return ChannelBlock(self, block_tags=block_tags)
         from gnuradio import channels
 
         return channels.channel_model(
@@ -77,6 +111,84 @@ class ChannelSpec:
         )
 
 
-def impaired(snr_db: float, seed: int = 1) -> ChannelSpec:
+@lru_cache(maxsize=None)
+def interpolator(taps: int = 16, phases: int = 1024, beta: float = 5.0) -> np.ndarray:
+    """Fractional-delay filters ``(phases, taps)``: row p reads the signal ``p / phases`` of a
+    sample after tap ``taps // 2 - 1`` (Kaiser-windowed sinc, unit gain at DC)."""
+    lead = taps // 2 - 1
+    x = (np.arange(taps) - lead)[None, :] - (np.arange(phases) / phases)[:, None]
+    window = np.i0(beta * np.sqrt(np.clip(1 - (x / (taps / 2)) ** 2, 0, None))) / np.i0(beta)
+    h = np.sinc(x) * window
+    return (h / h.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+_ZIGGURAT = kernels.normal_tables()
+
+
+class ChannelEmulator:
+    """Streaming channel (see the module docstring), usable alone or in a GNU Radio block.
+
+    Parameters
+    ----------
+    spec : ChannelSpec
+        The impairments and the noise seed.
+
+    Input
+    -----
+    :meth:`process` takes complex samples in any chunk size.
+
+    Output
+    ------
+    :meth:`process` returns the channel's output samples that the input so far determines
+    (complex64; about ``len / (1 + ppm)``, minus the interpolator's 8-sample look-ahead);
+    :meth:`flush` the rest. Output sample m is the input read at time ``m (1 + ppm 1e-6)``.
+    """
+
+    def __init__(self, spec: ChannelSpec) -> None:
+        self.spec = spec
+        self._interp = interpolator()
+        self._lead = self._interp.shape[1] // 2 - 1
+        self._step = 1.0 + spec.clock_ppm * 1e-6
+        self._taps = np.asarray(spec.normalised_taps, np.complex128)
+        self._hist = np.zeros(self._taps.size - 1, np.complex128)
+        self._freq = spec.cfo_subcarriers / NFFT
+        self._sigma = spec.noise_voltage / math.sqrt(2.0)
+        self._state = np.array([spec.seed], np.uint64)  # SplitMix64 noise generator
+        self._buf = np.zeros(self._lead, np.complex64)  # silence before the first sample
+        self._base = -self._lead  # stream index of _buf[0] (the input's first sample is 0)
+        self._m = 0  # index of the next output sample
+
+    @property
+    def step(self) -> float:
+        """Input samples per output sample."""
+        return self._step
+
+    def process(self, x: np.ndarray, max_out: int | None = None) -> np.ndarray:
+        """Add ``x`` to the stream; return the outputs it completes (at most ``max_out``: the
+        others come with the next call)."""
+        buf = np.concatenate([self._buf, np.asarray(x, np.complex64)])
+        k_len = self._interp.shape[1]
+        # output m reads buf[floor(t) + 1 - lead + K - 1] at most (t = m step - base, rounded up to
+        # the next phase): t < len(buf) - K + lead
+        limit = (buf.size - k_len + self._lead + self._base) / self._step
+        n_out = max(0, math.ceil(limit) - 1 - self._m)
+        if max_out is not None:
+            n_out = min(n_out, max_out)
+        out = np.empty(n_out, np.complex64)
+        kernels.channel_block(buf, float(-self._base), self._step, self._m, n_out, self._interp, self._taps,
+                              self._hist, self._freq, self._sigma, self._state, *_ZIGGURAT, out)
+        self._m += n_out
+        keep = max(int(self._m * self._step) - self._base - self._lead, 0)  # first sample still needed
+        self._buf = buf[keep:]
+        self._base += keep
+        return out
+
+    def flush(self) -> np.ndarray:
+        """The outputs that read the input's last samples (the look-ahead is filled with zeros)."""
+        return self.process(np.zeros(self._interp.shape[1] + 1, np.complex64))
+
+
+def impaired(snr_db: float, seed: int = 1, engine: str = "gnuradio") -> ChannelSpec:
     """The benchmark's standard impairments: 0.3-subcarrier CFO, 20 ppm clock, 3-tap multipath."""
-    return ChannelSpec(snr_db=snr_db, cfo_subcarriers=0.3, clock_ppm=20.0, taps=MULTIPATH_TAPS, seed=seed)
+    return ChannelSpec(snr_db=snr_db, cfo_subcarriers=0.3, clock_ppm=20.0, taps=MULTIPATH_TAPS, seed=seed,
+                       engine=engine)

@@ -770,3 +770,151 @@ def ofdm_grid(head, coded, table, data_bins, pilot_bins, pilot_base, polarity, n
         for p in range(pilot_bins.size):
             grid[t, pilot_bins[p]] = pilot_base[p] * pol
     return grid
+
+
+# ------------------------------------------------------------------------------ channel emulator
+def normal_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tables (k, w, f) of Marsaglia and Tsang's ziggurat for the standard normal, 128 layers."""
+    m1 = 2147483648.0
+    dn = tn = 3.442619855899
+    vn = 9.91256303526217e-3
+    k, w, f = np.zeros(128, np.int64), np.zeros(128), np.zeros(128)
+    q = vn / math.exp(-0.5 * dn * dn)
+    k[0], w[0], w[127] = int(dn / q * m1), q / m1, dn / m1
+    f[0], f[127] = 1.0, math.exp(-0.5 * dn * dn)
+    for i in range(126, 0, -1):
+        dn = math.sqrt(-2.0 * math.log(vn / dn + math.exp(-0.5 * dn * dn)))
+        k[i + 1] = int(dn / tn * m1)
+        tn = dn
+        f[i] = math.exp(-0.5 * dn * dn)
+        w[i] = dn / m1
+    return k, w, f
+
+
+@njit(nogil=True, inline="always")
+def _splitmix(state):
+    """Next 64 random bits of the SplitMix64 generator whose state is ``state[0]``."""
+    state[0] += np.uint64(0x9E3779B97F4A7C15)
+    z = state[0]
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(nogil=True, inline="always")
+def _uniform(state):
+    """Uniform in (0, 1]."""
+    return ((_splitmix(state) >> np.uint64(11)) + np.uint64(1)) * (1.0 / 9007199254740992.0)
+
+
+@njit(nogil=True, inline="always")
+def _int32(state):
+    return np.int64(np.int32(np.uint32(_splitmix(state) >> np.uint64(32))))
+
+
+@njit(nogil=True, inline="always")
+def _normal(state, zk, zw, zf):
+    """A standard normal sample (ziggurat, :func:`normal_tables`; exact up to the tables' precision)."""
+    hz = _int32(state)
+    iz = hz & 127
+    while True:
+        if abs(hz) < zk[iz]:
+            return hz * zw[iz]
+        x = hz * zw[iz]
+        if iz == 0:  # the tail beyond r
+            while True:
+                x = -math.log(_uniform(state)) * (1.0 / 3.442620)
+                if -2.0 * math.log(_uniform(state)) >= x * x:
+                    break
+            return 3.442620 + x if hz > 0 else -3.442620 - x
+        if zf[iz] + _uniform(state) * (zf[iz - 1] - zf[iz]) < math.exp(-0.5 * x * x):
+            return x
+        hz = _int32(state)
+        iz = hz & 127
+
+
+@njit(**_OPTS)
+def normals(state, zk, zw, zf, out):
+    """Fill ``out`` with standard normal samples (:func:`_normal`)."""
+    for i in range(out.size):
+        out[i] = _normal(state, zk, zw, zf)
+
+
+@njit(**_FAST)
+def _interpolate(re, im, first, phase, interp, out):
+    """``out[n] = sum_k interp[phase[n], k] * (re + j im)[first[n] + k]`` (kept apart from the
+    caller: compiled alone, its loop vectorises)."""
+    for n in range(out.size):
+        b, p = first[n], phase[n]
+        ar = np.float32(0.0)
+        ai = np.float32(0.0)
+        for k in range(interp.shape[1]):
+            ar += interp[p, k] * re[b + k]
+            ai += interp[p, k] * im[b + k]
+        out[n] = complex(ar, ai)
+
+
+@njit(**_FAST)
+def channel_block(buf, origin, step, m0, n_out, interp, taps, hist, freq, sigma, state, zk, zw, zf, out):
+    """``n_out`` samples of the emulated channel (see :class:`sdr_semcom.phy.channel.ChannelEmulator`).
+
+    Output sample m (``m0 <= m < m0 + n_out``) is the input ``buf`` (complex64) read at time
+    ``m * step + origin`` (in samples of ``buf``) through the polyphase interpolator ``interp``
+    (float32, P phases x K taps, phase p delays by p / P, nearest phase), filtered by the
+    multipath ``taps`` (``hist``: the previous len(taps) - 1 interpolated samples, newest last,
+    updated in place), rotated by ``exp(2j pi freq m)``, plus complex Gaussian noise of
+    standard deviation ``sigma`` per component (SplitMix64 state ``state``, ziggurat tables
+    ``zk, zw, zf``: two normals per sample, real part first). Writes ``out``.
+
+    The chunk goes through in blocks of 2048 outputs, each step a pass over the block, with
+    scratch arrays that stay in cache: the filter loops then vectorise.
+    """
+    n_ph, k_len = interp.shape
+    m_len = taps.size
+    lead = k_len // 2 - 1
+    blk = 2048
+    span = int(blk * step) + k_len + 4  # input samples one block reads, at most
+    first = np.empty(blk, np.int64)  # first input sample (relative to the block's) and phase per output
+    phase = np.empty(blk, np.int64)
+    re = np.empty(span, np.float32)
+    im = np.empty(span, np.float32)
+    ring = np.empty(blk + m_len - 1, np.complex128)  # interpolated samples, after the history
+    noise = np.empty(2 * blk)
+    inc = complex(math.cos(2.0 * math.pi * freq), math.sin(2.0 * math.pi * freq))
+    for start in range(0, n_out, blk):
+        count = min(blk, n_out - start)
+        base = -1
+        for n in range(count):
+            t = (m0 + start + n) * step + origin
+            i0 = int(t)
+            p = int((t - i0) * n_ph + 0.5)
+            if p == n_ph:
+                p = 0
+                i0 += 1
+            if n == 0:
+                base = i0 - lead
+            first[n] = i0 - lead - base
+            phase[n] = p
+        width = first[count - 1] + k_len
+        for i in range(width):
+            v = buf[base + i]
+            re[i] = v.real
+            im[i] = v.imag
+        for i in range(m_len - 1):
+            ring[i] = hist[i]
+        _interpolate(re, im, first[:count], phase[:count], interp, ring[m_len - 1 : m_len - 1 + count])
+        for i in range(m_len - 1):
+            hist[i] = ring[count + i]
+        normals(state, zk, zw, zf, noise[: 2 * count])
+        # the CFO phasor restarts exactly every 1024 outputs (no drift from the recurrence)
+        rot = 0j
+        for n in range(count):
+            m = m0 + start + n
+            if n == 0 or m % 1024 == 0:
+                ph = 2.0 * math.pi * ((freq * m) % 1.0)
+                rot = complex(math.cos(ph), math.sin(ph))
+            acc = 0j
+            for j in range(m_len):
+                acc += taps[j] * ring[m_len - 1 + n - j]
+            out[start + n] = acc * rot + complex(sigma * noise[2 * n], sigma * noise[2 * n + 1])
+            rot *= inc

@@ -163,7 +163,8 @@ def test_peer_that_disappears_keeps_what_was_received(tmp_path, rng):
 
 
 def test_semantic_three_process_link_with_guard(tmp_path):
-    """tx runs the guard and the codec; only the receiver with the database aligns what was removed."""
+    """tx runs the guard and the codec; only the receiver with the database aligns what was removed.
+    (The channel process runs sdr-semcom's emulator: the end-of-transmission tag must cross it.)"""
     from sdr_semcom.samples import DEFAULT_CACHE
 
     face = DEFAULT_CACHE / "faces" / "t1.jpg"
@@ -174,7 +175,7 @@ def test_semantic_three_process_link_with_guard(tmp_path):
     subprocess.run(CLI + ["db", "create", str(db)], env=ENV, cwd=ROOT, check=True, capture_output=True)
     procs = {
         "channel": _start(["channel", "--connect", pt, "--auth-bind", pa, "--eve-bind", pe, "--snr", "20",
-                           "--eve-snr", "20", "--connect-timeout", "120"]),
+                           "--eve-snr", "20", "--connect-timeout", "120", "--channel-engine", "semcom"]),
         "auth": _start(["rx", "--connect", pa, "--out", str(tmp_path / "auth"), "--db", str(db),
                         "--connect-timeout", "120"]),
         "eve": _start(["rx", "--role", "eve", "--connect", pe, "--out", str(tmp_path / "eve"),
