@@ -259,18 +259,42 @@ def _phasors(k, eps, delay0, delay_step, nfft, rot, step):
 
 
 @njit(**_FAST)
-def _clock_score(z, pilots, delay0, delay_step, nfft, eps, rot, step):
-    """Sum over symbols of ``|sum_p z[t, p] exp(-2j pi k_p eps delay_t / nfft)|``."""
+def _best_clock(z, stride, pilots, delay0, delay_step, nfft, grid):
+    """The point of ``grid`` that maximises the sum over symbols ``t = 0, stride, 2 stride, ...`` of
+    ``|sum_p z[t, p] exp(-2j pi k_p eps delay_t / nfft)|`` (all points in one pass over the
+    symbols, real and imaginary parts apart: the loops over points and pilots vectorise)."""
     t_len, p_len = z.shape
-    _phasors(pilots, eps, delay0, delay_step, nfft, rot, step)
-    score = 0.0
-    for t in range(t_len):
-        acc = 0j
+    g_len = grid.size
+    n = g_len * p_len
+    rot = np.empty(p_len, np.complex128)
+    step = np.empty(p_len, np.complex128)
+    rr, ri, sr, si = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for g in range(g_len):
+        _phasors(pilots, grid[g], delay0, delay_step * stride, nfft, rot, step)
         for p in range(p_len):
-            acc += z[t, p] * rot[p]
-            rot[p] *= step[p]
-        score += abs(acc)
-    return score
+            rr[g * p_len + p], ri[g * p_len + p] = rot[p].real, rot[p].imag
+            sr[g * p_len + p], si[g * p_len + p] = step[p].real, step[p].imag
+    zr, zi = np.empty(n), np.empty(n)
+    pr, pi = np.empty(n), np.empty(n)
+    score = np.zeros(g_len)
+    for t in range(0, t_len, stride):
+        for g in range(g_len):
+            for p in range(p_len):
+                zr[g * p_len + p], zi[g * p_len + p] = z[t, p].real, z[t, p].imag
+        for i in range(n):
+            pr[i] = zr[i] * rr[i] - zi[i] * ri[i]
+            pi[i] = zr[i] * ri[i] + zi[i] * rr[i]
+            a = rr[i] * sr[i] - ri[i] * si[i]
+            ri[i] = rr[i] * si[i] + ri[i] * sr[i]
+            rr[i] = a
+        for g in range(g_len):
+            ar = 0.0
+            ai = 0.0
+            for p in range(p_len):
+                ar += pr[g * p_len + p]
+                ai += pi[g * p_len + p]
+            score[g] += math.sqrt(ar * ar + ai * ai)
+    return grid[np.argmax(score)]
 
 
 @njit(**_FAST)
@@ -402,19 +426,8 @@ def equalise(y, pilot_bins, pilot_ref, polarity, pilots, data_bins, data_k, h_da
     eps = 0.0
     if track:
         # coarse search on at most ~32 evenly spaced symbols, fine search on all of them
-        every = max(1, t_len // 32)
-        zs = z[::every]
-        best = -1.0
-        for g in range(coarse.size):
-            score = _clock_score(zs, pilots, delay0, delay_step * every, nfft, coarse[g], rot, step)
-            if score > best:
-                best, eps = score, coarse[g]
-        centre = eps
-        best = -1.0
-        for g in range(fine.size):
-            score = _clock_score(z, pilots, delay0, delay_step, nfft, centre + fine[g], rot, step)
-            if score > best:
-                best, eps = score, centre + fine[g]
+        eps = _best_clock(z, max(1, t_len // 32), pilots, delay0, delay_step, nfft, coarse)
+        eps = _best_clock(z, 1, pilots, delay0, delay_step, nfft, eps + fine)
     wt = np.zeros(t_len, np.complex128)
     _phasors(pilots, eps, delay0, delay_step, nfft, rot, step)
     for t in range(t_len):
@@ -537,15 +550,17 @@ def ldpc_decode(llr, row_ptr, col_idx, checks, max_iter, alpha, clip):
 
 
 @njit(**_OPTS)
-def decode_frame(llr, nbits, ncw, keep_last, perm, info_cols, row_ptr, col_idx, checks, max_iter, alpha, known,
-                 scramble):
+def decode_frame(llr, nbits, ncw, keep_last, perm, info_cols, row_ptr, col_idx, checks, sent_checks, sent_info,
+                 max_iter, alpha, known, scramble):
     """LLRs of one burst's DATA field -> frame bytes.
 
     Codewords are sent whole except the last, whose positions with ``keep_last`` False
     (interleaved order) are shortened bits known to be 0; each codeword was interleaved
-    (sent position i carries code bit ``perm[i]``). Each codeword is decoded on its own
-    (:func:`ldpc_decode`), then its share of the first ``nbits`` information bits is
-    descrambled (XOR ``scramble``) and packed MSB first.
+    (sent position i carries code bit ``perm[i]``). A whole codeword whose hard decisions
+    satisfy every check is read as sent (``sent_checks`` and ``sent_info``: ``checks`` and
+    ``info_cols`` in sent positions), without deinterleaving; the others are deinterleaved
+    and decoded (:func:`ldpc_decode`). Each codeword's share of the first ``nbits``
+    information bits is descrambled (XOR ``scramble``) and packed MSB first.
     Returns (bytes as uint8 array, True where every codeword satisfied its checks); decoding
     stops at the first codeword that fails (the frame is lost, its bytes are incomplete).
     """
@@ -553,27 +568,33 @@ def decode_frame(llr, nbits, ncw, keep_last, perm, info_cols, row_ptr, col_idx, 
     if llr.size < (ncw - 1) * n + np.sum(keep_last) or nbits > ncw * info_cols.size or scramble.size < nbits:
         raise ValueError("decode_frame: fewer LLRs or scrambler bits than the frame layout needs")
     cw = np.empty((1, n))
+    hb = np.empty(n + 1, np.uint8)
     out = np.zeros((nbits + 7) // 8, np.uint8)
     k = info_cols.size
     src = 0
     b = 0
     for c in range(ncw):
-        if c < ncw - 1:
-            for i in range(n):
-                cw[0, perm[i]] = llr[src + i]
-            src += n
+        if c < ncw - 1 and _hard_ok(llr[src : src + n], sent_checks, hb):  # clean, as sent
+            bits, where = hb, sent_info
         else:
-            for i in range(n):
-                if keep_last[i]:
-                    cw[0, perm[i]] = llr[src]
-                    src += 1
-                else:
-                    cw[0, perm[i]] = known
-        hard, ok = ldpc_decode(cw, row_ptr, col_idx, checks, max_iter, alpha, known)
-        if not ok[0]:
-            return out, False  # the frame is lost: the remaining codewords need not be decoded
+            if c < ncw - 1:
+                for i in range(n):
+                    cw[0, perm[i]] = llr[src + i]
+            else:
+                s = src
+                for i in range(n):
+                    if keep_last[i]:
+                        cw[0, perm[i]] = llr[s]
+                        s += 1
+                    else:
+                        cw[0, perm[i]] = known
+            hard, ok = ldpc_decode(cw, row_ptr, col_idx, checks, max_iter, alpha, known)
+            if not ok[0]:
+                return out, False  # the frame is lost: the remaining codewords need not be decoded
+            bits, where = hard[0], info_cols
+        src += n
         for i in range(min(k, nbits - c * k)):
-            if hard[0, info_cols[i]] ^ scramble[b]:
+            if bits[where[i]] ^ scramble[b]:
                 out[b >> 3] |= np.uint8(0x80 >> (b & 7))
             b += 1
     return out, True
@@ -617,11 +638,13 @@ class BurstLayout(NamedTuple):
     sig_col_idx: np.ndarray
     sig_checks: np.ndarray
     sig_info_cols: np.ndarray
-    perm: np.ndarray  # DATA code: interleaver, information positions, CSR rows, padded rows
-    info_cols: np.ndarray
+    perm: np.ndarray  # DATA code: interleaver, information positions, CSR rows, padded rows,
+    info_cols: np.ndarray  # and the padded rows and information positions in sent order
     row_ptr: np.ndarray
     col_idx: np.ndarray
     checks: np.ndarray
+    sent_checks: np.ndarray
+    sent_info: np.ndarray
     scramble: np.ndarray
     alpha: float  # min-sum normalisation
     known: float  # LLR of known (shortened) bits
@@ -690,7 +713,7 @@ def demodulate(y, h_full, noise_var, coarse, fine, per_rev, per_tw, levels, leve
                             coarse, fine, True, per_rev, per_tw, lay.half, levels, level_bits, two_axes)
     skip = lay.sig_syms * lay.data_bins.size * level_bits.shape[1] * (2 if two_axes else 1)
     data, ok = decode_frame(llr[skip:], nbits, ncw, keep_last, lay.perm, lay.info_cols, lay.row_ptr, lay.col_idx,
-                            lay.checks, max_iter, lay.alpha, lay.known, lay.scramble)
+                            lay.checks, lay.sent_checks, lay.sent_info, max_iter, lay.alpha, lay.known, lay.scramble)
     return eq, data, ok, eps
 
 

@@ -107,6 +107,15 @@ LTF_SYM = LTF[LTF_CP : LTF_CP + NFFT]
 _PERM = np.random.default_rng(7).permutation(DATA_CODE.n)  # per-codeword bit interleaver
 
 
+def _sent_order(perm: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table`` (code bit positions; the padding value n stays) in sent positions: code bit
+    ``perm[i]`` is sent at position i."""
+    inv = np.empty(perm.size + 1, np.int64)
+    inv[perm] = np.arange(perm.size)
+    inv[perm.size] = perm.size
+    return inv[table]
+
+
 def _channel_projection(taps=(-8, 24)) -> np.ndarray:
     """Projector of LS channel estimates on the 52 used carriers onto short impulse responses."""
     n = np.arange(*taps)
@@ -245,7 +254,9 @@ _LAYOUT = kernels.BurstLayout(
     sig_n=SIG_CODE.n, sig_row_ptr=SIG_CODE.tables.row_ptr, sig_col_idx=SIG_CODE.tables.col_idx,
     sig_checks=SIG_CODE.tables.checks, sig_info_cols=SIG_CODE.tables.info_cols,
     perm=_PERM, info_cols=DATA_CODE.tables.info_cols, row_ptr=DATA_CODE.tables.row_ptr,
-    col_idx=DATA_CODE.tables.col_idx, checks=DATA_CODE.tables.checks, scramble=_SCRAMBLE,
+    col_idx=DATA_CODE.tables.col_idx, checks=DATA_CODE.tables.checks,
+    sent_checks=_sent_order(_PERM, DATA_CODE.tables.checks), sent_info=_sent_order(_PERM, DATA_CODE.tables.info_cols),
+    scramble=_SCRAMBLE,
     alpha=0.8, known=KNOWN_LLR,
 )
 

@@ -102,17 +102,27 @@ def test_axis_levels_describe_the_constellation():
     assert not axis_levels(Modulation.BPSK)[2]
 
 
-def test_decode_frame_inverts_encode_frame(rng):
+@pytest.mark.parametrize("errors", ["none", "first codeword", "every 7th bit", "too many"])
+def test_decode_frame_inverts_encode_frame(errors, rng):
+    """Clean codewords are read as sent, dirty ones decoded; a codeword beyond repair loses the frame."""
     payload = np.frombuffer(rng.bytes(300), np.uint8)
     ncw, keep = ofdm._codeword_layout(8 * payload.size)
-    t = DATA_CODE.tables
+    assert ncw == 3
+    t, lay = DATA_CODE.tables, ofdm._LAYOUT
     bits = kernels.encode_frame(payload, ofdm._SCRAMBLE, ncw, keep, ofdm._PERM, t.a_packed, t.info_cols,
                                 t.parity_cols, DATA_CODE.n, ofdm.coded_bits_len(payload.size))
     llr = (1.0 - 2.0 * bits[: ofdm.coded_bits_len(payload.size)]).astype(np.float32) * 4
-    llr[::7] *= -0.2  # every 7th bit weakly wrong: the decoder must fix them
+    if errors == "first codeword":
+        llr[5:60:11] *= -0.2  # weakly wrong bits in the first codeword only
+    elif errors == "every 7th bit":
+        llr[::7] *= -0.2  # in every codeword, the last (shortened) one included
+    elif errors == "too many":
+        llr[DATA_CODE.n : 2 * DATA_CODE.n : 2] *= -1  # half the second codeword confidently wrong
     data, ok = kernels.decode_frame(llr, 8 * payload.size, ncw, keep, ofdm._PERM, t.info_cols, t.row_ptr, t.col_idx,
-                                    t.checks, 40, 0.8, 1e3, ofdm._SCRAMBLE)
-    assert ok and data.tobytes() == payload.tobytes()
+                                    t.checks, lay.sent_checks, lay.sent_info, 40, 0.8, 1e3, ofdm._SCRAMBLE)
+    assert ok == (errors != "too many")
+    if ok:
+        assert data.tobytes() == payload.tobytes()
 
 
 def test_frame_kernels_refuse_a_layout_that_does_not_fit():
@@ -123,4 +133,4 @@ def test_frame_kernels_refuse_a_layout_that_does_not_fit():
                              t.parity_cols, DATA_CODE.n, 100)
     with pytest.raises(ValueError, match="fewer LLRs"):
         kernels.decode_frame(np.zeros(100, np.float32), 2400, ncw, keep, ofdm._PERM, t.info_cols, t.row_ptr, t.col_idx,
-                             t.checks, 40, 0.8, 1e3, ofdm._SCRAMBLE)
+                             t.checks, ofdm._LAYOUT.sent_checks, ofdm._LAYOUT.sent_info, 40, 0.8, 1e3, ofdm._SCRAMBLE)
