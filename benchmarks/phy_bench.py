@@ -213,8 +213,8 @@ def _through_channel(x: np.ndarray, spec: ChannelSpec) -> np.ndarray:
     from gnuradio import blocks, gr
 
     tb = gr.top_block()
-    src, snk = blocks.vector_source_c(x), blocks.vector_sink_c()
-    tb.connect(src, spec.make_block(block_tags=True), snk)
+    src, chan, snk = blocks.vector_source_c(x), spec.make_block(block_tags=True), blocks.vector_sink_c()
+    tb.connect(src, chan, snk)  # ``chan`` may be a Python block: it must stay referenced while it runs
     tb.run()
     return np.asarray(snk.data(), np.complex64)
 

@@ -38,9 +38,9 @@ config_opt = click.option("--config", "config_path", type=click.Path(exists=True
                           help="Link configuration (TOML) shared by both ends.")
 mod_opt = click.option("--modulation", type=click.Choice(["bpsk", "qpsk", "16qam"], case_sensitive=False),
                        help="Data modulation (overrides the config).")
-engine_opt = click.option("--channel-engine", "engine", type=click.Choice(["gnuradio", "semcom"]),
-                          help="Channel emulator (overrides the config): GNU Radio's channel_model, or "
-                               "sdr-semcom's, whose runs repeat sample for sample.")
+engine_opt = click.option("--channel-engine", "engine", type=click.Choice(["semcom", "gnuradio"]),
+                          help="Channel emulator (overrides the config): sdr-semcom's (default; runs repeat "
+                               "sample for sample) or GNU Radio's channel_model.")
 
 
 @click.group()

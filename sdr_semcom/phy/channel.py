@@ -5,18 +5,16 @@ Two engines apply the same model, in the same order (the order of GNU Radio's
 faster (fractional resampling), the multipath taps filter it, the CFO rotates it,
 complex white Gaussian noise is added.
 
-* ``engine="gnuradio"`` (the default): GNU Radio's ``channels.channel_model``, a hierarchy
-  of six C++ blocks (MMSE resampler, FIR, signal source and mixer, noise pool of 8192
-  samples, adder). Its output varies slightly with the scheduler's chunking, so a run's
-  lost packets can differ by one from the next run's.
-* ``engine="semcom"``: :class:`ChannelEmulator`, the same model in one compiled pass per
-  block of 2048 samples (16-tap Kaiser-windowed-sinc interpolator at 1024 phases: -34 dB
-  error on an OFDM burst against ideal resampling where the MMSE resampler gives -22 dB;
-  Gaussian noise from SplitMix64 and a ziggurat). Its output depends only on the input
-  and the seed, never on the chunking: runs repeat sample for sample. It costs about the
-  CPU of ``channel_model`` (~30 ns a sample) but runs as one Python block, so in a
-  one-process loopback it shares the GIL with the modem's blocks (measured: 15 % lower
-  loopback goodput); across processes that does not matter.
+* ``engine="semcom"`` (the default): :class:`ChannelEmulator`, one compiled pass per block
+  of 2048 samples (16-tap Kaiser-windowed-sinc interpolator at 1024 phases: -34 dB error on
+  an OFDM burst against ideal resampling, where GNU Radio's MMSE resampler gives -22 dB;
+  Gaussian noise from SplitMix64 and a ziggurat). Its output depends only on the input and
+  the seed, never on how the scheduler chunks the stream: runs repeat sample for sample.
+  ~15 ns of CPU a sample.
+* ``engine="gnuradio"``: GNU Radio's ``channels.channel_model``, a hierarchy of six C++
+  blocks (MMSE resampler, FIR, signal source and mixer, a pool of 8192 noise samples,
+  adder), ~25 % more CPU in a loopback. Its output varies slightly with the scheduler's
+  chunking, so a run's lost packets can differ by one from the next run's.
 
 SNR convention: signal power over noise power *in the occupied band* (52 of the
 64 carriers of :mod:`sdr_semcom.phy.ofdm`), with the burst's mean power as the
@@ -59,8 +57,8 @@ class ChannelSpec:
     seed : int
         Noise seed (>= 1; GNU Radio seeds from the clock on 0).
     engine : str
-        ``gnuradio`` (``channels.channel_model``) or ``semcom`` (:class:`ChannelEmulator`,
-        repeatable sample for sample).
+        ``semcom`` (:class:`ChannelEmulator`, repeatable sample for sample) or ``gnuradio``
+        (``channels.channel_model``).
     """
 
     snr_db: float = 30.0
@@ -68,7 +66,7 @@ class ChannelSpec:
     clock_ppm: float = 0.0
     taps: tuple[complex, ...] = (1.0,)
     seed: int = 1
-    engine: str = "gnuradio"
+    engine: str = "semcom"
 
     def __post_init__(self) -> None:
         if self.seed < 1:
@@ -94,6 +92,8 @@ class ChannelSpec:
 
         ``block_tags=True`` stops stream tags (needed between GNU Radio's stock
         ``ofdm_tx`` and ``ofdm_rx`` in one process, whose length tags would leak).
+        Keep a reference to the block while its flowgraph runs (``semcom`` is a Python block:
+        passed inline to ``connect``, it would be garbage-collected under GNU Radio).
         """
         if self.engine == "semcom":
             from ..blocks.channel_block import ChannelBlock
@@ -152,6 +152,7 @@ class ChannelEmulator:
         self._taps = np.asarray(spec.normalised_taps, np.complex128)
         self._hist = np.zeros(self._taps.size - 1, np.complex128)
         self._freq = spec.cfo_subcarriers / NFFT
+        self._ramp = np.exp(2j * np.pi * self._freq * np.arange(2048))  # the kernel's block: 2048 outputs
         self._sigma = spec.noise_voltage / math.sqrt(2.0)
         self._state = np.array([spec.seed], np.uint64)  # SplitMix64 noise generator
         self._buf = np.zeros(self._lead, np.complex64)  # silence before the first sample
@@ -176,7 +177,7 @@ class ChannelEmulator:
             n_out = min(n_out, max_out)
         out = np.empty(n_out, np.complex64)
         kernels.channel_block(buf, float(-self._base), self._step, self._m, n_out, self._interp, self._taps,
-                              self._hist, self._freq, self._sigma, self._state, *_ZIGGURAT, out)
+                              self._hist, self._ramp, self._freq, self._sigma, self._state, *_ZIGGURAT, out)
         self._m += n_out
         keep = max(int(self._m * self._step) - self._base - self._lead, 0)  # first sample still needed
         self._buf = buf[keep:]
@@ -188,7 +189,7 @@ class ChannelEmulator:
         return self.process(np.zeros(self._interp.shape[1] + 1, np.complex64))
 
 
-def impaired(snr_db: float, seed: int = 1, engine: str = "gnuradio") -> ChannelSpec:
+def impaired(snr_db: float, seed: int = 1, engine: str = "semcom") -> ChannelSpec:
     """The benchmark's standard impairments: 0.3-subcarrier CFO, 20 ppm clock, 3-tap multipath."""
     return ChannelSpec(snr_db=snr_db, cfo_subcarriers=0.3, clock_ppm=20.0, taps=MULTIPATH_TAPS, seed=seed,
                        engine=engine)

@@ -83,7 +83,8 @@ def test_semcom_channel_engine_repeats_a_run_exactly(rng):
     """GNU Radio hands the emulator block different chunks from run to run: the packets lost must not
     change (with ``channel_model`` they can differ by one)."""
     msg = rng.bytes(40 * 200)
-    cfg = LinkConfig(mtu=200, auth=impaired(4.0, seed=3, engine="semcom"), eve=impaired(3.5, seed=4, engine="semcom"))
+    cfg = LinkConfig(mtu=200, auth=impaired(4.0, seed=3), eve=impaired(3.5, seed=4))
+    assert cfg.auth.engine == "semcom"  # the default
     a, b = run_loopback([msg], cfg), run_loopback([msg], cfg)
     for role in ("auth", "eve"):
         ra, rb = a.rx[role].report, b.rx[role].report

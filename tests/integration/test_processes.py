@@ -37,7 +37,7 @@ def test_three_process_loopback_bytes_match(tmp_path):
     imgs = _images(tmp_path)
     procs = {
         "channel": _start(["channel", "--connect", pt, "--auth-bind", pa, "--eve-bind", pe, "--snr", "25",
-                           "--eve-snr", "20", "--connect-timeout", "60"]),
+                           "--eve-snr", "20", "--connect-timeout", "60", "--channel-engine", "gnuradio"]),
         "auth": _start(["rx", "--connect", pa, "--out", str(tmp_path / "auth"), "--connect-timeout", "60",
                         "--payload", "raw"]),
         "eve": _start(["rx", "--role", "eve", "--connect", pe, "--out", str(tmp_path / "eve"),
@@ -164,7 +164,8 @@ def test_peer_that_disappears_keeps_what_was_received(tmp_path, rng):
 
 def test_semantic_three_process_link_with_guard(tmp_path):
     """tx runs the guard and the codec; only the receiver with the database aligns what was removed.
-    (The channel process runs sdr-semcom's emulator: the end-of-transmission tag must cross it.)"""
+    (The channel process runs sdr-semcom's emulator, the raw-payload test GNU Radio's channel_model:
+    the end-of-transmission tag must cross both.)"""
     from sdr_semcom.samples import DEFAULT_CACHE
 
     face = DEFAULT_CACHE / "faces" / "t1.jpg"
