@@ -191,11 +191,12 @@ def derotated_frames(x, first, count, spacing, nfft, cfo, phase_origin, scale):
         a = first + k * spacing
         c, d = rot.real, rot.imag
         rot *= hop
+        xa, row = x[a : a + nfft], out[k]  # views: indices numba knows are non-negative
         for i in range(nfft):  # independent per sample: vectorises
             rr = c * pr[i] - d * pi[i]
             ri = c * pi[i] + d * pr[i]
-            v = x[a + i]
-            out[k, i] = complex(v.real * rr - v.imag * ri, v.real * ri + v.imag * rr)
+            v = xa[i]
+            row[i] = complex(v.real * rr - v.imag * ri, v.real * ri + v.imag * rr)
     return out
 
 
@@ -729,20 +730,21 @@ def encode_frame(payload, scramble, ncw, keep_last, perm, parity_cols_packed, in
     nbits = payload.size * 8
     if nbits > ncw * k or scramble.size < nbits or total_bits < (ncw - 1) * n + np.sum(keep_last):
         raise ValueError("encode_frame: the frame does not fit the layout, the scrambler or total_bits")
-    info = np.zeros((ncw, k), np.uint8)
-    b = 0
-    for c in range(ncw):
-        for i in range(min(k, nbits - c * k)):
-            info[c, i] = ((payload[b >> 3] >> (7 - (b & 7))) & 1) ^ scramble[b]
-            b += 1
-    cws = ldpc_encode(info, parity_cols_packed, info_cols, parity_cols, n)
+    bits = np.empty(ncw * k, np.uint8)  # the frame's bits, scrambled, then zeros
+    for i in range(nbits):
+        bits[i] = ((payload[i >> 3] >> (7 - (i & 7))) & 1) ^ scramble[i]
+    bits[nbits:] = 0
+    cws = ldpc_encode(bits.reshape(ncw, k), parity_cols_packed, info_cols, parity_cols, n)
     out = np.zeros(total_bits, np.uint8)
-    pos = 0
-    for c in range(ncw):
+    for c in range(ncw - 1):  # whole codewords (views: the loop vectorises)
+        dst, cw = out[c * n : (c + 1) * n], cws[c]
         for i in range(n):
-            if c < ncw - 1 or keep_last[i]:
-                out[pos] = cws[c, perm[i]]
-                pos += 1
+            dst[i] = cw[perm[i]]
+    pos = (ncw - 1) * n
+    for i in range(n):  # the shortened last one
+        if keep_last[i]:
+            out[pos] = cws[ncw - 1, perm[i]]
+            pos += 1
     return out
 
 
@@ -753,14 +755,13 @@ def burst_samples(symbols, preamble, cp, gap):
     t_len, nfft = symbols.shape
     out = np.zeros(preamble.size + t_len * (cp + nfft) + gap, np.complex64)
     out[: preamble.size] = preamble
-    pos = preamble.size
     for t in range(t_len):
-        for i in range(nfft - cp, nfft):
-            out[pos] = symbols[t, i]
-            pos += 1
+        sym = symbols[t]
+        dst = out[preamble.size + t * (cp + nfft) : preamble.size + (t + 1) * (cp + nfft)]
+        for i in range(cp):
+            dst[i] = sym[nfft - cp + i]
         for i in range(nfft):
-            out[pos] = symbols[t, i]
-            pos += 1
+            dst[cp + i] = sym[i]
     return out
 
 

@@ -28,7 +28,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import kernels
-from .fec import DATA_CODE, KNOWN_LLR, SIG_CODE
+from .fec import DATA_CODE, INDEX, KNOWN_LLR, SIG_CODE
 from .mapping import Modulation, axis_levels, constellation, map_bits
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ _PILOT_POLARITY = 1.0 - 2.0 * _pn_bits(127, seed=0x7F).astype(np.float32)
 
 
 def _bins(k: np.ndarray) -> np.ndarray:
-    return np.asarray(k) % NFFT
+    return (np.asarray(k) % NFFT).astype(INDEX)
 
 
 def _freq_to_time(grid: np.ndarray) -> np.ndarray:
@@ -104,7 +104,7 @@ _TX_SCALE = 1 / np.sqrt(len(USED))  # = _freq_to_time's scale for an unscaled in
 _TABLES = {m: constellation(m).astype(np.complex128) for m in Modulation}
 _PILOT_BASE_C = PILOT_BASE.astype(np.complex128)
 LTF_SYM = LTF[LTF_CP : LTF_CP + NFFT]
-_PERM = np.random.default_rng(7).permutation(DATA_CODE.n)  # per-codeword bit interleaver
+_PERM = np.random.default_rng(7).permutation(DATA_CODE.n).astype(INDEX)  # per-codeword bit interleaver
 
 
 def _sent_order(perm: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -113,7 +113,7 @@ def _sent_order(perm: np.ndarray, table: np.ndarray) -> np.ndarray:
     inv = np.empty(perm.size + 1, np.int64)
     inv[perm] = np.arange(perm.size)
     inv[perm.size] = perm.size
-    return inv[table]
+    return inv[table].astype(INDEX)
 
 
 def _channel_projection(taps=(-8, 24)) -> np.ndarray:
