@@ -493,9 +493,11 @@ def bench_codec(out, quick) -> None:
 @bench.command("phy")
 @click.option("--out", type=click.Path(file_okay=False), default="out/bench", show_default=True)
 @click.option("--quick", is_flag=True, help="Fewer SNR points and packets (smoke run).")
-def bench_phy(out, quick) -> None:
+@engine_opt
+def bench_phy(out, quick, engine) -> None:
     """PER and goodput vs SNR: this PHY and GNU Radio's stock OFDM, same impairments."""
-    _run_bench("phy_bench", ["--out", out] + (["--quick"] if quick else []))
+    _run_bench("phy_bench", ["--out", out] + (["--quick"] if quick else [])
+               + (["--channel-engine", engine] if engine else []))
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ class BurstSource(gr.sync_block):
     Input
     -----
     Frames through :meth:`send`, or PDUs (u8 vectors) on message port ``frames``. They are
-    queued as bytes and modulated in the scheduler's thread when their turn comes, so that
-    modulation runs beside the blocks downstream and a long queue costs little memory.
+    queued as bytes and modulated in the scheduler's thread when their turn comes, as many at
+    a time as fill the output buffer, so that modulation runs beside the blocks downstream
+    (holding the GIL a few times per batch) and a long queue costs little memory.
 
     Output
     ------
@@ -103,20 +104,32 @@ class BurstSource(gr.sync_block):
     def _on_pdu(self, msg) -> None:
         self.send(pdu_bytes(msg))
 
-    def _next_burst(self) -> bool:
-        """Modulate the next queued frame into ``_burst``; False when the queue is empty."""
+    #: Frames modulated per batch: 8 is 20 % faster per frame than 1 (measured), 32 twice slower
+    #: (the batch's arrays no longer fit the cache).
+    BATCH = 8
+
+    def _next_bursts(self, space: int) -> bool:
+        """Modulate the next queued frames, as many as fill ``space`` samples (at least one, at
+        most :attr:`BATCH`), into ``_burst`` (:func:`~sdr_semcom.phy.ofdm.modulate_many`); False
+        when the queue is empty."""
+        frames, size = [], 0
         with self._lock:
-            if not self._queue:
-                return False
-            frame = self._queue.popleft()
-        self._burst, self._pos = ofdm.modulate(frame, self.mod, self.gap), 0
+            while self._queue and len(frames) < self.BATCH:
+                n = ofdm.burst_len(len(self._queue[0]), self.mod) + self.gap
+                if frames and size + n > space:
+                    break
+                frames.append(self._queue.popleft())
+                size += n
+        if not frames:
+            return False
+        self._burst, self._pos = ofdm.modulate_many(frames, self.mod, self.gap), 0
         return True
 
     def work(self, input_items, output_items):
         out = output_items[0]
         n = 0
         while n < len(out):
-            if self._pos == self._burst.size and not self._next_burst():
+            if self._pos == self._burst.size and not self._next_bursts(len(out) - n):
                 break
             k = min(len(out) - n, self._burst.size - self._pos)
             out[n : n + k] = self._burst[self._pos : self._pos + k]

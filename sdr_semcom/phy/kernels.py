@@ -749,28 +749,39 @@ def encode_frame(payload, scramble, ncw, keep_last, perm, parity_cols_packed, in
 
 
 @njit(**_OPTS)
-def burst_samples(symbols, preamble, cp, gap):
-    """complex64 samples of a burst: ``preamble``, then each row of ``symbols`` (time domain)
-    after its cyclic prefix (its last ``cp`` samples), then ``gap`` zeros."""
-    t_len, nfft = symbols.shape
-    out = np.zeros(preamble.size + t_len * (cp + nfft) + gap, np.complex64)
-    out[: preamble.size] = preamble
-    for t in range(t_len):
-        sym = symbols[t]
-        dst = out[preamble.size + t * (cp + nfft) : preamble.size + (t + 1) * (cp + nfft)]
-        for i in range(cp):
-            dst[i] = sym[nfft - cp + i]
-        for i in range(nfft):
-            dst[cp + i] = sym[i]
+def burst_samples(symbols, counts, preamble, cp, gap):
+    """complex64 samples of bursts back to back: for each frame f, ``preamble``, then its
+    ``counts[f]`` rows of ``symbols`` (time domain, frames in order), each after its cyclic
+    prefix (its last ``cp`` samples), then ``gap`` zeros."""
+    nfft = symbols.shape[1]
+    total = 0
+    for f in range(counts.size):
+        total += preamble.size + counts[f] * (cp + nfft) + gap
+    out = np.zeros(total, np.complex64)
+    pos = 0
+    row = 0
+    for f in range(counts.size):
+        out[pos : pos + preamble.size] = preamble
+        pos += preamble.size
+        for t in range(counts[f]):
+            sym = symbols[row]
+            dst = out[pos : pos + cp + nfft]
+            for i in range(cp):
+                dst[i] = sym[nfft - cp + i]
+            for i in range(nfft):
+                dst[cp + i] = sym[i]
+            pos += cp + nfft
+            row += 1
+        pos += gap
     return out
 
 
 @njit(**_OPTS)
-def ofdm_grid(head, coded, table, data_bins, pilot_bins, pilot_base, polarity, nfft, scale):
-    """Frequency grid (T, nfft) of a burst's OFDM symbols: one per row of ``head`` (data carrier
-    values), then those that map ``coded`` bits (MSB first, ``log2(len(table))`` bits per carrier)
-    through ``table``; pilots are ``pilot_base`` times the polarity of the symbol's index; every
-    carrier is multiplied by ``scale``.
+def ofdm_grid(head, coded, table, data_bins, pilot_bins, pilot_base, polarity, nfft, scale, grid):
+    """Write the frequency grid (T, nfft) of a burst's OFDM symbols into ``grid``: one per row of
+    ``head`` (data carrier values), then those that map ``coded`` bits (MSB first,
+    ``log2(len(table))`` bits per carrier) through ``table``; pilots are ``pilot_base`` times the
+    polarity of the symbol's index; every carrier is multiplied by ``scale``.
     """
     d_len = data_bins.size
     bps = 0
@@ -778,7 +789,7 @@ def ofdm_grid(head, coded, table, data_bins, pilot_bins, pilot_base, polarity, n
         bps += 1
     n_head = head.shape[0]
     t_len = n_head + coded.size // (bps * d_len)
-    grid = np.zeros((t_len, nfft), np.complex128)
+    grid[:t_len] = 0
     pos = 0
     for t in range(t_len):
         for j in range(d_len):
@@ -793,6 +804,31 @@ def ofdm_grid(head, coded, table, data_bins, pilot_bins, pilot_base, polarity, n
         pol = polarity[t % polarity.size] * scale
         for p in range(pilot_bins.size):
             grid[t, pilot_bins[p]] = pilot_base[p] * pol
+
+
+@njit(**_OPTS)
+def frame_grids(data, lengths, ncw, keep_last, nsym, sig, scramble, perm, parity_cols_packed, info_cols, parity_cols,
+                n, table, data_bins, pilot_bins, pilot_base, polarity, nfft, scale):
+    """Frequency grids of several frames' bursts, stacked in frame order: frame f (bytes
+    ``data[sum(lengths[:f]) : ... + lengths[f]]``) gives the rows of ``sig[f]`` then ``nsym[f]``
+    DATA symbols (:func:`encode_frame` with ``ncw[f]``, ``keep_last[f]``; :func:`ofdm_grid`).
+    """
+    d_len = data_bins.size
+    bps = 0
+    while (1 << bps) < table.size:
+        bps += 1
+    n_head = sig.shape[1]
+    grid = np.empty((lengths.size * n_head + np.sum(nsym), nfft), np.complex128)
+    off = 0
+    row = 0
+    for f in range(lengths.size):
+        coded = encode_frame(data[off : off + lengths[f]], scramble, ncw[f], keep_last[f], perm, parity_cols_packed,
+                             info_cols, parity_cols, n, nsym[f] * bps * d_len)
+        t_len = n_head + nsym[f]
+        ofdm_grid(sig[f], coded, table, data_bins, pilot_bins, pilot_base, polarity, nfft, scale,
+                  grid[row : row + t_len])
+        off += lengths[f]
+        row += t_len
     return grid
 
 

@@ -200,18 +200,32 @@ def modulate(payload: bytes, mod: Modulation = Modulation.QPSK, gap: int = 0) ->
     ------
     ``burst_len(len(payload), mod) + gap`` complex64 samples.
     """
+    return modulate_many([payload], mod, gap)
+
+
+def modulate_many(payloads, mod: Modulation = Modulation.QPSK, gap: int = 0) -> np.ndarray:
+    """The bursts of several frames back to back, each followed by ``gap`` zeros: the same
+    samples as :func:`modulate` frame by frame, in three compiled passes for all of them
+    (encoding and grids, one inverse FFT, prefixes), so that a transmitting block holds
+    Python's GIL a few times per batch instead of per frame.
+    """
     mod = Modulation.parse(mod)
-    if not 1 <= len(payload) <= MAX_FRAME_BYTES:
-        raise ValueError(f"burst payload must be 1..{MAX_FRAME_BYTES} bytes, got {len(payload)}")
-    ncw, keep_last = _codeword_layout(8 * len(payload))
-    nsym = data_symbols(len(payload), mod)
+    lengths = np.array([len(p) for p in payloads], np.int64)
+    if lengths.size == 0:
+        return np.zeros(0, np.complex64)
+    if lengths.min() < 1 or lengths.max() > MAX_FRAME_BYTES:
+        bad = next(int(n) for n in lengths if not 1 <= n <= MAX_FRAME_BYTES)
+        raise ValueError(f"burst payload must be 1..{MAX_FRAME_BYTES} bytes, got {bad}")
+    layouts = [_codeword_layout(8 * int(n)) for n in lengths]
     t = DATA_CODE.tables
-    coded = kernels.encode_frame(np.frombuffer(payload, np.uint8), _SCRAMBLE, ncw, keep_last, _PERM, t.a_packed,
-                                 t.info_cols, t.parity_cols, DATA_CODE.n, nsym * mod.bits * len(DATA))
-    grid = kernels.ofdm_grid(_sig_symbols(mod, len(payload)), coded, _TABLES[mod], _DATA_BINS, _PILOT_BINS,
-                             _PILOT_BASE_C, _PILOT_POLARITY, NFFT, _TX_SCALE)
+    nsym = np.array([data_symbols(int(n), mod) for n in lengths], np.int64)
+    grid = kernels.frame_grids(np.frombuffer(b"".join(payloads), np.uint8), lengths,
+                               np.array([c for c, _ in layouts], np.int64), np.stack([k for _, k in layouts]), nsym,
+                               np.stack([_sig_symbols(mod, int(n)) for n in lengths]), _SCRAMBLE, _PERM, t.a_packed,
+                               t.info_cols, t.parity_cols, DATA_CODE.n, _TABLES[mod], _DATA_BINS, _PILOT_BINS,
+                               _PILOT_BASE_C, _PILOT_POLARITY, NFFT, _TX_SCALE)
     time = np.fft.ifft(grid, axis=1, norm="forward")  # unscaled: _TX_SCALE is in the grid
-    return kernels.burst_samples(time, _PREAMBLE, CP, int(gap))
+    return kernels.burst_samples(time, SIG_SYMS + nsym, _PREAMBLE, CP, int(gap))
 
 
 # --------------------------------------------------------------------------------------- RX
