@@ -1,0 +1,102 @@
+"""Writes the GRC flowgraphs of this folder from one description, so they stay consistent.
+
+Run ``python flowgraphs/build_grc.py`` after changing a block's parameters; the
+``.grc`` files are committed. Open them in GNU Radio Companion with
+``GRC_BLOCKS_PATH=grc gnuradio-companion flowgraphs/loopback.grc``, or compile
+headless with ``GRC_BLOCKS_PATH=grc grcc -o build flowgraphs/loopback.grc``.
+
+The channels are the project's emulator (``grc/semcom_channel.block.yml``), as in the CLI;
+GNU Radio's ``channels_channel_model`` applies the same model with the project's SNR
+convention (in-band SNR, 52 of 64 carriers) as ``noise_voltage = sqrt(64 / 52 / 10**(snr_db / 10))``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from sdr_semcom.phy.channel import ChannelSpec, MULTIPATH_TAPS  # noqa: E402
+
+TAPS = "[" + ", ".join(f"{t.real:.4f}{t.imag:+.4f}j" for t in ChannelSpec(taps=MULTIPATH_TAPS).normalised_taps) + "]"
+
+
+def _var(name, value):
+    return name, "variable", {"value": str(value)}
+
+
+def _channel(name, snr_var, seed):
+    """The project's channel emulator (the CLI's default engine)."""
+    return name, "semcom_channel", {
+        "snr_db": snr_var, "cfo_subcarriers": "cfo_subcarriers", "clock_ppm": "clock_ppm", "taps": TAPS,
+        "seed": str(seed), "block_tags": "False"}
+
+
+def _zmq(name, kind, address):
+    return name, f"zeromq_{kind}", {"type": "complex", "vlen": "1", "address": address, "timeout": "100",
+                                     "pass_tags": "True", "hwm": "-1"}
+
+
+def _source():
+    return "tx", "semcom_burst_source", {"files": "files", "modulation": "modulation", "gap": "400", "mtu": "1024"}
+
+
+def _sink(name, role):
+    return name, "semcom_burst_sink", {"out_dir": f"out_dir + '/{role}'", "role": f'"{role}"', "mtu": "1024"}
+
+
+IMPAIRMENTS = [_var("cfo_subcarriers", 0.3), _var("clock_ppm", 20)]
+GRAPHS = {
+    "loopback": ("TX -> auth and eavesdropper channels -> two receivers, in one process",
+                 [_var("files", "['README.md']"), _var("modulation", '"qpsk"'), _var("out_dir", '"out/grc"'),
+                  _var("snr_db", 15), _var("eve_snr_db", 5), *IMPAIRMENTS, _source(),
+                  _channel("chan_auth", "snr_db", 1), _channel("chan_eve", "eve_snr_db", 2),
+                  _sink("rx_auth", "auth"), _sink("rx_eve", "eve")],
+                 [("tx", "chan_auth"), ("tx", "chan_eve"), ("chan_auth", "rx_auth"), ("chan_eve", "rx_eve")]),
+    "tx": ("Transmitter process: files -> bursts -> ZeroMQ PUSH",
+           [_var("files", "['README.md']"), _var("modulation", '"qpsk"'), _source(),
+            _zmq("zmq_out", "push_sink", "'tcp://127.0.0.1:5555'")],
+           [("tx", "zmq_out")]),
+    "channel": ("Channel process: ZeroMQ PULL -> auth / eavesdropper channels -> ZeroMQ PUSH",
+                [_var("snr_db", 15), _var("eve_snr_db", 5), *IMPAIRMENTS,
+                 _zmq("zmq_in", "pull_source", "'tcp://127.0.0.1:5555'"),
+                 _channel("chan_auth", "snr_db", 1), _channel("chan_eve", "eve_snr_db", 2),
+                 _zmq("zmq_auth", "push_sink", "'tcp://127.0.0.1:5556'"),
+                 _zmq("zmq_eve", "push_sink", "'tcp://127.0.0.1:5557'")],
+                [("zmq_in", "chan_auth"), ("zmq_in", "chan_eve"), ("chan_auth", "zmq_auth"), ("chan_eve", "zmq_eve")]),
+    "rx": ("Receiver process: ZeroMQ PULL -> burst receiver (auth on 5556; eve: address 5557, role eve)",
+           [_var("out_dir", '"out/grc_rx"'), _zmq("zmq_in", "pull_source", "'tcp://127.0.0.1:5556'"),
+            _sink("rx", "auth")],
+           [("zmq_in", "rx")]),
+}
+
+
+def flowgraph(gid: str, title: str, blocks, edges) -> dict:
+    out = []
+    for i, (name, bid, params) in enumerate(blocks):
+        out.append({"name": name, "id": bid, "parameters": {"comment": "", **params},
+                    "states": {"coordinate": [16 + 200 * (i % 5), 120 + 120 * (i // 5)], "rotation": 0,
+                               "state": "enabled"}})
+    return {
+        "options": {"parameters": {"author": "sdr-semcom", "category": "[sdr-semcom]", "description": title,
+                                   "generate_options": "no_gui", "id": f"semcom_{gid}", "output_language": "python",
+                                   "run": "True", "run_options": "run", "title": title},
+                    "states": {"coordinate": [8, 8], "rotation": 0, "state": "enabled"}},
+        "blocks": out,
+        "connections": [[a, "0", b, "0"] for a, b in edges],
+        "metadata": {"file_format": 1},
+    }
+
+
+def main() -> None:
+    for gid, (title, blocks, edges) in GRAPHS.items():
+        path = HERE / f"{gid}.grc"
+        path.write_text(yaml.safe_dump(flowgraph(gid, title, blocks, edges), sort_keys=False))
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
