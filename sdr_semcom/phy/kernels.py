@@ -2,9 +2,14 @@
 
 The modem's hot paths are per-sample or per-edge loops that numpy can only
 express with many temporary arrays; here they are plain loops compiled by
-numba.  Each function is small, has no Python objects in its signature and is
-called once per burst (or per codeword batch), so the Python overhead per burst
-stays at a few dozen calls.
+numba, and the receiver calls them a handful of times per burst: ``stf_detect``,
+``acquire`` (LTF timing, channel, SIG), ``derotated_frames`` (then numpy's FFT)
+and ``demodulate`` (pilot tracking, equaliser, LDPC). The burst format's
+constants travel in one named tuple, :class:`BurstLayout`. All release the GIL.
+
+Two rules keep the loops fast: index tables are unsigned (numba checks every
+signed index for wraparound, which stops vectorisation), and where a loop walks
+a window of an array it indexes a view of that window with its loop counter.
 
 The first import compiles them (a few seconds) and caches the machine code in
 ``__pycache__`` (or ``$NUMBA_CACHE_DIR``); later processes load it in

@@ -78,7 +78,7 @@ def test_acquire_reads_the_sig_of_a_burst_and_rejects_noise(rng):
     burst = ofdm.modulate(bytes(range(200)), "16qam")
     x = np.concatenate([np.zeros(100, np.complex64), burst, np.zeros(100, np.complex64)])
     lay = ofdm._LAYOUT
-    status, cfo, ltf_start, h, nv, snr, bits = kernels.acquire(x, 100, lay, 0.3, 40)
+    status, cfo, ltf_start, h, _nv, _snr, bits = kernels.acquire(x, 100, lay, 0.3, 40)
     assert status == 0 and ltf_start == 100 + ofdm.STF_LEN + ofdm.LTF_CP and abs(cfo) < 1e-6
     assert ofdm._parse_sig(bits) == (Modulation.QAM16, 200)
     np.testing.assert_allclose(np.abs(h[lay.used_bins]), 1.0, atol=1e-3)
