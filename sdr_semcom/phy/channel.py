@@ -73,6 +73,13 @@ class ChannelSpec:
             raise ValueError("channel seed must be >= 1 (0 would seed from the clock)")
         if self.engine not in ENGINES:
             raise ValueError(f"unknown channel engine '{self.engine}' ({', '.join(ENGINES)})")
+        for name in ("snr_db", "cfo_subcarriers", "clock_ppm"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"channel {name} must be a finite number, got {getattr(self, name)}")
+        if abs(self.clock_ppm) >= 1e5:
+            raise ValueError(f"channel clock_ppm must be within +-1e5 (10 %), got {self.clock_ppm}")
+        if not np.all(np.isfinite(np.asarray(self.taps, dtype=np.complex128))):
+            raise ValueError("channel taps must be finite")
         if not np.any(np.abs(self.taps) > 0):
             raise ValueError("channel taps must not all be zero")
 

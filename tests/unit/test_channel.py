@@ -87,6 +87,9 @@ def test_interpolation_error_on_a_burst_is_below_minus_30_db(bursts):
     assert 10 * np.log10(err) < -30
 
 
-def test_unknown_engine_is_refused():
-    with pytest.raises(ValueError, match="engine"):
-        ChannelSpec(engine="matlab")
+@pytest.mark.parametrize("bad, match", [({"engine": "matlab"}, "engine"), ({"snr_db": float("nan")}, "snr_db"),
+                                        ({"clock_ppm": -1e6}, "clock_ppm"), ({"taps": (1.0, float("inf"))}, "taps"),
+                                        ({"seed": 0}, "seed")])
+def test_impossible_channels_are_refused(bad, match):
+    with pytest.raises(ValueError, match=match):
+        ChannelSpec(**bad)
