@@ -65,13 +65,15 @@ class LinkReceiver:
     expected_frames: int | None = None  # from the END frame
     snr_estimates: list[float] = field(default_factory=list)
     symbols: list[np.ndarray] = field(default_factory=list)
+    _symbols_kept: int = field(default=0, repr=False)
 
     def push(self, burst: RxBurst) -> None:
         self.snr_estimates.append(burst.snr_db)
         if burst.payload is None:
             return
-        if sum(s.size for s in self.symbols) < 8192:
+        if self._symbols_kept < 8192:  # enough for a constellation plot
             self.symbols.append(burst.symbols)
+            self._symbols_kept += burst.symbols.size
         frame = parse_frame(burst.payload)
         if frame is None:
             self.crc_failures += 1

@@ -168,12 +168,14 @@ def _codeword_layout(nbits: int) -> tuple[int, np.ndarray]:
     return ncw, keep_last
 
 
+@lru_cache(maxsize=4096)
 def coded_bits_len(frame_len: int) -> int:
     """Number of coded bits sent for a frame of ``frame_len`` bytes."""
     ncw, keep_last = _codeword_layout(8 * frame_len)
     return (ncw - 1) * DATA_CODE.n + int(keep_last.sum())
 
 
+@lru_cache(maxsize=4096)
 def data_symbols(frame_len: int, mod: Modulation) -> int:
     """Number of DATA OFDM symbols for a frame of ``frame_len`` bytes."""
     return -(-coded_bits_len(frame_len) // (mod.bits * len(DATA)))
