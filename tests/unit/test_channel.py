@@ -56,6 +56,9 @@ def test_normals_are_standard_normal():
     assert np.mean(out**4) == pytest.approx(3.0, abs=0.03)
     for a, p in [(1.0, 0.3173), (2.0, 0.0455), (3.0, 0.0027)]:  # two-sided tail probabilities
         assert np.mean(np.abs(out) > a) == pytest.approx(p, rel=0.05)
+    odd = np.full(5, np.nan)  # an odd count draws its last sample alone
+    kernels.normals(np.array([7], np.uint64), *kernels.normal_tables(), odd)
+    assert np.isfinite(odd).all() and odd[0] == out[0]
 
 
 def test_cfo_clock_and_multipath_are_applied():
