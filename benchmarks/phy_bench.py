@@ -12,7 +12,7 @@ Figures per (system, SNR): PER, goodput on the air (payload bits delivered per
 second at 1 MS/s) and wall-clock goodput on this machine (payload bytes
 delivered per second of processing, TX + channel + RX in one process: the
 channel emulator costs per sample, and this PHY's rate-1/2 code sends twice
-the samples of the uncoded stock modem per byte). Each point is run 3 times,
+the samples of the uncoded stock modem per byte). Each point is run 5 times,
 the systems taking turns, and the fastest run kept (the channel engine's output
 repeats exactly, so the packets lost are the same in each run; on a shared
 machine the slower runs measure the neighbours).
@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         snrs, npk, sizes, mods, repeats = [0, 4, 6, 10, 20, 30], 40, [96], ["qpsk"], 1
     else:
-        snrs, npk, sizes, mods, repeats = list(range(0, 31, 2)), 300, [96, 500], ["qpsk", "16qam"], 3
+        snrs, npk, sizes, mods, repeats = list(range(0, 31, 2)), 300, [96, 500], ["qpsk", "16qam"], 5
     rows = []
     print(f"{'system':<12}{'mod':<7}{'bytes':>6}{'SNR':>5}{'PER':>8}{'air kbit/s':>12}{'wall kB/s':>11}")
     for size in sizes:
