@@ -88,3 +88,12 @@ def test_receiver_never_crashes_on_arbitrary_samples(raw, chunk):
     x = np.clip(x.real, -1e3, 1e3) + 1j * np.clip(x.imag, -1e3, 1e3)
     out, _ = _receive(x.astype(np.complex64), chunk=chunk)
     assert all(b.payload is None or isinstance(b.payload, bytes) for b in out)
+
+
+@pytest.mark.parametrize("mod", list(Modulation))
+def test_modulate_many_equals_frame_by_frame(mod, rng):
+    frames = [rng.bytes(n) for n in (700, 1, 333, 1801)]
+    one_by_one = np.concatenate([ofdm.modulate(f, mod, gap=50) for f in frames])
+    np.testing.assert_array_equal(ofdm.modulate_many(frames, mod, gap=50), one_by_one)
+    with pytest.raises(ValueError, match="1..16383 bytes, got 0"):
+        ofdm.modulate_many([b"x", b""], mod)
