@@ -237,7 +237,7 @@ def modem_speed(size: int, npk: int, snr: float, repeats: int = 3, engine: str =
     rows = []
     total = npk * size
     for system, mod in systems:
-        (t_tx, _), (t_rx, delivered), (t_loop, loop) = (best[(system, mod), n] for n in ("tx", "rx", "loopback"))
+        (t_tx, _), (t_rx, delivered), (_, loop) = (best[(system, mod), n] for n in ("tx", "rx", "loopback"))
         base = {"system": system, "modulation": mod, "payload_bytes": size, "speed_snr_db": snr,
                 "per": 1 - delivered / total}
         rows += [{**base, "figure": "tx_Bps", "value": total / t_tx},
@@ -376,11 +376,11 @@ def plot(rows: list[dict], path: Path) -> None:
     labels = sorted({(r["payload_bytes"], r["system"], r["modulation"]) for r in speed})
     xs = np.arange(len(labels))
     for i, (fig_key, name) in enumerate(figures):
-        vals = [next((r["value"] for r in speed if r["figure"] == fig_key and
-                      (r["payload_bytes"], r["system"], r["modulation"]) == lab), 0.0) / 1e3 for lab in labels]
+        vals = [next(r["value"] for r in speed if r["figure"] == fig_key and
+                     (r["payload_bytes"], r["system"], r["modulation"]) == lab) / 1e3 for lab in labels]
         a3.bar(xs + (i - 1) * 0.27, vals, 0.27, label=name)
     a3.set_xticks(xs, [f"{s}\n{m} {b} B" for b, s, m in labels], fontsize=7)
-    a3.set(ylabel="payload kB/s", title="Speed on this machine (30 dB, best of 5)")
+    a3.set(ylabel="payload kB/s", title="Speed on this machine (30 dB, fastest run)")
     for a in (a1, a2, a3):
         a.grid(alpha=0.3)
         a.legend(fontsize=8)

@@ -657,6 +657,15 @@ class BurstLayout(NamedTuple):
 
 
 @njit(**_OPTS)
+def equalise_burst(y, h_full, noise_var, lay, coarse, fine, track, per_rev, per_tw, levels, level_bits, two_axes):
+    """:func:`equalise` on spectra ``y`` whose first row is a burst's first SIG symbol, with the
+    LTF channel ``h_full`` and the carriers, pilots and symbol spacing of ``lay``."""
+    return equalise(y, lay.pilot_bins, h_full[lay.pilot_bins] * lay.pilot_ref, lay.polarity, lay.pilot_k,
+                    lay.data_bins, lay.data_k, h_full[lay.data_bins], noise_var, lay.sym_len, lay.sym_len, coarse,
+                    fine, track, per_rev, per_tw, lay.half, levels, level_bits, two_axes)
+
+
+@njit(**_OPTS)
 def _spectra(x, first, count, spacing, cfo, phase_origin, lay):
     """FFT of ``count`` derotated windows (:func:`derotated_frames`), with :func:`fft_inplace`."""
     frames = derotated_frames(x, first, count, spacing, lay.nfft, cfo, phase_origin, lay.sym_scale)
@@ -690,9 +699,8 @@ def acquire(x, dpk, lay, ltf_threshold, max_iter):
     body = ltf_start + 2 * lay.nfft
     sig = _spectra(x, body + lay.cp - lay.backoff, lay.sig_syms, lay.sym_len, cfo, dpk, lay)
     no_grid, no_rev, no_tw = np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.complex128)  # no tracking
-    _, llr, _ = equalise(sig, lay.pilot_bins, h_full[lay.pilot_bins] * lay.pilot_ref, lay.polarity, lay.pilot_k,
-                         lay.data_bins, lay.data_k, h_full[lay.data_bins], noise_var, lay.sym_len, lay.sym_len,
-                         no_grid, no_grid, False, no_rev, no_tw, lay.half, lay.sig_levels, lay.sig_level_bits, False)
+    _, llr, _ = equalise_burst(sig, h_full, noise_var, lay, no_grid, no_grid, False, no_rev, no_tw, lay.sig_levels,
+                               lay.sig_level_bits, False)
     n = lay.sig_n
     cw = np.empty((1, n))
     for v in range(n):
@@ -714,9 +722,8 @@ def demodulate(y, h_full, noise_var, coarse, fine, per_rev, per_tw, levels, leve
     Returns (equalised data carriers of every symbol, frame bytes, True where every codeword
     decoded, clock offset).
     """
-    eq, llr, eps = equalise(y, lay.pilot_bins, h_full[lay.pilot_bins] * lay.pilot_ref, lay.polarity, lay.pilot_k,
-                            lay.data_bins, lay.data_k, h_full[lay.data_bins], noise_var, lay.sym_len, lay.sym_len,
-                            coarse, fine, True, per_rev, per_tw, lay.half, levels, level_bits, two_axes)
+    eq, llr, eps = equalise_burst(y, h_full, noise_var, lay, coarse, fine, True, per_rev, per_tw, levels, level_bits,
+                                  two_axes)
     skip = lay.sig_syms * lay.data_bins.size * level_bits.shape[1] * (2 if two_axes else 1)
     data, ok = decode_frame(llr[skip:], nbits, ncw, keep_last, lay.perm, lay.info_cols, lay.row_ptr, lay.col_idx,
                             lay.checks, lay.sent_checks, lay.sent_info, max_iter, lay.alpha, lay.known, lay.scramble)

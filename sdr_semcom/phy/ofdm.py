@@ -256,10 +256,12 @@ def _periodogram_plan(t: int) -> tuple[np.ndarray, np.ndarray]:
     return kernels.fft_plan(max(256, 1 << int(np.ceil(np.log2(2 * t)))))
 
 
+_FFT_PLAN = kernels.fft_plan(NFFT)  # the SIG and LTF symbols' FFTs (compiled radix-2)
+
 #: The burst format as the compiled receiver kernels read it (:class:`kernels.BurstLayout`).
 _LAYOUT = kernels.BurstLayout(
     nfft=NFFT, cp=CP, sym_len=SYM_LEN, backoff=TIMING_BACKOFF, sym_scale=float(_SYM_SCALE),
-    fft_rev=kernels.fft_plan(NFFT)[0], fft_tw=kernels.fft_plan(NFFT)[1],
+    fft_rev=_FFT_PLAN[0], fft_tw=_FFT_PLAN[1],
     stf_lag=STF_PERIOD, stf_window=STF_WINDOW,
     # the plateau peaks 0..64 samples after the STF start: search the LTF start around there
     ltf_lo=STF_LEN + LTF_CP - 80, ltf_count=128, ltf_sym=LTF_SYM.astype(np.complex128),

@@ -45,11 +45,8 @@ def test_equaliser_llrs_match_the_reference_demapper(mod, rng):
     y = (rng.normal(size=(t, ofdm.NFFT)) + 1j * rng.normal(size=(t, ofdm.NFFT))) * 0.3
     pol = ofdm._PILOT_POLARITY[np.arange(t) % 127][:, None]
     y[:, ofdm._PILOT_BINS] = h[ofdm._PILOT_BINS] * ofdm.PILOT_BASE * pol
-    lay = ofdm._LAYOUT
-    eq, llr, eps = kernels.equalise(y, lay.pilot_bins, h[lay.pilot_bins] * lay.pilot_ref, lay.polarity, lay.pilot_k,
-                                    lay.data_bins, lay.data_k, h[lay.data_bins], 0.01, lay.sym_len, lay.sym_len,
-                                    *ofdm._clock_grids(t), False, *ofdm._periodogram_plan(t), lay.half,
-                                    *axis_levels(mod))
+    eq, llr, eps = kernels.equalise_burst(y, h, 0.01, ofdm._LAYOUT, *ofdm._clock_grids(t), False,
+                                          *ofdm._periodogram_plan(t), *axis_levels(mod))
     want_eq = y[:, ofdm._DATA_BINS] / h[ofdm._DATA_BINS]
     np.testing.assert_allclose(eq, want_eq, rtol=1e-5, atol=1e-6)
     nv = 0.01 / np.abs(h[ofdm._DATA_BINS]) ** 2
