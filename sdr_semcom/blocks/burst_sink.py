@@ -12,7 +12,7 @@ from gnuradio import gr
 
 from ..phy.ofdm import BurstReceiver, RxBurst
 from .pdu import to_pdu
-from .stream_guard import EOT
+from .eot_watch import EOT
 
 log = logging.getLogger(__name__)
 FRAMES = pmt.intern("frames")
