@@ -142,12 +142,14 @@ class ChannelEmulator:
         self._interp = interpolator()
         self._lead = self._interp.shape[1] // 2 - 1
         self._step = spec.clock_ratio
-        self._taps = np.asarray(spec.normalised_taps, np.complex128)
-        self._hist = np.zeros(self._taps.size - 1, np.complex128)
-        self._freq = spec.frequency_offset
-        self._ramp = np.exp(2j * np.pi * self._freq * np.arange(2048))  # the kernel's block: 2048 outputs
-        self._sigma = spec.noise_voltage / math.sqrt(2.0)
-        self._state = np.array([spec.seed], np.uint64)  # SplitMix64 noise generator
+        taps = np.asarray(spec.normalised_taps, np.complex128)
+        freq = spec.frequency_offset
+        self._em = kernels.EmulatorState(
+            step=self._step, interp=self._interp, taps=taps, hist=np.zeros(taps.size - 1, np.complex128),
+            ramp=np.exp(2j * np.pi * freq * np.arange(2048)),  # the kernel's block: 2048 outputs
+            freq=freq, sigma=spec.noise_voltage / math.sqrt(2.0),
+            state=np.array([spec.seed], np.uint64),  # SplitMix64 noise generator
+            zig=_ZIGGURAT)
         self._buf = np.zeros(self._lead, np.complex64)  # silence before the first sample
         self._base = -self._lead  # stream index of _buf[0] (the input's first sample is 0)
         self._m = 0  # index of the next output sample
@@ -169,8 +171,7 @@ class ChannelEmulator:
         if max_out is not None:
             n_out = min(n_out, max_out)
         out = np.empty(n_out, np.complex64)
-        kernels.channel_block(buf, float(-self._base), self._step, self._m, n_out, self._interp, self._taps,
-                              self._hist, self._ramp, self._freq, self._sigma, self._state, *_ZIGGURAT, out)
+        kernels.channel_pass(buf, float(-self._base), self._m, n_out, self._em, out)
         self._m += n_out
         keep = max(int(self._m * self._step) - self._base - self._lead, 0)  # first sample still needed
         self._buf = buf[keep:]
