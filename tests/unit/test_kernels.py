@@ -127,3 +127,13 @@ def test_frame_kernels_refuse_a_layout_that_does_not_fit():
         kernels.encode_frame(np.zeros(300, np.uint8), ncw, keep, coding, 100)
     with pytest.raises(ValueError, match="fewer LLRs"):
         kernels.decode_frame(np.zeros(100, np.float32), kernels.FrameShape(2400, ncw, keep), coding, 40)
+
+
+def test_kernel_caches_are_stamped_with_every_kernel_module():
+    """A cached kernel holds the kernels it calls: its cache must go stale when any of them changes."""
+    from sdr_semcom.phy.kernels import _jit
+
+    for kernel in (kernels.demodulate, kernels.ldpc_encode, kernels.channel_pass):
+        locator = kernel._cache._impl.locator
+        assert type(locator).__name__.startswith("SdrSemcom")
+        assert locator.get_source_stamp() == _jit._package_stamp()
