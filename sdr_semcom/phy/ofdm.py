@@ -288,7 +288,10 @@ class RxBurst:
     snr_db: float
     cfo: float  # cycles per sample
     clock_ppm: float
-    symbols: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.complex64))
+    symbols: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.complex64))  # the first 768
+    length: int = 0  # frame length in bytes (the SIG field's)
+    #: every equalised DATA-carrier symbol (48 a symbol, in time order) of the DATA field
+    equalised: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.complex64))
 
 
 @dataclass
@@ -464,5 +467,6 @@ class BurstReceiver:
             self.stats.decoded += 1
         else:
             self.stats.fec_failures += 1
+        data_eq = eq[SIG_SYMS:].ravel()
         return RxBurst(start, data.tobytes() if ok else None, acq.mod, acq.snr_db, acq.cfo, eps * 1e6,
-                       eq[SIG_SYMS:].ravel()[: 48 * 16].copy())
+                       data_eq[: 48 * 16].copy(), acq.length, data_eq)
