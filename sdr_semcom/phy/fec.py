@@ -154,7 +154,7 @@ class LdpcCode:
         ch = np.atleast_2d(np.asarray(llr, dtype=np.float64))
         if ch.shape[1] != t.n:
             raise ValueError(f"LDPC {self.name}: expected {t.n} LLRs, got {ch.shape[1]}")
-        hard, ok = kernels.ldpc_decode(np.ascontiguousarray(ch), t, max_iter, alpha, KNOWN_LLR)
+        hard, ok = kernels.ldpc_decode(np.ascontiguousarray(ch), t.graph, max_iter, alpha, KNOWN_LLR)
         info = hard[:, t.info_cols]
         if np.ndim(llr) == 1:
             return info[0], ok[:1]

@@ -223,7 +223,7 @@ def modulate_many(payloads, mod: Modulation = Modulation.QPSK, gap: int = 0) -> 
         lengths=lengths, ncw=np.array([c for c, _ in layouts], np.int64), keep_last=np.stack([k for _, k in layouts]),
         nsym=np.array([data_symbols(int(n), mod) for n in lengths], np.int64),
         sig=np.stack([_sig_symbols(mod, int(n)) for n in lengths]))
-    grid = kernels.frame_grids(np.frombuffer(b"".join(payloads), np.uint8), batch, _TABLES[mod], _LAYOUT)
+    grid = kernels.frame_grids(np.frombuffer(b"".join(payloads), np.uint8), batch, _TABLES[mod], _TX_LAYOUT)
     time = np.fft.ifft(grid, axis=1, norm="forward")  # unscaled: _TX_SCALE is in the grid
     return kernels.burst_samples(time, SIG_SYMS + batch.nsym, _PREAMBLE, CP, int(gap))
 
@@ -261,9 +261,14 @@ _DEMAP = {m: kernels.Demap(*axis_levels(m)) for m in Modulation}
 
 _FFT_PLAN = kernels.fft_plan(NFFT)  # the SIG and LTF symbols' FFTs (compiled radix-2)
 
-#: The burst format as the compiled kernels read it (:class:`kernels.BurstLayout`).
+#: The burst format as the compiled transmitter reads it (:class:`kernels.TxLayout`).
+_TX_LAYOUT = kernels.TxLayout(
+    nfft=NFFT, scale=float(_TX_SCALE), data_bins=_DATA_BINS, pilot_bins=_PILOT_BINS, pilot_ref=_PILOT_BASE_C,
+    polarity=_PILOT_POLARITY, data_code=DATA_CODE.tables, perm=_PERM, scramble=_SCRAMBLE)
+
+#: The burst format as the compiled receiver reads it (:class:`kernels.BurstLayout`).
 _LAYOUT = kernels.BurstLayout(
-    nfft=NFFT, cp=CP, sym_len=SYM_LEN, backoff=TIMING_BACKOFF, sym_scale=float(_SYM_SCALE), tx_scale=float(_TX_SCALE),
+    nfft=NFFT, cp=CP, sym_len=SYM_LEN, backoff=TIMING_BACKOFF, sym_scale=float(_SYM_SCALE),
     fft_rev=_FFT_PLAN[0], fft_tw=_FFT_PLAN[1],
     stf_lag=STF_PERIOD, stf_window=STF_WINDOW,
     # the plateau peaks 0..64 samples after the STF start: search the LTF start around there
@@ -271,10 +276,10 @@ _LAYOUT = kernels.BurstLayout(
     used_bins=_USED_BINS, ltf_freq=LTF_FREQ.astype(np.complex128), proj=_PROJ,
     pilot_bins=_PILOT_BINS, pilot_ref=_PILOT_BASE_C, polarity=_PILOT_POLARITY, pilot_k=_PILOTS_F,
     data_bins=_DATA_BINS, data_k=_DATA_F, half=4,
-    sig_syms=SIG_SYMS, sig_demap=_DEMAP[Modulation.BPSK], sig_code=SIG_CODE.tables,
-    coding=kernels.DataCoding(
-        code=DATA_CODE.tables, perm=_PERM, sent_checks=_sent_order(_PERM, DATA_CODE.tables.checks),
-        sent_info=_sent_order(_PERM, DATA_CODE.tables.info_cols), scramble=_SCRAMBLE, alpha=0.8, known=KNOWN_LLR),
+    sig_syms=SIG_SYMS, sig_levels=_DEMAP[Modulation.BPSK].levels, sig_level_bits=_DEMAP[Modulation.BPSK].level_bits,
+    sig_code=SIG_CODE.tables.graph, data_code=DATA_CODE.tables.graph, perm=_PERM,
+    sent_checks=_sent_order(_PERM, DATA_CODE.tables.checks), sent_info=_sent_order(_PERM, DATA_CODE.tables.info_cols),
+    scramble=_SCRAMBLE, alpha=0.8, known=KNOWN_LLR,
 )
 
 

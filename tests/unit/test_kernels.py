@@ -104,9 +104,8 @@ def test_decode_frame_inverts_encode_frame(errors, rng):
     payload = np.frombuffer(rng.bytes(300), np.uint8)
     ncw, keep = ofdm._codeword_layout(8 * payload.size)
     assert ncw == 3
-    coding = ofdm._LAYOUT.coding
-    assert coding.code is DATA_CODE.tables
-    bits = kernels.encode_frame(payload, ncw, keep, coding, ofdm.coded_bits_len(payload.size))
+    assert ofdm._TX_LAYOUT.data_code is DATA_CODE.tables
+    bits = kernels.encode_frame(payload, ncw, keep, ofdm._TX_LAYOUT, ofdm.coded_bits_len(payload.size))
     llr = (1.0 - 2.0 * bits[: ofdm.coded_bits_len(payload.size)]).astype(np.float32) * 4
     if errors == "first codeword":
         llr[5:60:11] *= -0.2  # weakly wrong bits in the first codeword only
@@ -114,7 +113,7 @@ def test_decode_frame_inverts_encode_frame(errors, rng):
         llr[::7] *= -0.2  # in every codeword, the last (shortened) one included
     elif errors == "too many":
         llr[DATA_CODE.n : 2 * DATA_CODE.n : 2] *= -1  # half the second codeword confidently wrong
-    data, ok = kernels.decode_frame(llr, kernels.FrameShape(8 * payload.size, ncw, keep), coding, 40)
+    data, ok = kernels.decode_frame(llr, kernels.FrameShape(8 * payload.size, ncw, keep), ofdm._LAYOUT, 40)
     assert ok == (errors != "too many")
     if ok:
         assert data.tobytes() == payload.tobytes()
@@ -122,18 +121,19 @@ def test_decode_frame_inverts_encode_frame(errors, rng):
 
 def test_frame_kernels_refuse_a_layout_that_does_not_fit():
     ncw, keep = ofdm._codeword_layout(8 * 300)
-    coding = ofdm._LAYOUT.coding
     with pytest.raises(ValueError, match="total_bits"):
-        kernels.encode_frame(np.zeros(300, np.uint8), ncw, keep, coding, 100)
+        kernels.encode_frame(np.zeros(300, np.uint8), ncw, keep, ofdm._TX_LAYOUT, 100)
     with pytest.raises(ValueError, match="fewer LLRs"):
-        kernels.decode_frame(np.zeros(100, np.float32), kernels.FrameShape(2400, ncw, keep), coding, 40)
+        kernels.decode_frame(np.zeros(100, np.float32), kernels.FrameShape(2400, ncw, keep), ofdm._LAYOUT, 40)
 
 
-def test_kernel_caches_are_stamped_with_every_kernel_module():
+def test_kernel_caches_are_keyed_by_every_kernel_module():
     """A cached kernel holds the kernels it calls: its cache must go stale when any of them changes."""
     from sdr_semcom.phy.kernels import _jit
 
+    digest = _jit.package_digest()
+    assert len(digest) == 12
     for kernel in (kernels.demodulate, kernels.ldpc_encode, kernels.channel_pass):
         locator = kernel._cache._impl.locator
         assert type(locator).__name__.startswith("SdrSemcom")
-        assert locator.get_source_stamp() == _jit._package_stamp()
+        assert locator.get_source_stamp() == digest and locator.get_disambiguator().endswith("-" + digest)

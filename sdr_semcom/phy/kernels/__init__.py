@@ -15,7 +15,7 @@ temporary arrays; here they are plain loops compiled by numba, one module per st
 * :mod:`.tx` -- frame encoding, frequency grids, bursts (``encode_frame``, ``ofdm_grid``,
   ``frame_grids``, ``burst_samples``);
 * :mod:`.noise`, :mod:`.channel` -- SplitMix64 + ziggurat normals, the channel emulator's pass;
-* :mod:`.layout` -- the named tuples they take (:class:`BurstLayout` and the others).
+* :mod:`.layout` -- the named tuples they take (:class:`BurstLayout`, :class:`TxLayout` and the others).
 
 The receiver calls them a handful of times per burst: ``stf_detect``, ``acquire``,
 ``derotated_frames`` (then numpy's FFT over all the burst's symbols at once) and ``demodulate``.
@@ -27,14 +27,15 @@ view of that window with its loop counter.
 
 The first import compiles them (a few seconds) and caches the machine code in ``__pycache__``
 (or ``$NUMBA_CACHE_DIR``); later processes load it in milliseconds. A cached kernel contains
-the kernels it calls, while numba checks only the kernel's own source file: :mod:`._jit` stamps
-every kernel's cache with all the package's modules, so that editing one recompiles its callers.
+the kernels it calls, while numba checks only the kernel's own source file: :mod:`._jit` keys
+every kernel's cache by a digest of all the package's modules, so that editing one recompiles
+its callers.
 """
 
 from .channel import channel_pass
 from .equaliser import equalise, ltf_channel
-from .layout import (BurstLayout, DataCoding, Demap, EmulatorState, FrameBatch, FrameShape, LdpcTables, Tracking,
-                     Ziggurat)
+from .layout import (BurstLayout, Demap, EmulatorState, FrameBatch, FrameShape, LdpcGraph, LdpcTables, Tracking,
+                     TxLayout, Ziggurat)
 from .ldpc import decode_frame, ldpc_decode, ldpc_encode
 from .noise import normal_tables, normals
 from .rx import acquire, demodulate
@@ -42,8 +43,8 @@ from .sync import derotated_frames, fft_inplace, fft_plan, ltf_timing, spectra, 
 from .tx import burst_samples, encode_frame, frame_grids, ofdm_grid
 
 __all__ = [
-    "BurstLayout", "DataCoding", "Demap", "EmulatorState", "FrameBatch", "FrameShape", "LdpcTables", "Tracking",
-    "Ziggurat", "acquire", "burst_samples", "channel_pass", "decode_frame", "demodulate", "derotated_frames",
+    "BurstLayout", "Demap", "EmulatorState", "FrameBatch", "FrameShape", "LdpcGraph", "LdpcTables", "Tracking",
+    "TxLayout", "Ziggurat", "acquire", "burst_samples", "channel_pass", "decode_frame", "demodulate", "derotated_frames",
     "encode_frame", "equalise", "fft_inplace", "fft_plan", "frame_grids", "ldpc_decode", "ldpc_encode", "ltf_channel",
     "ltf_timing", "normal_tables", "normals", "ofdm_grid", "spectra", "stf_detect",
 ]

@@ -1,8 +1,11 @@
 """The named tuples the kernels take: the burst format, the codes, the per-burst settings and the
 channel emulator's state (numba compiles them as typed tuples of arrays and scalars).
 
-:mod:`sdr_semcom.phy.ofdm` defines the burst format and fills :class:`BurstLayout` in once;
-:mod:`sdr_semcom.phy.fec` builds the :class:`LdpcTables`; the kernels only follow them.
+:mod:`sdr_semcom.phy.ofdm` defines the burst format and fills :class:`BurstLayout` (receiver)
+and :class:`TxLayout` (transmitter) in once; :mod:`sdr_semcom.phy.fec` builds the
+:class:`LdpcTables`; the kernels only follow them. Each named tuple passed from Python costs
+numba ~0.5 us a call to check (flat arguments ~0.1 us each): the receiver's tuples hold
+only what its kernels read.
 """
 
 from __future__ import annotations
@@ -24,17 +27,20 @@ class LdpcTables(NamedTuple):
     col_idx: np.ndarray
     checks: np.ndarray  # (m, max check degree): the same rows padded with n (a variable fixed at 0)
 
+    @property
+    def graph(self) -> "LdpcGraph":
+        """What the decoder reads of these tables."""
+        return LdpcGraph(self.n, self.info_cols, self.row_ptr, self.col_idx, self.checks)
 
-class DataCoding(NamedTuple):
-    """How a burst's DATA field is coded, and the decoder's constants."""
 
-    code: LdpcTables
-    perm: np.ndarray  # interleaver: sent position i carries code bit perm[i]
-    sent_checks: np.ndarray  # code.checks and code.info_cols in sent positions
-    sent_info: np.ndarray
-    scramble: np.ndarray  # scrambler bits (0/1), XORed with the frame's bits
-    alpha: float  # min-sum normalisation
-    known: float  # LLR of known (shortened) bits
+class LdpcGraph(NamedTuple):
+    """A code's parity-check matrix as the decoder reads it (:attr:`LdpcTables.graph`)."""
+
+    n: int
+    info_cols: np.ndarray
+    row_ptr: np.ndarray
+    col_idx: np.ndarray
+    checks: np.ndarray
 
 
 class Demap(NamedTuple):
@@ -75,7 +81,7 @@ class FrameBatch(NamedTuple):
 
 
 class BurstLayout(NamedTuple):
-    """The burst format's constants that the receiver's and transmitter's kernels need.
+    """The burst format's constants that the receiver's kernels need.
 
     Positions are in samples, carrier lists are FFT bins.
     """
@@ -85,7 +91,6 @@ class BurstLayout(NamedTuple):
     sym_len: int
     backoff: int  # FFT windows start this many samples inside the cyclic prefix
     sym_scale: float  # applied to the samples before the FFT
-    tx_scale: float  # applied to the transmitted carriers (before an unscaled inverse FFT)
     fft_rev: np.ndarray  # :func:`.sync.fft_plan` of nfft
     fft_tw: np.ndarray
     stf_lag: int  # STF period
@@ -104,9 +109,30 @@ class BurstLayout(NamedTuple):
     data_k: np.ndarray  # signed carrier index of each data carrier (float)
     half: int  # common phase smoothed over +-half symbols
     sig_syms: int
-    sig_demap: Demap  # SIG constellation
-    sig_code: LdpcTables  # SIG code (one codeword, its first bits repeated)
-    coding: DataCoding  # DATA code, interleaver, scrambler; decoder constants (SIG's too)
+    sig_levels: np.ndarray  # SIG constellation (BPSK), see Demap
+    sig_level_bits: np.ndarray
+    sig_code: LdpcGraph  # SIG code (one codeword, its first bits repeated)
+    data_code: LdpcGraph  # DATA code
+    perm: np.ndarray  # DATA interleaver: sent position i carries code bit perm[i]
+    sent_checks: np.ndarray  # data_code.checks and data_code.info_cols in sent positions
+    sent_info: np.ndarray
+    scramble: np.ndarray  # scrambler bits (0/1), XORed with the frame's bits
+    alpha: float  # min-sum normalisation
+    known: float  # LLR of known (shortened) bits
+
+
+class TxLayout(NamedTuple):
+    """The burst format's constants that the transmitter's kernels need (see :class:`BurstLayout`)."""
+
+    nfft: int
+    scale: float  # applied to the carriers (before an unscaled inverse FFT)
+    data_bins: np.ndarray
+    pilot_bins: np.ndarray
+    pilot_ref: np.ndarray  # pilot values before polarity
+    polarity: np.ndarray  # pilot polarity per symbol index (cyclic)
+    data_code: LdpcTables  # DATA code (encoder tables)
+    perm: np.ndarray  # interleaver: sent position i carries code bit perm[i]
+    scramble: np.ndarray  # scrambler bits (0/1)
 
 
 class Ziggurat(NamedTuple):

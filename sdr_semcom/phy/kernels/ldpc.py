@@ -55,7 +55,7 @@ def ldpc_decode(llr, code, max_iter, alpha, clip):
     """Layered normalised min-sum over a batch of codewords.
 
     ``llr`` (batch, n) channel LLRs (positive = bit 0), clipped to ``+-clip``; the parity-check
-    matrix (:class:`~.layout.LdpcTables` ``code``) is given row-wise twice: CSR
+    matrix (``code``: :class:`~.layout.LdpcGraph`, or :class:`~.layout.LdpcTables`) is given row-wise twice: CSR
     (``col_idx[row_ptr[r]:row_ptr[r+1]]``) for the messages, and ``checks`` (see
     :func:`_hard_ok`) for the syndrome; ``alpha``: the min-sum normalisation. A codeword whose hard decisions already
     satisfy every check (most of them, at high SNR) is not iterated; the others stop as soon as
@@ -110,12 +110,12 @@ def ldpc_decode(llr, code, max_iter, alpha, clip):
 
 
 @njit(**JIT)
-def decode_frame(llr, frame, coding, max_iter):
+def decode_frame(llr, frame, lay, max_iter):
     """LLRs of one burst's DATA field -> frame bytes (the inverse of :func:`~.tx.encode_frame`).
 
     ``frame`` (:class:`~.layout.FrameShape`): ``nbits`` information bits in ``ncw`` codewords,
-    ``keep_last``; ``coding`` (:class:`~.layout.DataCoding`): the code, interleaver ``perm``,
-    ``sent_checks``, ``sent_info``, ``scramble`` and the decoder's ``alpha`` and ``known``.
+    ``keep_last``; from ``lay`` (:class:`~.layout.BurstLayout`): ``data_code``, the interleaver
+    ``perm``, ``sent_checks``, ``sent_info``, ``scramble`` and the decoder's ``alpha`` and ``known``.
 
     Codewords are sent whole except the last, whose positions with ``keep_last`` False
     (interleaved order) are shortened bits known to be 0; each codeword was interleaved
@@ -129,8 +129,8 @@ def decode_frame(llr, frame, coding, max_iter):
     incomplete).
     """
     nbits, ncw, keep_last = frame.nbits, frame.ncw, frame.keep_last
-    perm, info_cols, scramble = coding.perm, coding.code.info_cols, coding.scramble
-    sent_checks, sent_info, known = coding.sent_checks, coding.sent_info, coding.known
+    perm, info_cols, scramble = lay.perm, lay.data_code.info_cols, lay.scramble
+    sent_checks, sent_info, known = lay.sent_checks, lay.sent_info, lay.known
     n = perm.size
     if llr.size < (ncw - 1) * n + np.sum(keep_last) or nbits > ncw * info_cols.size or scramble.size < nbits:
         raise ValueError("decode_frame: fewer LLRs or scrambler bits than the frame layout needs")
@@ -155,7 +155,7 @@ def decode_frame(llr, frame, coding, max_iter):
                         s += 1
                     else:
                         cw[0, perm[i]] = known
-            hard, ok = ldpc_decode(cw, coding.code, max_iter, coding.alpha, known)
+            hard, ok = ldpc_decode(cw, lay.data_code, max_iter, lay.alpha, known)
             if not ok[0]:
                 return out, False  # the frame is lost: the remaining codewords need not be decoded
             bits, where = hard[0], info_cols

@@ -10,7 +10,7 @@ from numba import njit
 
 from ._jit import JIT
 from .equaliser import equalise, ltf_channel
-from .layout import Tracking
+from .layout import Demap, Tracking
 from .ldpc import decode_frame, ldpc_decode
 from .sync import ltf_timing, spectra
 
@@ -41,14 +41,14 @@ def acquire(x, dpk, lay, ltf_threshold, max_iter):
     sig = spectra(x, body + lay.cp - lay.backoff, lay.sig_syms, lay.sym_len, cfo, dpk, lay)
     no_grid = np.zeros(1)
     no_tracking = Tracking(no_grid, no_grid, False, np.zeros(1, np.int64), np.zeros(1, np.complex128))
-    _, llr, _ = equalise(sig, h_full, noise_var, lay, no_tracking, lay.sig_demap)
+    _, llr, _ = equalise(sig, h_full, noise_var, lay, no_tracking, Demap(lay.sig_levels, lay.sig_level_bits, False))
     n = lay.sig_code.n
     cw = np.empty((1, n))
     for v in range(n):
         cw[0, v] = llr[v]
     for v in range(n, llr.size):  # the repeated part of the codeword
         cw[0, v - n] += llr[v]
-    hard, ok = ldpc_decode(cw, lay.sig_code, max_iter, lay.coding.alpha, lay.coding.known)
+    hard, ok = ldpc_decode(cw, lay.sig_code, max_iter, lay.alpha, lay.known)
     if not ok[0]:
         return 2, cfo, ltf_start, h_full, noise_var, snr_db, none
     return 0, cfo, ltf_start, h_full, noise_var, snr_db, hard[0][lay.sig_code.info_cols]
@@ -65,5 +65,5 @@ def demodulate(y, h_full, noise_var, lay, track, demap, frame, max_iter):
     """
     eq, llr, eps = equalise(y, h_full, noise_var, lay, track, demap)
     skip = lay.sig_syms * lay.data_bins.size * demap.level_bits.shape[1] * (2 if demap.two_axes else 1)
-    data, ok = decode_frame(llr[skip:], frame, lay.coding, max_iter)
+    data, ok = decode_frame(llr[skip:], frame, lay, max_iter)
     return eq, data, ok, eps

@@ -13,16 +13,16 @@ from .ldpc import ldpc_encode
 
 
 @njit(**JIT)
-def encode_frame(payload, ncw, keep_last, coding, total_bits):
+def encode_frame(payload, ncw, keep_last, tx, total_bits):
     """Frame bytes -> the coded bits of one burst's DATA field (inverse of :func:`~.ldpc.decode_frame`).
 
     Bits MSB first, scrambled, split into ``ncw`` systematic codewords (the last one shortened:
     its missing info bits are 0 and its positions with ``keep_last`` False are not sent), each
     interleaved (sent position i carries code bit ``perm[i]``), zero-padded to ``total_bits``;
-    the code, ``perm`` and ``scramble`` come from ``coding`` (:class:`~.layout.DataCoding`).
+    the code, ``perm`` and ``scramble`` come from ``tx`` (:class:`~.layout.TxLayout`).
     """
-    scramble, perm, n = coding.scramble, coding.perm, coding.code.n
-    k = coding.code.info_cols.size
+    scramble, perm, n = tx.scramble, tx.perm, tx.data_code.n
+    k = tx.data_code.info_cols.size
     nbits = payload.size * 8
     if nbits > ncw * k or scramble.size < nbits or total_bits < (ncw - 1) * n + np.sum(keep_last):
         raise ValueError("encode_frame: the frame does not fit the layout, the scrambler or total_bits")
@@ -30,7 +30,7 @@ def encode_frame(payload, ncw, keep_last, coding, total_bits):
     for i in range(nbits):
         bits[i] = ((payload[i >> 3] >> (7 - (i & 7))) & 1) ^ scramble[i]
     bits[nbits:] = 0
-    cws = ldpc_encode(bits.reshape(ncw, k), coding.code)
+    cws = ldpc_encode(bits.reshape(ncw, k), tx.data_code)
     out = np.zeros(total_bits, np.uint8)
     for c in range(ncw - 1):  # whole codewords (views: the loop vectorises)
         dst, cw = out[c * n : (c + 1) * n], cws[c]
@@ -73,14 +73,15 @@ def burst_samples(symbols, counts, preamble, cp, gap):
 
 
 @njit(**JIT)
-def ofdm_grid(head, coded, table, lay, grid):
+def ofdm_grid(head, coded, table, tx, grid):
     """Write the frequency grid (T, nfft) of a burst's OFDM symbols into ``grid``: one per row of
     ``head`` (data carrier values), then those that map ``coded`` bits (MSB first,
-    ``log2(len(table))`` bits per carrier) through ``table``; pilots are ``lay.pilot_ref`` times
-    the polarity of the symbol's index; every carrier is multiplied by ``lay.tx_scale``.
+    ``log2(len(table))`` bits per carrier) through ``table``; pilots are ``tx.pilot_ref`` times
+    the polarity of the symbol's index; every carrier is multiplied by ``tx.scale``
+    (:class:`~.layout.TxLayout`).
     """
-    data_bins, pilot_bins, pilot_base, polarity = lay.data_bins, lay.pilot_bins, lay.pilot_ref, lay.polarity
-    scale = lay.tx_scale
+    data_bins, pilot_bins, pilot_base, polarity = tx.data_bins, tx.pilot_bins, tx.pilot_ref, tx.polarity
+    scale = tx.scale
     d_len = data_bins.size
     bps = 0
     while (1 << bps) < table.size:
@@ -105,16 +106,16 @@ def ofdm_grid(head, coded, table, lay, grid):
 
 
 @njit(**JIT)
-def frame_grids(data, batch, table, lay):
+def frame_grids(data, batch, table, tx):
     """Frequency grids of several frames' bursts, stacked in frame order: frame f (bytes
     ``data[sum(lengths[:f]) : ... + lengths[f]]``) gives the rows of ``sig[f]`` then ``nsym[f]``
     DATA symbols (:func:`encode_frame` with ``ncw[f]``, ``keep_last[f]``; :func:`ofdm_grid`),
     the per-frame arrays from ``batch`` (:class:`~.layout.FrameBatch`), the constellation
-    ``table`` of the DATA symbols, the format from ``lay`` (:class:`~.layout.BurstLayout`).
+    ``table`` of the DATA symbols, the format from ``tx`` (:class:`~.layout.TxLayout`).
     """
     lengths, ncw, keep_last, nsym, sig = batch.lengths, batch.ncw, batch.keep_last, batch.nsym, batch.sig
-    nfft = lay.nfft
-    d_len = lay.data_bins.size
+    nfft = tx.nfft
+    d_len = tx.data_bins.size
     bps = 0
     while (1 << bps) < table.size:
         bps += 1
@@ -123,9 +124,9 @@ def frame_grids(data, batch, table, lay):
     off = 0
     row = 0
     for f in range(lengths.size):
-        coded = encode_frame(data[off : off + lengths[f]], ncw[f], keep_last[f], lay.coding, nsym[f] * bps * d_len)
+        coded = encode_frame(data[off : off + lengths[f]], ncw[f], keep_last[f], tx, nsym[f] * bps * d_len)
         t_len = n_head + nsym[f]
-        ofdm_grid(sig[f], coded, table, lay, grid[row : row + t_len])
+        ofdm_grid(sig[f], coded, table, tx, grid[row : row + t_len])
         off += lengths[f]
         row += t_len
     return grid
