@@ -169,6 +169,12 @@ def _codeword_layout(nbits: int) -> tuple[int, np.ndarray]:
 
 
 @lru_cache(maxsize=4096)
+def _frame_shape(nbits: int) -> kernels.FrameShape:
+    """:func:`_codeword_layout` as the receiver's kernels take it."""
+    return kernels.FrameShape(nbits, *_codeword_layout(nbits))
+
+
+@lru_cache(maxsize=4096)
 def coded_bits_len(frame_len: int) -> int:
     """Number of coded bits sent for a frame of ``frame_len`` bytes."""
     ncw, keep_last = _codeword_layout(8 * frame_len)
@@ -463,10 +469,8 @@ class BurstReceiver:
         frames = kernels.derotated_frames(x, acq.body + CP - TIMING_BACKOFF, t, SYM_LEN, NFFT, acq.cfo, acq.dpk,
                                           _SYM_SCALE)
         y = np.fft.fft(frames, axis=1)
-        nbits = 8 * acq.length
-        frame = kernels.FrameShape(nbits, *_codeword_layout(nbits))
         eq, data, ok, eps = kernels.demodulate(y, acq.h_full, acq.noise_var, _LAYOUT, _tracking(t), _DEMAP[acq.mod],
-                                               frame, self.max_iter)
+                                               _frame_shape(8 * acq.length), self.max_iter)
         start = origin + acq.ltf_start - LTF_CP - STF_LEN
         if ok:
             self.stats.decoded += 1
