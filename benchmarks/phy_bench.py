@@ -77,11 +77,13 @@ def run_stock(spec: ChannelSpec, payloads: list[bytes]) -> dict:
     """GNU Radio's stock OFDM loopback on the same channel."""
     from gnuradio import blocks, gr
 
+    from sdr_semcom.blocks.channel_block import make_channel_block
+
     size = len(payloads[0])
     tb = gr.top_block()
     src, txb = _stock_tx(payloads)
     scale = blocks.multiply_const_cc(_stock_scale(payloads))
-    chan = spec.make_block(block_tags=True)
+    chan = make_channel_block(spec, block_tags=True)
     tb.connect(src, txb, scale, chan)
     got = _stock_rx(tb, chan)
     tap = blocks.probe_rate(gr.sizeof_gr_complex, 1000.0, 0.15)
@@ -202,8 +204,10 @@ def _stock_total_samples(payloads) -> int:
 def _through_channel(x: np.ndarray, spec: ChannelSpec) -> np.ndarray:
     from gnuradio import blocks, gr
 
+    from sdr_semcom.blocks.channel_block import make_channel_block
+
     tb = gr.top_block()
-    src, chan, snk = blocks.vector_source_c(x), spec.make_block(block_tags=True), blocks.vector_sink_c()
+    src, chan, snk = blocks.vector_source_c(x), make_channel_block(spec, block_tags=True), blocks.vector_sink_c()
     tb.connect(src, chan, snk)  # ``chan`` may be a Python block: it must stay referenced while it runs
     tb.run()
     return np.asarray(snk.data(), np.complex64)
@@ -254,7 +258,7 @@ def _timers(system: str, mod: str, payloads: list[bytes], spec: ChannelSpec) -> 
     from gnuradio import blocks, gr
 
     from sdr_semcom.blocks import BurstSink, BurstSource
-    from sdr_semcom.blocks.stream_guard import big_output_buffer
+    from sdr_semcom.blocks.buffers import big_output_buffer
     from sdr_semcom.link.endpoints import LinkReceiver
     from sdr_semcom.link.loopback import _as_messages
 

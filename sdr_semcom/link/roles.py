@@ -50,7 +50,7 @@ def _push_sink(addr: str):
 def _pull_source(addr: str):
     from gnuradio import gr, zeromq
 
-    from ..blocks.stream_guard import big_output_buffer
+    from ..blocks.buffers import big_output_buffer
 
     src = zeromq.pull_source(gr.sizeof_gr_complex, 1, addr, ZMQ_TIMEOUT_MS, True, -1)
     big_output_buffer(src)  # feeds a Python block: fewer, larger work() calls
@@ -107,12 +107,13 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
     """Apply ``cfg.auth`` (and ``cfg.eve``) to the transmitter's samples and forward them."""
     from gnuradio import gr
 
-    from ..blocks import StreamGuard
-    from ..blocks.stream_guard import big_output_buffer
+    from ..blocks import EotWatch
+    from ..blocks.buffers import big_output_buffer
+    from ..blocks.channel_block import make_channel_block
 
     tb = gr.top_block("semcom_channel")
     src = _pull_source(connect)
-    guard_in = StreamGuard()
+    guard_in = EotWatch()
     tb.connect(src, guard_in)
     outs = {"auth": (cfg.auth, auth_bind)}
     if eve_bind:
@@ -120,7 +121,7 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
     keep = []  # references to the blocks: GNU Radio must not outlive its Python blocks
     guards_out = {}
     for role, (spec, addr) in outs.items():
-        chan, guard, sink = spec.make_block(), StreamGuard(), _push_sink(addr)
+        chan, guard, sink = make_channel_block(spec), EotWatch(), _push_sink(addr)
         big_output_buffer(chan)
         tb.connect(guard_in, chan, guard, sink)
         keep.append((chan, guard, sink))
@@ -144,12 +145,12 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
     """Receive until the end of transmission; returns the receiver and its report."""
     from gnuradio import gr
 
-    from ..blocks import BurstSink, StreamGuard
+    from ..blocks import BurstSink, EotWatch
 
     connect = connect or (AUTH_ADDR if role == "auth" else EVE_ADDR)
     tb = gr.top_block(f"semcom_rx_{role}")
     src = _pull_source(connect)
-    guard = StreamGuard()
+    guard = EotWatch()
     receiver = LinkReceiver(role)
     sink = BurstSink(on_burst=receiver.push)
     tb.connect(src, guard, sink)

@@ -58,7 +58,7 @@ class ChannelSpec:
         Noise seed (>= 1; GNU Radio seeds from the clock on 0).
     engine : str
         ``semcom`` (:class:`ChannelEmulator`, repeatable sample for sample) or ``gnuradio``
-        (``channels.channel_model``).
+        (``channels.channel_model``); :func:`sdr_semcom.blocks.make_channel_block` makes the block.
     """
 
     snr_db: float = 30.0
@@ -93,29 +93,15 @@ class ChannelSpec:
         taps = np.asarray(self.taps, dtype=np.complex128)
         return list(taps / np.linalg.norm(taps))
 
-    def make_block(self, block_tags: bool = False):
-        """A GNU Radio block applying this channel with :attr:`engine`: ``channels.channel_model``
-        or a :class:`~sdr_semcom.blocks.ChannelBlock` around a :class:`ChannelEmulator`.
+    @property
+    def frequency_offset(self) -> float:
+        """Carrier frequency offset in cycles per sample."""
+        return self.cfo_subcarriers / NFFT
 
-        ``block_tags=True`` stops stream tags (needed between GNU Radio's stock
-        ``ofdm_tx`` and ``ofdm_rx`` in one process, whose length tags would leak).
-        Keep a reference to the block while its flowgraph runs (``semcom`` is a Python block:
-        passed inline to ``connect``, it would be garbage-collected under GNU Radio).
-        """
-        if self.engine == "semcom":
-            from ..blocks.channel_block import ChannelBlock
-
-            return ChannelBlock(self, block_tags=block_tags)
-        from gnuradio import channels
-
-        return channels.channel_model(
-            noise_voltage=self.noise_voltage,
-            frequency_offset=self.cfo_subcarriers / NFFT,
-            epsilon=1.0 + self.clock_ppm * 1e-6,
-            taps=self.normalised_taps,
-            noise_seed=self.seed,
-            block_tags=block_tags,
-        )
+    @property
+    def clock_ratio(self) -> float:
+        """Input samples per output sample (``1 + ppm 1e-6``; GNU Radio's ``epsilon``)."""
+        return 1.0 + self.clock_ppm * 1e-6
 
 
 @lru_cache(maxsize=None)
@@ -155,13 +141,15 @@ class ChannelEmulator:
         self.spec = spec
         self._interp = interpolator()
         self._lead = self._interp.shape[1] // 2 - 1
-        self._step = 1.0 + spec.clock_ppm * 1e-6
-        self._taps = np.asarray(spec.normalised_taps, np.complex128)
-        self._hist = np.zeros(self._taps.size - 1, np.complex128)
-        self._freq = spec.cfo_subcarriers / NFFT
-        self._ramp = np.exp(2j * np.pi * self._freq * np.arange(2048))  # the kernel's block: 2048 outputs
-        self._sigma = spec.noise_voltage / math.sqrt(2.0)
-        self._state = np.array([spec.seed], np.uint64)  # SplitMix64 noise generator
+        self._step = spec.clock_ratio
+        taps = np.asarray(spec.normalised_taps, np.complex128)
+        freq = spec.frequency_offset
+        self._em = kernels.EmulatorState(
+            step=self._step, interp=self._interp, taps=taps, hist=np.zeros(taps.size - 1, np.complex128),
+            ramp=np.exp(2j * np.pi * freq * np.arange(2048)),  # the kernel's block: 2048 outputs
+            freq=freq, sigma=spec.noise_voltage / math.sqrt(2.0),
+            state=np.array([spec.seed], np.uint64),  # SplitMix64 noise generator
+            zig=_ZIGGURAT)
         self._buf = np.zeros(self._lead, np.complex64)  # silence before the first sample
         self._base = -self._lead  # stream index of _buf[0] (the input's first sample is 0)
         self._m = 0  # index of the next output sample
@@ -183,8 +171,7 @@ class ChannelEmulator:
         if max_out is not None:
             n_out = min(n_out, max_out)
         out = np.empty(n_out, np.complex64)
-        kernels.channel_block(buf, float(-self._base), self._step, self._m, n_out, self._interp, self._taps,
-                              self._hist, self._ramp, self._freq, self._sigma, self._state, *_ZIGGURAT, out)
+        kernels.channel_pass(buf, float(-self._base), self._m, n_out, self._em, out)
         self._m += n_out
         keep = max(int(self._m * self._step) - self._base - self._lead, 0)  # first sample still needed
         self._buf = buf[keep:]

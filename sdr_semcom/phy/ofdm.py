@@ -2,7 +2,7 @@
 
 Burst layout (samples at the link's sample rate, 64-point FFT, 52 used carriers)::
 
-    STF   6 x 32   repeated short symbol: detection (auto-correlation) + coarse CFO
+    STF   10 x 32  repeated short symbol: detection (auto-correlation) + coarse CFO
     LTF   32 + 2 x 64   known long symbol twice: timing, fine CFO, channel, noise
     SIG   3 x 80   BPSK, LDPC(100,42): modulation, frame length, CRC16
     DATA  T x 80   LDPC(1800,902) codewords, BPSK / QPSK / 16-QAM
@@ -169,6 +169,12 @@ def _codeword_layout(nbits: int) -> tuple[int, np.ndarray]:
 
 
 @lru_cache(maxsize=4096)
+def _frame_shape(nbits: int) -> kernels.FrameShape:
+    """:func:`_codeword_layout` as the receiver's kernels take it."""
+    return kernels.FrameShape(nbits, *_codeword_layout(nbits))
+
+
+@lru_cache(maxsize=4096)
 def coded_bits_len(frame_len: int) -> int:
     """Number of coded bits sent for a frame of ``frame_len`` bytes."""
     ncw, keep_last = _codeword_layout(8 * frame_len)
@@ -219,22 +225,19 @@ def modulate_many(payloads, mod: Modulation = Modulation.QPSK, gap: int = 0) -> 
         bad = next(int(n) for n in lengths if not 1 <= n <= MAX_FRAME_BYTES)
         raise ValueError(f"burst payload must be 1..{MAX_FRAME_BYTES} bytes, got {bad}")
     layouts = [_codeword_layout(8 * int(n)) for n in lengths]
-    t = DATA_CODE.tables
-    nsym = np.array([data_symbols(int(n), mod) for n in lengths], np.int64)
-    grid = kernels.frame_grids(np.frombuffer(b"".join(payloads), np.uint8), lengths,
-                               np.array([c for c, _ in layouts], np.int64), np.stack([k for _, k in layouts]), nsym,
-                               np.stack([_sig_symbols(mod, int(n)) for n in lengths]), _SCRAMBLE, _PERM, t.a_packed,
-                               t.info_cols, t.parity_cols, DATA_CODE.n, _TABLES[mod], _DATA_BINS, _PILOT_BINS,
-                               _PILOT_BASE_C, _PILOT_POLARITY, NFFT, _TX_SCALE)
+    batch = kernels.FrameBatch(
+        lengths=lengths, ncw=np.array([c for c, _ in layouts], np.int64), keep_last=np.stack([k for _, k in layouts]),
+        nsym=np.array([data_symbols(int(n), mod) for n in lengths], np.int64),
+        sig=np.stack([_sig_symbols(mod, int(n)) for n in lengths]))
+    grid = kernels.frame_grids(np.frombuffer(b"".join(payloads), np.uint8), batch, _TABLES[mod], _TX_LAYOUT)
     time = np.fft.ifft(grid, axis=1, norm="forward")  # unscaled: _TX_SCALE is in the grid
-    return kernels.burst_samples(time, SIG_SYMS + nsym, _PREAMBLE, CP, int(gap))
+    return kernels.burst_samples(time, SIG_SYMS + batch.nsym, _PREAMBLE, CP, int(gap))
 
 
 # --------------------------------------------------------------------------------------- RX
 CLOCK_RANGE = 100e-6  # the receiver searches sample-clock offsets within +-100 ppm
 
 
-@lru_cache(maxsize=None)
 def _clock_grids(t: int) -> tuple[np.ndarray, np.ndarray]:
     """Coarse and fine clock-offset grids for a burst of ``t`` symbols.
 
@@ -247,18 +250,29 @@ def _clock_grids(t: int) -> tuple[np.ndarray, np.ndarray]:
     return np.linspace(-n * step, n * step, 2 * n + 1), np.linspace(-step / 2, step / 2, 7)
 
 
-_AXES = {m: axis_levels(m) for m in Modulation}
-
-
-@lru_cache(maxsize=None)
 def _periodogram_plan(t: int) -> tuple[np.ndarray, np.ndarray]:
     """FFT plan of the residual-CFO periodogram over ``t`` symbols (2x zero padding, at least 256)."""
     return kernels.fft_plan(max(256, 1 << int(np.ceil(np.log2(2 * t)))))
 
 
+@lru_cache(maxsize=None)
+def _tracking(t: int, track: bool = True) -> kernels.Tracking:
+    """The clock search (:func:`_clock_grids`) and periodogram plan for a burst of ``t`` symbols."""
+    coarse, fine = _clock_grids(t)
+    return kernels.Tracking(coarse, fine, track, *_periodogram_plan(t))
+
+
+_DEMAP = {m: kernels.Demap(*axis_levels(m)) for m in Modulation}
+
+
 _FFT_PLAN = kernels.fft_plan(NFFT)  # the SIG and LTF symbols' FFTs (compiled radix-2)
 
-#: The burst format as the compiled receiver kernels read it (:class:`kernels.BurstLayout`).
+#: The burst format as the compiled transmitter reads it (:class:`kernels.TxLayout`).
+_TX_LAYOUT = kernels.TxLayout(
+    nfft=NFFT, scale=float(_TX_SCALE), data_bins=_DATA_BINS, pilot_bins=_PILOT_BINS, pilot_ref=_PILOT_BASE_C,
+    polarity=_PILOT_POLARITY, data_code=DATA_CODE.tables, perm=_PERM, scramble=_SCRAMBLE)
+
+#: The burst format as the compiled receiver reads it (:class:`kernels.BurstLayout`).
 _LAYOUT = kernels.BurstLayout(
     nfft=NFFT, cp=CP, sym_len=SYM_LEN, backoff=TIMING_BACKOFF, sym_scale=float(_SYM_SCALE),
     fft_rev=_FFT_PLAN[0], fft_tw=_FFT_PLAN[1],
@@ -268,14 +282,10 @@ _LAYOUT = kernels.BurstLayout(
     used_bins=_USED_BINS, ltf_freq=LTF_FREQ.astype(np.complex128), proj=_PROJ,
     pilot_bins=_PILOT_BINS, pilot_ref=_PILOT_BASE_C, polarity=_PILOT_POLARITY, pilot_k=_PILOTS_F,
     data_bins=_DATA_BINS, data_k=_DATA_F, half=4,
-    sig_syms=SIG_SYMS, sig_levels=_AXES[Modulation.BPSK][0], sig_level_bits=_AXES[Modulation.BPSK][1],
-    sig_n=SIG_CODE.n, sig_row_ptr=SIG_CODE.tables.row_ptr, sig_col_idx=SIG_CODE.tables.col_idx,
-    sig_checks=SIG_CODE.tables.checks, sig_info_cols=SIG_CODE.tables.info_cols,
-    perm=_PERM, info_cols=DATA_CODE.tables.info_cols, row_ptr=DATA_CODE.tables.row_ptr,
-    col_idx=DATA_CODE.tables.col_idx, checks=DATA_CODE.tables.checks,
+    sig_syms=SIG_SYMS, sig_levels=_DEMAP[Modulation.BPSK].levels, sig_level_bits=_DEMAP[Modulation.BPSK].level_bits,
+    sig_code=SIG_CODE.tables.graph, data_code=DATA_CODE.tables.graph, perm=_PERM,
     sent_checks=_sent_order(_PERM, DATA_CODE.tables.checks), sent_info=_sent_order(_PERM, DATA_CODE.tables.info_cols),
-    scramble=_SCRAMBLE,
-    alpha=0.8, known=KNOWN_LLR,
+    scramble=_SCRAMBLE, alpha=0.8, known=KNOWN_LLR,
 )
 
 
@@ -289,7 +299,10 @@ class RxBurst:
     snr_db: float
     cfo: float  # cycles per sample
     clock_ppm: float
-    symbols: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.complex64))
+    symbols: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.complex64))  # the first 768
+    length: int = 0  # frame length in bytes (the SIG field's)
+    #: every equalised DATA-carrier symbol (48 a symbol, in time order) of the DATA field
+    equalised: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.complex64))
 
 
 @dataclass
@@ -456,14 +469,13 @@ class BurstReceiver:
         frames = kernels.derotated_frames(x, acq.body + CP - TIMING_BACKOFF, t, SYM_LEN, NFFT, acq.cfo, acq.dpk,
                                           _SYM_SCALE)
         y = np.fft.fft(frames, axis=1)
-        nbits = 8 * acq.length
-        ncw, keep_last = _codeword_layout(nbits)
-        eq, data, ok, eps = kernels.demodulate(y, acq.h_full, acq.noise_var, *_clock_grids(t), *_periodogram_plan(t),
-                                               *_AXES[acq.mod], nbits, ncw, keep_last, _LAYOUT, self.max_iter)
+        eq, data, ok, eps = kernels.demodulate(y, acq.h_full, acq.noise_var, _LAYOUT, _tracking(t), _DEMAP[acq.mod],
+                                               _frame_shape(8 * acq.length), self.max_iter)
         start = origin + acq.ltf_start - LTF_CP - STF_LEN
         if ok:
             self.stats.decoded += 1
         else:
             self.stats.fec_failures += 1
+        data_eq = eq[SIG_SYMS:].ravel()
         return RxBurst(start, data.tobytes() if ok else None, acq.mod, acq.snr_db, acq.cfo, eps * 1e6,
-                       eq[SIG_SYMS:].ravel()[: 48 * 16].copy())
+                       data_eq[: 48 * 16].copy(), acq.length, data_eq)

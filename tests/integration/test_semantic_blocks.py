@@ -7,7 +7,7 @@ import pmt
 import torch
 from gnuradio import blocks, gr
 
-from sdr_semcom.blocks import BurstSink, BurstSource
+from sdr_semcom.blocks import BurstSink, BurstSource, make_channel_block
 from sdr_semcom.blocks.semantic_pdu import FeatureDeframer, FeatureFramer
 from sdr_semcom.link import rawimage
 from sdr_semcom.phy.channel import impaired
@@ -43,7 +43,7 @@ def test_images_through_framer_radio_and_deframer(rng):
     for f in sent + [framer.tx.end_frame()]:
         src.send(f)
     src.close()
-    chan = impaired(20, seed=4).make_block()
+    chan = make_channel_block(impaired(20, seed=4))
     sink = BurstSink()
     deframer = FeatureDeframer(codec)
     out = blocks.message_debug()

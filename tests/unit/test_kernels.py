@@ -45,8 +45,7 @@ def test_equaliser_llrs_match_the_reference_demapper(mod, rng):
     y = (rng.normal(size=(t, ofdm.NFFT)) + 1j * rng.normal(size=(t, ofdm.NFFT))) * 0.3
     pol = ofdm._PILOT_POLARITY[np.arange(t) % 127][:, None]
     y[:, ofdm._PILOT_BINS] = h[ofdm._PILOT_BINS] * ofdm.PILOT_BASE * pol
-    eq, llr, eps = kernels.equalise_burst(y, h, 0.01, ofdm._LAYOUT, *ofdm._clock_grids(t), False,
-                                          *ofdm._periodogram_plan(t), *axis_levels(mod))
+    eq, llr, eps = kernels.equalise(y, h, 0.01, ofdm._LAYOUT, ofdm._tracking(t, False), kernels.Demap(*axis_levels(mod)))
     want_eq = y[:, ofdm._DATA_BINS] / h[ofdm._DATA_BINS]
     np.testing.assert_allclose(eq, want_eq, rtol=1e-5, atol=1e-6)
     nv = 0.01 / np.abs(h[ofdm._DATA_BINS]) ** 2
@@ -105,9 +104,8 @@ def test_decode_frame_inverts_encode_frame(errors, rng):
     payload = np.frombuffer(rng.bytes(300), np.uint8)
     ncw, keep = ofdm._codeword_layout(8 * payload.size)
     assert ncw == 3
-    t, lay = DATA_CODE.tables, ofdm._LAYOUT
-    bits = kernels.encode_frame(payload, ofdm._SCRAMBLE, ncw, keep, ofdm._PERM, t.a_packed, t.info_cols,
-                                t.parity_cols, DATA_CODE.n, ofdm.coded_bits_len(payload.size))
+    assert ofdm._TX_LAYOUT.data_code is DATA_CODE.tables
+    bits = kernels.encode_frame(payload, ncw, keep, ofdm._TX_LAYOUT, ofdm.coded_bits_len(payload.size))
     llr = (1.0 - 2.0 * bits[: ofdm.coded_bits_len(payload.size)]).astype(np.float32) * 4
     if errors == "first codeword":
         llr[5:60:11] *= -0.2  # weakly wrong bits in the first codeword only
@@ -115,8 +113,7 @@ def test_decode_frame_inverts_encode_frame(errors, rng):
         llr[::7] *= -0.2  # in every codeword, the last (shortened) one included
     elif errors == "too many":
         llr[DATA_CODE.n : 2 * DATA_CODE.n : 2] *= -1  # half the second codeword confidently wrong
-    data, ok = kernels.decode_frame(llr, 8 * payload.size, ncw, keep, ofdm._PERM, t.info_cols, t.row_ptr, t.col_idx,
-                                    t.checks, lay.sent_checks, lay.sent_info, 40, 0.8, 1e3, ofdm._SCRAMBLE)
+    data, ok = kernels.decode_frame(llr, kernels.FrameShape(8 * payload.size, ncw, keep), ofdm._LAYOUT, 40)
     assert ok == (errors != "too many")
     if ok:
         assert data.tobytes() == payload.tobytes()
@@ -124,10 +121,19 @@ def test_decode_frame_inverts_encode_frame(errors, rng):
 
 def test_frame_kernels_refuse_a_layout_that_does_not_fit():
     ncw, keep = ofdm._codeword_layout(8 * 300)
-    t = DATA_CODE.tables
     with pytest.raises(ValueError, match="total_bits"):
-        kernels.encode_frame(np.zeros(300, np.uint8), ofdm._SCRAMBLE, ncw, keep, ofdm._PERM, t.a_packed, t.info_cols,
-                             t.parity_cols, DATA_CODE.n, 100)
+        kernels.encode_frame(np.zeros(300, np.uint8), ncw, keep, ofdm._TX_LAYOUT, 100)
     with pytest.raises(ValueError, match="fewer LLRs"):
-        kernels.decode_frame(np.zeros(100, np.float32), 2400, ncw, keep, ofdm._PERM, t.info_cols, t.row_ptr, t.col_idx,
-                             t.checks, ofdm._LAYOUT.sent_checks, ofdm._LAYOUT.sent_info, 40, 0.8, 1e3, ofdm._SCRAMBLE)
+        kernels.decode_frame(np.zeros(100, np.float32), kernels.FrameShape(2400, ncw, keep), ofdm._LAYOUT, 40)
+
+
+def test_kernel_caches_are_keyed_by_every_kernel_module():
+    """A cached kernel holds the kernels it calls: its cache must go stale when any of them changes."""
+    from sdr_semcom.phy.kernels import _jit
+
+    digest = _jit.package_digest()
+    assert len(digest) == 12
+    for kernel in (kernels.demodulate, kernels.ldpc_encode, kernels.channel_pass):
+        locator = kernel._cache._impl.locator
+        assert type(locator).__name__.startswith("SdrSemcom")
+        assert locator.get_source_stamp() == digest and locator.get_disambiguator().endswith("-" + digest)
