@@ -31,13 +31,13 @@ class SemanticTransmitter:
     """Guard (optional) -> codec -> messages, for the link layer."""
 
     def __init__(self, codec: ImageCodec, guard=None, db=None, embed_bits: int = 8) -> None:
-        from .privacy.embedding import KeyedEmbedding
+        from .privacy.keying import KeyedEmbedding
 
         self.codec, self.guard = codec, guard
         self.keyed = KeyedEmbedding(db.secret, embed_bits) if db is not None else None
 
     def messages(self, img: np.ndarray) -> tuple[list[tuple[bytes | list[bytes], PayloadType]], SentImage]:
-        from .privacy.embedding import text_encoder
+        from .privacy.text_encoder import text_encoder
         from .privacy.wire import pack_findings
 
         findings, masked, mask = [], img, None
@@ -75,7 +75,8 @@ class SemanticReceiver:
     """
 
     def __init__(self, codec: ImageCodec, db=None, judge_db=None, embed_bits: int = 8) -> None:
-        from .privacy.embedding import Aligner, KeyedEmbedding
+        from .privacy.aligner import Aligner
+        from .privacy.keying import KeyedEmbedding
 
         self.codec = codec
         self.keyed = KeyedEmbedding(db.secret if db is not None else None, embed_bits)

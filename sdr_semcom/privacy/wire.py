@@ -11,7 +11,7 @@ import struct
 
 import numpy as np
 
-from .embedding import KeyedEmbedding
+from .keying import KeyedEmbedding
 
 _HEAD = struct.Struct(">BB")
 _BOX = struct.Struct(">HHHH")

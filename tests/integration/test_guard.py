@@ -12,9 +12,11 @@ from PIL import Image
 from sdr_semcom.privacy import PrivacyDatabase, PrivacyGuard, default_backends
 from sdr_semcom.privacy.database import Entry
 from sdr_semcom.privacy.detectors.base import ModelMissing
-from sdr_semcom.privacy.embedding import DIM, Aligner, KeyedEmbedding, text_encoder
-from sdr_semcom.privacy.scoring import match_faces
-from sdr_semcom.privacy.truth import face_truth
+from sdr_semcom.eval.scoring import match_faces
+from sdr_semcom.eval.truth import face_truth
+from sdr_semcom.privacy.aligner import Aligner
+from sdr_semcom.privacy.keying import KeyedEmbedding
+from sdr_semcom.privacy.text_encoder import DIM, text_encoder
 from sdr_semcom.samples import DEFAULT_CACHE
 from tests.conftest import ROOT
 

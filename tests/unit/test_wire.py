@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from sdr_semcom.privacy.embedding import DIM, KeyedEmbedding
+from sdr_semcom.privacy.keying import KeyedEmbedding
+from sdr_semcom.privacy.text_encoder import DIM
 from sdr_semcom.privacy.wire import pack_findings, unpack_findings
 
 
