@@ -167,7 +167,7 @@ class PrivacyGuard:
                     if entry is None:
                         continue
                 else:
-                    entry, ident = entries[0], None
+                    entry, ident = _entry_for(det, entries), None
                 m = region_mask(shape, det, self.margin)
                 findings.append(Finding(entry.id, entry.category, det.box, det.score,
                                         describe(entry.category, det.box, shape, entry), "+".join(det.sources) or name,
@@ -177,6 +177,13 @@ class PrivacyGuard:
             if f.policy == "remove":
                 union |= f.mask
         return GuardResult(findings, union, apply_mask(rgb, union), list(self.unserved))
+
+
+def _entry_for(det: Detection, entries: list[Entry]) -> Entry:
+    """The entry a detection is reported under: the one of the detection's category when the
+    backend says it (a plate under the plates entry, other text under the text entry), else the
+    first entry the backend serves (a plate still goes when only a text entry asks for text)."""
+    return next((e for e in entries if e.category == det.category), entries[0])
 
 
 def default_backends(faces: bool = True, text: bool = True, open_vocab_dir: str | None = None) -> list[Detector]:

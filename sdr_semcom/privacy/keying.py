@@ -1,73 +1,103 @@
-"""Keying of the text embedding that goes on the air: a secret rotation, then quantization.
+"""Keys of the link, derived from the database secret, and the authenticated encryption they give.
 
-The 384-d unit MiniLM vector ``e`` is rotated by a secret orthogonal matrix ``R`` drawn from
-the database secret (HMAC-SHA256 seeds a Gaussian matrix; its QR factor is ``R``), then each
-coordinate is quantized to ``bits`` bits on ``[-CLIP, CLIP]``. Without the secret the received
-vector ``R e`` is a rotated copy whose cosine with ``e`` (or with any MiniLM embedding) is about
-``N(0, 1/384)``. The authorized receiver applies ``R^T`` and aligns the result with its own copy
-of the database (:class:`~sdr_semcom.privacy.aligner.Aligner`).
+From the 32-byte secret HKDF-SHA256 derives one key per purpose (the ``info`` labels below), so
+no key serves two jobs:
+
+- ``aead``: AES-256-GCM key sealing each EMBEDDING message (a fresh random 96-bit nonce per
+  message; the frame's identifying fields as associated data, see :mod:`~sdr_semcom.privacy.wire`).
+- ``key-id``: 8 bytes sent in clear, so a receiver tells "sealed under another key" apart from
+  "altered on the way" without trying to decrypt.
+- ``db-version``: HMAC key for an 8-byte tag of :attr:`PrivacyDatabase.entries_hash`, sent in
+  clear: two holders of the same secret see whether their entries agree, while an eavesdropper
+  cannot test guesses of the entries against it.
+
+This replaces the earlier keyed rotation of the embedding (a fixed orthogonal matrix per
+database): rotations keep inner products, so ciphertexts of guessable descriptions gave the
+enrolled identity away (issue #11).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
-import numpy as np
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .text_encoder import DIM
+from .database import PrivacyDatabase
 
-CLIP = 4.0 / np.sqrt(DIM)  # 4 sigma of a rotated unit vector's coordinates
+KEY_ID_LEN = 8
+VERSION_TAG_LEN = 8
+NONCE_LEN = 12
+TAG_LEN = 16
+
+#: The results of :meth:`LinkKeys.check`.
+KEY_OK = "ok"
+KEY_MISMATCH = "key mismatch"
+DATABASE_DIFFERS = "database differs (same secret, other entries)"
 
 
-def _rotation(secret: bytes) -> np.ndarray:
-    seed = int.from_bytes(hmac.new(secret, b"sdr-semcom/embedding-rotation/v1", hashlib.sha256).digest(), "big")
-    g = np.random.default_rng(seed).standard_normal((DIM, DIM))
-    q, r = np.linalg.qr(g)
-    return (q * np.sign(np.diag(r))).astype(np.float64)  # unique, uniformly distributed
+class AuthenticationFailed(ValueError):
+    """A sealed message did not verify: another key, or altered on the way (never partial plaintext)."""
 
 
-@dataclass
-class KeyedEmbedding:
-    """Quantize + key (transmitter) and unkey + align (receiver) text embeddings.
+def _derive(secret: bytes, label: str, length: int) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None,
+                info=f"sdr-semcom/{label}/v1".encode()).derive(secret)
+
+
+@dataclass(frozen=True)
+class LinkKeys:
+    """The keys one database gives the link.
 
     Parameters
     ----------
-    secret : bytes
-        The database secret. ``None`` gives an eavesdropper's view: no rotation can be undone.
-    bits : int
-        Bits per coordinate (1..16).
+    key_id : bytes
+        8 bytes, sent in clear beside each sealed message.
+    version_tag : bytes
+        8-byte keyed tag of the database's entries, sent in clear.
+
+    Build with :meth:`from_database` (or :meth:`from_secret`); the key material never shows in ``repr``.
     """
 
-    secret: bytes | None
-    bits: int = 8
+    key_id: bytes
+    version_tag: bytes
+    _aead_key: bytes = field(repr=False)
 
-    def __post_init__(self) -> None:
-        if not 1 <= self.bits <= 16:
-            raise ValueError(f"bits must be 1..16, got {self.bits}")
-        self._r = _rotation(self.secret) if self.secret is not None else None
+    @classmethod
+    def from_secret(cls, secret: bytes, entries_hash: str) -> "LinkKeys":
+        if len(secret) < 16:
+            raise ValueError(f"the database secret must be at least 16 bytes, got {len(secret)}")
+        tag = hmac.new(_derive(secret, "db-version", 32), entries_hash.encode(), hashlib.sha256).digest()
+        return cls(_derive(secret, "key-id", KEY_ID_LEN), tag[:VERSION_TAG_LEN], _derive(secret, "aead", 32))
 
-    @property
-    def nbytes(self) -> int:
-        return -(-DIM * self.bits // 8)
+    @classmethod
+    def from_database(cls, db: PrivacyDatabase) -> "LinkKeys":
+        return cls.from_secret(db.secret, db.entries_hash)
 
-    def encode(self, vector: np.ndarray) -> bytes:
-        """Unit 384-d vector -> keyed, quantized bytes (``nbytes`` long)."""
-        if self._r is None:
-            raise ValueError("encoding needs the database secret")
-        y = self._r @ np.asarray(vector, dtype=np.float64)
-        levels = (1 << self.bits) - 1
-        q = np.round((np.clip(y, -CLIP, CLIP) + CLIP) / (2 * CLIP) * levels).astype(np.uint32)
-        bits = ((q[:, None] >> np.arange(self.bits - 1, -1, -1)) & 1).astype(np.uint8).ravel()
-        return np.packbits(bits).tobytes()
+    def check(self, key_id: bytes, version_tag: bytes) -> str:
+        """Compare a sender's clear key fields with ours: :data:`KEY_OK`, :data:`KEY_MISMATCH` or
+        :data:`DATABASE_DIFFERS`."""
+        if not hmac.compare_digest(key_id, self.key_id):
+            return KEY_MISMATCH
+        if not hmac.compare_digest(version_tag, self.version_tag):
+            return DATABASE_DIFFERS
+        return KEY_OK
 
-    def received_vector(self, data: bytes) -> np.ndarray:
-        """Bytes -> dequantized vector, un-keyed when the secret is known (unit norm)."""
-        if len(data) != self.nbytes:
-            raise ValueError(f"keyed embedding must be {self.nbytes} bytes at {self.bits} bits, got {len(data)}")
-        bits = np.unpackbits(np.frombuffer(data, np.uint8))[: DIM * self.bits].reshape(DIM, self.bits)
-        q = bits.astype(np.uint32) @ (1 << np.arange(self.bits - 1, -1, -1)).astype(np.uint32)
-        y = q / ((1 << self.bits) - 1) * 2 * CLIP - CLIP
-        v = self._r.T @ y if self._r is not None else y
-        return (v / max(np.linalg.norm(v), 1e-12)).astype(np.float32)
+    def seal(self, plaintext: bytes, associated: bytes) -> bytes:
+        """``nonce (12 B) | ciphertext | tag (16 B)``; a fresh random nonce each call."""
+        nonce = os.urandom(NONCE_LEN)
+        return nonce + AESGCM(self._aead_key).encrypt(nonce, plaintext, associated)
+
+    def open(self, sealed: bytes, associated: bytes) -> bytes:
+        """The plaintext of :meth:`seal`'s output; :class:`AuthenticationFailed` if it does not verify."""
+        if len(sealed) < NONCE_LEN + TAG_LEN:
+            raise AuthenticationFailed(f"sealed message of {len(sealed)} B is shorter than nonce + tag")
+        try:
+            return AESGCM(self._aead_key).decrypt(sealed[:NONCE_LEN], sealed[NONCE_LEN:], associated)
+        except InvalidTag:
+            raise AuthenticationFailed("authentication failed") from None
