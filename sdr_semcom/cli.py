@@ -90,7 +90,7 @@ def demo(images, out, size, snr, eve_snr, db_path, no_guard, config_path, modula
 
     from .demo import run_demo
     from .privacy import PrivacyDatabase, PrivacyGuard, default_backends
-    from .semantic.codec import WeightsError
+    from .semantic.api import WeightsError
 
     cfg = _config(config_path, snr, eve_snr, modulation, engine)
     named = [(n, np.asarray(img)) for n, img in _load_images(images, size)]
@@ -279,7 +279,8 @@ def _read_rgb(path: Path):
 
 
 def _codec():
-    from .semantic.codec import WeightsError, load_codec
+    from .semantic.api import WeightsError
+    from .semantic.weights import load_codec
 
     try:
         return load_codec()
@@ -443,24 +444,24 @@ def train_codec(kind, name, out_dir, data_dir, bpp, channels, bits, downsample, 
     """Train a codec (GPU if there is one) and write weights + manifest."""
     import shlex
 
-    from .semantic.codec import MODELS_DIR
+    from .semantic.weights import MODELS_DIR
 
     command = "sdr-semcom " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out = Path(out_dir) if out_dir else MODELS_DIR
     data = Path(data_dir) if data_dir else None
     if kind == "dct":
-        from .semantic.restore import RestoreConfig
-        from .semantic.train_dct import train as run_dct
+        from .semantic.dct.restore import RestoreConfig
+        from .semantic.dct.train import train as run_dct
 
         name = name or "codec_v2"
         m = run_dct(out, name, RestoreConfig(width=width or 16), bpp=bpp, seed=seed, minutes=minutes,
                     steps=steps or 6000, batch=batch or 8, crop=crop or 128, data_dir=data, command=command)
     else:
-        from .semantic.model import CodecConfig
-        from .semantic.train import train as run
+        from .semantic.latent.net import LatentConfig
+        from .semantic.latent.train import train as run
 
         name = name or "codec_v1"
-        cfg = CodecConfig(channels=channels, bits=bits, downsample=int(downsample), width=width or 48)
+        cfg = LatentConfig(channels=channels, bits=bits, downsample=int(downsample), width=width or 48)
         m = run(cfg, out, name, seed=seed, minutes=minutes, steps=steps or 4000, batch=batch or 16,
                 crop=crop or 64, data_dir=data, command=command)
     click.echo(json.dumps(m["metrics_held_out"], indent=1))

@@ -16,8 +16,9 @@ from .config import LinkConfig
 from .link.loopback import run_loopback
 from .pipeline import SemanticReceiver, SemanticTransmitter
 from .report import constellation_plot, mosaic, write_json
-from .semantic.codec import ImageCodec, load_codec
-from .semantic.train import psnr
+from .semantic.api import ImageCodec
+from .semantic.metrics import psnr
+from .semantic.weights import load_codec
 
 
 def run_demo(named: list[tuple[str, np.ndarray]], cfg: LinkConfig, out: Path, db=None, guard=None,

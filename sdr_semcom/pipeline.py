@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .phy.framing import Message, PayloadType
-from .semantic.codec import DecodeInfo, ImageCodec
-from .semantic.link import image_messages, received_images
+from .semantic.api import DecodeInfo, ImageCodec
+from .semantic.messages import image_messages, received_images
 
 log = logging.getLogger(__name__)
 MESSAGES_PER_IMAGE = 3

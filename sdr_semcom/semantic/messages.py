@@ -1,8 +1,8 @@
 """Images <-> link messages: what the transmitter sends and the receiver rebuilds.
 
-An image travels as two messages: a METADATA message holding the :class:`FeatureHeader`, then a
-FEATURES message whose fragments are the feature packets (one per radio burst). The receiver
-pairs them (consecutive message ids of one stream) and decodes with the packet map it got.
+An image travels as two messages: a METADATA message holding the :class:`~.api.ImageHeader`,
+then a FEATURES message whose fragments are the codec's packets (one per radio burst). The
+receiver pairs them (consecutive message ids of one stream) and decodes with the packet map it got.
 """
 
 from __future__ import annotations
@@ -12,17 +12,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..phy.framing import Message, PayloadType
-from .codec import DecodeInfo, ImageCodec
-from .packets import FeatureHeader
+from .api import DecodeInfo, ImageCodec, ImageHeader
 
 
 def image_messages(codec: ImageCodec, img: np.ndarray) -> list[tuple[bytes | list[bytes], PayloadType]]:
+    """The messages that carry ``img``: ``[(header bytes, METADATA), (packets, FEATURES)]``."""
     header, packets = codec.encode(img)
     return [(header.to_bytes(), PayloadType.METADATA), (packets, PayloadType.FEATURES)]
 
 
 @dataclass
 class ReceivedImage:
+    """An image the receiver rebuilt, what it got of it, and the id of its header message."""
+
     image: np.ndarray
     info: DecodeInfo
     msg_id: int
@@ -43,7 +45,7 @@ def received_images(codec: ImageCodec, messages: list[Message]) -> tuple[list[Re
             lost += 1
             continue
         try:
-            header = FeatureHeader.from_bytes(m.data)
+            header = ImageHeader.from_bytes(m.data)
         except ValueError:
             lost += 1
             continue
