@@ -218,8 +218,11 @@ def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, connect_timeout,
               help="What the transmitter sends (must match its --payload).")
 @click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False),
               help="Privacy database (authorized receiver): align the keyed descriptions of removed regions.")
+@click.option("--strict", is_flag=True,
+              help="Fail (exit 1) when the transmitter's database or key differs from --db, or a description "
+                   "fails authentication (default: warn and report key_check).")
 @config_opt
-def rx(role, connect, out, connect_timeout, idle_timeout, payload, db_path, config_path) -> None:
+def rx(role, connect, out, connect_timeout, idle_timeout, payload, db_path, strict, config_path) -> None:
     """Receiver process (authorized, or eavesdropper with --role eve)."""
     from PIL import Image
 
@@ -237,12 +240,18 @@ def rx(role, connect, out, connect_timeout, idle_timeout, payload, db_path, conf
     if payload == "raw":
         report["messages"] = save_received(receiver, out, cfg.mtu)
     else:
-        from .pipeline import SemanticReceiver
+        from .pipeline import KeyCheckError, SemanticReceiver
 
         out.mkdir(parents=True, exist_ok=True)
         rows = []
-        for it in SemanticReceiver(_codec(), db=_load_db(db_path) if db_path else None).decode(receiver.messages):
-            row = {"index": it.index, "regions": it.regions}
+        try:
+            items = SemanticReceiver(_codec(), db=_load_db(db_path) if db_path else None,
+                                     strict=strict).decode(receiver.messages)
+        except KeyCheckError as exc:
+            raise click.ClickException(f"--strict: {exc}") from exc
+        for it in items:
+            row = {"index": it.index, "regions": it.regions, "region_count": it.region_count,
+                   "key_check": it.key_check, "embedding_error": it.embedding_error}
             if it.image is None:
                 row["status"] = "lost (header not received)"
             else:

@@ -39,7 +39,7 @@ def run_demo(named: list[tuple[str, np.ndarray]], cfg: LinkConfig, out: Path, db
     report = {"config": asdict(cfg), "codec": codec.id, "database_hash": db.content_hash if db else None,
               "tx": result.tx, "receivers": {}}
     decoded: dict[tuple[str, int], np.ndarray] = {}
-    receivers = {"auth": SemanticReceiver(codec, db=db), "eve": SemanticReceiver(codec, judge_db=db)}
+    receivers = {"auth": SemanticReceiver(codec, db=db), "eve": SemanticReceiver(codec)}
     for role, rr in result.rx.items():
         items = {it.index: it for it in receivers[role].decode(rr.messages)}
         rows = []
@@ -54,9 +54,10 @@ def run_demo(named: list[tuple[str, np.ndarray]], cfg: LinkConfig, out: Path, db
                 row.update(status="all packets lost (grey)" if it.info.all_lost else "decoded",
                            psnr_db=round(psnr(s.masked, it.image), 2),
                            packets=f"{it.info.packets_received}/{it.info.packets_expected}",
-                           regions=it.regions)
-                if it.embedding_error:
-                    row["embedding_error"] = it.embedding_error
+                           regions=it.regions, region_count=it.region_count)
+                for key in ("key_check", "embedding_error"):
+                    if getattr(it, key):
+                        row[key] = getattr(it, key)
             rows.append(row)
         report["receivers"][role] = dict(rr.report, images=rows)
     write_json(out / "report.json", report)
