@@ -6,9 +6,9 @@ from sdr_semcom.phy.channel import ChannelSpec
 
 def test_defaults_and_toml(tmp_path):
     p = tmp_path / "link.toml"
-    p.write_text('modulation = "16qam"\nmtu = 500\n[eve]\nsnr_db = 3.5\ntaps = ["1", "0.2+0.1j"]\n')
+    p.write_text('modulation = "16qam"\nmtu = 800\n[eve]\nsnr_db = 3.5\ntaps = ["1", "0.2+0.1j"]\n')
     cfg = LinkConfig.load(p)
-    assert cfg.mod.bits == 4 and cfg.mtu == 500
+    assert cfg.mod.bits == 4 and cfg.mtu == 800
     assert cfg.eve.snr_db == 3.5 and cfg.eve.taps == (1, 0.2 + 0.1j)
     assert cfg.auth == LinkConfig().auth
 
