@@ -12,6 +12,7 @@ from sdr_semcom.semantic.data import held_out_images
 from sdr_semcom.semantic.train import evaluate, psnr
 
 NAMES = ["codec_v1", "codec_v2"]
+pytestmark = pytest.mark.usefixtures("samples", "face_samples")  # the held-out set includes a face photo
 
 
 @pytest.fixture(scope="module", params=NAMES)
