@@ -71,7 +71,8 @@ def db_opt(required: bool = False, note: str = ""):
 
 def size_opt(default: int):
     return click.option("--size", type=click.IntRange(16, 1024), default=default, show_default=True,
-                        help="Images are resized to SIZE x SIZE pixels before sending.")
+                        help="Long side of the image sent, pixels (aspect ratio kept). The guard runs before, "
+                             "on the image at its own size; the receiver restores that size.")
 
 
 def timeouts_opt(idle: bool = True):

@@ -16,7 +16,7 @@ from typing import Callable
 from PIL import Image
 
 from .config import LinkConfig
-from .images import ImageError, image_files, load_images, read_rgb, resize
+from .images import ImageError, fit, image_files, load_images, read_rgb
 from .link.roles import Timeouts
 from .report import guard_line, guard_report, rx_line, save_items, save_received, write_json
 
@@ -36,18 +36,17 @@ def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Time
              payload: str = "semantic", db_path: str | None = None) -> str:
     """The ``tx`` command: images (default: the samples) -> messages -> ZeroMQ; returns its summary line.
 
-    ``payload="semantic"``: guard (with a database) -> codec; ``"raw"``: plain pixels.
+    ``payload="semantic"``: guard (with a database) at the image's own size, then the codec on the
+    masked image resized to a long side of ``size``; ``"raw"``: the image's pixels at that size.
     """
-    import numpy as np
-
     from .link import rawimage
     from .link.roles import run_tx
     from .phy.framing import PayloadType
     from .samples import demo_images
 
-    named = [(n, resize(img, (size, size))) for n, img in load_images(paths or demo_images()).images]
+    named = load_images(paths or demo_images()).images
     if payload == "raw":
-        messages = [(rawimage.encode(np.asarray(img)), PayloadType.RAW) for _, img in named]
+        messages = [(rawimage.encode(fit(img, size)), PayloadType.RAW) for _, img in named]
     else:
         from .pipeline import SemanticTransmitter
         from .privacy import PrivacyGuard, default_backends
@@ -56,7 +55,7 @@ def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Time
         db = load_db(db_path)
         guard = PrivacyGuard(db, default_backends()) if db else None
         sender = SemanticTransmitter(load_codec(), guard, db)
-        messages = [m for _, img in named for m in sender.messages(img)[0]]
+        messages = [m for _, img in named for m in sender.messages(img, size)[0]]
     r = run_tx(messages, cfg, bind, timeouts)
     return f"tx: sent {r['frames_sent']} packets ({r['payload_bytes']} B) on {bind}"
 

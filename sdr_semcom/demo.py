@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .config import LinkConfig
-from .images import load_images, resize
+from .images import load_images
 from .link.loopback import run_loopback
 from .pipeline import SemanticReceiver, SemanticTransmitter
 from .report import constellation_plot, image_row, mosaic, write_json
@@ -35,24 +35,28 @@ def demo(paths: list[str | Path], cfg: LinkConfig, out: Path, size: int, db_path
     from .privacy import PrivacyDatabase, PrivacyGuard, default_backends
     from .samples import demo_images
 
-    named = [(n, resize(img, (size, size))) for n, img in load_images(paths or demo_images()).images]
+    named = load_images(paths or demo_images()).images
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     db = PrivacyDatabase.load(db_path) if db_path else PrivacyDatabase.default()
     if not db_path:
         db.save(out / "db.yaml")
-    return run_demo(named, cfg, out, db=db, guard=PrivacyGuard(db, default_backends()) if guard else None)
+    return run_demo(named, cfg, out, db=db, guard=PrivacyGuard(db, default_backends()) if guard else None, size=size)
 
 
 def run_demo(named: list[tuple[str, np.ndarray]], cfg: LinkConfig, out: Path, db=None, guard=None,
-             codec: ImageCodec | None = None) -> dict:
+             codec: ImageCodec | None = None, size: int | None = None) -> dict:
     """Run the demo on ``named`` RGB images; writes images, report.json, mosaic.png and
-    constellation.png into ``out``."""
+    constellation.png into ``out``.
+
+    The guard sees each image at its own size; what travels is resized so that its long side is
+    ``size`` (None: as it is), and the receivers restore the original size.
+    """
     codec = codec or load_codec()
     tx = SemanticTransmitter(codec, guard, db)
     messages, sent = [], []
     for name, img in named:
-        msgs, s = tx.messages(img)
+        msgs, s = tx.messages(img, size)
         messages += msgs
         sent.append(s)
         if s.mask is not None:

@@ -36,7 +36,12 @@ class SemanticTransmitter:
         self.codec, self.guard = codec, guard
         self.keyed = KeyedEmbedding(db.secret, embed_bits) if db is not None else None
 
-    def messages(self, img: np.ndarray) -> tuple[list[tuple[bytes | list[bytes], PayloadType]], SentImage]:
+    def messages(self, img: np.ndarray, size: int | None = None
+                 ) -> tuple[list[tuple[bytes | list[bytes], PayloadType]], SentImage]:
+        """One image -> its messages. The guard sees ``img`` at its own size; the masked image is
+        then resized for the link so that its long side is ``size`` (None: sent as it is), and the
+        header carries the original size for the receiver to restore."""
+        from .images import fit
         from .privacy.embedding import text_encoder
         from .privacy.wire import pack_findings
 
@@ -44,7 +49,7 @@ class SemanticTransmitter:
         if self.guard is not None:
             res = self.guard.process(img)
             masked, findings, mask = res.masked, res.removed, res.mask
-        msgs = image_messages(self.codec, masked)
+        msgs = image_messages(self.codec, masked if size is None else fit(masked, size), masked.shape[:2])
         if self.keyed is not None and findings:
             vectors = text_encoder()([f.description for f in findings])
             msgs.append((pack_findings([f.box for f in findings], vectors, self.keyed), PayloadType.EMBEDDING))

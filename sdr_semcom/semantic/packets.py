@@ -29,6 +29,8 @@ class FeatureHeader:
     bits: int
     n_packets: int
     quant: int = 0  # codec v2: quantiser scale in thousandths (0 for the latent codec)
+    orig_height: int = 0  # size of the image before the link resized it (0: height x width, not resized)
+    orig_width: int = 0
 
     def to_bytes(self) -> bytes:
         return json.dumps(self.__dict__, separators=(",", ":")).encode()
