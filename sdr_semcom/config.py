@@ -18,7 +18,7 @@ from .phy.mapping import Modulation
 from .phy.ofdm import MAX_FRAME_BYTES
 
 #: Largest feature packet the codec sends (1.5 x codec v2's 512-byte mean packet; a feature packet
-#: travels as one fragment, so the mtu must hold it). tests/integration/test_codec_weights.py checks it.
+#: travels as one fragment, so the mtu must hold it); tests/unit/test_config.py checks it against the manifest.
 CODEC_MAX_PACKET = 768
 #: Largest fragment one radio burst carries (the OFDM length field, less the frame's header and CRC).
 MAX_MTU = MAX_FRAME_BYTES - HEADER_LEN - CRC_LEN

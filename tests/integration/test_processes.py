@@ -52,6 +52,9 @@ def test_three_process_loopback_bytes_match(tmp_path):
     for role in ("auth", "eve"):
         rep = json.loads((tmp_path / role / "report.json").read_text())
         assert rep["per"] == 0 and rep["end_frame_heard"], rep
+        # a receiver knows its estimate only (the channel ran at 25 / 20 dB; rx was given no config)
+        assert "snr_db" not in rep and "snr_configured_db" not in rep
+        assert rep["snr_est_db"] == pytest.approx({"auth": 25, "eve": 20}[role], abs=2)
         assert rep["packets_sent"] == rep["packets_received"] > 0
         for i, src in enumerate(imgs):
             got = np.asarray(Image.open(tmp_path / role / f"msg_00_{i:04d}.png"))
@@ -175,12 +178,14 @@ def test_semantic_three_process_link_with_guard(tmp_path, face_samples):
     face = face_samples / "t1.jpg"
     pt, pa, pe = (f"tcp://127.0.0.1:{p}" for p in free_ports(3))
     db = tmp_path / "db.yaml"
+    link = tmp_path / "link.toml"  # given to the channel and the authorized receiver only
+    link.write_text("[auth]\nsnr_db = 20\n")
     subprocess.run(CLI + ["db", "create", str(db)], env=ENV, cwd=ROOT, check=True, capture_output=True)
     procs = {
-        "channel": _start(["channel", "--connect", pt, "--auth-bind", pa, "--eve-bind", pe, "--snr", "20",
+        "channel": _start(["channel", "--connect", pt, "--auth-bind", pa, "--eve-bind", pe, "--config", str(link),
                            "--eve-snr", "20", "--connect-timeout", "120", "--channel-engine", "semcom"]),
         "auth": _start(["rx", "--connect", pa, "--out", str(tmp_path / "auth"), "--db", str(db),
-                        "--connect-timeout", "120"]),
+                        "--connect-timeout", "120", "--config", str(link)]),
         "eve": _start(["rx", "--role", "eve", "--connect", pe, "--out", str(tmp_path / "eve"),
                        "--connect-timeout", "120"]),
     }
@@ -195,5 +200,6 @@ def test_semantic_three_process_link_with_guard(tmp_path, face_samples):
     assert a["packets"] == e["packets"] and not a["all_lost"]
     assert len(a["regions"]) >= 5 and all(r["entry"] == "faces" and r["score"] > 0.9 for r in a["regions"])
     assert len(e["regions"]) == len(a["regions"]) and all("entry" not in r for r in e["regions"])
+    assert auth["snr_configured_db"] == 20 and "snr_configured_db" not in eve  # only what the config it got says
     img = np.asarray(Image.open(tmp_path / "auth" / a["file"]))
-    assert img.shape == (256, 256, 3)
+    assert img.shape == np.asarray(Image.open(face)).shape  # sent at 256 px (long side), restored to 1280 x 886
