@@ -4,6 +4,10 @@ Per image the transmitter sends three messages, with consecutive message ids ``3
 the feature header (METADATA), the feature packets (FEATURES, one per burst) and what the guard
 removed (EMBEDDING: boxes + keyed text embeddings). A receiver decodes the (masked) image from
 the features; only one holding the database secret can align the embeddings with its entries.
+
+The guard runs on the image as given (any size); the masked image is then resized for the link
+(long side ``size``, aspect ratio kept) and the header carries the original size, which the
+receiver restores (:func:`sdr_semcom.semantic.link.received_images`).
 """
 
 from __future__ import annotations

@@ -159,7 +159,7 @@ def demo_lines(report: dict, out: Path) -> list[str]:
         regions = sum(len(i.get("regions", [])) for i in r["images"])
         mean = f"{np.mean(ps):.1f} dB" if ps else "n/a"
         lines.append(f"{role:>5}: {len(ps)}/{len(r['images'])} images decoded, mean PSNR {mean} (vs the masked image "
-                     f"sent); removed regions identified: {aligned}/{regions}")
+                     f"at its own size); removed regions identified: {aligned}/{regions}")
     lines.append(f"wrote {out}/report.json, {out}/constellation.png, {out}/tx/, {out}/auth/, {out}/eve/")
     return lines
 
