@@ -59,17 +59,20 @@ payload_opt = click.option("--payload", type=click.Choice(["semantic", "raw"]), 
 
 
 def out_opt(default: str | None, note: str = ""):
+    """``--out DIR`` (a Path); ``note`` completes the help (e.g. a computed default)."""
     return click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=default,
                         show_default=default is not None, help=f"Output folder.{note}")
 
 
 def db_opt(required: bool = False, note: str = ""):
+    """``--db PATH`` -> ``db_path``; ``note`` says what this command does with it."""
     return click.option("--db", "db_path", required=required, type=click.Path(exists=True, dir_okay=False),
                         help="Privacy database (YAML, from 'sdr-semcom db create'): what the guard removes and "
                              f"the link's secret.{note}")
 
 
 def size_opt(default: int):
+    """``--size``: one meaning and one range for every command that sends images."""
     return click.option("--size", type=click.IntRange(16, 1024), default=default, show_default=True,
                         help="Long side of the image sent, pixels (aspect ratio kept). The guard runs before, "
                              "on the image at its own size; the receiver restores that size.")
@@ -83,9 +86,11 @@ def timeouts_opt(idle: bool = True):
         def wrapper(*args, connect_timeout, idle_timeout=None, **kwargs):
             from .link.roles import Timeouts
 
-            t = Timeouts(connect_s=connect_timeout)
-            return f(*args, timeouts=t if idle_timeout is None else Timeouts(connect_timeout, idle_timeout), **kwargs)
+            given = {"connect_s": connect_timeout} if idle_timeout is None else \
+                {"connect_s": connect_timeout, "idle_s": idle_timeout}
+            return f(*args, timeouts=Timeouts(**given), **kwargs)
 
+        # the defaults are link.roles.Timeouts' (not imported here: it would slow every command's start)
         wrapper = click.option("--connect-timeout", type=float, default=15.0, show_default=True,
                                help="Seconds to wait for the peer to show up.")(wrapper)
         if idle:

@@ -40,7 +40,7 @@ def captured(monkeypatch):
     seen = {}
 
     def channel(cfg, *args):
-        seen["cfg"] = cfg
+        seen["cfg"], seen["args"] = cfg, args
         return {"samples": 0, "outputs": {"auth": "x"}}
 
     def demo(images, cfg, *args, **kw):
@@ -94,3 +94,12 @@ def test_bad_config_exits_2_before_anything_runs(captured, tmp_path):
         assert r.exit_code == 2, (command, r.output)
         assert "bad.toml: mtu: must be an integer" in r.output
     assert "cfg" not in captured
+
+
+def test_timeouts_reach_the_command(captured):
+    from sdr_semcom.link.roles import Timeouts
+
+    assert CliRunner().invoke(cli.main, ["channel", "--connect-timeout", "3", "--idle-timeout", "2.5"]).exit_code == 0
+    assert captured["args"][-1] == Timeouts(connect_s=3, idle_s=2.5)
+    assert CliRunner().invoke(cli.main, ["channel", "--no-eve"]).exit_code == 0
+    assert captured["args"] == ("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", None, Timeouts())
