@@ -28,7 +28,7 @@ def errors(f):
             from .link.roles import PeerTimeout
             from .privacy import DatabaseError
             from .privacy.detectors import ModelMissing
-            from .semantic.codec import WeightsError
+            from .semantic.api import WeightsError
 
             if isinstance(exc, (ImageError, DatabaseError, ModelMissing, PeerTimeout, WeightsError)):
                 raise click.ClickException(str(exc)) from exc

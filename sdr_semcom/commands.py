@@ -50,7 +50,7 @@ def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Time
     else:
         from .pipeline import SemanticTransmitter
         from .privacy import PrivacyGuard, default_backends
-        from .semantic.codec import load_codec
+        from .semantic.weights import load_codec
 
         db = load_db(db_path)
         guard = PrivacyGuard(db, default_backends()) if db else None
@@ -70,7 +70,7 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
         report["messages"] = save_received(receiver, out, cfg.mtu)
     else:
         from .pipeline import SemanticReceiver
-        from .semantic.codec import load_codec
+        from .semantic.weights import load_codec
 
         items = SemanticReceiver(load_codec(), db=load_db(db_path)).decode(receiver.messages)
         report["images"] = save_items(items, out)
@@ -141,23 +141,23 @@ def train_codec(kind: str, name: str | None, out: Path | None, data_dir: str | N
 
     ``None`` picks the kind's default (width, steps, batch, crop: dct 16, 6000, 8, 128; latent 48, 4000, 16, 64).
     """
-    from .semantic.codec import MODELS_DIR
+    from .semantic.weights import MODELS_DIR
 
     out = out or MODELS_DIR
     data = Path(data_dir) if data_dir else None
     if kind == "dct":
-        from .semantic.restore import RestoreConfig
-        from .semantic.train_dct import train as run_dct
+        from .semantic.dct.restore import RestoreConfig
+        from .semantic.dct.train import train as run_dct
 
         name = name or "codec_v2"
         m = run_dct(out, name, RestoreConfig(width=width or 16), bpp=bpp, seed=seed, minutes=minutes,
                     steps=steps or 6000, batch=batch or 8, crop=crop or 128, data_dir=data, command=command)
     else:
-        from .semantic.model import CodecConfig
-        from .semantic.train import train as run
+        from .semantic.latent.net import LatentConfig
+        from .semantic.latent.train import train as run
 
         name = name or "codec_v1"
-        cfg = CodecConfig(channels=channels, bits=bits, downsample=downsample, width=width or 48)
+        cfg = LatentConfig(channels=channels, bits=bits, downsample=downsample, width=width or 48)
         m = run(cfg, out, name, seed=seed, minutes=minutes, steps=steps or 4000, batch=batch or 16,
                 crop=crop or 64, data_dir=data, command=command)
     return [json.dumps(m["metrics_held_out"], indent=1), f"wrote {name}.pt (sha256 {m['sha256'][:16]}...) and {name}.json"]

@@ -16,8 +16,9 @@ from .images import load_images
 from .link.loopback import run_loopback
 from .pipeline import SemanticReceiver, SemanticTransmitter
 from .report import constellation_plot, image_row, mosaic, write_json
-from .semantic.codec import ImageCodec, load_codec
-from .semantic.train import psnr
+from .semantic.api import ImageCodec
+from .semantic.metrics import psnr
+from .semantic.weights import load_codec
 
 def demo(paths: list[str | Path], cfg: LinkConfig, out: Path, size: int, db_path: str | None = None,
          guard: bool = True) -> dict:

@@ -7,7 +7,7 @@ the features; only one holding the database secret can align the embeddings with
 
 The guard runs on the image as given (any size); the masked image is then resized for the link
 (long side ``size``, aspect ratio kept) and the header carries the original size, which the
-receiver restores (:func:`sdr_semcom.semantic.link.received_images`).
+receiver restores (:func:`sdr_semcom.semantic.messages.received_images`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .phy.framing import Message, PayloadType
-from .semantic.codec import DecodeInfo, ImageCodec
-from .semantic.link import image_messages, received_images
+from .semantic.api import DecodeInfo, ImageCodec
+from .semantic.messages import image_messages, received_images
 
 MESSAGES_PER_IMAGE = 3
 

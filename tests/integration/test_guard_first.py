@@ -8,9 +8,9 @@ from sdr_semcom.images import fit, read_rgb
 from sdr_semcom.phy.framing import Message, PayloadType
 from sdr_semcom.pipeline import SemanticTransmitter
 from sdr_semcom.privacy import PrivacyDatabase, PrivacyGuard, default_backends
-from sdr_semcom.semantic.codec import load_codec
-from sdr_semcom.semantic.link import received_images
-from sdr_semcom.semantic.packets import FeatureHeader
+from sdr_semcom.semantic.weights import load_codec
+from sdr_semcom.semantic.messages import received_images
+from sdr_semcom.semantic.api import ImageHeader
 
 
 def keyword_encoder(texts):
@@ -50,7 +50,7 @@ def test_faces_found_at_native_size_are_masked_in_what_is_sent(size, guard, phot
     (sent,) = spy.seen
     h, w = photo.shape[:2]
     assert max(sent.shape[:2]) == size and sent.shape[:2] == (round(h * size / w), size)  # aspect kept
-    header = FeatureHeader.from_bytes(msgs[0][0])
+    header = ImageHeader.from_bytes(msgs[0][0])
     assert (header.orig_height, header.orig_width) == (h, w) and (header.height, header.width) == sent.shape[:2]
     assert len(s.findings) == 6  # what the guard finds at 1280 x 886, whatever the size sent
     plain = fit(photo, size)  # the same photo without the guard
@@ -71,4 +71,4 @@ def test_receiver_restores_the_original_size(photo):
     # not resized at all: no original size in the header, and the image comes back at its size
     small = fit(photo, 64)
     msgs, _ = SemanticTransmitter(codec).messages(small)
-    assert FeatureHeader.from_bytes(msgs[0][0]).orig_height == 0
+    assert ImageHeader.from_bytes(msgs[0][0]).orig_height == 0

@@ -11,13 +11,13 @@ from sdr_semcom.blocks import BurstSink, BurstSource
 from sdr_semcom.blocks.semantic_pdu import FeatureDeframer, FeatureFramer
 from sdr_semcom.link import rawimage
 from sdr_semcom.phy.channel import impaired
-from sdr_semcom.semantic.codec import SemanticCodec
-from sdr_semcom.semantic.model import Codec, CodecConfig
+from sdr_semcom.semantic.latent.codec import LatentCodec
+from sdr_semcom.semantic.latent.net import LatentConfig, LatentNet
 
 
 def test_images_through_framer_radio_and_deframer(rng):
     torch.manual_seed(0)
-    codec = SemanticCodec(Codec(CodecConfig(channels=4, bits=3, width=16)), "t", "0" * 64, packet_bytes=200)
+    codec = LatentCodec(LatentNet(LatentConfig(channels=4, bits=3, width=16)), "t", "0" * 64, packet_bytes=200)
     img = rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)
     want, _ = codec.decode(*codec.encode(img))
 

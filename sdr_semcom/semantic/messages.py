@@ -1,9 +1,9 @@
 """Images <-> link messages: what the transmitter sends and the receiver rebuilds.
 
-An image travels as two messages: a METADATA message holding the :class:`FeatureHeader`, then a
-FEATURES message whose fragments are the feature packets (one per radio burst). The receiver
-pairs them (consecutive message ids of one stream) and decodes with the packet map it got. An
-image resized for the link carries its original size in the header; the receiver restores it.
+An image travels as two messages: a METADATA message holding the :class:`~.api.ImageHeader`,
+then a FEATURES message whose fragments are the codec's packets (one per radio burst). The
+receiver pairs them (consecutive message ids of one stream) and decodes with the packet map it got.
+An image resized for the link carries its original size in the header; the receiver restores it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import numpy as np
 
 from ..images import resize
 from ..phy.framing import Message, PayloadType
-from .codec import DecodeInfo, ImageCodec
-from .packets import FeatureHeader
+from .api import DecodeInfo, ImageCodec, ImageHeader
 
 
 #: largest original side a header may ask the receiver to restore (larger: not restored)
@@ -34,6 +33,8 @@ def image_messages(codec: ImageCodec, img: np.ndarray, original_size: tuple[int,
 
 @dataclass
 class ReceivedImage:
+    """An image the receiver rebuilt, what it got of it, and the id of its header message."""
+
     image: np.ndarray
     info: DecodeInfo
     msg_id: int
@@ -54,7 +55,7 @@ def received_images(codec: ImageCodec, messages: list[Message]) -> tuple[list[Re
             lost += 1
             continue
         try:
-            header = FeatureHeader.from_bytes(m.data)
+            header = ImageHeader.from_bytes(m.data)
         except ValueError:
             lost += 1
             continue
