@@ -10,6 +10,10 @@ message's length; an eavesdropper sees no boxes.
 
 The authorized receiver also compares the key identifier and the database version tag that
 travel in clear with its own (``key_check``), warns on a mismatch and, when ``strict``, stops.
+
+The guard runs on the image as given (any size); the masked image is then resized for the link
+(long side ``size``, aspect ratio kept) and the header carries the original size, which the
+receiver restores (:func:`sdr_semcom.semantic.messages.received_images`).
 """
 
 from __future__ import annotations
@@ -64,7 +68,13 @@ class SemanticTransmitter:
         self.embed_bits, self.stream = embed_bits, stream
         self._images = 0
 
-    def messages(self, img: np.ndarray) -> tuple[list[tuple[bytes | list[bytes], PayloadType]], SentImage]:
+    def messages(self, img: np.ndarray, size: int | None = None
+                 ) -> tuple[list[tuple[bytes | list[bytes], PayloadType]], SentImage]:
+        """One image -> its messages. The guard sees ``img`` at its own size; the masked image is
+        then resized for the link so that its long side is ``size`` (None: sent as it is), and the
+        header carries the original size for the receiver to restore. Boxes stay in the original
+        image's pixels."""
+        from .images import fit
         from .privacy.text_encoder import text_encoder
         from .privacy.wire import Context, pack_findings
 
@@ -75,7 +85,7 @@ class SemanticTransmitter:
         if findings and self.keys is None:
             raise ValueError("the guard removed regions but the transmitter has no database to seal their "
                              "descriptions: pass db=")
-        msgs = image_messages(self.codec, masked)
+        msgs = image_messages(self.codec, masked if size is None else fit(masked, size), masked.shape[:2])
         vectors = text_encoder()([f.description for f in findings]) if findings else np.zeros((0, 0))
         msg_id = (MESSAGES_PER_IMAGE * self._images + EMBEDDING_SLOT) & 0xFFFF
         msgs.append((pack_findings([f.box for f in findings], vectors, self.keys,

@@ -98,14 +98,18 @@ class LinkReceiver:
         return self.messages
 
     def report(self, rx_stats: RxStats, frames_sent: int | None, airtime_s: float, snr_db: float | None) -> dict:
-        """Per-receiver figures: packets sent/received/lost, PER, goodput, SNR."""
+        """Per-receiver figures: packets sent/received/lost, PER, goodput, SNR.
+
+        ``snr_db``: the channel's SNR where the caller knows it (a loopback that ran the channel);
+        ``None`` leaves it out (a receiver process knows only its estimate, ``snr_est_db``).
+        """
         sent = frames_sent if frames_sent is not None else self.expected_frames
         if sent is None:
             sent = max(self.seqs) + 1 if self.seqs else 0
         lost = sorted(set(range(sent)) - self.seqs)
         return {
             "role": self.role,
-            "snr_db": snr_db,
+            **({} if snr_db is None else {"snr_db": snr_db}),
             "snr_est_db": float(np.median(self.snr_estimates)) if self.snr_estimates else None,
             "packets_sent": sent,
             "packets_received": len(self.seqs),

@@ -164,8 +164,9 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
     if warning:
         log.warning(warning)
     receiver.finish()
-    spec = getattr(cfg, role)
-    report = receiver.report(sink.receiver.stats, None, guard.items / cfg.sample_rate, spec.snr_db)
+    report = receiver.report(sink.receiver.stats, None, guard.items / cfg.sample_rate, None)
+    if cfg.states(f"{role}.snr_db"):  # what the config says the channel runs at; the receiver cannot know
+        report["snr_configured_db"] = getattr(cfg, role).snr_db
     report["address"] = connect
     report["warning"] = warning
     return receiver, report

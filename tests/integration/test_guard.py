@@ -22,7 +22,7 @@ from sdr_semcom.samples import DEFAULT_CACHE
 from tests.conftest import ROOT
 
 FACES = DEFAULT_CACHE / "faces"
-pytestmark = pytest.mark.skipif(not (FACES / "t1.jpg").exists(), reason="run `sdr-semcom fetch-samples` (make setup)")
+pytestmark = pytest.mark.usefixtures("samples", "face_samples")
 
 
 def rgb(name):
@@ -174,10 +174,17 @@ def test_open_vocabulary_backend_loads_from_a_local_directory(tmp_path, db):
     cs = ClipSeg(tmp_path, threshold=0.5)
     img = rgb("coffee.png")
     heat = cs.heatmaps(img, ["tattoo", "screen"])
-    assert heat.shape == (2, *img.shape[:2]) and 0 <= heat.min() and heat.max() <= 1
-    inputs = proc(text=["tattoo"], images=[img], padding=True, return_tensors="pt")
+    assert heat.shape == (2, *img.shape[:2])
+    inputs = proc(text=["tattoo", "screen"], images=[img] * 2, padding=True, return_tensors="pt")
     with torch.no_grad():  # the loaded weights are the saved ones
-        assert torch.allclose(model(**inputs).logits, cs.model(**inputs).logits, atol=1e-4)
+        logits = model(**inputs).logits
+        assert torch.allclose(logits, cs.model(**inputs).logits, atol=1e-4)
+    # the heat map is the saved model's probability per prompt, at the image's size (corners: the grid's corners)
+    probs = torch.sigmoid(logits).reshape(2, *logits.shape[-2:]).numpy()
+    for k in range(2):
+        assert heat[k, 0, 0] == pytest.approx(probs[k, 0, 0], abs=0.02)
+        assert heat[k, -1, -1] == pytest.approx(probs[k, -1, -1], abs=0.02)
+    assert not np.allclose(heat[0], heat[1], atol=1e-3)  # the prompt matters
     d = PrivacyDatabase.default()
     d.entries = [Entry("tattoos", "custom", "tattoo")]
     g = PrivacyGuard(d, [cs])
