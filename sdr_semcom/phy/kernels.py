@@ -2,7 +2,8 @@
 
 The modem's hot paths are per-sample or per-edge loops that numpy can only
 express with many temporary arrays; here they are plain loops compiled by
-numba, and the receiver calls them a handful of times per burst: ``stf_detect``,
+numba, and the receiver calls them once per input chunk (``front_end_clean``:
+non-finite samples, DC) and a handful of times per burst: ``stf_detect``,
 ``acquire`` (LTF timing, channel, SIG), ``derotated_frames`` (then numpy's FFT)
 and ``demodulate`` (pilot tracking, equaliser, LDPC). The burst format's
 constants travel in one named tuple, :class:`BurstLayout`. All release the GIL.

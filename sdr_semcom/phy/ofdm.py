@@ -2,7 +2,8 @@
 
 Burst layout (samples at the link's sample rate, 64-point FFT, 52 used carriers)::
 
-    STF   6 x 32   repeated short symbol: detection (auto-correlation) + coarse CFO
+    STF   10 x 32  repeated short symbol, even carriers: detection (auto-correlation at
+                   lag 32 less lag 16) + coarse CFO
     LTF   32 + 2 x 64   known long symbol twice: timing, fine CFO, channel, noise
     SIG   3 x 80   BPSK, LDPC(100,42): modulation, frame length, CRC16
     DATA  T x 80   LDPC(1800,902) codewords, BPSK / QPSK / 16-QAM
