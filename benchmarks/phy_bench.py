@@ -25,6 +25,11 @@ payload bytes per second, ``modem_Bps`` with both ends sharing one core.
 The multi-process chain (tx, channel, rx, eve) is also run once to report each
 role's peak memory.
 
+Receiver front end (:func:`front_end_sweep`): PER of both systems (QPSK) with a DC offset
+(LO leakage), a spurious tone or IQ imbalance (:data:`FRONT_ENDS`) on top of the standard
+impairments, at 6, 22 (quick: not run) and 30 dB, one run each (the ``semcom`` channel engine,
+the only one that models the front end: its output repeats exactly).
+
 Usage: ``python benchmarks/phy_bench.py [--quick] [--out DIR]`` (also ``sdr-semcom bench phy``).
 Writes ``phy_bench.json`` (a list of flat rows) and ``phy_bench.png``; prints a table.
 """
@@ -51,6 +56,14 @@ from sdr_semcom.phy.channel import ChannelSpec, impaired  # noqa: E402
 
 SAMPLE_RATE = 1e6
 GAP = 400
+
+#: The receiver front ends of :func:`front_end_sweep` (:class:`ChannelSpec` fields).
+FRONT_ENDS: dict[str, dict] = {
+    "none": {},
+    "DC -20 dBc": {"dc_offset_dbc": -20.0},
+    "tone -20 dBc": {"tone_dbc": -20.0, "tone_subcarriers": 5.3},
+    "IQ 0.5 dB 3 deg": {"iq_gain_db": 0.5, "iq_phase_deg": 3.0},
+}
 
 
 def _payloads(n: int, size: int, seed: int) -> list[bytes]:
@@ -321,6 +334,20 @@ def _timers(system: str, mod: str, payloads: list[bytes], spec: ChannelSpec) -> 
             "rx": timed(make_rx, run_rx), "loopback": loopback}
 
 
+def front_end_sweep(payloads: list[bytes], snrs) -> list[dict]:
+    """PER of both systems (QPSK) for each of :data:`FRONT_ENDS` at each SNR (standard impairments,
+    channel engine ``semcom``, one run: the packets lost repeat exactly)."""
+    rows = []
+    for snr in snrs:
+        for name, front_end in FRONT_ENDS.items():
+            spec = ChannelSpec(**{**impaired(snr, seed=1 + snr).__dict__, **front_end})
+            for system in ("sdr-semcom", "gr-stock"):
+                r = run_ours(spec, payloads) if system == "sdr-semcom" else run_stock(spec, payloads)
+                rows.append({"system": system, "modulation": "qpsk", "payload_bytes": len(payloads[0]),
+                             "front_end": name, "front_end_snr_db": snr, "per": r["per"], "packets": r["packets"]})
+    return rows
+
+
 def role_memory(out: Path, payload: str) -> list[dict]:
     """Peak RSS of each role when run as separate processes over ZeroMQ (``raw`` or ``semantic`` payload)."""
     exe = [sys.executable, "-m", "sdr_semcom.cli"]
@@ -359,7 +386,7 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(16, 4.2))
+    fig, (a1, a2, a3, a4) = plt.subplots(1, 4, figsize=(21, 4.2))
     link = [r for r in rows if "snr_db" in r]
     for key in sorted({(r["system"], r["modulation"], r["payload_bytes"]) for r in link}):
         pts = sorted((r["snr_db"], r["per"], r["goodput_air_bps"]) for r in link
@@ -381,7 +408,18 @@ def plot(rows: list[dict], path: Path) -> None:
         a3.bar(xs + (i - 1) * 0.27, vals, 0.27, label=name)
     a3.set_xticks(xs, [f"{s}\n{m} {b} B" for b, s, m in labels], fontsize=7)
     a3.set(ylabel="payload kB/s", title="Speed on this machine (30 dB, fastest run)")
-    for a in (a1, a2, a3):
+    fe = [r for r in rows if "front_end" in r]
+    names = list(dict.fromkeys(r["front_end"] for r in fe))
+    bars = sorted({(r["system"], r["front_end_snr_db"]) for r in fe})
+    for i, (system, snr) in enumerate(bars):
+        per = [next(r["per"] for r in fe if (r["system"], r["front_end_snr_db"], r["front_end"]) == (system, snr, n))
+               for n in names]
+        a4.bar(np.arange(len(names)) + (i - (len(bars) - 1) / 2) * 0.8 / len(bars), np.maximum(per, 2e-3),
+               0.8 / len(bars), label=f"{system} {snr} dB")
+    a4.set_yscale("log")
+    a4.set_xticks(np.arange(len(names)), names, fontsize=7)
+    a4.set(ylabel="PER (floored at 2e-3)", title="Receiver front end (QPSK)")
+    for a in (a1, a2, a3, a4):
         a.grid(alpha=0.3)
         a.legend(fontsize=8)
     fig.suptitle("CFO 0.3 subcarrier, 20 ppm clock, 3-tap multipath")
@@ -434,6 +472,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{tx['system']:<12}{tx['modulation']:<7}{tx['payload_bytes']:>6}{tx['per']:>7.3f}{tx['value'] / 1e3:>9.0f}"
               f"{rx['value'] / 1e3:>9.0f}{both['value'] / 1e3:>9.0f}{loop['value'] / 1e3:>10.0f}")
     rows += speed
+    fe_snrs = (6, 30) if args.quick else (6, 22, 30)
+    fe = front_end_sweep(_payloads(npk, sizes[0], seed=sizes[0]), fe_snrs)
+    print(f"\nPER with receiver front-end impairments (QPSK, {sizes[0]} B, {npk} packets; standard impairments too)")
+    print(f"{'front end':<18}" + "".join(f"{s[:5] + ' ' + str(d) + ' dB':>14}" for d in fe_snrs
+                                          for s in ("ours", "stock")))
+    for name in FRONT_ENDS:
+        cells = {(r["system"], r["front_end_snr_db"]): r["per"] for r in fe if r["front_end"] == name}
+        print(f"{name:<18}" + "".join(f"{cells[s, d]:>14.3f}" for d in fe_snrs for s in ("sdr-semcom", "gr-stock")))
+    rows += fe
     mem = role_memory(out, "raw") + role_memory(out, "semantic")
     rows += mem
     for m in mem:

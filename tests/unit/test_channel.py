@@ -122,7 +122,8 @@ def test_interpolation_error_on_a_burst_is_below_minus_30_db(bursts):
 @pytest.mark.parametrize("bad, match", [({"engine": "matlab"}, "engine"), ({"snr_db": float("nan")}, "snr_db"),
                                         ({"clock_ppm": -1e6}, "clock_ppm"), ({"taps": (1.0, float("inf"))}, "taps"),
                                         ({"seed": 0}, "seed"), ({"dc_offset_dbc": float("nan")}, "dc_offset_dbc"),
-                                        ({"tone_dbc": 30.0}, "tone_dbc"), ({"tone_subcarriers": 40.0}, "tone_subcarriers"),
+                                        ({"tone_dbc": 30.0}, "tone_dbc"),
+                                        ({"tone_subcarriers": 40.0}, "tone_subcarriers"),
                                         ({"tone_subcarriers": float("inf")}, "tone_subcarriers"),
                                         ({"iq_gain_db": 10.0}, "iq_gain_db"), ({"iq_phase_deg": -60.0}, "iq_phase_deg"),
                                         ({"engine": "gnuradio", "dc_offset_dbc": -30.0}, "engine 'semcom'")])
