@@ -30,7 +30,7 @@ _FAST = {**_OPTS, "fastmath": True}  # reassociation allowed: vectorised loops (
 
 
 # ------------------------------------------------------------------------------ detection
-@njit(**_OPTS)
+@njit(cache=True, nogil=True, fastmath={"contract"})  # fused multiply-adds only: the NaN test must stay
 def front_end_clean(x, dc, alpha):
     """Zero the non-finite samples of ``x`` and remove its DC offset, in place.
 
