@@ -441,6 +441,7 @@ def plot(rows: list[dict], path: Path) -> None:
         a4.bar(np.arange(len(names)) + (i - (len(bars) - 1) / 2) * 0.8 / len(bars), np.maximum(per, 2e-3),
                0.8 / len(bars), label=f"{system} {snr} dB")
     a4.set_yscale("log")
+    a4.set_ylim(1.5e-3, 50)  # room for the legend above PER 1
     a4.set_xticks(np.arange(len(names)), names, fontsize=7)
     a4.set(ylabel="PER (floored at 2e-3)", title="Receiver front end (QPSK)")
     for a in (a1, a2, a3, a4):

@@ -53,7 +53,7 @@ PREAMBLE_LEN = STF_LEN + LTF_LEN
 MAX_FRAME_BYTES = (1 << 14) - 1
 SIG_VERSION = 1
 TIMING_BACKOFF = 4  # FFT window starts this many samples inside the CP
-DC_ALPHA = 2.0**-12  # the receiver's DC blocker: one-pole average over ~4096 samples
+DC_BLOCK, DC_WEIGHT = 64, 2.0**-6  # the receiver's DC blocker: time constant 64 / 2**-6 = 4096 samples
 
 
 def _pn_bits(n: int, seed: int = 0x7F) -> np.ndarray:
@@ -329,9 +329,11 @@ class BurstReceiver:
     """Streaming OFDM burst receiver.
 
     The input first loses its non-finite samples (zeroed, counted in
-    :attr:`RxStats.nonfinite_samples`) and its DC offset (a one-pole DC blocker,
-    :func:`kernels.front_end_clean`): detection, synchronisation and the FFTs all see the cleaned
-    stream. The detector (:func:`kernels.stf_detect`) needs the STF's structure, periodic at 32
+    :attr:`RxStats.nonfinite_samples`) and its DC offset (a DC blocker,
+    :func:`kernels.front_end_clean`: the estimate follows the means of 64-sample blocks with a
+    time constant of 4096 samples): detection, synchronisation and the FFTs all see the cleaned
+    stream.
+    The detector (:func:`kernels.stf_detect`) needs the STF's structure, periodic at 32
     samples but not at 16, so that a DC offset or a tone left in the gaps does not trigger it.
 
     Parameters
@@ -367,7 +369,8 @@ class BurstReceiver:
         self._offset = 0  # absolute index of _buf[0]
         self._scan = 0  # absolute index where the next detection search starts
         self._pending: _Acquisition | None = None  # synchronised burst waiting for its samples
-        self._dc = np.zeros(1, np.complex128)  # the DC blocker's estimate
+        self._dc = np.zeros(2)  # the DC blocker's estimate (re, im) and its current block's sums
+        self._dc_sums = np.zeros(3, np.int64)
 
     # -- public -----------------------------------------------------------------------------
     def feed(self, samples: np.ndarray) -> list[RxBurst]:
@@ -375,7 +378,8 @@ class BurstReceiver:
         self.stats.samples += x.size
         old = self._buf.size
         self._buf = np.concatenate([self._buf, x]) if old else x.copy()
-        self.stats.nonfinite_samples += kernels.front_end_clean(self._buf[old:], self._dc, DC_ALPHA)
+        self.stats.nonfinite_samples += kernels.front_end_clean(self._buf[old:], self._dc, self._dc_sums, DC_WEIGHT,
+                                                                DC_BLOCK)
         out = self._process(final=False)
         keep_from = max(self._scan - self._offset - 2 * self.WINDOW, 0)
         if keep_from:
@@ -390,6 +394,7 @@ class BurstReceiver:
         self._offset = self._scan = 0
         self._pending = None
         self._dc[:] = 0
+        self._dc_sums[:] = 0
         return out
 
     # -- detection ----------------------------------------------------------------------------

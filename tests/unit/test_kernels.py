@@ -53,17 +53,22 @@ def test_stf_detect_ignores_dc_and_tones_but_finds_the_stf_under_them(offender, 
 def test_front_end_clean_zeroes_nonfinite_samples_and_removes_dc_in_any_chunks(rng):
     x = (rng.normal(size=30_000) + 1j * rng.normal(size=30_000)).astype(np.complex64) * 0.1 + (0.5 - 0.25j)
     x[[3, 700, 701]] = [np.nan, np.inf, complex(1.0, -np.inf)]
-    whole, dc = x.copy(), np.zeros(1, np.complex128)
-    assert kernels.front_end_clean(whole, dc, 2.0**-10) == 3
-    v, est, want = np.where(np.isfinite(x), x, 0).astype(np.complex128), 0j, np.empty(x.size, complex)
-    for i in range(x.size):  # the definition: the estimate before each sample is removed from it
-        want[i], est = v[i] - est, (1 - 2.0**-10) * est + 2.0**-10 * v[i]
+    block, weight = 64, 2.0**-4
+    whole, dc, sums = x.copy(), np.zeros(2), np.zeros(3, np.int64)
+    assert kernels.front_end_clean(whole, dc, sums, weight, block) == 3
+    v = np.where(np.isfinite(x), x, 0).astype(np.complex64)
+    fixed = np.trunc(v.real * 65536.0) + 1j * np.trunc(v.imag * 65536.0)  # the sums count truncated 2**-16 units
+    est, want = 0j, np.empty(x.size, np.complex64)
+    for b in range(0, x.size - block + 1, block):  # each block loses the estimate of the blocks before it
+        want[b : b + block] = v[b : b + block] - np.complex64(est)
+        est += weight * (fixed[b : b + block].mean() / 65536.0 - est)
+    want[x.size // block * block :] = v[x.size // block * block :] - np.complex64(est)
     np.testing.assert_allclose(whole, want, atol=1e-6)
-    assert abs(whole[20_000:].mean()) < 0.01 and abs(dc[0] - (0.5 - 0.25j)) < 0.01
-    cut, dc2, bad = x.copy(), np.zeros(1, np.complex128), 0
+    assert abs(whole[20_000:].mean()) < 0.01 and abs(complex(*dc) - (0.5 - 0.25j)) < 0.01
+    cut, dc2, sums2, bad = x.copy(), np.zeros(2), np.zeros(3, np.int64), 0
     for i in range(0, x.size, 777):
-        bad += kernels.front_end_clean(cut[i : i + 777], dc2, 2.0**-10)
-    assert bad == 3 and np.array_equal(cut, whole) and dc2[0] == dc[0]
+        bad += kernels.front_end_clean(cut[i : i + 777], dc2, sums2, weight, block)
+    assert bad == 3 and np.array_equal(cut, whole) and np.array_equal(dc2, dc) and np.array_equal(sums2, sums)
 
 
 @pytest.mark.parametrize("mod", list(Modulation))
