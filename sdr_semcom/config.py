@@ -176,6 +176,9 @@ _CHANNEL_KEYS = {
     "snr_db": _number, "cfo_subcarriers": _number, "clock_ppm": _number, "taps": _taps,
     "seed": lambda w, v: _integer(w, v, 1, 2**31 - 1),
     "engine": lambda w, v: _choice(w, v, ENGINES),
+    # the receiver's front end (engine semcom only; ChannelSpec checks the ranges): a key left out is no impairment
+    "dc_offset_dbc": _number, "tone_dbc": _number, "tone_subcarriers": _number, "iq_gain_db": _number,
+    "iq_phase_deg": _number,
 }
 _TOP_KEYS = {
     "modulation": lambda w, v: _modulation(w, v),

@@ -121,6 +121,7 @@ class LinkReceiver:
             "sig_errors": rx_stats.sig_errors,
             "false_alarms": rx_stats.false_alarms,
             "truncated_bursts": rx_stats.truncated,
+            "nonfinite_samples": rx_stats.nonfinite_samples,
             "end_frame_heard": self.expected_frames is not None,
             "payload_bytes": self.payload_bytes,
             "airtime_s": airtime_s,

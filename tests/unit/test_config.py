@@ -14,10 +14,12 @@ from sdr_semcom.phy.channel import ChannelSpec
 
 def test_defaults_and_toml(tmp_path):
     p = tmp_path / "link.toml"
-    p.write_text('modulation = "16qam"\nmtu = 800\n[eve]\nsnr_db = 3.5\ntaps = ["1", "0.2+0.1j"]\n')
+    p.write_text('modulation = "16qam"\nmtu = 800\n[eve]\nsnr_db = 3.5\ntaps = ["1", "0.2+0.1j"]\n'
+                 'dc_offset_dbc = -25\ntone_dbc = -30.0\ntone_subcarriers = 4.5\n')
     cfg = LinkConfig.load(p)
     assert cfg.mod.bits == 4 and cfg.mtu == 800
     assert cfg.eve.snr_db == 3.5 and cfg.eve.taps == (1, 0.2 + 0.1j)
+    assert (cfg.eve.dc_offset_dbc, cfg.eve.tone_dbc, cfg.eve.tone_subcarriers) == (-25, -30.0, 4.5)
     assert cfg.auth == LinkConfig().auth
 
 
@@ -53,6 +55,11 @@ def test_noise_voltage_follows_in_band_snr():
     ("[eve]\nseed = 0\n", r"\[eve\] seed: must be 1..2147483647, got 0"),
     ('[eve]\nengine = "matlab"\n', r"\[eve\] engine: must be one of semcom, gnuradio"),
     ("[eve]\nclock_ppm = 1e6\n", r"\[eve\]: channel clock_ppm must be within"),
+    ("[auth]\niq_phase_deg = 90\n", r"link.toml: \[auth\]: channel iq_phase_deg must be within \+-45"),
+    ('[eve]\ntone_dbc = "loud"\n', r"\[eve\] tone_dbc: must be a number, got 'loud'"),
+    ("[eve]\ndc_offset_dbc = nan\n", r"\[eve\] dc_offset_dbc: must be a finite number"),
+    ("[auth]\ntone_subcarriers = 33\n", r"\[auth\]: channel tone_subcarriers must be within \+-32"),
+    ('[auth]\nengine = "gnuradio"\ndc_offset_dbc = -30\n', r"\[auth\]: channel engine 'gnuradio' has no DC offset"),
 ])
 def test_every_key_is_checked_at_load_with_file_table_and_key(tmp_path, text, match):
     p = tmp_path / "link.toml"
@@ -79,7 +86,8 @@ def test_stated_keys_and_base(tmp_path):
 
 # ------------------------------------------------------------------ random documents: never a traceback
 _names = st.sampled_from(["modulation", "mtu", "gap", "sample_rate", "auth", "eve", "snr_db", "taps", "seed",
-                          "engine", "cfo_subcarriers", "clock_ppm", "x"])
+                          "engine", "cfo_subcarriers", "clock_ppm", "dc_offset_dbc", "tone_dbc",
+                          "tone_subcarriers", "iq_gain_db", "iq_phase_deg", "x"])
 _scalars = (st.integers(-2**70, 2**70) | st.floats(allow_nan=True, allow_infinity=True) | st.booleans()
             | st.text(max_size=8) | st.sampled_from(["qpsk", "16qam", "semcom", "gnuradio", "1+2j", "1e6"]))
 _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4)

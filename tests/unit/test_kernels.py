@@ -25,15 +25,50 @@ def test_stf_detect_matches_the_metric_definition(rng):
     x = (rng.normal(size=3000) + 1j * rng.normal(size=3000)).astype(np.complex64) * 0.1
     x[1000:1320] += ofdm.STF
     lag, w = ofdm.STF_PERIOD, 7 * ofdm.STF_PERIOD
-    p = np.array([np.vdot(x[d : d + w], x[d + lag : d + lag + w]) for d in range(x.size - lag - w + 1)])
-    e0 = np.array([np.vdot(x[d : d + w], x[d : d + w]).real for d in range(p.size)])
-    e1 = np.array([np.vdot(x[d + lag : d + lag + w], x[d + lag : d + lag + w]).real for d in range(p.size)])
-    m = np.abs(p) ** 2 / (e0 * e1)
+    n = x.size - lag - w + 1
+    corr = lambda off: np.array([np.vdot(x[d : d + w], x[d + off : d + off + w]) for d in range(n)])  # noqa: E731
+    e0 = np.array([np.vdot(x[d : d + w], x[d : d + w]).real for d in range(n)])
+    e1 = np.array([np.vdot(x[d + lag : d + lag + w], x[d + lag : d + lag + w]).real for d in range(n)])
+    m = (np.abs(corr(lag)) - np.abs(corr(lag // 2))) / np.sqrt(e0 * e1)
     first, peak, scanned = kernels.stf_detect(x, lag, w, 0.5, 288)
-    assert first == int(np.argmax(m > 0.25))
+    assert first == int(np.argmax(m > 0.5))
     assert peak == first + int(np.argmax(m[first : first + 288]))
     assert scanned == first + 288
     assert kernels.stf_detect(x[:900], lag, w, 0.5, 288)[0] == -1
+
+
+@pytest.mark.parametrize("offender", ["dc", "tone"])
+def test_stf_detect_ignores_dc_and_tones_but_finds_the_stf_under_them(offender, rng):
+    """Both correlate equally at lags 32 and 16 (Schmidl-Cox alone scores them 1)."""
+    t = np.arange(4000)
+    spur = np.full(t.size, 0.3 + 0.2j) if offender == "dc" else 0.3 * np.exp(2j * np.pi * 0.0831 * t)
+    x = (spur + 0.01 * (rng.normal(size=t.size) + 1j * rng.normal(size=t.size))).astype(np.complex64)
+    lag, w = ofdm.STF_PERIOD, ofdm.STF_WINDOW
+    assert kernels.stf_detect(x, lag, w, 0.3, 288)[0] == -1
+    x[2000:2320] += ofdm.STF
+    first, peak, _ = kernels.stf_detect(x, lag, w, 0.3, 288)
+    assert 2000 - w < first < 2000 and 2000 <= peak <= 2000 + ofdm.STF_LEN - w - lag  # window within the STF
+
+
+def test_front_end_clean_zeroes_nonfinite_samples_and_removes_dc_in_any_chunks(rng):
+    x = (rng.normal(size=30_000) + 1j * rng.normal(size=30_000)).astype(np.complex64) * 0.1 + (0.5 - 0.25j)
+    x[[3, 700, 701]] = [np.nan, np.inf, complex(1.0, -np.inf)]
+    block, weight = 64, 2.0**-4
+    whole, dc, sums = x.copy(), np.zeros(2), np.zeros(3, np.int64)
+    assert kernels.front_end_clean(whole, dc, sums, weight, block) == 3
+    v = np.where(np.isfinite(x), x, 0).astype(np.complex64)
+    fixed = np.trunc(v.real * 65536.0) + 1j * np.trunc(v.imag * 65536.0)  # the sums count truncated 2**-16 units
+    est, want = 0j, np.empty(x.size, np.complex64)
+    for b in range(0, x.size - block + 1, block):  # each block loses the estimate of the blocks before it
+        want[b : b + block] = v[b : b + block] - np.complex64(est)
+        est += weight * (fixed[b : b + block].mean() / 65536.0 - est)
+    want[x.size // block * block :] = v[x.size // block * block :] - np.complex64(est)
+    np.testing.assert_allclose(whole, want, atol=1e-6)
+    assert abs(whole[20_000:].mean()) < 0.01 and abs(complex(*dc) - (0.5 - 0.25j)) < 0.01
+    cut, dc2, sums2, bad = x.copy(), np.zeros(2), np.zeros(3, np.int64), 0
+    for i in range(0, x.size, 777):
+        bad += kernels.front_end_clean(cut[i : i + 777], dc2, sums2, weight, block)
+    assert bad == 3 and np.array_equal(cut, whole) and np.array_equal(dc2, dc) and np.array_equal(sums2, sums)
 
 
 @pytest.mark.parametrize("mod", list(Modulation))

@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdr_semcom.phy import ofdm
+from sdr_semcom.phy.channel import ChannelEmulator, ChannelSpec, impaired
 from sdr_semcom.phy.mapping import Modulation
 from tests.conftest import awgn
 
@@ -101,3 +102,38 @@ def test_modulate_many_equals_frame_by_frame(mod, rng):
     np.testing.assert_array_equal(ofdm.modulate_many(frames, mod, gap=50), one_by_one)
     with pytest.raises(ValueError, match="1..16383 bytes, got 0"):
         ofdm.modulate_many([b"x", b""], mod)
+
+
+def _through(spec: ChannelSpec, payloads, gap=400) -> np.ndarray:
+    x = np.concatenate([np.zeros(gap, np.complex64), ofdm.modulate_many(payloads, Modulation.QPSK, gap)])
+    emu = ChannelEmulator(spec)
+    return np.concatenate([emu.process(x), emu.flush()])
+
+
+@pytest.mark.parametrize("front_end", [{"dc_offset_dbc": -20.0}, {"tone_dbc": -20.0, "tone_subcarriers": 5.3},
+                                       {"tone_dbc": -20.0, "tone_subcarriers": 7.0},  # on a pilot
+                                       {"iq_gain_db": 0.5, "iq_phase_deg": 3.0},
+                                       {"dc_offset_dbc": -10.0, "tone_dbc": -20.0, "tone_subcarriers": -11.6,
+                                        "iq_gain_db": -0.5, "iq_phase_deg": 3.0}], ids=["dc", "tone", "tone-pilot",
+                                                                                         "iq", "all"])
+def test_front_end_impairments_cost_no_packet_at_30db(front_end):
+    """Before the detector needed the STF's structure, a -20 dBc DC offset or tone lost 25-50 %."""
+    rng = np.random.default_rng(12)
+    payloads = [rng.bytes(200) for _ in range(100)]
+    spec = impaired(30, seed=3)
+    clean = _receive(_through(spec, payloads))[0]
+    out, rx = _receive(_through(ChannelSpec(**{**spec.__dict__, **front_end}), payloads))
+    assert [b.payload for b in clean] == payloads
+    assert [b.payload for b in out] == payloads
+    assert rx.stats.false_alarms == 0
+
+
+def test_nonfinite_samples_are_zeroed_and_counted(rng):
+    payloads = [rng.bytes(120) for _ in range(4)]
+    x = awgn(_stream(payloads, Modulation.QPSK), 25, rng)
+    x[3] = np.nan  # before the first burst: it used to cost the next two bursts
+    x[200:210] = np.inf
+    x[-500] = complex(np.nan, 0.0)  # in the gap after the last burst
+    out, rx = _receive(x, chunk=1000)
+    assert [b.payload for b in out] == payloads
+    assert rx.stats.nonfinite_samples == 12

@@ -3,6 +3,8 @@
 The modem's hot paths are per-sample or per-edge loops that numpy can only express with many
 temporary arrays; here they are plain loops compiled by numba, one module per stage of the chain:
 
+* :mod:`.front_end` -- the receiver's front end, once per input chunk: non-finite samples zeroed
+  and counted, DC removed (``front_end_clean``);
 * :mod:`.sync` -- STF detection (``stf_detect``), LTF timing and CFO (``ltf_timing``),
   derotation (``derotated_frames``) and the compiled radix-2 FFT (``fft_plan``, ``fft_inplace``,
   ``spectra``);
@@ -17,9 +19,9 @@ temporary arrays; here they are plain loops compiled by numba, one module per st
 * :mod:`.noise`, :mod:`.channel` -- SplitMix64 + ziggurat normals, the channel emulator's pass;
 * :mod:`.layout` -- the named tuples they take (:class:`BurstLayout`, :class:`TxLayout` and the others).
 
-The receiver calls them a handful of times per burst: ``stf_detect``, ``acquire``,
-``derotated_frames`` (then numpy's FFT over all the burst's symbols at once) and ``demodulate``.
-All release the GIL.
+The receiver calls ``front_end_clean`` once per input chunk and the others a handful of times per
+burst: ``stf_detect``, ``acquire``, ``derotated_frames`` (then numpy's FFT over all the burst's
+symbols at once) and ``demodulate``. All release the GIL.
 
 Two rules keep the loops fast: index tables are unsigned (numba checks every signed index for
 wraparound, which stops vectorisation), and where a loop walks a window of an array it indexes a
@@ -34,6 +36,7 @@ its callers.
 
 from .channel import channel_pass
 from .equaliser import equalise, ltf_channel
+from .front_end import front_end_clean
 from .layout import (BurstLayout, Demap, EmulatorState, FrameBatch, FrameShape, LdpcGraph, LdpcTables, Tracking,
                      TxLayout, Ziggurat)
 from .ldpc import decode_frame, ldpc_decode, ldpc_encode
@@ -45,6 +48,6 @@ from .tx import burst_samples, encode_frame, frame_grids, ofdm_grid
 __all__ = [
     "BurstLayout", "Demap", "EmulatorState", "FrameBatch", "FrameShape", "LdpcGraph", "LdpcTables", "Tracking",
     "TxLayout", "Ziggurat", "acquire", "burst_samples", "channel_pass", "decode_frame", "demodulate", "derotated_frames",
-    "encode_frame", "equalise", "fft_inplace", "fft_plan", "frame_grids", "ldpc_decode", "ldpc_encode", "ltf_channel",
-    "ltf_timing", "normal_tables", "normals", "ofdm_grid", "spectra", "stf_detect",
+    "encode_frame", "equalise", "fft_inplace", "fft_plan", "frame_grids", "front_end_clean", "ldpc_decode",
+    "ldpc_encode", "ltf_channel", "ltf_timing", "normal_tables", "normals", "ofdm_grid", "spectra", "stf_detect",
 ]

@@ -13,49 +13,68 @@ from ._jit import JIT, JIT_FAST
 
 @njit(**JIT)
 def stf_detect(x, lag, window, threshold, plateau):
-    """Find the first preamble in ``x`` with the normalised delayed auto-correlation.
+    """Find the first preamble in ``x``: a signal periodic with period ``lag`` but not ``lag / 2``.
 
-    ``m(d) = |sum conj(x[d+i]) x[d+i+lag]|^2 / (sum |x[d+i]|^2 * sum |x[d+i+lag]|^2)``, ``i < window``
-    (the square of the Schmidl-Cox metric: no square root per sample), with running sums in
-    float64 restarted exactly every 4096 positions. Scanning stops ``plateau`` positions after the
-    first ``m > threshold**2``. Returns ``(first, peak, scanned)``: the first position above the
-    threshold and the position of the largest metric within ``plateau`` of it (-1, -1 without a
-    hit; peak -1 when ``x`` ends before the plateau does) and the number of positions computed.
+    ``m(d) = (|R(lag)| - |R(lag/2)|) / sqrt(E0 E1)``, ``R(l) = sum conj(x[d+i]) x[d+i+l]``,
+    ``E0 = sum |x[d+i]|^2``, ``E1 = sum |x[d+i+lag]|^2``, ``i < window``: the Schmidl-Cox metric
+    less the correlation at half the period. The short training symbol uses only the even
+    carriers k, 14 of its 26 with k / 2 odd, so its correlation at ``lag / 2`` nearly cancels
+    (-0.08 of its power), while a DC offset or a tone (LO leakage, spurs) correlates equally at
+    every lag and scores zero instead of one. Running sums in float64, restarted exactly every
+    4096 positions. Scanning stops ``plateau`` positions after the first ``m > threshold``.
+    Returns ``(first, peak, scanned)``: the first position above the threshold and the position
+    of the largest metric within ``plateau`` of it (-1, -1 without a hit; peak -1 when ``x``
+    ends before the plateau does) and the number of positions computed. ``x`` must be finite
+    (:func:`.front_end.front_end_clean`).
     """
+    half = lag // 2
     n = x.size - lag - window + 1
     thr2 = threshold * threshold
     pr = 0.0
     pi = 0.0
+    hr = 0.0
+    hi = 0.0
     e0 = 0.0
     e1 = 0.0
     first, peak, best = -1, -1, -1.0
     for d in range(max(n, 0)):
         if d % 4096 == 0:  # exact restart: no drift from add/subtract over long streams
-            pr = pi = e0 = e1 = 0.0
+            pr = pi = hr = hi = e0 = e1 = 0.0
             for i in range(d, d + window):
                 a = x[i]
                 b = x[i + lag]
+                h = x[i + half]
                 pr += a.real * b.real + a.imag * b.imag
                 pi += a.real * b.imag - a.imag * b.real
+                hr += a.real * h.real + a.imag * h.imag
+                hi += a.real * h.imag - a.imag * h.real
                 e0 += a.real * a.real + a.imag * a.imag
                 e1 += b.real * b.real + b.imag * b.imag
         else:
             a = x[d + window - 1]
             b = x[d + window - 1 + lag]
+            h = x[d + window - 1 + half]
             c = x[d - 1]
             f = x[d - 1 + lag]
+            g = x[d - 1 + half]
             pr += a.real * b.real + a.imag * b.imag - (c.real * f.real + c.imag * f.imag)
             pi += a.real * b.imag - a.imag * b.real - (c.real * f.imag - c.imag * f.real)
+            hr += a.real * h.real + a.imag * h.imag - (c.real * g.real + c.imag * g.imag)
+            hi += a.real * h.imag - a.imag * h.real - (c.real * g.imag - c.imag * g.real)
             e0 += a.real * a.real + a.imag * a.imag - (c.real * c.real + c.imag * c.imag)
             e1 += b.real * b.real + b.imag * b.imag - (f.real * f.real + f.imag * f.imag)
         den = max(e0, 0.0) * max(e1, 0.0)
-        m = (pr * pr + pi * pi) / den if den > 1e-24 else 0.0
+        p2 = pr * pr + pi * pi
         if first < 0:
-            if m > thr2:
-                first, best, peak = d, m, d
+            # m > threshold needs |R(lag)|^2 > threshold^2 den: square roots only past that test
+            if p2 > thr2 * den and den > 1e-24:
+                m = (math.sqrt(p2) - math.sqrt(hr * hr + hi * hi)) / math.sqrt(den)
+                if m > threshold:
+                    first, best, peak = d, m, d
         else:
             if d >= first + plateau:
                 return first, peak, d
+            m = (math.sqrt(p2) - math.sqrt(hr * hr + hi * hi)) / math.sqrt(den) if den > 1e-24 else 0.0
             if m > best:
                 best, peak = m, d
     if first >= 0:
