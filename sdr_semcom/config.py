@@ -95,6 +95,11 @@ class LinkConfig:
         modulation : str or None
         engine : str or None
             Channel emulator of both channels (``semcom`` or ``gnuradio``).
+
+        Raises
+        ------
+        ConfigError
+            A value the channel refuses (``gnuradio`` on a channel with front-end impairments).
         """
         cfg, stated = self, set(self.stated)
         if modulation is not None:
@@ -107,7 +112,11 @@ class LinkConfig:
             if engine is not None:
                 changes["engine"] = engine
             if changes:
-                cfg = replace(cfg, **{role: replace(getattr(cfg, role), **changes)})
+                try:
+                    cfg = replace(cfg, **{role: replace(getattr(cfg, role), **changes)})
+                except ValueError as exc:  # e.g. engine gnuradio on a channel with front-end impairments
+                    flags = ", ".join(f"{k}={v!r}" for k, v in changes.items())
+                    raise ConfigError(f"command line ({flags}) on [{role}]: {exc}") from exc
                 stated |= {f"{role}.{k}" for k in changes}
         return replace(cfg, stated=frozenset(stated))
 

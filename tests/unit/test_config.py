@@ -68,6 +68,14 @@ def test_every_key_is_checked_at_load_with_file_table_and_key(tmp_path, text, ma
         LinkConfig.load(p)
 
 
+def test_a_flag_the_channel_refuses_is_a_config_error(tmp_path):
+    p = tmp_path / "link.toml"
+    p.write_text("[auth]\ndc_offset_dbc = -30\n")
+    with pytest.raises(ConfigError, match=r"command line \(engine='gnuradio'\) on \[auth\]: channel engine 'gnuradio' "
+                                          "has no DC offset"):
+        LinkConfig.load(p).with_overrides(engine="gnuradio")
+
+
 def test_the_mtu_floor_holds_the_codecs_largest_packet():
     manifest = json.loads((ROOT / "models" / "codec_v2.json").read_text())
     assert manifest["config"]["packet_bytes"] * 3 // 2 == CODEC_MAX_PACKET  # codec v2: no packet over 1.5x the mean
