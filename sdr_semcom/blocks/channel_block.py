@@ -11,7 +11,7 @@ from .buffers import big_output_buffer
 
 
 class ChannelBlock(gr.basic_block):
-    """Applies a :class:`ChannelSpec` (clock error, multipath, CFO, AWGN) to a stream.
+    """Applies a :class:`ChannelSpec` (clock error, multipath, CFO, AWGN, front-end impairments) to a stream.
 
     Parameters
     ----------
@@ -58,9 +58,10 @@ def make_channel_block(spec: ChannelSpec, block_tags: bool = False):
     Parameters
     ----------
     spec : ChannelSpec
-        The impairments; ``engine`` ``semcom`` gives a :class:`ChannelBlock`, ``gnuradio`` a
-        ``channels.channel_model`` (noise voltage, frequency offset, clock ratio and normalised
-        taps from ``spec``).
+        The impairments; ``engine`` ``semcom`` gives a :class:`ChannelBlock` (with the receiver
+        front end's DC offset, tone and IQ imbalance), ``gnuradio`` a ``channels.channel_model``
+        (noise voltage, frequency offset, clock ratio and normalised taps from ``spec``; it has no
+        front-end impairments, and :class:`ChannelSpec` refuses them with this engine).
     block_tags : bool
         Stop stream tags (needed between GNU Radio's stock ``ofdm_tx`` and ``ofdm_rx`` in one
         process, whose length tags would leak).
