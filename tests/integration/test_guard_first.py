@@ -46,7 +46,7 @@ def photo(face_samples):
 @pytest.mark.parametrize("size", [32, 64, 128, 256])
 def test_faces_found_at_native_size_are_masked_in_what_is_sent(size, guard, photo):
     spy = SpyCodec(load_codec())
-    msgs, s = SemanticTransmitter(spy, guard).messages(photo, size)
+    msgs, s = SemanticTransmitter(spy, guard, guard.db).messages(photo, size)
     (sent,) = spy.seen
     h, w = photo.shape[:2]
     assert max(sent.shape[:2]) == size and sent.shape[:2] == (round(h * size / w), size)  # aspect kept

@@ -215,7 +215,7 @@ def test_rx_cli_strict_exits_non_zero_on_another_database(db, tmp_path, monkeypa
     msgs = _link(db)
     monkeypatch.setattr("sdr_semcom.link.roles.run_rx", lambda *a, **k: (SimpleNamespace(messages=msgs),
                                                                          {"packets_received": 4, "packets_sent": 4}))
-    monkeypatch.setattr(cli, "_codec", _Codec)
+    monkeypatch.setattr("sdr_semcom.semantic.weights.load_codec", _Codec)
     args = ["rx", "--db", str(tmp_path / "other.yaml"), "--out", str(tmp_path / "o")]
     r = CliRunner().invoke(cli.main, args)
     assert r.exit_code == 0 and '"key_check": "key mismatch"' in (tmp_path / "o" / "report.json").read_text()
