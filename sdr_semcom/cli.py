@@ -148,20 +148,25 @@ def _print_summary(tx: dict, reports: dict) -> None:
 @click.option("--bind", default="tcp://127.0.0.1:5555", show_default=True, help="ZeroMQ PUSH address.")
 @click.option("--size", type=click.IntRange(8, 1024), default=128, show_default=True)
 @click.option("--connect-timeout", type=float, default=15.0, show_default=True)
+@click.option("--idle-timeout", type=float, default=5.0, show_default=True,
+              help="Give up when the downstream is neither heard nor taking samples this long.")
 @click.option("--payload", type=click.Choice(["semantic", "raw"]), default="semantic", show_default=True)
 @click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False),
               help="Privacy database: run the guard and send keyed descriptions of what it removed.")
 @config_opt
 @mod_opt
-def tx(images, bind, size, connect_timeout, payload, db_path, config_path, modulation) -> None:
+def tx(images, bind, size, connect_timeout, idle_timeout, payload, db_path, config_path, modulation) -> None:
     """Transmit images (default: the sample images) as a process.
 
     --payload semantic (default): guard (with --db) -> codec -> frames; raw: plain pixels.
+    Exits 0 once the downstream confirmed it consumed the transmission; 1 otherwise; 130 / 143
+    on SIGINT / SIGTERM.
     """
     import numpy as np
 
     from .link import rawimage
-    from .link.roles import PeerTimeout, Timeouts, run_tx
+    from .link.interrupt import EXIT_STATUS
+    from .link.roles import LinkError, Timeouts, delivery_summary, run_tx
     from .phy.framing import PayloadType
 
     cfg = _config(config_path, modulation=modulation)
@@ -177,10 +182,16 @@ def tx(images, bind, size, connect_timeout, payload, db_path, config_path, modul
         sender = SemanticTransmitter(_codec(), guard, db)
         messages = [m for _, img in named for m in sender.messages(np.asarray(img))[0]]
     try:
-        r = run_tx(messages, cfg, bind, Timeouts(connect_s=connect_timeout))
-    except PeerTimeout as exc:
+        r = run_tx(messages, cfg, bind, Timeouts(connect_s=connect_timeout, idle_s=idle_timeout),
+                   semantic=payload == "semantic")
+    except LinkError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"tx: sent {r['frames_sent']} packets ({r['payload_bytes']} B) on {bind}")
+    if r["interrupted"]:
+        click.echo(f"tx: interrupted by {r['interrupted']} after {r['samples']} samples: delivery not confirmed",
+                   err=True)
+        sys.exit(EXIT_STATUS[r["interrupted"]])
+    click.echo(f"tx: sent {r['frames_sent']} packets ({r['payload_bytes']} B) on {bind}; "
+               f"{delivery_summary(r['delivered'])}")
 
 
 @main.command()
@@ -196,16 +207,25 @@ def tx(images, bind, size, connect_timeout, payload, db_path, config_path, modul
 @engine_opt
 def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, connect_timeout, idle_timeout, config_path,
             engine) -> None:
-    """Channel emulator process: TX samples in, impaired samples out (auth and eve)."""
-    from .link.roles import PeerTimeout, Timeouts, run_channel
+    """Channel emulator process: TX samples in, impaired samples out (auth and eve).
+
+    Exits 0 once every receiver confirmed it consumed the transmission; 1 otherwise; 130 / 143
+    on SIGINT / SIGTERM.
+    """
+    from .link.interrupt import EXIT_STATUS
+    from .link.roles import LinkError, Timeouts, delivery_summary, run_channel
 
     cfg = _config(config_path, snr, eve_snr, engine=engine)
     try:
         r = run_channel(cfg, connect, auth_bind, None if no_eve else eve_bind,
                         Timeouts(connect_s=connect_timeout, idle_s=idle_timeout))
-    except PeerTimeout as exc:
+    except LinkError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"channel: forwarded {r['samples']} samples to {', '.join(r['outputs'].values())}")
+    if r["interrupted"]:
+        click.echo(f"channel: interrupted by {r['interrupted']} after {r['samples']} samples", err=True)
+        sys.exit(EXIT_STATUS[r["interrupted"]])
+    click.echo(f"channel: forwarded {r['samples']} samples to {', '.join(r['outputs'].values())}; "
+               f"{delivery_summary(r)}")
 
 
 @main.command()
@@ -220,10 +240,15 @@ def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, connect_timeout,
               help="Privacy database (authorized receiver): align the keyed descriptions of removed regions.")
 @config_opt
 def rx(role, connect, out, connect_timeout, idle_timeout, payload, db_path, config_path) -> None:
-    """Receiver process (authorized, or eavesdropper with --role eve)."""
+    """Receiver process (authorized, or eavesdropper with --role eve).
+
+    Writes what it received in every case but a peer that never showed up; exits 0 when the
+    stream ended normally, 1 when it was cut, 130 / 143 on SIGINT / SIGTERM.
+    """
     from PIL import Image
 
-    from .link.roles import PeerTimeout, Timeouts, run_rx
+    from .link.interrupt import EXIT_STATUS
+    from .link.roles import LinkError, Timeouts, run_rx, rx_summary
     from .report import save_received, write_json
 
     cfg = _config(config_path)
@@ -231,8 +256,9 @@ def rx(role, connect, out, connect_timeout, idle_timeout, payload, db_path, conf
         raise click.UsageError("the eavesdropper has no privacy database: drop --db")
     out = Path(out or f"out/rx_{role}")
     try:
-        receiver, report = run_rx(cfg, role, connect, Timeouts(connect_s=connect_timeout, idle_s=idle_timeout))
-    except PeerTimeout as exc:
+        receiver, report = run_rx(cfg, role, connect, Timeouts(connect_s=connect_timeout, idle_s=idle_timeout),
+                                  semantic=payload == "semantic")
+    except LinkError as exc:
         raise click.ClickException(str(exc)) from exc
     if payload == "raw":
         report["messages"] = save_received(receiver, out, cfg.mtu)
@@ -252,8 +278,11 @@ def rx(role, connect, out, connect_timeout, idle_timeout, payload, db_path, conf
             rows.append(row)
         report["images"] = rows
     write_json(out / "report.json", report)
-    click.echo(f"rx ({role}): received {report['packets_received']}/{report['packets_sent']} packets, "
-               f"wrote {out}/report.json")
+    click.echo(f"{rx_summary(report)}; wrote {out}/report.json")
+    if report["interrupted"]:
+        sys.exit(EXIT_STATUS[report["interrupted"]])
+    if not report["stream_ended"]:
+        raise click.ClickException(f"{report['warning']}; what was received is in {out}")
 
 
 # ------------------------------------------------------------------------------------------ privacy
