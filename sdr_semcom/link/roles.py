@@ -126,8 +126,8 @@ def run_tx(payloads: list[tuple[bytes, PayloadType]], cfg: LinkConfig, bind: str
 
     from ..blocks import BurstSource
 
-    warm_up("tx", cfg, semantic)
     with Interrupt() as intr, ControlLink(control_address(bind), True, "tx") as link:
+        warm_up("tx", cfg, semantic)
         tb = gr.top_block("semcom_tx")
         src = BurstSource(cfg.modulation, cfg.gap)
         sink = _push_sink(bind)

@@ -223,26 +223,27 @@ def test_tx_fails_within_its_timeout_when_the_channel_dies(tmp_path):
     assert pt in err and "went silent for 2 s" in err
 
 
+@pytest.mark.slow
 def test_cold_numba_cache_receives_everything(tmp_path):
-    """With an empty numba cache every process compiles its kernels before it listens: a 2 s
-    idle timeout does not cut the receiver (it stopped after a third of the packets before)."""
+    """With an empty numba cache the receiver compiles its kernels before it listens: a 2 s idle
+    timeout does not cut it (it stopped after a third of the packets before). The receiver is the
+    process that compiles most (tx and channel keep the warm cache: the test's time)."""
     pt, pa = (f"tcp://127.0.0.1:{p}" for p in free_ports(2))
-    env = dict(ENV, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
     procs = {
         "channel": _start(["channel", "--connect", pt, "--auth-bind", pa, "--no-eve", "--connect-timeout", "300",
-                           "--idle-timeout", "2", "--channel-engine", "gnuradio"], env=env),
+                           "--idle-timeout", "2", "--channel-engine", "gnuradio"]),
         "auth": _start(["rx", "--connect", pa, "--out", str(tmp_path / "auth"), "--connect-timeout", "300",
-                        "--idle-timeout", "2", "--payload", "raw"], env=env),
+                        "--idle-timeout", "2", "--payload", "raw"], env=dict(ENV, NUMBA_CACHE_DIR=str(tmp_path / "nb"))),
         "tx": _start(["tx", *map(str, _images(tmp_path, 1, 32)), "--bind", pt, "--size", "32", "--connect-timeout",
-                      "300", "--idle-timeout", "2", "--payload", "raw"], env=env),
+                      "300", "--idle-timeout", "2", "--payload", "raw"]),
     }
     outs = {k: p.communicate(timeout=400) for k, p in procs.items()}
     for k, p in procs.items():
         assert p.returncode == 0, (k, outs[k])
-    assert any((tmp_path / "numba").rglob("*.nbi"))  # it did compile into the empty cache
+    assert any((tmp_path / "nb").rglob("*.nbi"))  # it did compile into the empty cache
     rep = json.loads((tmp_path / "auth" / "report.json").read_text())
     assert rep["packets_received"] == rep["packets_sent"] > 0 and rep["per"] == 0
-    assert "delivered: channel" not in outs["tx"][0] and "auth received" in outs["tx"][0]
+    assert f"auth received {rep['packets_sent']}/{rep['packets_sent']}" in outs["tx"][0]
 
 
 def test_semantic_three_process_link_with_guard(tmp_path):
