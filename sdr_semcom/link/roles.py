@@ -43,6 +43,8 @@ AUTH_ADDR = "tcp://127.0.0.1:5556"
 EVE_ADDR = "tcp://127.0.0.1:5557"
 ZMQ_TIMEOUT_MS = 100
 POLL_S = 0.05
+#: After an upstream stopped: how long its samples must have stopped flowing before we stop too.
+DRAIN_S = 0.5
 
 
 class LinkError(RuntimeError):
@@ -106,6 +108,17 @@ def _pull_source(addr: str):
     src = zeromq.pull_source(gr.sizeof_gr_complex, 1, addr, ZMQ_TIMEOUT_MS, True, -1)
     big_output_buffer(src)  # feeds a Python block: fewer, larger work() calls
     return src
+
+
+def _drain(guards: list, intr: Interrupt, limit_s: float) -> None:
+    """Forward / decode what an upstream that stopped had sent: wait until no guard has seen a
+    sample for :data:`DRAIN_S` (at most ``limit_s``, or until interrupted)."""
+    t0 = time.monotonic()
+    while intr.signal is None and time.monotonic() - t0 < limit_s:
+        now = time.monotonic()
+        if all(g.last_activity is None or now - g.last_activity > DRAIN_S for g in guards):
+            return
+        time.sleep(POLL_S)
 
 
 def _stop(tb) -> None:
@@ -210,7 +223,11 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
                 up.link.send("ready")
             while not all(p.link.get("done") for p in down.values()) and intr.signal is None:
                 if not guard_in.eot.is_set():
-                    up.check(t0, timeouts, "channel")
+                    try:
+                        up.check(t0, timeouts, "channel")
+                    except PeerLost:  # what it sent still goes out: the receivers write it
+                        _drain([guard_in] + [g for _, g, _ in keep], intr, timeouts.idle_s)
+                        raise
                 for p in down.values():
                     p.check(t0, timeouts, "channel")
                 time.sleep(POLL_S)
@@ -266,6 +283,7 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
                 time.sleep(POLL_S)
         except PeerLost as exc:
             warning = str(exc)
+            _drain([guard], intr, timeouts.idle_s)
         except PeerTimeout as exc:
             link.send("bye", reason=str(exc))
             raise
