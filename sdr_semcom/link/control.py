@@ -173,10 +173,13 @@ class ControlLink:
                     out.append(beat)
                     next_beat = now + BEAT_S
                 for msg in out:
-                    if not self.bind:
-                        self._sock.send(msg)
-                    elif peer is not None:
-                        self._sock.send_multipart([peer, msg])
+                    try:  # never block: a peer that does not listen (a GRC script) fills the queue
+                        if not self.bind:
+                            self._sock.send(msg, zmq.NOBLOCK)
+                        elif peer is not None:
+                            self._sock.send_multipart([peer, msg], zmq.NOBLOCK)
+                    except zmq.Again:
+                        pass
                 if stopping:
                     break
         except zmq.ZMQError as exc:  # the context is being torn down (interpreter exit)

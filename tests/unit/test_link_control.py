@@ -86,3 +86,15 @@ def test_report_without_end_frame_bounds_the_count_and_gives_no_per():
     full = _received(frames[:3] + frames[5:] + [tx.end_frame()]).report(RxStats(), None, 1.0, None)
     assert full["status"] == "complete" and full["packets_sent"] == full["packets_sent_at_least"] == 10
     assert full["packets_lost"] == 2 and full["per"] == 0.2
+
+
+def test_control_link_to_a_peer_that_never_listens_closes():
+    """A DEALER whose peer never answers (a GRC script upstream) must not block once its queue is full."""
+    (port,) = free_ports(1)
+    link = ControlLink(f"tcp://127.0.0.1:{port}", False, "rx")
+    for _ in range(1500):  # more than ZeroMQ's default high-water mark (1000)
+        link.send("beat")
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    link.close()
+    assert time.monotonic() - t0 < 3 and link.last_heard is None
