@@ -229,11 +229,12 @@ def test_cold_numba_cache_receives_everything(tmp_path):
     timeout does not cut it (it stopped after a third of the packets before). The receiver is the
     process that compiles most (tx and channel keep the warm cache: the test's time)."""
     pt, pa = (f"tcp://127.0.0.1:{p}" for p in free_ports(2))
+    cold = dict(ENV, NUMBA_CACHE_DIR=str(tmp_path / "nb"))
     procs = {
         "channel": _start(["channel", "--connect", pt, "--auth-bind", pa, "--no-eve", "--connect-timeout", "300",
                            "--idle-timeout", "2", "--channel-engine", "gnuradio"]),
         "auth": _start(["rx", "--connect", pa, "--out", str(tmp_path / "auth"), "--connect-timeout", "300",
-                        "--idle-timeout", "2", "--payload", "raw"], env=dict(ENV, NUMBA_CACHE_DIR=str(tmp_path / "nb"))),
+                        "--idle-timeout", "2", "--payload", "raw"], env=cold),
         "tx": _start(["tx", *map(str, _images(tmp_path, 1, 32)), "--bind", pt, "--size", "32", "--connect-timeout",
                       "300", "--idle-timeout", "2", "--payload", "raw"]),
     }
