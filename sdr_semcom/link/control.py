@@ -50,6 +50,11 @@ LINGER_MS = 1000
 KINDS = ("hello", "ready", "beat", "done", "bye")
 
 
+class LinkError(RuntimeError):
+    """The link did not deliver, or could not be set up: the message says which peer, on which
+    address, and what is missing."""
+
+
 def control_address(data_address: str) -> str:
     """The control socket's address for a data address.
 
@@ -85,6 +90,11 @@ class ControlLink:
     who : str
         This end's name in the messages (``tx``, ``channel``, ``rx auth``...).
 
+    Raises
+    ------
+    LinkError
+        When the socket cannot bind or connect (the address is taken, or malformed).
+
     Notes
     -----
     One peer per address: the upstream answers the last peer that spoke to it.
@@ -112,7 +122,7 @@ class ControlLink:
         except zmq.ZMQError as exc:
             self._sock.close(0)
             self._ctx.term()
-            raise OSError(f"{who}: cannot {'bind' if bind else 'connect'} the control socket {address}: {exc}"
+            raise LinkError(f"{who}: cannot {'bind' if bind else 'connect'} the control socket {address}: {exc}"
                           " (another process on that port? each data port P also uses P + "
                           f"{PORT_OFFSET})") from exc
         self._thread = threading.Thread(target=self._run, name=f"control {address}", daemon=True)

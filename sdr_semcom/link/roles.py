@@ -31,11 +31,13 @@ from dataclasses import dataclass
 
 from ..config import LinkConfig
 from ..phy.framing import PayloadType
-from .control import ControlLink, control_address
+from .control import ControlLink, LinkError, control_address
 from .endpoints import LinkReceiver
 from .interrupt import Interrupt
 from .warmup import warm_up
 
+__all__ = ["LinkError", "PeerLost", "PeerTimeout", "Timeouts", "run_channel", "run_rx", "run_tx", "delivery_summary",
+           "rx_summary"]
 log = logging.getLogger(__name__)
 
 TX_ADDR = "tcp://127.0.0.1:5555"
@@ -45,10 +47,6 @@ ZMQ_TIMEOUT_MS = 100
 POLL_S = 0.05
 #: After an upstream stopped: how long its samples must have stopped flowing before we stop too.
 DRAIN_S = 0.5
-
-
-class LinkError(RuntimeError):
-    """The link did not deliver: the message says which peer, on which address, and what is missing."""
 
 
 class PeerTimeout(LinkError):

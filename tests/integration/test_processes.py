@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,26 @@ from tests.conftest import ROOT, free_ports
 
 CLI = [sys.executable, "-m", "sdr_semcom.cli"]
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
+
+
+def _link_ports(n):
+    """``n`` free ports P whose control ports (P + 1000, link/control.py) are free too."""
+    from sdr_semcom.link.control import PORT_OFFSET
+
+    for _ in range(50):
+        data = [p for p in free_ports(2 * n) if p + PORT_OFFSET <= 65535][:n]
+        if len(data) == n and all(_port_free(p + PORT_OFFSET) for p in data):
+            return data
+    raise RuntimeError(f"no {n} free port pairs (P, P + {PORT_OFFSET}) on 127.0.0.1")
+
+
+def _port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _start(args, env=ENV, **kw):
@@ -34,7 +55,7 @@ def _images(tmp_path, n=2, size=48):
 
 
 def test_three_process_loopback_bytes_match(tmp_path):
-    pt, pa, pe = (f"tcp://127.0.0.1:{p}" for p in free_ports(3))
+    pt, pa, pe = (f"tcp://127.0.0.1:{p}" for p in _link_ports(3))
     imgs = _images(tmp_path)
     procs = {
         "channel": _start(["channel", "--connect", pt, "--auth-bind", pa, "--eve-bind", pe, "--snr", "25",
@@ -60,7 +81,7 @@ def test_three_process_loopback_bytes_match(tmp_path):
 
 
 def test_rx_without_peer_times_out_naming_the_address():
-    (port,) = free_ports(1)
+    (port,) = _link_ports(1)
     p = _start(["rx", "--connect", f"tcp://127.0.0.1:{port}", "--connect-timeout", "1", "--out", "/tmp/none"])
     out, err = p.communicate(timeout=60)
     assert p.returncode == 1
@@ -68,7 +89,7 @@ def test_rx_without_peer_times_out_naming_the_address():
 
 
 def test_tx_without_peer_times_out_naming_the_address(tmp_path):
-    (port,) = free_ports(1)
+    (port,) = _link_ports(1)
     p = _start(["tx", *map(str, _images(tmp_path, 1)), "--bind", f"tcp://127.0.0.1:{port}", "--connect-timeout", "1",
                 "--payload", "raw"])
     out, err = p.communicate(timeout=60)
@@ -155,7 +176,7 @@ def test_transmission_cut_before_end_reports_incomplete(tmp_path, rng):
     out, writes what it got, says the transmission is incomplete (no PER) and exits 1."""
     from sdr_semcom.link.endpoints import LinkTransmitter
 
-    (port,) = free_ports(1)
+    (port,) = _link_ports(1)
     addr = f"tcp://127.0.0.1:{port}"
     rx = _start(["rx", "--connect", addr, "--out", str(tmp_path / "auth"), "--connect-timeout", "60",
                  "--idle-timeout", "2", "--payload", "raw"])
@@ -175,7 +196,7 @@ def test_rx_interrupted_writes_what_it_received(tmp_path, rng):
     """SIGINT mid-transmission: the receiver stops, decodes and writes what it got, exits 130."""
     from sdr_semcom.link.endpoints import LinkTransmitter
 
-    (port,) = free_ports(1)
+    (port,) = _link_ports(1)
     addr = f"tcp://127.0.0.1:{port}"
     rx = _start(["rx", "--connect", addr, "--out", str(tmp_path / "auth"), "--connect-timeout", "60",
                  "--idle-timeout", "60", "--payload", "raw"])
@@ -193,7 +214,7 @@ def test_rx_interrupted_writes_what_it_received(tmp_path, rng):
 
 def test_tx_reports_undelivered_when_no_receiver(tmp_path):
     """A channel with no receiver: neither it nor the transmitter claims success."""
-    pt, pa = (f"tcp://127.0.0.1:{p}" for p in free_ports(2))
+    pt, pa = (f"tcp://127.0.0.1:{p}" for p in _link_ports(2))
     ch = _start(["channel", "--connect", pt, "--auth-bind", pa, "--no-eve", "--connect-timeout", "3",
                  "--channel-engine", "gnuradio"])
     tx = _start(["tx", *map(str, _images(tmp_path, 1, 16)), "--bind", pt, "--size", "16", "--connect-timeout", "60",
@@ -206,7 +227,7 @@ def test_tx_reports_undelivered_when_no_receiver(tmp_path):
 
 def test_tx_fails_within_its_timeout_when_the_channel_dies(tmp_path):
     """The channel process is killed while tx waits on it: tx exits 1 within its idle timeout."""
-    pt, pa = (f"tcp://127.0.0.1:{p}" for p in free_ports(2))
+    pt, pa = (f"tcp://127.0.0.1:{p}" for p in _link_ports(2))
     ch = _start(["channel", "--connect", pt, "--auth-bind", pa, "--no-eve", "--connect-timeout", "60",
                  "--channel-engine", "gnuradio"])
     tx = _start(["-v", "tx", *map(str, _images(tmp_path, 1, 16)), "--bind", pt, "--size", "16", "--connect-timeout",
@@ -228,7 +249,7 @@ def test_cold_numba_cache_receives_everything(tmp_path):
     """With an empty numba cache the receiver compiles its kernels before it listens: a 2 s idle
     timeout does not cut it (it stopped after a third of the packets before). The receiver is the
     process that compiles most (tx and channel keep the warm cache: the test's time)."""
-    pt, pa = (f"tcp://127.0.0.1:{p}" for p in free_ports(2))
+    pt, pa = (f"tcp://127.0.0.1:{p}" for p in _link_ports(2))
     cold = dict(ENV, NUMBA_CACHE_DIR=str(tmp_path / "nb"))
     procs = {
         "channel": _start(["channel", "--connect", pt, "--auth-bind", pa, "--no-eve", "--connect-timeout", "300",
@@ -256,7 +277,7 @@ def test_semantic_three_process_link_with_guard(tmp_path):
     face = DEFAULT_CACHE / "faces" / "t1.jpg"
     if not face.exists():
         pytest.skip("run `sdr-semcom fetch-samples` (make setup)")
-    pt, pa, pe = (f"tcp://127.0.0.1:{p}" for p in free_ports(3))
+    pt, pa, pe = (f"tcp://127.0.0.1:{p}" for p in _link_ports(3))
     db = tmp_path / "db.yaml"
     subprocess.run(CLI + ["db", "create", str(db)], env=ENV, cwd=ROOT, check=True, capture_output=True)
     procs = {

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sdr_semcom.link.control import BEAT_S, ControlLink, control_address
+from sdr_semcom.link.control import BEAT_S, ControlLink, LinkError, control_address
 from sdr_semcom.link.endpoints import INCOMPLETE, LinkReceiver, LinkTransmitter
 from sdr_semcom.link.interrupt import EXIT_STATUS, Interrupt
 from sdr_semcom.phy.framing import parse_frame
@@ -54,7 +54,7 @@ def test_control_link_messages_and_heartbeats_both_ways():
         assert up.last_heard == silent_since  # a closed peer stops beating
         with pytest.raises(ValueError, match="unknown control message"):
             up.send("hi")
-    with pytest.raises(OSError, match="cannot bind the control socket"):
+    with pytest.raises(LinkError, match="cannot bind the control socket"):
         with ControlLink(addr, True, "a"), ControlLink(addr, True, "b"):
             pass
 
