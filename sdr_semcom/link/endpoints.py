@@ -102,6 +102,8 @@ class LinkReceiver:
     def report(self, rx_stats: RxStats, frames_sent: int | None, airtime_s: float, snr_db: float | None) -> dict:
         """Per-receiver figures: packets sent/received/lost, PER, goodput, SNR.
 
+        ``snr_db``: the channel's SNR where the caller knows it (a loopback that ran the channel);
+        ``None`` leaves it out (a receiver process knows only its estimate, ``snr_est_db``).
         Without ``frames_sent`` and without the END frame, the number sent is unknown:
         ``packets_sent``, ``packets_lost`` and ``per`` are None, ``packets_sent_at_least`` (highest
         sequence number heard + 1) and ``packets_lost_at_least`` bound them, and ``status`` says
@@ -113,7 +115,7 @@ class LinkReceiver:
         return {
             "role": self.role,
             "status": "complete" if sent is not None else INCOMPLETE,
-            "snr_db": snr_db,
+            **({} if snr_db is None else {"snr_db": snr_db}),
             "snr_est_db": float(np.median(self.snr_estimates)) if self.snr_estimates else None,
             "packets_sent": sent,
             "packets_sent_at_least": sent if sent is not None else at_least,

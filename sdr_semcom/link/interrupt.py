@@ -36,3 +36,23 @@ class Interrupt:
         for sig, old in self._old.items():
             signal.signal(sig, old)
         self._old.clear()
+
+
+class Interrupted(Exception):
+    """A role stopped by SIGINT / SIGTERM after keeping what it had.
+
+    Parameters
+    ----------
+    signal_name : str
+        ``SIGINT`` or ``SIGTERM``.
+    line : str
+        What the command has to say (its summary line).
+    """
+
+    def __init__(self, signal_name: str, line: str) -> None:
+        super().__init__(line)
+        self.signal = signal_name
+
+    @property
+    def exit_status(self) -> int:
+        return EXIT_STATUS[self.signal]

@@ -36,8 +36,7 @@ from .endpoints import LinkReceiver
 from .interrupt import Interrupt
 from .warmup import warm_up
 
-__all__ = ["LinkError", "PeerLost", "PeerTimeout", "Timeouts", "run_channel", "run_rx", "run_tx", "delivery_summary",
-           "rx_summary"]
+__all__ = ["LinkError", "PeerLost", "PeerTimeout", "Timeouts", "run_channel", "run_rx", "run_tx"]
 log = logging.getLogger(__name__)
 
 TX_ADDR = "tcp://127.0.0.1:5555"
@@ -289,8 +288,9 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
             _stop(tb)
             sink.flush()
         receiver.finish()
-        spec = getattr(cfg, role)
-        report = receiver.report(sink.receiver.stats, None, guard.items / cfg.sample_rate, spec.snr_db)
+        report = receiver.report(sink.receiver.stats, None, guard.items / cfg.sample_rate, None)
+        if cfg.states(f"{role}.snr_db"):  # what the config says the channel runs at; the receiver cannot know
+            report["snr_configured_db"] = getattr(cfg, role).snr_db
         report.update(address=connect, warning=warning, stream_ended=sink.eot.is_set(), interrupted=intr.signal)
         if report["stream_ended"]:
             link.send("done", **{k: report[k] for k in ("packets_received", "packets_sent", "end_frame_heard")})
@@ -300,26 +300,3 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
         log.warning(warning)
     return receiver, report
 
-
-def delivery_summary(done: dict | None) -> str:
-    """One line from a ``done`` message: what each receiver got (the channel's, or a receiver's own)."""
-    if not done:
-        return "delivery not confirmed"
-    per_rx = done.get("receivers") or {done.get("who", "receiver"): done}
-    parts = []
-    for name, r in per_rx.items():
-        sent = r.get("packets_sent")
-        parts.append(f"{name} received {r.get('packets_received')}/{sent if sent is not None else '?'}")
-    return "delivered: " + ", ".join(parts)
-
-
-def rx_summary(report: dict) -> str:
-    """One line from a receiver's report: packets received of sent, and why it is incomplete."""
-    line = f"rx ({report['role']}): received {report['packets_received']}"
-    if report["packets_sent"] is not None:
-        line += f"/{report['packets_sent']} packets"
-    else:
-        line += f" packets of at least {report['packets_sent_at_least']} sent ({report['status']})"
-    if report.get("interrupted"):
-        line += f", interrupted by {report['interrupted']}"
-    return line

@@ -49,6 +49,8 @@ class ImageHeader:
         The coded layout, as in the table above.
     n_packets : int
         How many packets the image was cut into.
+    orig_height, orig_width : int
+        Size of the image before the link resized it (0: not resized); the receiver restores it.
 
     On the air the header is compact JSON with the keys of :data:`WIRE_KEYS` (names kept from
     the first version of the link, so headers decode the same on both ends of any version).
@@ -63,10 +65,16 @@ class ImageHeader:
     bits: int
     n_packets: int
     quant: int = 0
+    orig_height: int = 0
+    orig_width: int = 0
 
     def to_bytes(self) -> bytes:
-        """The header as sent: JSON, fields in declaration order under their wire keys."""
-        return json.dumps(dict(zip(WIRE_KEYS, astuple(self))), separators=(",", ":")).encode()
+        """The header as sent: JSON, fields in declaration order under their wire keys (the
+        original size only when the image was resized for the link)."""
+        d = dict(zip(WIRE_KEYS, astuple(self)))
+        if not (self.orig_height or self.orig_width):
+            del d["orig_height"], d["orig_width"]
+        return json.dumps(d, separators=(",", ":")).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "ImageHeader":
@@ -79,7 +87,8 @@ class ImageHeader:
 
 
 #: the JSON key of each :class:`ImageHeader` field on the air, in field order
-WIRE_KEYS = ("codec", "height", "width", "lat_h", "lat_w", "channels", "bits", "n_packets", "quant")
+WIRE_KEYS = ("codec", "height", "width", "lat_h", "lat_w", "channels", "bits", "n_packets", "quant", "orig_height",
+             "orig_width")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from sdr_semcom.semantic.metrics import evaluate, psnr
 from sdr_semcom.semantic.weights import DEFAULT_NAME, MODELS_DIR, load_codec
 
 NAMES = ["codec_v1", "codec_v2"]
+pytestmark = pytest.mark.usefixtures("samples", "face_samples")  # the held-out set includes a face photo
 
 
 @pytest.fixture(scope="module", params=NAMES)

@@ -58,8 +58,10 @@ def test_qpsk_at_6db_with_multipath_cfo(rng):
 
 
 def test_sig_estimates_snr(rng):
-    out, _ = _receive(awgn(_stream([rng.bytes(400)], Modulation.QPSK), 10, rng))
-    assert out[0].snr_db == pytest.approx(10, abs=1.5)
+    # measured over 8 seeds, 16 bursts each: median error -0.04..+0.44 dB at 10 dB (one burst alone: up to 1.6 dB)
+    out, _ = _receive(awgn(_stream([rng.bytes(400) for _ in range(16)], Modulation.QPSK), 10, rng))
+    assert len(out) == 16
+    assert np.median([b.snr_db for b in out]) == pytest.approx(10.2, abs=0.5)
 
 
 def test_truncated_capture_is_counted_not_crashed(rng):
@@ -83,11 +85,13 @@ def test_payload_size_limits():
 @settings(max_examples=30, deadline=None)
 @given(st.binary(min_size=0, max_size=4000), st.integers(1, 3000))
 def test_receiver_never_crashes_on_arbitrary_samples(raw, chunk):
+    """Any float32 pair is a sample here, NaN, inf and 1e38 included: no crash, every sample
+    counted, and no packet made out of it."""
     x = np.frombuffer(raw[: len(raw) // 8 * 8], np.complex64)
-    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-    x = np.clip(x.real, -1e3, 1e3) + 1j * np.clip(x.imag, -1e3, 1e3)
-    out, _ = _receive(x.astype(np.complex64), chunk=chunk)
-    assert all(b.payload is None or isinstance(b.payload, bytes) for b in out)
+    with np.errstate(all="ignore"):
+        out, rx = _receive(x, chunk=chunk)
+    assert rx.stats.samples == x.size
+    assert [b.payload for b in out if b.payload is not None] == [] and rx.stats.decoded == 0
 
 
 @pytest.mark.parametrize("mod", list(Modulation))
