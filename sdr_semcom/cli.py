@@ -74,14 +74,18 @@ def demo(images, out, size, snr, eve_snr, db_path, no_guard, config_path, modula
 @images_arg
 @click.option("--bind", default="tcp://127.0.0.1:5555", show_default=True, help="ZeroMQ PUSH address.")
 @size_opt(128)
-@timeouts_opt(idle=False)
+@timeouts_opt()
 @payload_opt
 @db_opt(note=" With it tx runs the guard and sends keyed descriptions of what it removed.")
 @config_opt
 @mod_opt
 @errors
 def tx(images, bind, size, timeouts, payload, db_path, config_path, modulation) -> None:
-    """Transmit images (default: the sample images) as a process."""
+    """Transmit images (default: the sample images) as a process.
+
+    Exits 0 once the downstream confirmed it consumed the transmission; 1 otherwise; 130 / 143 on
+    SIGINT / SIGTERM.
+    """
     from .commands import transmit
 
     cfg = link_config(config_path, modulation=modulation)
@@ -100,12 +104,21 @@ def tx(images, bind, size, timeouts, payload, db_path, config_path, modulation) 
 @engine_opt
 @errors
 def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, timeouts, config_path, engine) -> None:
-    """Channel emulator process: TX samples in, impaired samples out (auth and eve)."""
+    """Channel emulator process: TX samples in, impaired samples out (auth and eve).
+
+    Exits 0 once every receiver confirmed it consumed the transmission; 1 otherwise; 130 / 143 on
+    SIGINT / SIGTERM.
+    """
+    from .link.interrupt import Interrupted
     from .link.roles import run_channel
+    from .report import delivery_summary
 
     cfg = link_config(config_path, snr_db=snr, eve_snr_db=eve_snr, engine=engine)
     r = run_channel(cfg, connect, auth_bind, None if no_eve else eve_bind, timeouts)
-    click.echo(f"channel: forwarded {r['samples']} samples to {', '.join(r['outputs'].values())}")
+    if r["interrupted"]:
+        raise Interrupted(r["interrupted"], f"channel: interrupted by {r['interrupted']} after {r['samples']} samples")
+    click.echo(f"channel: forwarded {r['samples']} samples to {', '.join(r['outputs'].values())}; "
+               f"{delivery_summary(r)}")
 
 
 @main.command()
@@ -121,7 +134,11 @@ def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, timeouts, config
 @config_opt
 @errors
 def rx(role, connect, out, timeouts, payload, db_path, strict, config_path) -> None:
-    """Receiver process (authorized, or eavesdropper with --role eve)."""
+    """Receiver process (authorized, or eavesdropper with --role eve).
+
+    Writes what it received in every case but a peer that never showed up; exits 0 when the stream
+    ended normally, 1 when it was cut, 130 / 143 on SIGINT / SIGTERM.
+    """
     from .commands import receive
 
     if role == "eve" and db_path:

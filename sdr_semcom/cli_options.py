@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 
 import click
@@ -11,7 +12,8 @@ from .config import LinkConfig
 
 
 def errors(f):
-    """Known errors -> click messages: a bad link config exits 2 (usage), the others 1."""
+    """Known errors -> click messages: a bad link config exits 2 (usage), a signal 130 / 143 (SIGINT /
+    SIGTERM, after the command kept what it had), the others 1."""
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
@@ -25,7 +27,8 @@ def errors(f):
             raise
         except Exception as exc:  # imported only now: they pull in torch, GNU Radio, OpenCV
             from .images import ImageError
-            from .link.roles import PeerTimeout
+            from .link.control import LinkError
+            from .link.interrupt import Interrupted
             from .pipeline import KeyCheckError
             from .privacy import DatabaseError
             from .privacy.detectors import ModelMissing
@@ -33,7 +36,10 @@ def errors(f):
 
             if isinstance(exc, KeyCheckError):
                 raise click.ClickException(f"--strict: {exc}") from exc
-            if isinstance(exc, (ImageError, DatabaseError, ModelMissing, PeerTimeout, WeightsError)):
+            if isinstance(exc, Interrupted):
+                click.echo(str(exc))
+                sys.exit(exc.exit_status)
+            if isinstance(exc, (ImageError, DatabaseError, ModelMissing, LinkError, WeightsError)):
                 raise click.ClickException(str(exc)) from exc
             raise
 

@@ -2,7 +2,7 @@
 
 :mod:`sdr_semcom.cli` parses options and calls one of these (``demo``: :func:`sdr_semcom.demo.demo`);
 they raise the packages' own errors (``ImageError``, ``DatabaseError``, ``WeightsError``,
-``PeerTimeout``, ``ModelMissing``), which the CLI turns into messages and exit codes. Lines
+``LinkError``, ``ModelMissing``, ``Interrupted``), which the CLI turns into messages and exit codes. Lines
 for the user come from :mod:`sdr_semcom.report`.
 """
 
@@ -17,8 +17,9 @@ from PIL import Image
 
 from .config import LinkConfig
 from .images import ImageError, fit, image_files, load_images, read_rgb
+from .link.interrupt import Interrupted
 from .link.roles import Timeouts
-from .report import guard_line, guard_report, rx_line, save_items, save_received, write_json
+from .report import delivery_summary, guard_line, guard_report, rx_line, save_items, save_received, write_json
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,11 @@ def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Time
         guard = PrivacyGuard(db, default_backends()) if db else None
         sender = SemanticTransmitter(load_codec(), guard, db)
         messages = [m for _, img in named for m in sender.messages(img, size)[0]]
-    r = run_tx(messages, cfg, bind, timeouts)
-    return f"tx: sent {r['frames_sent']} packets ({r['payload_bytes']} B) on {bind}"
+    r = run_tx(messages, cfg, bind, timeouts, semantic=payload == "semantic")
+    if r["interrupted"]:
+        raise Interrupted(r["interrupted"], f"tx: interrupted by {r['interrupted']} after {r['samples']} samples: "
+                                           "delivery not confirmed")
+    return f"tx: sent {r['frames_sent']} packets ({r['payload_bytes']} B) on {bind}; {delivery_summary(r['delivered'])}"
 
 
 def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts: Timeouts,
@@ -65,11 +69,13 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
     """The ``rx`` command: receive, decode, write images and ``out/report.json``; returns its summary line.
 
     ``strict``: raise :class:`~sdr_semcom.pipeline.KeyCheckError` when the transmitter's key or
-    database differs from ``db_path``'s, or a description fails authentication.
+    database differs from ``db_path``'s, or a description fails authentication. What was received
+    is written in every case but a peer that never showed up; then a stream cut before its end
+    raises :class:`~sdr_semcom.link.roles.PeerLost`, a signal :class:`Interrupted`.
     """
-    from .link.roles import run_rx
+    from .link.roles import PeerLost, run_rx
 
-    receiver, report = run_rx(cfg, role, connect, timeouts)
+    receiver, report = run_rx(cfg, role, connect, timeouts, semantic=payload == "semantic")
     if payload == "raw":
         report["messages"] = save_received(receiver, out, cfg.mtu)
     else:
@@ -79,7 +85,12 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
         items = SemanticReceiver(load_codec(), db=load_db(db_path), strict=strict).decode(receiver.messages)
         report["images"] = save_items(items, out)
     write_json(out / "report.json", report)
-    return rx_line(role, report, out)
+    line = rx_line(role, report, out)
+    if report["interrupted"]:
+        raise Interrupted(report["interrupted"], line)
+    if not report["stream_ended"]:
+        raise PeerLost(f"{line}\n{report['warning']}")
+    return line
 
 
 def guard_files(paths: list[str | Path], db_path: str, out: Path, margin: float = 0.15, text: bool = True,

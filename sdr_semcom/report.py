@@ -168,8 +168,27 @@ def demo_lines(report: dict, out: Path) -> list[str]:
 
 
 def rx_line(role: str, report: dict, out: Path) -> str:
-    return (f"rx ({role}): received {report['packets_received']}/{report['packets_sent']} packets, "
-            f"wrote {out}/report.json")
+    """A receiver's summary: packets received of sent (or of at least how many, and why), where it wrote."""
+    line = f"rx ({role}): received {report['packets_received']}"
+    if report["packets_sent"] is not None:
+        line += f"/{report['packets_sent']} packets"
+    else:
+        line += f" packets of at least {report['packets_sent_at_least']} sent ({report['status']})"
+    if report.get("interrupted"):
+        line += f", interrupted by {report['interrupted']}"
+    return f"{line}; wrote {out}/report.json"
+
+
+def delivery_summary(done: dict | None) -> str:
+    """What each receiver got, from a ``done`` control message (the channel's, or a receiver's own)."""
+    if not done:
+        return "delivery not confirmed"
+    per_rx = done.get("receivers") or {done.get("who", "receiver"): done}
+    parts = []
+    for name, r in per_rx.items():
+        sent = r.get("packets_sent")
+        parts.append(f"{name} received {r.get('packets_received')}/{sent if sent is not None else '?'}")
+    return "delivered: " + ", ".join(parts)
 
 
 def db_lines(d) -> list[str]:

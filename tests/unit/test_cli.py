@@ -41,7 +41,9 @@ def captured(monkeypatch):
 
     def channel(cfg, *args):
         seen["cfg"], seen["args"] = cfg, args
-        return {"samples": 0, "outputs": {"auth": "x"}}
+        return {"samples": 0, "outputs": {"auth": "x"}, "receivers": {"auth": {"packets_received": 0,
+                                                                              "packets_sent": 0}},
+                "interrupted": None}
 
     def demo(images, cfg, *args, **kw):
         seen["cfg"] = cfg
