@@ -214,7 +214,8 @@ def test_rx_cli_strict_exits_non_zero_on_another_database(db, tmp_path, monkeypa
     other.save(tmp_path / "other.yaml")
     msgs = _link(db)
     monkeypatch.setattr("sdr_semcom.link.roles.run_rx", lambda *a, **k: (SimpleNamespace(messages=msgs),
-                                                                         {"packets_received": 4, "packets_sent": 4}))
+                                                                         {"packets_received": 4, "packets_sent": 4,
+                                                                          "interrupted": None, "stream_ended": True}))
     monkeypatch.setattr("sdr_semcom.semantic.weights.load_codec", _Codec)
     args = ["rx", "--db", str(tmp_path / "other.yaml"), "--out", str(tmp_path / "o")]
     r = CliRunner().invoke(cli.main, args)
