@@ -13,15 +13,19 @@ second at 1 MS/s) and wall-clock goodput on this machine (payload bytes
 delivered per second of processing, TX + channel + RX in one process: the
 channel emulator costs per sample, and this PHY's rate-1/2 code sends twice
 the samples of the uncoded stock modem per byte). Each point is run 5 times,
-the systems taking turns, and the fastest run kept (the channel engine's output
-repeats exactly, so the packets lost are the same in each run; on a shared
-machine the slower runs measure the neighbours).
+the systems taking turns (A B C A B C ...); the wall-clock goodput is the median
+of the turns with its range (min-max), and ours / stock is the ratio of the
+medians with the range of the per-turn ratios (the channel engine's output
+repeats exactly, so the packets lost are the same in each run).
 
 Modem speed (:func:`modem_speed`, at 30 dB where both decode): each system's
 TX graph and RX graph timed alone on this machine, and the whole loopback (TX,
-channel emulator, RX in one process on the 2 cores), fastest of 5 runs of 1000
-packets, the systems taking turns; ``tx_Bps`` / ``rx_Bps`` / ``loopback_Bps``
-payload bytes per second, ``modem_Bps`` with both ends sharing one core.
+channel emulator, RX in one process on the 2 cores), 5 turns of 1000 packets,
+the systems taking turns; ``tx_Bps`` / ``rx_Bps`` / ``loopback_Bps`` payload bytes
+per second, ``modem_Bps`` with both ends sharing one core. Each row's ``value``
+is the median of the turns, ``value_min`` / ``value_max`` their range and
+``value_turns`` the turns in order; our rows carry ``vs_stock`` (ratio of the
+medians) and ``vs_stock_min`` / ``vs_stock_max`` (range of the per-turn ratios).
 The multi-process chain (tx, channel, rx, eve) is also run once to report each
 role's peak memory.
 
@@ -30,7 +34,8 @@ Receiver front end (:func:`front_end_sweep`): PER of both systems (QPSK) with a 
 impairments, at 6, 22 (quick: not run) and 30 dB, one run each (the ``semcom`` channel engine,
 the only one that models the front end: its output repeats exactly).
 
-Usage: ``python benchmarks/phy_bench.py [--quick] [--out DIR]`` (also ``sdr-semcom bench phy``).
+Usage: ``python benchmarks/phy_bench.py [--quick] [--out DIR] [--packets N] [--speed-packets N]``
+(also ``sdr-semcom bench phy``).
 Writes ``phy_bench.json`` (a list of flat rows) and ``phy_bench.png``; prints a table.
 """
 
@@ -64,6 +69,31 @@ FRONT_ENDS: dict[str, dict] = {
     "tone -20 dBc": {"tone_dbc": -20.0, "tone_subcarriers": 5.3},
     "IQ 0.5 dB 3 deg": {"iq_gain_db": 0.5, "iq_phase_deg": 3.0},
 }
+
+
+def spread(values) -> dict:
+    """Median of repeated measurements and their range: ``value``, ``value_min``, ``value_max``,
+    ``value_turns`` (in the order run)."""
+    values = [float(v) for v in values]
+    return {"value": float(np.median(values)), "value_min": min(values), "value_max": max(values),
+            "value_turns": values}
+
+
+def ratio(ours, stock) -> dict | None:
+    """ours / stock for measurements taken in turns (``ours[i]`` and ``stock[i]`` in the same round):
+    ``vs_stock`` the ratio of the medians, ``vs_stock_min`` / ``vs_stock_max`` the range of the
+    per-turn ratios; None where stock has a zero."""
+    if min(stock) <= 0:
+        return None
+    turns = [a / b for a, b in zip(ours, stock)]
+    return {"vs_stock": float(np.median(ours) / np.median(stock)), "vs_stock_min": min(turns),
+            "vs_stock_max": max(turns)}
+
+
+def cell(med: float, lo: float, hi: float, fmt: str = "{:.0f}", unit: str = "") -> str:
+    """``871 (790-905)``: a median and its range."""
+    f = fmt + unit
+    return f"{f.format(med)} ({fmt.format(lo)}-{f.format(hi)})"
 
 
 def _payloads(n: int, size: int, seed: int) -> list[bytes]:
@@ -232,36 +262,48 @@ def modem_speed(size: int, npk: int, snr: float, repeats: int = 3, engine: str =
     graph (a recorded channel output -> packets), each timed on its own, and the whole loopback.
 
     Each measurement runs once untimed (warm-up), then ``repeats`` times, the systems taking turns
-    (A B C A B C ...) so that a slow spell of the shared machine hits all of them; the fastest run
-    counts, as ``timeit`` does (the slower runs measure the neighbours). Building a graph is not
-    timed. The channel emulator is left out of the TX and RX graphs: it is the same block for both
+    (A B C A B C ...) so that a slow spell of the shared machine hits all of them; each row holds the
+    median of the turns and their range (:func:`spread`), our rows the ratio to stock
+    (:func:`ratio`). Building a graph is not timed. The channel emulator is left out of the TX and RX graphs: it is the same block for both
     systems and costs per sample, not per packet.
 
     Figures: ``tx_Bps`` and ``rx_Bps`` (payload bytes per second of processing, RX counting only
     packets delivered), ``modem_Bps`` = payload / (TX time + RX time), the CPU a link's two ends
-    need, and ``loopback_Bps``: TX + channel + RX in one process on all cores.
+    need (per turn: that turn's TX and RX times), and ``loopback_Bps``: TX + channel + RX in one
+    process on all cores. ``per``: the worst turn's (``per_turns``: each turn's).
     """
     payloads = _payloads(npk, size, seed=size)
     spec = impaired(snr, seed=1 + int(snr), engine=engine)
     systems = (("sdr-semcom", "qpsk"), ("sdr-semcom", "16qam"), ("gr-stock", "qpsk"))
     timers = {key: _timers(*key, payloads, spec) for key in systems}
-    best: dict[tuple, tuple[float, object]] = {}
+    turns: dict[tuple, list] = {}
     for rep in range(repeats + 1):
         for key in systems:
             for name, measure in timers[key].items():
                 seconds, result = measure()
-                if rep and seconds < best.get((key, name), (np.inf, None))[0]:
-                    best[key, name] = (seconds, result)
-    rows = []
+                if rep:  # the first round warms up
+                    turns.setdefault((key, name), []).append((seconds, result))
     total = npk * size
+    figures, pers, loop_pers = {}, {}, {}
+    for key in systems:
+        tx, rx, loop = (turns[key, n] for n in ("tx", "rx", "loopback"))
+        figures[key] = {"tx_Bps": [total / t for t, _ in tx], "rx_Bps": [d / t for t, d in rx],
+                        "modem_Bps": [d / (t_tx + t_rx) for (t_tx, _), (t_rx, d) in zip(tx, rx)],
+                        "loopback_Bps": [r["goodput_wall_Bps"] for _, r in loop]}
+        pers[key] = [1 - d / total for _, d in rx]
+        loop_pers[key] = [r["per"] for _, r in loop]
+    rows = []
     for system, mod in systems:
-        (t_tx, _), (t_rx, delivered), (_, loop) = (best[(system, mod), n] for n in ("tx", "rx", "loopback"))
-        base = {"system": system, "modulation": mod, "payload_bytes": size, "speed_snr_db": snr,
-                "per": 1 - delivered / total}
-        rows += [{**base, "figure": "tx_Bps", "value": total / t_tx},
-                 {**base, "figure": "rx_Bps", "value": delivered / t_rx},
-                 {**base, "figure": "modem_Bps", "value": delivered / (t_tx + t_rx)},
-                 {**base, "figure": "loopback_Bps", "value": loop["goodput_wall_Bps"], "loopback_per": loop["per"]}]
+        key = (system, mod)
+        base = {"system": system, "modulation": mod, "payload_bytes": size, "speed_snr_db": snr, "packets": npk,
+                "turns": repeats, "per": max(pers[key]), "per_turns": pers[key]}
+        for figure, values in figures[key].items():
+            row = {**base, "figure": figure, **spread(values)}
+            if figure == "loopback_Bps":
+                row["loopback_per"] = max(loop_pers[key])
+            if system != "gr-stock":
+                row.update(ratio(values, figures["gr-stock", "qpsk"][figure]) or {})
+            rows.append(row)
     return rows
 
 
@@ -431,11 +473,13 @@ def plot(rows: list[dict], path: Path) -> None:
     labels = sorted({(r["payload_bytes"], r["system"], r["modulation"]) for r in speed})
     xs = np.arange(len(labels))
     for i, (fig_key, name) in enumerate(figures):
-        vals = [next(r["value"] for r in speed if r["figure"] == fig_key and
-                     (r["payload_bytes"], r["system"], r["modulation"]) == lab) / 1e3 for lab in labels]
-        a3.bar(xs + (i - 1) * 0.27, vals, 0.27, label=name)
+        got = [next(r for r in speed if r["figure"] == fig_key and (r["payload_bytes"], r["system"], r["modulation"])
+                    == lab) for lab in labels]
+        med, lo, hi = (np.array([r[k] for r in got]) / 1e3 for k in ("value", "value_min", "value_max"))
+        a3.bar(xs + (i - 1) * 0.27, med, 0.27, yerr=[med - lo, hi - med], capsize=2, label=name)
     a3.set_xticks(xs, [f"{s}\n{m} {b} B" for b, s, m in labels], fontsize=7)
-    a3.set(ylabel="payload kB/s", title="Speed on this machine (30 dB, fastest run)")
+    turns = speed[0]["turns"] if speed else 0
+    a3.set(ylabel="payload kB/s", title=f"Speed on this machine (30 dB; median of {turns} turns, bars: range)")
     fe = [r for r in rows if "front_end" in r]
     names = list(dict.fromkeys(r["front_end"] for r in fe))
     bars = sorted({(r["system"], r["front_end_snr_db"]) for r in fe})
@@ -463,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="out/bench")
     ap.add_argument("--channel-engine", default="semcom", choices=["semcom", "gnuradio"],
                     help="channel emulator of the loopback runs and the recorded captures")
+    ap.add_argument("--packets", type=int, help="packets per SNR point and turn (default 300; quick: 40)")
+    ap.add_argument("--speed-packets", type=int, help="packets per modem-speed turn (default 1000; quick: 40)")
     args = ap.parse_args(argv)
     from gnuradio import gr
 
@@ -473,8 +519,13 @@ def main(argv: list[str] | None = None) -> int:
         snrs, npk, sizes, mods, repeats = [0, 4, 6, 10, 20, 30], 40, [96], ["qpsk"], 1
     else:
         snrs, npk, sizes, mods, repeats = list(range(0, 31, 2)), 300, [96, 500], ["qpsk", "16qam"], 5
+    speed_npk = args.speed_packets or (npk if args.quick else 1000)
+    npk = args.packets or npk
     rows = []
-    print(f"{'system':<12}{'mod':<7}{'bytes':>6}{'SNR':>5}{'PER':>8}{'air kbit/s':>12}{'wall kB/s':>11}")
+    print(f"Wall kB/s: median of {repeats} turns (range); vs stock: ratio of the medians (range of the per-turn"
+          " ratios)")
+    print(f"{'system':<12}{'mod':<7}{'bytes':>6}{'SNR':>5}{'PER':>8}{'air kbit/s':>12}{'wall kB/s':>20}"
+          f"{'vs stock':>18}")
     for size in sizes:
         payloads = _payloads(npk, size, seed=size)
         for snr in snrs:
@@ -482,24 +533,42 @@ def main(argv: list[str] | None = None) -> int:
             runs = [("sdr-semcom", m, lambda m=m: run_ours(spec, payloads, m)) for m in mods]
             runs.append(("gr-stock", "qpsk", lambda: run_stock(spec, payloads)))
             tries = [[fn() for _s, _m, fn in runs] for _ in range(repeats)]  # systems take turns
+            stock = [t[-1]["goodput_wall_Bps"] for t in tries]
             for i, (system, mod, _fn) in enumerate(runs):
-                r = max((t[i] for t in tries), key=lambda r: r["goodput_wall_Bps"])
+                walls = [t[i]["goodput_wall_Bps"] for t in tries]
+                r = sorted((t[i] for t in tries), key=lambda r: r["goodput_wall_Bps"])[len(tries) // 2]  # median turn
+                s = spread(walls)
                 row = {"system": system, "modulation": mod, "payload_bytes": size, "snr_db": snr,
-                       "channel_engine": spec.engine, **r}
+                       "channel_engine": spec.engine, **r, "turns": repeats, "goodput_wall_Bps": s["value"],
+                       "goodput_wall_Bps_min": s["value_min"], "goodput_wall_Bps_max": s["value_max"],
+                       "goodput_wall_Bps_turns": walls, "per_max": max(t[i]["per"] for t in tries)}
+                vs = ratio(walls, stock) if system != "gr-stock" else None
+                if vs:
+                    row.update({"wall_" + k: v for k, v in vs.items()})
                 rows.append(row)
+                vs_cell = cell(vs["vs_stock"], vs["vs_stock_min"], vs["vs_stock_max"], "{:.1f}", "x") if vs else ""
                 print(f"{system:<12}{mod:<7}{size:>6}{snr:>5}{r['per']:>8.3f}{r['goodput_air_bps'] / 1e3:>12.1f}"
-                      f"{r['goodput_wall_Bps'] / 1e3:>11.1f}", flush=True)
+                      f"{cell(s['value'] / 1e3, s['value_min'] / 1e3, s['value_max'] / 1e3):>20}{vs_cell:>18}",
+                      flush=True)
     speed = []
     for size in sizes:
-        speed += modem_speed(size, npk if args.quick else 1000, snr=30, repeats=1 if args.quick else 5,
-                             engine=args.channel_engine)
-    print("\nModem CPU speed on this machine (kB/s of payload; 30 dB, both PER <= 1%; TX and RX graphs timed alone;"
-          " TX+RX: both ends on one core; loopback: TX + channel + RX in one process, 2 cores)")
-    print(f"{'system':<12}{'mod':<7}{'bytes':>6}{'PER':>7}{'TX':>9}{'RX':>9}{'TX+RX':>9}{'loopback':>10}")
+        speed += modem_speed(size, speed_npk, snr=30, repeats=1 if args.quick else 5, engine=args.channel_engine)
+    print(f"\nModem CPU speed on this machine (kB/s of payload, median of {speed[0]['turns']} turns of {speed_npk}"
+          " packets (range), the systems taking turns; 30 dB, both PER <= 1%; TX and RX graphs timed alone;"
+          " TX+RX: both ends on one core; loopback: TX + channel + RX in one process, 2 cores;"
+          " x: ours / stock, ratio of the medians (range of the per-turn ratios))")
+    print(f"{'system':<12}{'mod':<7}{'bytes':>6}{'PER':>7}{'TX':>20}{'RX':>20}{'TX+RX':>20}{'loopback':>20}")
     for i in range(0, len(speed), 4):
-        tx, rx, both, loop = speed[i : i + 4]
-        print(f"{tx['system']:<12}{tx['modulation']:<7}{tx['payload_bytes']:>6}{tx['per']:>7.3f}{tx['value'] / 1e3:>9.0f}"
-              f"{rx['value'] / 1e3:>9.0f}{both['value'] / 1e3:>9.0f}{loop['value'] / 1e3:>10.0f}")
+        group = speed[i : i + 4]
+        tx = group[0]
+        print(f"{tx['system']:<12}{tx['modulation']:<7}{tx['payload_bytes']:>6}{tx['per']:>7.3f}"
+              + "".join(f"{cell(r['value'] / 1e3, r['value_min'] / 1e3, r['value_max'] / 1e3):>20}" for r in group))
+    for i in range(0, len(speed), 4):
+        group = speed[i : i + 4]
+        if "vs_stock" in group[0]:
+            print(f"{group[0]['modulation'] + ' / stock':<25}{group[0]['payload_bytes']:>6}{'':>7}"
+                  + "".join(f"{cell(r['vs_stock'], r['vs_stock_min'], r['vs_stock_max'], '{:.1f}', 'x'):>20}"
+                            for r in group))
     rows += speed
     fe_snrs = (6, 30) if args.quick else (6, 22, 30)
     fe = front_end_sweep(_payloads(npk, sizes[0], seed=sizes[0]), fe_snrs)
