@@ -264,8 +264,8 @@ def modem_speed(size: int, npk: int, snr: float, repeats: int = 3, engine: str =
     Each measurement runs once untimed (warm-up), then ``repeats`` times, the systems taking turns
     (A B C A B C ...) so that a slow spell of the shared machine hits all of them; each row holds the
     median of the turns and their range (:func:`spread`), our rows the ratio to stock
-    (:func:`ratio`). Building a graph is not timed. The channel emulator is left out of the TX and RX graphs: it is the same block for both
-    systems and costs per sample, not per packet.
+    (:func:`ratio`). Building a graph is not timed. The channel emulator is left out of the TX and
+    RX graphs: it is the same block for both systems and costs per sample, not per packet.
 
     Figures: ``tx_Bps`` and ``rx_Bps`` (payload bytes per second of processing, RX counting only
     packets delivered), ``modem_Bps`` = payload / (TX time + RX time), the CPU a link's two ends

@@ -154,10 +154,27 @@ def test_phy_benchmark_prints_the_side_by_side_table(tmp_path):
     assert ours[6] <= 0.01 and stock[6] == 1.0  # the PER target, and where the stock modem stands
     speed = {(r["system"], r["modulation"], r["figure"]): r for r in rows if r.get("figure", "").endswith("_Bps")}
     assert len(speed) == 12  # tx, rx, modem, loopback per system
-    for system, mod in {(s, m) for s, m, _ in speed}:  # modem = delivered / (t_tx + t_rx): both ends' CPU
-        tx, rx, modem = (speed[system, mod, f]["value"] for f in ("tx_Bps", "rx_Bps", "modem_Bps"))
-        delivered = 1 - speed[system, mod, "rx_Bps"]["per"]
-        assert modem == pytest.approx(1 / (1 / (tx * delivered) + 1 / rx), rel=1e-6) and modem < min(tx, rx)
+    for r in speed.values():  # the median of the turns, with their range
+        turns = r["value_turns"]
+        assert len(turns) == r["turns"] and r["value"] == pytest.approx(float(np.median(turns)))
+        assert r["value_min"] == min(turns) <= r["value"] <= max(turns) == r["value_max"]
+    for system, mod in {(s, m) for s, m, _ in speed}:  # modem = delivered / (t_tx + t_rx), per turn: both ends' CPU
+        tx, rx, modem = (speed[system, mod, f]["value_turns"] for f in ("tx_Bps", "rx_Bps", "modem_Bps"))
+        for t, r, m, per in zip(tx, rx, modem, speed[system, mod, "rx_Bps"]["per_turns"]):
+            assert m == pytest.approx(1 / (1 / (t * (1 - per)) + 1 / r), rel=1e-6) and m < min(t, r)
+        medians = {f: speed[system, mod, f]["value"] for f in ("tx_Bps", "rx_Bps", "modem_Bps")}
+        assert medians["modem_Bps"] < min(medians["tx_Bps"], medians["rx_Bps"])
+    for (system, mod, figure), r in speed.items():  # ours / stock: ratio of the medians, range of the per-turn ratios
+        stock = speed["gr-stock", "qpsk", figure]
+        if system == "gr-stock":
+            assert "vs_stock" not in r
+            continue
+        assert r["vs_stock"] == pytest.approx(r["value"] / stock["value"])
+        per_turn = [a / b for a, b in zip(r["value_turns"], stock["value_turns"])]
+        assert (r["vs_stock_min"], r["vs_stock_max"]) == pytest.approx((min(per_turn), max(per_turn)))
+    sweep = [r for r in rows if "snr_db" in r]
+    assert all(r["goodput_wall_Bps_min"] <= r["goodput_wall_Bps"] <= r["goodput_wall_Bps_max"] for r in sweep)
+    assert "(" in p.stdout.split("Modem CPU speed")[1]  # the table quotes ranges
     # receiving costs less CPU than the stock receiver's (README: 3.2-4.9x; margin for a loaded machine)
     assert speed["sdr-semcom", "qpsk", "rx_Bps"]["value"] > 1.5 * speed["gr-stock", "qpsk", "rx_Bps"]["value"]
     assert all(r["per"] <= (0.0 if s == "sdr-semcom" else 0.05) for (s, _, _), r in speed.items())  # both decode there
