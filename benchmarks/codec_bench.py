@@ -9,7 +9,8 @@ of at most codec v2's bytes for that image, cut into the same number of packets.
 - SNR over the real PHY (GNU Radio loopback, QPSK, CFO + clock error + multipath), both systems'
   packets through the same channel realisations.
 
-Also times encode + decode of one 256 x 256 image (median of 20) for each codec.
+Also times encode + decode of one 256 x 256 image for each codec: the median of 20 turns with
+their range (``*_ms_min`` / ``*_ms_max``).
 
 Usage: ``python benchmarks/codec_bench.py [--out DIR] [--quick]`` (also ``sdr-semcom bench codec``).
 Writes ``codec_bench.json`` (flat rows) and ``codec_bench.png``; prints a table.
@@ -125,8 +126,11 @@ def timing(name, codec, img, n=20) -> dict:
         codec.decode(header, packets)
         te.append(t1 - t0)
         td.append(time.perf_counter() - t1)
-    return {"system": name, "sweep": "timing", "x": SIZE, "encode_ms": 1e3 * float(np.median(te)),
-            "decode_ms": 1e3 * float(np.median(td)), "total_ms": 1e3 * float(np.median(np.add(te, td)))}
+    row = {"system": name, "sweep": "timing", "x": SIZE, "turns": n}
+    for key, t in (("encode_ms", te), ("decode_ms", td), ("total_ms", np.add(te, td))):
+        row.update({key: 1e3 * float(np.median(t)), key + "_min": 1e3 * float(np.min(t)),
+                    key + "_max": 1e3 * float(np.max(t))})
+    return row
 
 
 LABELS = {"codec_v2": "codec v2 (DCT + learned)", "codec_v1": "codec v1 (latent)", "jpeg": "JPEG (same bytes)"}
@@ -174,8 +178,10 @@ def main(argv=None) -> int:
     rows += loss_sweep(codecs, images, rates, trials=2 if args.quick else 6)
     rows += snr_sweep(codecs, images, snrs, repeats=1 if args.quick else 6)
     for r in rows[: len(codecs)]:
-        print(f"{r['system']}: encode + decode {SIZE}x{SIZE}: {r['total_ms']:.1f} ms (encode {r['encode_ms']:.1f}, "
-              f"decode {r['decode_ms']:.1f})")
+        ms = {k: f"{r[k]:.1f} ({r[k + '_min']:.1f}-{r[k + '_max']:.1f})"
+              for k in ("total_ms", "encode_ms", "decode_ms")}
+        print(f"{r['system']}: encode + decode {SIZE}x{SIZE}, median of {r['turns']} (range): {ms['total_ms']} ms "
+              f"(encode {ms['encode_ms']}, decode {ms['decode_ms']})")
     names = list(codecs) + ["jpeg"]
     print(f"{'sweep':<6}{'x':>6}" + "".join(f"{n + ' PSNR':>16}" for n in names) + f"{'PER':>7}")
     for sweep in ("loss", "snr"):
