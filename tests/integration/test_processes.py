@@ -175,8 +175,6 @@ def test_phy_benchmark_prints_the_side_by_side_table(tmp_path):
     sweep = [r for r in rows if "snr_db" in r]
     assert all(r["goodput_wall_Bps_min"] <= r["goodput_wall_Bps"] <= r["goodput_wall_Bps_max"] for r in sweep)
     assert "(" in p.stdout.split("Modem CPU speed")[1]  # the table quotes ranges
-    # receiving costs less CPU than the stock receiver's (README: 3.2-4.9x; margin for a loaded machine)
-    assert speed["sdr-semcom", "qpsk", "rx_Bps"]["value"] > 1.5 * speed["gr-stock", "qpsk", "rx_Bps"]["value"]
     assert all(r["per"] <= (0.0 if s == "sdr-semcom" else 0.05) for (s, _, _), r in speed.items())  # both decode there
     mem = [(r["role"], r["payload"], r["value"]) for r in rows if r.get("figure") == "peak_rss_mb"]
     assert len(mem) == 8 and all(v < 500 for _, _, v in mem), mem
