@@ -50,7 +50,7 @@ class FillResult:
 #: (Telea) closes every list. ``generator="diffusers"`` puts ``diffusers`` first for every category.
 DEFAULT_POLICY: dict[str, dict[str, tuple[str, ...]]] = {
     "authorized": {"face": ("face_prior", "network", "telea"), "*": ("network", "telea")},
-    "eavesdropper": {"*": ("network", "telea")},
+    "eavesdropper": {"*": ("network_null", "telea")},
 }
 
 
@@ -63,19 +63,22 @@ class Inpainter:
         Available backends by name; ``'telea'`` (the classical floor) must be among them.
     policy : dict of str to tuple of str
         ``category -> backend names`` in order of preference; ``'*'`` is the default for the others.
+    grow : float
+        A region owns the masked pixels of its box grown by this fraction of its size on every side
+        (the guard removes the detection box grown by its margin, 0.15 by default).
 
     Input
     -----
     :meth:`fill`: ``image`` RGB uint8 ``(H, W, 3)``; ``mask`` boolean ``(H, W)``, the removed pixels
     (the guard's union mask); ``regions``, a list of :class:`Region`. A region fills the masked pixels
-    inside its box; masked pixels outside every box are filled by Telea.
+    inside its box grown by ``grow`` (smaller regions first); masked pixels outside every box are filled by Telea.
 
     Output
     ------
     :class:`FillResult`; pixels outside ``mask`` are byte-identical to the input.
     """
 
-    def __init__(self, backends: dict[str, Backend], policy: dict[str, tuple[str, ...]]) -> None:
+    def __init__(self, backends: dict[str, Backend], policy: dict[str, tuple[str, ...]], grow: float = 0.2) -> None:
         if "telea" not in backends:
             raise ValueError("an Inpainter needs the 'telea' backend as its floor (ClassicalInpainter())")
         if "*" not in policy:
@@ -86,6 +89,7 @@ class Inpainter:
                                  f"(have {sorted(backends)})")
         self.backends = dict(backends)
         self.policy = {k: tuple(v) for k, v in policy.items()}
+        self.grow = grow
 
     def choose(self, region: Region) -> str:
         """The backend name the policy gives ``region``."""
@@ -110,7 +114,7 @@ class Inpainter:
         names_by, secs_by = {}, {}
         for i in order:
             r = regions[i]
-            hole = mask & r.box_mask(mask.shape) & unknown
+            hole = mask & _grown(r, self.grow).box_mask(mask.shape) & unknown
             if not hole.any():
                 names_by[i], secs_by[i] = "none", 0.0
                 continue
@@ -142,3 +146,9 @@ class Inpainter:
 def _area(r: Region) -> float:
     x0, y0, x1, y1 = r.box
     return (x1 - x0) * (y1 - y0)
+
+
+def _grown(r: Region, f: float) -> Region:
+    x0, y0, x1, y1 = r.box
+    mx, my = f * (x1 - x0), f * (y1 - y0)
+    return Region((x0 - mx, y0 - my, x1 + mx, y1 + my), r.category)

@@ -112,3 +112,20 @@ def regions_from_rows(rows: list[dict], vectors=None, categories: dict[str, str]
         vec = None if vectors is None or entry is None else vectors[i]
         out.append(Region(tuple(row["box"]), cat, entry, text if entry is not None else None, vec))
     return out
+
+
+def removed_mask(shape: tuple[int, int], regions: list[Region], margin: float = 0.15) -> np.ndarray:
+    """The pixels the guard removed, rebuilt from the boxes (``masking.region_mask`` without a pixel mask).
+
+    The receiver gets boxes, not the mask: each box grown by ``margin`` of its width / height on every
+    side (the guard's default margin is 0.15).
+    """
+    h, w = shape
+    out = np.zeros((h, w), bool)
+    for r in regions:
+        x0, y0, x1, y1 = r.box
+        mx, my = margin * (x1 - x0), margin * (y1 - y0)
+        xa, ya = max(int(np.floor(x0 - mx)), 0), max(int(np.floor(y0 - my)), 0)
+        xb, yb = min(int(np.ceil(x1 + mx)), w), min(int(np.ceil(y1 + my)), h)
+        out[ya:yb, xa:xb] = True
+    return out
