@@ -37,7 +37,7 @@ def save_tiny_pipeline(out: Path, seed: int = 0) -> Path:
                                         num_attention_heads=4, num_hidden_layers=2, max_position_embeddings=77,
                                         bos_token_id=0, eos_token_id=1, pad_token_id=1))
     sched = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
-                          set_alpha_to_one=False)
+                          set_alpha_to_one=False, steps_offset=1)
     pipe = StableDiffusionInpaintPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet, scheduler=sched,
                                           safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     pipe.save_pretrained(str(out))
