@@ -20,7 +20,8 @@ class Backend(Protocol):
     ``fill(image, hole, unknown, region)`` takes the RGB uint8 ``(H, W, 3)`` image, the boolean
     ``(H, W)`` pixels to fill for this region (``hole``), every pixel not to be trusted as context
     (``unknown``, a superset of ``hole``) and the :class:`Region`; it returns an RGB uint8 image of
-    the same shape whose ``hole`` pixels are the fill (other pixels are ignored).
+    the same shape whose ``hole`` pixels are the fill (other pixels are ignored). A backend that serves
+    only some regions (``reference``: enrolled persons) also has ``has(region) -> bool``.
     """
 
     name: str
@@ -44,12 +45,14 @@ class FillResult:
 
 
 #: Default policy: ``role -> category -> backend names`` in order of preference; the first one the
-#: inpainter has wins. Authorized receiver: faces get an identity-free face (DCGAN prior) and the
+#: inpainter has (and that serves the region) wins. Authorized receiver: a face aligned with an enrolled
+#: entry whose references it holds gets that person back (``reference``); other faces get an
+#: identity-free face (DCGAN prior) and the
 #: other categories the conditional network with the aligned embedding; eavesdropper: it knows no
 #: category nor embedding, so the network with its learned null embedding; the classical floor
 #: (Telea) closes every list. ``generator="diffusers"`` puts ``diffusers`` first for every category.
 DEFAULT_POLICY: dict[str, dict[str, tuple[str, ...]]] = {
-    "authorized": {"face": ("face_prior", "network", "telea"), "*": ("network", "telea")},
+    "authorized": {"face": ("reference", "face_prior", "network", "telea"), "*": ("network", "telea")},
     "eavesdropper": {"*": ("network_null", "telea")},
 }
 
@@ -95,7 +98,8 @@ class Inpainter:
         """The backend name the policy gives ``region``."""
         names = self.policy.get(region.category, self.policy["*"])
         for n in names:
-            if n in self.backends:
+            b = self.backends.get(n)
+            if b is not None and (not hasattr(b, "has") or b.has(region)):
                 return n
         return "telea"
 

@@ -14,7 +14,8 @@ GENERATORS = ("auto", "classical", "network", "face_prior", "diffusers")
 
 
 def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | None = None,
-                   network: str | None = None, face_weights: Path | None = None) -> Inpainter:
+                   network: str | None = None, face_weights: Path | None = None,
+                   references: dict | None = None) -> Inpainter:
     """An inpainter for the receiver's generative stage.
 
     Parameters
@@ -34,6 +35,9 @@ def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | Non
         Name of the network in ``models/`` (default ``inpainter_v1``).
     face_weights : Path or None
         The DCGAN ``weights.tar`` (default: :func:`~.faceprior.fetch_face_generator`'s cache).
+    references : dict or None
+        Authorized receiver only: ``entry id -> reference photos`` of enrolled persons (the database's
+        ``enrolled.references``); their faces are restored from them (:class:`~.reference.ReferenceRestore`).
 
     Output
     ------
@@ -73,6 +77,12 @@ def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | Non
             if strict:
                 raise
             log.warning("inpainter: no face prior (%s)", exc)
+    if references and authorized:
+        from .reference import ReferenceRestore
+
+        backends["reference"] = ReferenceRestore(references)
+    elif references:
+        raise ValueError("references are for the authorized receiver only")
     if want("diffusers"):
         from .diffusion import DiffusersInpainter
 
@@ -88,12 +98,13 @@ def policy_for(role: str, generator: str, backends: dict) -> dict[str, tuple[str
     if generator == "classical":
         return {"*": ("telea",)}
     if generator == "network":
-        return {"*": (net, "telea")}
+        return {"face": ("reference", net, "telea"), "*": (net, "telea")}
     if generator == "face_prior":
-        return {"face": ("face_prior", "telea"), "*": ("telea",)}
+        return {"face": ("reference", "face_prior", "telea"), "*": ("telea",)}
     if generator == "diffusers":
-        return {"*": (diff, "telea")}
+        return {"face": ("reference", diff, "telea"), "*": (diff, "telea")}
     policy = dict(DEFAULT_POLICY[role])
     if diff in backends:
-        policy = {cat: (diff, *names) for cat, names in policy.items()}
+        policy = {cat: tuple(n for n in names if n == "reference") + (diff,) +
+                  tuple(n for n in names if n != "reference") for cat, names in policy.items()}
     return policy

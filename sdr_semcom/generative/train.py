@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .metrics import hole_psnr_ssim
 from .network import DEFAULT_NAME, MODELS_DIR, InpaintNet, NetConfig, NetworkInpainter, cut_window, window_of
 from .region import Region
 
@@ -199,20 +200,6 @@ def held_out_holes(images: dict[str, np.ndarray], faces: dict[str, list], seed: 
     return out
 
 
-def hole_metrics(ref: np.ndarray, out: np.ndarray, hole: np.ndarray) -> tuple[float, float]:
-    """PSNR (dB) over the hole's pixels and SSIM over its bounding box."""
-    from skimage.metrics import structural_similarity
-
-    d = ref[hole].astype(np.float64) - out[hole].astype(np.float64)
-    mse = max(float(np.mean(d ** 2)), 1e-10)
-    ys, xs = np.nonzero(hole)
-    sl = np.s_[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    win = min(7, ys.max() - ys.min() + 1, xs.max() - xs.min() + 1)
-    win -= 1 - win % 2
-    ssim = structural_similarity(ref[sl], out[sl], channel_axis=2, data_range=255, win_size=max(win, 3))
-    return 10 * np.log10(255.0 ** 2 / mse), float(ssim)
-
-
 def eval_cases(images: dict[str, np.ndarray], holes: list[dict]):
     """``(name, image, hole mask, Region with embedding, category)`` per evaluation hole."""
     texts = [describe(c["category"], c["box"], images[c["image"]].shape[:2]) for c in holes]
@@ -238,7 +225,7 @@ def evaluate(net: InpaintNet, images: dict[str, np.ndarray], holes: list[dict]) 
         for k, b in backends.items():
             out = masked.copy()
             out[hole] = b.fill(masked, hole, hole, region)[hole]
-            acc[k].append(hole_metrics(img, out, hole))
+            acc[k].append(hole_psnr_ssim(img, out, hole))
     return {k: {"psnr_db": round(float(np.mean([p for p, _ in v])), 3),
                 "ssim": round(float(np.mean([s for _, s in v])), 4), "holes": len(v)} for k, v in acc.items()}
 

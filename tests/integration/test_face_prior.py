@@ -57,3 +57,25 @@ def test_poisson_blend_keeps_the_clone_in_place():
     row = out[15, :, 0].astype(int)
     jump = np.argmax(-np.diff(row))  # where the edge landed
     assert jump == 39 and row[39] - row[40] > 40
+
+
+def test_reference_restore_brings_back_the_enrolled_person_only(photo):
+    from sdr_semcom.generative.reference import ReferenceRestore
+    from sdr_semcom.privacy.detectors.faces import YuNet
+
+    h, w = photo.shape[:2]
+    rows = YuNet().detect_rows(photo)
+    x, y, bw, bh = rows[np.argmax(rows[:, 2] * rows[:, 3])][:4]
+    rr = ReferenceRestore({"alice": [photo]})  # alice's reference: this very face
+    face = Region((x, y, x + bw, y + bh), "face", "alice", "database entry alice: a small human face", None)
+    other = Region(face.box, "face", "bob", None, None)
+    assert rr.has(face) and not rr.has(other)
+    mask = removed_mask((h, w), [face])
+    masked = photo.copy()
+    masked[mask] = 127
+    inp = Inpainter({"telea": ClassicalInpainter(), "reference": rr}, {"face": ("reference", "telea"), "*": ("telea",)})
+    res = inp.fill(masked, mask, [face])
+    assert res.backends == ["reference"] and inp.fill(masked, mask, [other]).backends == ["telea"]
+    err = np.abs(res.image[mask].astype(int) - photo[mask]).mean()
+    err_telea = np.abs(inp.fill(masked, mask, [other]).image[mask].astype(int) - photo[mask]).mean()
+    assert err < 12 and err < err_telea / 2, (err, err_telea)
