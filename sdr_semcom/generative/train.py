@@ -4,9 +4,9 @@ Data (all shipped in packages, see ``sdr_semcom.semantic.data``): the codec's tr
 longer side scaled to :data:`MAX_SIDE`. Holes, each with the MiniLM embedding of the words the
 privacy guard would send for it (``PrivacyGuard.describe``):
 
-- ``face``: YuNet's faces in the training photos (box jittered), grown by the guard's margin;
-- ``pasted``: a synthetic DigiFace-1M DCGAN face (:mod:`.faceprior`) pasted into a scene, then removed;
-- ``random``: random rectangles, category ``text`` in the text images (``text``, ``page``), else ``custom``.
+- ``face`` (30 %): YuNet's faces in the training photos (box jittered), grown by the guard's margin;
+- ``pasted`` (25 %): a synthetic DigiFace-1M DCGAN face (:mod:`.faceprior`) pasted into a scene, then removed;
+- ``random`` (45 %): random rectangles, category ``text`` in the text images (``text``, ``page``), else ``custom``.
 
 In ``cond_dropout`` of the samples the learned null embedding replaces the vector. Held out (never
 trained on; no identity shared with the training photos): ``chelsea``, ``grace_hopper``, ``t1.jpg``
@@ -42,7 +42,7 @@ CATEGORIES = ("face", "text", "custom", "license_plate")
 class TrainConfig:
     """Training options (all recorded in the manifest)."""
 
-    steps: int = 2000
+    steps: int = 3500
     batch: int = 8
     lr: float = 2e-3
     cond_dropout: float = 0.3
@@ -122,7 +122,7 @@ class Sampler:
 
     def sample(self):
         rng = self.rng
-        kind = rng.choice(["face", "pasted", "random"], p=[0.3, 0.35, 0.35] if self.face_list else [0, 0.5, 0.5])
+        kind = rng.choice(["face", "pasted", "random"], p=[0.3, 0.25, 0.45] if self.face_list else [0, 0.4, 0.6])
         if kind == "face":
             name, b = self.face_list[rng.integers(len(self.face_list))]
             img = self.images[name]
@@ -305,7 +305,7 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
                       "(DigiFace-1M DCGAN: non-commercial research only)",
             "train": sorted(train), "held_out": sorted(held), "train_face_boxes": faces_train,
             "held_out_holes": holes, "hole_margin": MARGIN,
-            "holes": "30% YuNet faces (jittered), 35% pasted DCGAN faces, 35% random boxes (text in text/page)",
+            "holes": "30% YuNet faces (jittered), 25% pasted DCGAN faces, 45% random boxes (text in text/page)",
         },
         "command": command, "seed": cfg.seed,
         "training": {"steps": step, "steps_planned": cfg.steps, "batch": cfg.batch, "lr": cfg.lr,
