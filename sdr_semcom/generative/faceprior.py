@@ -29,6 +29,8 @@ PACKAGE = "gan_face_generate==1.1.1"
 WEIGHTS_SHA256 = "0c3b90b138cfc4e8a73310b9fd5ce2a8f1f3a542a037de277412307fcd28771f"  # weights.tar in the 1.1.1 wheel
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / ".cache" / "models" / "gan_face_generate_weights.tar"
 NZ = 100
+GAIN = (0.7, 1.4)  # bounds of the fitted face's contrast ...
+TINT = 0.25  # ... and of its per-channel offset (in [-1, 1] units)
 
 
 def fetch_face_generator(path: Path = DEFAULT_PATH, download: bool = True) -> Path:
@@ -224,13 +226,15 @@ class FacePrior:
     def _fit(self, target: torch.Tensor, kmask: torch.Tensor) -> np.ndarray:
         z0, faces = self.bank()
         k = kmask.sum().clamp(min=1.0)
-        # best start: per-candidate least-squares gain/offset per channel on the known pixels
+        # best start: per candidate, one gain for all channels (the lighting's strength) and a small
+        # per-channel offset (its tint), least squares on the known pixels; the ring is mostly
+        # background, so the tint is bounded and Poisson cloning does the rest of the colour match
         mf = (faces * kmask).sum(dim=(2, 3), keepdim=True) / k
         mt = (target * kmask).sum(dim=(2, 3), keepdim=True) / k
-        sf = (((faces - mf) ** 2) * kmask).sum(dim=(2, 3), keepdim=True) / k
-        cov = ((faces - mf) * (target - mt) * kmask).sum(dim=(2, 3), keepdim=True) / k
-        gain0 = (cov / sf.clamp(min=1e-4)).clamp(0.3, 2.0)
-        bias0 = mt - gain0 * mf
+        sf = (((faces - mf) ** 2) * kmask).sum(dim=(1, 2, 3), keepdim=True)
+        cov = ((faces - mf) * (target - mt) * kmask).sum(dim=(1, 2, 3), keepdim=True)
+        gain0 = (cov / sf.clamp(min=1e-4)).clamp(*GAIN)
+        bias0 = (mt - gain0 * mf).clamp(-TINT, TINT)
         err = ((faces * gain0 + bias0 - target).abs() * kmask).sum(dim=(1, 2, 3))
         best = int(torch.argmin(err))
         z = z0[best : best + 1].clone().requires_grad_(True)
@@ -246,6 +250,9 @@ class FacePrior:
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+                with torch.no_grad():
+                    gain.clamp_(*GAIN)
+                    bias.clamp_(-TINT, TINT)
         with torch.no_grad():
             x = (self.g(z) * gain + bias).clamp(-1, 1)
         return ((x[0].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)

@@ -29,14 +29,15 @@ def hole_bbox(hole: np.ndarray) -> tuple[slice, slice]:
     return np.s_[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
 
 
-def _placeholder(name: str, attrs: dict) -> None:
+def _placeholder(name: str, attrs: dict) -> bool:
     """Register a module that ``stlpips_pytorch`` imports but never uses for AlexNet (see :func:`st_lpips_model`)."""
     if name in sys.modules or importlib.util.find_spec(name) is not None:
-        return
+        return False
     mod = types.ModuleType(name)
     mod.__dict__.update(attrs)
     mod.__sdr_semcom_placeholder__ = True
     sys.modules[name] = mod
+    return True
 
 
 @lru_cache(maxsize=1)
@@ -63,11 +64,16 @@ def st_lpips_model():
         raise RuntimeError("placeholder: stlpips_pytorch called a module it does not need for AlexNet")
 
     tv = types.ModuleType("torchvision.models")
-    _placeholder("torchvision", {"models": tv})
-    sys.modules.setdefault("torchvision.models", tv)
-    _placeholder("IPython", {"embed": unused})
-    _placeholder("torchsummary", {"summary": unused})
-    from stlpips_pytorch import stlpips
+    added = [n for n, attrs in (("torchvision", {"models": tv}), ("IPython", {"embed": unused}),
+                                ("torchsummary", {"summary": unused})) if _placeholder(n, attrs)]
+    if "torchvision" in added:
+        sys.modules["torchvision.models"] = tv
+        added.append("torchvision.models")
+    try:
+        from stlpips_pytorch import stlpips
+    finally:  # other libraries (matplotlib looks for IPython) must not see the placeholders
+        for n in added:
+            sys.modules.pop(n, None)
 
     model = stlpips.LPIPS(net="alex", variant="shift_tolerant", verbose=False)
     path = Path(stlpips.__file__).parent / "weights" / "vST0.0" / "alex_shift_tolerant.pth"

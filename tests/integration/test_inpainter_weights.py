@@ -41,7 +41,9 @@ def test_manifest_metrics_reproduce(net, held):
 
 
 def test_tampered_weights_are_refused(tmp_path):
-    (tmp_path / MANIFEST["weights"]).write_bytes((MODELS_DIR / MANIFEST["weights"]).read_bytes()[:-1] + b"\0")
+    data = bytearray((MODELS_DIR / MANIFEST["weights"]).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / MANIFEST["weights"]).write_bytes(bytes(data))
     (tmp_path / f"{DEFAULT_NAME}.json").write_text(json.dumps(MANIFEST))
     with pytest.raises(RuntimeError, match="sha256"):
         load_network(models_dir=tmp_path)
