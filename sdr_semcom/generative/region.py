@@ -87,7 +87,8 @@ def regions_from_rows(rows: list[dict], vectors=None, categories: dict[str, str]
         ``SemanticReceiver.decode`` rows for one image: ``{"box": [x0, y0, x1, y1], "entry": id | None,
         "score": float, "text": str | None}`` (an eavesdropper's rows have only ``"box"``).
     vectors : sequence of (384,) arrays or None, optional
-        The unkeyed (aligned) MiniLM vectors in the same order, authorized receiver only. A row whose
+        The unkeyed (aligned) MiniLM vectors in the same order, authorized receiver only (default: each
+        row's ``"vector"`` if the rows carry one). A row whose
         ``entry`` is ``None`` (no database match) gets no vector: an unkeying that matched nothing
         is not trusted to condition a generator.
     categories : dict, optional
@@ -98,6 +99,8 @@ def regions_from_rows(rows: list[dict], vectors=None, categories: dict[str, str]
     ------
     list of Region, in row order.
     """
+    if vectors is None and rows and all("vector" in r for r in rows):
+        vectors = [r["vector"] for r in rows]
     if vectors is not None and len(vectors) != len(rows):
         raise ValueError(f"{len(rows)} region rows but {len(vectors)} vectors: pass one vector per row")
     out = []

@@ -115,6 +115,8 @@ def test_regions_from_receiver_rows():
     assert regions_from_rows(rows[:1], [vec], categories={"alice": "custom"})[0].category == "custom"
     eve = regions_from_rows([{"box": [1, 2, 30, 40]}])
     assert eve[0].category == "unknown" and eve[0].description is None and eve[0].embedding is None
+    carried = regions_from_rows([{**rows[0], "vector": list(vec)}])
+    assert np.allclose(carried[0].embedding, vec)
     with pytest.raises(ValueError, match="one vector per row"):
         regions_from_rows(rows, [vec])
 
