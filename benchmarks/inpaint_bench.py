@@ -11,7 +11,12 @@ with ``--generator-dir``. Metrics inside the hole: PSNR, SSIM (hole's bounding b
 (one torch thread). Pixel metrics reward the mean, not a plausible new face: read them with the
 example strip.
 
-Usage: ``python benchmarks/inpaint_bench.py [--out DIR] [--quick] [--generator-dir DIR]``.
+``--text-dir DIR`` adds held-out scene-text images with holes where the guard's text detector
+(PP-OCR, ``TextRegions``) finds text (category ``text``; at most 3 per image, the largest), e.g. the
+``scenetext0*.jpg`` of Debian's ``opencv-doc`` (``apt-get download opencv-doc``, ``dpkg -x``,
+``usr/share/doc/opencv-doc/examples/text/``).
+
+Usage: ``python benchmarks/inpaint_bench.py [--out DIR] [--quick] [--generator-dir DIR] [--text-dir DIR]``.
 Writes ``inpaint_bench.json`` (flat rows), ``inpaint_bench.png`` and ``inpaint_bench_examples.png``;
 prints median [min - max] per backend and category.
 """
@@ -60,6 +65,33 @@ def holes(images: dict[str, np.ndarray], extra: int, seed: int = 11) -> list[dic
                 taken.append(b)
                 n += 1
     return out
+
+
+def text_holes(folder: Path, pattern: str = "scenetext0*.jpg", per_image: int = 3) -> tuple[dict, list[dict]]:
+    """Images of ``folder`` (scaled like the others) and holes at their largest detected text boxes."""
+    from PIL import Image
+
+    from sdr_semcom.privacy.detectors.text import TextRegions
+
+    det = TextRegions()
+    images, cases = {}, []
+    for p in sorted(Path(folder).glob(pattern)):
+        img = scaled(np.asarray(Image.open(p).convert("RGB")))
+        boxes = sorted((d.box for d in det.detect(img)), key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+        kept = []
+        for b in boxes:
+            if (b[2] - b[0]) < 12 or (b[3] - b[1]) < 8:
+                continue
+            if all(b[2] < k[0] - 8 or b[0] > k[2] + 8 or b[3] < k[1] - 8 or b[1] > k[3] + 8 for k in kept):
+                kept.append(b)
+            if len(kept) == per_image:
+                break
+        if kept:
+            images[p.name] = img
+            cases += [{"image": p.name, "box": [round(float(v), 1) for v in b], "category": "text"} for b in kept]
+    if not cases:
+        raise ValueError(f"no text found in {folder}/{pattern}")
+    return images, cases
 
 
 def backends(generator_dir: Path | None, quick: bool) -> dict:
@@ -174,6 +206,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="out/bench")
     ap.add_argument("--quick", action="store_true", help="3 face holes + 2 others, a shorter face-prior fit")
     ap.add_argument("--generator-dir", type=Path, default=None, help="a saved StableDiffusionInpaintPipeline")
+    ap.add_argument("--text-dir", type=Path, default=None, help="held-out scene-text images (scenetext0*.jpg)")
     args = ap.parse_args(argv)
     import torch
 
@@ -184,8 +217,13 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     images = {k: scaled(v) for k, v in held_out_images().items()}
     cases = holes(images, extra=0 if args.quick else 3)
+    if args.text_dir is not None:
+        text_images, text_cases = text_holes(args.text_dir)
+        images.update(text_images)
+        cases += text_cases
     if args.quick:
-        cases = [c for c in cases if c["category"] == "face"][:3] + [c for c in cases if c["category"] != "face"][:2]
+        cases = [c for c in cases if c["category"] == "face"][:3] + [c for c in cases if c["category"] == "custom"][:2] + \
+            [c for c in cases if c["category"] == "text"][:2]
     rows, examples = run(images, cases, backends(args.generator_dir, args.quick))
     print(f"{len(cases)} holes on {len(images)} held-out images")
     print(f"{'backend':<20}{'category':<10}{'n':>3}" + "".join(f"{label:>24}" for _, label in METRICS))
