@@ -23,12 +23,14 @@ def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | Non
     role : str
         ``'authorized'`` (has descriptions and aligned embeddings) or ``'eavesdropper'`` (has neither).
     generator : str
-        ``'auto'``: the default policy (:data:`~.base.DEFAULT_POLICY`) over whatever is available:
-        the DCGAN face prior if its weights are cached, the committed network ``inpainter_v1``,
-        a diffusers pipeline if ``generator_dir`` is given (then first for every category), Telea always
-        (each one missing is logged, and :class:`~.base.FillResult` names the backend used per region).
-        ``'classical'``, ``'network'``, ``'face_prior'``, ``'diffusers'``: that backend (faces only for
-        the face prior), Telea for the rest; a missing model is an error.
+        ``'auto'``: the default policy (:data:`~.base.DEFAULT_POLICY`, set by the benchmark) over
+        whatever is available: authorized faces get the DCGAN face prior if its weights are cached, else
+        the committed network ``inpainter_v1``; everything else Telea; a diffusers pipeline, if
+        ``generator_dir`` is given, goes first for every category (each one missing is logged, and
+        :class:`~.base.FillResult` names the backend used per region).
+        ``'classical'``, ``'network'`` (with the aligned embedding; an eavesdropper's with the null one),
+        ``'face_prior'``, ``'diffusers'``: that backend for every category (faces only for the face
+        prior), Telea for the rest; a missing model is an error.
     generator_dir : Path or None
         A saved ``StableDiffusionInpaintPipeline`` (required by ``'diffusers'``).
     network : str or None
@@ -55,8 +57,11 @@ def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | Non
     strict = generator != "auto"
 
     def want(name: str) -> bool:
-        return generator == name or (generator == "auto" and name != "diffusers") or \
-            (generator == "auto" and name == "diffusers" and generator_dir is not None)
+        if generator == "auto":  # what the default policy can use for this role
+            if name == "diffusers":
+                return generator_dir is not None
+            return any(name in names for names in DEFAULT_POLICY[role].values())
+        return generator == name
 
     if want("network"):
         try:

@@ -67,6 +67,9 @@ def test_the_embedding_changes_the_fill(net, rng):
 def test_default_policy_per_role():
     auth, eve = make_inpainter("authorized"), make_inpainter("eavesdropper")
     emb = np.ones(384, np.float32) / np.sqrt(384)
-    assert auth.choose(Region((0, 0, 9, 9), "text", "t", "a small region of text", emb)) == "network"
-    assert eve.choose(Region((0, 0, 9, 9))) == "network_null"
-    assert "face_prior" not in eve.backends
+    assert auth.choose(Region((0, 0, 9, 9), "face", "f", "a small human face", emb)) == "face_prior"
+    assert auth.choose(Region((0, 0, 9, 9), "text", "t", "a small region of text", emb)) == "telea"
+    assert eve.choose(Region((0, 0, 9, 9))) == "telea" and set(eve.backends) == {"telea"}
+    net_auth, net_eve = make_inpainter("authorized", "network"), make_inpainter("eavesdropper", "network")
+    assert net_auth.choose(Region((0, 0, 9, 9), "text", "t", "a small region of text", emb)) == "network"
+    assert net_eve.choose(Region((0, 0, 9, 9))) == "network_null"

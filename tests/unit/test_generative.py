@@ -61,13 +61,15 @@ def test_masked_pixels_outside_every_box_get_the_floor(rng):
 def test_policy_by_category_and_failures_fall_to_telea(rng):
     img, regions = _scene(rng)
     mask = removed_mask(img.shape[:2], regions)
-    face, net = Scribbler("face_prior", 10), Broken()
-    backends = {"telea": ClassicalInpainter(), "face_prior": face, "network": net}
-    policy = policy_for("authorized", "auto", backends)
-    res = Inpainter(backends, policy).fill(img, mask, regions)
-    assert res.backends[0] == "face_prior"
-    assert res.backends[1] == res.backends[2] == "telea (after network failed)"
-    assert (res.image[10:50, 10:40] == 10).all()
+    net = Scribbler("network", 10)
+    backends = {"telea": ClassicalInpainter(), "face_prior": Broken(), "network": net}
+    res = Inpainter(backends, policy_for("authorized", "auto", backends)).fill(img, mask, regions)
+    assert res.backends == ["telea (after face_prior failed)", "telea", "telea"]
+    del backends["face_prior"]
+    res = Inpainter(backends, policy_for("authorized", "auto", backends)).fill(img, mask, regions)
+    assert res.backends == ["network", "telea", "telea"] and (res.image[10:50, 10:40] == 10).all()
+    res = Inpainter(backends, policy_for("authorized", "network", backends)).fill(img, mask, regions)
+    assert res.backends == ["network"] * 3
     # the eavesdropper's policy never names the face prior or the conditioned network
     assert all("face_prior" not in v and "network" not in v for v in policy_for("eavesdropper", "auto", {}).values())
 
