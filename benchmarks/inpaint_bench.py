@@ -222,8 +222,8 @@ def main(argv=None) -> int:
         images.update(text_images)
         cases += text_cases
     if args.quick:
-        cases = [c for c in cases if c["category"] == "face"][:3] + [c for c in cases if c["category"] == "custom"][:2] + \
-            [c for c in cases if c["category"] == "text"][:2]
+        by = {k: [c for c in cases if c["category"] == k] for k in ("face", "custom", "text")}
+        cases = by["face"][:3] + by["custom"][:2] + by["text"][:2]
     rows, examples = run(images, cases, backends(args.generator_dir, args.quick))
     print(f"{len(cases)} holes on {len(images)} held-out images")
     print(f"{'backend':<20}{'category':<10}{'n':>3}" + "".join(f"{label:>24}" for _, label in METRICS))

@@ -48,7 +48,8 @@ def check_pipeline_dir(path: Path) -> Path:
         if comp in ("unet", "vae", "text_encoder"):
             weights = [p for p in d.iterdir() if p.suffix in (".safetensors", ".bin")]
             if not weights:
-                raise FileNotFoundError(f"{d} has no weights (*.safetensors or *.bin): copy the component's weights there")
+                raise FileNotFoundError(f"{d} has no weights (*.safetensors or *.bin): "
+                                        "copy the component's weights there")
     return path
 
 

@@ -93,7 +93,8 @@ class DCGANGenerator(nn.Module):
         layers: list[nn.Module] = []
         chans = [nz, ngf * 8, ngf * 4, ngf * 2, ngf]
         for i in range(4):
-            layers += [nn.ConvTranspose2d(chans[i], chans[i + 1], 4, 1 if i == 0 else 2, 0 if i == 0 else 1, bias=False),
+            stride, pad = (1, 0) if i == 0 else (2, 1)
+            layers += [nn.ConvTranspose2d(chans[i], chans[i + 1], 4, stride, pad, bias=False),
                        nn.BatchNorm2d(chans[i + 1]), nn.ReLU(True)]
         layers += [nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)

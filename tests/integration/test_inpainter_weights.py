@@ -57,7 +57,9 @@ def test_the_embedding_changes_the_fill(net, rng):
     hole = np.zeros((64, 64), bool)
     hole[20:44, 20:44] = True
     a, b = rng.standard_normal((2, 384)).astype(np.float32)
-    fill = lambda e, use=True: NetworkInpainter(net, use).fill(img, hole, hole, Region((20, 20, 44, 44), "face", embedding=e))  # noqa: E731
+    def fill(e, use=True):
+        return NetworkInpainter(net, use).fill(img, hole, hole, Region((20, 20, 44, 44), "face", embedding=e))
+
     fa, fb, fn = fill(a / np.linalg.norm(a)), fill(b / np.linalg.norm(b)), fill(a, use=False)
     assert np.array_equal(fn, fill(None))  # the eavesdropper's run ignores any vector
     assert np.abs(fa[hole].astype(int) - fb[hole]).mean() > 0.5

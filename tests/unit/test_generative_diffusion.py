@@ -24,7 +24,8 @@ def test_fills_a_small_image_from_a_saved_pipeline(pipe_dir, rng):
     img = rng.integers(0, 256, (70, 90, 3), dtype=np.uint8)
     hole = np.zeros((70, 90), bool)
     hole[20:40, 30:60] = True
-    r = Region((30, 20, 60, 40), "face", "alice", "database entry alice: a small human face in the top center of the image")
+    r = Region((30, 20, 60, 40), "face", "alice",
+               "database entry alice: a small human face in the top center of the image")
     assert b.prompt(r) == "a small human face in the top center of the image"
     out = b.fill(img, hole, hole, r)
     assert out.shape == img.shape and np.array_equal(out[~hole], img[~hole])
