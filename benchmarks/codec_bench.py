@@ -34,10 +34,10 @@ from sdr_semcom.link.loopback import run_loopback  # noqa: E402
 from sdr_semcom.phy.channel import impaired  # noqa: E402
 from sdr_semcom.phy.framing import PayloadType  # noqa: E402
 from sdr_semcom.semantic import baseline  # noqa: E402
-from sdr_semcom.semantic.codec import load_codec  # noqa: E402
 from sdr_semcom.semantic.data import held_out_images  # noqa: E402
-from sdr_semcom.semantic.link import image_messages, received_images  # noqa: E402
-from sdr_semcom.semantic.train import psnr  # noqa: E402
+from sdr_semcom.semantic.messages import image_messages, received_images  # noqa: E402
+from sdr_semcom.semantic.metrics import psnr, ssim  # noqa: E402
+from sdr_semcom.semantic.weights import load_codec  # noqa: E402
 
 SIZE = 256
 
@@ -49,15 +49,9 @@ def _square(img: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(img[y : y + s, x : x + s]).resize((SIZE, SIZE), Image.BICUBIC))
 
 
-def _ssim(a, b) -> float:
-    from skimage.metrics import structural_similarity
-
-    return float(structural_similarity(a, b, channel_axis=2, data_range=255))
-
-
 def _row(system, sweep, x, refs, recs, extra=None) -> dict:
     p = [psnr(r, o) for r, o in zip(refs, recs)]
-    s = [_ssim(r, o) for r, o in zip(refs, recs)]
+    s = [ssim(r, o) for r, o in zip(refs, recs)]
     return {"system": system, "sweep": sweep, "x": x, "psnr_db": float(np.mean(p)), "ssim": float(np.mean(s)),
             "images": len(refs), **(extra or {})}
 

@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import save  # noqa: E402
+from sdr_semcom.eval.scoring import match_faces  # noqa: E402
+from sdr_semcom.eval.truth import face_truth  # noqa: E402
 from sdr_semcom.privacy import PrivacyDatabase, PrivacyGuard  # noqa: E402
 from sdr_semcom.privacy.detectors.faces import CenterFace, FusedFaces, YuNet  # noqa: E402
 from sdr_semcom.privacy.detectors.text import TextRegions  # noqa: E402
-from sdr_semcom.privacy.scoring import match_faces  # noqa: E402
-from sdr_semcom.privacy.truth import face_truth  # noqa: E402
 
 
 def _dataset(side: int | None):

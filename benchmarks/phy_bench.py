@@ -25,6 +25,11 @@ payload bytes per second, ``modem_Bps`` with both ends sharing one core.
 The multi-process chain (tx, channel, rx, eve) is also run once to report each
 role's peak memory.
 
+Receiver front end (:func:`front_end_sweep`): PER of both systems (QPSK) with a DC offset
+(LO leakage), a spurious tone or IQ imbalance (:data:`FRONT_ENDS`) on top of the standard
+impairments, at 6, 22 (quick: not run) and 30 dB, one run each (the ``semcom`` channel engine,
+the only one that models the front end: its output repeats exactly).
+
 Usage: ``python benchmarks/phy_bench.py [--quick] [--out DIR]`` (also ``sdr-semcom bench phy``).
 Writes ``phy_bench.json`` (a list of flat rows) and ``phy_bench.png``; prints a table.
 """
@@ -52,6 +57,14 @@ from sdr_semcom.phy.channel import ChannelSpec, impaired  # noqa: E402
 SAMPLE_RATE = 1e6
 GAP = 400
 
+#: The receiver front ends of :func:`front_end_sweep` (:class:`ChannelSpec` fields).
+FRONT_ENDS: dict[str, dict] = {
+    "none": {},
+    "DC -20 dBc": {"dc_offset_dbc": -20.0},
+    "tone -20 dBc": {"tone_dbc": -20.0, "tone_subcarriers": 5.3},
+    "IQ 0.5 dB 3 deg": {"iq_gain_db": 0.5, "iq_phase_deg": 3.0},
+}
+
 
 def _payloads(n: int, size: int, seed: int) -> list[bytes]:
     rng = np.random.default_rng(seed)
@@ -77,11 +90,13 @@ def run_stock(spec: ChannelSpec, payloads: list[bytes]) -> dict:
     """GNU Radio's stock OFDM loopback on the same channel."""
     from gnuradio import blocks, gr
 
+    from sdr_semcom.blocks.channel_block import make_channel_block
+
     size = len(payloads[0])
     tb = gr.top_block()
     src, txb = _stock_tx(payloads)
     scale = blocks.multiply_const_cc(_stock_scale(payloads))
-    chan = spec.make_block(block_tags=True)
+    chan = make_channel_block(spec, block_tags=True)
     tb.connect(src, txb, scale, chan)
     got = _stock_rx(tb, chan)
     tap = blocks.probe_rate(gr.sizeof_gr_complex, 1000.0, 0.15)
@@ -139,8 +154,9 @@ def _stock_rx(tb, src):
     return got
 
 
-def _run_until_quiet(tb, progress, n_in: int, got: list) -> float:
-    """Run ``tb`` until ``progress()`` reaches ``n_in`` samples and no packet came for 20 ms; wall seconds.
+def _run_until_quiet(tb, progress, n_in: int, got: list, quiet: float = 0.02) -> float:
+    """Run ``tb`` until ``progress()`` reaches ``n_in`` samples and no packet came for ``quiet``
+    seconds; wall seconds.
 
     ``ofdm_rx`` never ends its stream by itself: both conditions are polled every 2 ms, so the
     overhead is small.
@@ -151,11 +167,11 @@ def _run_until_quiet(tb, progress, n_in: int, got: list) -> float:
     while progress() < n_in and time.perf_counter() < deadline:
         time.sleep(0.002)
     last, quiet_since = -1, time.perf_counter()
-    while time.perf_counter() - quiet_since < 0.02:
+    while time.perf_counter() - quiet_since < quiet:
         if len(got) != last:
             last, quiet_since = len(got), time.perf_counter()
         time.sleep(0.002)
-    wall = time.perf_counter() - t0 - 0.02
+    wall = time.perf_counter() - t0 - quiet
     tb.stop()
     tb.wait()
     return wall
@@ -202,8 +218,10 @@ def _stock_total_samples(payloads) -> int:
 def _through_channel(x: np.ndarray, spec: ChannelSpec) -> np.ndarray:
     from gnuradio import blocks, gr
 
+    from sdr_semcom.blocks.channel_block import make_channel_block
+
     tb = gr.top_block()
-    src, chan, snk = blocks.vector_source_c(x), spec.make_block(block_tags=True), blocks.vector_sink_c()
+    src, chan, snk = blocks.vector_source_c(x), make_channel_block(spec, block_tags=True), blocks.vector_sink_c()
     tb.connect(src, chan, snk)  # ``chan`` may be a Python block: it must stay referenced while it runs
     tb.run()
     return np.asarray(snk.data(), np.complex64)
@@ -254,7 +272,7 @@ def _timers(system: str, mod: str, payloads: list[bytes], spec: ChannelSpec) -> 
     from gnuradio import blocks, gr
 
     from sdr_semcom.blocks import BurstSink, BurstSource
-    from sdr_semcom.blocks.stream_guard import big_output_buffer
+    from sdr_semcom.blocks.buffers import big_output_buffer
     from sdr_semcom.link.endpoints import LinkReceiver
     from sdr_semcom.link.loopback import _as_messages
 
@@ -321,6 +339,43 @@ def _timers(system: str, mod: str, payloads: list[bytes], spec: ChannelSpec) -> 
             "rx": timed(make_rx, run_rx), "loopback": loopback}
 
 
+def stock_per_on_capture(spec: ChannelSpec, payloads: list[bytes]) -> float:
+    """PER of the stock receiver on a recorded channel output: unlike :func:`run_stock`, whose end
+    is found by timing, the result does not depend on the machine's load (the Python channel
+    block can stall the loopback for more than its 20 ms of quiet on a busy machine)."""
+    from gnuradio import blocks, gr
+
+    tb = gr.top_block()
+    src, txb = _stock_tx(payloads)
+    snk = blocks.vector_sink_c()
+    tb.connect(src, txb, snk)
+    tb.run()
+    capture = _through_channel(np.asarray(snk.data(), np.complex64) * _stock_scale(payloads), spec)
+    tb = gr.top_block()
+    src = blocks.vector_source_c(capture)
+    got = _stock_rx(tb, src)
+    _run_until_quiet(tb, lambda: src.nitems_written(0), capture.size, got, quiet=0.25)
+    return 1 - len(set(got) & set(payloads)) / len(payloads)
+
+
+def front_end_sweep(payloads: list[bytes], snrs) -> list[dict]:
+    """PER of both systems (QPSK) for each of :data:`FRONT_ENDS` at each SNR (standard impairments,
+    channel engine ``semcom``, one run: the packets lost repeat exactly; stock on a recorded
+    capture, :func:`stock_per_on_capture`)."""
+    rows = []
+    for snr in snrs:
+        for name, front_end in FRONT_ENDS.items():
+            spec = ChannelSpec(**{**impaired(snr, seed=1 + snr).__dict__, **front_end})
+            for system in ("sdr-semcom", "gr-stock"):
+                if system == "sdr-semcom":
+                    per = run_ours(spec, payloads)["per"]
+                else:
+                    per = stock_per_on_capture(spec, payloads)
+                rows.append({"system": system, "modulation": "qpsk", "payload_bytes": len(payloads[0]),
+                             "front_end": name, "front_end_snr_db": snr, "per": per, "packets": len(payloads)})
+    return rows
+
+
 def role_memory(out: Path, payload: str) -> list[dict]:
     """Peak RSS of each role when run as separate processes over ZeroMQ (``raw`` or ``semantic`` payload)."""
     exe = [sys.executable, "-m", "sdr_semcom.cli"]
@@ -359,7 +414,7 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(16, 4.2))
+    fig, (a1, a2, a3, a4) = plt.subplots(1, 4, figsize=(21, 4.2))
     link = [r for r in rows if "snr_db" in r]
     for key in sorted({(r["system"], r["modulation"], r["payload_bytes"]) for r in link}):
         pts = sorted((r["snr_db"], r["per"], r["goodput_air_bps"]) for r in link
@@ -381,7 +436,19 @@ def plot(rows: list[dict], path: Path) -> None:
         a3.bar(xs + (i - 1) * 0.27, vals, 0.27, label=name)
     a3.set_xticks(xs, [f"{s}\n{m} {b} B" for b, s, m in labels], fontsize=7)
     a3.set(ylabel="payload kB/s", title="Speed on this machine (30 dB, fastest run)")
-    for a in (a1, a2, a3):
+    fe = [r for r in rows if "front_end" in r]
+    names = list(dict.fromkeys(r["front_end"] for r in fe))
+    bars = sorted({(r["system"], r["front_end_snr_db"]) for r in fe})
+    for i, (system, snr) in enumerate(bars):
+        per = [next(r["per"] for r in fe if (r["system"], r["front_end_snr_db"], r["front_end"]) == (system, snr, n))
+               for n in names]
+        a4.bar(np.arange(len(names)) + (i - (len(bars) - 1) / 2) * 0.8 / len(bars), np.maximum(per, 2e-3),
+               0.8 / len(bars), label=f"{system} {snr} dB")
+    a4.set_yscale("log")
+    a4.set_ylim(1.5e-3, 50)  # room for the legend above PER 1
+    a4.set_xticks(np.arange(len(names)), names, fontsize=7)
+    a4.set(ylabel="PER (floored at 2e-3)", title="Receiver front end (QPSK)")
+    for a in (a1, a2, a3, a4):
         a.grid(alpha=0.3)
         a.legend(fontsize=8)
     fig.suptitle("CFO 0.3 subcarrier, 20 ppm clock, 3-tap multipath")
@@ -434,6 +501,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{tx['system']:<12}{tx['modulation']:<7}{tx['payload_bytes']:>6}{tx['per']:>7.3f}{tx['value'] / 1e3:>9.0f}"
               f"{rx['value'] / 1e3:>9.0f}{both['value'] / 1e3:>9.0f}{loop['value'] / 1e3:>10.0f}")
     rows += speed
+    fe_snrs = (6, 30) if args.quick else (6, 22, 30)
+    fe = front_end_sweep(_payloads(npk, sizes[0], seed=sizes[0]), fe_snrs)
+    print(f"\nPER with receiver front-end impairments (QPSK, {sizes[0]} B, {npk} packets; standard impairments too)")
+    print(f"{'front end':<18}" + "".join(f"{s[:5] + ' ' + str(d) + ' dB':>14}" for d in fe_snrs
+                                          for s in ("ours", "stock")))
+    for name in FRONT_ENDS:
+        cells = {(r["system"], r["front_end_snr_db"]): r["per"] for r in fe if r["front_end"] == name}
+        print(f"{name:<18}" + "".join(f"{cells[s, d]:>14.3f}" for d in fe_snrs for s in ("sdr-semcom", "gr-stock")))
+    rows += fe
     mem = role_memory(out, "raw") + role_memory(out, "semantic")
     rows += mem
     for m in mem:

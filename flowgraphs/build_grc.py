@@ -44,8 +44,24 @@ def _source():
     return "tx", "semcom_burst_source", {"files": "files", "modulation": "modulation", "gap": "400", "mtu": "1024"}
 
 
-def _sink(name, role):
-    return name, "semcom_burst_sink", {"out_dir": f"out_dir + '/{role}'", "role": f'"{role}"', "mtu": "1024"}
+def _sink(name, role, symbols_out=False):
+    return name, "semcom_burst_sink", {"out_dir": f"out_dir + '/{role}'", "role": f'"{role}"', "mtu": "1024",
+                                       "symbols_out": str(symbols_out)}
+
+
+def _constellation(name):
+    return name, "qtgui_const_sink_x", {"type": "complex", "name": '"equalised symbols"', "size": "2048",
+                                        "nconnections": "1", "update_time": "0.10", "autoscale": "False",
+                                        "xmin": "-1.5", "xmax": "1.5", "ymin": "-1.5", "ymax": "1.5", "gui_hint": ""}
+
+
+def _tag_debug(name):
+    return name, "blocks_tag_debug", {"type": "complex", "name": '"burst"', "filter": '"burst"', "num_inputs": "1",
+                                      "vlen": "1", "display": "True"}
+
+
+def _message_debug(name):
+    return name, "blocks_message_debug", {"en_uvec": "True"}
 
 
 IMPAIRMENTS = [_var("cfo_subcarriers", 0.3), _var("clock_ppm", 20)]
@@ -56,6 +72,14 @@ GRAPHS = {
                   _channel("chan_auth", "snr_db", 1), _channel("chan_eve", "eve_snr_db", 2),
                   _sink("rx_auth", "auth"), _sink("rx_eve", "eve")],
                  [("tx", "chan_auth"), ("tx", "chan_eve"), ("chan_auth", "rx_auth"), ("chan_eve", "rx_eve")]),
+    "loopback_gui": ("TX -> channel -> receiver with its equalised symbols on a constellation, each burst's "
+                     "estimates on a tag debug and a message debug",
+                     [_var("files", "['README.md']"), _var("modulation", '"qpsk"'), _var("out_dir", '"out/grc_gui"'),
+                      _var("snr_db", 15), *IMPAIRMENTS, _source(), _channel("chan_auth", "snr_db", 1),
+                      _sink("rx_auth", "auth", symbols_out=True), _constellation("constellation"),
+                      _tag_debug("tags"), _message_debug("bursts")],
+                     [("tx", "chan_auth"), ("chan_auth", "rx_auth"), ("rx_auth", "constellation"), ("rx_auth", "tags"),
+                      ("rx_auth", "bursts", "bursts", "print")]),
     "tx": ("Transmitter process: files -> bursts -> ZeroMQ PUSH",
            [_var("files", "['README.md']"), _var("modulation", '"qpsk"'), _source(),
             _zmq("zmq_out", "push_sink", "'tcp://127.0.0.1:5555'")],
@@ -75,18 +99,21 @@ GRAPHS = {
 
 
 def flowgraph(gid: str, title: str, blocks, edges) -> dict:
+    """A GRC flowgraph: ``edges`` are (block, block) stream connections between ports 0, or
+    (block, port, block, port) message connections; a graph with a ``qtgui_`` block is a QT GUI one."""
     out = []
+    gui = any(bid.startswith("qtgui_") for _name, bid, _params in blocks)
     for i, (name, bid, params) in enumerate(blocks):
         out.append({"name": name, "id": bid, "parameters": {"comment": "", **params},
                     "states": {"coordinate": [16 + 200 * (i % 5), 120 + 120 * (i // 5)], "rotation": 0,
                                "state": "enabled"}})
     return {
         "options": {"parameters": {"author": "sdr-semcom", "category": "[sdr-semcom]", "description": title,
-                                   "generate_options": "no_gui", "id": f"semcom_{gid}", "output_language": "python",
+                                   "generate_options": "qt_gui" if gui else "no_gui", "id": f"semcom_{gid}", "output_language": "python",
                                    "run": "True", "run_options": "run", "title": title},
                     "states": {"coordinate": [8, 8], "rotation": 0, "state": "enabled"}},
         "blocks": out,
-        "connections": [[a, "0", b, "0"] for a, b in edges],
+        "connections": [[e[0], "0", e[1], "0"] if len(e) == 2 else list(e) for e in edges],
         "metadata": {"file_format": 1},
     }
 

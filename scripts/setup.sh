@@ -13,7 +13,7 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x $VENV/bin/sdr-semc
 fi
 
 debian_major=$(cut -d. -f1 /etc/debian_version 2>/dev/null || echo 0)
-apt_pkgs="gnuradio python3-uhd uhd-host python3-venv python3-numpy python3-scipy"
+apt_pkgs="gnuradio python3-uhd uhd-host python3-venv python3-numpy python3-scipy python3-cryptography"
 if [ "$debian_major" = "13" ] || [[ "$debian_major" == trixie* ]]; then
   apt_pkgs="$apt_pkgs python3-torch"   # the local torch wheel is cp311 only
 fi

@@ -6,56 +6,78 @@ generative receiver's job, a later stage.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from .config import LinkConfig
+from .images import load_images
 from .link.loopback import run_loopback
 from .pipeline import SemanticReceiver, SemanticTransmitter
-from .report import constellation_plot, mosaic, write_json
-from .semantic.codec import ImageCodec, load_codec
-from .semantic.train import psnr
+from .report import constellation_plot, image_row, mosaic, write_json
+from .semantic.api import ImageCodec
+from .semantic.metrics import psnr
+from .semantic.weights import load_codec
+
+def demo(paths: list[str | Path], cfg: LinkConfig, out: Path, size: int, db_path: str | None = None,
+         guard: bool = True) -> dict:
+    """The ``demo`` command: read images (default: the samples), run :func:`run_demo` into ``out``.
+
+    Parameters
+    ----------
+    paths : list of path
+        Image files or folders; none: the sample images (two with faces).
+    db_path : str or None
+        Privacy database; None: a fresh default one, saved as ``out/db.yaml``.
+    guard : bool
+        False: send the images without the privacy guard.
+    """
+    from .privacy import PrivacyDatabase, PrivacyGuard, default_backends
+    from .samples import demo_images
+
+    named = load_images(paths or demo_images()).images
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    db = PrivacyDatabase.load(db_path) if db_path else PrivacyDatabase.default()
+    if not db_path:
+        db.save(out / "db.yaml")
+    return run_demo(named, cfg, out, db=db, guard=PrivacyGuard(db, default_backends()) if guard else None, size=size)
 
 
 def run_demo(named: list[tuple[str, np.ndarray]], cfg: LinkConfig, out: Path, db=None, guard=None,
-             codec: ImageCodec | None = None) -> dict:
+             codec: ImageCodec | None = None, size: int | None = None) -> dict:
     """Run the demo on ``named`` RGB images; writes images, report.json, mosaic.png and
-    constellation.png into ``out``."""
+    constellation.png into ``out``.
+
+    The guard sees each image at its own size; what travels is resized so that its long side is
+    ``size`` (None: as it is), and the receivers restore the original size.
+    """
     codec = codec or load_codec()
     tx = SemanticTransmitter(codec, guard, db)
     messages, sent = [], []
     for name, img in named:
-        msgs, s = tx.messages(img)
+        msgs, s = tx.messages(img, size)
         messages += msgs
         sent.append(s)
         if s.mask is not None:
             Image.fromarray(s.mask.astype(np.uint8) * 255).save(_dir(out / "tx") / f"{name}_mask.png")
         Image.fromarray(s.masked).save(_dir(out / "tx") / f"{name}_sent.png")
     result = run_loopback(messages, cfg)
-    report = {"config": asdict(cfg), "codec": codec.id, "database_hash": db.content_hash if db else None,
+    report = {"config": cfg.to_json(), "codec": codec.id, "database_hash": db.content_hash if db else None,
               "tx": result.tx, "receivers": {}}
     decoded: dict[tuple[str, int], np.ndarray] = {}
-    receivers = {"auth": SemanticReceiver(codec, db=db), "eve": SemanticReceiver(codec, judge_db=db)}
+    receivers = {"auth": SemanticReceiver(codec, db=db), "eve": SemanticReceiver(codec)}
     for role, rr in result.rx.items():
         items = {it.index: it for it in receivers[role].decode(rr.messages)}
         rows = []
         for i, ((name, _), s) in enumerate(zip(named, sent)):
             it = items.get(i)
-            row = {"name": name, "findings_sent": len(s.findings)}
-            if it is None or it.image is None:
-                row["status"] = "lost (header not received)"
-            else:
+            row = {"name": name, "findings_sent": len(s.findings), **image_row(it)}
+            if it is not None and it.image is not None:
                 Image.fromarray(it.image).save(_dir(out / role) / f"{name}.png")
                 decoded[(role, i)] = it.image
-                row.update(status="all packets lost (grey)" if it.info.all_lost else "decoded",
-                           psnr_db=round(psnr(s.masked, it.image), 2),
-                           packets=f"{it.info.packets_received}/{it.info.packets_expected}",
-                           regions=it.regions)
-                if it.embedding_error:
-                    row["embedding_error"] = it.embedding_error
+                row["psnr_db"] = round(psnr(s.masked, it.image), 2)
             rows.append(row)
         report["receivers"][role] = dict(rr.report, images=rows)
     write_json(out / "report.json", report)

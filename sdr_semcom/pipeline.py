@@ -2,21 +2,36 @@
 
 Per image the transmitter sends three messages, with consecutive message ids ``3i, 3i+1, 3i+2``:
 the feature header (METADATA), the feature packets (FEATURES, one per burst) and what the guard
-removed (EMBEDDING: boxes + keyed text embeddings). A receiver decodes the (masked) image from
-the features; only one holding the database secret can align the embeddings with its entries.
+removed (EMBEDDING: boxes + quantized text embeddings, sealed with AES-256-GCM under a key
+derived from the database secret, see :mod:`sdr_semcom.privacy.wire`). A receiver decodes the
+(masked) image from the features; only one holding the database secret can open the EMBEDDING
+message and align its embeddings with its entries. Any receiver can count the regions from the
+message's length; an eavesdropper sees no boxes.
+
+The authorized receiver also compares the key identifier and the database version tag that
+travel in clear with its own (``key_check``), warns on a mismatch and, when ``strict``, stops.
+
+The guard runs on the image as given (any size); the masked image is then resized for the link
+(long side ``size``, aspect ratio kept) and the header carries the original size, which the
+receiver restores (:func:`sdr_semcom.semantic.messages.received_images`).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .phy.framing import Message, PayloadType
-from .semantic.codec import DecodeInfo, ImageCodec
-from .semantic.link import image_messages, received_images
+from .semantic.api import DecodeInfo, ImageCodec
+from .semantic.messages import image_messages, received_images
 
+log = logging.getLogger(__name__)
 MESSAGES_PER_IMAGE = 3
+EMBEDDING_SLOT = 2  # the EMBEDDING message's place among an image's messages
+#: ``key_check`` of an authorized receiver that got an unsealed (empty) EMBEDDING message.
+NOT_SEALED = "not sealed (transmitter without database)"
 
 
 @dataclass
@@ -28,28 +43,55 @@ class SentImage:
 
 
 class SemanticTransmitter:
-    """Guard (optional) -> codec -> messages, for the link layer."""
+    """Guard (optional) -> codec -> messages, for the link layer.
 
-    def __init__(self, codec: ImageCodec, guard=None, db=None, embed_bits: int = 8) -> None:
-        from .privacy.embedding import KeyedEmbedding
+    Parameters
+    ----------
+    codec : ImageCodec
+    guard : PrivacyGuard, optional
+    db : PrivacyDatabase, optional
+        Seals the EMBEDDING messages; without it they are sent empty and unsealed.
+    embed_bits : int
+        Bits per embedding coordinate.
+    stream : int
+        The link's stream id (authenticated with each EMBEDDING message).
+
+    The k-th image's EMBEDDING message is bound to message id ``3k + 2``: the link layer numbers
+    this transmitter's messages from 0, as ``sdr-semcom tx`` and the demo do.
+    """
+
+    def __init__(self, codec: ImageCodec, guard=None, db=None, embed_bits: int = 8, stream: int = 0) -> None:
+        from .privacy.keying import LinkKeys
 
         self.codec, self.guard = codec, guard
-        self.keyed = KeyedEmbedding(db.secret, embed_bits) if db is not None else None
+        self.keys = LinkKeys.from_database(db) if db is not None else None
+        self.embed_bits, self.stream = embed_bits, stream
+        self._images = 0
 
-    def messages(self, img: np.ndarray) -> tuple[list[tuple[bytes | list[bytes], PayloadType]], SentImage]:
-        from .privacy.embedding import text_encoder
-        from .privacy.wire import pack_findings
+    def messages(self, img: np.ndarray, size: int | None = None
+                 ) -> tuple[list[tuple[bytes | list[bytes], PayloadType]], SentImage]:
+        """One image -> its messages. The guard sees ``img`` at its own size; the masked image is
+        then resized for the link so that its long side is ``size`` (None: sent as it is), and the
+        header carries the original size for the receiver to restore. Boxes stay in the original
+        image's pixels."""
+        from .images import fit
+        from .privacy.text_encoder import text_encoder
+        from .privacy.wire import Context, pack_findings
 
         findings, masked, mask = [], img, None
         if self.guard is not None:
             res = self.guard.process(img)
             masked, findings, mask = res.masked, res.removed, res.mask
-        msgs = image_messages(self.codec, masked)
-        if self.keyed is not None and findings:
-            vectors = text_encoder()([f.description for f in findings])
-            msgs.append((pack_findings([f.box for f in findings], vectors, self.keyed), PayloadType.EMBEDDING))
-        else:
-            msgs.append((bytes([0, self.keyed.bits if self.keyed else 8]), PayloadType.EMBEDDING))
+        if findings and self.keys is None:
+            raise ValueError("the guard removed regions but the transmitter has no database to seal their "
+                             "descriptions: pass db=")
+        msgs = image_messages(self.codec, masked if size is None else fit(masked, size), masked.shape[:2])
+        vectors = text_encoder()([f.description for f in findings]) if findings else np.zeros((0, 0))
+        msg_id = (MESSAGES_PER_IMAGE * self._images + EMBEDDING_SLOT) & 0xFFFF
+        msgs.append((pack_findings([f.box for f in findings], vectors, self.keys,
+                                   Context(self.codec.id, self.stream, msg_id), self.embed_bits),
+                     PayloadType.EMBEDDING))
+        self._images += 1
         return msgs, SentImage(img, masked, mask, [f.to_json() for f in findings])
 
 
@@ -58,8 +100,14 @@ class ReceivedItem:
     index: int  # image number in the transmission
     image: np.ndarray | None  # None: header lost
     info: DecodeInfo | None
-    regions: list[dict] = field(default_factory=list)
-    embedding_error: str | None = None
+    regions: list[dict] = field(default_factory=list)  # boxes (+ entries): only a receiver with the key
+    region_count: int | None = None  # from the EMBEDDING message's length: any receiver
+    key_check: str | None = None  # authorized receiver: "ok", "key mismatch", "database differs (...)"
+    embedding_error: str | None = None  # e.g. "authentication failed"
+
+
+class KeyCheckError(RuntimeError):
+    """A strict receiver got an EMBEDDING message it cannot trust (other key, other entries, forged)."""
 
 
 class SemanticReceiver:
@@ -68,23 +116,28 @@ class SemanticReceiver:
     Parameters
     ----------
     db : PrivacyDatabase or None
-        The authorized receiver's copy. ``None``: an eavesdropper.
-    judge_db : PrivacyDatabase or None
-        For measurement only: align what an eavesdropper received against the real database
-        (it would not have it) to show what it could learn at best.
+        The authorized receiver's copy. ``None``: an eavesdropper (image and region count only).
+    strict : bool
+        Raise :class:`KeyCheckError` instead of warning when an EMBEDDING message was sealed
+        under another key, for other database entries, or fails authentication.
+
+    Output
+    ------
+    :meth:`decode` gives one :class:`ReceivedItem` per image; :attr:`auth_failures` and
+    :attr:`key_problems` count the messages that did not verify / whose key check was not ok.
     """
 
-    def __init__(self, codec: ImageCodec, db=None, judge_db=None, embed_bits: int = 8) -> None:
-        from .privacy.embedding import Aligner, KeyedEmbedding
+    def __init__(self, codec: ImageCodec, db=None, strict: bool = False) -> None:
+        from .privacy.aligner import Aligner
+        from .privacy.keying import LinkKeys
 
-        self.codec = codec
-        self.keyed = KeyedEmbedding(db.secret if db is not None else None, embed_bits)
-        ref = db if db is not None else judge_db
-        self.aligner = Aligner(ref) if ref is not None else None
+        self.codec, self.strict = codec, strict
+        self.keys = LinkKeys.from_database(db) if db is not None else None
+        self.aligner = Aligner(db) if db is not None else None
+        self.auth_failures = 0
+        self.key_problems = 0
 
     def decode(self, messages: list[Message]) -> list[ReceivedItem]:
-        from .privacy.wire import unpack_findings
-
         got, _ = received_images(self.codec, messages)
         emb = {m.msg_id: m for m in messages if m.ptype is PayloadType.EMBEDDING}
         items = {g.msg_id // MESSAGES_PER_IMAGE: ReceivedItem(g.msg_id // MESSAGES_PER_IMAGE, g.image, g.info)
@@ -93,19 +146,49 @@ class SemanticReceiver:
             i = m.msg_id // MESSAGES_PER_IMAGE
             items.setdefault(i, ReceivedItem(i, None, None))
         for i, item in items.items():
-            m = emb.get(MESSAGES_PER_IMAGE * i + 2)
-            if m is None or not m.complete:
-                continue
-            try:
-                regions = unpack_findings(m.data, self.keyed)
-            except ValueError as exc:
-                item.embedding_error = str(exc)
-                continue
-            for box, vec in regions:
-                row = {"box": list(box)}
-                if self.aligner is not None:
-                    match = self.aligner.match(vec)
-                    row.update(entry=match.entry_id, score=round(match.score, 3),
-                               text=match.text if match.entry_id else None)
-                item.regions.append(row)
+            m = emb.get(MESSAGES_PER_IMAGE * i + EMBEDDING_SLOT)
+            if m is not None and m.complete:
+                self._read_embedding(item, m)
         return [items[i] for i in sorted(items)]
+
+    def _read_embedding(self, item: ReceivedItem, m: Message) -> None:
+        from .privacy.keying import KEY_OK, AuthenticationFailed
+        from .privacy.wire import Context, parse_findings
+
+        try:
+            msg = parse_findings(m.data)
+        except ValueError as exc:
+            item.embedding_error = str(exc)
+            return
+        item.region_count = msg.region_count
+        if self.keys is None:  # an eavesdropper: the count is all it gets
+            return
+        if msg.sealed:
+            item.key_check = self.keys.check(msg.key_id, msg.version_tag)
+        else:
+            item.key_check = NOT_SEALED
+        if item.key_check not in (None, KEY_OK):
+            self.key_problems += 1
+            self._problem(f"image {item.index}: {item.key_check}: the transmitter's privacy database is not "
+                          "this receiver's (give both ends the same --db file)")
+        try:
+            regions = msg.open(self.keys, Context(self.codec.id, m.stream, m.msg_id))
+        except AuthenticationFailed:
+            item.embedding_error = "authentication failed"
+            self.auth_failures += 1
+            if item.key_check == KEY_OK:  # our key, yet it does not verify: altered, or placed at another image
+                self._problem(f"image {item.index}: the description of its removed regions failed authentication "
+                              "(altered on the way, or sent for another image, stream or codec)")
+            return
+        except ValueError as exc:
+            item.embedding_error = str(exc)
+            return
+        for box, vec in regions:
+            match = self.aligner.match(vec)
+            item.regions.append({"box": list(box), "entry": match.entry_id, "score": round(match.score, 3),
+                                 "text": match.text if match.entry_id else None})
+
+    def _problem(self, text: str) -> None:
+        if self.strict:
+            raise KeyCheckError(text)
+        log.warning(text)

@@ -1,15 +1,27 @@
-"""Writing what a receiver got: images, report.json, constellation plot."""
+"""Writing what the commands did: received images, report rows, report.json, summary lines, plots.
+
+Every line a command prints about its results, and every row of its ``report.json``, is made
+here (the CLI only echoes them).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from .link import rawimage
 from .link.endpoints import LinkReceiver
+
+if TYPE_CHECKING:
+    from .pipeline import ReceivedItem
+    from .privacy.guard import GuardResult
+
+#: status of an image whose feature header (METADATA message) did not arrive
+LOST_HEADER = "lost (header not received)"
 
 
 def save_received(receiver: LinkReceiver, out: Path, mtu: int) -> list[dict]:
@@ -84,3 +96,105 @@ def mosaic(rows: list[tuple[str, list[tuple[str, np.ndarray | None]]]], path: Pa
             grid.paste(tile, (x, y + label_h))
     path.parent.mkdir(parents=True, exist_ok=True)
     grid.save(path)
+
+
+# ---------------------------------------------------------------------------------- report rows
+def image_row(item: "ReceivedItem | None") -> dict:
+    """What a receiver got of one image: status, packets, removed regions (no file, no name).
+
+    ``None``: nothing at all arrived for this image.
+    """
+    if item is None:
+        return {"status": LOST_HEADER, "regions": []}
+    row = {"status": LOST_HEADER} if item.image is None else {
+        "status": "all packets lost (grey)" if item.info.all_lost else "decoded", "all_lost": item.info.all_lost,
+        "packets": f"{item.info.packets_received}/{item.info.packets_expected}"}
+    row.update(regions=item.regions, region_count=item.region_count)
+    for key in ("key_check", "embedding_error"):
+        if getattr(item, key):
+            row[key] = getattr(item, key)
+    return row
+
+
+def save_items(items: list["ReceivedItem"], out: Path) -> list[dict]:
+    """A receiver's decoded images as ``img_NNNN.png`` in ``out``; one report row each."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for it in items:
+        row = {"index": it.index, **image_row(it)}
+        if it.image is not None:
+            row["file"] = f"img_{it.index:04d}.png"
+            Image.fromarray(it.image).save(out / row["file"])
+        rows.append(row)
+    return rows
+
+
+def guard_report(image: str, db, res: "GuardResult") -> dict:
+    """The findings file the ``guard`` command writes per image."""
+    return {"image": image, "database": db.name, "database_hash": db.content_hash,
+            "findings": [f.to_json() for f in res.findings], "unserved_entries": res.unserved,
+            "removed_fraction": float(res.mask.mean())}
+
+
+# ------------------------------------------------------------------------------- summary lines
+def guard_line(image: str, res: "GuardResult") -> str:
+    msg = f"{len(res.removed)} region(s) removed" if res.removed else "no finding: passed through unchanged"
+    return f"{image}: {msg}"
+
+
+def link_lines(tx: dict, receivers: dict[str, dict]) -> list[str]:
+    """Transmitter and per-receiver figures of a loopback run: packets, SNR, PER, goodput."""
+    lines = [f"tx: {tx['frames_sent']} packets, {tx['payload_bytes']} B, {tx['airtime_s']:.3f} s on air"]
+    for role, r in receivers.items():
+        per = "n/a" if r["per"] is None else f"{r['per']:.3f}"
+        est = "n/a" if r["snr_est_db"] is None else f"{r['snr_est_db']:.1f}"
+        lines.append(f"{role:>5}: SNR {r['snr_db']} dB (est. {est}), received {r['packets_received']}/"
+                     f"{r['packets_sent']}, PER {per}, goodput {r['goodput_bps'] / 1e3:.1f} kbit/s")
+    return lines
+
+
+def demo_lines(report: dict, out: Path) -> list[str]:
+    """What ``demo`` prints: link figures, then images decoded and regions identified per receiver."""
+    lines = link_lines(report["tx"], report["receivers"])
+    for role, r in report["receivers"].items():
+        ps = [i["psnr_db"] for i in r["images"] if "psnr_db" in i]
+        aligned = sum(1 for i in r["images"] for g in i.get("regions", []) if g.get("entry"))
+        regions = sum(len(i.get("regions", [])) for i in r["images"])
+        mean = f"{np.mean(ps):.1f} dB" if ps else "n/a"
+        lines.append(f"{role:>5}: {len(ps)}/{len(r['images'])} images decoded, mean PSNR {mean} (vs the masked image "
+                     f"at its own size); removed regions identified: {aligned}/{regions}")
+    lines.append(f"wrote {out}/report.json, {out}/constellation.png, {out}/tx/, {out}/auth/, {out}/eve/")
+    return lines
+
+
+def rx_line(role: str, report: dict, out: Path) -> str:
+    """A receiver's summary: packets received of sent (or of at least how many, and why), where it wrote."""
+    line = f"rx ({role}): received {report['packets_received']}"
+    if report["packets_sent"] is not None:
+        line += f"/{report['packets_sent']} packets"
+    else:
+        line += f" packets of at least {report['packets_sent_at_least']} sent ({report['status']})"
+    if report.get("interrupted"):
+        line += f", interrupted by {report['interrupted']}"
+    return f"{line}; wrote {out}/report.json"
+
+
+def delivery_summary(done: dict | None) -> str:
+    """What each receiver got, from a ``done`` control message (the channel's, or a receiver's own)."""
+    if not done:
+        return "delivery not confirmed"
+    per_rx = done.get("receivers") or {done.get("who", "receiver"): done}
+    parts = []
+    for name, r in per_rx.items():
+        sent = r.get("packets_sent")
+        parts.append(f"{name} received {r.get('packets_received')}/{sent if sent is not None else '?'}")
+    return "delivered: " + ", ".join(parts)
+
+
+def db_lines(d) -> list[str]:
+    """What ``db show`` prints: name, hash, threshold, one line per entry (never the secret or features)."""
+    lines = [f"database {d.name}  sha256 {d.content_hash}  threshold {d.threshold}"]
+    for e in d.entries:
+        enrolled = f"  enrolled from {len(e.enrolled.embeddings)} image(s)" if e.enrolled else ""
+        lines.append(f"  {e.id:<16} {e.category:<14} {e.policy:<7} {e.description}{enrolled}")
+    return lines

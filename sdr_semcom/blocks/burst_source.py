@@ -13,7 +13,8 @@ from gnuradio import gr
 from ..phy import ofdm
 from ..phy.mapping import Modulation
 from .pdu import pdu_bytes
-from .stream_guard import EOT, big_output_buffer
+from .buffers import big_output_buffer
+from .eot_watch import EOT
 
 
 class BurstSource(gr.sync_block):

@@ -1,4 +1,5 @@
-"""Channel emulator block: :class:`~sdr_semcom.phy.channel.ChannelEmulator` in a flowgraph."""
+"""Channel blocks: :class:`~sdr_semcom.phy.channel.ChannelEmulator` in a flowgraph, or GNU Radio's
+``channels.channel_model`` with the same numbers (:func:`make_channel_block` picks by engine)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import numpy as np
 from gnuradio import gr
 
 from ..phy.channel import ChannelEmulator, ChannelSpec
-from .stream_guard import big_output_buffer
+from .buffers import big_output_buffer
 
 
 class ChannelBlock(gr.basic_block):
-    """Applies a :class:`ChannelSpec` (clock error, multipath, CFO, AWGN) to a stream.
+    """Applies a :class:`ChannelSpec` (clock error, multipath, CFO, AWGN, front-end impairments) to a stream.
 
     Parameters
     ----------
@@ -49,3 +50,37 @@ class ChannelBlock(gr.basic_block):
         out[: y.size] = y
         self.consume(0, n_in)
         return y.size
+
+
+def make_channel_block(spec: ChannelSpec, block_tags: bool = False):
+    """A GNU Radio block applying ``spec`` with its :attr:`~ChannelSpec.engine`.
+
+    Parameters
+    ----------
+    spec : ChannelSpec
+        The impairments; ``engine`` ``semcom`` gives a :class:`ChannelBlock` (with the receiver
+        front end's DC offset, tone and IQ imbalance), ``gnuradio`` a ``channels.channel_model``
+        (noise voltage, frequency offset, clock ratio and normalised taps from ``spec``; it has no
+        front-end impairments, and :class:`ChannelSpec` refuses them with this engine).
+    block_tags : bool
+        Stop stream tags (needed between GNU Radio's stock ``ofdm_tx`` and ``ofdm_rx`` in one
+        process, whose length tags would leak).
+
+    Output
+    ------
+    The block: complex64 in, complex64 out. Keep a reference to it while its flowgraph runs
+    (``semcom`` is a Python block: passed inline to ``connect``, it would be garbage-collected
+    under GNU Radio).
+    """
+    if spec.engine == "semcom":
+        return ChannelBlock(spec, block_tags=block_tags)
+    from gnuradio import channels
+
+    return channels.channel_model(
+        noise_voltage=spec.noise_voltage,
+        frequency_offset=spec.frequency_offset,
+        epsilon=spec.clock_ratio,
+        taps=spec.normalised_taps,
+        noise_seed=spec.seed,
+        block_tags=block_tags,
+    )

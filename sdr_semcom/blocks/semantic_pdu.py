@@ -17,8 +17,9 @@ from gnuradio import gr
 from ..link import rawimage
 from ..link.endpoints import LinkTransmitter
 from ..phy.framing import Message, PayloadType, Reassembler, parse_frame
-from ..semantic.codec import ImageCodec, load_codec
-from ..semantic.link import image_messages, received_images
+from ..semantic.api import ImageCodec
+from ..semantic.messages import image_messages, received_images
+from ..semantic.weights import load_codec
 from .pdu import pdu_bytes, to_pdu
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Categories the guard removes (``sdr_semcom.privacy.guard.CATEGORY_WORDS``) plus ``unknown``,
+#: Categories the guard removes (``sdr_semcom.privacy.descriptions.CATEGORY_WORDS``) plus ``unknown``,
 #: which is what an eavesdropper knows about every region.
 CATEGORIES = ("face", "text", "license_plate", "screen", "document", "custom", "unknown")
 EMBED_DIM = 384
@@ -25,7 +25,7 @@ class Region:
     entry_id : str or None
         The privacy-database entry the receiver aligned this region with; ``None`` if none.
     description : str or None
-        Non-identifying words (``PrivacyGuard.describe``) the aligned vector matched; ``None``
+        Non-identifying words (``privacy.descriptions.describe``) the aligned vector matched; ``None``
         at an eavesdropper.
     embedding : numpy.ndarray or None
         ``(384,)`` float32 MiniLM vector after unkeying (authorized receiver); ``None`` at an
@@ -69,7 +69,7 @@ def category_of(text: str | None) -> str:
     """The category a guard description names (``'unknown'`` if none does)."""
     if not text:
         return "unknown"
-    from ..privacy.guard import CATEGORY_WORDS  # lazily: the privacy package is being refactored
+    from ..privacy.descriptions import CATEGORY_WORDS
 
     t = text.lower()
     for cat, words in sorted(CATEGORY_WORDS.items(), key=lambda kv: -len(kv[1])):

@@ -2,7 +2,7 @@
 
 Data (all shipped in packages, see ``sdr_semcom.semantic.data``): the codec's training images,
 longer side scaled to :data:`MAX_SIDE`. Holes, each with the MiniLM embedding of the words the
-privacy guard would send for it (``PrivacyGuard.describe``):
+privacy guard would send for it (``sdr_semcom.privacy.descriptions.describe``):
 
 - ``face`` (30 %): YuNet's faces in the training photos (box jittered), grown by the guard's margin;
 - ``pasted`` (25 %): a synthetic DigiFace-1M DCGAN face (:mod:`.faceprior`) pasted into a scene, then removed;
@@ -70,7 +70,7 @@ def grown(box, shape, margin: float = MARGIN) -> tuple[int, int, int, int]:
 
 def vocabulary() -> tuple[list[tuple[str, str, str, str]], list[str]]:
     """Every ``(category, size, horiz, vert)`` key and its guard phrase (no database entry)."""
-    from ..privacy.guard import HORIZ, SIZES, VERT, _phrase
+    from ..privacy.descriptions import HORIZ, SIZES, VERT, _phrase
 
     keys, texts = [], []
     for c in CATEGORIES:
@@ -83,17 +83,15 @@ def vocabulary() -> tuple[list[tuple[str, str, str, str]], list[str]]:
 
 
 def describe(category: str, box, shape) -> str:
-    from ..privacy.guard import describe as guard_describe
+    from ..privacy.descriptions import describe as guard_describe
 
     return guard_describe(category, box, shape)
 
 
 def embed_texts(texts: list[str]) -> np.ndarray:
-    """MiniLM vectors (the project's encoder, imported lazily: the privacy package is moving)."""
-    try:
-        from ..privacy.embedding import text_encoder
-    except ImportError:  # after the privacy refactor
-        from ..privacy import text_encoder  # type: ignore[attr-defined,no-redef]
+    """MiniLM vectors (the project's encoder, ``sdr_semcom.privacy.text_encoder``)."""
+    from ..privacy.text_encoder import text_encoder
+
     return text_encoder()(list(texts))
 
 

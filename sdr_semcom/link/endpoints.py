@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 #: How many lost sequence numbers a report lists (the count is always exact).
 MAX_LISTED_LOSSES = 200
+#: A report's ``status`` when the END frame (the count of frames sent) was not heard.
+INCOMPLETE = "transmission incomplete: END not heard"
 
 
 class LinkTransmitter:
@@ -98,18 +100,28 @@ class LinkReceiver:
         return self.messages
 
     def report(self, rx_stats: RxStats, frames_sent: int | None, airtime_s: float, snr_db: float | None) -> dict:
-        """Per-receiver figures: packets sent/received/lost, PER, goodput, SNR."""
+        """Per-receiver figures: packets sent/received/lost, PER, goodput, SNR.
+
+        ``snr_db``: the channel's SNR where the caller knows it (a loopback that ran the channel);
+        ``None`` leaves it out (a receiver process knows only its estimate, ``snr_est_db``).
+        Without ``frames_sent`` and without the END frame, the number sent is unknown:
+        ``packets_sent``, ``packets_lost`` and ``per`` are None, ``packets_sent_at_least`` (highest
+        sequence number heard + 1) and ``packets_lost_at_least`` bound them, and ``status`` says
+        ``transmission incomplete: END not heard``.
+        """
         sent = frames_sent if frames_sent is not None else self.expected_frames
-        if sent is None:
-            sent = max(self.seqs) + 1 if self.seqs else 0
-        lost = sorted(set(range(sent)) - self.seqs)
+        at_least = max(self.seqs) + 1 if self.seqs else 0
+        lost = sorted(set(range(sent if sent is not None else at_least)) - self.seqs)
         return {
             "role": self.role,
-            "snr_db": snr_db,
+            "status": "complete" if sent is not None else INCOMPLETE,
+            **({} if snr_db is None else {"snr_db": snr_db}),
             "snr_est_db": float(np.median(self.snr_estimates)) if self.snr_estimates else None,
             "packets_sent": sent,
+            "packets_sent_at_least": sent if sent is not None else at_least,
             "packets_received": len(self.seqs),
-            "packets_lost": len(lost),
+            "packets_lost": len(lost) if sent is not None else None,
+            "packets_lost_at_least": len(lost),
             "lost_seqs": lost[:MAX_LISTED_LOSSES],
             "per": len(lost) / sent if sent else None,
             "crc_failures": self.crc_failures,
@@ -117,6 +129,7 @@ class LinkReceiver:
             "sig_errors": rx_stats.sig_errors,
             "false_alarms": rx_stats.false_alarms,
             "truncated_bursts": rx_stats.truncated,
+            "nonfinite_samples": rx_stats.nonfinite_samples,
             "end_frame_heard": self.expected_frames is not None,
             "payload_bytes": self.payload_bytes,
             "airtime_s": airtime_s,

@@ -58,7 +58,8 @@ def run_loopback(
     from gnuradio import gr
 
     from ..blocks import BurstSink, BurstSource
-    from ..blocks.stream_guard import big_output_buffer
+    from ..blocks.buffers import big_output_buffer
+    from ..blocks.channel_block import make_channel_block
 
     cfg = cfg or LinkConfig()
     roles = tuple(roles)
@@ -71,7 +72,7 @@ def run_loopback(
     blocks = {}  # keep references: GNU Radio must not outlive its Python blocks
     for role in roles:
         receiver = LinkReceiver(role)
-        chan = getattr(cfg, role).make_block()
+        chan = make_channel_block(getattr(cfg, role))
         big_output_buffer(chan)  # fewer, larger work() calls into the Python sink
         sink = BurstSink(on_burst=receiver.push)
         tb.connect(src, chan, sink)

@@ -1,9 +1,15 @@
-"""Channel emulation: clock error, multipath, CFO and AWGN, seeded.
+"""Channel emulation: clock error, multipath, CFO and AWGN, seeded; receiver front-end
+impairments (IQ imbalance, DC offset, a spurious tone).
 
 Two engines apply the same model, in the same order (the order of GNU Radio's
 ``channels.channel_model``): the receiver's sample clock reads the signal ``1 + ppm``
 faster (fractional resampling), the multipath taps filter it, the CFO rotates it,
-complex white Gaussian noise is added.
+complex white Gaussian noise is added. The ``semcom`` engine then applies the receiver's
+front end (the ``gnuradio`` engine refuses these impairments): IQ imbalance
+``y = mu z + nu conj(z)`` with ``mu = (1 + g exp(-j phi)) / 2``, ``nu = (1 - g exp(j phi)) / 2``
+(``g``: the Q branch's gain relative to I, ``phi``: its phase error), then a DC offset
+(LO leakage; equal on I and Q, phase 45 degrees) and a tone, both given in dB relative to the
+burst power (dBc; the bursts have unit mean power).
 
 * ``engine="semcom"`` (the default): :class:`ChannelEmulator`, one compiled pass per block
   of 2048 samples (16-tap Kaiser-windowed-sinc interpolator at 1024 phases: -34 dB error on
@@ -58,7 +64,19 @@ class ChannelSpec:
         Noise seed (>= 1; GNU Radio seeds from the clock on 0).
     engine : str
         ``semcom`` (:class:`ChannelEmulator`, repeatable sample for sample) or ``gnuradio``
-        (``channels.channel_model``).
+        (``channels.channel_model``, without the front-end impairments below);
+        :func:`sdr_semcom.blocks.make_channel_block` makes the block.
+    dc_offset_dbc : float or None
+        DC offset power relative to the burst power, dB (at most +20; None: none). The offset is
+        ``10**(dBc/20) exp(j pi/4)``.
+    tone_dbc : float or None
+        Power of a spurious tone (LO spur, interferer) relative to the burst power, dB (at most
+        +20; None: none).
+    tone_subcarriers : float
+        The tone's frequency in units of the subcarrier spacing (fs / 64), within +-32.
+    iq_gain_db, iq_phase_deg : float
+        IQ imbalance: gain of the Q branch relative to I (within +-6 dB) and its phase error
+        (within +-45 degrees).
     """
 
     snr_db: float = 30.0
@@ -67,15 +85,30 @@ class ChannelSpec:
     taps: tuple[complex, ...] = (1.0,)
     seed: int = 1
     engine: str = "semcom"
+    dc_offset_dbc: float | None = None
+    tone_dbc: float | None = None
+    tone_subcarriers: float = 0.0
+    iq_gain_db: float = 0.0
+    iq_phase_deg: float = 0.0
 
     def __post_init__(self) -> None:
         if self.seed < 1:
             raise ValueError("channel seed must be >= 1 (0 would seed from the clock)")
         if self.engine not in ENGINES:
             raise ValueError(f"unknown channel engine '{self.engine}' ({', '.join(ENGINES)})")
-        for name in ("snr_db", "cfo_subcarriers", "clock_ppm"):
+        for name in ("snr_db", "cfo_subcarriers", "clock_ppm", "tone_subcarriers", "iq_gain_db", "iq_phase_deg"):
             if not math.isfinite(getattr(self, name)):
                 raise ValueError(f"channel {name} must be a finite number, got {getattr(self, name)}")
+        for name in ("dc_offset_dbc", "tone_dbc"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value <= 20.0):
+                raise ValueError(f"channel {name} must be a finite number of dB <= 20 (or left out), got {value}")
+        for name, limit in (("tone_subcarriers", NFFT / 2), ("iq_gain_db", 6.0), ("iq_phase_deg", 45.0)):
+            if abs(getattr(self, name)) > limit:
+                raise ValueError(f"channel {name} must be within +-{limit:g}, got {getattr(self, name)}")
+        if self.engine == "gnuradio" and self.front_end:
+            raise ValueError("channel engine 'gnuradio' has no DC offset, tone or IQ imbalance: use engine 'semcom' "
+                             "or leave out dc_offset_dbc, tone_dbc, iq_gain_db and iq_phase_deg")
         if abs(self.clock_ppm) >= 1e5:
             raise ValueError(f"channel clock_ppm must be within +-1e5 (10 %), got {self.clock_ppm}")
         if not np.all(np.isfinite(np.asarray(self.taps, dtype=np.complex128))):
@@ -89,33 +122,25 @@ class ChannelSpec:
         return float(np.sqrt((NFFT / len(USED)) / 10 ** (self.snr_db / 10)))
 
     @property
+    def front_end(self) -> bool:
+        """True where the receiver's front end adds an impairment (DC offset, tone, IQ imbalance)."""
+        return (self.dc_offset_dbc is not None or self.tone_dbc is not None or self.iq_gain_db != 0.0
+                or self.iq_phase_deg != 0.0)
+
+    @property
     def normalised_taps(self) -> list[complex]:
         taps = np.asarray(self.taps, dtype=np.complex128)
         return list(taps / np.linalg.norm(taps))
 
-    def make_block(self, block_tags: bool = False):
-        """A GNU Radio block applying this channel with :attr:`engine`: ``channels.channel_model``
-        or a :class:`~sdr_semcom.blocks.ChannelBlock` around a :class:`ChannelEmulator`.
+    @property
+    def frequency_offset(self) -> float:
+        """Carrier frequency offset in cycles per sample."""
+        return self.cfo_subcarriers / NFFT
 
-        ``block_tags=True`` stops stream tags (needed between GNU Radio's stock
-        ``ofdm_tx`` and ``ofdm_rx`` in one process, whose length tags would leak).
-        Keep a reference to the block while its flowgraph runs (``semcom`` is a Python block:
-        passed inline to ``connect``, it would be garbage-collected under GNU Radio).
-        """
-        if self.engine == "semcom":
-            from ..blocks.channel_block import ChannelBlock
-
-            return ChannelBlock(self, block_tags=block_tags)
-        from gnuradio import channels
-
-        return channels.channel_model(
-            noise_voltage=self.noise_voltage,
-            frequency_offset=self.cfo_subcarriers / NFFT,
-            epsilon=1.0 + self.clock_ppm * 1e-6,
-            taps=self.normalised_taps,
-            noise_seed=self.seed,
-            block_tags=block_tags,
-        )
+    @property
+    def clock_ratio(self) -> float:
+        """Input samples per output sample (``1 + ppm 1e-6``; GNU Radio's ``epsilon``)."""
+        return 1.0 + self.clock_ppm * 1e-6
 
 
 @lru_cache(maxsize=None)
@@ -155,16 +180,19 @@ class ChannelEmulator:
         self.spec = spec
         self._interp = interpolator()
         self._lead = self._interp.shape[1] // 2 - 1
-        self._step = 1.0 + spec.clock_ppm * 1e-6
-        self._taps = np.asarray(spec.normalised_taps, np.complex128)
-        self._hist = np.zeros(self._taps.size - 1, np.complex128)
-        self._freq = spec.cfo_subcarriers / NFFT
-        self._ramp = np.exp(2j * np.pi * self._freq * np.arange(2048))  # the kernel's block: 2048 outputs
-        self._sigma = spec.noise_voltage / math.sqrt(2.0)
-        self._state = np.array([spec.seed], np.uint64)  # SplitMix64 noise generator
+        self._step = spec.clock_ratio
+        taps = np.asarray(spec.normalised_taps, np.complex128)
+        freq = spec.frequency_offset
+        self._em = kernels.EmulatorState(
+            step=self._step, interp=self._interp, taps=taps, hist=np.zeros(taps.size - 1, np.complex128),
+            ramp=np.exp(2j * np.pi * freq * np.arange(2048)),  # the kernel's block: 2048 outputs
+            freq=freq, sigma=spec.noise_voltage / math.sqrt(2.0),
+            state=np.array([spec.seed], np.uint64),  # SplitMix64 noise generator
+            zig=_ZIGGURAT)
         self._buf = np.zeros(self._lead, np.complex64)  # silence before the first sample
         self._base = -self._lead  # stream index of _buf[0] (the input's first sample is 0)
         self._m = 0  # index of the next output sample
+        self._front_end = FrontEnd(spec) if spec.front_end else None
 
     @property
     def step(self) -> float:
@@ -183,8 +211,9 @@ class ChannelEmulator:
         if max_out is not None:
             n_out = min(n_out, max_out)
         out = np.empty(n_out, np.complex64)
-        kernels.channel_block(buf, float(-self._base), self._step, self._m, n_out, self._interp, self._taps,
-                              self._hist, self._ramp, self._freq, self._sigma, self._state, *_ZIGGURAT, out)
+        kernels.channel_pass(buf, float(-self._base), self._m, n_out, self._em, out)
+        if self._front_end is not None:
+            out = self._front_end.apply(out, self._m)
         self._m += n_out
         keep = max(int(self._m * self._step) - self._base - self._lead, 0)  # first sample still needed
         self._buf = buf[keep:]
@@ -194,6 +223,31 @@ class ChannelEmulator:
     def flush(self) -> np.ndarray:
         """The outputs that read the input's last samples (the look-ahead is filled with zeros)."""
         return self.process(np.zeros(self._interp.shape[1] + 1, np.complex64))
+
+
+class FrontEnd:
+    """The receiver front end's impairments of a :class:`ChannelSpec` (module docstring), applied
+    to output samples by their stream index, so that the result does not depend on chunking."""
+
+    def __init__(self, spec: ChannelSpec) -> None:
+        g = 10 ** (spec.iq_gain_db / 20)
+        phi = math.radians(spec.iq_phase_deg)
+        self.mu = complex((1 + g * np.exp(-1j * phi)) / 2)
+        self.nu = complex((1 - g * np.exp(1j * phi)) / 2)
+        self.dc = 0j if spec.dc_offset_dbc is None else 10 ** (spec.dc_offset_dbc / 20) * np.exp(1j * np.pi / 4)
+        self.tone = 0.0 if spec.tone_dbc is None else 10 ** (spec.tone_dbc / 20)
+        self.freq = spec.tone_subcarriers / NFFT
+
+    def apply(self, z: np.ndarray, m0: int) -> np.ndarray:
+        """``z``: output samples ``m0, m0 + 1, ...`` of the channel; returns them impaired (complex64)."""
+        y = z.astype(np.complex128)
+        if self.nu != 0 or self.mu != 1:
+            y = self.mu * y + self.nu * np.conj(y)
+        y += self.dc
+        if self.tone:
+            cycles = np.mod(np.arange(m0, m0 + z.size, dtype=np.float64) * self.freq, 1.0)  # exact per index
+            y += self.tone * np.exp(2j * np.pi * cycles)
+        return y.astype(np.complex64)
 
 
 def impaired(snr_db: float, seed: int = 1, engine: str = "semcom") -> ChannelSpec:

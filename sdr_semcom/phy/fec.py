@@ -6,7 +6,7 @@ link's code cannot change under it when GNU Radio is upgraded.  Encoding uses a
 systematic generator derived once by GF(2) elimination (parity = XOR of packed
 generator columns); decoding is layered normalised min-sum belief propagation
 with early stopping per codeword.  Both loops are compiled
-(:mod:`sdr_semcom.phy.kernels`).
+(:mod:`sdr_semcom.phy.kernels.ldpc`).
 
 LLR convention everywhere in :mod:`sdr_semcom.phy`: ``llr = log P(b=0)/P(b=1)``,
 positive means bit 0.
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import kernels
+from .kernels import LdpcTables
 
 CODES_DIR = Path(__file__).with_name("codes")
 #: LLR magnitude used for bits the receiver knows (shortened / padding bits).
@@ -103,7 +104,7 @@ class LdpcCode:
     name: str
 
     @property
-    def tables(self) -> "LdpcTables":
+    def tables(self) -> LdpcTables:
         """Encoder and decoder tables (parity-check matrix in CSR form, generator columns)."""
         return _tables(self.name)
 
@@ -134,7 +135,7 @@ class LdpcCode:
         u = np.atleast_2d(np.asarray(info, dtype=np.uint8))
         if u.shape[1] != t.k:
             raise ValueError(f"LDPC {self.name}: expected {t.k} info bits, got {u.shape[1]}")
-        code = kernels.ldpc_encode(np.ascontiguousarray(u), t.a_packed, t.info_cols, t.parity_cols, t.n)
+        code = kernels.ldpc_encode(np.ascontiguousarray(u), t)
         return code if np.ndim(info) == 2 else code[0]
 
     def decode(self, llr: np.ndarray, max_iter: int = 40, alpha: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
@@ -153,30 +154,16 @@ class LdpcCode:
         ch = np.atleast_2d(np.asarray(llr, dtype=np.float64))
         if ch.shape[1] != t.n:
             raise ValueError(f"LDPC {self.name}: expected {t.n} LLRs, got {ch.shape[1]}")
-        hard, ok = kernels.ldpc_decode(np.ascontiguousarray(ch), t.row_ptr, t.col_idx, t.checks, max_iter, alpha,
-                                       KNOWN_LLR)
+        hard, ok = kernels.ldpc_decode(np.ascontiguousarray(ch), t.graph, max_iter, alpha, KNOWN_LLR)
         info = hard[:, t.info_cols]
         if np.ndim(llr) == 1:
             return info[0], ok[:1]
         return info, ok
 
 
-@dataclass(frozen=True)
-class LdpcTables:
-    """A code's encoder and decoder tables (see :func:`_tables`)."""
-
-    n: int
-    k: int
-    a_packed: np.ndarray  # (k, words) uint64: column i of A (parity = A u mod 2), 64 bits a word
-    info_cols: np.ndarray
-    parity_cols: np.ndarray
-    row_ptr: np.ndarray  # H row-wise (CSR): checks r use variables col_idx[row_ptr[r]:row_ptr[r+1]]
-    col_idx: np.ndarray
-    checks: np.ndarray  # (m, max check degree): the same rows padded with n (a variable fixed at 0)
-
-
 @lru_cache(maxsize=None)
 def _tables(name: str) -> LdpcTables:
+    """The tables of code ``name`` (:class:`~sdr_semcom.phy.kernels.LdpcTables`, what the kernels take)."""
     path = CODES_DIR / f"{name}.alist"
     if not path.exists():
         raise FileNotFoundError(f"LDPC code '{name}' not found: expected {path}")

@@ -2,7 +2,8 @@
 
 Burst layout (samples at the link's sample rate, 64-point FFT, 52 used carriers)::
 
-    STF   6 x 32   repeated short symbol: detection (auto-correlation) + coarse CFO
+    STF   10 x 32  repeated short symbol, even carriers: detection (auto-correlation at
+                   lag 32 less lag 16) + coarse CFO
     LTF   32 + 2 x 64   known long symbol twice: timing, fine CFO, channel, noise
     SIG   3 x 80   BPSK, LDPC(100,42): modulation, frame length, CRC16
     DATA  T x 80   LDPC(1800,902) codewords, BPSK / QPSK / 16-QAM
@@ -52,6 +53,7 @@ PREAMBLE_LEN = STF_LEN + LTF_LEN
 MAX_FRAME_BYTES = (1 << 14) - 1
 SIG_VERSION = 1
 TIMING_BACKOFF = 4  # FFT window starts this many samples inside the CP
+DC_BLOCK, DC_WEIGHT = 64, 2.0**-6  # the receiver's DC blocker: time constant 64 / 2**-6 = 4096 samples
 
 
 def _pn_bits(n: int, seed: int = 0x7F) -> np.ndarray:
@@ -169,6 +171,12 @@ def _codeword_layout(nbits: int) -> tuple[int, np.ndarray]:
 
 
 @lru_cache(maxsize=4096)
+def _frame_shape(nbits: int) -> kernels.FrameShape:
+    """:func:`_codeword_layout` as the receiver's kernels take it."""
+    return kernels.FrameShape(nbits, *_codeword_layout(nbits))
+
+
+@lru_cache(maxsize=4096)
 def coded_bits_len(frame_len: int) -> int:
     """Number of coded bits sent for a frame of ``frame_len`` bytes."""
     ncw, keep_last = _codeword_layout(8 * frame_len)
@@ -219,22 +227,19 @@ def modulate_many(payloads, mod: Modulation = Modulation.QPSK, gap: int = 0) -> 
         bad = next(int(n) for n in lengths if not 1 <= n <= MAX_FRAME_BYTES)
         raise ValueError(f"burst payload must be 1..{MAX_FRAME_BYTES} bytes, got {bad}")
     layouts = [_codeword_layout(8 * int(n)) for n in lengths]
-    t = DATA_CODE.tables
-    nsym = np.array([data_symbols(int(n), mod) for n in lengths], np.int64)
-    grid = kernels.frame_grids(np.frombuffer(b"".join(payloads), np.uint8), lengths,
-                               np.array([c for c, _ in layouts], np.int64), np.stack([k for _, k in layouts]), nsym,
-                               np.stack([_sig_symbols(mod, int(n)) for n in lengths]), _SCRAMBLE, _PERM, t.a_packed,
-                               t.info_cols, t.parity_cols, DATA_CODE.n, _TABLES[mod], _DATA_BINS, _PILOT_BINS,
-                               _PILOT_BASE_C, _PILOT_POLARITY, NFFT, _TX_SCALE)
+    batch = kernels.FrameBatch(
+        lengths=lengths, ncw=np.array([c for c, _ in layouts], np.int64), keep_last=np.stack([k for _, k in layouts]),
+        nsym=np.array([data_symbols(int(n), mod) for n in lengths], np.int64),
+        sig=np.stack([_sig_symbols(mod, int(n)) for n in lengths]))
+    grid = kernels.frame_grids(np.frombuffer(b"".join(payloads), np.uint8), batch, _TABLES[mod], _TX_LAYOUT)
     time = np.fft.ifft(grid, axis=1, norm="forward")  # unscaled: _TX_SCALE is in the grid
-    return kernels.burst_samples(time, SIG_SYMS + nsym, _PREAMBLE, CP, int(gap))
+    return kernels.burst_samples(time, SIG_SYMS + batch.nsym, _PREAMBLE, CP, int(gap))
 
 
 # --------------------------------------------------------------------------------------- RX
 CLOCK_RANGE = 100e-6  # the receiver searches sample-clock offsets within +-100 ppm
 
 
-@lru_cache(maxsize=None)
 def _clock_grids(t: int) -> tuple[np.ndarray, np.ndarray]:
     """Coarse and fine clock-offset grids for a burst of ``t`` symbols.
 
@@ -247,18 +252,29 @@ def _clock_grids(t: int) -> tuple[np.ndarray, np.ndarray]:
     return np.linspace(-n * step, n * step, 2 * n + 1), np.linspace(-step / 2, step / 2, 7)
 
 
-_AXES = {m: axis_levels(m) for m in Modulation}
-
-
-@lru_cache(maxsize=None)
 def _periodogram_plan(t: int) -> tuple[np.ndarray, np.ndarray]:
     """FFT plan of the residual-CFO periodogram over ``t`` symbols (2x zero padding, at least 256)."""
     return kernels.fft_plan(max(256, 1 << int(np.ceil(np.log2(2 * t)))))
 
 
+@lru_cache(maxsize=None)
+def _tracking(t: int, track: bool = True) -> kernels.Tracking:
+    """The clock search (:func:`_clock_grids`) and periodogram plan for a burst of ``t`` symbols."""
+    coarse, fine = _clock_grids(t)
+    return kernels.Tracking(coarse, fine, track, *_periodogram_plan(t))
+
+
+_DEMAP = {m: kernels.Demap(*axis_levels(m)) for m in Modulation}
+
+
 _FFT_PLAN = kernels.fft_plan(NFFT)  # the SIG and LTF symbols' FFTs (compiled radix-2)
 
-#: The burst format as the compiled receiver kernels read it (:class:`kernels.BurstLayout`).
+#: The burst format as the compiled transmitter reads it (:class:`kernels.TxLayout`).
+_TX_LAYOUT = kernels.TxLayout(
+    nfft=NFFT, scale=float(_TX_SCALE), data_bins=_DATA_BINS, pilot_bins=_PILOT_BINS, pilot_ref=_PILOT_BASE_C,
+    polarity=_PILOT_POLARITY, data_code=DATA_CODE.tables, perm=_PERM, scramble=_SCRAMBLE)
+
+#: The burst format as the compiled receiver reads it (:class:`kernels.BurstLayout`).
 _LAYOUT = kernels.BurstLayout(
     nfft=NFFT, cp=CP, sym_len=SYM_LEN, backoff=TIMING_BACKOFF, sym_scale=float(_SYM_SCALE),
     fft_rev=_FFT_PLAN[0], fft_tw=_FFT_PLAN[1],
@@ -268,14 +284,10 @@ _LAYOUT = kernels.BurstLayout(
     used_bins=_USED_BINS, ltf_freq=LTF_FREQ.astype(np.complex128), proj=_PROJ,
     pilot_bins=_PILOT_BINS, pilot_ref=_PILOT_BASE_C, polarity=_PILOT_POLARITY, pilot_k=_PILOTS_F,
     data_bins=_DATA_BINS, data_k=_DATA_F, half=4,
-    sig_syms=SIG_SYMS, sig_levels=_AXES[Modulation.BPSK][0], sig_level_bits=_AXES[Modulation.BPSK][1],
-    sig_n=SIG_CODE.n, sig_row_ptr=SIG_CODE.tables.row_ptr, sig_col_idx=SIG_CODE.tables.col_idx,
-    sig_checks=SIG_CODE.tables.checks, sig_info_cols=SIG_CODE.tables.info_cols,
-    perm=_PERM, info_cols=DATA_CODE.tables.info_cols, row_ptr=DATA_CODE.tables.row_ptr,
-    col_idx=DATA_CODE.tables.col_idx, checks=DATA_CODE.tables.checks,
+    sig_syms=SIG_SYMS, sig_levels=_DEMAP[Modulation.BPSK].levels, sig_level_bits=_DEMAP[Modulation.BPSK].level_bits,
+    sig_code=SIG_CODE.tables.graph, data_code=DATA_CODE.tables.graph, perm=_PERM,
     sent_checks=_sent_order(_PERM, DATA_CODE.tables.checks), sent_info=_sent_order(_PERM, DATA_CODE.tables.info_cols),
-    scramble=_SCRAMBLE,
-    alpha=0.8, known=KNOWN_LLR,
+    scramble=_SCRAMBLE, alpha=0.8, known=KNOWN_LLR,
 )
 
 
@@ -289,7 +301,10 @@ class RxBurst:
     snr_db: float
     cfo: float  # cycles per sample
     clock_ppm: float
-    symbols: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.complex64))
+    symbols: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.complex64))  # the first 768
+    length: int = 0  # frame length in bytes (the SIG field's)
+    #: every equalised DATA-carrier symbol (48 a symbol, in time order) of the DATA field
+    equalised: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.complex64))
 
 
 @dataclass
@@ -303,6 +318,7 @@ class RxStats:
     fec_failures: int = 0  # SIG fine, LDPC did not converge
     decoded: int = 0
     truncated: int = 0  # stream ended inside a burst
+    nonfinite_samples: int = 0  # NaN or infinite input samples, replaced by zeros
 
 
 @dataclass
@@ -325,12 +341,21 @@ class _Acquisition:
 class BurstReceiver:
     """Streaming OFDM burst receiver.
 
+    The input first loses its non-finite samples (zeroed, counted in
+    :attr:`RxStats.nonfinite_samples`) and its DC offset (a DC blocker,
+    :func:`kernels.front_end_clean`: the estimate follows the means of 64-sample blocks with a
+    time constant of 4096 samples): detection, synchronisation and the FFTs all see the cleaned
+    stream.
+    The detector (:func:`kernels.stf_detect`) needs the STF's structure, periodic at 32
+    samples but not at 16, so that a DC offset or a tone left in the gaps does not trigger it.
+
     Parameters
     ----------
     threshold : float
-        Normalised STF auto-correlation level (0..1) that triggers a detection. The plateau
-        sits near SNR / (1 + SNR) (0.45 at 0 dB in-band); on noise alone the 224-sample
-        window keeps it near 0.06, beyond 0.3 with a probability of about 1e-9.
+        Detection metric level (0..1) that triggers a detection: the normalised STF
+        auto-correlation at lag 32 less the one at lag 16. The plateau sits near
+        0.92 SNR / (1 + SNR) (0.4 at 0 dB in-band); on noise alone the 224-sample window keeps it
+        near 0, beyond 0.3 with a probability under 1e-9; a DC offset or a tone scores 0.
     ltf_threshold : float
         Normalised LTF cross-correlation level that confirms a detection.
     max_iter : int
@@ -357,12 +382,17 @@ class BurstReceiver:
         self._offset = 0  # absolute index of _buf[0]
         self._scan = 0  # absolute index where the next detection search starts
         self._pending: _Acquisition | None = None  # synchronised burst waiting for its samples
+        self._dc = np.zeros(2)  # the DC blocker's estimate (re, im) and its current block's sums
+        self._dc_sums = np.zeros(3, np.int64)
 
     # -- public -----------------------------------------------------------------------------
     def feed(self, samples: np.ndarray) -> list[RxBurst]:
         x = np.asarray(samples, dtype=np.complex64)
         self.stats.samples += x.size
-        self._buf = np.concatenate([self._buf, x]) if self._buf.size else x.copy()
+        old = self._buf.size
+        self._buf = np.concatenate([self._buf, x]) if old else x.copy()
+        self.stats.nonfinite_samples += kernels.front_end_clean(self._buf[old:], self._dc, self._dc_sums, DC_WEIGHT,
+                                                                DC_BLOCK)
         out = self._process(final=False)
         keep_from = max(self._scan - self._offset - 2 * self.WINDOW, 0)
         if keep_from:
@@ -376,6 +406,8 @@ class BurstReceiver:
         self._buf = np.zeros(0, np.complex64)
         self._offset = self._scan = 0
         self._pending = None
+        self._dc[:] = 0
+        self._dc_sums[:] = 0
         return out
 
     # -- detection ----------------------------------------------------------------------------
@@ -456,14 +488,13 @@ class BurstReceiver:
         frames = kernels.derotated_frames(x, acq.body + CP - TIMING_BACKOFF, t, SYM_LEN, NFFT, acq.cfo, acq.dpk,
                                           _SYM_SCALE)
         y = np.fft.fft(frames, axis=1)
-        nbits = 8 * acq.length
-        ncw, keep_last = _codeword_layout(nbits)
-        eq, data, ok, eps = kernels.demodulate(y, acq.h_full, acq.noise_var, *_clock_grids(t), *_periodogram_plan(t),
-                                               *_AXES[acq.mod], nbits, ncw, keep_last, _LAYOUT, self.max_iter)
+        eq, data, ok, eps = kernels.demodulate(y, acq.h_full, acq.noise_var, _LAYOUT, _tracking(t), _DEMAP[acq.mod],
+                                               _frame_shape(8 * acq.length), self.max_iter)
         start = origin + acq.ltf_start - LTF_CP - STF_LEN
         if ok:
             self.stats.decoded += 1
         else:
             self.stats.fec_failures += 1
+        data_eq = eq[SIG_SYMS:].ravel()
         return RxBurst(start, data.tobytes() if ok else None, acq.mod, acq.snr_db, acq.cfo, eps * 1e6,
-                       eq[SIG_SYMS:].ravel()[: 48 * 16].copy())
+                       data_eq[: 48 * 16].copy(), acq.length, data_eq)

@@ -20,14 +20,24 @@ File format (YAML, ``version: 1``)::
           references: [alice1.jpg]
 
 Validation errors name the file, the line and the field. :attr:`PrivacyDatabase.content_hash`
-is a SHA-256 over the canonical content that both link ends can compare without revealing it.
+is a SHA-256 over the canonical content (secret included) that both link ends can compare
+without revealing it; :attr:`PrivacyDatabase.entries_hash` covers the entries only (their
+version), which the link sends under a keyed tag (:mod:`sdr_semcom.privacy.keying`).
+
+The file holds the secret: :meth:`PrivacyDatabase.save` writes it with mode 0600 (owner only),
+and :meth:`PrivacyDatabase.load` warns, as ssh does for a private key, when group or others can
+read it. The secret never appears in ``repr`` or in reports.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import re
+import stat
+import tempfile
 import secrets as _secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +47,7 @@ import yaml
 VERSION = 1
 CATEGORIES = ("face", "text", "license_plate", "screen", "document", "custom")
 POLICIES = ("remove", "keep")
+log = logging.getLogger(__name__)
 _ID = re.compile(r"^[a-z0-9_-]{1,64}$")
 
 
@@ -67,7 +78,7 @@ class Entry:
 @dataclass
 class PrivacyDatabase:
     entries: list[Entry]
-    secret: bytes
+    secret: bytes = field(repr=False)  # never in repr, logs or reports
     name: str = "privacy-db"
     threshold: float = 0.5
     path: Path | None = None
@@ -78,8 +89,12 @@ class PrivacyDatabase:
         path = Path(path)
         try:
             text = path.read_text()
+            mode = stat.S_IMODE(path.stat().st_mode)
         except OSError as exc:
             raise DatabaseError(f"{path}: cannot read ({exc.strerror})") from exc
+        if mode & 0o077:
+            log.warning("%s is readable by group or others (mode %04o) but holds the link secret: "
+                        "run `chmod 600 %s`", path, mode, path)
         try:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
             data = yaml.safe_load(text)
@@ -88,8 +103,17 @@ class PrivacyDatabase:
         return _validate(data, node, path)
 
     def save(self, path: str | Path | None = None) -> Path:
+        """Write the YAML file with mode 0600, replacing any file there (also one with a wider mode)."""
         path = Path(path or self.path)
-        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, width=120))
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, width=120)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # created 0600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         self.path = path
         return path
 
@@ -120,6 +144,12 @@ class PrivacyDatabase:
     @property
     def content_hash(self) -> str:
         canon = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canon.encode()).hexdigest()
+
+    @property
+    def entries_hash(self) -> str:
+        """SHA-256 over the entries alone: the version of what is private, independent of the secret."""
+        canon = json.dumps(self.to_dict()["entries"], sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode()).hexdigest()
 
     def entry(self, entry_id: str) -> Entry:

@@ -16,13 +16,12 @@ import numpy as np
 
 from .database import Entry, PrivacyDatabase
 from .detectors.base import Detection, Detector
-from .embedding import text_encoder
+from .descriptions import describe
 from .masking import apply_mask, region_mask
+from .text_encoder import text_encoder
 
 log = logging.getLogger(__name__)
 ALIGN_THRESHOLD = 0.45
-CATEGORY_WORDS = {"face": "human face", "text": "region of text", "license_plate": "vehicle license plate",
-                  "screen": "screen", "document": "document", "custom": "private region"}
 
 
 @dataclass
@@ -59,34 +58,6 @@ class GuardResult:
     @property
     def removed(self) -> list[Finding]:
         return [f for f in self.findings if f.policy == "remove"]
-
-
-SIZES = ("small", "medium-sized", "large")
-HORIZ = ("left", "center", "right")
-VERT = ("top", "middle", "bottom")
-
-
-def _phrase(category: str, size: str, horiz: str, vert: str, entry: Entry | None) -> str:
-    where = "the center" if (horiz, vert) == ("center", "middle") else f"the {vert} {horiz}"
-    text = f"a {size} {CATEGORY_WORDS.get(category, category)} in {where} of the image"
-    if entry is not None and entry.enrolled is not None:
-        text = f"database entry {entry.id}: {text}"
-    return text
-
-
-def describe(category: str, box, shape, entry: Entry | None = None) -> str:
-    """Non-identifying words for a finding: category, coarse size (3) and position (3 x 3)."""
-    h, w = shape
-    x0, y0, x1, y1 = box
-    area = (x1 - x0) * (y1 - y0) / float(w * h)
-    cx, cy = (x0 + x1) / 2 / w, (y0 + y1) / 2 / h
-    size = SIZES[0 if area < 0.02 else 1 if area < 0.12 else 2]
-    return _phrase(category, size, HORIZ[min(int(cx * 3), 2)], VERT[min(int(cy * 3), 2)], entry)
-
-
-def candidate_descriptions(entry: Entry) -> list[str]:
-    """Every description :func:`describe` can produce for ``entry`` (27)."""
-    return [_phrase(entry.category, s, hz, v, entry) for s in SIZES for hz in HORIZ for v in VERT]
 
 
 class PrivacyGuard:
@@ -196,7 +167,7 @@ class PrivacyGuard:
                     if entry is None:
                         continue
                 else:
-                    entry, ident = entries[0], None
+                    entry, ident = _entry_for(det, entries), None
                 m = region_mask(shape, det, self.margin)
                 findings.append(Finding(entry.id, entry.category, det.box, det.score,
                                         describe(entry.category, det.box, shape, entry), "+".join(det.sources) or name,
@@ -206,6 +177,13 @@ class PrivacyGuard:
             if f.policy == "remove":
                 union |= f.mask
         return GuardResult(findings, union, apply_mask(rgb, union), list(self.unserved))
+
+
+def _entry_for(det: Detection, entries: list[Entry]) -> Entry:
+    """The entry a detection is reported under: the one of the detection's category when the
+    backend says it (a plate under the plates entry, other text under the text entry), else the
+    first entry the backend serves (a plate still goes when only a text entry asks for text)."""
+    return next((e for e in entries if e.category == det.category), entries[0])
 
 
 def default_backends(faces: bool = True, text: bool = True, open_vocab_dir: str | None = None) -> list[Detector]:

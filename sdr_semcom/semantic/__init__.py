@@ -1,2 +1,18 @@
-"""Semantic codec: a trained convolutional encoder/decoder whose quantized features travel in
-packets that each decode on their own (a lost packet is an erasure the decoder was trained for)."""
+"""Semantic image codecs: image -> (header, packets that each decode on their own) -> image.
+
+A lost packet costs part of the image, not all of it: each codec spreads the image over its
+packets (:mod:`.interleave`) and its decoder fills what did not arrive. Two codecs implement the
+same API (:mod:`.api`: :class:`~.api.ImageCodec`, :class:`~.api.ImageHeader`,
+:class:`~.api.DecodeInfo`):
+
+- :mod:`.dct` (codec v2, ``models/codec_v2``, the default): block-DCT transform coding sized to
+  a byte budget, a learned entropy model and a learned decoder (artefacts, lost MCUs);
+- :mod:`.latent` (codec v1, ``models/codec_v1``): a convolutional encoder/decoder with a
+  fixed-rate quantized latent.
+
+Pick one by its weights: ``weights.load_codec(name)`` checks ``models/<name>.pt`` against its
+manifest and builds the codec the file's ``kind`` names (``DEFAULT_NAME`` is codec v2).
+:mod:`.messages` turns images into link messages and back; :mod:`.metrics` measures a codec
+(PSNR, SSIM, over losses); :mod:`.training` holds what both trainers share; :mod:`.data` the
+training and held-out images; :mod:`.baseline` the JPEG separation baseline at the same bytes.
+"""

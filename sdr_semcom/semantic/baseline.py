@@ -14,7 +14,7 @@ import struct
 import numpy as np
 from PIL import Image, ImageFile
 
-GREY = 127
+from .api import GREY
 _HEAD = struct.Struct(">HHI")  # height, width, jpeg length
 
 

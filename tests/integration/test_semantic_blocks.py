@@ -7,17 +7,17 @@ import pmt
 import torch
 from gnuradio import blocks, gr
 
-from sdr_semcom.blocks import BurstSink, BurstSource
+from sdr_semcom.blocks import BurstSink, BurstSource, make_channel_block
 from sdr_semcom.blocks.semantic_pdu import FeatureDeframer, FeatureFramer
 from sdr_semcom.link import rawimage
 from sdr_semcom.phy.channel import impaired
-from sdr_semcom.semantic.codec import SemanticCodec
-from sdr_semcom.semantic.model import Codec, CodecConfig
+from sdr_semcom.semantic.latent.codec import LatentCodec
+from sdr_semcom.semantic.latent.net import LatentConfig, LatentNet
 
 
 def test_images_through_framer_radio_and_deframer(rng):
     torch.manual_seed(0)
-    codec = SemanticCodec(Codec(CodecConfig(channels=4, bits=3, width=16)), "t", "0" * 64, packet_bytes=200)
+    codec = LatentCodec(LatentNet(LatentConfig(channels=4, bits=3, width=16)), "t", "0" * 64, packet_bytes=200)
     img = rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)
     want, _ = codec.decode(*codec.encode(img))
 
@@ -43,7 +43,7 @@ def test_images_through_framer_radio_and_deframer(rng):
     for f in sent + [framer.tx.end_frame()]:
         src.send(f)
     src.close()
-    chan = impaired(20, seed=4).make_block()
+    chan = make_channel_block(impaired(20, seed=4))
     sink = BurstSink()
     deframer = FeatureDeframer(codec)
     out = blocks.message_debug()

@@ -41,6 +41,35 @@ def test_output_does_not_depend_on_chunking(bursts, rng):
     assert np.abs(other_seed - whole).mean() > 0.1
 
 
+FRONT_END = {"dc_offset_dbc": -20.0, "tone_dbc": -25.0, "tone_subcarriers": 5.3, "iq_gain_db": 0.5,
+             "iq_phase_deg": 3.0}
+
+
+def test_front_end_output_does_not_depend_on_chunking(bursts, rng):
+    spec = ChannelSpec(snr_db=20, clock_ppm=20.0, seed=4, **FRONT_END)
+    whole = _run(spec, bursts)
+    np.testing.assert_allclose(_run(spec, bursts, chunks=3000, rng=rng), whole, atol=1e-6)
+    plain = _run(ChannelSpec(snr_db=20, clock_ppm=20.0, seed=4), bursts)
+    assert np.abs(whole - plain).mean() > 0.1  # the impairments are there
+
+
+def test_front_end_impairments_follow_their_definition():
+    quiet = _run(ChannelSpec(snr_db=400, dc_offset_dbc=-20.0), np.zeros(5000, np.complex64))
+    np.testing.assert_allclose(quiet[:4000], 0.1 * np.exp(1j * np.pi / 4), atol=1e-6)
+    y = _run(ChannelSpec(snr_db=400, tone_dbc=-10.0, tone_subcarriers=-5.3), np.zeros(5000, np.complex64))
+    assert np.mean(np.abs(y[:4000]) ** 2) == pytest.approx(0.1, rel=1e-4)
+    assert np.angle(np.vdot(y[:3999], y[1:4000])) / (2 * np.pi) == pytest.approx(-5.3 / ofdm.NFFT, rel=1e-6)
+    # IQ imbalance: a tone at +f gets an image at -f, |nu / mu|^2 below it (-28 dB for 0.5 dB, 3 degrees)
+    f = 3 / 64
+    tone = np.exp(2j * np.pi * f * np.arange(6400)).astype(np.complex64)
+    y = _run(ChannelSpec(snr_db=400, iq_gain_db=0.5, iq_phase_deg=3.0), tone)[:6400]
+    spectrum = np.abs(np.fft.fft(y)) ** 2
+    g, phi = 10 ** (0.5 / 20), np.radians(3.0)
+    want = abs((1 - g * np.exp(1j * phi)) / (1 + g * np.exp(-1j * phi))) ** 2
+    assert spectrum[-300] / spectrum[300] == pytest.approx(want, rel=1e-3)
+    assert 10 * np.log10(want) == pytest.approx(-28.0, abs=0.5)
+
+
 def test_noise_power_follows_the_snr_convention():
     spec = ChannelSpec(snr_db=10.0, seed=3)
     y = _run(spec, np.zeros(200_000, np.complex64))
@@ -92,7 +121,12 @@ def test_interpolation_error_on_a_burst_is_below_minus_30_db(bursts):
 
 @pytest.mark.parametrize("bad, match", [({"engine": "matlab"}, "engine"), ({"snr_db": float("nan")}, "snr_db"),
                                         ({"clock_ppm": -1e6}, "clock_ppm"), ({"taps": (1.0, float("inf"))}, "taps"),
-                                        ({"seed": 0}, "seed")])
+                                        ({"seed": 0}, "seed"), ({"dc_offset_dbc": float("nan")}, "dc_offset_dbc"),
+                                        ({"tone_dbc": 30.0}, "tone_dbc"),
+                                        ({"tone_subcarriers": 40.0}, "tone_subcarriers"),
+                                        ({"tone_subcarriers": float("inf")}, "tone_subcarriers"),
+                                        ({"iq_gain_db": 10.0}, "iq_gain_db"), ({"iq_phase_deg": -60.0}, "iq_phase_deg"),
+                                        ({"engine": "gnuradio", "dc_offset_dbc": -30.0}, "engine 'semcom'")])
 def test_impossible_channels_are_refused(bad, match):
     with pytest.raises(ValueError, match=match):
         ChannelSpec(**bad)

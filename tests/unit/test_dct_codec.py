@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from sdr_semcom.semantic import entropy, transform
-from sdr_semcom.semantic.codec import load_codec
-from sdr_semcom.semantic.dctcodec import DctCodec
-from sdr_semcom.semantic.packets import FeatureHeader
-from sdr_semcom.semantic.restore import Restore, RestoreConfig
+from sdr_semcom.semantic.api import ImageHeader
+from sdr_semcom.semantic.dct import entropy, transform
+from sdr_semcom.semantic.dct.codec import DctCodec
+from sdr_semcom.semantic.dct.restore import Restore, RestoreConfig
+from sdr_semcom.semantic.weights import load_codec
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_budget_and_packets(codec, rng):
     assert sum(map(len, packets)) <= budget and max(map(len, packets)) <= 150
     out, info = codec.decode(header, packets)
     assert out.shape == img.shape and info.received_fraction == 1.0 and not info.all_lost
-    assert FeatureHeader.from_bytes(header.to_bytes()) == header
+    assert ImageHeader.from_bytes(header.to_bytes()) == header
 
 
 def test_lost_packets_leave_scattered_mcus_and_the_rest_decodes(codec, rng):
@@ -99,12 +99,12 @@ def test_any_size_and_mode(codec, rng, shape):
 def test_foreign_or_inconsistent_headers_are_refused(codec, rng):
     header, packets = codec.encode(_image(rng))
     with pytest.raises(ValueError, match="made by codec other"):
-        codec.decode(FeatureHeader("other:1", *list(header.__dict__.values())[1:]), packets)
-    wrong = FeatureHeader(header.codec, header.height, header.width, header.lat_h + 1, header.lat_w, 3, 0,
-                          header.n_packets, header.quant)
+        codec.decode(ImageHeader("other:1", *list(header.__dict__.values())[1:]), packets)
+    wrong = ImageHeader(header.codec, header.height, header.width, header.grid_h + 1, header.grid_w, 3, 0,
+                        header.n_packets, header.quant)
     with pytest.raises(ValueError, match="does not describe"):
         codec.decode(wrong, packets)
-    huge = FeatureHeader(header.codec, 1 << 20, 1 << 20, 1 << 16, 1 << 16, 3, 0, header.n_packets, header.quant)
+    huge = ImageHeader(header.codec, 1 << 20, 1 << 20, 1 << 16, 1 << 16, 3, 0, header.n_packets, header.quant)
     with pytest.raises(ValueError, match="does not describe"):
         codec.decode(huge, packets)
 

@@ -38,10 +38,28 @@ def test_rejects_wrong_version_and_length():
     assert parse_frame(body + struct.pack(">I", zlib.crc32(body))) is None
 
 
+@st.composite
+def frames(draw):
+    nfrag = draw(st.integers(1, 0xFFFF))
+    return Frame(draw(st.sampled_from(list(PayloadType))), draw(st.integers(0, 255)), draw(st.integers(0, 2**32 - 1)),
+                 draw(st.integers(0, 0xFFFF)), draw(st.integers(0, nfrag - 1)), nfrag, draw(st.binary(max_size=300)))
+
+
 @settings(max_examples=400, deadline=None)
-@given(st.binary(max_size=300))
-def test_parse_never_raises_on_arbitrary_bytes(data):
-    assert parse_frame(data) is None or isinstance(parse_frame(data), Frame)
+@given(st.binary(max_size=300) | frames().map(build_frame))
+def test_parse_never_raises_and_accepts_only_what_it_rebuilds(data):
+    frame = parse_frame(data)
+    assert frame is None or build_frame(frame) == data
+
+
+@settings(max_examples=200, deadline=None)
+@given(frames(), st.integers(0, 10**6))
+def test_built_frames_parse_back_and_any_byte_changed_is_refused(frame, where):
+    raw = build_frame(frame)
+    assert parse_frame(raw) == frame
+    bad = bytearray(raw)
+    bad[where % len(raw)] ^= 0x5A
+    assert parse_frame(bytes(bad)) is None
 
 
 def test_fragmentation_and_reassembly_out_of_order():

@@ -25,15 +25,50 @@ def test_stf_detect_matches_the_metric_definition(rng):
     x = (rng.normal(size=3000) + 1j * rng.normal(size=3000)).astype(np.complex64) * 0.1
     x[1000:1320] += ofdm.STF
     lag, w = ofdm.STF_PERIOD, 7 * ofdm.STF_PERIOD
-    p = np.array([np.vdot(x[d : d + w], x[d + lag : d + lag + w]) for d in range(x.size - lag - w + 1)])
-    e0 = np.array([np.vdot(x[d : d + w], x[d : d + w]).real for d in range(p.size)])
-    e1 = np.array([np.vdot(x[d + lag : d + lag + w], x[d + lag : d + lag + w]).real for d in range(p.size)])
-    m = np.abs(p) ** 2 / (e0 * e1)
+    n = x.size - lag - w + 1
+    corr = lambda off: np.array([np.vdot(x[d : d + w], x[d + off : d + off + w]) for d in range(n)])  # noqa: E731
+    e0 = np.array([np.vdot(x[d : d + w], x[d : d + w]).real for d in range(n)])
+    e1 = np.array([np.vdot(x[d + lag : d + lag + w], x[d + lag : d + lag + w]).real for d in range(n)])
+    m = (np.abs(corr(lag)) - np.abs(corr(lag // 2))) / np.sqrt(e0 * e1)
     first, peak, scanned = kernels.stf_detect(x, lag, w, 0.5, 288)
-    assert first == int(np.argmax(m > 0.25))
+    assert first == int(np.argmax(m > 0.5))
     assert peak == first + int(np.argmax(m[first : first + 288]))
     assert scanned == first + 288
     assert kernels.stf_detect(x[:900], lag, w, 0.5, 288)[0] == -1
+
+
+@pytest.mark.parametrize("offender", ["dc", "tone"])
+def test_stf_detect_ignores_dc_and_tones_but_finds_the_stf_under_them(offender, rng):
+    """Both correlate equally at lags 32 and 16 (Schmidl-Cox alone scores them 1)."""
+    t = np.arange(4000)
+    spur = np.full(t.size, 0.3 + 0.2j) if offender == "dc" else 0.3 * np.exp(2j * np.pi * 0.0831 * t)
+    x = (spur + 0.01 * (rng.normal(size=t.size) + 1j * rng.normal(size=t.size))).astype(np.complex64)
+    lag, w = ofdm.STF_PERIOD, ofdm.STF_WINDOW
+    assert kernels.stf_detect(x, lag, w, 0.3, 288)[0] == -1
+    x[2000:2320] += ofdm.STF
+    first, peak, _ = kernels.stf_detect(x, lag, w, 0.3, 288)
+    assert 2000 - w < first < 2000 and 2000 <= peak <= 2000 + ofdm.STF_LEN - w - lag  # window within the STF
+
+
+def test_front_end_clean_zeroes_nonfinite_samples_and_removes_dc_in_any_chunks(rng):
+    x = (rng.normal(size=30_000) + 1j * rng.normal(size=30_000)).astype(np.complex64) * 0.1 + (0.5 - 0.25j)
+    x[[3, 700, 701]] = [np.nan, np.inf, complex(1.0, -np.inf)]
+    block, weight = 64, 2.0**-4
+    whole, dc, sums = x.copy(), np.zeros(2), np.zeros(3, np.int64)
+    assert kernels.front_end_clean(whole, dc, sums, weight, block) == 3
+    v = np.where(np.isfinite(x), x, 0).astype(np.complex64)
+    fixed = np.trunc(v.real * 65536.0) + 1j * np.trunc(v.imag * 65536.0)  # the sums count truncated 2**-16 units
+    est, want = 0j, np.empty(x.size, np.complex64)
+    for b in range(0, x.size - block + 1, block):  # each block loses the estimate of the blocks before it
+        want[b : b + block] = v[b : b + block] - np.complex64(est)
+        est += weight * (fixed[b : b + block].mean() / 65536.0 - est)
+    want[x.size // block * block :] = v[x.size // block * block :] - np.complex64(est)
+    np.testing.assert_allclose(whole, want, atol=1e-6)
+    assert abs(whole[20_000:].mean()) < 0.01 and abs(complex(*dc) - (0.5 - 0.25j)) < 0.01
+    cut, dc2, sums2, bad = x.copy(), np.zeros(2), np.zeros(3, np.int64), 0
+    for i in range(0, x.size, 777):
+        bad += kernels.front_end_clean(cut[i : i + 777], dc2, sums2, weight, block)
+    assert bad == 3 and np.array_equal(cut, whole) and np.array_equal(dc2, dc) and np.array_equal(sums2, sums)
 
 
 @pytest.mark.parametrize("mod", list(Modulation))
@@ -45,8 +80,7 @@ def test_equaliser_llrs_match_the_reference_demapper(mod, rng):
     y = (rng.normal(size=(t, ofdm.NFFT)) + 1j * rng.normal(size=(t, ofdm.NFFT))) * 0.3
     pol = ofdm._PILOT_POLARITY[np.arange(t) % 127][:, None]
     y[:, ofdm._PILOT_BINS] = h[ofdm._PILOT_BINS] * ofdm.PILOT_BASE * pol
-    eq, llr, eps = kernels.equalise_burst(y, h, 0.01, ofdm._LAYOUT, *ofdm._clock_grids(t), False,
-                                          *ofdm._periodogram_plan(t), *axis_levels(mod))
+    eq, llr, eps = kernels.equalise(y, h, 0.01, ofdm._LAYOUT, ofdm._tracking(t, False), kernels.Demap(*axis_levels(mod)))
     want_eq = y[:, ofdm._DATA_BINS] / h[ofdm._DATA_BINS]
     np.testing.assert_allclose(eq, want_eq, rtol=1e-5, atol=1e-6)
     nv = 0.01 / np.abs(h[ofdm._DATA_BINS]) ** 2
@@ -105,9 +139,8 @@ def test_decode_frame_inverts_encode_frame(errors, rng):
     payload = np.frombuffer(rng.bytes(300), np.uint8)
     ncw, keep = ofdm._codeword_layout(8 * payload.size)
     assert ncw == 3
-    t, lay = DATA_CODE.tables, ofdm._LAYOUT
-    bits = kernels.encode_frame(payload, ofdm._SCRAMBLE, ncw, keep, ofdm._PERM, t.a_packed, t.info_cols,
-                                t.parity_cols, DATA_CODE.n, ofdm.coded_bits_len(payload.size))
+    assert ofdm._TX_LAYOUT.data_code is DATA_CODE.tables
+    bits = kernels.encode_frame(payload, ncw, keep, ofdm._TX_LAYOUT, ofdm.coded_bits_len(payload.size))
     llr = (1.0 - 2.0 * bits[: ofdm.coded_bits_len(payload.size)]).astype(np.float32) * 4
     if errors == "first codeword":
         llr[5:60:11] *= -0.2  # weakly wrong bits in the first codeword only
@@ -115,8 +148,7 @@ def test_decode_frame_inverts_encode_frame(errors, rng):
         llr[::7] *= -0.2  # in every codeword, the last (shortened) one included
     elif errors == "too many":
         llr[DATA_CODE.n : 2 * DATA_CODE.n : 2] *= -1  # half the second codeword confidently wrong
-    data, ok = kernels.decode_frame(llr, 8 * payload.size, ncw, keep, ofdm._PERM, t.info_cols, t.row_ptr, t.col_idx,
-                                    t.checks, lay.sent_checks, lay.sent_info, 40, 0.8, 1e3, ofdm._SCRAMBLE)
+    data, ok = kernels.decode_frame(llr, kernels.FrameShape(8 * payload.size, ncw, keep), ofdm._LAYOUT, 40)
     assert ok == (errors != "too many")
     if ok:
         assert data.tobytes() == payload.tobytes()
@@ -124,10 +156,19 @@ def test_decode_frame_inverts_encode_frame(errors, rng):
 
 def test_frame_kernels_refuse_a_layout_that_does_not_fit():
     ncw, keep = ofdm._codeword_layout(8 * 300)
-    t = DATA_CODE.tables
     with pytest.raises(ValueError, match="total_bits"):
-        kernels.encode_frame(np.zeros(300, np.uint8), ofdm._SCRAMBLE, ncw, keep, ofdm._PERM, t.a_packed, t.info_cols,
-                             t.parity_cols, DATA_CODE.n, 100)
+        kernels.encode_frame(np.zeros(300, np.uint8), ncw, keep, ofdm._TX_LAYOUT, 100)
     with pytest.raises(ValueError, match="fewer LLRs"):
-        kernels.decode_frame(np.zeros(100, np.float32), 2400, ncw, keep, ofdm._PERM, t.info_cols, t.row_ptr, t.col_idx,
-                             t.checks, ofdm._LAYOUT.sent_checks, ofdm._LAYOUT.sent_info, 40, 0.8, 1e3, ofdm._SCRAMBLE)
+        kernels.decode_frame(np.zeros(100, np.float32), kernels.FrameShape(2400, ncw, keep), ofdm._LAYOUT, 40)
+
+
+def test_kernel_caches_are_keyed_by_every_kernel_module():
+    """A cached kernel holds the kernels it calls: its cache must go stale when any of them changes."""
+    from sdr_semcom.phy.kernels import _jit
+
+    digest = _jit.package_digest()
+    assert len(digest) == 12
+    for kernel in (kernels.demodulate, kernels.ldpc_encode, kernels.channel_pass):
+        locator = kernel._cache._impl.locator
+        assert type(locator).__name__.startswith("SdrSemcom")
+        assert locator.get_source_stamp() == digest and locator.get_disambiguator().endswith("-" + digest)

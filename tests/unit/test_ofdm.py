@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sdr_semcom.phy import ofdm
+from sdr_semcom.phy.channel import ChannelEmulator, ChannelSpec, impaired
 from sdr_semcom.phy.mapping import Modulation
 from tests.conftest import awgn
 
@@ -58,8 +59,10 @@ def test_qpsk_at_6db_with_multipath_cfo(rng):
 
 
 def test_sig_estimates_snr(rng):
-    out, _ = _receive(awgn(_stream([rng.bytes(400)], Modulation.QPSK), 10, rng))
-    assert out[0].snr_db == pytest.approx(10, abs=1.5)
+    # measured over 8 seeds, 16 bursts each: median error -0.04..+0.44 dB at 10 dB (one burst alone: up to 1.6 dB)
+    out, _ = _receive(awgn(_stream([rng.bytes(400) for _ in range(16)], Modulation.QPSK), 10, rng))
+    assert len(out) == 16
+    assert np.median([b.snr_db for b in out]) == pytest.approx(10.2, abs=0.5)
 
 
 def test_truncated_capture_is_counted_not_crashed(rng):
@@ -83,11 +86,13 @@ def test_payload_size_limits():
 @settings(max_examples=30, deadline=None)
 @given(st.binary(min_size=0, max_size=4000), st.integers(1, 3000))
 def test_receiver_never_crashes_on_arbitrary_samples(raw, chunk):
+    """Any float32 pair is a sample here, NaN, inf and 1e38 included: no crash, every sample
+    counted, and no packet made out of it."""
     x = np.frombuffer(raw[: len(raw) // 8 * 8], np.complex64)
-    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
-    x = np.clip(x.real, -1e3, 1e3) + 1j * np.clip(x.imag, -1e3, 1e3)
-    out, _ = _receive(x.astype(np.complex64), chunk=chunk)
-    assert all(b.payload is None or isinstance(b.payload, bytes) for b in out)
+    with np.errstate(all="ignore"):
+        out, rx = _receive(x, chunk=chunk)
+    assert rx.stats.samples == x.size
+    assert [b.payload for b in out if b.payload is not None] == [] and rx.stats.decoded == 0
 
 
 @pytest.mark.parametrize("mod", list(Modulation))
@@ -97,3 +102,38 @@ def test_modulate_many_equals_frame_by_frame(mod, rng):
     np.testing.assert_array_equal(ofdm.modulate_many(frames, mod, gap=50), one_by_one)
     with pytest.raises(ValueError, match="1..16383 bytes, got 0"):
         ofdm.modulate_many([b"x", b""], mod)
+
+
+def _through(spec: ChannelSpec, payloads, gap=400) -> np.ndarray:
+    x = np.concatenate([np.zeros(gap, np.complex64), ofdm.modulate_many(payloads, Modulation.QPSK, gap)])
+    emu = ChannelEmulator(spec)
+    return np.concatenate([emu.process(x), emu.flush()])
+
+
+@pytest.mark.parametrize("front_end", [{"dc_offset_dbc": -20.0}, {"tone_dbc": -20.0, "tone_subcarriers": 5.3},
+                                       {"tone_dbc": -20.0, "tone_subcarriers": 7.0},  # on a pilot
+                                       {"iq_gain_db": 0.5, "iq_phase_deg": 3.0},
+                                       {"dc_offset_dbc": -10.0, "tone_dbc": -20.0, "tone_subcarriers": -11.6,
+                                        "iq_gain_db": -0.5, "iq_phase_deg": 3.0}], ids=["dc", "tone", "tone-pilot",
+                                                                                         "iq", "all"])
+def test_front_end_impairments_cost_no_packet_at_30db(front_end):
+    """Before the detector needed the STF's structure, a -20 dBc DC offset or tone lost 25-50 %."""
+    rng = np.random.default_rng(12)
+    payloads = [rng.bytes(200) for _ in range(100)]
+    spec = impaired(30, seed=3)
+    clean = _receive(_through(spec, payloads))[0]
+    out, rx = _receive(_through(ChannelSpec(**{**spec.__dict__, **front_end}), payloads))
+    assert [b.payload for b in clean] == payloads
+    assert [b.payload for b in out] == payloads
+    assert rx.stats.false_alarms == 0
+
+
+def test_nonfinite_samples_are_zeroed_and_counted(rng):
+    payloads = [rng.bytes(120) for _ in range(4)]
+    x = awgn(_stream(payloads, Modulation.QPSK), 25, rng)
+    x[3] = np.nan  # before the first burst: it used to cost the next two bursts
+    x[200:210] = np.inf
+    x[-500] = complex(np.nan, 0.0)  # in the gap after the last burst
+    out, rx = _receive(x, chunk=1000)
+    assert [b.payload for b in out] == payloads
+    assert rx.stats.nonfinite_samples == 12

@@ -74,3 +74,32 @@ def test_enrolled_embeddings_are_checked(tmp_path):
 def test_missing_file():
     with pytest.raises(DatabaseError, match="cannot read"):
         PrivacyDatabase.load("/nonexistent/db.yaml")
+
+
+def test_file_is_private_and_a_readable_one_is_warned_about(tmp_path, caplog):
+    p = tmp_path / "db.yaml"
+    db = PrivacyDatabase.default()
+    db.save(p)
+    assert p.stat().st_mode & 0o777 == 0o600
+    p.chmod(0o644)
+    with caplog.at_level("WARNING", logger="sdr_semcom.privacy.database"):
+        PrivacyDatabase.load(p)
+    assert "readable by group or others (mode 0644)" in caplog.text and "chmod 600" in caplog.text
+    db.save(p)  # overwriting a world-readable file leaves it private
+    assert p.stat().st_mode & 0o777 == 0o600 and [x.name for x in tmp_path.iterdir()] == ["db.yaml"]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="sdr_semcom.privacy.database"):
+        PrivacyDatabase.load(p)
+    assert caplog.text == ""
+
+
+def test_secret_never_in_repr():
+    db = PrivacyDatabase.default()
+    assert db.secret.hex() not in repr(db) and repr(db.secret) not in repr(db) and "secret" not in repr(db)
+
+
+def test_entries_hash_is_the_version_of_the_entries():
+    a, b = PrivacyDatabase.default(), PrivacyDatabase.default()
+    assert a.secret != b.secret and a.entries_hash == b.entries_hash and a.content_hash != b.content_hash
+    b.entries[1].policy = "keep"
+    assert a.entries_hash != b.entries_hash

@@ -5,22 +5,24 @@ import pytest
 import torch
 
 from sdr_semcom.semantic import baseline
-from sdr_semcom.semantic.codec import SemanticCodec, WeightsError, load_codec
-from sdr_semcom.semantic.model import Codec, CodecConfig
-from sdr_semcom.semantic.packets import FeatureHeader, depacketize, packetize
+from sdr_semcom.semantic.api import ImageHeader, WeightsError
+from sdr_semcom.semantic.latent.codec import LatentCodec
+from sdr_semcom.semantic.latent.net import LatentConfig, LatentNet
+from sdr_semcom.semantic.latent.packets import depacketize, packetize
+from sdr_semcom.semantic.weights import load_codec
 
 
 @pytest.fixture(scope="module")
 def codec():
     torch.manual_seed(0)
-    return SemanticCodec(Codec(CodecConfig(channels=6, bits=3, downsample=8, width=16)), "test", "0" * 64,
+    return LatentCodec(LatentNet(LatentConfig(channels=6, bits=3, downsample=8, width=16)), "test", "0" * 64,
                          packet_bytes=64)
 
 
 def test_packets_roundtrip_and_loss_map(rng):
     codes = rng.integers(0, 16, (5, 7, 9))
     packets = packetize(codes, 4, 6)
-    header = FeatureHeader("x", 56, 72, 7, 9, 5, 4, 6)
+    header = ImageHeader("x", 56, 72, 7, 9, 5, 4, 6)
     got, received, dropped = depacketize(packets, header)
     assert (got == codes).all() and received.all() and dropped == 0
     lost = list(packets)
@@ -35,12 +37,12 @@ def test_packets_roundtrip_and_loss_map(rng):
 def test_malformed_packets_are_dropped_and_counted(rng):
     codes = rng.integers(0, 8, (3, 4, 4))
     packets = packetize(codes, 3, 4)
-    header = FeatureHeader("x", 32, 32, 4, 4, 3, 3, 4)
+    header = ImageHeader("x", 32, 32, 4, 4, 3, 3, 4)
     bad = [packets[0] + b"x", packets[1], packets[2], packets[3], b"extra packet"]
     _, received, dropped = depacketize(bad, header)
     assert dropped == 2 and 0.7 <= received.mean() < 1
-    with pytest.raises(ValueError, match="not a feature header"):
-        FeatureHeader.from_bytes(b"{nonsense")
+    with pytest.raises(ValueError, match="not an image header"):
+        ImageHeader.from_bytes(b"{nonsense")
 
 
 @pytest.mark.parametrize("shape", [(37, 53), (37, 53, 3), (64, 48, 4), (8, 8, 3)])
@@ -61,7 +63,7 @@ def test_all_lost_is_a_flagged_grey_image(codec, rng):
 
 def test_foreign_features_are_refused(codec, rng):
     header, packets = codec.encode(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8))
-    other = FeatureHeader("other:123", *list(header.__dict__.values())[1:])
+    other = ImageHeader("other:123", *list(header.__dict__.values())[1:])
     with pytest.raises(ValueError, match="made by codec other"):
         codec.decode(other, packets)
 
@@ -69,7 +71,7 @@ def test_foreign_features_are_refused(codec, rng):
 def test_weights_missing_or_tampered(tmp_path):
     with pytest.raises(WeightsError, match="sdr-semcom train codec --name nope"):
         load_codec("nope", tmp_path)
-    model = Codec(CodecConfig(channels=2, bits=2, width=8))
+    model = LatentNet(LatentConfig(channels=2, bits=2, width=8))
     torch.save({"config": model.cfg.to_dict(), "state_dict": model.state_dict()}, tmp_path / "c.pt")
     (tmp_path / "c.json").write_text(json.dumps({"sha256": "0" * 64}))
     with pytest.raises(WeightsError, match="does not match the manifest"):

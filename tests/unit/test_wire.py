@@ -1,28 +1,96 @@
 import numpy as np
 import pytest
 
-from sdr_semcom.privacy.embedding import DIM, KeyedEmbedding
-from sdr_semcom.privacy.wire import pack_findings, unpack_findings
+from sdr_semcom.privacy.keying import DATABASE_DIFFERS, KEY_MISMATCH, KEY_OK, AuthenticationFailed, LinkKeys
+from sdr_semcom.privacy.quantize import EmbeddingQuantizer
+from sdr_semcom.privacy.text_encoder import DIM
+from sdr_semcom.privacy.wire import Context, pack_findings, parse_findings, unpack_findings
+
+SECRET = bytes(range(32))
+KEYS = LinkKeys.from_secret(SECRET, "entries-v1")
+CTX = Context("codec_v2:0123456789ab", 0, 2)
+BOXES = [(1, 2, 30, 40), (100.4, 5, 120, 60), (0, 0, 640, 480)]
 
 
-def test_findings_roundtrip_only_with_the_secret(rng):
-    secret = bytes(range(32))
-    vecs = rng.standard_normal((3, DIM))
-    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    boxes = [(1, 2, 30, 40), (100.4, 5, 120, 60), (0, 0, 640, 480)]
-    data = pack_findings(boxes, vecs, KeyedEmbedding(secret, 6))
-    got = unpack_findings(data, KeyedEmbedding(secret, 6))
-    assert [b for b, _ in got] == [(1, 2, 30, 40), (100, 5, 120, 60), (0, 0, 640, 480)]
-    assert all(float(v @ w) > 0.97 for (_, v), w in zip(got, vecs))
-    eve = unpack_findings(data, KeyedEmbedding(None, 6))
-    assert all(abs(float(v @ w)) < 0.25 for (_, v), w in zip(eve, vecs))
+def _vectors(rng, n=3):
+    v = rng.standard_normal((n, DIM))
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_findings_roundtrip_only_with_the_key(rng):
+    vecs = _vectors(rng)
+    data = pack_findings(BOXES, vecs, KEYS, CTX, bits=6)
+    got = unpack_findings(data, LinkKeys.from_secret(SECRET, "entries-v1"), CTX)
+    assert [r.box for r in got] == [(1, 2, 30, 40), (100, 5, 120, 60), (0, 0, 640, 480)]
+    assert all(float(r.vector @ w) > 0.97 for r, w in zip(got, vecs))
+    msg = parse_findings(data)  # what an eavesdropper can read: the clear fields and the length
+    assert msg.sealed and msg.region_count == 3 and msg.bits == 6 and msg.key_id == KEYS.key_id
+    with pytest.raises(ValueError, match="needs the database"):
+        msg.open(None, CTX)
+    for box in [(1, 2, 30, 40), (0, 0, 640, 480)]:  # no box in clear
+        assert np.array(box, ">u2").tobytes() not in data
+
+
+def test_same_findings_sealed_twice_differ(rng):
+    vecs = _vectors(rng, 1)
+    a, b = (pack_findings(BOXES[:1], vecs, KEYS, CTX) for _ in range(2))
+    assert a != b and len(a) == len(b)
+    header = len(a) - 12 - 16 - 1 - 8 - EmbeddingQuantizer(8).nbytes
+    assert a[:header] == b[:header] and a[header:header + 12] != b[header:header + 12]  # fresh nonce
+
+
+def test_wrong_key_altered_or_moved_message_fails_authentication(rng):
+    data = pack_findings(BOXES, _vectors(rng), KEYS, CTX)
+    with pytest.raises(AuthenticationFailed):
+        unpack_findings(data, LinkKeys.from_secret(bytes(32), "entries-v1"), CTX)
+    flipped = bytearray(data)
+    flipped[-40] ^= 1
+    with pytest.raises(AuthenticationFailed):
+        unpack_findings(bytes(flipped), KEYS, CTX)
+    forged_bits = bytearray(data)
+    forged_bits[2] = 7  # clear header is authenticated too (here: a length that no longer divides)
+    with pytest.raises((AuthenticationFailed, ValueError)):
+        unpack_findings(bytes(forged_bits), KEYS, CTX)
+    for other in [Context(CTX.codec_id, 0, 5), Context(CTX.codec_id, 1, 2), Context("codec_v1:ffffffffffff", 0, 2)]:
+        with pytest.raises(AuthenticationFailed):
+            unpack_findings(data, KEYS, other)
+
+
+def test_key_check_tells_other_key_from_other_entries():
+    same = LinkKeys.from_secret(SECRET, "entries-v1")
+    assert KEYS.check(same.key_id, same.version_tag) == KEY_OK
+    newer = LinkKeys.from_secret(SECRET, "entries-v2")
+    assert newer.key_id == KEYS.key_id and KEYS.check(newer.key_id, newer.version_tag) == DATABASE_DIFFERS
+    other = LinkKeys.from_secret(bytes(32), "entries-v1")
+    assert KEYS.check(other.key_id, other.version_tag) == KEY_MISMATCH
+    assert other.version_tag != KEYS.version_tag  # the tag is keyed: entries cannot be guessed from it
+    assert "_aead_key" not in repr(KEYS) and KEYS._aead_key.hex() not in repr(KEYS)
+
+
+def test_unsealed_message_is_empty():
+    data = pack_findings([], np.zeros((0, DIM)), None, CTX)
+    msg = parse_findings(data)
+    assert not msg.sealed and msg.region_count == 0 and msg.open(None, CTX) == []
+    with pytest.raises(ValueError, match="only sent sealed"):
+        pack_findings(BOXES[:1], np.zeros((1, DIM)), None, CTX)
 
 
 def test_malformed_findings_raise():
-    k = KeyedEmbedding(bytes(32), 8)
     with pytest.raises(ValueError, match="too short"):
-        unpack_findings(b"", k)
-    with pytest.raises(ValueError, match="expected"):
-        unpack_findings(bytes([2, 8]) + b"\0" * 10, k)
-    with pytest.raises(ValueError, match="bits per coordinate"):
-        unpack_findings(bytes([0, 4]), k)
+        parse_findings(b"")
+    with pytest.raises(ValueError, match="format 0"):
+        parse_findings(bytes([0, 8]))
+    with pytest.raises(ValueError, match="whole number"):
+        parse_findings(bytes([2, 0, 8, 1]) + b"\0" * 10)
+    with pytest.raises(ValueError, match="too short"):
+        parse_findings(bytes([2, 1, 8]) + b"\0" * 20)
+
+
+def test_quantizer_roundtrip_and_limits(rng):
+    v = _vectors(rng, 1)[0]
+    assert float(EmbeddingQuantizer(8).decode(EmbeddingQuantizer(8).encode(v)) @ v) > 0.999
+    assert EmbeddingQuantizer(4).nbytes == 192
+    with pytest.raises(ValueError, match="bits"):
+        EmbeddingQuantizer(0)
+    with pytest.raises(ValueError, match="bytes"):
+        EmbeddingQuantizer(8).decode(b"short")

@@ -23,6 +23,8 @@ class Detection:
     label : what was found, in words (the backend's vocabulary)
     mask : optional boolean (H, W) pixel mask; the box is used where None
     landmarks : optional (5, 2) face landmarks (eyes, nose, mouth corners)
+    category : the database category the backend assigns (e.g. ``license_plate`` vs ``text``);
+        None when the backend finds one kind only
     """
 
     box: tuple[float, float, float, float]
@@ -31,6 +33,7 @@ class Detection:
     mask: np.ndarray | None = field(default=None, repr=False)
     landmarks: np.ndarray | None = field(default=None, repr=False)
     sources: tuple[str, ...] = ()
+    category: str | None = None
 
 
 class Detector(Protocol):

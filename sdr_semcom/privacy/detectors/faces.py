@@ -50,7 +50,7 @@ class YuNet:
         _, rows = self._det.detect(np.ascontiguousarray(img[..., ::-1]))
         if rows is None:
             return np.zeros((0, 15), np.float32)
-        rows = rows.copy()
+        rows = rows[np.isfinite(rows).all(axis=1)]  # int8 YuNet now and then gives NaN rows on tiny noisy images
         rows[:, :14] /= scale
         return rows
 

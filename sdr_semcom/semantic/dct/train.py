@@ -1,4 +1,4 @@
-"""Training codec v2 (:mod:`.dctcodec`): the entropy model's initial probabilities, then the
+"""Training codec v2 (:mod:`.codec`): the entropy model's initial probabilities, then the
 restoration network.
 
 1. Initial probabilities: every training image is coded, packet by packet as the codec does,
@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..interleave import packet_cells
+from ..training import optimise, random_crops, save_codec, start
 from . import entropy, transform
-from .data import folder_images, training_images
-from .dctcodec import DctCodec
+from .codec import DctCodec
 from .restore import Restore, RestoreConfig
-from .train import _batch, optimise, write_manifest
 
 log = logging.getLogger(__name__)
 SCALES = (0.25, 4.0)
@@ -40,7 +40,7 @@ def learn_probabilities(images: list[np.ndarray], n_packets: int = 12) -> np.nda
         coefs = transform.forward(np.pad(img, ((0, ph - img.shape[0]), (0, pw - img.shape[1]), (0, 0)), mode="edge"))
         for scale in np.geomspace(*SCALES, 6):
             q = transform.quantise(coefs, scale)
-            for idx in transform.mcu_assignment(len(q), n_packets):
+            for idx in packet_cells(len(q), n_packets):
                 entropy.encode_blocks(q[idx].reshape(-1, 64), np.tile(transform.CHANNEL_OF_BLOCK, idx.size), probs,
                                       counts, out)
     return entropy.initial_probabilities(counts)
@@ -69,33 +69,25 @@ def train(out_dir: Path, name: str, cfg: RestoreConfig = RestoreConfig(), bpp: f
     """Train, save ``<name>.pt`` and ``<name>.json`` into ``out_dir``; returns the manifest."""
     if crop % 16:
         raise ValueError("crop must be a multiple of 16 (the MCU size)")
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    train_set = folder_images(data_dir) if data_dir else training_images()
-    images = list(train_set.values())
-    t0 = time.monotonic()
+    run = start(seed, data_dir)
+    rng, device, images = run.rng, run.device, list(run.images.values())
     probs = learn_probabilities(images)
-    log.info("initial probabilities from %d images in %.0f s", len(images), time.monotonic() - t0)
+    log.info("initial probabilities from %d images in %.0f s", len(images), time.monotonic() - run.t0)
     net = Restore(cfg).to(device)
 
     def loss_of_step(_step):
-        target = _batch(images, rng, batch, crop)  # (B, 3, H, W) float in [0, 1]
+        target = random_crops(images, rng, batch, crop)  # (B, 3, H, W) float in [0, 1]
         crops = (target.permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
         seen, masks = degrade(crops, rng)
         x = torch.from_numpy(seen).permute(0, 3, 1, 2).to(device)
         m = torch.from_numpy(masks)[:, None].to(device)
         return torch.mean((net(x, m) - target.to(device)) ** 2)
 
-    step = optimise(net.parameters(), loss_of_step, steps, lr, minutes, t0)
+    step = optimise(net.parameters(), loss_of_step, steps, lr, minutes, run.t0)
     net = net.cpu().eval()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    weights = out_dir / f"{name}.pt"
-    torch.save(DctCodec(probs, net, name, "", bpp=bpp, packet_bytes=packet_bytes).state(), weights)
     fields = {"kind": "dct", "config": {"restore": cfg.to_dict(), "bpp": bpp, "packet_bytes": packet_bytes},
               "command": command, "seed": seed}
-    training = {"steps": step, "batch": batch, "crop": crop, "lr": lr, "seconds": round(time.monotonic() - t0),
-                "device": device}
-    return write_manifest(out_dir, name, weights,
-                          lambda sha: DctCodec(probs, net, name, sha, bpp=bpp, packet_bytes=packet_bytes), fields,
-                          train_set, data_dir, training)
+    training = {"steps": step, "batch": batch, "crop": crop, "lr": lr}
+    return save_codec(out_dir, name, DctCodec(probs, net, name, "", bpp=bpp, packet_bytes=packet_bytes).state(),
+                      lambda sha: DctCodec(probs, net, name, sha, bpp=bpp, packet_bytes=packet_bytes), fields, run,
+                      training)

@@ -1,4 +1,4 @@
-"""The codec network (PyTorch): encoder -> bounded latent -> b-bit quantization -> decoder.
+"""The latent codec's network (PyTorch): encoder -> bounded latent -> b-bit quantization -> decoder.
 
 The decoder gets the dequantized latent plus an erasure map (1 where the latent position was
 received), so lost packets become zeros it was trained to fill.
@@ -13,8 +13,8 @@ from torch import nn
 
 
 @dataclass(frozen=True)
-class CodecConfig:
-    """Shape of a codec.
+class LatentConfig:
+    """Shape of a latent codec.
 
     Parameters
     ----------
@@ -57,10 +57,10 @@ class _Res(nn.Module):
         return x + self.body(x)
 
 
-class Codec(nn.Module):
+class LatentNet(nn.Module):
     """Encoder and decoder; images are float (B, 3, H, W) in [0, 1], H and W multiples of ``downsample``."""
 
-    def __init__(self, cfg: CodecConfig) -> None:
+    def __init__(self, cfg: LatentConfig) -> None:
         super().__init__()
         if cfg.downsample not in (4, 8, 16):
             raise ValueError(f"downsample must be 4, 8 or 16, got {cfg.downsample}")

@@ -1,28 +1,40 @@
 """Images <-> link messages: what the transmitter sends and the receiver rebuilds.
 
-An image travels as two messages: a METADATA message holding the :class:`FeatureHeader`, then a
-FEATURES message whose fragments are the feature packets (one per radio burst). The receiver
-pairs them (consecutive message ids of one stream) and decodes with the packet map it got.
+An image travels as two messages: a METADATA message holding the :class:`~.api.ImageHeader`,
+then a FEATURES message whose fragments are the codec's packets (one per radio burst). The
+receiver pairs them (consecutive message ids of one stream) and decodes with the packet map it got.
+An image resized for the link carries its original size in the header; the receiver restores it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..images import resize
 from ..phy.framing import Message, PayloadType
-from .codec import DecodeInfo, ImageCodec
-from .packets import FeatureHeader
+from .api import DecodeInfo, ImageCodec, ImageHeader
 
 
-def image_messages(codec: ImageCodec, img: np.ndarray) -> list[tuple[bytes | list[bytes], PayloadType]]:
+#: largest original side a header may ask the receiver to restore (larger: not restored)
+MAX_RESTORED_SIDE = 1 << 14
+
+
+def image_messages(codec: ImageCodec, img: np.ndarray, original_size: tuple[int, int] | None = None
+                   ) -> list[tuple[bytes | list[bytes], PayloadType]]:
+    """``img`` -> METADATA and FEATURES messages; ``original_size`` (height, width) travels in the
+    header when ``img`` was resized for the link, and the receiver restores it."""
     header, packets = codec.encode(img)
+    if original_size is not None and tuple(original_size) != tuple(img.shape[:2]):
+        header = replace(header, orig_height=int(original_size[0]), orig_width=int(original_size[1]))
     return [(header.to_bytes(), PayloadType.METADATA), (packets, PayloadType.FEATURES)]
 
 
 @dataclass
 class ReceivedImage:
+    """An image the receiver rebuilt, what it got of it, and the id of its header message."""
+
     image: np.ndarray
     info: DecodeInfo
     msg_id: int
@@ -43,7 +55,7 @@ def received_images(codec: ImageCodec, messages: list[Message]) -> tuple[list[Re
             lost += 1
             continue
         try:
-            header = FeatureHeader.from_bytes(m.data)
+            header = ImageHeader.from_bytes(m.data)
         except ValueError:
             lost += 1
             continue
@@ -51,5 +63,7 @@ def received_images(codec: ImageCodec, messages: list[Message]) -> tuple[list[Re
         packets = feats.fragments if feats is not None and feats.ptype is PayloadType.FEATURES else []
         packets = list(packets) + [None] * max(0, header.n_packets - len(packets))
         img, info = codec.decode(header, packets)
+        if 0 < header.orig_height <= MAX_RESTORED_SIDE and 0 < header.orig_width <= MAX_RESTORED_SIDE:
+            img = resize(img, (header.orig_height, header.orig_width))
         out.append(ReceivedImage(img, info, m.msg_id))
     return out, lost

@@ -12,6 +12,9 @@ coding artefacts and fills the MCUs of the lost packets from their received neig
 
 ``bpp`` sets the budget (bits per pixel of the original image), like the latent codec's
 bandwidth ratio; the link carries ``ceil(budget / packet_bytes)`` packets.
+
+In the :class:`~..api.ImageHeader`: ``grid_h x grid_w`` MCUs, ``planes`` 3 (Y, Cb, Cr),
+``bits`` 0 (entropy-coded), ``quant`` the quantiser scale in thousandths (:data:`SCALE_UNIT`).
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..api import GREY, DecodeInfo, ImageHeader
+from ..data import to_rgb
+from ..interleave import packet_cells
 from . import entropy, transform
-from .codec import GREY, DecodeInfo
-from .packets import FeatureHeader
 from .restore import Restore, RestoreConfig
 
 SCALE_UNIT = 1000  # the header carries the quantiser scale in thousandths
@@ -30,7 +34,7 @@ MAX_SIDE = 1 << 14  # a header claiming a larger image is refused (it would only
 
 
 class DctCodec:
-    """Encoder and decoder of codec v2 (same interface as :class:`~.codec.SemanticCodec`).
+    """Encoder and decoder of codec v2 (an :class:`~..api.ImageCodec`).
 
     Parameters
     ----------
@@ -62,7 +66,7 @@ class DctCodec:
         budget = max(int(np.ceil(self.bpp * h * w / 8)), 1)
         n_packets = max(1, -(-budget // self.packet_bytes))
         largest = self.packet_bytes * 3 // 2  # packets vary with content; the total is what is budgeted
-        return n_packets, budget, largest, transform.mcu_assignment((ph // 16) * (pw // 16), n_packets)
+        return n_packets, budget, largest, packet_cells((ph // 16) * (pw // 16), n_packets)
 
     def _code(self, q: np.ndarray, assign: list[np.ndarray], budget: int, largest: int) -> list[bytes] | None:
         """Arithmetic-code each packet; None as soon as the total or one packet is over."""
@@ -78,11 +82,9 @@ class DctCodec:
             packets.append(out[:n].tobytes())
         return packets
 
-    def encode(self, img: np.ndarray) -> tuple[FeatureHeader, list[bytes]]:
+    def encode(self, img: np.ndarray) -> tuple[ImageHeader, list[bytes]]:
         """Image (H, W[, 3 or 4]) uint8 -> header and packets (at most ``bpp * H * W / 8`` bytes in
         all, none over 1.5 ``packet_bytes``)."""
-        from .data import to_rgb
-
         rgb = to_rgb(img)
         h, w = rgb.shape[:2]
         ph, pw = transform.padded_shape(h, w)
@@ -102,23 +104,23 @@ class DctCodec:
         if best is None:  # even the coarsest quantiser does not fit: send it anyway, over budget
             coarsest = transform.quantise(coefs, SCALE_RANGE[1] / SCALE_UNIT)
             best = (SCALE_RANGE[1], self._code(coarsest, assign, budget=1 << 40, largest=1 << 20))
-        header = FeatureHeader(self.id, h, w, ph // 16, pw // 16, 3, 0, n_packets, quant=best[0])
+        header = ImageHeader(self.id, h, w, ph // 16, pw // 16, 3, 0, n_packets, quant=best[0])
         return header, best[1]
 
     # ------------------------------------------------------------------------------ decoder
-    def decode(self, header: FeatureHeader, packets: list[bytes | None]) -> tuple[np.ndarray, DecodeInfo]:
+    def decode(self, header: ImageHeader, packets: list[bytes | None]) -> tuple[np.ndarray, DecodeInfo]:
         """Header and packets (None where lost) -> RGB uint8 image of the original size."""
         if header.codec != self.id:
             raise ValueError(f"features were made by codec {header.codec}, this receiver has {self.id}")
-        ph, pw = header.lat_h * 16, header.lat_w * 16
+        ph, pw = header.grid_h * 16, header.grid_w * 16
         if (not (0 < header.quant and 0 < ph <= MAX_SIDE and 0 < pw <= MAX_SIDE and header.n_packets > 0)
                 or (ph, pw) != transform.padded_shape(header.height, header.width)):
-            raise ValueError("feature header does not describe a codec-v2 image")
-        n_mcu = header.lat_h * header.lat_w
+            raise ValueError("image header does not describe a codec-v2 image")
+        n_mcu = header.grid_h * header.grid_w
         q = np.zeros((n_mcu, transform.BLOCKS_PER_MCU, 64), np.int32)
         received = np.zeros(n_mcu, bool)
         dropped = ok = 0
-        for pkt, idx in zip(packets, transform.mcu_assignment(n_mcu, header.n_packets)):
+        for pkt, idx in zip(packets, packet_cells(n_mcu, header.n_packets)):
             if pkt is None:
                 continue
             coefs, bad = entropy.decode_blocks(np.frombuffer(pkt, np.uint8), np.tile(transform.CHANNEL_OF_BLOCK,

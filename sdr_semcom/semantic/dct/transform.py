@@ -119,9 +119,3 @@ def _upsample2(x: np.ndarray) -> np.ndarray:
     out[:, 1::2] = 0.75 * rows[:, 1:-1] + 0.25 * rows[:, 2:]
     return out
 
-
-def mcu_assignment(n_mcu: int, n_packets: int) -> list[np.ndarray]:
-    """MCU indices (raster order) carried by each packet: a fixed pseudorandom interleaver, so a
-    lost packet leaves holes scattered over the image, each surrounded by received MCUs."""
-    perm = np.random.default_rng(20250908).permutation(n_mcu)
-    return [np.sort(np.nonzero(perm % n_packets == k)[0]) for k in range(n_packets)]

@@ -1,0 +1,8 @@
+"""Codec v2, the DCT codec (the link's default): block-DCT transform coding with a learned
+entropy model and a learned decoder that removes artefacts and fills the MCUs of lost packets.
+
+Modules: :mod:`.transform` (JPEG's colour space, 8x8 DCT and quantiser on 16x16 MCUs),
+:mod:`.entropy` (per-packet arithmetic coder, numba), :mod:`.restore` (the decoder network),
+:mod:`.codec` (:class:`~.codec.DctCodec`, the :class:`~..api.ImageCodec`), :mod:`.train`
+(``sdr-semcom train codec --kind dct``).
+"""

@@ -1,0 +1,224 @@
+"""Attacks on the privacy of the link (issue #11), written as an attacker would with the project's own functions.
+
+The "before" reference is the keying the link used until issue #11: a fixed secret rotation of
+the MiniLM vector per database, quantized, with the boxes in clear. It is copied here (and only
+here) so the tests show the attack working on it and failing on the sealed messages.
+"""
+
+import hashlib
+import hmac
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from sdr_semcom.phy.framing import Message, PayloadType
+from sdr_semcom.pipeline import NOT_SEALED, KeyCheckError, SemanticReceiver, SemanticTransmitter
+from sdr_semcom.privacy import PrivacyDatabase
+from sdr_semcom.privacy.descriptions import HORIZ, SIZES, VERT, _phrase, candidate_descriptions
+from sdr_semcom.privacy.guard import Finding
+from sdr_semcom.privacy.keying import DATABASE_DIFFERS, KEY_MISMATCH, KEY_OK, LinkKeys
+from sdr_semcom.privacy.quantize import EmbeddingQuantizer
+from sdr_semcom.privacy.text_encoder import DIM, text_encoder
+from sdr_semcom.privacy.wire import Context, pack_findings, parse_findings
+
+CANDIDATE_IDS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
+TARGET = "grace"
+CELLS = [(s, h, v) for s in SIZES for h in HORIZ for v in VERT]  # what the grey box tells the attacker
+
+
+# -- the keying before issue #11 (reference for the attack) ------------------------------------
+def _old_rotation(secret: bytes) -> np.ndarray:
+    seed = int.from_bytes(hmac.new(secret, b"sdr-semcom/embedding-rotation/v1", hashlib.sha256).digest(), "big")
+    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((DIM, DIM)))
+    return q * np.sign(np.diag(r))
+
+
+def _old_encode(rotation: np.ndarray, vector: np.ndarray) -> bytes:
+    return EmbeddingQuantizer(8).encode(rotation @ vector)  # rotate, then the same 8-bit quantizer
+
+
+# -- the attacker ----------------------------------------------------------------------------
+def _seen(region_bytes: bytes) -> np.ndarray:
+    """An eavesdropper's reading of a region's embedding bytes (dequantized as they are)."""
+    return EmbeddingQuantizer(8).decode(region_bytes)
+
+
+def inner_product_attack(observed: bytes, known: list[tuple[bytes, np.ndarray]], candidates: np.ndarray) -> int:
+    """Index of the candidate plaintext whose inner products with the known plaintexts best match
+    the observed ciphertext's inner products with the known ciphertexts (a rotation keeps them)."""
+    cipher = np.stack([_seen(c) for c, _ in known])
+    plain = np.stack([p for _, p in known])
+    signature = cipher @ _seen(observed)
+    return int(np.argmin(np.linalg.norm(candidates @ plain.T - signature, axis=1)))
+
+
+class _CachedEncoder:
+    """The MiniLM encoder, each text embedded once (receivers re-embed the same candidates)."""
+
+    def __init__(self):
+        self.real, self.cache = text_encoder(), {}
+
+    def __call__(self, texts):
+        new = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if new:
+            self.cache.update(zip(new, self.real(new)))
+        return np.stack([self.cache[t] for t in texts])
+
+
+@pytest.fixture(scope="module")
+def enc():
+    return _CachedEncoder()
+
+
+@pytest.fixture(autouse=True)
+def _cached_encoder(enc, monkeypatch):
+    monkeypatch.setattr("sdr_semcom.privacy.aligner.text_encoder", lambda: enc)
+    monkeypatch.setattr("sdr_semcom.privacy.text_encoder.text_encoder", lambda: enc)
+
+
+@pytest.fixture(scope="module")
+def db():
+    d = PrivacyDatabase.default()
+    d.secret = bytes(range(32))
+    d.enroll(TARGET, [[0.1] * 128], [])
+    return d
+
+
+def _region_bytes(message: bytes, n: int) -> list[bytes]:
+    """Where each region's embedding sits in a sealed message if it were laid out in clear
+    (the attacker's best guess: after the clear header, the nonce and the count byte)."""
+    size = EmbeddingQuantizer(8).nbytes
+    body = message[3 + 8 + 8 + 12 + 1 :]
+    return [body[i * (8 + size) + 8 : (i + 1) * (8 + size)] for i in range(n)]
+
+
+def test_inner_product_attack_recovers_the_id_before_and_nothing_now(enc, db, monkeypatch):
+    rng = np.random.default_rng(11)
+    monkeypatch.setattr("sdr_semcom.privacy.keying.os.urandom", lambda n: rng.bytes(n))  # repeatable nonces
+    faces = db.entry("faces")
+    generic = candidate_descriptions(faces)  # strangers' faces: words the attacker knows from the box
+    generic_vecs = enc(generic)
+    target_vecs = enc([_phrase("face", *cell, db.entry(TARGET)) for cell in CELLS])  # what the guard says
+    guesses = {cell: enc([_phrase("face", *cell, SimpleNamespace(id=i, enrolled=True)) for i in CANDIDATE_IDS])
+               for cell in CELLS}  # "database entry <id>: ..." for every id the attacker suspects
+
+    rotation = _old_rotation(db.secret)
+    known_old = [(_old_encode(rotation, v), v) for v in generic_vecs]
+    old_hits = sum(CANDIDATE_IDS[inner_product_attack(_old_encode(rotation, t), known_old, guesses[cell])] == TARGET
+                   for cell, t in zip(CELLS, target_vecs))
+    assert old_hits >= 25, old_hits  # the old keying gives the enrolled person away from one transmission
+
+    keys = LinkKeys.from_database(db)
+    ctx = Context("codec", 0, 2)
+
+    def sealed(v):
+        return _region_bytes(pack_findings([(10, 10, 50, 50)], v[None], keys, ctx), 1)[0]
+
+    known_new = [(sealed(v), v) for v in generic_vecs]
+    new_hits = sum(CANDIDATE_IDS[inner_product_attack(sealed(t), known_new, guesses[cell])] == TARGET
+                   for cell, t in zip(CELLS, target_vecs))
+    assert new_hits <= 9, new_hits  # chance: 27 / 8 = 3.4 expected
+    # and the inner products the attack relies on are gone: ciphertext ones no longer follow the plaintext ones
+    cipher = np.stack([_seen(c) for c, _ in known_new])
+    assert abs(np.corrcoef((cipher @ cipher.T)[np.triu_indices(27, 1)],
+                           (generic_vecs @ generic_vecs.T)[np.triu_indices(27, 1)])[0, 1]) < 0.2
+    old_cipher = np.stack([_seen(c) for c, _ in known_old])
+    assert np.corrcoef((old_cipher @ old_cipher.T)[np.triu_indices(27, 1)],
+                       (generic_vecs @ generic_vecs.T)[np.triu_indices(27, 1)])[0, 1] > 0.99
+
+
+def test_equal_descriptions_gave_equal_ciphertexts_before_and_differ_now(enc, db):
+    v = enc(["a large human face in the center of the image"])[0]
+    rotation = _old_rotation(db.secret)
+    assert _old_encode(rotation, v) == _old_encode(rotation, v)
+    keys, ctx = LinkKeys.from_database(db), Context("codec", 0, 2)
+    a, b = (pack_findings([(0, 0, 9, 9)], v[None], keys, ctx) for _ in range(2))
+    assert a != b and _region_bytes(a, 1) != _region_bytes(b, 1)
+
+
+# -- the semantic link's two ends (no radio, no image codec: only the EMBEDDING messages) -------
+class _Codec:
+    id = "test-codec:000000000000"
+
+    def encode(self, img):
+        return SimpleNamespace(to_bytes=lambda: b"header"), [b"features"]
+
+
+class _Guard:
+    """Removes one face, the same every image."""
+
+    def process(self, img):
+        f = Finding("faces", "face", (10.0, 20.0, 60.0, 90.0), 0.9, "a medium-sized human face in the top left "
+                    "of the image", "test", "remove")
+        return SimpleNamespace(masked=img, removed=[f], mask=np.zeros(img.shape[:2], bool))
+
+
+def _link(tx_db, images=2):
+    """Messages as the link layer numbers them (from 0), the EMBEDDING ones only."""
+    tx = SemanticTransmitter(_Codec(), _Guard() if tx_db else None, tx_db)
+    msgs = [m for _ in range(images) for m in tx.messages(np.zeros((100, 100, 3), np.uint8))[0]]
+    return [Message(0, i, pt, [data]) for i, (data, pt) in enumerate(msgs) if pt is PayloadType.EMBEDDING]
+
+
+def test_authorized_receiver_aligns_and_eavesdropper_counts(db):
+    msgs = _link(db)
+    items = SemanticReceiver(_Codec(), db=db).decode(msgs)
+    assert [it.key_check for it in items] == [KEY_OK, KEY_OK] and not any(it.embedding_error for it in items)
+    assert all(it.region_count == 1 and it.regions[0]["entry"] == "faces" and it.regions[0]["box"] == [10, 20, 60, 90]
+               for it in items)
+    eve = SemanticReceiver(_Codec()).decode(msgs)
+    assert all(it.region_count == 1 and it.regions == [] and it.key_check is None for it in eve)
+
+
+def test_wrong_key_receiver_gets_an_authentication_failure_not_a_match(db, caplog):
+    other = PrivacyDatabase.default()  # same entries, another secret
+    rx = SemanticReceiver(_Codec(), db=other)
+    items = rx.decode(_link(db))
+    assert all(it.key_check == KEY_MISMATCH and it.embedding_error == "authentication failed" and it.regions == []
+               for it in items)
+    assert rx.auth_failures == 2 and rx.key_problems == 2
+    assert "key mismatch" in caplog.text and "same --db" in caplog.text
+    with pytest.raises(KeyCheckError, match="key mismatch"):
+        SemanticReceiver(_Codec(), db=other, strict=True).decode(_link(db))
+
+
+def test_database_with_other_entries_is_reported(db, caplog):
+    older = PrivacyDatabase(db.entries[:3], db.secret, "older copy")  # without the enrolled person
+    items = SemanticReceiver(_Codec(), db=older).decode(_link(db))
+    assert [it.key_check for it in items] == [DATABASE_DIFFERS] * 2 and "other entries" in caplog.text
+    assert items[0].regions[0]["entry"] == "faces"  # same secret: still opens, and says so
+    with pytest.raises(KeyCheckError, match="other entries"):
+        SemanticReceiver(_Codec(), db=older, strict=True).decode(_link(db))
+
+
+def test_message_moved_to_another_image_fails_and_unsealed_is_flagged(db):
+    first, second = _link(db)
+    swapped = [Message(0, first.msg_id, first.ptype, second.fragments),
+               Message(0, second.msg_id, second.ptype, first.fragments)]
+    rx = SemanticReceiver(_Codec(), db=db)
+    items = rx.decode(swapped)
+    assert all(it.key_check == KEY_OK and it.embedding_error == "authentication failed" for it in items)
+    with pytest.raises(KeyCheckError, match="failed authentication"):
+        SemanticReceiver(_Codec(), db=db, strict=True).decode(swapped)
+    (it,) = SemanticReceiver(_Codec(), db=db).decode(_link(None, images=1))
+    assert it.key_check == NOT_SEALED and it.region_count == 0 and parse_findings(b"\x02\x00\x08\x00").region_count == 0
+
+
+def test_rx_cli_strict_exits_non_zero_on_another_database(db, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from sdr_semcom import cli
+
+    other = PrivacyDatabase.default()
+    other.save(tmp_path / "other.yaml")
+    msgs = _link(db)
+    monkeypatch.setattr("sdr_semcom.link.roles.run_rx", lambda *a, **k: (SimpleNamespace(messages=msgs),
+                                                                         {"packets_received": 4, "packets_sent": 4,
+                                                                          "interrupted": None, "stream_ended": True}))
+    monkeypatch.setattr("sdr_semcom.semantic.weights.load_codec", _Codec)
+    args = ["rx", "--db", str(tmp_path / "other.yaml"), "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(cli.main, args)
+    assert r.exit_code == 0 and '"key_check": "key mismatch"' in (tmp_path / "o" / "report.json").read_text()
+    r = CliRunner().invoke(cli.main, [*args, "--strict"])
+    assert r.exit_code == 1 and "--strict: image 0: key mismatch" in r.output
