@@ -4,7 +4,9 @@
 image PDUs out. The input PDU's metadata dict carries the removed regions of that image:
 ``regions``, the ``SemanticReceiver.decode`` rows (``{"box": [x0, y0, x1, y1], "entry": id | None,
 "text": str | None}``), and, at the authorized receiver, ``vectors``, one unkeyed 384-d MiniLM
-vector per row. The removed pixels are rebuilt from the boxes (the guard's margin), filled by
+vector per row; an image with only ``region_count`` (an eavesdropper: the EMBEDDING message is
+sealed) has its regions found from the guard's grey fill. The removed pixels are rebuilt from the
+boxes (the guard's margin), filled by
 :func:`sdr_semcom.generative.make_inpainter`'s inpainter, and ``inpaint_backends`` (one name per
 region) is added to the metadata. A PDU without regions passes unchanged.
 """
@@ -18,7 +20,7 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from ..generative import Inpainter, make_inpainter, regions_from_rows, removed_mask
+from ..generative import Inpainter, make_inpainter, regions_from_fill, regions_from_rows, removed_mask
 from .pdu import pdu_bytes, to_pdu
 
 log = logging.getLogger(__name__)
@@ -27,11 +29,15 @@ log = logging.getLogger(__name__)
 def fill_image(inpainter: Inpainter, img: np.ndarray, meta: dict, margin: float = 0.15) -> tuple[np.ndarray, dict]:
     """Fill the regions ``meta`` names in ``img``; returns the image and the metadata with the backends used."""
     rows = meta.get("regions") or []
-    if not rows:
+    if rows:
+        vectors = meta.get("vectors")
+        regions = regions_from_rows(rows, [np.asarray(v, np.float32) for v in vectors] if vectors else None)
+        mask = removed_mask(img.shape[:2], regions, margin)
+    elif meta.get("region_count"):  # regions removed, boxes unknown (sealed EMBEDDING): find the grey fill
+        regions = regions_from_fill(img)
+        mask = removed_mask(img.shape[:2], regions, 0.0)
+    else:
         return img, meta
-    vectors = meta.get("vectors")
-    regions = regions_from_rows(rows, [np.asarray(v, np.float32) for v in vectors] if vectors else None)
-    mask = removed_mask(img.shape[:2], regions, margin)
     res = inpainter.fill(img, mask, regions)
     return res.image, {**meta, "inpaint_backends": res.backends}
 

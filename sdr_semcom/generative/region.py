@@ -132,3 +132,29 @@ def removed_mask(shape: tuple[int, int], regions: list[Region], margin: float = 
         xb, yb = min(int(np.ceil(x1 + mx)), w), min(int(np.ceil(y1 + my)), h)
         out[ya:yb, xa:xb] = True
     return out
+
+
+def regions_from_fill(image: np.ndarray, fill: tuple[int, int, int] = (127, 127, 127), tol: int = 10,
+                      min_side: int = 8, min_solidity: float = 0.8, pad: int = 2) -> list[Region]:
+    """Removed regions found from the guard's grey fill alone (what an eavesdropper can do).
+
+    With the EMBEDDING message sealed, an eavesdropper learns how many regions were removed but not
+    where; the removed pixels are the guard's flat mid-grey (``privacy.masking.FILL``), decoded with
+    codec noise. Pixels within ``tol`` of ``fill`` in every channel, opened and closed, then connected
+    components at least ``min_side`` wide and tall that fill ``min_solidity`` of their box (the guard
+    removes boxes): their boxes grown by ``pad`` pixels, category ``'unknown'``. Use them with
+    ``removed_mask(shape, regions, margin=0.0)``. A flat grey object in the scene can be found too.
+    """
+    import cv2
+
+    img = np.asarray(image)
+    near = (np.abs(img.astype(np.int16) - np.asarray(fill, np.int16)) <= tol).all(axis=2).astype(np.uint8)
+    k = np.ones((5, 5), np.uint8)
+    near = cv2.morphologyEx(cv2.morphologyEx(near, cv2.MORPH_OPEN, k), cv2.MORPH_CLOSE, k)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(near, connectivity=4)
+    h, w = near.shape
+    out = []
+    for x, y, bw, bh, area in stats[1:]:
+        if bw >= min_side and bh >= min_side and area >= min_solidity * bw * bh:
+            out.append(Region((max(x - pad, 0), max(y - pad, 0), min(x + bw + pad, w), min(y + bh + pad, h))))
+    return out

@@ -137,3 +137,18 @@ def test_classical_inpainter_is_always_available():
     mask[15:25, 5:15] = True
     res = inp.fill(img, mask, [Region((5, 15, 15, 25))])
     assert res.backends == ["telea"] and (res.image[mask] < 60).all()
+
+
+def test_regions_from_the_grey_fill(rng):
+    from sdr_semcom.generative import regions_from_fill
+
+    img = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    boxes = [(10, 20, 50, 70), (120, 0, 160, 30)]  # the second touches the border
+    for x0, y0, x1, y1 in boxes:
+        img[y0:y1, x0:x1] = np.clip(127 + rng.integers(-4, 5, (y1 - y0, x1 - x0, 3)), 0, 255)  # codec noise
+    img[90:110, 60:64] = 127  # a thin grey line is not a removed box
+    got = sorted(r.pixel_box(img.shape[:2]) for r in regions_from_fill(img, pad=0))
+    assert len(got) == 2
+    for g, b in zip(got, sorted(boxes)):
+        assert np.abs(np.subtract(g, b)).max() <= 2, (g, b)
+    assert all(r.category == "unknown" and r.embedding is None for r in regions_from_fill(img))

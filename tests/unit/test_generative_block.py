@@ -35,3 +35,14 @@ def test_passes_an_image_without_regions_unchanged(rng):
     out = block.handle(to_pdu(rawimage.encode(img), {"msg_id": 0}))
     assert np.array_equal(_image(out), img)
     assert block.handle(to_pdu(b"not an image")) is None
+
+
+def test_eavesdropper_with_a_count_only_finds_the_grey(rng):
+    img = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    img[10:30, 40:70] = 127
+    block = GenerativeFill(inpainter=make_inpainter("eavesdropper", "classical"))
+    out = block.handle(to_pdu(rawimage.encode(img), {"region_count": 1}))
+    got, m = _image(out), pmt.to_python(pmt.car(out))
+    assert m["inpaint_backends"] == ["telea"]
+    assert np.any(got[12:28, 42:68] != 127, axis=2).mean() > 0.9
+    assert np.array_equal(got[35:], img[35:])
