@@ -333,13 +333,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=TrainConfig.minutes)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--threads", type=int, default=TrainConfig.threads)
+    p.add_argument("--width", type=int, default=16, help="base channel width of the U-Net")
+    p.add_argument("--size", type=int, default=64, help="the network's window, in pixels")
     p.add_argument("--out", type=Path, default=MODELS_DIR)
     p.add_argument("--name", default=DEFAULT_NAME)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cmd = "python -m sdr_semcom.generative.train " + " ".join(argv if argv is not None else sys.argv[1:])
     m = train_inpainter(a.out, a.name, TrainConfig(a.steps, a.batch, seed=a.seed, minutes=a.minutes, threads=a.threads),
-                        command=cmd.strip())
+                        NetConfig(width=a.width, size=a.size), command=cmd.strip())
     print(json.dumps(m["metrics_held_out"], indent=1))
     return 0
 
