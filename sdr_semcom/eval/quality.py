@@ -82,3 +82,9 @@ def quality(ref: np.ndarray, out: np.ndarray, mask: np.ndarray | None = None, pe
         q.hole_psnr, q.hole_ssim = psnr(ref, out, mask), ssim(ref, out, mask)
         q.hole_lpips = lpips(ref, out, mask, 128) if perceptual else nan
     return q
+
+
+def hole_quality(ref: np.ndarray, out: np.ndarray, hole: np.ndarray, perceptual: bool = True) -> dict:
+    """``{"hole_psnr", "hole_ssim", "hole_lpips"}`` of one region (LPIPS None when ``perceptual`` is off)."""
+    return {"hole_psnr": round(psnr(ref, out, hole), 4), "hole_ssim": round(ssim(ref, out, hole), 4),
+            "hole_lpips": round(lpips(ref, out, hole, 128), 4) if perceptual else None}
