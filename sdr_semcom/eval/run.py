@@ -322,16 +322,14 @@ def _receive(p: Prepared, i: int, auth_item, eve_item, vectors: dict, cfg: EvalC
                                     categories=cfg.extra["categories"])
         mask = removed_mask(auth_item.image.shape[:2], regions)
         img = auth_item.image
-        inp = _cached_inpainter("authorized", cfg.generator)
-        r = inp.fill(img, mask, regions)
+        r = _fill(_cached_inpainter("authorized", cfg.generator), ("auth", cfg.generator), img, mask, regions)
         out["auth"] = (r.image, mask, r.backends)
         net = _cached_inpainter("authorized", "network")
-        r = net.fill(img, mask, regions)
+        r = _fill(net, ("net",), img, mask, regions)
         out["net_true"] = (r.image, mask, r.backends)
-        r = _cached_inpainter("eavesdropper", "network").fill(img, mask, regions)
+        r = _fill(_cached_inpainter("eavesdropper", "network"), ("null",), img, mask, regions)
         out["net_null"] = (r.image, mask, r.backends)
-        other = _other_embeddings(i, regions, vectors, cfg.seed)
-        r = net.fill(img, mask, other)
+        r = _fill(net, ("net",), img, mask, _other_embeddings(i, regions, vectors, cfg.seed))
         out["net_other"] = (r.image, mask, r.backends)
     if eve_item is None or eve_item.image is None:
         for n in cfg.eve_fills:
@@ -339,12 +337,40 @@ def _receive(p: Prepared, i: int, auth_item, eve_item, vectors: dict, cfg: EvalC
     else:
         mask = _mask(p)  # stronger than the real eavesdropper: the exact removed pixels
         boxes = [f["box"] for f in p.sent.findings]
-        for n, img in eve_fills(eve_item.image, mask, boxes, cfg.eve_fills).items():
+        k = ("eve", _digest(eve_item.image, mask, np.array(boxes, float)), cfg.eve_fills)
+        if k not in _FILLS:
+            _FILLS[k] = eve_fills(eve_item.image, mask, boxes, cfg.eve_fills)
+        for n, img in _FILLS[k].items():
             out[n] = (None, None, None) if isinstance(img, Exception) else (img, mask, [n])
     return out
 
 
 _INPAINTERS: dict = {}
+_FILLS: dict = {}
+
+
+def _digest(*arrays) -> str:
+    import hashlib
+
+    h = hashlib.sha1()
+    for a in arrays:
+        if a is None:
+            h.update(b"-")
+            continue
+        a = np.ascontiguousarray(a)
+        h.update(str((a.dtype, a.shape)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _fill(inp, key: tuple, image: np.ndarray, mask: np.ndarray, regions: list):
+    """``inp.fill`` memoised on the inputs' bytes: above the link's threshold every SNR point decodes
+    the same image, and its fills (the DCGAN face prior takes seconds a face) are computed once."""
+    k = (key, _digest(image, mask, *[np.array(r.box) for r in regions],
+                      *[r.embedding for r in regions]), tuple(r.category for r in regions))
+    if k not in _FILLS:
+        _FILLS[k] = inp.fill(image, mask, regions)
+    return _FILLS[k]
 
 
 def _cached_inpainter(role: str, generator: str):
@@ -381,8 +407,22 @@ class Scorer:
 
     def __init__(self, judges_, gallery: dict, floors: dict, perceptual: bool) -> None:
         self.judges, self.gallery, self.floors, self.perceptual = judges_, gallery, floors, perceptual
+        self._seen: dict[str, list[dict]] = {}
 
     def rows(self, writer: RowWriter, p: Prepared, img: np.ndarray | None, base: dict, mask) -> None:
+        """Score ``img``; a reconstruction byte-identical to one already scored reuses its figures."""
+        key = _digest(img, mask) + p.name if img is not None else None
+        if key is not None and key in self._seen:
+            for r in self._seen[key]:
+                writer.write({**r, "image": p.name, **base})
+            return
+        start = len(writer.rows)
+        self._score(writer, p, img, base, mask)
+        if key is not None:
+            keep = ("image", *base)
+            self._seen[key] = [{k: v for k, v in r.items() if k not in keep} for r in writer.rows[start:]]
+
+    def _score(self, writer: RowWriter, p: Prepared, img: np.ndarray | None, base: dict, mask) -> None:
         head = {"image": p.name, **base}
         if img is None:
             writer.write({"kind": "image", **head, "received": False})
