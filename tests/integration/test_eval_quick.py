@@ -7,6 +7,8 @@ from click.testing import CliRunner
 
 from sdr_semcom.cli import main
 
+pytestmark = pytest.mark.slow  # ~40 s alone, 90 s on a loaded 2-core machine
+
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory, face_samples, samples):
