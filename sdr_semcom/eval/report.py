@@ -171,10 +171,14 @@ def write_csv(rows: list[dict], path: Path) -> None:
 
 def plot(rows: list[dict], path: Path) -> None:
     """Hole PSNR and SFace leakage / re-identification against SNR, baselines as horizontal lines."""
+    import warnings
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)  # SNR points where every image was lost
 
     snrs = sorted({r["snr"] for r in rows if isinstance(r.get("snr"), (int, float))})
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
@@ -200,8 +204,8 @@ def plot(rows: list[dict], path: Path) -> None:
         if metric.endswith("sim"):
             a.axhline(0.363, color="red", lw=0.8, label="same-person threshold")
         a.set(xlabel="SNR (dB)", title=title)
-    ax[0].legend(fontsize=7)
-    ax[2].legend(fontsize=7)
+    for a in ax:
+        a.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
