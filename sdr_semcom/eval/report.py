@@ -173,12 +173,16 @@ def plot(rows: list[dict], path: Path) -> None:
     """Hole PSNR and SFace leakage / re-identification against SNR, baselines as horizontal lines."""
     import warnings
 
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)  # SNR points where every image was lost
+        _plot(rows, path)
+
+
+def _plot(rows: list[dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)  # SNR points where every image was lost
 
     snrs = sorted({r["snr"] for r in rows if isinstance(r.get("snr"), (int, float))})
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
