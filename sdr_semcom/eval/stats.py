@@ -17,9 +17,16 @@ class Estimate:
     n: int
 
     def __str__(self) -> str:
-        if self.n == 0:
+        return self.format()
+
+    def format(self, scale: float = 1.0, digits: int = 3, unit: str = "") -> str:
+        """``mean [lo, hi] (n)`` times ``scale`` (100 and '%' for a percentage); n < 2: no interval."""
+        if self.n == 0 or not np.isfinite(self.mean):
             return "n/a"
-        return f"{self.mean:+.3f} [{self.lo:+.3f}, {self.hi:+.3f}] (n={self.n})"
+        f = lambda v: f"{scale * v:+.{digits}f}{unit}"  # noqa: E731
+        if self.n < 2:
+            return f"{f(self.mean)} (n=1)"
+        return f"{f(self.mean)} [{f(self.lo)}, {f(self.hi)}] (n={self.n})"
 
     def to_json(self) -> dict:
         return {"mean": self.mean, "lo": self.lo, "hi": self.hi, "n": self.n}
@@ -59,3 +66,9 @@ def ratio_bootstrap(num, den, n_boot: int = 2000, seed: int = 0, level: float = 
     a = (1 - level) / 2
     return Estimate(float(1 - num.mean() / den.mean()), float(np.nanquantile(r, a)), float(np.nanquantile(r, 1 - a)),
                     int(num.size))
+
+
+def relative_change(a, b, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> Estimate:
+    """``mean(a) / mean(b) - 1`` over paired samples, resampling the pairs (``+0.10``: ``a`` is 10 % higher)."""
+    r = ratio_bootstrap(a, b, n_boot, seed, level)
+    return Estimate(-r.mean, -r.hi, -r.lo, r.n)

@@ -94,3 +94,15 @@ def test_iou():
     assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
     assert iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
     assert iou((0, 0, 1, 1), (2, 2, 3, 3)) == 0.0
+
+
+def test_relative_change_and_format():
+    from sdr_semcom.eval.stats import relative_change
+
+    a, b = np.array([11.0, 22.0, 33.0]), np.array([10.0, 20.0, 30.0])
+    r = relative_change(a, b)
+    assert r.mean == pytest.approx(0.1) and r.lo == pytest.approx(0.1) and r.hi == pytest.approx(0.1)
+    assert relative_change(b, a).mean == pytest.approx(-1 / 11)
+    assert r.format(100, 1, "%") == "+10.0% [+10.0%, +10.0%] (n=3)"
+    assert bootstrap_mean([0.5]).format() == "+0.500 (n=1)"  # one sample: no interval
+    assert bootstrap_mean([]).format() == "n/a"
