@@ -1,16 +1,21 @@
 # The two commands of the README:
 #   make demo   set up (if needed) and run the end-to-end loopback demo -> out/demo
 #   make test   set up (if needed) and run the test suite
+#   make eval   the paper's claims measured (sdr-semcom eval, ~30 min on 2 cores) -> out/eval
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test test-fast bench grc clean
+.PHONY: setup demo eval test test-fast bench grc clean
 
 setup:
 	@bash scripts/setup.sh
 
 demo: setup
 	$(VENV)/bin/sdr-semcom demo --out out/demo
+	$(VENV)/bin/sdr-semcom eval --quick --out out/eval-quick
+
+eval: setup
+	$(VENV)/bin/sdr-semcom eval --out out/eval
 
 test: setup
 	$(PY) -m pytest -q tests

