@@ -14,6 +14,7 @@ import click
 
 from .cli_options import db_opt, engine_opt, errors, out_opt
 
+
 @click.group()
 def db() -> None:
     """Create, enrol into, validate and show privacy databases."""
@@ -100,9 +101,9 @@ def train_codec(kind, name, out, data_dir, bpp, channels, bits, downsample, widt
     """Train a codec (GPU if there is one) and write weights + manifest."""
     from .commands import train_codec as run
 
-    command = _command_line()
-    for line in run(kind, name, out, data_dir, command, bpp=bpp, channels=channels, bits=bits, downsample=int(downsample),
-                    width=width, steps=steps, minutes=minutes, batch=batch, crop=crop, seed=seed):
+    for line in run(kind, name, out, data_dir, _command_line(), bpp=bpp, channels=channels, bits=bits,
+                    downsample=int(downsample), width=width, steps=steps, minutes=minutes, batch=batch, crop=crop,
+                    seed=seed):
         click.echo(line)
 
 

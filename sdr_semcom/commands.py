@@ -188,16 +188,23 @@ def train_codec(kind: str, name: str | None, out: Path | None, data_dir: str | N
         cfg = LatentConfig(channels=channels, bits=bits, downsample=downsample, width=width or 48)
         m = run(cfg, out, name, seed=seed, minutes=minutes, steps=steps or 4000, batch=batch or 16,
                 crop=crop or 64, data_dir=data, command=command)
-    return [json.dumps(m["metrics_held_out"], indent=1), f"wrote {name}.pt (sha256 {m['sha256'][:16]}...) and {name}.json"]
+    return _trained(name, m)
 
 
 def train_inpainter(name: str | None, out: Path | None, command: str, *, steps: int, batch: int, minutes: float,
                     seed: int, threads: int, width: int, size: int) -> list[str]:
-    """The ``train inpainter`` command: train the conditional inpainter (``generative.train``); returns its summary lines."""
+    """The ``train inpainter`` command: train the conditional inpainter (``generative.train``); returns its
+    summary lines."""
     from .generative.network import DEFAULT_NAME, MODELS_DIR, NetConfig
     from .generative.train import TrainConfig, train_inpainter as run
 
     name = name or DEFAULT_NAME
     m = run(out or MODELS_DIR, name, TrainConfig(steps, batch, seed=seed, minutes=minutes, threads=threads),
             NetConfig(width=width, size=size), command=command)
-    return [json.dumps(m["metrics_held_out"], indent=1), f"wrote {name}.pt (sha256 {m['sha256'][:16]}...) and {name}.json"]
+    return _trained(name, m)
+
+
+def _trained(name: str, manifest: dict) -> list[str]:
+    """A training command's summary: the held-out metrics, the files written."""
+    return [json.dumps(manifest["metrics_held_out"], indent=1),
+            f"wrote {name}.pt (sha256 {manifest['sha256'][:16]}...) and {name}.json"]
