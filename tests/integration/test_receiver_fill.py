@@ -12,6 +12,7 @@ from PIL import Image
 
 from sdr_semcom import cli
 from sdr_semcom.generative import fill_item, receiver_inpainter, removed_mask
+from sdr_semcom.generative.receiver import find_grey
 from sdr_semcom.phy.framing import Message
 from sdr_semcom.pipeline import SemanticReceiver, SemanticTransmitter
 from sdr_semcom.privacy import PrivacyDatabase, PrivacyGuard
@@ -99,6 +100,16 @@ def test_eavesdropper_fills_the_grey_without_any_database(link, monkeypatch):
     _filled_where_removed(item.image, filled, mask)
     with pytest.raises(ValueError, match="no privacy database"):
         fill_item(item, "eve", receiver_inpainter("eve", "classical"), db)
+
+
+def test_eavesdropper_widens_the_grey_tolerance_until_it_finds_region_count():
+    img = _scene()
+    img[10:40, 10:40] = GREY  # a clean grey box and a noisy one (codec noise after lost packets)
+    noise = np.random.default_rng(0).integers(-14, 15, (30, 30, 3))
+    img[50:80, 80:110] = GREY + noise
+    assert len(find_grey(img, None)) == 1
+    boxes = [r.box for r in find_grey(img, 2)]
+    assert len(boxes) == 2 and any(b[0] <= 80 and b[2] >= 110 for b in boxes)
 
 
 def test_nothing_removed_nothing_filled(link):
