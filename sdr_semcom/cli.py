@@ -3,19 +3,20 @@
 Every subcommand is thin: it parses options and calls one function of the packages
 (:mod:`sdr_semcom.commands`, :mod:`sdr_semcom.demo`, ...), whose errors turn into messages and
 exit codes (2: bad options or link config, 1: anything else the user can fix). Options shared by
-several commands are defined once, in :mod:`sdr_semcom.cli_options`.
+several commands are defined once, in :mod:`sdr_semcom.cli_options`; the ``db``, ``train`` and
+``bench`` groups live in :mod:`sdr_semcom.cli_groups`.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import click
 
-from .cli_options import (config_opt, db_opt, engine_opt, errors, eve_snr_opt, images_arg, link_config, mod_opt,
-                          out_opt, payload_opt, size_opt, snr_opt, timeouts_opt)
+from .cli_groups import bench, db, train
+from .cli_options import (config_opt, db_opt, engine_opt, errors, eve_snr_opt, generator_opts, images_arg,
+                          link_config, mod_opt, out_opt, payload_opt, size_opt, snr_opt, timeouts_opt)
 from .config import DEMO_LINK
 
 
@@ -83,19 +84,22 @@ def fetch_samples_cmd() -> None:
 @config_opt
 @mod_opt
 @engine_opt
+@generator_opts
 @errors
-def demo(images, out, size, snr, eve_snr, db_path, no_guard, config_path, modulation, engine) -> None:
-    """End-to-end loopback: images -> guard -> codec -> TX -> auth RX and eavesdropper RX.
+def demo(images, out, size, snr, eve_snr, db_path, no_guard, config_path, modulation, engine, generator,
+         generator_dir) -> None:
+    """End-to-end loopback: images -> guard -> codec -> TX -> auth RX and eavesdropper RX -> generative fill.
 
     Default images: the sample images, two of them with faces. Without --config the channels are
-    15 dB (auth) and 5 dB (eve). Writes the sent (masked) and received images, report.json and
-    constellation.png into OUT.
+    15 dB (auth) and 5 dB (eve). Writes the sent (masked), received and filled images, report.json,
+    mosaic.png and constellation.png into OUT.
     """
     from .demo import demo as run
     from .report import demo_lines
 
     cfg = link_config(config_path, DEMO_LINK, snr_db=snr, eve_snr_db=eve_snr, modulation=modulation, engine=engine)
-    for line in demo_lines(run(images, cfg, out, size, db_path, guard=not no_guard), out):
+    for line in demo_lines(run(images, cfg, out, size, db_path, guard=not no_guard, generator=generator,
+                                generator_dir=generator_dir), out):
         click.echo(line)
 
 
@@ -161,9 +165,11 @@ def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, timeouts, config
               help="Fail (exit 1) when the transmitter's database or key differs from --db, or a description "
                    "fails authentication (default: warn and report key_check).")
 @config_opt
+@generator_opts
 @errors
-def rx(role, connect, out, timeouts, payload, db_path, strict, config_path) -> None:
-    """Receiver process (authorized, or eavesdropper with --role eve).
+def rx(role, connect, out, timeouts, payload, db_path, strict, config_path, generator, generator_dir) -> None:
+    """Receiver process (authorized, or eavesdropper with --role eve): writes img_NNNN.png and, with the
+    removed regions filled (the eavesdropper with what it has without the database), img_NNNN_filled.png.
 
     Writes what it received in every case but a peer that never showed up; exits 0 when the stream
     ended normally, 1 when it was cut, 130 / 143 on SIGINT / SIGTERM.
@@ -173,7 +179,8 @@ def rx(role, connect, out, timeouts, payload, db_path, strict, config_path) -> N
     if role == "eve" and db_path:
         raise click.UsageError("the eavesdropper has no privacy database: drop --db")
     cfg = link_config(config_path)
-    click.echo(receive(cfg, role, connect, out or Path(f"out/rx_{role}"), timeouts, payload, db_path, strict))
+    click.echo(receive(cfg, role, connect, out or Path(f"out/rx_{role}"), timeouts, payload, db_path, strict,
+                       generator, generator_dir))
 
 
 # ------------------------------------------------------------------------------------------ privacy
@@ -194,141 +201,8 @@ def guard(images, db_path, out, margin, no_text, open_vocab) -> None:
     guard_files(images, db_path, out, margin, text=not no_text, open_vocab=open_vocab, echo=click.echo)
 
 
-@main.group()
-def db() -> None:
-    """Create, enrol into, validate and show privacy databases."""
-
-
-@db.command("create")
-@click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--name", default="lab-default", show_default=True)
-@click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def db_create(path, name, force) -> None:
-    """Write a default database (faces, text, plates removed) with a fresh secret."""
-    from .privacy import PrivacyDatabase
-
-    if Path(path).exists() and not force:
-        raise click.ClickException(f"{path} exists (use --force to overwrite)")
-    PrivacyDatabase.default(name).save(path)
-    click.echo(f"wrote {path}: keep it private, it holds the link's secret")
-
-
-@db.command("enroll")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--id", "entry_id", required=True, help="Entry id for this person ([a-z0-9_-]).")
-@click.option("--policy", type=click.Choice(["remove", "keep"]), default="remove", show_default=True)
-@errors
-def db_enroll(path, images, entry_id, policy) -> None:
-    """Enrol a person from reference photos (largest face of each, SFace features)."""
-    from .commands import enroll
-
-    click.echo(enroll(path, images, entry_id, policy))
-
-
-@db.command("validate")
-@click.argument("path", type=click.Path(dir_okay=False))
-@errors
-def db_validate(path) -> None:
-    """Check a database against its schema; prints its content hash."""
-    from .commands import load_db
-
-    d = load_db(path)
-    click.echo(f"{path}: valid, {len(d.entries)} entries, sha256 {d.content_hash}")
-
-
-@db.command("show")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@errors
-def db_show(path) -> None:
-    """List the entries (never the secret or the enrolled features)."""
-    from .commands import load_db
-
-    from .report import db_lines
-
-    for line in db_lines(load_db(path)):
-        click.echo(line)
-
-
-@main.group()
-def train() -> None:
-    """Train the project's own models."""
-
-
-@train.command("codec")
-@click.option("--kind", type=click.Choice(["dct", "latent"]), default="dct", show_default=True,
-              help="dct: codec v2 (block DCT, learned entropy model and restoration network); "
-                   "latent: codec v1 (conv encoder/decoder, fixed-rate latent).")
-@click.option("--name", default=None, help="Writes models/NAME.pt and models/NAME.json [codec_v2 / codec_v1].")
-@out_opt(None, " Default: models/.")
-@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False),
-              help="Train on your own image folder instead of the shipped images.")
-@click.option("--bpp", type=click.FloatRange(0.05, 8), default=0.75, show_default=True,
-              help="dct: byte budget in bits per pixel.")
-@click.option("--channels", type=click.IntRange(1, 64), default=12, show_default=True, help="latent: channels.")
-@click.option("--bits", type=click.IntRange(1, 8), default=4, show_default=True, help="latent: bits per value.")
-@click.option("--downsample", type=click.Choice(["4", "8", "16"]), default="8", show_default=True, help="latent.")
-@click.option("--width", type=click.IntRange(4, 256), default=None,
-              help="Network width [dct 16, latent 48].")
-@click.option("--steps", type=click.IntRange(1), default=None, help="[dct 6000, latent 4000]")
-@click.option("--minutes", type=float, default=30.0, show_default=True, help="Stop earlier when this is reached.")
-@click.option("--batch", type=click.IntRange(1), default=None, help="[dct 8, latent 16]")
-@click.option("--crop", type=click.IntRange(16, 512), default=None, help="Training crop size [dct 128, latent 64].")
-@click.option("--seed", type=int, default=1, show_default=True)
-def train_codec(kind, name, out, data_dir, bpp, channels, bits, downsample, width, steps, minutes, batch, crop,
-                seed) -> None:
-    """Train a codec (GPU if there is one) and write weights + manifest."""
-    import shlex
-
-    from .commands import train_codec as run
-
-    command = "sdr-semcom " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    for line in run(kind, name, out, data_dir, command, bpp=bpp, channels=channels, bits=bits, downsample=int(downsample),
-                    width=width, steps=steps, minutes=minutes, batch=batch, crop=crop, seed=seed):
-        click.echo(line)
-
-
-@main.group()
-def bench() -> None:
-    """Benchmarks (JSON rows + PNG plot + printed table)."""
-
-
-def _run_bench(name: str, args: list[str]) -> None:
-    """Run ``benchmarks/<name>.py`` of the repository checkout this package was installed from."""
-    import importlib
-
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "benchmarks" / f"{name}.py").exists():
-        raise click.ClickException(f"benchmarks/{name}.py not found next to {root / 'sdr_semcom'}: "
-                                   "benchmarks run from a repository checkout (pip install -e .)")
-    sys.path.insert(0, str(root))
-    sys.exit(importlib.import_module(f"benchmarks.{name}").main(args))
-
-
-@bench.command("guard")
-@out_opt("out/bench")
-def bench_guard(out) -> None:
-    """Face recall / precision and time per image of the privacy guard."""
-    _run_bench("guard_bench", ["--out", str(out)])
-
-
-@bench.command("codec")
-@out_opt("out/bench")
-@click.option("--quick", is_flag=True)
-def bench_codec(out, quick) -> None:
-    """Semantic codec vs JPEG at the same bytes: PSNR / SSIM vs SNR and vs packet loss."""
-    _run_bench("codec_bench", ["--out", str(out)] + (["--quick"] if quick else []))
-
-
-@bench.command("phy")
-@out_opt("out/bench")
-@click.option("--quick", is_flag=True, help="Fewer SNR points and packets (smoke run).")
-@engine_opt
-def bench_phy(out, quick, engine) -> None:
-    """PER and goodput vs SNR: this PHY and GNU Radio's stock OFDM, same impairments."""
-    _run_bench("phy_bench", ["--out", str(out)] + (["--quick"] if quick else [])
-               + (["--channel-engine", engine] if engine else []))
-
+for _group in (db, train, bench):
+    main.add_command(_group)
 
 if __name__ == "__main__":
     main()

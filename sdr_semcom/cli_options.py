@@ -27,6 +27,7 @@ def errors(f):
             raise
         except Exception as exc:  # imported only now: they pull in torch, GNU Radio, OpenCV
             from .images import ImageError
+            from .generative.receiver import GeneratorError
             from .link.control import LinkError
             from .link.interrupt import Interrupted
             from .pipeline import KeyCheckError
@@ -39,7 +40,7 @@ def errors(f):
             if isinstance(exc, Interrupted):
                 click.echo(str(exc))
                 sys.exit(exc.exit_status)
-            if isinstance(exc, (ImageError, DatabaseError, ModelMissing, LinkError, WeightsError)):
+            if isinstance(exc, (ImageError, DatabaseError, ModelMissing, LinkError, WeightsError, GeneratorError)):
                 raise click.ClickException(str(exc)) from exc
             raise
 
@@ -65,6 +66,20 @@ eve_snr_opt = click.option("--eve-snr", type=float,
 images_arg = click.argument("images", nargs=-1, type=click.Path(exists=True))
 payload_opt = click.option("--payload", type=click.Choice(["semantic", "raw"]), default="semantic", show_default=True,
                            help="semantic: guard (with --db) and codec; raw: plain pixels. Both ends must agree.")
+
+#: the receivers' generative stage (sdr_semcom.generative.receiver_inpainter): --generator, --generator-dir
+GENERATORS = ("auto", "classical", "network", "face_prior", "diffusers")  # generative.factory.GENERATORS
+
+
+def generator_opts(f):
+    """``--generator`` and ``--generator-dir``: how the receivers fill the regions the guard removed."""
+    f = click.option("--generator-dir", type=click.Path(path_type=Path),
+                     help="A StableDiffusionInpaintPipeline saved with save_pretrained() (for diffusers; with "
+                          "auto it goes first). Missing or incomplete: exit 1 naming the missing file.")(f)
+    return click.option("--generator", type=click.Choice(GENERATORS), default="auto", show_default=True,
+                        help="Fill of the removed regions. auto: the default policy (authorized faces: face prior "
+                             "or the conditional network; the rest and the eavesdropper: Telea); classical: Telea "
+                             "everywhere; network / face_prior / diffusers: that backend first.")(f)
 
 
 def out_opt(default: str | None, note: str = ""):

@@ -1,4 +1,4 @@
-"""What the ``tx``, ``rx``, ``guard`` and ``db enroll`` commands do, as functions.
+"""What the ``tx``, ``rx``, ``guard``, ``db enroll`` and ``train`` commands do, as functions.
 
 :mod:`sdr_semcom.cli` parses options and calls one of these (``demo``: :func:`sdr_semcom.demo.demo`);
 they raise the packages' own errors (``ImageError``, ``DatabaseError``, ``WeightsError``,
@@ -65,8 +65,14 @@ def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Time
 
 
 def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts: Timeouts,
-            payload: str = "semantic", db_path: str | None = None, strict: bool = False) -> str:
-    """The ``rx`` command: receive, decode, write images and ``out/report.json``; returns its summary line.
+            payload: str = "semantic", db_path: str | None = None, strict: bool = False,
+            generator: str = "auto", generator_dir: str | None = None) -> str:
+    """The ``rx`` command: receive, decode, fill the removed regions, write images and ``out/report.json``;
+    returns its summary line.
+
+    ``generator`` / ``generator_dir``: the generative stage (``generative.receiver_inpainter``), built
+    before anything is received so that a missing model fails at once; the eavesdropper's
+    (``role="eve"``) never sees the database.
 
     ``strict``: raise :class:`~sdr_semcom.pipeline.KeyCheckError` when the transmitter's key or
     database differs from ``db_path``'s, or a description fails authentication. What was received
@@ -75,6 +81,12 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
     """
     from .link.roles import PeerLost, run_rx
 
+    if role == "eve" and db_path:
+        raise ValueError("the eavesdropper has no privacy database")
+    if payload == "semantic":
+        from .generative import fill_item, receiver_inpainter
+
+        inpainter = receiver_inpainter(role, generator, generator_dir)
     receiver, report = run_rx(cfg, role, connect, timeouts, semantic=payload == "semantic")
     if payload == "raw":
         report["messages"] = save_received(receiver, out, cfg.mtu)
@@ -82,8 +94,9 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
         from .pipeline import SemanticReceiver
         from .semantic.weights import load_codec
 
-        items = SemanticReceiver(load_codec(), db=load_db(db_path), strict=strict).decode(receiver.messages)
-        report["images"] = save_items(items, out)
+        db = load_db(db_path)
+        items = SemanticReceiver(load_codec(), db=db, strict=strict).decode(receiver.messages)
+        report["images"] = save_items(items, out, {it.index: fill_item(it, role, inpainter, db) for it in items})
     write_json(out / "report.json", report)
     line = rx_line(role, report, out)
     if report["interrupted"]:
@@ -175,4 +188,23 @@ def train_codec(kind: str, name: str | None, out: Path | None, data_dir: str | N
         cfg = LatentConfig(channels=channels, bits=bits, downsample=downsample, width=width or 48)
         m = run(cfg, out, name, seed=seed, minutes=minutes, steps=steps or 4000, batch=batch or 16,
                 crop=crop or 64, data_dir=data, command=command)
-    return [json.dumps(m["metrics_held_out"], indent=1), f"wrote {name}.pt (sha256 {m['sha256'][:16]}...) and {name}.json"]
+    return _trained(name, m)
+
+
+def train_inpainter(name: str | None, out: Path | None, command: str, *, steps: int, batch: int, minutes: float,
+                    seed: int, threads: int, width: int, size: int) -> list[str]:
+    """The ``train inpainter`` command: train the conditional inpainter (``generative.train``); returns its
+    summary lines."""
+    from .generative.network import DEFAULT_NAME, MODELS_DIR, NetConfig
+    from .generative.train import TrainConfig, train_inpainter as run
+
+    name = name or DEFAULT_NAME
+    m = run(out or MODELS_DIR, name, TrainConfig(steps, batch, seed=seed, minutes=minutes, threads=threads),
+            NetConfig(width=width, size=size), command=command)
+    return _trained(name, m)
+
+
+def _trained(name: str, manifest: dict) -> list[str]:
+    """A training command's summary: the held-out metrics, the files written."""
+    return [json.dumps(manifest["metrics_held_out"], indent=1),
+            f"wrote {name}.pt (sha256 {manifest['sha256'][:16]}...) and {name}.json"]

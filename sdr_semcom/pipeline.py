@@ -101,6 +101,7 @@ class ReceivedItem:
     image: np.ndarray | None  # None: header lost
     info: DecodeInfo | None
     regions: list[dict] = field(default_factory=list)  # boxes (+ entries): only a receiver with the key
+    vectors: list[np.ndarray] = field(default_factory=list)  # unkeyed (384,) vector per region row: not report material
     region_count: int | None = None  # from the EMBEDDING message's length: any receiver
     key_check: str | None = None  # authorized receiver: "ok", "key mismatch", "database differs (...)"
     embedding_error: str | None = None  # e.g. "authentication failed"
@@ -187,6 +188,7 @@ class SemanticReceiver:
             match = self.aligner.match(vec)
             item.regions.append({"box": list(box), "entry": match.entry_id, "score": round(match.score, 3),
                                  "text": match.text if match.entry_id else None})
+            item.vectors.append(np.asarray(vec, np.float32))
 
     def _problem(self, text: str) -> None:
         if self.strict:

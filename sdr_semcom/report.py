@@ -116,8 +116,12 @@ def image_row(item: "ReceivedItem | None") -> dict:
     return row
 
 
-def save_items(items: list["ReceivedItem"], out: Path) -> list[dict]:
-    """A receiver's decoded images as ``img_NNNN.png`` in ``out``; one report row each."""
+def save_items(items: list["ReceivedItem"], out: Path, filled: dict | None = None) -> list[dict]:
+    """A receiver's decoded images as ``img_NNNN.png`` in ``out``; one report row each.
+
+    ``filled``: ``index -> (filled image, region rows)`` (``generative.fill_item``), written as
+    ``img_NNNN_filled.png``; the rows (box, category, backend per region) go to ``filled_regions``.
+    """
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for it in items:
@@ -125,8 +129,20 @@ def save_items(items: list["ReceivedItem"], out: Path) -> list[dict]:
         if it.image is not None:
             row["file"] = f"img_{it.index:04d}.png"
             Image.fromarray(it.image).save(out / row["file"])
+        img, regions = (filled or {}).get(it.index, (None, []))
+        if img is not None:
+            row.update(filled_file=f"img_{it.index:04d}_filled.png", filled_regions=regions)
+            Image.fromarray(img).save(out / row["filled_file"])
         rows.append(row)
     return rows
+
+
+def backend_counts(rows: list[dict]) -> str:
+    """``'face_prior 2, telea 1'``: which backend filled how many regions, over report rows' ``filled_regions``."""
+    from collections import Counter
+
+    n = Counter(g["backend"] for r in rows for g in r.get("filled_regions", []))
+    return ", ".join(f"{k} {v}" for k, v in sorted(n.items())) or "nothing to fill"
 
 
 def guard_report(image: str, db, res: "GuardResult") -> dict:
@@ -163,6 +179,7 @@ def demo_lines(report: dict, out: Path) -> list[str]:
         mean = f"{np.mean(ps):.1f} dB" if ps else "n/a"
         lines.append(f"{role:>5}: {len(ps)}/{len(r['images'])} images decoded, mean PSNR {mean} (vs the masked image "
                      f"at its own size); removed regions identified: {aligned}/{regions}")
+        lines.append(f"{role:>5}: regions filled by {backend_counts(r['images'])}")
     lines.append(f"wrote {out}/report.json, {out}/constellation.png, {out}/tx/, {out}/auth/, {out}/eve/")
     return lines
 
@@ -176,6 +193,8 @@ def rx_line(role: str, report: dict, out: Path) -> str:
         line += f" packets of at least {report['packets_sent_at_least']} sent ({report['status']})"
     if report.get("interrupted"):
         line += f", interrupted by {report['interrupted']}"
+    if report.get("images"):
+        line += f"; regions filled by {backend_counts(report['images'])}"
     return f"{line}; wrote {out}/report.json"
 
 

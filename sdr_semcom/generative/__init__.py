@@ -3,7 +3,8 @@
 Entry points: :func:`make_inpainter` (an :class:`Inpainter` for the authorized receiver or the
 eavesdropper) and :func:`regions_from_rows` (``SemanticReceiver.decode`` rows + aligned vectors ->
 :class:`Region` list); :func:`removed_mask` rebuilds the removed pixels from the boxes;
-:func:`regions_from_fill` finds them from the grey fill alone (an eavesdropper, which gets no box).
+:func:`regions_from_fill` finds them from the grey fill alone (an eavesdropper, which gets no box). The receivers (``rx``, the demo) use
+:func:`fill_item` on each decoded item with :func:`receiver_inpainter`'s inpainter.
 
 Backends: ``telea`` (OpenCV, always), ``face_prior`` (DigiFace-1M DCGAN fitted to the hole's ring,
 Poisson-cloned; weights from ``gan_face_generate`` 1.1.1, non-commercial research only),
@@ -15,7 +16,9 @@ from .base import DEFAULT_POLICY, FillResult, Inpainter
 from .classical import ClassicalInpainter
 from .factory import make_inpainter
 from .faceprior import fetch_face_generator
+from .receiver import GeneratorError, fill_item, receiver_inpainter
 from .region import CATEGORIES, Region, regions_from_fill, regions_from_rows, removed_mask
 
-__all__ = ["CATEGORIES", "DEFAULT_POLICY", "ClassicalInpainter", "FillResult", "Inpainter", "Region",
-           "fetch_face_generator", "make_inpainter", "regions_from_fill", "regions_from_rows", "removed_mask"]
+__all__ = ["CATEGORIES", "DEFAULT_POLICY", "ClassicalInpainter", "FillResult", "GeneratorError", "Inpainter", "Region",
+           "fetch_face_generator", "fill_item", "make_inpainter", "receiver_inpainter", "regions_from_fill",
+           "regions_from_rows", "removed_mask"]

@@ -121,7 +121,9 @@ def test_demo_writes_images_report_and_plot(tmp_path):
     assert set(rep["receivers"]) == {"auth", "eve"}
     assert rep["receivers"]["auth"]["per"] == 0
     assert (out / "constellation.png").stat().st_size > 10_000
-    assert len(list((out / "auth").glob("*.png"))) == 2
+    for role in ("auth", "eve"):  # decoded and filled (the guard found nothing: the same pixels)
+        assert len(list((out / role).glob("img?.png"))) == len(list((out / role).glob("img?_filled.png"))) == 2
+    assert all("filled_regions" in row for row in rep["receivers"]["eve"]["images"])
 
 
 @pytest.mark.skipif(shutil.which("grcc") is None, reason="grcc not installed")

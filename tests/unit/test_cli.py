@@ -105,3 +105,47 @@ def test_timeouts_reach_the_command(captured):
     assert captured["args"][-1] == Timeouts(connect_s=3, idle_s=2.5)
     assert CliRunner().invoke(cli.main, ["channel", "--no-eve"]).exit_code == 0
     assert captured["args"] == ("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", None, Timeouts())
+
+
+@pytest.mark.parametrize("role", ["auth", "eve"])
+def test_generator_dir_missing_or_incomplete_exits_1_naming_the_file(role, tmp_path):
+    base = ["rx", "--role", role, "--connect-timeout", "1", "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(cli.main, base + ["--generator-dir", str(tmp_path / "nowhere")])
+    assert r.exit_code == 1, r.output
+    assert "nowhere does not exist" in r.output and "Traceback" not in r.output
+    (tmp_path / "sd").mkdir()
+    r = CliRunner().invoke(cli.main, base + ["--generator", "diffusers", "--generator-dir", str(tmp_path / "sd")])
+    assert r.exit_code == 1, r.output
+    assert "model_index.json missing" in r.output
+    assert not (tmp_path / "o").exists()  # failed before receiving anything
+
+
+def test_generator_choices_are_the_factorys():
+    from sdr_semcom.cli_options import GENERATORS
+    from sdr_semcom.generative.factory import GENERATORS as FACTORY
+
+    assert GENERATORS == FACTORY
+
+
+@pytest.mark.parametrize("args, words", [(["train", "inpainter"], "--steps"), (["bench", "inpaint"], "--quick"),
+                                         (["train", "codec"], "--bpp"), (["db", "create"], "--force")])
+def test_grouped_commands_exist(args, words):
+    r = CliRunner().invoke(cli.main, args + ["--help"])
+    assert r.exit_code == 0, r.output
+    assert words in r.output
+
+
+def test_train_inpainter_calls_the_trainer(monkeypatch, tmp_path):
+    import sdr_semcom.generative.train as train
+
+    seen = {}
+
+    def fake(out, name, cfg, net_cfg, command=""):
+        seen.update(out=out, name=name, cfg=cfg, net=net_cfg, command=command)
+        return {"metrics_held_out": {"psnr": 1.0}, "sha256": "0" * 64}
+
+    monkeypatch.setattr(train, "train_inpainter", fake)
+    r = CliRunner().invoke(cli.main, ["train", "inpainter", "--steps", "7", "--width", "8", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert (seen["cfg"].steps, seen["net"].width, seen["out"], seen["name"]) == (7, 8, tmp_path, "inpainter_v1")
+    assert "wrote inpainter_v1.pt" in r.output

@@ -1,0 +1,187 @@
+"""``sdr-semcom db``, ``train`` and ``bench``: the command groups that are not a link role.
+
+Thin, as :mod:`sdr_semcom.cli`: each command parses options and calls one function
+(:mod:`sdr_semcom.commands`, a benchmark's ``main``); :mod:`sdr_semcom.cli` adds the groups to ``main``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from .cli_options import db_opt, engine_opt, errors, out_opt
+
+
+@click.group()
+def db() -> None:
+    """Create, enrol into, validate and show privacy databases."""
+
+
+@db.command("create")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--name", default="lab-default", show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def db_create(path, name, force) -> None:
+    """Write a default database (faces, text, plates removed) with a fresh secret."""
+    from .privacy import PrivacyDatabase
+
+    if Path(path).exists() and not force:
+        raise click.ClickException(f"{path} exists (use --force to overwrite)")
+    PrivacyDatabase.default(name).save(path)
+    click.echo(f"wrote {path}: keep it private, it holds the link's secret")
+
+
+@db.command("enroll")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--id", "entry_id", required=True, help="Entry id for this person ([a-z0-9_-]).")
+@click.option("--policy", type=click.Choice(["remove", "keep"]), default="remove", show_default=True)
+@errors
+def db_enroll(path, images, entry_id, policy) -> None:
+    """Enrol a person from reference photos (largest face of each, SFace features)."""
+    from .commands import enroll
+
+    click.echo(enroll(path, images, entry_id, policy))
+
+
+@db.command("validate")
+@click.argument("path", type=click.Path(dir_okay=False))
+@errors
+def db_validate(path) -> None:
+    """Check a database against its schema; prints its content hash."""
+    from .commands import load_db
+
+    d = load_db(path)
+    click.echo(f"{path}: valid, {len(d.entries)} entries, sha256 {d.content_hash}")
+
+
+@db.command("show")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@errors
+def db_show(path) -> None:
+    """List the entries (never the secret or the enrolled features)."""
+    from .commands import load_db
+
+    from .report import db_lines
+
+    for line in db_lines(load_db(path)):
+        click.echo(line)
+
+
+@click.group()
+def train() -> None:
+    """Train the project's own models."""
+
+
+@train.command("codec")
+@click.option("--kind", type=click.Choice(["dct", "latent"]), default="dct", show_default=True,
+              help="dct: codec v2 (block DCT, learned entropy model and restoration network); "
+                   "latent: codec v1 (conv encoder/decoder, fixed-rate latent).")
+@click.option("--name", default=None, help="Writes models/NAME.pt and models/NAME.json [codec_v2 / codec_v1].")
+@out_opt(None, " Default: models/.")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False),
+              help="Train on your own image folder instead of the shipped images.")
+@click.option("--bpp", type=click.FloatRange(0.05, 8), default=0.75, show_default=True,
+              help="dct: byte budget in bits per pixel.")
+@click.option("--channels", type=click.IntRange(1, 64), default=12, show_default=True, help="latent: channels.")
+@click.option("--bits", type=click.IntRange(1, 8), default=4, show_default=True, help="latent: bits per value.")
+@click.option("--downsample", type=click.Choice(["4", "8", "16"]), default="8", show_default=True, help="latent.")
+@click.option("--width", type=click.IntRange(4, 256), default=None,
+              help="Network width [dct 16, latent 48].")
+@click.option("--steps", type=click.IntRange(1), default=None, help="[dct 6000, latent 4000]")
+@click.option("--minutes", type=float, default=30.0, show_default=True, help="Stop earlier when this is reached.")
+@click.option("--batch", type=click.IntRange(1), default=None, help="[dct 8, latent 16]")
+@click.option("--crop", type=click.IntRange(16, 512), default=None, help="Training crop size [dct 128, latent 64].")
+@click.option("--seed", type=int, default=1, show_default=True)
+def train_codec(kind, name, out, data_dir, bpp, channels, bits, downsample, width, steps, minutes, batch, crop,
+                seed) -> None:
+    """Train a codec (GPU if there is one) and write weights + manifest."""
+    from .commands import train_codec as run
+
+    for line in run(kind, name, out, data_dir, _command_line(), bpp=bpp, channels=channels, bits=bits,
+                    downsample=int(downsample), width=width, steps=steps, minutes=minutes, batch=batch, crop=crop,
+                    seed=seed):
+        click.echo(line)
+
+
+@train.command("inpainter")
+@click.option("--name", default=None, help="Writes models/NAME.pt and models/NAME.json [inpainter_v1].")
+@out_opt(None, " Default: models/.")
+@click.option("--steps", type=click.IntRange(1), default=3500, show_default=True)
+@click.option("--batch", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--minutes", type=float, default=28.0, show_default=True, help="Stop earlier when this is reached.")
+@click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="torch CPU threads.")
+@click.option("--width", type=click.IntRange(4, 256), default=16, show_default=True, help="U-Net base width.")
+@click.option("--size", type=click.IntRange(16, 512), default=64, show_default=True, help="Window, pixels.")
+@click.option("--seed", type=int, default=1, show_default=True)
+def train_inpainter(name, out, steps, batch, minutes, threads, width, size, seed) -> None:
+    """Train the conditional inpainter (the receivers' 'network' generator) and write weights + manifest."""
+    from .commands import train_inpainter as run
+
+    for line in run(name, out, _command_line(), steps=steps, batch=batch, minutes=minutes, seed=seed, threads=threads,
+                    width=width, size=size):
+        click.echo(line)
+
+
+def _command_line() -> str:
+    """The command as typed, for the manifest."""
+    return "sdr-semcom " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks (JSON rows + PNG plot + printed table)."""
+
+
+def _run_bench(name: str, args: list[str]) -> None:
+    """Run ``benchmarks/<name>.py`` of the repository checkout this package was installed from."""
+    import importlib
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks" / f"{name}.py").exists():
+        raise click.ClickException(f"benchmarks/{name}.py not found next to {root / 'sdr_semcom'}: "
+                                   "benchmarks run from a repository checkout (pip install -e .)")
+    sys.path.insert(0, str(root))
+    sys.exit(importlib.import_module(f"benchmarks.{name}").main(args))
+
+
+@bench.command("guard")
+@out_opt("out/bench")
+def bench_guard(out) -> None:
+    """Face recall / precision and time per image of the privacy guard."""
+    _run_bench("guard_bench", ["--out", str(out)])
+
+
+@bench.command("codec")
+@out_opt("out/bench")
+@click.option("--quick", is_flag=True)
+def bench_codec(out, quick) -> None:
+    """Semantic codec vs JPEG at the same bytes: PSNR / SSIM vs SNR and vs packet loss."""
+    _run_bench("codec_bench", ["--out", str(out)] + (["--quick"] if quick else []))
+
+
+@bench.command("phy")
+@out_opt("out/bench")
+@click.option("--quick", is_flag=True, help="Fewer SNR points and packets (smoke run).")
+@engine_opt
+def bench_phy(out, quick, engine) -> None:
+    """PER and goodput vs SNR: this PHY and GNU Radio's stock OFDM, same impairments."""
+    _run_bench("phy_bench", ["--out", str(out)] + (["--quick"] if quick else [])
+               + (["--channel-engine", engine] if engine else []))
+
+
+@bench.command("inpaint")
+@out_opt("out/bench")
+@click.option("--quick", is_flag=True, help="3 face holes + 2 others, a shorter face-prior fit (smoke run).")
+@click.option("--generator-dir", type=click.Path(exists=True, file_okay=False), help="A saved "
+              "StableDiffusionInpaintPipeline to compare too.")
+@click.option("--text-dir", type=click.Path(exists=True, file_okay=False),
+              help="Held-out scene-text images (scenetext0*.jpg).")
+def bench_inpaint(out, quick, generator_dir, text_dir) -> None:
+    """Fill of removed regions per backend and category: PSNR / SSIM / ST-LPIPS in the holes, CPU time."""
+    _run_bench("inpaint_bench", ["--out", str(out)] + (["--quick"] if quick else [])
+               + (["--generator-dir", generator_dir] if generator_dir else [])
+               + (["--text-dir", text_dir] if text_dir else []))

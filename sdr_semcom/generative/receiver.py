@@ -1,0 +1,112 @@
+"""The generative stage of the two receivers: a decoded :class:`~sdr_semcom.pipeline.ReceivedItem` -> filled image.
+
+Used by ``sdr-semcom rx`` (:func:`sdr_semcom.commands.receive`) and the demo (:mod:`sdr_semcom.demo`).
+The authorized receiver fills the boxes it opened from the sealed EMBEDDING message, each grown by the
+guard's margin, with the region's category (from its database) and unkeyed vector; the eavesdropper,
+which learns only how many regions were removed, finds them from the guard's grey fill and never
+reads a database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .base import Inpainter
+from .region import regions_from_fill, regions_from_rows, removed_mask
+
+#: the CLI's role names -> :func:`~.factory.make_inpainter`'s
+ROLES = {"auth": "authorized", "eve": "eavesdropper", "authorized": "authorized", "eavesdropper": "eavesdropper"}
+GUARD_MARGIN = 0.15  # PrivacyGuard's default margin: the receiver rebuilds the removed pixels with it
+#: grey-fill tolerances an eavesdropper tries, widest last, until it finds ``region_count`` regions (lost
+#: packets leave codec noise on the grey: t1.jpg at 5 dB, 8/9 packets: 1 of 6 found at 10, 6 at 15)
+GREY_TOLERANCES = (10, 15, 20)
+
+
+class GeneratorError(RuntimeError):
+    """The generator asked for cannot be built (missing weights, an incomplete ``--generator-dir``)."""
+
+
+def receiver_inpainter(role: str, generator: str = "auto", generator_dir: str | Path | None = None) -> Inpainter:
+    """:func:`~.factory.make_inpainter` for a receiver role (``auth`` / ``eve`` or the long names).
+
+    ``generator_dir`` is checked first (:func:`~.diffusion.check_pipeline_dir`), whatever the generator.
+
+    Raises
+    ------
+    GeneratorError
+        Naming the missing file or package.
+    """
+    from .factory import make_inpainter
+
+    try:
+        if generator_dir is not None:
+            from .diffusion import check_pipeline_dir
+
+            check_pipeline_dir(Path(generator_dir))
+        return make_inpainter(ROLES[role], generator, Path(generator_dir) if generator_dir else None)
+    except (FileNotFoundError, RuntimeError, ValueError) as exc:
+        raise GeneratorError(f"generator {generator!r}: {exc}") from exc
+
+
+def fill_item(item, role: str, inpainter: Inpainter, db=None) -> tuple[np.ndarray | None, list[dict]]:
+    """Fill the regions the guard removed from one received image.
+
+    Parameters
+    ----------
+    item : ReceivedItem
+        From ``SemanticReceiver.decode``; ``item.regions`` and ``item.vectors`` (authorized receiver).
+    role : str
+        ``'auth'`` / ``'authorized'`` or ``'eve'`` / ``'eavesdropper'``.
+    inpainter : Inpainter
+        From :func:`receiver_inpainter` for that role.
+    db : PrivacyDatabase or None
+        Authorized receiver: gives each aligned region its entry's category. An eavesdropper has none
+        (passing one is an error).
+
+    Output
+    ------
+    image : numpy.ndarray or None
+        The filled RGB image (``item.image`` when nothing was removed; ``None`` when no image arrived).
+    rows : list of dict
+        One per region filled: ``{"box", "category", "backend"}``, in ``item.regions`` order when the
+        receiver had the boxes, else in the order the grey fill was found (``"found": "grey fill"``,
+        :func:`find_grey`, guided by ``item.region_count``).
+    """
+    role = ROLES[role]
+    if role == "eavesdropper" and db is not None:
+        raise ValueError("the eavesdropper has no privacy database: pass db=None")
+    if item.image is None:
+        return None, []
+    if item.regions:  # the boxes of an opened EMBEDDING message
+        cats = {e.id: e.category for e in db.entries} if db is not None else None
+        regions = regions_from_rows(item.regions, item.vectors if len(item.vectors) == len(item.regions) else None,
+                                    categories=cats)
+        mask, found = removed_mask(item.image.shape[:2], regions, GUARD_MARGIN), None
+    elif item.region_count != 0:  # removed, boxes unknown (sealed, or lost: None): the grey fill says where
+        regions = find_grey(item.image, item.region_count)
+        mask, found = removed_mask(item.image.shape[:2], regions, 0.0), "grey fill"
+    else:
+        return item.image, []
+    if not regions:
+        return item.image, []
+    res = inpainter.fill(item.image, mask, regions)
+    rows = []
+    for r, backend in zip(regions, res.backends):
+        row = {"box": [round(v, 1) for v in r.box], "category": r.category, "backend": backend}
+        rows.append(row if found is None else {**row, "found": found})
+    return res.image, rows
+
+
+def find_grey(image: np.ndarray, count: int | None) -> list:
+    """:func:`~.region.regions_from_fill` at the narrowest of :data:`GREY_TOLERANCES` that finds ``count``
+    regions (``None``, count unknown: the narrowest only); if none does, the one that finds the most."""
+    best: list = []
+    for tol in GREY_TOLERANCES[:1] if count is None else GREY_TOLERANCES:
+        regions = regions_from_fill(image, tol=tol)
+        if len(regions) > len(best):
+            best = regions
+        if count is None or len(best) >= count:
+            break
+    return best
