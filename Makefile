@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make demo   set up (if needed) and run the end-to-end loopback demo -> out/demo
 #   make test   set up (if needed) and run the test suite
-#   make eval   the paper's claims measured (sdr-semcom eval, ~30 min on 2 cores) -> out/eval
+#   make eval   the paper's claims measured (sdr-semcom eval, 3-7 min on 2 cores) -> out/eval
 VENV := .venv
 PY := $(VENV)/bin/python
 

@@ -2,7 +2,7 @@
 
 See :mod:`sdr_semcom.pipeline` for what travels. Each receiver then fills the removed regions
 (:func:`sdr_semcom.generative.fill_item`): the authorized one at the boxes it opened, with its
-database's categories and the unkeyed vectors; the eavesdropper where it finds the grey fill, without
+database's categories and the opened vectors; the eavesdropper where it finds the grey fill, without
 any database.
 """
 

@@ -101,7 +101,7 @@ class ReceivedItem:
     image: np.ndarray | None  # None: header lost
     info: DecodeInfo | None
     regions: list[dict] = field(default_factory=list)  # boxes (+ entries): only a receiver with the key
-    vectors: list[np.ndarray] = field(default_factory=list)  # unkeyed (384,) vector per region row: not report material
+    vectors: list[np.ndarray] = field(default_factory=list)  # opened (384,) vector per region row: not report material
     region_count: int | None = None  # from the EMBEDDING message's length: any receiver
     key_check: str | None = None  # authorized receiver: "ok", "key mismatch", "database differs (...)"
     embedding_error: str | None = None  # e.g. "authentication failed"

@@ -2,7 +2,7 @@
 
 Used by ``sdr-semcom rx`` (:func:`sdr_semcom.commands.receive`) and the demo (:mod:`sdr_semcom.demo`).
 The authorized receiver fills the boxes it opened from the sealed EMBEDDING message, each grown by the
-guard's margin, with the region's category (from its database) and unkeyed vector; the eavesdropper,
+guard's margin, with the region's category (from its database) and opened vector; the eavesdropper,
 which learns only how many regions were removed, finds them from the guard's grey fill and never
 reads a database.
 """

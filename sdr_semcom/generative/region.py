@@ -28,8 +28,8 @@ class Region:
         Non-identifying words (``privacy.descriptions.describe``) the aligned vector matched; ``None``
         at an eavesdropper.
     embedding : numpy.ndarray or None
-        ``(384,)`` float32 MiniLM vector after unkeying (authorized receiver); ``None`` at an
-        eavesdropper, whose vector is a keyed rotation that says nothing.
+        ``(384,)`` float32 MiniLM vector opened from the sealed EMBEDDING message (authorized
+        receiver); ``None`` at an eavesdropper, which cannot open the message.
     """
 
     box: tuple[float, float, float, float]
@@ -87,9 +87,9 @@ def regions_from_rows(rows: list[dict], vectors=None, categories: dict[str, str]
         ``SemanticReceiver.decode`` rows for one image: ``{"box": [x0, y0, x1, y1], "entry": id | None,
         "score": float, "text": str | None}`` (an eavesdropper's rows have only ``"box"``).
     vectors : sequence of (384,) arrays or None, optional
-        The unkeyed (aligned) MiniLM vectors in the same order, authorized receiver only (default: each
+        The opened (aligned) MiniLM vectors in the same order, authorized receiver only (default: each
         row's ``"vector"`` if the rows carry one). A row whose
-        ``entry`` is ``None`` (no database match) gets no vector: an unkeying that matched nothing
+        ``entry`` is ``None`` (no database match) gets no vector: a vector that matched nothing
         is not trusted to condition a generator.
     categories : dict, optional
         ``entry id -> category`` from the receiver's database (``{e.id: e.category for e in db.entries}``);
