@@ -91,12 +91,20 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
     if payload == "raw":
         report["messages"] = save_received(receiver, out, cfg.mtu)
     else:
-        from .pipeline import SemanticReceiver
+        from .pipeline import KeyCheckError, SemanticReceiver
         from .semantic.weights import load_codec
 
         db = load_db(db_path)
-        items = SemanticReceiver(load_codec(), db=db, strict=strict).decode(receiver.messages)
+        untrusted = None
+        try:
+            items = SemanticReceiver(load_codec(), db=db, strict=strict).decode(receiver.messages)
+        except KeyCheckError as exc:  # strict: write what arrived, then fail
+            items, untrusted = exc.items, exc
+            report["key_check_failed"] = str(exc)
         report["images"] = save_items(items, out, {it.index: fill_item(it, role, inpainter, db) for it in items})
+        if untrusted is not None:
+            write_json(out / "report.json", report)
+            raise untrusted
     write_json(out / "report.json", report)
     line = rx_line(role, report, out)
     if report["interrupted"]:

@@ -120,7 +120,13 @@ class SemanticReceiver:
         The authorized receiver's copy. ``None``: an eavesdropper (image and region count only).
     strict : bool
         Raise :class:`KeyCheckError` instead of warning when an EMBEDDING message was sealed
-        under another key, for other database entries, or fails authentication.
+        under another key, for other database entries, or fails authentication. It is raised
+        after every image is decoded, with the items on it (``exc.items``), so that a caller can
+        still write what arrived.
+    stream : int
+        The link's stream id: messages of other streams are left out (and counted in
+        :attr:`foreign_messages`), and each EMBEDDING message is opened against this stream, so a
+        sealed message moved over from another stream fails authentication.
 
     Output
     ------
@@ -128,17 +134,24 @@ class SemanticReceiver:
     :attr:`key_problems` count the messages that did not verify / whose key check was not ok.
     """
 
-    def __init__(self, codec: ImageCodec, db=None, strict: bool = False) -> None:
+    def __init__(self, codec: ImageCodec, db=None, strict: bool = False, stream: int = 0) -> None:
         from .privacy.aligner import Aligner
         from .privacy.keying import LinkKeys
 
-        self.codec, self.strict = codec, strict
+        self.codec, self.strict, self.stream = codec, strict, stream
         self.keys = LinkKeys.from_database(db) if db is not None else None
         self.aligner = Aligner(db) if db is not None else None
         self.auth_failures = 0
         self.key_problems = 0
+        self.foreign_messages = 0
+        self._problems: list[str] = []
 
     def decode(self, messages: list[Message]) -> list[ReceivedItem]:
+        ours = [m for m in messages if m.stream == self.stream]
+        if len(ours) < len(messages):
+            self.foreign_messages += len(messages) - len(ours)
+            log.warning("%d message(s) of other streams than %d left out", len(messages) - len(ours), self.stream)
+        messages, self._problems = ours, []
         got, _ = received_images(self.codec, messages)
         emb = {m.msg_id: m for m in messages if m.ptype is PayloadType.EMBEDDING}
         items = {g.msg_id // MESSAGES_PER_IMAGE: ReceivedItem(g.msg_id // MESSAGES_PER_IMAGE, g.image, g.info)
@@ -150,7 +163,12 @@ class SemanticReceiver:
             m = emb.get(MESSAGES_PER_IMAGE * i + EMBEDDING_SLOT)
             if m is not None and m.complete:
                 self._read_embedding(item, m)
-        return [items[i] for i in sorted(items)]
+        out = [items[i] for i in sorted(items)]
+        if self.strict and self._problems:
+            exc = KeyCheckError("; ".join(self._problems))
+            exc.items = out
+            raise exc
+        return out
 
     def _read_embedding(self, item: ReceivedItem, m: Message) -> None:
         from .privacy.keying import KEY_OK, AuthenticationFailed
@@ -173,7 +191,7 @@ class SemanticReceiver:
             self._problem(f"image {item.index}: {item.key_check}: the transmitter's privacy database is not "
                           "this receiver's (give both ends the same --db file)")
         try:
-            regions = msg.open(self.keys, Context(self.codec.id, m.stream, m.msg_id))
+            regions = msg.open(self.keys, Context(self.codec.id, self.stream, m.msg_id))
         except AuthenticationFailed:
             item.embedding_error = "authentication failed"
             self.auth_failures += 1
@@ -191,6 +209,5 @@ class SemanticReceiver:
             item.vectors.append(np.asarray(vec, np.float32))
 
     def _problem(self, text: str) -> None:
-        if self.strict:
-            raise KeyCheckError(text)
         log.warning(text)
+        self._problems.append(text)

@@ -201,6 +201,8 @@ class ControlLink:
         try:
             msg = json.loads(raw)
             kind = msg["kind"]
+            if not isinstance(kind, str):
+                raise TypeError(kind)
         except (ValueError, KeyError, TypeError):
             log.warning("%s: ignoring a malformed control message on %s", self.who, self.address)
             return

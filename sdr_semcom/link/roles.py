@@ -165,10 +165,25 @@ def run_tx(payloads: list[tuple[bytes, PayloadType]], cfg: LinkConfig, bind: str
             _stop(tb)
         if intr.signal:
             link.send("bye", reason=f"tx interrupted ({intr.signal})")
+        else:
+            _check_heard_end(link.get("done"), bind)
         taken = int(sink.nitems_read(0))
     return {"frames_sent": tx.frames_sent, "payload_bytes": tx.payload_bytes, "samples": taken,
             "airtime_s": taken / cfg.sample_rate, "wall_s": time.monotonic() - t0, "address": bind,
             "delivered": link.get("done"), "interrupted": intr.signal}
+
+
+def _check_heard_end(done: dict, bind: str) -> None:
+    """A ``done`` says the stream's end passed, not that anything was decoded: the transmission is
+    delivered only when the receivers that count (every one but the eavesdropper's tap, which may
+    lose it all by design) heard the END frame; :class:`LinkError` otherwise."""
+    per_rx = done.get("receivers") or {done.get("who", "receiver"): done}
+    required = {name: r for name, r in per_rx.items() if name != "eve"} or per_rx
+    missed = [f"{name} ({(r or {}).get('packets_received', 0)} packets received)"
+              for name, r in required.items() if not (r or {}).get("end_frame_heard")]
+    if missed:
+        raise LinkError(f"tx: the stream from {bind} ended, but the END frame was not heard by "
+                        f"{', '.join(missed)}: delivery not confirmed")
 
 
 def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_ADDR,

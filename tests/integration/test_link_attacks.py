@@ -7,6 +7,7 @@ here) so the tests show the attack working on it and failing on the sealed messa
 
 import hashlib
 import hmac
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -220,5 +221,26 @@ def test_rx_cli_strict_exits_non_zero_on_another_database(db, tmp_path, monkeypa
     args = ["rx", "--db", str(tmp_path / "other.yaml"), "--out", str(tmp_path / "o")]
     r = CliRunner().invoke(cli.main, args)
     assert r.exit_code == 0 and '"key_check": "key mismatch"' in (tmp_path / "o" / "report.json").read_text()
+    (tmp_path / "o" / "report.json").unlink()
     r = CliRunner().invoke(cli.main, [*args, "--strict"])
     assert r.exit_code == 1 and "--strict: image 0: key mismatch" in r.output
+    report = json.loads((tmp_path / "o" / "report.json").read_text())  # what arrived is written before failing
+    assert "key mismatch" in report["key_check_failed"] and len(report["images"]) == 2
+
+
+def test_sealed_message_of_another_stream_is_not_taken(db):
+    """A genuine sealed message of another transfer (stream 1, same database) sent where stream 0's
+    image 0 expects its own: left out as foreign, never attached to stream 0's image."""
+    tx1 = SemanticTransmitter(_Codec(), _Guard(), db, stream=1)
+    msgs1 = [m for m in tx1.messages(np.zeros((100, 100, 3), np.uint8))[0]]
+    (emb1,) = [Message(1, 2, pt, [data]) for data, pt in msgs1 if pt is PayloadType.EMBEDDING]
+    empty = _link(None, images=1)  # stream 0, image 0: nothing removed (unsealed, no region)
+    rx = SemanticReceiver(_Codec(), db=db, strict=True)
+    with pytest.raises(KeyCheckError, match="not sealed"):  # its own message is the unsealed one, the foreign one is out
+        rx.decode(empty + [emb1])
+    assert rx.foreign_messages == 1
+    (it,) = SemanticReceiver(_Codec(), db=db).decode(empty + [emb1])
+    assert it.regions == [] and it.region_count == 0
+    # relabelled as stream 0, the message no longer verifies: the stream is in its associated data
+    (it,) = SemanticReceiver(_Codec(), db=db).decode([Message(0, 2, emb1.ptype, emb1.fragments)])
+    assert it.embedding_error == "authentication failed" and it.regions == []

@@ -98,3 +98,18 @@ def test_control_link_to_a_peer_that_never_listens_closes():
     t0 = time.monotonic()
     link.close()
     assert time.monotonic() - t0 < 3 and link.last_heard is None
+
+
+def test_tx_success_needs_the_end_frame_heard_by_the_receivers_that_count():
+    """A ``done`` only says the stream ended: tx fails when the authorized receiver decoded nothing or
+    missed the END frame; the eavesdropper's tap may lose everything."""
+    from sdr_semcom.link.roles import _check_heard_end
+
+    ok = {"packets_received": 12, "packets_sent": 12, "end_frame_heard": True}
+    lost = {"packets_received": 0, "packets_sent": None, "end_frame_heard": False}
+    _check_heard_end({"receivers": {"auth": ok, "eve": lost}}, "tcp://x")  # the tap lost it all: fine
+    with pytest.raises(LinkError, match=r"not heard by auth \(0 packets received\)"):
+        _check_heard_end({"receivers": {"auth": lost, "eve": ok}}, "tcp://x")
+    with pytest.raises(LinkError, match="not heard by rx"):
+        _check_heard_end({"who": "rx", **lost}, "tcp://x")  # rx connected to tx directly
+    _check_heard_end({"who": "rx", **ok}, "tcp://x")
