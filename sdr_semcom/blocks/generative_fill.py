@@ -3,10 +3,11 @@
 ``GenerativeFill``: image PDUs in (u8 vector in :mod:`sdr_semcom.link.rawimage` layout), filled
 image PDUs out. The input PDU's metadata dict carries the removed regions of that image:
 ``regions``, the ``SemanticReceiver.decode`` rows (``{"box": [x0, y0, x1, y1], "entry": id | None,
-"text": str | None}``), and, at the authorized receiver, ``vectors``, one unkeyed 384-d MiniLM
+"text": str | None}``), and, at the authorized receiver, ``vectors``, one opened 384-d MiniLM
 vector per row; an image with only ``region_count`` (an eavesdropper: the EMBEDDING message is
 sealed) has its regions found from the guard's grey fill. The removed pixels are rebuilt from the
-boxes (the guard's margin), filled by
+boxes (the guard's margin) or found from the grey fill, as ``sdr-semcom rx`` does
+(:func:`sdr_semcom.generative.receiver.fill_regions`), filled by
 :func:`sdr_semcom.generative.make_inpainter`'s inpainter, and ``inpaint_backends`` (one name per
 region) is added to the metadata. A PDU without regions passes unchanged.
 """
@@ -20,26 +21,23 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from ..generative import Inpainter, make_inpainter, regions_from_fill, regions_from_rows, removed_mask
+from ..generative import Inpainter, make_inpainter
+from ..generative.receiver import fill_regions
 from .pdu import pdu_bytes, to_pdu
 
 log = logging.getLogger(__name__)
 
 
-def fill_image(inpainter: Inpainter, img: np.ndarray, meta: dict, margin: float = 0.15) -> tuple[np.ndarray, dict]:
-    """Fill the regions ``meta`` names in ``img``; returns the image and the metadata with the backends used."""
+def fill_image(inpainter: Inpainter, img: np.ndarray, meta: dict) -> tuple[np.ndarray, dict]:
+    """Fill the regions ``meta`` names in ``img`` (:func:`~sdr_semcom.generative.receiver.fill_regions`, as
+    ``sdr-semcom rx`` does); returns the image and the metadata with the backends used."""
     rows = meta.get("regions") or []
-    if rows:
-        vectors = meta.get("vectors")
-        regions = regions_from_rows(rows, [np.asarray(v, np.float32) for v in vectors] if vectors else None)
-        mask = removed_mask(img.shape[:2], regions, margin)
-    elif meta.get("region_count"):  # regions removed, boxes unknown (sealed EMBEDDING): find the grey fill
-        regions = regions_from_fill(img)
-        mask = removed_mask(img.shape[:2], regions, 0.0)
-    else:
+    vectors = meta.get("vectors")
+    vectors = [np.asarray(v, np.float32) for v in vectors] if vectors and len(vectors) == len(rows) else None
+    filled, done = fill_regions(img, inpainter, rows, vectors, meta.get("region_count", 0 if not rows else None))
+    if not done:
         return img, meta
-    res = inpainter.fill(img, mask, regions)
-    return res.image, {**meta, "inpaint_backends": res.backends}
+    return filled, {**meta, "inpaint_backends": [r["backend"] for r in done]}
 
 
 class GenerativeFill(gr.basic_block):

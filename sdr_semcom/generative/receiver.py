@@ -79,24 +79,53 @@ def fill_item(item, role: str, inpainter: Inpainter, db=None) -> tuple[np.ndarra
         raise ValueError("the eavesdropper has no privacy database: pass db=None")
     if item.image is None:
         return None, []
-    if item.regions:  # the boxes of an opened EMBEDDING message
-        cats = {e.id: e.category for e in db.entries} if db is not None else None
-        regions = regions_from_rows(item.regions, item.vectors if len(item.vectors) == len(item.regions) else None,
-                                    categories=cats)
-        mask, found = removed_mask(item.image.shape[:2], regions, GUARD_MARGIN), None
-    elif item.region_count != 0:  # removed, boxes unknown (sealed, or lost: None): the grey fill says where
-        regions = find_grey(item.image, item.region_count)
-        mask, found = removed_mask(item.image.shape[:2], regions, 0.0), "grey fill"
+    cats = {e.id: e.category for e in db.entries} if db is not None else None
+    vectors = item.vectors if len(item.vectors) == len(item.regions) else None
+    return fill_regions(item.image, inpainter, item.regions, vectors, item.region_count, cats)
+
+
+def fill_regions(image: np.ndarray, inpainter: Inpainter, rows: list[dict], vectors=None,
+                 region_count: int | None = None, categories: dict | None = None) -> tuple[np.ndarray, list[dict]]:
+    """The receivers' fill, from what the link delivered about one image (used by :func:`fill_item` and
+    the GNU Radio block :class:`~sdr_semcom.blocks.generative_fill.GenerativeFill`).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        The decoded RGB image.
+    inpainter : Inpainter
+    rows : list of dict
+        The boxes of an opened EMBEDDING message (``SemanticReceiver.decode`` rows); empty at an
+        eavesdropper.
+    vectors : sequence of (384,) arrays or None
+        The opened vectors, one per row (authorized receiver).
+    region_count : int or None
+        How many regions were removed (``None``: unknown, the EMBEDDING message was lost). Without
+        rows, a non-zero count sends the receiver looking for the grey fill.
+    categories : dict or None
+        Entry id -> category (the authorized receiver's database).
+
+    Output
+    ------
+    image, rows
+        As :func:`fill_item`'s.
+    """
+    if rows:  # the boxes of an opened EMBEDDING message
+        regions = regions_from_rows(rows, vectors, categories=categories)
+        mask, found = removed_mask(image.shape[:2], regions, GUARD_MARGIN), None
+    elif region_count != 0:  # removed, boxes unknown (sealed, or lost: None): the grey fill says where
+        regions = find_grey(image, region_count)
+        mask, found = removed_mask(image.shape[:2], regions, 0.0), "grey fill"
     else:
-        return item.image, []
+        return image, []
     if not regions:
-        return item.image, []
-    res = inpainter.fill(item.image, mask, regions)
-    rows = []
+        return image, []
+    res = inpainter.fill(image, mask, regions)
+    out = []
     for r, backend in zip(regions, res.backends):
         row = {"box": [round(v, 1) for v in r.box], "category": r.category, "backend": backend}
-        rows.append(row if found is None else {**row, "found": found})
-    return res.image, rows
+        out.append(row if found is None else {**row, "found": found})
+    return res.image, out
 
 
 def find_grey(image: np.ndarray, count: int | None) -> list:
