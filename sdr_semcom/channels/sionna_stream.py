@@ -1,0 +1,231 @@
+"""Sionna's 3GPP TDL / Rayleigh fading as a continuous stream: time-varying taps at the link's sample rate.
+
+Sionna's ``TDL`` draws its Doppler, arrival angles and phases anew on every call and starts each
+call at t = 0, and computing the taps for every sample costs ~1.9 kB and ~5 us per sample
+(/work/shared/sdr-stack.md). :class:`FadingStream` keeps one set of draws for the whole stream
+(drawn as ``TDL.__call__`` draws them, from its own seeded generator), evaluates the paths'
+sum-of-sinusoids coefficients (TR 38.901 TDL, Sionna's [SoS] generator) in float64 on a grid
+of one point every ``K`` samples, turns them into discrete taps with Sionna's
+``cir_to_time_channel`` (sinc pulse, lags ``l_min`` .. ``l_max`` from
+``time_lag_discrete_time_channel``), interpolates the taps linearly between grid points, filters
+the stream with them, carrying the last ``L - 1`` input samples into the next call, and adds the
+noise once, on the output. The phases advance in float64 and are wrapped at each call, so they
+keep their resolution however long the stream runs. The output depends on the samples and the
+seed only, never on how the stream is cut into calls.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from .spec import MODELS, SPEED_OF_LIGHT, FadingSpec
+
+#: Taps are computed every K samples and interpolated linearly; :func:`choose_k` takes the largest
+#: power of two up to MAX_K whose interpolation error stays below TAP_ERROR_DB (measured in
+#: tests/unit/test_sionna_stream.py against taps computed for every sample).
+MAX_K = 256
+TAP_ERROR_DB = -60.0
+#: Noise over the whole sampled band for a given in-band SNR: the PHY uses 52 of 64 carriers
+#: (sdr_semcom.phy.channel's convention: signal power over noise power in the occupied band).
+BAND_FACTOR = 64.0 / 52.0
+NUM_SINUSOIDS = 20
+LOS_ANGLE = math.acos(0.7)  # Sionna's TDL default angle of arrival of the LoS path
+
+
+def _keep_heap() -> None:
+    """glibc returning freed arrays to the OS triples the per-call time (sdr-stack.md): keep the heap."""
+    os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(1 << 30))
+    os.environ.setdefault("MALLOC_MMAP_MAX_", "0")
+
+
+class FadingStream:
+    """A fading channel (3GPP TDL or Rayleigh/Jakes) plus AWGN applied to a complex stream, call by call.
+
+    Parameters
+    ----------
+    spec : FadingSpec
+        Model, delay spread, speed, carrier frequency.
+    sample_rate : float
+        The stream's sample rate, Hz (the taps are spaced 1 / sample_rate).
+    snr_db : float or None
+        In-band SNR (signal over noise in 52 of 64 carriers, for unit mean signal power); None: no noise.
+    seed : int
+        Seeds the fading draws (Doppler angles, phases) and, separately, the noise.
+    k : int or None
+        Taps are computed every ``k`` samples and interpolated linearly in between (1: every sample;
+        None: :func:`choose_k`, from the Doppler shift).
+
+    Input
+    -----
+    x : numpy.ndarray, complex
+        The next samples of the stream (any length, any cut).
+
+    Output
+    ------
+    numpy.ndarray, complex64
+        As many samples as went in: output sample n is ``sum_l h_l(n - D) x[n - D - l]`` over lags
+        ``l_min .. l_max`` (:attr:`lags`), plus noise; the signal is delayed by ``D = -l_min``
+        samples (:attr:`delay`, 6), the Sionna convention without its extra ``L - 1`` samples.
+    """
+
+    def __init__(self, spec: FadingSpec, sample_rate: float, snr_db: float | None, seed: int,
+                 k: int | None = None) -> None:
+        import torch
+        from sionna.phy.channel import time_lag_discrete_time_channel
+
+        self.spec, self.fs, self.seed = spec, float(sample_rate), int(seed)
+        self.k = choose_k(spec.doppler_hz, self.fs) if k is None else int(k)
+        if self.k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        powers, delays, los_power = _profile(spec)
+        self.mean_powers = powers  # per path, NLoS part, the LoS power apart (sum + los = 1)
+        self.path_delays_s = delays
+        self.los_power = los_power
+        self.l_min, self.l_max = time_lag_discrete_time_channel(self.fs, max(3e-6, float(delays.max()) + 1e-12))
+        self.delay = -self.l_min
+        self.lags = np.arange(self.l_min, self.l_max + 1)
+        # the draws, as TDL.__call__ makes them (batch 1, one antenna each side), from our own generator
+        gen = torch.Generator().manual_seed(self.seed)
+        m, s = len(powers), NUM_SINUSOIDS
+        omega = 2 * math.pi * spec.speed_mps / SPEED_OF_LIGHT * spec.carrier_frequency_hz  # rad/s
+        torch.rand((1,), generator=gen)  # TDL's Doppler draw (min speed = max speed here: unused)
+        theta = torch.rand((m, s), generator=gen).double().numpy() * (2 * math.pi / s) - math.pi / s
+        alpha = 2 * math.pi / s * np.arange(1, s + 1) + theta
+        phi = torch.rand((m, s), generator=gen).double().numpy() * 2 * math.pi - math.pi
+        self._w = omega * np.cos(alpha)  # rad/s per sinusoid (m, s)
+        self._phase = phi.copy()  # phases at the grid point self._g0 (float64, wrapped)
+        self._amp = np.sqrt(powers / s)[:, None]
+        if los_power > 0:
+            phi0 = float(torch.rand((1,), generator=gen).double() * 2 * math.pi - math.pi)
+            self._w_los = omega * math.cos(LOS_ANGLE)
+            self._phase_los = phi0
+        else:
+            self._w_los = self._phase_los = 0.0
+        self._g0 = 0  # the grid index the phases refer to
+        # discrete taps: h_l(t) = sum_m a_m(t) sinc(l - fs tau_m) (Sionna's cir_to_time_channel)
+        self._sinc = _sinc_matrix(self.fs, delays, self.l_min, self.l_max)  # (m, L)
+        self.noise_std = 0.0 if snr_db is None else math.sqrt(BAND_FACTOR / 10 ** (snr_db / 10) / 2)
+        self._noise = np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, 0x5E7])))
+        self._hist = np.zeros(len(self.lags) - 1, np.complex64)  # the last L - 1 inputs
+        self._n = 0  # stream index of the next input sample
+        _keep_heap()
+
+    # ------------------------------------------------------------------ the channel itself
+    def path_coefficients(self, t_index: np.ndarray) -> np.ndarray:
+        """Path coefficients ``a_m`` (m, len(t_index)), complex128, at the stream's sample indices ``t_index``.
+
+        The indices must lie at or after the grid point the phases were last advanced to
+        (:meth:`process` only moves forward).
+        """
+        dt = (np.asarray(t_index, np.float64) - self._g0 * self.k) / self.fs  # small: the phases carry the rest
+        arg = self._phase[:, :, None] + self._w[:, :, None] * dt[None, None, :]
+        a = (self._amp[:, :, None] * np.exp(1j * arg)).sum(axis=1)
+        if self.los_power > 0:
+            a[0] += math.sqrt(self.los_power) * np.exp(1j * (self._phase_los + self._w_los * dt))
+        return a
+
+    def _grid_coefficients(self, g_first: int, count: int) -> np.ndarray:
+        """:meth:`path_coefficients` at the grid points ``g_first .. g_first + count - 1`` (times ``g k``):
+        one complex exponential per sinusoid, then a rotation per step (a running product)."""
+        step = self.k / self.fs
+        start = self._phase + self._w * (g_first - self._g0) * step
+        rot = np.empty(self._w.shape + (count,), np.complex128)
+        rot[..., 0] = np.exp(1j * start)
+        rot[..., 1:] = np.exp(1j * self._w * step)[..., None]
+        np.cumprod(rot, axis=-1, out=rot)
+        a = np.einsum("ms,msg->mg", np.broadcast_to(self._amp, self._w.shape), rot)
+        if self.los_power > 0:
+            dt = (np.arange(count) + (g_first - self._g0)) * step
+            a[0] += math.sqrt(self.los_power) * np.exp(1j * (self._phase_los + self._w_los * dt))
+        return a
+
+    def taps(self, t_index: np.ndarray) -> np.ndarray:
+        """Discrete taps (len(t_index), L), complex128, for lags :attr:`lags` at sample indices ``t_index``."""
+        return self.path_coefficients(t_index).T @ self._sinc
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.complex64)
+        n, n0, k = x.size, self._n, self.k
+        if n == 0:
+            return np.zeros(0, np.complex64)
+        big_l = len(self.lags)
+        # taps at times t = n0 - D .. n0 + n - 1 - D, from grid points g k covering them
+        t0 = n0 - self.delay
+        g_first = t0 // k
+        g_last = (t0 + n - 1) // k + 1
+        grid = (self._grid_coefficients(g_first, g_last - g_first + 1).T @ self._sinc).astype(np.complex64)  # (G, L)
+        # the samples in whole grid segments (the first and last padded): in segment g the taps are
+        # A_g + (j / k) B_g at its j-th sample, so each segment is two k x L by L products
+        s0 = t0 - g_first * k
+        nseg = g_last - g_first
+        xb = np.concatenate([self._hist, x])
+        xe = np.concatenate([np.zeros(s0, np.complex64), xb, np.zeros(nseg * k - s0 - n, np.complex64)])
+        win = np.lib.stride_tricks.sliding_window_view(xe, big_l)[: nseg * k, ::-1]  # row r: xe[r + L - 1 - i]
+        ab = np.stack([grid[:-1], grid[1:] - grid[:-1]], axis=-1)  # (nseg, L, 2)
+        uv = np.matmul(win.reshape(nseg, k, big_l), ab)  # (nseg, k, 2)
+        y = (uv[..., 0] + self._ramp(k) * uv[..., 1]).reshape(-1)[s0: s0 + n]
+        if self.noise_std:
+            y += (self._noise.standard_normal(2 * n, np.float32).view(np.complex64) * np.float32(self.noise_std))
+        self._hist = xb[-(big_l - 1):].copy()
+        self._advance(g_first)
+        self._n = n0 + n
+        return y
+
+    @staticmethod
+    def _ramp(k: int) -> np.ndarray:
+        return (np.arange(k, dtype=np.float32) / np.float32(k))[None, :]
+
+    def _advance(self, g: int) -> None:
+        """Move the phases' reference to grid point ``g`` (wrapped to +-pi, float64)."""
+        dt = (g - self._g0) * self.k / self.fs
+        self._phase = np.remainder(self._phase + self._w * dt + np.pi, 2 * np.pi) - np.pi
+        self._phase_los = math.remainder(self._phase_los + self._w_los * dt, 2 * math.pi)
+        self._g0 = g
+
+
+def _profile(spec: FadingSpec) -> tuple[np.ndarray, np.ndarray, float]:
+    """(mean powers of the NLoS paths, their delays in s, LoS power), summing to 1, from Sionna's TDL tables."""
+    name = MODELS[spec.model]
+    if name is None:
+        return np.ones(1), np.zeros(1), 0.0
+    from sionna.phy.channel.tr38901 import TDL
+
+    tdl = TDL(name, delay_spread=spec.delay_spread_ns * 1e-9, carrier_frequency=spec.carrier_frequency_hz,
+              precision="double")
+    powers = tdl.mean_powers.real.double().numpy().copy()  # the first path's includes the LoS power
+    delays = tdl.delays.double().numpy().copy()
+    los = float(tdl.mean_power_los.real) if tdl.los else 0.0
+    powers[0] -= los
+    return powers, delays, los
+
+
+def choose_k(doppler_hz: float, sample_rate: float) -> int:
+    """Largest power of two <= :data:`MAX_K` for which linear interpolation of the taps between grid
+    points K samples apart keeps its error power below :data:`TAP_ERROR_DB` relative to the taps.
+
+    Interpolating ``exp(j w t)`` linearly over steps of ``theta = w K / fs`` radians leaves a mean
+    square error of ``theta**4 / 120``; the Doppler components have ``|w| <= 2 pi fD``.
+    """
+    if doppler_hz <= 0:
+        return MAX_K
+    theta_max = (120 * 10 ** (TAP_ERROR_DB / 10)) ** 0.25
+    k_max = theta_max * sample_rate / (2 * math.pi * doppler_hz)
+    k = 1
+    while 2 * k <= min(k_max, MAX_K):
+        k *= 2
+    return k
+
+
+def _sinc_matrix(fs: float, delays: np.ndarray, l_min: int, l_max: int) -> np.ndarray:
+    """(paths, L) sinc weights by Sionna's ``cir_to_time_channel`` (its a = 1 per path, one time step)."""
+    import torch
+    from sionna.phy.channel import cir_to_time_channel
+
+    m = len(delays)
+    a = torch.eye(m, dtype=torch.complex128).reshape(m, 1, 1, 1, 1, m, 1)  # batch b: path b alone
+    tau = torch.tensor(delays, dtype=torch.float64).reshape(1, 1, 1, m).expand(m, 1, 1, m)
+    hm = cir_to_time_channel(fs, a, tau, l_min, l_max)  # (m, 1, 1, 1, 1, 1, L)
+    return hm.reshape(m, l_max - l_min + 1).numpy()
