@@ -15,6 +15,7 @@ from PIL import Image
 
 from .link import rawimage
 from .link.endpoints import LinkReceiver
+from .link.peers import delivery_summary  # noqa: F401  (re-exported: the CLI reads it from here)
 
 if TYPE_CHECKING:
     from .pipeline import ReceivedItem
@@ -196,18 +197,6 @@ def rx_line(role: str, report: dict, out: Path) -> str:
     if report.get("images"):
         line += f"; regions filled by {backend_counts(report['images'])}"
     return f"{line}; wrote {out}/report.json"
-
-
-def delivery_summary(done: dict | None) -> str:
-    """What each receiver got, from a ``done`` control message (the channel's, or a receiver's own)."""
-    if not done:
-        return "delivery not confirmed"
-    per_rx = done.get("receivers") or {done.get("who", "receiver"): done}
-    parts = []
-    for name, r in per_rx.items():
-        sent = r.get("packets_sent")
-        parts.append(f"{name} received {r.get('packets_received')}/{sent if sent is not None else '?'}")
-    return "delivered: " + ", ".join(parts)
 
 
 def db_lines(d) -> list[str]:

@@ -27,13 +27,13 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
 
 from ..config import LinkConfig
 from ..phy.framing import PayloadType
 from .control import ControlLink, LinkError, control_address
 from .endpoints import LinkReceiver
 from .interrupt import Interrupt
+from .peers import POLL_S, Peer, PeerLost, PeerTimeout, Timeouts, drain
 from .warmup import warm_up
 
 __all__ = ["LinkError", "PeerLost", "PeerTimeout", "Timeouts", "run_channel", "run_rx", "run_tx"]
@@ -43,52 +43,6 @@ TX_ADDR = "tcp://127.0.0.1:5555"
 AUTH_ADDR = "tcp://127.0.0.1:5556"
 EVE_ADDR = "tcp://127.0.0.1:5557"
 ZMQ_TIMEOUT_MS = 100
-POLL_S = 0.05
-#: After an upstream stopped: how long its samples must have stopped flowing before we stop too.
-DRAIN_S = 0.5
-
-
-class PeerTimeout(LinkError):
-    """A peer did not show up within the connect timeout."""
-
-
-class PeerLost(LinkError):
-    """A peer went silent, or stopped and said why (``bye``)."""
-
-
-@dataclass
-class Timeouts:
-    connect_s: float = 15.0  # until a peer is first heard (counted after this process's warm-up)
-    idle_s: float = 5.0  # a peer neither heard nor sending samples, after it was first heard
-
-
-@dataclass
-class _Peer:
-    """A neighbour process as one role sees it."""
-
-    name: str  # "transmitter", "receiver (auth)"...
-    address: str  # its data address
-    link: ControlLink
-    hint: str  # what to do when it never shows up
-    guard: object | None = None  # EotWatch on the samples from it (upstream peers)
-
-    def last_activity(self) -> float | None:
-        stamps = [self.link.last_heard, getattr(self.guard, "last_activity", None)]
-        stamps = [s for s in stamps if s is not None]
-        return max(stamps) if stamps else None
-
-    def check(self, t0: float, timeouts: Timeouts, what: str) -> None:
-        """Raise :class:`PeerLost` / :class:`PeerTimeout` if the peer said bye, went silent, or never came."""
-        bye = self.link.get("bye")
-        if bye is not None:
-            raise PeerLost(f"{what}: the {self.name} on {self.address} stopped: {bye.get('reason', 'no reason given')}")
-        last, now = self.last_activity(), time.monotonic()
-        if last is None and now - t0 > timeouts.connect_s:
-            raise PeerTimeout(f"{what}: no {self.name} on {self.address} within {timeouts.connect_s:.0f} s "
-                              f"({self.hint})")
-        if last is not None and now - last > timeouts.idle_s:
-            raise PeerLost(f"{what}: the {self.name} on {self.address} went silent for {timeouts.idle_s:.0f} s "
-                           f"(no samples, no heartbeat on {self.link.address})")
 
 
 def _push_sink(addr: str):
@@ -105,17 +59,6 @@ def _pull_source(addr: str):
     src = zeromq.pull_source(gr.sizeof_gr_complex, 1, addr, ZMQ_TIMEOUT_MS, True, -1)
     big_output_buffer(src)  # feeds a Python block: fewer, larger work() calls
     return src
-
-
-def _drain(guards: list, intr: Interrupt, limit_s: float) -> None:
-    """Forward / decode what an upstream that stopped had sent: wait until no guard has seen a
-    sample for :data:`DRAIN_S` (at most ``limit_s``, or until interrupted)."""
-    t0 = time.monotonic()
-    while intr.signal is None and time.monotonic() - t0 < limit_s:
-        now = time.monotonic()
-        if all(g.last_activity is None or now - g.last_activity > DRAIN_S for g in guards):
-            return
-        time.sleep(POLL_S)
 
 
 def _stop(tb) -> None:
@@ -143,7 +86,7 @@ def run_tx(payloads: list[tuple[bytes, PayloadType]], cfg: LinkConfig, bind: str
         sink = _push_sink(bind)
         tb.connect(src, sink)
         tx = src.transmit(payloads, cfg.mtu)
-        down = _Peer("channel or receiver", bind, link, "start 'sdr-semcom channel', or 'sdr-semcom rx' connected "
+        down = Peer("channel or receiver", bind, link, "start 'sdr-semcom channel', or 'sdr-semcom rx' connected "
                      "to this address")
         t0 = time.monotonic()
         tb.start()
@@ -206,11 +149,11 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
     tb = guard_in = None
     keep = []  # references to the blocks: GNU Radio must not outlive its Python blocks
     with Interrupt() as intr, ExitStack() as links:
-        up = _Peer("transmitter", connect, links.enter_context(ControlLink(control_address(connect), False, "channel")),
+        up = Peer("transmitter", connect, links.enter_context(ControlLink(control_address(connect), False, "channel")),
                    "is 'sdr-semcom tx' running?")
         up.link.send("hello")
         warm_up("channel", cfg)
-        down = {role: _Peer(f"receiver ({role})", addr,
+        down = {role: Peer(f"receiver ({role})", addr,
                             links.enter_context(ControlLink(control_address(addr), True, "channel")),
                             f"start 'sdr-semcom rx --role {role}' connected to this address")
                 for role, (_, addr) in outs.items()}
@@ -238,7 +181,7 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
                     try:
                         up.check(t0, timeouts, "channel")
                     except PeerLost:  # what it sent still goes out: the receivers write it
-                        _drain([guard_in] + [g for _, g, _ in keep], intr, timeouts.idle_s)
+                        drain([guard_in] + [g for _, g, _ in keep], intr, timeouts.idle_s)
                         raise
                 for p in down.values():
                     p.check(t0, timeouts, "channel")
@@ -284,7 +227,7 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
         guard = EotWatch()
         sink = BurstSink(on_burst=receiver.push)
         tb.connect(src, guard, sink)
-        up = _Peer("upstream process", connect, link, "is the upstream process running?", guard)
+        up = Peer("upstream process", connect, link, "is the upstream process running?", guard)
         warning = None
         t0 = time.monotonic()
         tb.start()
@@ -295,7 +238,7 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
                 time.sleep(POLL_S)
         except PeerLost as exc:
             warning = str(exc)
-            _drain([guard], intr, timeouts.idle_s)
+            drain([guard], intr, timeouts.idle_s)
         except PeerTimeout as exc:
             link.send("bye", reason=str(exc))
             raise
