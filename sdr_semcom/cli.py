@@ -10,13 +10,15 @@ several commands are defined once, in :mod:`sdr_semcom.cli_options`; the ``db``,
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import click
 
 from .cli_groups import bench, db, train
-from .cli_options import (config_opt, db_opt, engine_opt, errors, eve_snr_opt, generator_opts, images_arg,
-                          link_config, mod_opt, out_opt, payload_opt, size_opt, snr_opt, timeouts_opt)
+from .cli_options import (CHANNEL_ENGINES, config_opt, db_opt, engine_opt, errors, eve_snr_opt, fading_opts,
+                          generator_opts, images_arg, link_config, mod_opt, out_opt, payload_opt, size_opt, snr_opt,
+                          timeouts_opt)
 from .config import DEMO_LINK
 
 
@@ -134,19 +136,37 @@ def tx(images, bind, size, timeouts, payload, db_path, config_path, modulation) 
 @eve_snr_opt
 @timeouts_opt()
 @config_opt
-@engine_opt
+@click.option("--engine", "--channel-engine", "engine", type=click.Choice(CHANNEL_ENGINES),
+              help="Channel emulator of both links (overrides the config): sdr-semcom's (default), GNU Radio's "
+                   "channel_model, or Sionna's 3GPP fading in its own process (.venv-sionna).")
+@fading_opts
 @errors
-def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, timeouts, config_path, engine) -> None:
+def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, timeouts, config_path, engine, fading) -> None:
     """Channel emulator process: TX samples in, impaired samples out (auth and eve).
 
-    Exits 0 once every receiver confirmed it consumed the transmission; 1 otherwise; 130 / 143 on
-    SIGINT / SIGTERM.
+    With --engine sionna (or engine = "sionna" in the config) the channel is a 3GPP TDL or
+    Rayleigh fading model from Sionna plus AWGN, run by .venv-sionna's python.
+
+    Exits 0 once every receiver confirmed it consumed the transmission; 1 otherwise; 2 on bad
+    options or a missing Sionna venv; 130 / 143 on SIGINT / SIGTERM.
     """
     from .link.interrupt import Interrupted
+
+    cfg = link_config(config_path, snr_db=snr, eve_snr_db=eve_snr, engine=engine).with_fading(**fading)
+    if "sionna" in (cfg.auth.engine, cfg.eve.engine):
+        from .channels.launch import SionnaMissing, channel_argv, exec_channel
+
+        if cfg.auth.engine != cfg.eve.engine and not no_eve:
+            raise click.UsageError(f"engine sionna runs both channels: [auth] has {cfg.auth.engine!r}, [eve] "
+                                   f"{cfg.eve.engine!r} (give --engine sionna, or --no-eve)")
+        try:
+            exec_channel(channel_argv(cfg, connect, auth_bind, None if no_eve else eve_bind, timeouts))
+        except SionnaMissing as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
     from .link.roles import run_channel
     from .report import delivery_summary
 
-    cfg = link_config(config_path, snr_db=snr, eve_snr_db=eve_snr, engine=engine)
     r = run_channel(cfg, connect, auth_bind, None if no_eve else eve_bind, timeouts)
     if r["interrupted"]:
         raise Interrupted(r["interrupted"], f"channel: interrupted by {r['interrupted']} after {r['samples']} samples")

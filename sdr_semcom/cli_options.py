@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .channels.spec import MODELS
 from .config import LinkConfig
 
 
@@ -60,6 +61,36 @@ mod_opt = click.option("--modulation", type=click.Choice(["bpsk", "qpsk", "16qam
 engine_opt = click.option("--channel-engine", "engine", type=click.Choice(["semcom", "gnuradio"]),
                           help="Channel emulator (overrides the config): sdr-semcom's (default; runs repeat "
                                "sample for sample) or GNU Radio's channel_model.")
+#: ``sdr-semcom channel --engine``: the in-process engines and Sionna's (a process of its own)
+CHANNEL_ENGINES = ("semcom", "gnuradio", "sionna")
+FADING_MODELS = tuple(MODELS)
+
+
+def fading_opts(f):
+    """``--model --delay-spread --speed --doppler --carrier-frequency`` -> one ``fading`` dict (for
+    :meth:`~sdr_semcom.config.LinkConfig.with_fading`; None: not given). Engine sionna only."""
+
+    @functools.wraps(f)
+    def wrapper(*args, model, delay_spread, speed, doppler, carrier_frequency, **kwargs):
+        if speed is not None and doppler is not None:
+            raise click.UsageError("give --speed or --doppler, not both")
+        fading = {"model": model, "delay_spread_ns": delay_spread, "speed_mps": speed, "doppler_hz": doppler,
+                  "carrier_frequency_hz": carrier_frequency}
+        return f(*args, fading=fading, **kwargs)
+
+    for opt in reversed([
+        click.option("--model", type=click.Choice(FADING_MODELS),
+                     help="Fading model of both links (engine sionna; default tdl-a): 3GPP TR 38.901 TDL-A..E, or "
+                          "flat Rayleigh with a Jakes spectrum."),
+        click.option("--delay-spread", type=float, metavar="NS", help="RMS delay spread, ns (default 300)."),
+        click.option("--speed", type=float, metavar="M_S", help="Receiver speed, m/s (default 0.83: 3 km/h)."),
+        click.option("--doppler", type=float, metavar="HZ", help="Maximum Doppler shift, Hz (instead of --speed)."),
+        click.option("--carrier-frequency", type=float, metavar="HZ", help="Carrier frequency, Hz (default 2.4e9)."),
+    ]):
+        wrapper = opt(wrapper)
+    return wrapper
+
+
 snr_opt = click.option("--snr", type=float, help="Authorized link SNR, dB (overrides the config's [auth] snr_db).")
 eve_snr_opt = click.option("--eve-snr", type=float,
                            help="Eavesdropper link SNR, dB (overrides the config's [eve] snr_db).")

@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from .channels.spec import MODELS, FadingSpec
 from .phy.channel import ENGINES, ChannelSpec, impaired
 from .phy.framing import CRC_LEN, DEFAULT_MTU, HEADER_LEN
 from .phy.mapping import Modulation
@@ -111,13 +112,39 @@ class LinkConfig:
                 changes["snr_db"] = float(snr)
             if engine is not None:
                 changes["engine"] = engine
+                current = getattr(cfg, role).fading
+                changes["fading"] = (current or FadingSpec()) if engine == "sionna" else None
             if changes:
                 try:
                     cfg = replace(cfg, **{role: replace(getattr(cfg, role), **changes)})
                 except ValueError as exc:  # e.g. engine gnuradio on a channel with front-end impairments
                     flags = ", ".join(f"{k}={v!r}" for k, v in changes.items())
                     raise ConfigError(f"command line ({flags}) on [{role}]: {exc}") from exc
-                stated |= {f"{role}.{k}" for k in changes}
+                stated |= {f"{role}.{k}" for k in changes if k != "fading"}
+        return replace(cfg, stated=frozenset(stated))
+
+    def with_fading(self, **flags) -> "LinkConfig":
+        """This configuration with command-line fading values (``model``, ``delay_spread_ns``,
+        ``speed_mps``, ``doppler_hz``, ``carrier_frequency_hz``; None: not given) on both channels,
+        which must have engine ``sionna``.
+
+        Raises
+        ------
+        ConfigError
+            A value out of range, or a channel whose engine is not ``sionna``.
+        """
+        given = {k: _FADING_KEYS[k](f"command line: --{k}", v) for k, v in flags.items() if v is not None}
+        if not given:
+            return self
+        cfg, stated = self, set(self.stated)
+        for role in CHANNEL_TABLES:
+            spec = getattr(cfg, role)
+            if spec.engine != "sionna":
+                raise ConfigError(f"command line: fading options ({', '.join(given)}) need --engine sionna "
+                                  f"(the [{role}] channel's engine is {spec.engine!r})")
+            cfg = replace(cfg, **{role: replace(spec, fading=fading_spec(f"command line on [{role}]", spec.fading,
+                                                                         given))})
+            stated |= {f"{role}.{k}" for k in given}
         return replace(cfg, stated=frozenset(stated))
 
     @classmethod
@@ -189,6 +216,15 @@ _CHANNEL_KEYS = {
     "dc_offset_dbc": _number, "tone_dbc": _number, "tone_subcarriers": _number, "iq_gain_db": _number,
     "iq_phase_deg": _number,
 }
+#: engine ``sionna``'s fading model (sdr_semcom.channels.spec.FadingSpec): a key given without
+#: ``engine = "sionna"`` is refused; ``doppler_hz`` is another way to give ``speed_mps``
+_FADING_KEYS = {
+    "model": lambda w, v: _choice(w, v, tuple(MODELS)),
+    "delay_spread_ns": lambda w, v: _range(w, v, 0.0, 1e5),
+    "speed_mps": lambda w, v: _range(w, v, 0.0, 1e3),
+    "doppler_hz": lambda w, v: _range(w, v, 0.0, 1e6),
+    "carrier_frequency_hz": lambda w, v: _range(w, v, 1e6, 1e12),
+}
 _TOP_KEYS = {
     "modulation": lambda w, v: _modulation(w, v),
     "mtu": lambda w, v: _integer(w, v, CODEC_MAX_PACKET, MAX_MTU,
@@ -206,6 +242,35 @@ def _modulation(where: str, v) -> str:
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     return v
+
+
+def _range(where: str, v, lo: float, hi: float) -> float:
+    x = _number(where, v)
+    if not lo <= x <= hi:
+        raise ConfigError(f"{where}: must be within {lo:g}..{hi:g}, got {v!r}")
+    return x
+
+
+def fading_spec(where: str, base: FadingSpec | None, given: dict) -> FadingSpec:
+    """``base`` (None: the defaults) with the checked fading keys ``given`` (:data:`_FADING_KEYS`' names).
+
+    Raises
+    ------
+    ConfigError
+        Both ``speed_mps`` and ``doppler_hz``, or a value :class:`FadingSpec` refuses; names ``where``.
+    """
+    given = dict(given)
+    if "speed_mps" in given and "doppler_hz" in given:
+        raise ConfigError(f"{where}: give speed_mps or doppler_hz, not both")
+    spec = base if base is not None else FadingSpec()
+    doppler = given.pop("doppler_hz", None)
+    try:
+        spec = replace(spec, **given)
+        if doppler is not None:
+            spec = replace(spec, speed_mps=FadingSpec.speed_for_doppler(doppler, spec.carrier_frequency_hz))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    return spec
 
 
 def _positive(where: str, v) -> float:
@@ -240,13 +305,22 @@ def from_dict(data: dict, source: str = "config", base: LinkConfig | None = None
         if not isinstance(data[table], dict):
             raise ConfigError(f"{where}: must be a table ([{table}] with keys {', '.join(_CHANNEL_KEYS)}), "
                               f"got {data[table]!r}")
-        _unknown(where, data[table], _CHANNEL_KEYS)
-        given = {k: _CHANNEL_KEYS[k](f"{where} {k}", v) for k, v in data[table].items()}
+        _unknown(where, data[table], [*_CHANNEL_KEYS, *_FADING_KEYS])
+        given = {k: _CHANNEL_KEYS[k](f"{where} {k}", v) for k, v in data[table].items() if k in _CHANNEL_KEYS}
+        fading = {k: _FADING_KEYS[k](f"{where} {k}", v) for k, v in data[table].items() if k in _FADING_KEYS}
+        engine = given.get("engine", getattr(base, table).engine)
+        if fading and engine != "sionna":
+            raise ConfigError(f"{where}: fading keys ({', '.join(fading)}) need engine = \"sionna\" "
+                              f"(the engine is {engine!r})")
+        if engine == "sionna":
+            given["fading"] = fading_spec(where, getattr(base, table).fading, fading)
+        elif "engine" in given:
+            given["fading"] = None
         try:
             kw[table] = replace(getattr(base, table), **given)
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from exc
-        stated |= {f"{table}.{k}" for k in given}
+        stated |= {f"{table}.{k}" for k in [*given, *fading] if k != "fading"}
     try:
         return replace(base, **kw, stated=base.stated | stated)
     except ValueError as exc:

@@ -72,6 +72,9 @@ def make_channel_block(spec: ChannelSpec, block_tags: bool = False):
     (``semcom`` is a Python block: passed inline to ``connect``, it would be garbage-collected
     under GNU Radio).
     """
+    if spec.engine == "sionna":
+        raise ValueError("channel engine 'sionna' runs as its own process: 'sdr-semcom channel --engine sionna' "
+                         "(in one process use engine semcom or gnuradio)")
     if spec.engine == "semcom":
         return ChannelBlock(spec, block_tags=block_tags)
     from gnuradio import channels

@@ -37,10 +37,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..channels.spec import FadingSpec
 from . import kernels
 from .ofdm import NFFT, USED
 
-ENGINES = ("semcom", "gnuradio")
+ENGINES = ("semcom", "gnuradio", "sionna")
 
 #: The benchmark's multipath profile: 3 taps within 3 samples (normalised to unit energy).
 MULTIPATH_TAPS: tuple[complex, ...] = (1.0, 0.35 * np.exp(1j), 0.0, 0.15 * np.exp(2.1j))
@@ -65,7 +66,9 @@ class ChannelSpec:
     engine : str
         ``semcom`` (:class:`ChannelEmulator`, repeatable sample for sample) or ``gnuradio``
         (``channels.channel_model``, without the front-end impairments below);
-        :func:`sdr_semcom.blocks.make_channel_block` makes the block.
+        :func:`sdr_semcom.blocks.make_channel_block` makes the block. ``sionna``: 3GPP fading
+        from Sionna (``fading``) and AWGN, in its own process (:mod:`sdr_semcom.channels`;
+        ``sdr-semcom channel`` only); CFO, clock error, ``taps`` and the front end are not applied.
     dc_offset_dbc : float or None
         DC offset power relative to the burst power, dB (at most +20; None: none). The offset is
         ``10**(dBc/20) exp(j pi/4)``.
@@ -77,6 +80,8 @@ class ChannelSpec:
     iq_gain_db, iq_phase_deg : float
         IQ imbalance: gain of the Q branch relative to I (within +-6 dB) and its phase error
         (within +-45 degrees).
+    fading : FadingSpec or None
+        The fading model of engine ``sionna`` (None there: :class:`FadingSpec`'s defaults).
     """
 
     snr_db: float = 30.0
@@ -90,6 +95,7 @@ class ChannelSpec:
     tone_subcarriers: float = 0.0
     iq_gain_db: float = 0.0
     iq_phase_deg: float = 0.0
+    fading: FadingSpec | None = None
 
     def __post_init__(self) -> None:
         if self.seed < 1:
@@ -109,6 +115,8 @@ class ChannelSpec:
         if self.engine == "gnuradio" and self.front_end:
             raise ValueError("channel engine 'gnuradio' has no DC offset, tone or IQ imbalance: use engine 'semcom' "
                              "or leave out dc_offset_dbc, tone_dbc, iq_gain_db and iq_phase_deg")
+        if self.fading is not None and self.engine != "sionna":
+            raise ValueError(f"a fading model ({self.fading.model}) needs engine 'sionna', not '{self.engine}'")
         if abs(self.clock_ppm) >= 1e5:
             raise ValueError(f"channel clock_ppm must be within +-1e5 (10 %), got {self.clock_ppm}")
         if not np.all(np.isfinite(np.asarray(self.taps, dtype=np.complex128))):
