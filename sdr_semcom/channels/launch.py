@@ -20,6 +20,12 @@ class SionnaMissing(RuntimeError):
     """No interpreter with Sionna: the message says how to make one."""
 
 
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    return env
+
+
 def sionna_python() -> str:
     """The interpreter to run Sionna with: ``$SDR_SEMCOM_SIONNA_PYTHON``, this one if it imports
     Sionna (Debian 13: numpy 2 everywhere), else ``.venv-sionna/bin/python``.
@@ -30,6 +36,8 @@ def sionna_python() -> str:
         None of them exists.
     """
     if os.environ.get(ENV_PYTHON):
+        if not os.access(os.environ[ENV_PYTHON], os.X_OK):
+            raise SionnaMissing(f"engine sionna: ${ENV_PYTHON} ({os.environ[ENV_PYTHON]}) is not an executable")
         return os.environ[ENV_PYTHON]
     if importlib.util.find_spec("sionna") is not None:
         return sys.executable
@@ -67,8 +75,49 @@ def exec_channel(argv: list[str]) -> None:
         No interpreter with Sionna.
     """
     py = sionna_python()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(py, [py, "-m", "sdr_semcom.channels.sionna_proc", *argv], env)
+    os.execve(py, [py, "-m", "sdr_semcom.channels.sionna_proc", *argv], _env())
+
+
+def fade_offline(signals: list, jobs: list[dict], workdir) -> tuple[list, list[dict]]:
+    """Fade recorded waveforms through Sionna's channels in one run of :mod:`.fade_file`.
+
+    Parameters
+    ----------
+    signals : list of numpy.ndarray
+        complex64 waveforms, one per job.
+    jobs : list of dict
+        Per waveform: ``model``, ``delay_spread_ns``, ``speed_mps``, ``carrier_frequency_hz``,
+        ``snr_db`` (None: no noise), ``seed``, ``sample_rate`` (see :mod:`.fade_file`).
+    workdir : path-like
+        Where the files go (the caller's temporary folder).
+
+    Output
+    ------
+    (faded waveforms, one info dict per job: ``k``, ``delay``, ``cpu_s``)
+
+    Raises
+    ------
+    SionnaMissing
+        No interpreter with Sionna.
+    RuntimeError
+        The process failed (its stderr in the message).
+    """
+    import json
+    import subprocess
+
+    import numpy as np
+
+    workdir = Path(workdir)
+    full = []
+    for i, (x, job) in enumerate(zip(signals, jobs)):
+        np.save(workdir / f"in{i}.npy", np.asarray(x, np.complex64))
+        full.append({**job, "in": str(workdir / f"in{i}.npy"), "out": str(workdir / f"out{i}.npy")})
+    (workdir / "jobs.json").write_text(json.dumps(full))
+    r = subprocess.run([sionna_python(), "-m", "sdr_semcom.channels.fade_file", str(workdir / "jobs.json")],
+                       env=_env(), capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(f"sdr_semcom.channels.fade_file failed ({r.returncode}): {r.stderr[-2000:]}")
+    infos = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    return [np.load(j["out"]) for j in full], infos
