@@ -509,7 +509,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="channel emulator of the loopback runs and the recorded captures")
     ap.add_argument("--packets", type=int, help="packets per SNR point and turn (default 300; quick: 40)")
     ap.add_argument("--speed-packets", type=int, help="packets per modem-speed turn (default 1000; quick: 40)")
-    args = ap.parse_args(argv)
+    ap.add_argument("--channel", help="instead: PER / goodput through Sionna's fading channels, comma-separated "
+                                      "(awgn, rayleigh, tdl-a .. tdl-e): benchmarks/fading_bench.py")
+    args, rest = ap.parse_known_args(argv)
+    if args.channel:
+        from benchmarks import fading_bench
+
+        return fading_bench.main(["--channel", args.channel, "--out", args.out, *(["--quick"] if args.quick else []),
+                                  *(["--packets", str(args.packets)] if args.packets else []), *rest])
+    if rest:
+        ap.error(f"unrecognized arguments: {' '.join(rest)}")
     from gnuradio import gr
 
     gr.logging().set_default_level(gr.log_levels.warn)  # the stock receiver logs every bad header

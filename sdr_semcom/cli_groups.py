@@ -167,10 +167,14 @@ def bench_codec(out, quick) -> None:
 @out_opt("out/bench")
 @click.option("--quick", is_flag=True, help="Fewer SNR points and packets (smoke run).")
 @engine_opt
-def bench_phy(out, quick, engine) -> None:
-    """PER and goodput vs SNR: this PHY and GNU Radio's stock OFDM, same impairments."""
+@click.option("--channel", help="Instead: through Sionna's fading (.venv-sionna), comma-separated from awgn, rayleigh, "
+                                "tdl-a .. tdl-e (e.g. awgn,tdl-a,tdl-c): out/bench/fading_bench.*")
+@click.option("--speeds", help="With --channel: receiver speeds, km/h, comma-separated (default 3,120).")
+def bench_phy(out, quick, engine, channel, speeds) -> None:
+    """PER and goodput vs SNR: this PHY and GNU Radio's stock OFDM, same impairments (or fading channels)."""
     _run_bench("phy_bench", ["--out", str(out)] + (["--quick"] if quick else [])
-               + (["--channel-engine", engine] if engine else []))
+               + (["--channel-engine", engine] if engine else []) + (["--channel", channel] if channel else [])
+               + (["--speeds", speeds] if speeds else []))
 
 
 @bench.command("inpaint")

@@ -25,6 +25,9 @@ import time
 
 
 def main(argv: list[str] | None = None) -> int:
+    from . import single_threaded_blas
+
+    single_threaded_blas()  # before numpy
     import numpy as np
 
     from .sionna_stream import FadingStream

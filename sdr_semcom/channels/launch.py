@@ -21,7 +21,9 @@ class SionnaMissing(RuntimeError):
 
 
 def _env() -> dict:
-    env = dict(os.environ)
+    from . import single_threaded_blas
+
+    env = single_threaded_blas(dict(os.environ))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     return env
 

@@ -167,10 +167,11 @@ def run(outputs: list[Output], connect: str = TX_ADDR, sample_rate: float = 1e6,
 
 
 def _send(sock, msg: bytes, peer: Peer, t0: float, timeouts: Timeouts, intr: Interrupt) -> None:
-    """Send ``msg``, waiting while the receiver's queue is full (checking that it is still alive)."""
+    """Send ``msg``, waiting while the receiver's queue is full (checking that it is still alive); a
+    receiver that already said ``done`` (it heard the end and stopped reading) gets nothing more."""
     import zmq
 
-    while intr.signal is None:
+    while intr.signal is None and peer.link.get("done") is None:
         if sock.poll(int(POLL_S * 1000), zmq.POLLOUT):
             sock.send(msg, zmq.NOBLOCK)
             return
@@ -240,6 +241,9 @@ def outputs_from_args(a: argparse.Namespace, p: argparse.ArgumentParser) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
+    from . import single_threaded_blas
+
+    single_threaded_blas()  # before numpy
     p = parser()
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO if a.verbose else logging.WARNING, format="%(message)s")

@@ -17,7 +17,6 @@ seed only, never on how the stream is cut into calls.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 
@@ -28,17 +27,13 @@ from .spec import MODELS, SPEED_OF_LIGHT, FadingSpec
 #: tests/unit/test_sionna_stream.py against taps computed for every sample).
 MAX_K = 256
 TAP_ERROR_DB = -60.0
+#: grid points per block in :meth:`FadingStream._grid_coefficients`
+GRID_BLOCK = 16
 #: Noise over the whole sampled band for a given in-band SNR: the PHY uses 52 of 64 carriers
 #: (sdr_semcom.phy.channel's convention: signal power over noise power in the occupied band).
 BAND_FACTOR = 64.0 / 52.0
 NUM_SINUSOIDS = 20
 LOS_ANGLE = math.acos(0.7)  # Sionna's TDL default angle of arrival of the LoS path
-
-
-def _keep_heap() -> None:
-    """glibc returning freed arrays to the OS triples the per-call time (sdr-stack.md): keep the heap."""
-    os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(1 << 30))
-    os.environ.setdefault("MALLOC_MMAP_MAX_", "0")
 
 
 class FadingStream:
@@ -111,7 +106,6 @@ class FadingStream:
         self._noise = np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, 0x5E7])))
         self._hist = np.zeros(len(self.lags) - 1, np.complex64)  # the last L - 1 inputs
         self._n = 0  # stream index of the next input sample
-        _keep_heap()
 
     # ------------------------------------------------------------------ the channel itself
     def path_coefficients(self, t_index: np.ndarray) -> np.ndarray:
@@ -128,15 +122,20 @@ class FadingStream:
         return a
 
     def _grid_coefficients(self, g_first: int, count: int) -> np.ndarray:
-        """:meth:`path_coefficients` at the grid points ``g_first .. g_first + count - 1`` (times ``g k``):
-        one complex exponential per sinusoid, then a rotation per step (a running product)."""
+        """:meth:`path_coefficients` at the grid points ``g_first .. g_first + count - 1`` (times ``g k``).
+
+        Grid point ``g = g_first + A q + b`` (``b < A``) of sinusoid (m, s) is
+        ``c exp(j w k (A q + b) / fs)``: a product of two exponentials, one per block of A points
+        and one within a block, so the sum over the sinusoids is one batched matrix product per
+        path, and only ``count / A + A`` exponentials per sinusoid are computed.
+        """
         step = self.k / self.fs
-        start = self._phase + self._w * (g_first - self._g0) * step
-        rot = np.empty(self._w.shape + (count,), np.complex128)
-        rot[..., 0] = np.exp(1j * start)
-        rot[..., 1:] = np.exp(1j * self._w * step)[..., None]
-        np.cumprod(rot, axis=-1, out=rot)
-        a = np.einsum("ms,msg->mg", np.broadcast_to(self._amp, self._w.shape), rot)
+        blk = GRID_BLOCK
+        nblk = -(-count // blk)
+        c = self._amp * np.exp(1j * (self._phase + self._w * (g_first - self._g0) * step))  # (m, s)
+        within = np.exp(1j * self._w[..., None] * (step * np.arange(blk)))  # (m, s, blk)
+        blocks = np.exp(1j * self._w[..., None] * (step * blk * np.arange(nblk)))  # (m, s, nblk)
+        a = np.matmul((c[..., None] * blocks).transpose(0, 2, 1), within).reshape(len(c), -1)[:, :count]
         if self.los_power > 0:
             dt = (np.arange(count) + (g_first - self._g0)) * step
             a[0] += math.sqrt(self.los_power) * np.exp(1j * (self._phase_los + self._w_los * dt))
