@@ -66,6 +66,11 @@ def make_channel_block(spec: ChannelSpec, block_tags: bool = False):
         Stop stream tags (needed between GNU Radio's stock ``ofdm_tx`` and ``ofdm_rx`` in one
         process, whose length tags would leak).
 
+    Raises
+    ------
+    ConfigError
+        Engine ``sionna``: not a block (:mod:`sdr_semcom.channels.sionna_proc` is a process).
+
     Output
     ------
     The block: complex64 in, complex64 out. Keep a reference to it while its flowgraph runs
@@ -73,8 +78,10 @@ def make_channel_block(spec: ChannelSpec, block_tags: bool = False):
     under GNU Radio).
     """
     if spec.engine == "sionna":
-        raise ValueError("channel engine 'sionna' runs as its own process: 'sdr-semcom channel --engine sionna' "
-                         "(in one process use engine semcom or gnuradio)")
+        from ..config import ConfigError
+
+        raise ConfigError("channel engine 'sionna' runs as its own process ('sdr-semcom channel --engine sionna'); "
+                          "in one process (demo, loopback, benchmarks) use engine semcom or gnuradio")
     if spec.engine == "semcom":
         return ChannelBlock(spec, block_tags=block_tags)
     from gnuradio import channels
