@@ -118,7 +118,7 @@ class LinkConfig:
                 try:
                     cfg = replace(cfg, **{role: replace(getattr(cfg, role), **changes)})
                 except ValueError as exc:  # e.g. engine gnuradio on a channel with front-end impairments
-                    flags = ", ".join(f"{k}={v!r}" for k, v in changes.items())
+                    flags = ", ".join(f"{k}={v!r}" for k, v in changes.items() if k != "fading")
                     raise ConfigError(f"command line ({flags}) on [{role}]: {exc}") from exc
                 stated |= {f"{role}.{k}" for k in changes if k != "fading"}
         return replace(cfg, stated=frozenset(stated))
