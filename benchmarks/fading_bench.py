@@ -197,9 +197,10 @@ def table(rows: list[dict], snrs_shown) -> list[str]:
             ok = next((r["snr_db"] for r in sel if r["per"] <= 0.1 and all(q["per"] <= 0.1 for q in sel
                                                                              if q["snr_db"] >= r["snr_db"])), None)
             name = "this PHY " + key[1].upper() if key[0] == "sdr-semcom" else "stock QPSK"
+            reach = f"> {sel[-1]['snr_db']}" if ok is None else str(ok)
             lines.append(f"| {_label(sel[0])} | {name} | " + " | ".join(
                 f"{per[s]:.3f}" if s in per else "" for s in snrs_shown)
-                + f" | {'> ' + str(sel[-1]['snr_db']) if ok is None else ok} | {sel[-1]['goodput_air_bps'] / 1e3:.0f} |")
+                + f" | {reach} | {sel[-1]['goodput_air_bps'] / 1e3:.0f} |")
     return lines
 
 
