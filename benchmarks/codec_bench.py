@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import save  # noqa: E402
 from sdr_semcom.config import LinkConfig  # noqa: E402
-from sdr_semcom.link.loopback import run_loopback  # noqa: E402
+from sdr_semcom.link.loopback import run_loopback as _loopback  # noqa: E402
 from sdr_semcom.phy.channel import impaired  # noqa: E402
 from sdr_semcom.phy.framing import PayloadType  # noqa: E402
 from sdr_semcom.semantic import baseline  # noqa: E402
@@ -81,8 +81,17 @@ def loss_sweep(codecs: dict, images, rates, trials, seed=0):
     return rows
 
 
-def snr_sweep(codecs: dict, images, snrs, repeats):
-    """Every system's packets through the same channel realisations (same seeds)."""
+def snr_sweep(codecs: dict, images, snrs, repeats, fading=None):
+    """Every system's packets through the same channel realisations (same seeds); ``fading`` (a
+    :class:`~sdr_semcom.channels.spec.FadingSpec`): through Sionna's fading and AWGN instead of the
+    standard impairments (:func:`sdr_semcom.link.faded.run_faded`, one Sionna process per run)."""
+    from sdr_semcom.link.faded import run_faded
+
+    def run_loopback(msgs, cfg, roles):  # this sweep's channel
+        if fading is None:
+            return _loopback(msgs, cfg, roles=roles)
+        return run_faded(msgs, cfg, fading, cfg.auth.snr_db, cfg.auth.seed)
+
     rows = []
     main = next(iter(codecs.values()))
     for snr in snrs:
@@ -163,7 +172,17 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="out/bench")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--names", default="codec_v2,codec_v1", help="codecs in models/ (the first sizes the JPEG)")
+    ap.add_argument("--channel", help="the SNR sweep through Sionna's fading instead of the standard impairments: "
+                                      "rayleigh, tdl-a .. tdl-e (.venv-sionna; delay spread 300 ns, 2.4 GHz)")
+    ap.add_argument("--speed", type=float, default=3.0, help="with --channel: receiver speed, km/h (default 3)")
     args = ap.parse_args(argv)
+    fading = None
+    if args.channel:
+        from sdr_semcom.channels.spec import MODELS, FadingSpec
+
+        if args.channel not in MODELS:
+            ap.error(f"--channel: unknown {args.channel!r}; valid values: {', '.join(MODELS)}")
+        fading = FadingSpec(args.channel, speed_mps=args.speed / 3.6)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     codecs = {name: load_codec(name) for name in args.names.split(",")}
@@ -174,9 +193,15 @@ def main(argv=None) -> int:
               f"({8 * np.mean(sizes) / SIZE**2:.3f} bit/pixel)")
     rates = [0, 0.1, 0.3] if args.quick else [0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7]
     snrs = [3, 4, 6, 10] if args.quick else [2, 3, 3.5, 4, 4.5, 5, 6, 8, 12]
+    if fading is not None:  # fading needs more SNR (benchmarks/fading_bench.py)
+        snrs = [8, 16, 30] if args.quick else [4, 8, 12, 16, 20, 30]
     rows = [timing(name, codec, images[0]) for name, codec in codecs.items()]
     rows += loss_sweep(codecs, images, rates, trials=2 if args.quick else 6)
-    rows += snr_sweep(codecs, images, snrs, repeats=1 if args.quick else 6)
+    rows += snr_sweep(codecs, images, snrs, repeats=1 if args.quick else 6, fading=fading)
+    if fading is not None:
+        for r in rows:
+            if r["sweep"] == "snr":
+                r.update(channel=fading.model, speed_kmh=fading.speed_mps * 3.6)
     for r in rows[: len(codecs)]:
         ms = {k: f"{r[k]:.1f} ({r[k + '_min']:.1f}-{r[k + '_max']:.1f})"
               for k in ("total_ms", "encode_ms", "decode_ms")}

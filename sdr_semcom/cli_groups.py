@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .cli_options import db_opt, engine_opt, errors, out_opt
+from .cli_options import FADING_MODELS, db_opt, engine_opt, errors, out_opt
 
 
 @click.group()
@@ -158,9 +158,13 @@ def bench_guard(out) -> None:
 @bench.command("codec")
 @out_opt("out/bench")
 @click.option("--quick", is_flag=True)
-def bench_codec(out, quick) -> None:
+@click.option("--channel", type=click.Choice(FADING_MODELS), help="The SNR sweep through Sionna's fading "
+                                                                  "(.venv-sionna) instead of the standard impairments.")
+@click.option("--speed", type=float, help="With --channel: receiver speed, km/h (default 3).")
+def bench_codec(out, quick, channel, speed) -> None:
     """Semantic codec vs JPEG at the same bytes: PSNR / SSIM vs SNR and vs packet loss."""
-    _run_bench("codec_bench", ["--out", str(out)] + (["--quick"] if quick else []))
+    _run_bench("codec_bench", ["--out", str(out)] + (["--quick"] if quick else [])
+               + (["--channel", channel] if channel else []) + (["--speed", str(speed)] if speed is not None else []))
 
 
 @bench.command("phy")

@@ -151,3 +151,16 @@ def test_phy_decodes_through_slow_fading(tmp_path):
     rx = BurstReceiver()
     got = [b.payload for b in rx.feed(y) + rx.flush() if b.payload is not None]
     assert sum(p in got for p in payloads) >= 27, len(got)
+
+
+def test_link_through_fading_without_a_flowgraph():
+    """run_faded (codec_bench --channel): frames, END frame and report through TDL-C at 30 dB, walking."""
+    from sdr_semcom.link.faded import run_faded
+
+    _sionna_python()
+    cfg = LinkConfig(mtu=1024)
+    msgs = [bytes(range(256)) * 4, b"second message" * 100]
+    res = run_faded(msgs, cfg, FadingSpec("tdl-c", 300, 3 / 3.6), snr_db=30.0, seed=2)
+    rep = res.rx["auth"].report
+    assert rep["end_frame_heard"] and rep["per"] == 0, rep
+    assert sorted(m.data for m in res.rx["auth"].messages if m.complete) == sorted(msgs)
