@@ -108,11 +108,11 @@ def plot(rows: list[dict], path: Path) -> None:
         k, n, _ = CODES[code]
         for system, style in (("sdr-semcom", "o-"), ("5G NR", "s--")):
             pts = sorted((r["ebn0_db"], r["bler"], r["blocks"]) for r in rows
-                         if r["code"] == code and r["system"].startswith(system))
+                         if r.get("code") == code and r.get("system", "").startswith(system))
             if not pts:
                 continue
             e, b, nb = zip(*pts)
-            label = next(r["system"] for r in rows if r["code"] == code and r["system"].startswith(system))
+            label = next(r["system"] for r in rows if r.get("code") == code and r.get("system", "").startswith(system))
             ax.semilogy(e, np.maximum(b, 0.5 / np.array(nb)), style, label=label, ms=4)
         ax.set(title=f"k = {k}, n = {n} (rate {k / n:.3f}), BPSK, AWGN", xlabel="Eb/N0 (dB)",
                ylabel="block error rate (0 errors: plotted at 0.5 / blocks)")
@@ -148,20 +148,21 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"5G NR half failed: {p.stderr[-2000:]}")
     print(p.stdout.rsplit("\n", 2)[0])
     rows += json.loads(p.stdout.strip().splitlines()[-1])
+    figures = []
     print("\n| code (k, n) | target BLER | ours Eb/N0 (dB) | 5G NR Eb/N0 (dB) | 5G NR - ours (dB) |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for code, (k, n, _grid) in CODES.items():
         for target in (0.1, 0.01):
-            a = at_bler([r for r in rows if r["code"] == code and r["system"].startswith("sdr")], target)
-            b = at_bler([r for r in rows if r["code"] == code and r["system"].startswith("5G")], target)
+            a = at_bler([r for r in rows if r.get("code") == code and r.get("system", "").startswith("sdr")], target)
+            b = at_bler([r for r in rows if r.get("code") == code and r.get("system", "").startswith("5G")], target)
             diff = f"{b - a:+.2f}" if a is not None and b is not None else "n/a"
-            rows.append({"figure": "ebn0_at_bler", "code": code, "k": k, "n": n, "target": target, "ours_db": a,
+            figures.append({"figure": "ebn0_at_bler", "code": code, "k": k, "n": n, "target": target, "ours_db": a,
                          "nr_db": b})
             print(f"| {code} ({k}, {n}) | {target:g} | {a if a is None else round(a, 2)} | "
                   f"{b if b is None else round(b, 2)} | {diff} |")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    save(rows, out, "ldpc_anchor", plot)
+    save(rows + figures, out, "ldpc_anchor", plot)
     return 0
 
 
