@@ -111,8 +111,8 @@ class FadingStream:
     def path_coefficients(self, t_index: np.ndarray) -> np.ndarray:
         """Path coefficients ``a_m`` (m, len(t_index)), complex128, at the stream's sample indices ``t_index``.
 
-        The indices must lie at or after the grid point the phases were last advanced to
-        (:meth:`process` only moves forward).
+        Any indices: they are taken relative to the grid point the phases were last advanced to
+        (float64: exact to well below a microradian for offsets of hours).
         """
         dt = (np.asarray(t_index, np.float64) - self._g0 * self.k) / self.fs  # small: the phases carry the rest
         arg = self._phase[:, :, None] + self._w[:, :, None] * dt[None, None, :]
