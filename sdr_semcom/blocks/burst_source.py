@@ -78,14 +78,15 @@ class BurstSource(gr.sync_block):
         self.set_msg_handler(pmt.intern("frames"), self._on_pdu)
 
     @classmethod
-    def from_files(cls, paths, modulation: str = "qpsk", gap: int = 400, mtu: int = 1024) -> "BurstSource":
+    def from_files(cls, paths, modulation: str = "qpsk", gap: int = 400, mtu: int = 1024, burst_tags: bool = False,
+                   idle_fill: bool = False) -> "BurstSource":
         """A source that sends each file as one message (fragmented), then ends the stream.
 
         This is what the GRC flowgraphs use; the CLI's ``tx`` sends images instead.
         """
         from ..phy.framing import PayloadType
 
-        src = cls(modulation, gap)
+        src = cls(modulation, gap, burst_tags=burst_tags, idle_fill=idle_fill)
         messages = []
         for path in paths:
             with open(path, "rb") as fh:

@@ -2,9 +2,12 @@
 the one-line errors when no USRP answers or a recording's rate does not match."""
 
 import json
+import shutil
 import subprocess
+import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.conftest import ROOT, awgn
@@ -64,3 +67,27 @@ def test_recording_at_another_rate_is_refused(tmp_path):
     assert "recorded at 2e+06 S/s" in p.stderr and "pass --rate 2e+06" in p.stderr
     p = _cli(["rx", "--radio", "zmq", "--input", str(rec)])
     assert p.returncode == 2 and "--radio file only" in p.stderr
+
+
+@pytest.mark.skipif(shutil.which("grcc") is None, reason="grcc not installed")
+def test_usrp_flowgraphs_compile_and_open_the_device(tmp_path):
+    """flowgraphs/{tx,rx,eve}_usrp.grc and rx_eve_b210.grc compile; the scripts get the CLI's settings as
+    options and reach the device (here: none answers)."""
+    env = dict(ENV, GRC_BLOCKS_PATH=str(ROOT / "grc"))
+    scripts = {}
+    for g in ("tx_usrp", "rx_usrp", "eve_usrp", "rx_eve_b210"):
+        p = subprocess.run(["grcc", "-o", str(tmp_path), str(ROOT / "flowgraphs" / f"{g}.grc")], env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        scripts[g] = (tmp_path / f"semcom_{g}.py").read_text()
+    assert "uhd.usrp_sink(" in scripts["tx_usrp"] and "burst_tags=True" in scripts["tx_usrp"]
+    assert "set_antenna(\"TX/RX\", 0)" in scripts["tx_usrp"]
+    for g in ("rx_usrp", "eve_usrp", "rx_eve_b210"):
+        assert "uhd.usrp_source(" in scripts[g] and "set_center_freq(uhd.tune_request(freq, lo_offset), 0)" in scripts[g]
+    assert 'BurstSink.saving(out_dir + \'/eve\', "eve"' in scripts["eve_usrp"]
+    b210 = scripts["rx_eve_b210"]
+    assert 'set_subdev_spec("A:A A:B", 0)' in b210 and "channels=list(range(0,2))" in b210
+    assert "self.connect((self.usrp_rx, 1), (self.rx_eve, 0))" in b210
+    p = subprocess.run([sys.executable, str(tmp_path / "semcom_tx_usrp.py"), "--args", "type=b200", "--freq", "915e6"],
+                       env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0 and "No devices found" in p.stderr and "type: b200" in p.stderr
