@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -111,7 +112,8 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
     if front is None:
         received = {role: run_rx(cfg, role, connect, timeouts, semantic=payload == "semantic")}
     else:
-        received = run_receivers(cfg, roles, front, timeouts, semantic=payload == "semantic")
+        received = run_receivers(cfg, roles, front, timeouts, semantic=payload == "semantic",
+                                 on_ready=None if front.lengths is not None else _tell)
     lines, failure = [], None
     for r, (receiver, report) in received.items():
         where = out / r if role == "both" else out
@@ -130,6 +132,11 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
     if cut:
         raise PeerLost(f"{line}\n{cut[0]['warning']}")
     return line
+
+
+def _tell(line: str) -> None:
+    """A progress line for the user, on stderr (stdout holds the summary)."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def _write_received(cfg: LinkConfig, role: str, receiver, report: dict, out: Path, payload: str,

@@ -366,14 +366,15 @@ END_GRACE_S = 2.0
 
 
 def run_receivers(cfg: LinkConfig, roles: tuple[str, ...], front: RxFrontEnd, timeouts: Timeouts = Timeouts(),
-                  semantic: bool = False) -> dict[str, tuple[LinkReceiver, dict]]:
+                  semantic: bool = False, on_ready=None) -> dict[str, tuple[LinkReceiver, dict]]:
     """Receive through a radio or from recordings, one chain per role; returns role -> (receiver, report).
 
     A recording ends at its end (``stream_ended``). A radio streams forever: a chain ends when
     every chain heard the END frame (or :data:`END_GRACE_S` after the first did); otherwise when no
     burst decoded for ``timeouts.idle_s`` after the first, or none within ``timeouts.connect_s``
     (``warning`` says which; what arrived is in the report). Each report's ``radio`` holds the
-    front end's counters (a USRP's ``overflows``).
+    front end's counters (a USRP's ``overflows``). ``on_ready`` (a callable taking a line) is told
+    when the receivers listen: the moment to start the transmitter.
     """
     from gnuradio import gr
 
@@ -398,6 +399,8 @@ def run_receivers(cfg: LinkConfig, roles: tuple[str, ...], front: RxFrontEnd, ti
         t0 = time.monotonic()
         first_end = None
         tb.start()
+        if on_ready is not None:
+            on_ready(f"rx ({', '.join(roles)}): listening on {front.description}")
         try:
             while intr.signal is None:
                 time.sleep(POLL_S)

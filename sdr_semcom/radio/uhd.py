@@ -79,7 +79,18 @@ def open_usrp(direction: str, s: UhdSettings, rate: float):
         raise
     except (RuntimeError, ValueError, IndexError) as exc:
         raise RadioError(f'USRP "{s.args}" refused {step}: {" ".join(str(exc).split())}') from None
+    _realtime()
     return blk
+
+
+def _realtime() -> None:
+    """Ask for real-time scheduling for the flowgraph's threads (GNU Radio's
+    ``enable_realtime_scheduling``, before the flowgraph starts); say so once when refused."""
+    from gnuradio import gr
+
+    if gr.enable_realtime_scheduling() != gr.RT_OK:
+        log.warning("no real-time priority for the radio's threads (ulimit -r is 0): expect more U / O under load; "
+                    "hw_setup.md, 'Real-time priority', says how to allow it")
 
 
 class UhdTx(TxFrontEnd):
