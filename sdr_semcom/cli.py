@@ -192,7 +192,7 @@ def rx(role, connect, radio, out, timeouts, payload, db_path, strict, config_pat
     if role == "both" and radio.kind == "zmq":
         raise click.UsageError("--role both needs --radio uhd (two channels of one USRP) or --radio file; over "
                                "ZeroMQ run one 'sdr-semcom rx' per role")
-    if role == "both" and radio.kind == "uhd" and len(radio.uhd.channels) == 1:
+    if role == "both" and radio.kind == "uhd" and radio.uhd.channels == (0,):
         radio = replace(radio, uhd=replace(radio.uhd, channels=(0, 1)))  # a B210's two channels
     cfg = radio_config(link_config(config_path), radio)
     click.echo(receive(cfg, role, connect, out or Path(f"out/rx_{role}"), timeouts, payload, db_path, strict,

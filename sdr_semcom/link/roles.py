@@ -369,10 +369,11 @@ def run_receivers(cfg: LinkConfig, roles: tuple[str, ...], front: RxFrontEnd, ti
                   semantic: bool = False, on_ready=None) -> dict[str, tuple[LinkReceiver, dict]]:
     """Receive through a radio or from recordings, one chain per role; returns role -> (receiver, report).
 
-    A recording ends at its end (``stream_ended``). A radio streams forever: a chain ends when
-    every chain heard the END frame (or :data:`END_GRACE_S` after the first did); otherwise when no
-    burst decoded for ``timeouts.idle_s`` after the first, or none within ``timeouts.connect_s``
-    (``warning`` says which; what arrived is in the report). Each report's ``radio`` holds the
+    A recording ends at its end (``stream_ended``). A radio streams forever: reception ends when
+    every chain heard the END frame (or :data:`END_GRACE_S` after the first did: ``stream_ended``
+    for all, the chain that missed it says so in its ``status``); otherwise when no burst decoded
+    for ``timeouts.idle_s`` after the first, or none within ``timeouts.connect_s`` (``warning``
+    says which; what arrived is in the report). Each report's ``radio`` holds the
     front end's counters (a USRP's ``overflows``). ``on_ready`` (a callable taking a line) is told
     when the receivers listen: the moment to start the transmitter.
     """
@@ -431,14 +432,15 @@ def run_receivers(cfg: LinkConfig, roles: tuple[str, ...], front: RxFrontEnd, ti
                 _stop(tb)
             for _, _, sink in chains.values():
                 sink.flush()
+        # the transmission ended for this process when a recording ran out, or any chain heard the
+        # END frame (a chain that missed it says so in its report's status)
+        ended = (front.lengths is not None and intr.signal is None) or \
+            any(r.expected_frames is not None for r, _, _ in chains.values())
         out = {}
         for role, (receiver, guard, sink) in chains.items():
             report = _rx_report(cfg, role, receiver, guard, sink)
-            ended = front.lengths is not None and intr.signal is None or receiver.expected_frames is not None
             report.update(address=front.description, warning=None if ended else warning, stream_ended=ended,
                           interrupted=intr.signal, radio={"kind": front.kind, **front.counters()})
-            if not ended and report["warning"] is None and intr.signal is None:
-                report["warning"] = f"rx ({role}): END frame not heard (another receiver heard it {END_GRACE_S:g} s earlier)"
             out[role] = (receiver, report)
     if warning:
         log.warning(warning)

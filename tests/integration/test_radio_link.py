@@ -91,3 +91,64 @@ def test_usrp_flowgraphs_compile_and_open_the_device(tmp_path):
     p = subprocess.run([sys.executable, str(tmp_path / "semcom_tx_usrp.py"), "--args", "type=b200", "--freq", "915e6"],
                        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert p.returncode != 0 and "No devices found" in p.stderr and "type: b200" in p.stderr
+
+
+class _EndlessRadio:
+    """A stand-in for a USRP: streams ``x`` over and over, without end (a radio never ends its stream)."""
+
+    kind = "fake"
+    description = "fake radio"
+    peer = False
+    lengths = None
+
+    def __init__(self, x, chains=1):
+        self.x, self.chains = x, chains
+
+    def sources(self, tb):
+        from gnuradio import blocks
+
+        return [blocks.vector_source_c(self.x.tolist(), True) for _ in range(self.chains)]
+
+    def counters(self):
+        return {"overflows": 0}
+
+
+def _burst_stream(frames_of):
+    """The transmitter's stream (raw payload messages) as samples, without end-of-stream zeros."""
+    from gnuradio import blocks, gr
+
+    from sdr_semcom.blocks import BurstSource
+    from sdr_semcom.phy.framing import PayloadType
+
+    src = BurstSource("qpsk", gap=400, tail=0)
+    src.transmit([(m, PayloadType.RAW) for m in frames_of], 1024)
+    snk = blocks.vector_sink_c()
+    tb = gr.top_block()
+    tb.connect(src, snk)
+    tb.run()
+    return np.asarray(snk.data(), np.complex64)
+
+
+def test_radio_receivers_end_on_the_end_frame():
+    """A radio streams forever: both chains stop once they heard the END frame, and report it."""
+    from sdr_semcom.config import LinkConfig
+    from sdr_semcom.link.roles import Timeouts, run_receivers
+
+    msgs = [bytes(range(256)) * 8, b"second message"]
+    # a long silence after the END frame: the receivers stop long before the stream comes round again
+    x = np.concatenate([np.zeros(3000, np.complex64), _burst_stream(msgs), np.zeros(2_000_000, np.complex64)])
+    out = run_receivers(LinkConfig(), ("auth", "eve"), _EndlessRadio(x, 2), Timeouts(connect_s=60, idle_s=30))
+    for role, (receiver, rep) in out.items():
+        assert rep["stream_ended"] and rep["end_frame_heard"] and rep["per"] == 0, rep
+        assert rep["radio"] == {"kind": "fake", "overflows": 0} and rep["warning"] is None
+        assert [m.data for m in receiver.messages] == msgs
+
+
+def test_radio_receiver_without_signal_ends_after_the_connect_timeout():
+    from sdr_semcom.config import LinkConfig
+    from sdr_semcom.link.roles import Timeouts, run_receivers
+
+    ((_, rep),) = run_receivers(LinkConfig(), ("auth",), _EndlessRadio(np.zeros(4096, np.complex64)),
+                                Timeouts(connect_s=1, idle_s=1)).values()
+    assert not rep["stream_ended"] and "no burst decoded within 1 s on fake radio" in rep["warning"]
+    assert rep["packets_received"] == 0
