@@ -5,6 +5,11 @@ Run ``python flowgraphs/build_grc.py`` after changing a block's parameters; the
 ``GRC_BLOCKS_PATH=grc gnuradio-companion flowgraphs/loopback.grc``, or compile
 headless with ``GRC_BLOCKS_PATH=grc grcc -o build flowgraphs/loopback.grc``.
 
+``tx_usrp``, ``rx_usrp``, ``eve_usrp`` and ``rx_eve_b210`` are the roles over USRPs (gr-uhd's
+USRP Sink / Source, tuned with ``uhd.tune_request(freq, lo_offset)``; the transmitter's bursts
+tagged ``tx_sob`` / ``tx_eob``); their device args, frequency, gain and LO offset are parameters,
+so the generated scripts take ``--args``, ``--freq``, ``--gain``, ``--lo-offset`` (hw_setup.md).
+
 The channels are the project's emulator (``grc/semcom_channel.block.yml``), as in the CLI;
 GNU Radio's ``channels_channel_model`` applies the same model with the project's SNR
 convention (in-band SNR, 52 of 64 carriers) as ``noise_voltage = sqrt(64 / 52 / 10**(snr_db / 10))``.
