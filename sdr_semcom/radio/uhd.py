@@ -44,7 +44,7 @@ def open_usrp(direction: str, s: UhdSettings, rate: float):
     stream_args = uhd.stream_args(cpu_format="fc32", channels=list(s.channels))
     try:
         blk = uhd.usrp_sink(s.args, stream_args) if direction == "tx" else uhd.usrp_source(s.args, stream_args)
-    except RuntimeError as exc:
+    except Exception as exc:  # gr-uhd raises RuntimeError ("LookupError: KeyError: No devices found ...") and others
         raise device_error(s.args, exc) from None
     step = "setting up"
     try:
