@@ -26,7 +26,9 @@ class TxFrontEnd:
     description : str
         For messages and reports (``tcp://127.0.0.1:5555``, ``USRP "type=b200" ch 0 at 2.450 GHz``, a path).
     peer : bool
-        A process downstream answers on a control socket (ZeroMQ): the transmitter waits for its ``done``.
+        A process downstream answers on a control socket (ZeroMQ): the transmitter waits for its
+        ``done``. Such a front end also has ``address`` (its data address, the control socket's
+        base) and :meth:`taken`.
     burst_tags : bool
         The transmitter tags each burst ``tx_sob`` / ``tx_eob``.
     idle_fill : bool
@@ -35,6 +37,7 @@ class TxFrontEnd:
 
     kind = ""
     description = ""
+    address: str | None = None
     peer = False
     burst_tags = False
     idle_fill = False
@@ -46,6 +49,10 @@ class TxFrontEnd:
     def counters(self) -> dict:
         """What the front end counted (``underflows``, ``late``, ...); empty when it counts nothing."""
         return {}
+
+    def taken(self) -> int:
+        """Samples the front end has taken from the flowgraph (a peer front end: what its peer pulled)."""
+        return 0
 
     def close(self) -> None:
         """After the flowgraph stopped (a recording writes its metadata)."""
@@ -59,7 +66,8 @@ class RxFrontEnd:
     kind, description : str
         As :class:`TxFrontEnd`'s.
     peer : bool
-        The upstream process answers on a control socket (ZeroMQ).
+        The upstream process answers on a control socket (ZeroMQ); such a front end also has
+        ``address``.
     lengths : list of int or None
         Per receiver chain, a recording's length in samples (its receiver ends there); None:
         streams without end.
@@ -67,6 +75,7 @@ class RxFrontEnd:
 
     kind = ""
     description = ""
+    address: str | None = None
     peer = False
     lengths: list[int] | None = None
 
