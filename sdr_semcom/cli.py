@@ -110,10 +110,12 @@ def demo(images, out, size, snr, eve_snr, db_path, no_guard, config_path, modula
 @timeouts_opt()
 @payload_opt
 @db_opt(note=" With it tx runs the guard and sends keyed descriptions of what it removed.")
+@click.option("--margin", type=click.FloatRange(0, 2), default=0.15, show_default=True,
+              help="Guard: grow each removed region by this fraction of its size (sent sealed to the receiver).")
 @config_opt
 @mod_opt
 @errors
-def tx(images, bind, size, timeouts, payload, db_path, config_path, modulation) -> None:
+def tx(images, bind, size, timeouts, payload, db_path, margin, config_path, modulation) -> None:
     """Transmit images (default: the sample images) as a process.
 
     Exits 0 once the downstream confirmed it consumed the transmission; 1 otherwise; 130 / 143 on
@@ -122,7 +124,7 @@ def tx(images, bind, size, timeouts, payload, db_path, config_path, modulation) 
     from .commands import transmit
 
     cfg = link_config(config_path, modulation=modulation)
-    click.echo(transmit(images, cfg, bind, timeouts, size, payload, db_path))
+    click.echo(transmit(images, cfg, bind, timeouts, size, payload, db_path, margin))
 
 
 @main.command()

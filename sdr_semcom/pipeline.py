@@ -11,6 +11,15 @@ message's length; an eavesdropper sees no boxes.
 The authorized receiver also compares the key identifier and the database version tag that
 travel in clear with its own (``key_check``), warns on a mismatch and, when ``strict``, stops.
 
+Each transmitter draws a random session id (8 bytes, :data:`SESSION_BYTES`) when it is built; it
+travels in clear in every image's METADATA message, and each sealed EMBEDDING message is bound to
+the SHA-256 of its image's METADATA message (so to the session, the image's header and its codec),
+besides its codec, stream and message id. The receiver opens each sealed message against the
+METADATA message it received for that image: one replayed from an earlier run, or moved to another
+image, fails authentication; one whose image header was lost cannot be verified and is not opened
+(``embedding_error``, counted in ``unverified``). Images of a stream whose verified sessions differ
+(an earlier run's image spliced in whole) are reported too.
+
 The guard runs on the image as given (any size); the masked image is then resized for the link
 (long side ``size``, aspect ratio kept) and the header carries the original size, which the
 receiver restores (:func:`sdr_semcom.semantic.messages.received_images`).
@@ -19,6 +28,8 @@ receiver restores (:func:`sdr_semcom.semantic.messages.received_images`).
 from __future__ import annotations
 
 import logging
+import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +43,10 @@ MESSAGES_PER_IMAGE = 3
 EMBEDDING_SLOT = 2  # the EMBEDDING message's place among an image's messages
 #: ``key_check`` of an authorized receiver that got an unsealed (empty) EMBEDDING message.
 NOT_SEALED = "not sealed (transmitter without database)"
+#: Random bytes of a transmitter's session id (hex in the METADATA messages).
+SESSION_BYTES = 8
+#: ``embedding_error`` of a sealed message whose image header (METADATA message) did not arrive.
+HEADER_LOST = "image header lost: the removed regions cannot be verified"
 
 
 @dataclass
@@ -57,7 +72,9 @@ class SemanticTransmitter:
         The link's stream id (authenticated with each EMBEDDING message).
 
     The k-th image's EMBEDDING message is bound to message id ``3k + 2``: the link layer numbers
-    this transmitter's messages from 0, as ``sdr-semcom tx`` and the demo do.
+    this transmitter's messages from 0, as ``sdr-semcom tx`` and the demo do. It is bound to the
+    image's METADATA message too, which carries :attr:`session`, drawn at random here (one
+    transmitter, one session: build a new one per transmission).
     """
 
     def __init__(self, codec: ImageCodec, guard=None, db=None, embed_bits: int = 8, stream: int = 0) -> None:
@@ -66,6 +83,7 @@ class SemanticTransmitter:
         self.codec, self.guard = codec, guard
         self.keys = LinkKeys.from_database(db) if db is not None else None
         self.embed_bits, self.stream = embed_bits, stream
+        self.session = secrets.token_hex(SESSION_BYTES)
         self._images = 0
 
     def messages(self, img: np.ndarray, size: int | None = None
@@ -75,8 +93,9 @@ class SemanticTransmitter:
         header carries the original size for the receiver to restore. Boxes stay in the original
         image's pixels."""
         from .images import fit
+        from .privacy.masking import DILATE_PX
         from .privacy.text_encoder import text_encoder
-        from .privacy.wire import Context, pack_findings
+        from .privacy.wire import DRAWN_BOX, DRAWN_MASK, Context, Drawing, pack_findings
 
         findings, masked, mask = [], img, None
         if self.guard is not None:
@@ -85,11 +104,14 @@ class SemanticTransmitter:
         if findings and self.keys is None:
             raise ValueError("the guard removed regions but the transmitter has no database to seal their "
                              "descriptions: pass db=")
-        msgs = image_messages(self.codec, masked if size is None else fit(masked, size), masked.shape[:2])
+        msgs = image_messages(self.codec, masked if size is None else fit(masked, size), masked.shape[:2],
+                              self.session)
         vectors = text_encoder()([f.description for f in findings]) if findings else np.zeros((0, 0))
         msg_id = (MESSAGES_PER_IMAGE * self._images + EMBEDDING_SLOT) & 0xFFFF
+        drawing = Drawing(float(self.guard.margin), DILATE_PX) if self.guard is not None else Drawing()
         msgs.append((pack_findings([f.box for f in findings], vectors, self.keys,
-                                   Context(self.codec.id, self.stream, msg_id), self.embed_bits),
+                                   Context(self.codec.id, self.stream, msg_id, msgs[0][0]), self.embed_bits,
+                                   drawing, [DRAWN_MASK if f.pixel_mask else DRAWN_BOX for f in findings]),
                      PayloadType.EMBEDDING))
         self._images += 1
         return msgs, SentImage(img, masked, mask, [f.to_json() for f in findings])
@@ -100,11 +122,13 @@ class ReceivedItem:
     index: int  # image number in the transmission
     image: np.ndarray | None  # None: header lost
     info: DecodeInfo | None
-    regions: list[dict] = field(default_factory=list)  # boxes (+ entries): only a receiver with the key
+    regions: list[dict] = field(default_factory=list)  # boxes, removed pixels' bounds (+ entries): only a receiver with the key
     vectors: list[np.ndarray] = field(default_factory=list)  # opened (384,) vector per region row: not report material
     region_count: int | None = None  # from the EMBEDDING message's length: any receiver
     key_check: str | None = None  # authorized receiver: "ok", "key mismatch", "database differs (...)"
     embedding_error: str | None = None  # e.g. "authentication failed"
+    session: str | None = None  # the transmitter's session id, from the image's METADATA message (clear)
+    margin: float | None = None  # the guard's margin, opened from the sealed message (authorized receiver)
 
 
 class KeyCheckError(RuntimeError):
@@ -128,10 +152,16 @@ class SemanticReceiver:
         :attr:`foreign_messages`), and each EMBEDDING message is opened against this stream, so a
         sealed message moved over from another stream fails authentication.
 
+    Each sealed EMBEDDING message is opened against its image's METADATA message as received (it
+    holds the transmitter's session id): a message of an earlier run, or of another image, fails
+    authentication. A message whose METADATA message was lost is not opened (:data:`HEADER_LOST`).
+
     Output
     ------
     :meth:`decode` gives one :class:`ReceivedItem` per image; :attr:`auth_failures` and
-    :attr:`key_problems` count the messages that did not verify / whose key check was not ok.
+    :attr:`key_problems` count the messages that did not verify / whose key check was not ok,
+    :attr:`unverified` those left unopened for a lost header, :attr:`session_mixes` the images whose
+    verified session is not the stream's (most images') session.
     """
 
     def __init__(self, codec: ImageCodec, db=None, strict: bool = False, stream: int = 0) -> None:
@@ -144,6 +174,8 @@ class SemanticReceiver:
         self.auth_failures = 0
         self.key_problems = 0
         self.foreign_messages = 0
+        self.unverified = 0
+        self.session_mixes = 0
         self._problems: list[str] = []
 
     def decode(self, messages: list[Message]) -> list[ReceivedItem]:
@@ -159,20 +191,39 @@ class SemanticReceiver:
         for m in messages:  # images whose header was lost still get a row
             i = m.msg_id // MESSAGES_PER_IMAGE
             items.setdefault(i, ReceivedItem(i, None, None))
+        headers = {m.msg_id: m.data for m in messages if m.ptype is PayloadType.METADATA and m.complete}
         for i, item in items.items():
+            header = headers.get((MESSAGES_PER_IMAGE * i) & 0xFFFF)
+            item.session = _session_of(header)
             m = emb.get(MESSAGES_PER_IMAGE * i + EMBEDDING_SLOT)
             if m is not None and m.complete:
-                self._read_embedding(item, m)
+                self._read_embedding(item, m, header)
         out = [items[i] for i in sorted(items)]
+        self._check_sessions(out)
         if self.strict and self._problems:
             exc = KeyCheckError("; ".join(self._problems))
             exc.items = out
             raise exc
         return out
 
-    def _read_embedding(self, item: ReceivedItem, m: Message) -> None:
+    def _check_sessions(self, items: list[ReceivedItem]) -> None:
+        """Images whose opened (so authenticated) session is not the one most opened images carry."""
+        verified = [it for it in items if it.margin is not None and it.session is not None]
+        counts = Counter(it.session for it in verified)
+        if len(counts) < 2:
+            return
+        stream_session = counts.most_common(1)[0][0]
+        for it in verified:
+            if it.session != stream_session:
+                self.session_mixes += 1
+                it.embedding_error = f"session {it.session} is not this stream's ({stream_session})"
+                self._problem(f"image {it.index}: sent in another transmitter session ({it.session}) than the "
+                              f"stream's other images ({stream_session}): an earlier transmission's image spliced in?")
+
+    def _read_embedding(self, item: ReceivedItem, m: Message, image_header: bytes | None) -> None:
         from .privacy.keying import KEY_OK, AuthenticationFailed
-        from .privacy.wire import Context, parse_findings
+        from .privacy.masking import removed_box
+        from .privacy.wire import DRAWN_MASK, Context, parse_findings
 
         try:
             msg = parse_findings(m.data)
@@ -190,24 +241,45 @@ class SemanticReceiver:
             self.key_problems += 1
             self._problem(f"image {item.index}: {item.key_check}: the transmitter's privacy database is not "
                           "this receiver's (give both ends the same --db file)")
+        if msg.sealed and image_header is None:  # nothing to verify it against: not opened, not a forgery
+            item.embedding_error = HEADER_LOST
+            self.unverified += 1
+            return
         try:
-            regions = msg.open(self.keys, Context(self.codec.id, self.stream, m.msg_id))
+            opened = msg.open(self.keys, Context(self.codec.id, self.stream, m.msg_id, image_header or b""))
         except AuthenticationFailed:
             item.embedding_error = "authentication failed"
             self.auth_failures += 1
             if item.key_check == KEY_OK:  # our key, yet it does not verify: altered, or placed at another image
                 self._problem(f"image {item.index}: the description of its removed regions failed authentication "
-                              "(altered on the way, or sent for another image, stream or codec)")
+                              "(altered on the way, replayed from another transmission, or sent for another "
+                              "image, stream or codec)")
             return
         except ValueError as exc:
             item.embedding_error = str(exc)
             return
-        for box, vec in regions:
+        if msg.sealed:
+            item.margin = opened.drawing.margin
+        shape = item.image.shape[:2] if item.image is not None else (0xFFFF, 0xFFFF)
+        for box, vec, drawn in opened.regions:
             match = self.aligner.match(vec)
-            item.regions.append({"box": list(box), "entry": match.entry_id, "score": round(match.score, 3),
-                                 "text": match.text if match.entry_id else None})
+            removed = removed_box(box, shape, opened.drawing.margin, drawn == DRAWN_MASK, opened.drawing.dilate_px)
+            item.regions.append({"box": list(box), "removed": list(removed), "entry": match.entry_id,
+                                 "score": round(match.score, 3), "text": match.text if match.entry_id else None})
             item.vectors.append(np.asarray(vec, np.float32))
 
     def _problem(self, text: str) -> None:
         log.warning(text)
         self._problems.append(text)
+
+
+def _session_of(header: bytes | None) -> str | None:
+    """The session id an image's METADATA message names (None: no header, or none in it)."""
+    from .semantic.api import ImageHeader
+
+    if header is None:
+        return None
+    try:
+        return ImageHeader.from_bytes(header).session or None
+    except ValueError:
+        return None

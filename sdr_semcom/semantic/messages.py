@@ -21,13 +21,16 @@ from .api import DecodeInfo, ImageCodec, ImageHeader
 MAX_RESTORED_SIDE = 1 << 14
 
 
-def image_messages(codec: ImageCodec, img: np.ndarray, original_size: tuple[int, int] | None = None
-                   ) -> list[tuple[bytes | list[bytes], PayloadType]]:
+def image_messages(codec: ImageCodec, img: np.ndarray, original_size: tuple[int, int] | None = None,
+                   session: str = "") -> list[tuple[bytes | list[bytes], PayloadType]]:
     """``img`` -> METADATA and FEATURES messages; ``original_size`` (height, width) travels in the
-    header when ``img`` was resized for the link, and the receiver restores it."""
+    header when ``img`` was resized for the link, and the receiver restores it; ``session`` (the
+    transmitter's session id, hex) travels in the header too."""
     header, packets = codec.encode(img)
     if original_size is not None and tuple(original_size) != tuple(img.shape[:2]):
         header = replace(header, orig_height=int(original_size[0]), orig_width=int(original_size[1]))
+    if session:
+        header = replace(header, session=session)
     return [(header.to_bytes(), PayloadType.METADATA), (packets, PayloadType.FEATURES)]
 
 
