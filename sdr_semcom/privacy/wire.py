@@ -23,7 +23,7 @@ per run). A message moved to another image, replayed from an earlier run, or sen
 codec or stream fails authentication. The FEATURES packets are not bound (they may be lost on
 the air; see the README's threat model). A receiver without the key learns the clear header and
 the length, hence the region count (fixed size per region), and nothing else: no boxes. An
-unsealed message (a transmitter without a database) carries no region.
+unsealed message (a transmitter without a database) carries no region (and a zero margin).
 
 Format 2 (no session, no image binding, no margin) is refused with a message naming both formats.
 """
