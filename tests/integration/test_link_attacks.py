@@ -21,7 +21,8 @@ from sdr_semcom.privacy.guard import Finding
 from sdr_semcom.privacy.keying import DATABASE_DIFFERS, KEY_MISMATCH, KEY_OK, LinkKeys
 from sdr_semcom.privacy.quantize import EmbeddingQuantizer
 from sdr_semcom.privacy.text_encoder import DIM, text_encoder
-from sdr_semcom.privacy.wire import Context, pack_findings, parse_findings
+from sdr_semcom.privacy.wire import Context, embedding_offset, pack_findings, parse_findings
+from sdr_semcom.semantic.api import DecodeInfo, ImageHeader
 
 CANDIDATE_IDS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
 TARGET = "grace"
@@ -88,10 +89,10 @@ def db():
 
 def _region_bytes(message: bytes, n: int) -> list[bytes]:
     """Where each region's embedding sits in a sealed message if it were laid out in clear
-    (the attacker's best guess: after the clear header, the nonce and the count byte)."""
+    (the attacker's best guess: after the clear header and the nonce, at the plaintext's offsets)."""
     size = EmbeddingQuantizer(8).nbytes
-    body = message[3 + 8 + 8 + 12 + 1 :]
-    return [body[i * (8 + size) + 8 : (i + 1) * (8 + size)] for i in range(n)]
+    body = message[3 + 8 + 8 + 12 :]
+    return [body[embedding_offset(i, 8) : embedding_offset(i, 8) + size] for i in range(n)]
 
 
 def test_inner_product_attack_recovers_the_id_before_and_nothing_now(enc, db, monkeypatch):
@@ -111,7 +112,7 @@ def test_inner_product_attack_recovers_the_id_before_and_nothing_now(enc, db, mo
     assert old_hits >= 25, old_hits  # the old keying gives the enrolled person away from one transmission
 
     keys = LinkKeys.from_database(db)
-    ctx = Context("codec", 0, 2)
+    ctx = Context("codec", 0, 2, b"header")
 
     def sealed(v):
         return _region_bytes(pack_findings([(10, 10, 50, 50)], v[None], keys, ctx), 1)[0]
@@ -133,21 +134,31 @@ def test_equal_descriptions_gave_equal_ciphertexts_before_and_differ_now(enc, db
     v = enc(["a large human face in the center of the image"])[0]
     rotation = _old_rotation(db.secret)
     assert _old_encode(rotation, v) == _old_encode(rotation, v)
-    keys, ctx = LinkKeys.from_database(db), Context("codec", 0, 2)
+    keys, ctx = LinkKeys.from_database(db), Context("codec", 0, 2, b"header")
     a, b = (pack_findings([(0, 0, 9, 9)], v[None], keys, ctx) for _ in range(2))
     assert a != b and _region_bytes(a, 1) != _region_bytes(b, 1)
 
 
 # -- the semantic link's two ends (no radio, no image codec: only the EMBEDDING messages) -------
 class _Codec:
+    """One packet per image; decodes to a flat image of the size the header says."""
+
     id = "test-codec:000000000000"
 
     def encode(self, img):
-        return SimpleNamespace(to_bytes=lambda: b"header"), [b"features"]
+        return ImageHeader(self.id, *img.shape[:2], 1, 1, 3, 8, 1), [b"features"]
+
+    def decode(self, header, packets):
+        got = sum(p is not None for p in packets)
+        return (np.full((header.height, header.width, 3), 100, np.uint8),
+                DecodeInfo(header.n_packets, got, 0, got / max(header.n_packets, 1), got == 0))
 
 
 class _Guard:
     """Removes one face, the same every image."""
+
+    def __init__(self, margin=0.15):
+        self.margin = margin
 
     def process(self, img):
         f = Finding("faces", "face", (10.0, 20.0, 60.0, 90.0), 0.9, "a medium-sized human face in the top left "
@@ -155,11 +166,27 @@ class _Guard:
         return SimpleNamespace(masked=img, removed=[f], mask=np.zeros(img.shape[:2], bool))
 
 
+def _transmission(tx_db, images=2, size=100, margin=0.15, stream=0):
+    """One transmitter run (one session): every message, numbered from 0 as the link layer does."""
+    tx = SemanticTransmitter(_Codec(), _Guard(margin) if tx_db else None, tx_db, stream=stream)
+    msgs = [m for _ in range(images) for m in tx.messages(np.zeros((size, size, 3), np.uint8))[0]]
+    return [Message(stream, i, pt, [data] if pt is not PayloadType.FEATURES else list(data))
+            for i, (data, pt) in enumerate(msgs)]
+
+
 def _link(tx_db, images=2):
-    """Messages as the link layer numbers them (from 0), the EMBEDDING ones only."""
-    tx = SemanticTransmitter(_Codec(), _Guard() if tx_db else None, tx_db)
-    msgs = [m for _ in range(images) for m in tx.messages(np.zeros((100, 100, 3), np.uint8))[0]]
-    return [Message(0, i, pt, [data]) for i, (data, pt) in enumerate(msgs) if pt is PayloadType.EMBEDDING]
+    """Messages of one run with what the EMBEDDING ones are bound to: METADATA and EMBEDDING
+    (the features play no part in these attacks)."""
+    return [m for m in _transmission(tx_db, images) if m.ptype is not PayloadType.FEATURES]
+
+
+def _embedding(msgs, image):
+    return next(m for m in msgs if m.ptype is PayloadType.EMBEDDING and m.msg_id == 3 * image + 2)
+
+
+def _replace(msgs, new):
+    """``msgs`` with the message at ``new``'s (stream, id) replaced by ``new``."""
+    return [new if (m.stream, m.msg_id) == (new.stream, new.msg_id) else m for m in msgs]
 
 
 def test_authorized_receiver_aligns_and_eavesdropper_counts(db):
@@ -194,16 +221,18 @@ def test_database_with_other_entries_is_reported(db, caplog):
 
 
 def test_message_moved_to_another_image_fails_and_unsealed_is_flagged(db):
-    first, second = _link(db)
-    swapped = [Message(0, first.msg_id, first.ptype, second.fragments),
-               Message(0, second.msg_id, second.ptype, first.fragments)]
+    msgs = _link(db)
+    first, second = _embedding(msgs, 0), _embedding(msgs, 1)
+    swapped = _replace(_replace(msgs, Message(0, first.msg_id, first.ptype, second.fragments)),
+                       Message(0, second.msg_id, second.ptype, first.fragments))
     rx = SemanticReceiver(_Codec(), db=db)
     items = rx.decode(swapped)
     assert all(it.key_check == KEY_OK and it.embedding_error == "authentication failed" for it in items)
     with pytest.raises(KeyCheckError, match="failed authentication"):
         SemanticReceiver(_Codec(), db=db, strict=True).decode(swapped)
     (it,) = SemanticReceiver(_Codec(), db=db).decode(_link(None, images=1))
-    assert it.key_check == NOT_SEALED and it.region_count == 0 and parse_findings(b"\x02\x00\x08\x00").region_count == 0
+    assert it.key_check == NOT_SEALED and it.region_count == 0
+    assert parse_findings(b"\x03\x00\x08\x00\x00\x00\x00").region_count == 0
 
 
 def test_rx_cli_strict_exits_non_zero_on_another_database(db, tmp_path, monkeypatch):
@@ -231,9 +260,8 @@ def test_rx_cli_strict_exits_non_zero_on_another_database(db, tmp_path, monkeypa
 def test_sealed_message_of_another_stream_is_not_taken(db):
     """A genuine sealed message of another transfer (stream 1, same database) sent where stream 0's
     image 0 expects its own: left out as foreign, never attached to stream 0's image."""
-    tx1 = SemanticTransmitter(_Codec(), _Guard(), db, stream=1)
-    msgs1 = [m for m in tx1.messages(np.zeros((100, 100, 3), np.uint8))[0]]
-    (emb1,) = [Message(1, 2, pt, [data]) for data, pt in msgs1 if pt is PayloadType.EMBEDDING]
+    msgs1 = _transmission(db, images=1, stream=1)
+    emb1 = _embedding(msgs1, 0)
     empty = _link(None, images=1)  # stream 0, image 0: nothing removed (unsealed, no region)
     rx = SemanticReceiver(_Codec(), db=db, strict=True)
     with pytest.raises(KeyCheckError, match="not sealed"):  # its own message is the unsealed one, the foreign one is out
@@ -241,6 +269,9 @@ def test_sealed_message_of_another_stream_is_not_taken(db):
     assert rx.foreign_messages == 1
     (it,) = SemanticReceiver(_Codec(), db=db).decode(empty + [emb1])
     assert it.regions == [] and it.region_count == 0
-    # relabelled as stream 0, the message no longer verifies: the stream is in its associated data
-    (it,) = SemanticReceiver(_Codec(), db=db).decode([Message(0, 2, emb1.ptype, emb1.fragments)])
+    # relabelled as stream 0 (with its own header), the message no longer verifies: the stream is in its
+    # associated data
+    header1 = next(m for m in msgs1 if m.ptype is PayloadType.METADATA)
+    (it,) = SemanticReceiver(_Codec(), db=db).decode([Message(0, 0, header1.ptype, header1.fragments),
+                                                      Message(0, 2, emb1.ptype, emb1.fragments)])
     assert it.embedding_error == "authentication failed" and it.regions == []
