@@ -251,6 +251,26 @@ def test_tx_reports_undelivered_when_no_receiver(tmp_path):
     assert pa in tx_err and "not confirmed as delivered" in tx_err and "sent" not in tx_out
 
 
+def test_a_rogue_control_peer_cannot_make_tx_succeed(tmp_path):
+    """A local process that connects to tx's control socket (a DEALER, as a channel would), names
+    itself the channel and says every receiver heard the END frame, without taking a sample: tx
+    ignores its done (no END receipt), waits for the real one, and exits 1."""
+    from sdr_semcom.link.control import ControlLink, control_address
+
+    (port,) = _link_ports(1)
+    pt = f"tcp://127.0.0.1:{port}"
+    tx = _start(["tx", *map(str, _images(tmp_path, 1, 16)), "--bind", pt, "--size", "16", "--connect-timeout", "5",
+                 "--payload", "raw"])
+    claim = {"packets_received": 3, "packets_sent": 3, "end_frame_heard": True}
+    with ControlLink(control_address(pt), False, "channel") as rogue:
+        rogue.send("hello")
+        rogue.send("ready")
+        rogue.send("done", receivers={"auth": claim, "eve": claim})
+        out, err = tx.communicate(timeout=90)
+    assert tx.returncode == 1, (out, err)
+    assert "did not quote its receipt" in err and "not confirmed as delivered" in err and "sent" not in out
+
+
 def test_tx_fails_within_its_timeout_when_the_channel_dies(tmp_path):
     """The channel process is killed while tx waits on it: tx exits 1 within its idle timeout."""
     pt, pa = (f"tcp://127.0.0.1:{p}" for p in _link_ports(2))
