@@ -8,13 +8,14 @@ here) so the tests show the attack working on it and failing on the sealed messa
 import hashlib
 import hmac
 import json
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from sdr_semcom.phy.framing import Message, PayloadType
-from sdr_semcom.pipeline import NOT_SEALED, KeyCheckError, SemanticReceiver, SemanticTransmitter
+from sdr_semcom.pipeline import HEADER_LOST, NOT_SEALED, KeyCheckError, SemanticReceiver, SemanticTransmitter
 from sdr_semcom.privacy import PrivacyDatabase
 from sdr_semcom.privacy.descriptions import HORIZ, SIZES, VERT, _phrase, candidate_descriptions
 from sdr_semcom.privacy.guard import Finding
@@ -275,3 +276,103 @@ def test_sealed_message_of_another_stream_is_not_taken(db):
     (it,) = SemanticReceiver(_Codec(), db=db).decode([Message(0, 0, header1.ptype, header1.fragments),
                                                       Message(0, 2, emb1.ptype, emb1.fragments)])
     assert it.embedding_error == "authentication failed" and it.regions == []
+
+
+# -- issue #11, second review: per-transmission and per-image binding --------------------------
+def test_replay_from_an_earlier_session_fails_authentication(db):
+    """The attacker recorded run A and, in run B, puts A's sealed message of image 0 where B's
+    goes (same codec, stream, message id, same image content): before the session id it verified."""
+    run_a, run_b = _link(db), _link(db)
+    sessions = {m.data for m in run_a if m.ptype is PayloadType.METADATA}
+    assert len(sessions) == 1 and sessions != {m.data for m in run_b if m.ptype is PayloadType.METADATA}
+    replayed = _replace(run_b, _embedding(run_a, 0))
+    rx = SemanticReceiver(_Codec(), db=db)
+    items = rx.decode(replayed)
+    assert items[0].key_check == KEY_OK and items[0].embedding_error == "authentication failed"
+    assert items[0].regions == [] and items[0].region_count == 1  # counted, never opened as garbage
+    assert items[1].regions[0]["entry"] == "faces" and rx.auth_failures == 1
+    with pytest.raises(KeyCheckError, match="replayed from another transmission"):
+        SemanticReceiver(_Codec(), db=db, strict=True).decode(replayed)
+    # what catches it is the session id: B's header with A's session id in it lets A's message verify
+    a_session = ImageHeader.from_bytes(next(m.data for m in run_a if m.ptype is PayloadType.METADATA)).session
+    b_header = next(m for m in run_b if m.ptype is PayloadType.METADATA and m.msg_id == 0)
+    forged = ImageHeader.from_bytes(b_header.data)
+    assert forged.session != a_session
+    forged_header = Message(0, 0, PayloadType.METADATA, [replace(forged, session=a_session).to_bytes()])
+    (first, *_) = SemanticReceiver(_Codec(), db=db).decode(_replace(replayed, forged_header))
+    assert first.embedding_error is None and first.regions[0]["entry"] == "faces"
+
+
+def test_message_moved_to_another_image_of_the_same_position_fails(db):
+    """Two transmitters of one lab (same database, same stream) send different images: image 0's
+    message of one, put with image 0 of the other, names the other image's header: it fails."""
+    big, small = _transmission(db, images=1, size=120), _transmission(db, images=1, size=80)
+    moved = _replace([m for m in small if m.ptype is not PayloadType.FEATURES], _embedding(big, 0))
+    (it,) = SemanticReceiver(_Codec(), db=db).decode(moved)
+    assert it.embedding_error == "authentication failed" and it.regions == []
+
+
+def test_altered_image_header_breaks_its_sealed_message(db):
+    """The METADATA message is in clear but bound: rewriting it (another size to restore, another
+    packet count) makes the image's sealed message fail, and the receiver says so."""
+    msgs = _link(db, images=1)
+    header = next(m for m in msgs if m.ptype is PayloadType.METADATA)
+    altered = replace(ImageHeader.from_bytes(header.data), orig_height=50, orig_width=50)
+    (it,) = SemanticReceiver(_Codec(), db=db).decode(_replace(msgs, Message(0, 0, header.ptype, [altered.to_bytes()])))
+    assert it.image.shape[:2] == (50, 50)  # the codec still decodes what the header says (unauthenticated) ...
+    assert it.embedding_error == "authentication failed" and it.regions == []  # ... and the regions are refused
+
+
+def test_image_header_lost_leaves_the_message_unverified_not_forged(db):
+    msgs = [m for m in _link(db) if not (m.ptype is PayloadType.METADATA and m.msg_id == 0)]
+    rx = SemanticReceiver(_Codec(), db=db, strict=True)
+    items = rx.decode(msgs)  # a loss, not an attack: strict does not stop
+    assert items[0].embedding_error == HEADER_LOST and items[0].regions == [] and items[0].region_count == 1
+    assert rx.unverified == 1 and rx.auth_failures == 0 and items[1].regions[0]["entry"] == "faces"
+
+
+def test_earlier_sessions_image_spliced_in_whole_is_flagged(db):
+    """Header and sealed message of run A's image 1 both replayed into run B: each verifies against
+    the other (they belong together), but the stream now holds two sessions: reported."""
+    run_a, run_b = _link(db), _link(db)
+    spliced = run_b
+    for m in run_a:
+        if m.msg_id in (3, 5):
+            spliced = _replace(spliced, m)
+    rx = SemanticReceiver(_Codec(), db=db)
+    items = rx.decode(spliced)
+    assert items[0].embedding_error is None and items[0].session != items[1].session
+    assert rx.session_mixes == 1 and "session" in items[1].embedding_error
+    with pytest.raises(KeyCheckError, match="another transmitter session"):
+        SemanticReceiver(_Codec(), db=db, strict=True).decode(spliced)
+
+
+def test_the_guards_margin_travels_sealed_and_the_fill_uses_it(db):
+    """tx ran with --margin 0.4: the authorized receiver fills the box grown by 0.4, not the default
+    0.15; the eavesdropper, without the key, has no margin and finds the grey fill."""
+    from sdr_semcom.generative.base import FillResult
+    from sdr_semcom.generative.receiver import fill_regions
+
+    msgs = [m for m in _transmission(db, images=1, size=200, margin=0.4)]
+    (it,) = SemanticReceiver(_Codec(), db=db).decode(msgs)
+    assert it.margin == pytest.approx(0.4)
+    x0, y0, x1, y1 = 10, 20, 60, 90  # the face box; grown by 0.4 x (50, 70) on every side
+    assert it.regions[0]["removed"] == [0, 0, 80, 118]
+
+    class _Spy:
+        name = "spy"
+
+        def fill(self, image, mask, regions):
+            self.mask = mask
+            return FillResult(image, ["spy"] * len(regions))
+
+    spy = _Spy()
+    fill_regions(it.image, spy, it.regions, it.vectors, it.region_count)
+    assert spy.mask[:118, :80].all() and spy.mask.sum() == 80 * 118
+    default = _Spy()
+    fill_regions(it.image, default, [{k: v for k, v in it.regions[0].items() if k != "removed"}])
+    assert default.mask.sum() == (int(np.ceil(x1 + 7.5)) - int(np.floor(x0 - 7.5))) * (int(np.ceil(y1 + 10.5)) - 9)
+    (eve,) = SemanticReceiver(_Codec()).decode(msgs)
+    assert eve.margin is None and eve.regions == [] and eve.region_count == 1
+    plain = parse_findings(_embedding(msgs, 0).data)
+    assert len(plain.body) == len(parse_findings(_embedding(_transmission(db, images=1), 0).data).body)
