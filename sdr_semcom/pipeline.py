@@ -18,7 +18,10 @@ besides its codec, stream and message id. The receiver opens each sealed message
 METADATA message it received for that image: one replayed from an earlier run, or moved to another
 image, fails authentication; one whose image header was lost cannot be verified and is not opened
 (``embedding_error``, counted in ``unverified``). Images of a stream whose verified sessions differ
-(an earlier run's image spliced in whole) are reported too.
+(an earlier run's image spliced in whole) are reported too. The sealed message also lists a tag per
+FEATURES packet: the authorized receiver decodes a packet that does not match as lost
+(``packets_rejected``), and says whether an image's packets could be checked at all
+(``features_verified``: not when its EMBEDDING message was lost or did not verify).
 
 The guard runs on the image as given (any size); the masked image is then resized for the link
 (long side ``size``, aspect ratio kept) and the header carries the original size, which the
@@ -111,7 +114,8 @@ class SemanticTransmitter:
         drawing = Drawing(float(self.guard.margin), DILATE_PX) if self.guard is not None else Drawing()
         msgs.append((pack_findings([f.box for f in findings], vectors, self.keys,
                                    Context(self.codec.id, self.stream, msg_id, msgs[0][0]), self.embed_bits,
-                                   drawing, [DRAWN_MASK if f.pixel_mask else DRAWN_BOX for f in findings]),
+                                   drawing, [DRAWN_MASK if f.pixel_mask else DRAWN_BOX for f in findings],
+                                   packets=msgs[1][0]),
                      PayloadType.EMBEDDING))
         self._images += 1
         return msgs, SentImage(img, masked, mask, [f.to_json() for f in findings])
@@ -129,6 +133,8 @@ class ReceivedItem:
     embedding_error: str | None = None  # e.g. "authentication failed"
     session: str | None = None  # the transmitter's session id, from the image's METADATA message (clear)
     margin: float | None = None  # the guard's margin, opened from the sealed message (authorized receiver)
+    features_verified: bool | None = None  # authorized receiver: packets checked against the sealed tags
+    packets_rejected: int = 0  # packets that arrived but did not match their sealed tag (decoded as lost)
 
 
 class KeyCheckError(RuntimeError):
@@ -176,6 +182,7 @@ class SemanticReceiver:
         self.foreign_messages = 0
         self.unverified = 0
         self.session_mixes = 0
+        self.forged_packets = 0
         self._problems: list[str] = []
 
     def decode(self, messages: list[Message]) -> list[ReceivedItem]:
@@ -184,20 +191,36 @@ class SemanticReceiver:
             self.foreign_messages += len(messages) - len(ours)
             log.warning("%d message(s) of other streams than %d left out", len(messages) - len(ours), self.stream)
         messages, self._problems = ours, []
-        got, _ = received_images(self.codec, messages)
         emb = {m.msg_id: m for m in messages if m.ptype is PayloadType.EMBEDDING}
-        items = {g.msg_id // MESSAGES_PER_IMAGE: ReceivedItem(g.msg_id // MESSAGES_PER_IMAGE, g.image, g.info)
-                 for g in got}
-        for m in messages:  # images whose header was lost still get a row
+        headers = {m.msg_id: m.data for m in messages if m.ptype is PayloadType.METADATA and m.complete}
+        items: dict[int, ReceivedItem] = {}
+        for m in messages:  # every image heard of gets a row, its header lost or not
             i = m.msg_id // MESSAGES_PER_IMAGE
             items.setdefault(i, ReceivedItem(i, None, None))
-        headers = {m.msg_id: m.data for m in messages if m.ptype is PayloadType.METADATA and m.complete}
+        opened = {}  # header message id -> the image's opened sealed message (its packet tags)
         for i, item in items.items():
-            header = headers.get((MESSAGES_PER_IMAGE * i) & 0xFFFF)
+            header = headers.get(MESSAGES_PER_IMAGE * i)
             item.session = _session_of(header)
             m = emb.get(MESSAGES_PER_IMAGE * i + EMBEDDING_SLOT)
             if m is not None and m.complete:
-                self._read_embedding(item, m, header)
+                findings = self._read_embedding(item, m, header)
+                if findings is not None:
+                    opened[MESSAGES_PER_IMAGE * i] = findings
+        accept = None
+        if self.keys is not None:  # packets of an image whose sealed message opened are checked against it
+            def accept(header_id: int, k: int, packet: bytes) -> bool:
+                return header_id not in opened or opened[header_id].packet_ok(k, packet)
+        got, _ = received_images(self.codec, messages, accept)
+        for g in got:
+            item = items[g.msg_id // MESSAGES_PER_IMAGE]
+            item.image, item.info = g.image, g.info
+            if self.keys is not None:
+                item.features_verified = g.msg_id in opened
+                item.packets_rejected = g.rejected
+            if g.rejected:
+                self.forged_packets += g.rejected
+                self._problem(f"image {item.index}: {g.rejected} feature packet(s) did not match their sealed tags "
+                              "(altered or replaced on the way): decoded as lost")
         out = [items[i] for i in sorted(items)]
         self._check_sessions(out)
         if self.strict and self._problems:
@@ -220,7 +243,9 @@ class SemanticReceiver:
                 self._problem(f"image {it.index}: sent in another transmitter session ({it.session}) than the "
                               f"stream's other images ({stream_session}): an earlier transmission's image spliced in?")
 
-    def _read_embedding(self, item: ReceivedItem, m: Message, image_header: bytes | None) -> None:
+    def _read_embedding(self, item: ReceivedItem, m: Message, image_header: bytes | None):
+        """Open one EMBEDDING message into ``item``; returns the opened sealed message (None: not
+        sealed, not opened, or an eavesdropper)."""
         from .privacy.keying import KEY_OK, AuthenticationFailed
         from .privacy.masking import removed_box
         from .privacy.wire import DRAWN_MASK, Context, parse_findings
@@ -229,10 +254,10 @@ class SemanticReceiver:
             msg = parse_findings(m.data)
         except ValueError as exc:
             item.embedding_error = str(exc)
-            return
+            return None
         item.region_count = msg.region_count
         if self.keys is None:  # an eavesdropper: the count is all it gets
-            return
+            return None
         if msg.sealed:
             item.key_check = self.keys.check(msg.key_id, msg.version_tag)
         else:
@@ -244,7 +269,7 @@ class SemanticReceiver:
         if msg.sealed and image_header is None:  # nothing to verify it against: not opened, not a forgery
             item.embedding_error = HEADER_LOST
             self.unverified += 1
-            return
+            return None
         try:
             opened = msg.open(self.keys, Context(self.codec.id, self.stream, m.msg_id, image_header or b""))
         except AuthenticationFailed:
@@ -254,19 +279,20 @@ class SemanticReceiver:
                 self._problem(f"image {item.index}: the description of its removed regions failed authentication "
                               "(altered on the way, replayed from another transmission, or sent for another "
                               "image, stream or codec)")
-            return
+            return None
         except ValueError as exc:
             item.embedding_error = str(exc)
-            return
+            return None
         if msg.sealed:
             item.margin = opened.drawing.margin
-        shape = item.image.shape[:2] if item.image is not None else (0xFFFF, 0xFFFF)
+        shape = _image_shape(image_header)
         for box, vec, drawn in opened.regions:
             match = self.aligner.match(vec)
             removed = removed_box(box, shape, opened.drawing.margin, drawn == DRAWN_MASK, opened.drawing.dilate_px)
             item.regions.append({"box": list(box), "removed": list(removed), "entry": match.entry_id,
                                  "score": round(match.score, 3), "text": match.text if match.entry_id else None})
             item.vectors.append(np.asarray(vec, np.float32))
+        return opened if msg.sealed else None
 
     def _problem(self, text: str) -> None:
         log.warning(text)
@@ -283,3 +309,18 @@ def _session_of(header: bytes | None) -> str | None:
         return ImageHeader.from_bytes(header).session or None
     except ValueError:
         return None
+
+
+def _image_shape(header: bytes | None) -> tuple[int, int]:
+    """The (height, width) a received image is restored to, from its METADATA message (boxes are in
+    those pixels); a large bound when unknown."""
+    from .semantic.api import ImageHeader
+    from .semantic.messages import MAX_RESTORED_SIDE
+
+    try:
+        h = ImageHeader.from_bytes(header)
+    except (ValueError, TypeError):
+        return (0xFFFF, 0xFFFF)
+    if 0 < h.orig_height <= MAX_RESTORED_SIDE and 0 < h.orig_width <= MAX_RESTORED_SIDE:
+        return (h.orig_height, h.orig_width)
+    return (max(int(h.height), 1), max(int(h.width), 1))

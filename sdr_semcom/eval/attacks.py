@@ -91,7 +91,7 @@ def message_attack(data: bytes, true_descriptions: list[str]) -> MessageAttack:
     body = msg.body[NONCE_LEN:] if msg.sealed else msg.body
     hits = 0
     for i, truth in enumerate(true_descriptions[: msg.region_count]):
-        off = embedding_offset(i, msg.bits)
+        off = embedding_offset(i, msg.bits, msg.packets)
         rec = body[off : off + q.nbytes]
         if len(rec) < q.nbytes:
             break

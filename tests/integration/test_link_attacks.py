@@ -92,7 +92,7 @@ def _region_bytes(message: bytes, n: int) -> list[bytes]:
     """Where each region's embedding sits in a sealed message if it were laid out in clear
     (the attacker's best guess: after the clear header and the nonce, at the plaintext's offsets)."""
     size = EmbeddingQuantizer(8).nbytes
-    body = message[3 + 8 + 8 + 12 :]
+    body = message[5 + 8 + 8 + 12 :]
     return [body[embedding_offset(i, 8) : embedding_offset(i, 8) + size] for i in range(n)]
 
 
@@ -142,17 +142,19 @@ def test_equal_descriptions_gave_equal_ciphertexts_before_and_differ_now(enc, db
 
 # -- the semantic link's two ends (no radio, no image codec: only the EMBEDDING messages) -------
 class _Codec:
-    """One packet per image; decodes to a flat image of the size the header says."""
+    """Two packets per image, naming its size; decodes to a flat image of the size the header says,
+    as bright as the packets that arrived say (what the receiver decoded shows in the pixels)."""
 
     id = "test-codec:000000000000"
 
     def encode(self, img):
-        return ImageHeader(self.id, *img.shape[:2], 1, 1, 3, 8, 1), [b"features"]
+        return ImageHeader(self.id, *img.shape[:2], 1, 1, 3, 8, 2), [b"p0 %d" % img.shape[0], b"p1 %d" % img.shape[0]]
 
     def decode(self, header, packets):
-        got = sum(p is not None for p in packets)
-        return (np.full((header.height, header.width, 3), 100, np.uint8),
-                DecodeInfo(header.n_packets, got, 0, got / max(header.n_packets, 1), got == 0))
+        got = [p for p in packets if p is not None]
+        level = sum(sum(p) for p in got) % 200 + 20 if got else 127
+        return (np.full((header.height, header.width, 3), level, np.uint8),
+                DecodeInfo(header.n_packets, len(got), 0, len(got) / max(header.n_packets, 1), not got))
 
 
 class _Guard:
@@ -233,7 +235,7 @@ def test_message_moved_to_another_image_fails_and_unsealed_is_flagged(db):
         SemanticReceiver(_Codec(), db=db, strict=True).decode(swapped)
     (it,) = SemanticReceiver(_Codec(), db=db).decode(_link(None, images=1))
     assert it.key_check == NOT_SEALED and it.region_count == 0
-    assert parse_findings(b"\x03\x00\x08\x00\x00\x00\x00").region_count == 0
+    assert parse_findings(b"\x03\x00\x08\x00\x00\x00\x00\x00\x00").region_count == 0
 
 
 def test_rx_cli_strict_exits_non_zero_on_another_database(db, tmp_path, monkeypatch):
@@ -376,3 +378,32 @@ def test_the_guards_margin_travels_sealed_and_the_fill_uses_it(db):
     assert eve.margin is None and eve.regions == [] and eve.region_count == 1
     plain = parse_findings(_embedding(msgs, 0).data)
     assert len(plain.body) == len(parse_findings(_embedding(_transmission(db, images=1), 0).data).body)
+
+
+def test_replaced_feature_packets_are_decoded_as_lost_by_the_authorized_receiver(db):
+    """An attacker on the air swaps image 0's packets for its own bytes and for another image's
+    (same layout, another transmitter of the lab): the authorized receiver checks each against the
+    tags in the sealed message and decodes those as lost; the eavesdropper cannot tell."""
+    msgs = _transmission(db, images=1, size=120)
+    other = _transmission(db, images=1, size=80)
+    feats = next(m for m in msgs if m.ptype is PayloadType.FEATURES)
+    theirs = next(m for m in other if m.ptype is PayloadType.FEATURES)
+    rx = SemanticReceiver(_Codec(), db=db)
+    (clean,) = rx.decode(msgs)
+    assert clean.features_verified and clean.packets_rejected == 0 and clean.info.packets_received == 2
+    forged = _replace(msgs, Message(0, feats.msg_id, feats.ptype, [b"attacker's own", theirs.fragments[1]]))
+    rx = SemanticReceiver(_Codec(), db=db)
+    (it,) = rx.decode(forged)
+    assert it.packets_rejected == 2 and rx.forged_packets == 2 and it.info.packets_received == 0 and it.info.all_lost
+    assert it.regions[0]["entry"] == "faces"  # the sealed message itself is genuine
+    with pytest.raises(KeyCheckError, match="did not match their sealed tags"):
+        SemanticReceiver(_Codec(), db=db, strict=True).decode(forged)
+    (eve,) = SemanticReceiver(_Codec()).decode(forged)  # no key: it decodes whatever arrived
+    assert eve.info.packets_received == 2 and eve.features_verified is None
+    # a packet lost on the air stays a loss, not a forgery; the one that arrived is checked and kept
+    lossy = _replace(msgs, Message(0, feats.msg_id, feats.ptype, [feats.fragments[0], None]))
+    (it,) = SemanticReceiver(_Codec(), db=db, strict=True).decode(lossy)
+    assert it.packets_rejected == 0 and it.info.packets_received == 1 and it.features_verified
+    # without the sealed message (lost), the packets cannot be checked: decoded, and said so
+    (it,) = SemanticReceiver(_Codec(), db=db).decode([m for m in forged if m.ptype is not PayloadType.EMBEDDING])
+    assert it.features_verified is False and it.info.packets_received == 2

@@ -4,8 +4,8 @@ import pytest
 from sdr_semcom.privacy.keying import DATABASE_DIFFERS, KEY_MISMATCH, KEY_OK, AuthenticationFailed, LinkKeys
 from sdr_semcom.privacy.quantize import EmbeddingQuantizer
 from sdr_semcom.privacy.text_encoder import DIM
-from sdr_semcom.privacy.wire import (DRAWN_BOX, DRAWN_MASK, FORMAT, Context, Drawing, pack_findings, parse_findings,
-                                     unpack_findings)
+from sdr_semcom.privacy.wire import (DRAWN_BOX, DRAWN_MASK, FORMAT, Context, Drawing, pack_findings, packet_tag,
+                                     parse_findings, unpack_findings)
 
 SECRET = bytes(range(32))
 KEYS = LinkKeys.from_secret(SECRET, "entries-v1")
@@ -84,6 +84,25 @@ def test_margin_and_drawing_travel_sealed(rng):
         pack_findings(BOXES[:1], vecs[:1], KEYS, CTX, drawn=[7])
 
 
+def test_feature_packet_tags_travel_sealed_and_check_each_packet(rng):
+    packets = [rng.bytes(100) for _ in range(5)]
+    data = pack_findings(BOXES[:2], _vectors(rng, 2), KEYS, CTX, packets=packets)
+    msg = parse_findings(data)
+    assert msg.packets == 5 and msg.region_count == 2  # the count is in clear (the header says it too)
+    assert not any(packet_tag(i, p) in data for i, p in enumerate(packets))  # the tags are sealed
+    opened = msg.open(KEYS, CTX)
+    assert all(opened.packet_ok(i, p) for i, p in enumerate(packets))
+    altered = bytearray(packets[2])
+    altered[7] ^= 1
+    assert not opened.packet_ok(2, bytes(altered))
+    assert not opened.packet_ok(3, packets[2]) and not opened.packet_ok(5, packets[0])  # moved, or one too many
+    forged = bytearray(data)
+    forged[4] = 4  # claim 4 packets: the clear count is authenticated (and the lengths no longer add up)
+    with pytest.raises((AuthenticationFailed, ValueError)):
+        unpack_findings(bytes(forged), KEYS, CTX)
+    assert parse_findings(pack_findings([], np.zeros((0, DIM)), None, CTX, packets=packets)).packets == 0
+
+
 def test_format_2_messages_are_refused_naming_both_formats(rng):
     data = bytearray(pack_findings(BOXES[:1], _vectors(rng, 1), KEYS, CTX))
     assert data[0] == FORMAT == 3
@@ -117,9 +136,11 @@ def test_malformed_findings_raise():
     with pytest.raises(ValueError, match="format 0"):
         parse_findings(bytes([0, 8]))
     with pytest.raises(ValueError, match="whole number"):
-        parse_findings(bytes([3, 0, 8, 1]) + b"\0" * 10)
+        parse_findings(bytes([3, 0, 8, 0, 0, 1]) + b"\0" * 10)
     with pytest.raises(ValueError, match="too short"):
-        parse_findings(bytes([3, 1, 8]) + b"\0" * 20)
+        parse_findings(bytes([3, 1, 8, 0, 0]) + b"\0" * 20)
+    with pytest.raises(ValueError, match="whole number"):  # says 2 packet tags, holds none
+        parse_findings(bytes([3, 0, 8, 0, 2, 0, 0, 0, 0]))
 
 
 def test_quantizer_roundtrip_and_limits(rng):
