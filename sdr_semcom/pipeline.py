@@ -126,7 +126,7 @@ class ReceivedItem:
     index: int  # image number in the transmission
     image: np.ndarray | None  # None: header lost
     info: DecodeInfo | None
-    regions: list[dict] = field(default_factory=list)  # boxes, removed pixels' bounds (+ entries): only a receiver with the key
+    regions: list[dict] = field(default_factory=list)  # boxes, removed bounds (+ entries): only a receiver with the key
     vectors: list[np.ndarray] = field(default_factory=list)  # opened (384,) vector per region row: not report material
     region_count: int | None = None  # from the EMBEDDING message's length: any receiver
     key_check: str | None = None  # authorized receiver: "ok", "key mismatch", "database differs (...)"

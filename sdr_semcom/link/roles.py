@@ -204,7 +204,7 @@ def _check_heard_end(done: dict, bind: str, receipt: bytes) -> None:
     who = done.get("who")
     if not isinstance(who, str) or who not in DONE_FROM:
         raise ForgedDone(f"tx: a 'done' from {who!r} on the control socket of {bind}, not from a channel or receiver "
-                        f"({', '.join(DONE_FROM)}): delivery not confirmed")
+                         f"({', '.join(DONE_FROM)}): delivery not confirmed")
     per_rx = done.get("receivers") if who == "channel" else {who: done}
     if not isinstance(per_rx, dict) or not per_rx:
         raise ForgedDone(f"tx: the channel's 'done' for {bind} names no receiver: delivery not confirmed")
@@ -221,7 +221,8 @@ def _check_heard_end(done: dict, bind: str, receipt: bytes) -> None:
                         f"{', '.join(missed)}: delivery not confirmed")
     if forged:
         raise ForgedDone(f"tx: {', '.join(forged)} said the END frame was heard but did not quote its receipt "
-                        f"(a peer that never decoded the stream from {bind}?): delivery not confirmed")
+                         f"(a peer that never decoded the stream from {bind}, or an older sdr-semcom?): "
+                         "delivery not confirmed")
 
 
 def _quotes(quoted, receipt: bytes) -> bool:
