@@ -333,7 +333,8 @@ def test_semantic_three_process_link_with_guard(tmp_path, face_samples):
                        "--connect-timeout", "120"]),
     }
     time.sleep(0.5)
-    procs["tx"] = _start(["tx", str(face), "--bind", pt, "--size", "256", "--db", str(db), "--connect-timeout", "120"])
+    procs["tx"] = _start(["tx", str(face), "--bind", pt, "--size", "256", "--db", str(db), "--connect-timeout", "120",
+                          "--margin", "0.3"])
     outs = {k: p.communicate(timeout=300) for k, p in procs.items()}
     for k, p in procs.items():
         assert p.returncode == 0, (k, outs[k])
@@ -344,6 +345,14 @@ def test_semantic_three_process_link_with_guard(tmp_path, face_samples):
     assert len(a["regions"]) >= 5 and all(r["entry"] == "faces" and r["score"] > 0.9 for r in a["regions"])
     assert a["key_check"] == "ok" and a.get("embedding_error") is None and a["region_count"] == len(a["regions"])
     assert e["regions"] == [] and e["region_count"] == len(a["regions"])  # sealed: the eavesdropper counts, no boxes
+    # tx's --margin reached the authorized receiver sealed, and its fill bounds follow it; the features were
+    # checked against the sealed tags; both receivers read the run's session id (clear), only auth a margin
+    assert a["margin"] == 0.3 and "margin" not in e and a["features_verified"] is True and "features_verified" not in e
+    assert len(a["session"]) == 16 and a["session"] == e["session"]
+    width = Image.open(face).size[0]
+    for r in a["regions"]:
+        (x0, _, x1, _), (rx0, _, rx1, _) = r["box"], r["removed"]
+        assert rx0 <= max(x0 - int(0.3 * (x1 - x0)), 0) and rx1 >= min(x1 + int(0.3 * (x1 - x0)), width)
     assert auth["snr_configured_db"] == 20 and "snr_configured_db" not in eve  # only what the config it got says
     img = np.asarray(Image.open(tmp_path / "auth" / a["file"]))
     assert img.shape == np.asarray(Image.open(face)).shape  # sent at 256 px (long side), restored to 1280 x 886
