@@ -16,8 +16,8 @@ import click
 
 from .cli_groups import bench, db, train
 from .cli_options import (config_opt, db_opt, engine_opt, errors, eve_snr_opt, generator_opts, images_arg,
-                          link_config, mod_opt, out_opt, payload_opt, radio_config, radio_opts, size_opt, snr_opt,
-                          timeouts_opt)
+                          link_config, margin_opt, mod_opt, out_opt, payload_opt, radio_config, radio_opts, size_opt,
+                          snr_opt, timeouts_opt)
 from .config import DEMO_LINK
 
 
@@ -112,10 +112,11 @@ def demo(images, out, size, snr, eve_snr, db_path, no_guard, config_path, modula
 @timeouts_opt()
 @payload_opt
 @db_opt(note=" With it tx runs the guard and sends keyed descriptions of what it removed.")
+@margin_opt(" (sent sealed to the receiver)")
 @config_opt
 @mod_opt
 @errors
-def tx(images, bind, radio, size, timeouts, payload, db_path, config_path, modulation) -> None:
+def tx(images, bind, radio, size, timeouts, payload, db_path, margin, config_path, modulation) -> None:
     """Transmit images (default: the sample images) as a process.
 
     --radio zmq (default): exits 0 once the downstream confirmed it consumed the transmission, 1
@@ -127,7 +128,7 @@ def tx(images, bind, radio, size, timeouts, payload, db_path, config_path, modul
     from .commands import transmit
 
     cfg = radio_config(link_config(config_path, modulation=modulation), radio)
-    click.echo(transmit(images, cfg, bind, timeouts, size, payload, db_path, replace(radio, address=bind)))
+    click.echo(transmit(images, cfg, bind, timeouts, size, payload, db_path, replace(radio, address=bind), margin))
 
 
 @main.command()
@@ -204,8 +205,7 @@ def rx(role, connect, radio, out, timeouts, payload, db_path, strict, config_pat
 @click.argument("images", nargs=-1, required=True, type=click.Path())
 @db_opt(required=True)
 @out_opt("out/guard")
-@click.option("--margin", type=click.FloatRange(0, 2), default=0.15, show_default=True,
-              help="Grow each removed region by this fraction of its size on every side.")
+@margin_opt()
 @click.option("--no-text", is_flag=True, help="Skip the text detector (faster).")
 @click.option("--open-vocab", type=click.Path(exists=True, file_okay=False),
               help="Local CLIPSeg model directory for entries no shipped detector serves.")

@@ -125,6 +125,13 @@ def timeouts_opt(idle: bool = True):
     return decorate
 
 
+def margin_opt(note: str = ""):
+    """``--margin``: the guard grows each removed region by this fraction of its size (the default is
+    :data:`sdr_semcom.privacy.masking.DEFAULT_MARGIN`)."""
+    return click.option("--margin", type=click.FloatRange(0, 2), default=0.15, show_default=True,
+                        help=f"Guard: grow each removed region by this fraction of its size on every side{note}.")
+
+
 def radio_opts(direction: str):
     """The front end's options (``--radio zmq|uhd|file`` and UHD's usual ones) -> one ``radio`` argument,
     a :class:`~sdr_semcom.radio.RadioOptions` (checked: a bad combination is a usage error), and

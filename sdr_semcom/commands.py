@@ -36,13 +36,16 @@ def load_db(path: str | Path | None):
 
 
 def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Timeouts, size: int,
-             payload: str = "semantic", db_path: str | None = None, radio: RadioOptions | None = None) -> str:
+             payload: str = "semantic", db_path: str | None = None, radio: RadioOptions | None = None,
+             margin: float = 0.15) -> str:
     """The ``tx`` command: images (default: the samples) -> messages -> front end (default: ZeroMQ at
     ``bind``; ``radio``: a USRP or a recording, opened first so that a missing radio fails at once);
-    returns its summary line.
+    returns its summary line. ``margin``: the guard's box margin (travels in the sealed message).
 
     ``payload="semantic"``: guard (with a database) at the image's own size, then the codec on the
     masked image resized to a long side of ``size``; ``"raw"``: the image's pixels at that size.
+    ``margin``: the guard's (``PrivacyGuard(margin=...)``); it travels sealed, and the authorized
+    receiver rebuilds the removed pixels with it.
     """
     from .link import rawimage
     from .link.roles import run_tx
@@ -60,7 +63,7 @@ def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Time
         from .semantic.weights import load_codec
 
         db = load_db(db_path)
-        guard = PrivacyGuard(db, default_backends()) if db else None
+        guard = PrivacyGuard(db, default_backends(), margin=margin) if db else None
         sender = SemanticTransmitter(load_codec(), guard, db)
         messages = [m for _, img in named for m in sender.messages(img, size)[0]]
     r = run_tx(messages, cfg, bind, timeouts, semantic=payload == "semantic", front=front)

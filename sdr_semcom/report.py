@@ -110,9 +110,11 @@ def image_row(item: "ReceivedItem | None") -> dict:
         "status": "all packets lost (grey)" if item.info.all_lost else "decoded", "all_lost": item.info.all_lost,
         "packets": f"{item.info.packets_received}/{item.info.packets_expected}"}
     row.update(regions=item.regions, region_count=item.region_count)
-    for key in ("key_check", "embedding_error"):
-        if getattr(item, key):
+    for key in ("key_check", "embedding_error", "session", "margin", "features_verified"):
+        if getattr(item, key, None) is not None:
             row[key] = getattr(item, key)
+    if getattr(item, "packets_rejected", 0):
+        row["packets_rejected"] = item.packets_rejected
     return row
 
 

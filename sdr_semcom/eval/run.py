@@ -291,15 +291,18 @@ def _opened_vectors(messages, index: int, db, codec) -> list[np.ndarray] | None:
     """The authorized receiver's unkeyed vectors of image ``index`` (None: message lost or not opened)."""
     from ..pipeline import EMBEDDING_SLOT, MESSAGES_PER_IMAGE
     from ..privacy.keying import LinkKeys
+    from ..phy.framing import PayloadType
     from ..privacy.wire import Context, parse_findings
 
     data = _embedding_data(messages, index)
-    if data is None:
+    header = next((m.data for m in messages if m.ptype is PayloadType.METADATA and m.complete
+                   and m.msg_id == MESSAGES_PER_IMAGE * index), None)
+    if data is None or header is None:
         return None
     try:
         msg = parse_findings(data)
-        return [r.vector for r in msg.open(LinkKeys.from_database(db),
-                                           Context(codec.id, 0, MESSAGES_PER_IMAGE * index + EMBEDDING_SLOT))]
+        ctx = Context(codec.id, 0, MESSAGES_PER_IMAGE * index + EMBEDDING_SLOT, header)
+        return [r.vector for r in msg.open(LinkKeys.from_database(db), ctx).regions]
     except Exception as exc:  # noqa: BLE001 - reported as a lost embedding
         log.warning("image %d: EMBEDDING message does not open (%s)", index, exc)
         return None

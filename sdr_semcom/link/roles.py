@@ -24,6 +24,7 @@ a sender that its samples were consumed). What each role guarantees:
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from contextlib import ExitStack
@@ -38,7 +39,8 @@ from .warmup import warm_up
 from ..radio.base import RxFrontEnd, TxFrontEnd
 from ..radio.zmq import ZmqRx
 
-__all__ = ["LinkError", "PeerLost", "PeerTimeout", "Timeouts", "run_channel", "run_receivers", "run_rx", "run_tx"]
+__all__ = ["ForgedDone", "LinkError", "PeerLost", "PeerTimeout", "Timeouts", "run_channel", "run_receivers", "run_rx",
+           "run_tx"]
 log = logging.getLogger(__name__)
 
 TX_ADDR = "tcp://127.0.0.1:5555"
@@ -47,6 +49,8 @@ EVE_ADDR = "tcp://127.0.0.1:5557"
 POLL_S = 0.05
 #: After an upstream stopped: how long its samples must have stopped flowing before we stop too.
 DRAIN_S = 0.5
+#: The peers whose ``done`` the transmitter takes (``who``): the channel, or a receiver connected to it.
+DONE_FROM = ("channel", "rx (auth)", "rx (eve)")
 
 
 class PeerTimeout(LinkError):
@@ -55,6 +59,11 @@ class PeerTimeout(LinkError):
 
 class PeerLost(LinkError):
     """A peer went silent, or stopped and said why (``bye``)."""
+
+
+class ForgedDone(LinkError):
+    """A ``done`` that is not the receivers' word: from a peer that may not send one, or claiming
+    the END frame without quoting its receipt. The transmitter ignores it and keeps waiting."""
 
 
 @dataclass
@@ -158,8 +167,20 @@ def run_tx(payloads: list[tuple[bytes, PayloadType]], cfg: LinkConfig, bind: str
                      "connected to this address")
         t0 = time.monotonic()
         tb.start()
+        done = rejected = forged = None
         try:
-            while link.get("done") is None and intr.signal is None:
+            while intr.signal is None:
+                heard = link.get("done")
+                if heard is not None and heard is not rejected:
+                    try:
+                        _check_heard_end(heard, front.address, tx.receipt)
+                        done = heard
+                        break
+                    except ForgedDone as exc:  # not our receivers' word: wait a while for theirs
+                        log.warning("%s", exc)
+                        rejected, forged = heard, (exc, time.monotonic())
+                if forged is not None and time.monotonic() - forged[1] > timeouts.connect_s:
+                    raise ForgedDone(f"{forged[0]}; no other 'done' within {timeouts.connect_s:.0f} s")
                 try:
                     down.check(t0, timeouts, "tx")
                 except PeerTimeout:
@@ -176,12 +197,10 @@ def run_tx(payloads: list[tuple[bytes, PayloadType]], cfg: LinkConfig, bind: str
             _stop(tb)
         if intr.signal:
             link.send("bye", reason=f"tx interrupted ({intr.signal})")
-        else:
-            _check_heard_end(link.get("done"), front.address)
         taken = front.taken()
     return {"frames_sent": tx.frames_sent, "payload_bytes": tx.payload_bytes, "samples": taken,
             "airtime_s": taken / cfg.sample_rate, "wall_s": time.monotonic() - t0, "address": front.address,
-            "delivered": link.get("done"), "interrupted": intr.signal, "radio": front.counters()}
+            "delivered": done, "interrupted": intr.signal, "radio": front.counters()}
 
 
 def _run_tx_unconfirmed(payloads, cfg: LinkConfig, front: TxFrontEnd, semantic: bool) -> dict:
@@ -206,17 +225,48 @@ def _run_tx_unconfirmed(payloads, cfg: LinkConfig, front: TxFrontEnd, semantic: 
             "delivered": None, "interrupted": intr.signal, "radio": front.counters()}
 
 
-def _check_heard_end(done: dict, bind: str) -> None:
+def _check_heard_end(done: dict, bind: str, receipt: bytes) -> None:
     """A ``done`` says the stream's end passed, not that anything was decoded: the transmission is
     delivered only when the receivers that count (every one but the eavesdropper's tap, which may
-    lose it all by design) heard the END frame; :class:`LinkError` otherwise."""
-    per_rx = done.get("receivers") or {done.get("who", "receiver"): done}
-    required = {name: r for name, r in per_rx.items() if name != "eve"} or per_rx
-    missed = [f"{name} ({(r or {}).get('packets_received', 0)} packets received)"
-              for name, r in required.items() if not (r or {}).get("end_frame_heard")]
+    lose it all by design) heard the END frame, and prove it by quoting its random ``receipt``
+    (:class:`~sdr_semcom.link.endpoints.LinkTransmitter`); :class:`LinkError` otherwise.
+
+    The ``done`` must come from a peer that may send one (:data:`DONE_FROM`): a process that only
+    connected to the control socket and said ``done`` never decoded the stream, so it has no receipt
+    (and a name is no proof: the receipt is).
+    """
+    who = done.get("who")
+    if not isinstance(who, str) or who not in DONE_FROM:
+        raise ForgedDone(f"tx: a 'done' from {who!r} on the control socket of {bind}, not from a channel or receiver "
+                         f"({', '.join(DONE_FROM)}): delivery not confirmed")
+    per_rx = done.get("receivers") if who == "channel" else {who: done}
+    if not isinstance(per_rx, dict) or not per_rx:
+        raise ForgedDone(f"tx: the channel's 'done' for {bind} names no receiver: delivery not confirmed")
+    required = {name: r for name, r in per_rx.items() if name not in ("eve", "rx (eve)")} or per_rx
+    missed, forged = [], []
+    for name, r in required.items():
+        r = r if isinstance(r, dict) else {}
+        if not r.get("end_frame_heard"):
+            missed.append(f"{name} ({r.get('packets_received', 0)} packets received)")
+        elif not _quotes(r.get("receipt"), receipt):
+            forged.append(str(name))
     if missed:
         raise LinkError(f"tx: the stream from {bind} ended, but the END frame was not heard by "
                         f"{', '.join(missed)}: delivery not confirmed")
+    if forged:
+        raise ForgedDone(f"tx: {', '.join(forged)} said the END frame was heard but did not quote its receipt "
+                         f"(a peer that never decoded the stream from {bind}, or an older sdr-semcom?): "
+                         "delivery not confirmed")
+
+
+def _quotes(quoted, receipt: bytes) -> bool:
+    """Whether a ``done``'s ``receipt`` (hex) is the END frame's, compared in constant time."""
+    if not isinstance(quoted, str):
+        return False
+    try:
+        return hmac.compare_digest(bytes.fromhex(quoted), receipt)
+    except ValueError:
+        return False
 
 
 def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_ADDR,
@@ -353,7 +403,9 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
         report = _rx_report(cfg, role, receiver, guard, sink)
         report.update(address=connect, warning=warning, stream_ended=sink.eot.is_set(), interrupted=intr.signal)
         if report["stream_ended"]:
-            link.send("done", **{k: report[k] for k in ("packets_received", "packets_sent", "end_frame_heard")})
+            receipt = receiver.end_receipt.hex() if receiver.end_receipt is not None else None
+            link.send("done", receipt=receipt,
+                      **{k: report[k] for k in ("packets_received", "packets_sent", "end_frame_heard")})
         else:
             link.send("bye", reason=warning or f"{what} interrupted ({intr.signal})")
     if warning:
