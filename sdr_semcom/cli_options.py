@@ -26,6 +26,7 @@ def errors(f):
         except click.ClickException:
             raise
         except Exception as exc:  # imported only now: they pull in torch, GNU Radio, OpenCV
+            from .calibration.estimate import CalibrationError
             from .images import ImageError
             from .generative.receiver import GeneratorError
             from .link.control import LinkError
@@ -40,7 +41,8 @@ def errors(f):
             if isinstance(exc, Interrupted):
                 click.echo(str(exc))
                 sys.exit(exc.exit_status)
-            if isinstance(exc, (ImageError, DatabaseError, ModelMissing, LinkError, WeightsError, GeneratorError)):
+            if isinstance(exc, (ImageError, DatabaseError, ModelMissing, LinkError, WeightsError, GeneratorError,
+                                CalibrationError)):
                 raise click.ClickException(str(exc)) from exc
             raise
 
@@ -123,3 +125,46 @@ def timeouts_opt(idle: bool = True):
         return wrapper
 
     return decorate
+
+
+calibration_opt = click.option(
+    "--calibration", "calibration_path", type=click.Path(exists=True, dir_okay=False),
+    help="Per-device calibration file (TOML, from 'sdr-semcom calibrate'): tx pre-corrects the CFO, rx removes "
+         "the DC offset and IQ imbalance; the recommended gains go to a radio front end.")
+
+
+def loopback_opts(f):
+    """The calibration loopback's impairments (``--snr``, ``--cfo-hz``, ...) -> one ``link`` argument
+    (a :class:`sdr_semcom.calibration.Loopback`)."""
+
+    @functools.wraps(f)
+    def wrapper(*args, snr, cfo_hz, ppm, multipath, dc_dbc, iq_gain_db, iq_phase_deg, pa_sat_db, level_dbfs, seed,
+                **kwargs):
+        from .calibration import Loopback
+
+        link = Loopback(snr_db=snr, cfo_hz=cfo_hz, clock_ppm=ppm, multipath=multipath, dc_offset_dbc=dc_dbc,
+                        iq_gain_db=iq_gain_db, iq_phase_deg=iq_phase_deg, pa_sat_db=pa_sat_db,
+                        level_dbfs=level_dbfs, seed=seed)
+        return f(*args, link=link, **kwargs)
+
+    for opt in reversed([
+        click.option("--snr", type=float, default=25.0, show_default=True,
+                     help="Loopback: in-band SNR at the nominal transmit gain, dB."),
+        click.option("--cfo-hz", type=float, default=0.0, show_default=True, help="Loopback: carrier offset, Hz."),
+        click.option("--ppm", type=float, default=0.0, show_default=True,
+                     help="Loopback: receiver sample-clock offset, ppm."),
+        click.option("--multipath", is_flag=True, help="Loopback: the benchmark's 3-tap channel."),
+        click.option("--dc-dbc", type=float, help="Loopback: receiver DC offset, dBc."),
+        click.option("--iq-gain-db", type=float, default=0.0, show_default=True,
+                     help="Loopback: IQ gain imbalance (Q relative to I), dB."),
+        click.option("--iq-phase-deg", type=float, default=0.0, show_default=True,
+                     help="Loopback: IQ phase imbalance, degrees."),
+        click.option("--pa-sat-db", type=float,
+                     help="Loopback: transmit amplifier (Rapp, p=2) saturation relative to the burst rms at the "
+                          "nominal gain, dB (default: linear)."),
+        click.option("--level-dbfs", type=float, default=-20.0, show_default=True,
+                     help="Loopback: burst rms at the receiver's converter at the nominal gains, dBFS."),
+        click.option("--seed", type=click.IntRange(1), default=1, show_default=True, help="Loopback: noise seed."),
+    ]):
+        wrapper = opt(wrapper)
+    return wrapper

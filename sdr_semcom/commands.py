@@ -33,9 +33,19 @@ def load_db(path: str | Path | None):
     return PrivacyDatabase.load(path) if path else None
 
 
+def load_calibration(path: str | Path | None):
+    """The calibration file at ``path`` (None: none); :class:`~sdr_semcom.config.ConfigError` naming the bad key."""
+    from .calibration.calfile import CalibrationFile
+
+    return CalibrationFile.load(path) if path else None
+
+
 def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Timeouts, size: int,
-             payload: str = "semantic", db_path: str | None = None) -> str:
+             payload: str = "semantic", db_path: str | None = None, calibration_path: str | None = None) -> str:
     """The ``tx`` command: images (default: the samples) -> messages -> ZeroMQ; returns its summary line.
+
+    ``calibration_path``: a calibration file (``sdr-semcom calibrate``); the output is shifted by its
+    ``cfo_correction_hz`` and its recommended transmit gain is reported (no radio front end here).
 
     ``payload="semantic"``: guard (with a database) at the image's own size, then the codec on the
     masked image resized to a long side of ``size``; ``"raw"``: the image's pixels at that size.
@@ -45,6 +55,7 @@ def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Time
     from .phy.framing import PayloadType
     from .samples import demo_images
 
+    cal = load_calibration(calibration_path)
     named = load_images(paths or demo_images()).images
     if payload == "raw":
         messages = [(rawimage.encode(fit(img, size)), PayloadType.RAW) for _, img in named]
@@ -57,16 +68,30 @@ def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Time
         guard = PrivacyGuard(db, default_backends()) if db else None
         sender = SemanticTransmitter(load_codec(), guard, db)
         messages = [m for _, img in named for m in sender.messages(img, size)[0]]
-    r = run_tx(messages, cfg, bind, timeouts, semantic=payload == "semantic")
+    r = run_tx(messages, cfg, bind, timeouts, semantic=payload == "semantic", calibration=cal)
     if r["interrupted"]:
         raise Interrupted(r["interrupted"], f"tx: interrupted by {r['interrupted']} after {r['samples']} samples: "
                                            "delivery not confirmed")
-    return f"tx: sent {r['frames_sent']} packets ({r['payload_bytes']} B) on {bind}; {delivery_summary(r['delivered'])}"
+    line = f"tx: sent {r['frames_sent']} packets ({r['payload_bytes']} B) on {bind}; {delivery_summary(r['delivered'])}"
+    return "\n".join([*_calibration_lines(cal, "tx", calibration_path), line])
+
+
+def _calibration_lines(cal, role: str, path) -> list[str]:
+    """What a role applied of a calibration file (and the gain it could not set without a radio)."""
+    if cal is None:
+        return []
+    from .calibration.apply import gain_line
+
+    done = (f"output shifted by {cal.cfo_correction_hz:+.1f} Hz" if role == "tx" else
+            "DC offset and IQ imbalance removed before the burst receiver" if cal.rx_front_end else
+            "nothing applied (rx_front_end = false)")
+    gain = gain_line(cal, role)
+    return [f"{role}: calibration {path}: {done}"] + ([gain] if gain else [])
 
 
 def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts: Timeouts,
             payload: str = "semantic", db_path: str | None = None, strict: bool = False,
-            generator: str = "auto", generator_dir: str | None = None) -> str:
+            generator: str = "auto", generator_dir: str | None = None, calibration_path: str | None = None) -> str:
     """The ``rx`` command: receive, decode, fill the removed regions, write images and ``out/report.json``;
     returns its summary line.
 
@@ -78,16 +103,20 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
     database differs from ``db_path``'s, or a description fails authentication. What was received
     is written in every case but a peer that never showed up; then a stream cut before its end
     raises :class:`~sdr_semcom.link.roles.PeerLost`, a signal :class:`Interrupted`.
+
+    ``calibration_path``: a calibration file; the burst receiver first removes its DC offset and IQ
+    imbalance.
     """
     from .link.roles import PeerLost, run_rx
 
+    cal = load_calibration(calibration_path)
     if role == "eve" and db_path:
         raise ValueError("the eavesdropper has no privacy database")
     if payload == "semantic":
         from .generative import fill_item, receiver_inpainter
 
         inpainter = receiver_inpainter(role, generator, generator_dir)
-    receiver, report = run_rx(cfg, role, connect, timeouts, semantic=payload == "semantic")
+    receiver, report = run_rx(cfg, role, connect, timeouts, semantic=payload == "semantic", calibration=cal)
     if payload == "raw":
         report["messages"] = save_received(receiver, out, cfg.mtu)
     else:
@@ -106,7 +135,7 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
             write_json(out / "report.json", report)
             raise untrusted
     write_json(out / "report.json", report)
-    line = rx_line(role, report, out)
+    line = "\n".join([*_calibration_lines(cal, "rx", calibration_path), rx_line(role, report, out)])
     if report["interrupted"]:
         raise Interrupted(report["interrupted"], line)
     if not report["stream_ended"]:

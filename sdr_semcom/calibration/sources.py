@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -142,6 +143,8 @@ def file_capture(path: str | Path, sample_rate: float | None = None, freq_hz: fl
         sample_rate = sample_rate or glob.get("core:sample_rate")
         captures = meta.get("captures") or [{}]
         freq_hz = freq_hz or captures[0].get("core:frequency")
+    if not path.is_file():
+        raise CalibrationError(f"{path}: no such file")
     if not sample_rate:
         raise CalibrationError(f"{path}: give the sample rate (--rate): a raw file does not say it")
     try:
@@ -167,6 +170,7 @@ def uhd_capture(args: str, sample_rate: float, freq_hz: float | None, gain_db: f
     CalibrationError
         gr-uhd missing, or no device answering ``args`` (one line naming the args).
     """
+    os.environ.setdefault("UHD_LOG_CONSOLE_LEVEL", "warning")  # no banner before our one line
     try:
         from gnuradio import blocks, gr, uhd
     except ImportError as exc:

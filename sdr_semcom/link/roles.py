@@ -125,8 +125,11 @@ def _stop(tb) -> None:
 
 
 def run_tx(payloads: list[tuple[bytes, PayloadType]], cfg: LinkConfig, bind: str = TX_ADDR,
-           timeouts: Timeouts = Timeouts(), semantic: bool = False) -> dict:
+           timeouts: Timeouts = Timeouts(), semantic: bool = False, calibration=None) -> dict:
     """Transmit messages on a ZeroMQ PUSH socket until the downstream confirms it consumed them.
+
+    ``calibration`` (a :class:`~sdr_semcom.calibration.calfile.CalibrationFile`): the output is
+    shifted by its ``cfo_correction_hz`` (a rotator between the burst source and the socket).
 
     Returns the transmitter's figures, with ``delivered`` (the channel's or receiver's ``done``
     message: what each receiver got) and ``interrupted`` (None, ``SIGINT`` or ``SIGTERM``).
@@ -141,7 +144,12 @@ def run_tx(payloads: list[tuple[bytes, PayloadType]], cfg: LinkConfig, bind: str
         tb = gr.top_block("semcom_tx")
         src = BurstSource(cfg.modulation, cfg.gap)
         sink = _push_sink(bind)
-        tb.connect(src, sink)
+        rotator = None
+        if calibration is not None:
+            from ..calibration.apply import tx_rotator
+
+            rotator = tx_rotator(calibration, cfg.sample_rate)
+        tb.connect(*[b for b in (src, rotator, sink) if b is not None])
         tx = src.transmit(payloads, cfg.mtu)
         down = _Peer("channel or receiver", bind, link, "start 'sdr-semcom channel', or 'sdr-semcom rx' connected "
                      "to this address")
@@ -262,8 +270,11 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
 
 
 def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
-           timeouts: Timeouts = Timeouts(), semantic: bool = False) -> tuple[LinkReceiver, dict]:
+           timeouts: Timeouts = Timeouts(), semantic: bool = False, calibration=None) -> tuple[LinkReceiver, dict]:
     """Receive until the end of transmission; returns the receiver and its report.
+
+    ``calibration`` (a :class:`~sdr_semcom.calibration.calfile.CalibrationFile`): the burst receiver
+    first removes its DC offset and IQ imbalance (when its ``rx_front_end`` says so).
 
     The report says ``warning`` (why the stream ended before its ``eot`` tag) and
     ``interrupted`` (None, ``SIGINT`` or ``SIGTERM``); what was received is in it either way.
@@ -282,7 +293,12 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
         tb = gr.top_block(f"semcom_rx_{role}")
         src = _pull_source(connect)
         guard = EotWatch()
-        sink = BurstSink(on_burst=receiver.push)
+        burst_receiver = None
+        if calibration is not None:
+            from ..calibration.apply import rx_receiver
+
+            burst_receiver = rx_receiver(calibration)
+        sink = BurstSink(on_burst=receiver.push, receiver=burst_receiver)
         tb.connect(src, guard, sink)
         up = _Peer("upstream process", connect, link, "is the upstream process running?", guard)
         warning = None
