@@ -109,9 +109,9 @@ class CalibrationFile:
                   "", "[estimates]  # value and spread (half-width of the 95 % confidence interval)"]
         for k, v in self.estimates.items():
             if isinstance(v, Estimate):
-                lines.append(f"{k} = {{ value = {_num(v.value)}, spread = {_num(v.spread)} }}")
+                lines.append(f"{k} = {{ value = {_short(v.value)}, spread = {_short(v.spread)} }}")
             else:
-                lines.append(f"{k} = {_num(v)}")
+                lines.append(f"{k} = {_short(v)}")
         lines += ["", "[correction]",
                   f"cfo_correction_hz = {_num(self.cfo_correction_hz)}  # tx shifts its output by this",
                   f"dc_offset = [{_num(self.dc_offset.real)}, {_num(self.dc_offset.imag)}]  # rx subtracts it (re, im)",
@@ -154,6 +154,13 @@ def _num(v: float) -> str:
     if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
         return str(int(v))
     return repr(float(v))
+
+
+def _short(v: float) -> str:
+    """A measured figure to 7 significant digits (the corrections keep every digit)."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return str(int(v))
+    return repr(float(f"{float(v):.7g}"))
 
 
 def _str(s: str) -> str:
