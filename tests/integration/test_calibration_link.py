@@ -1,0 +1,35 @@
+"""tx / rx --calibration as processes: a CFO beyond the PHY's range, measured by sdr-semcom calibrate on
+the loopback, pre-corrected by tx; rx removes the IQ imbalance the same file describes."""
+
+import json
+
+from tests.integration.test_processes import _images, _link_ports, _start
+
+
+def test_tx_precorrects_a_cfo_the_phy_alone_cannot_follow(tmp_path):
+    cfo_subcarriers = 1.5  # 23.4 kHz at 1 MS/s: the PHY's detector and CFO estimate cover +-1 subcarrier
+    cal = tmp_path / "cal.toml"
+    p = _start(["calibrate", "--cfo-hz", str(cfo_subcarriers * 1e6 / 64), "--iq-gain-db", "1", "--iq-phase-deg", "5",
+                "--bursts", "8", "--out", str(cal)])
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, (out, err)
+    link = tmp_path / "link.toml"
+    link.write_text(f"[auth]\nsnr_db = 25.0\ncfo_subcarriers = {cfo_subcarriers}\nclock_ppm = 10.0\n"
+                    "iq_gain_db = 1.0\niq_phase_deg = 5.0\n")
+    pt, pa, pe = (f"tcp://127.0.0.1:{p}" for p in _link_ports(3))
+    procs = {
+        "channel": _start(["channel", "--connect", pt, "--auth-bind", pa, "--no-eve", "--config", str(link),
+                           "--connect-timeout", "60"]),
+        "rx": _start(["rx", "--connect", pa, "--out", str(tmp_path / "auth"), "--connect-timeout", "60",
+                      "--payload", "raw", "--calibration", str(cal)]),
+    }
+    procs["tx"] = _start(["tx", *map(str, _images(tmp_path)), "--bind", pt, "--size", "48", "--connect-timeout", "60",
+                          "--payload", "raw", "--calibration", str(cal)])
+    outs = {k: p.communicate(timeout=180) for k, p in procs.items()}
+    for k, p in procs.items():
+        assert p.returncode == 0, (k, outs[k])
+    assert "output shifted by -2343" in outs["tx"][0], outs["tx"]
+    assert "recommends tx gain" in outs["tx"][0] and "DC offset and IQ imbalance removed" in outs["rx"][0]
+    rep = json.loads((tmp_path / "auth" / "report.json").read_text())
+    assert rep["per"] == 0 and rep["end_frame_heard"] and rep["packets_received"] > 0, rep
+    assert rep["snr_est_db"] > 20, rep
