@@ -193,8 +193,10 @@ def rx(role, connect, out, timeouts, payload, db_path, strict, config_path, gene
                    ".sigmf-data); uhd: a live USRP (--args) while another radio sends the waveform.")
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 @click.option("--args", "device_args", default="", help="UHD device args (--source uhd), e.g. 'type=b200'.")
-@click.option("--freq", type=float, help="Centre frequency, Hz (for the CFO in ppm; tunes --source uhd).")
-@click.option("--rate", type=float, help="Sample rate, S/s [1e6; a SigMF file's own; required for a raw file].")
+@click.option("--freq", type=click.FloatRange(0, min_open=True),
+              help="Centre frequency, Hz (for the CFO in ppm; tunes --source uhd).")
+@click.option("--rate", type=click.FloatRange(0, min_open=True),
+              help="Sample rate, S/s [1e6; a SigMF file's own; required for a raw file].")
 @click.option("--bursts", type=click.IntRange(3, 100000), default=32, show_default=True,
               help="Calibration bursts (2.8 ms each at 1 MS/s).")
 @click.option("--tx-gain", type=float, default=60.0, show_default=True,

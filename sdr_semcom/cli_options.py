@@ -159,10 +159,10 @@ def loopback_opts(f):
                      help="Loopback: IQ gain imbalance (Q relative to I), dB."),
         click.option("--iq-phase-deg", type=float, default=0.0, show_default=True,
                      help="Loopback: IQ phase imbalance, degrees."),
-        click.option("--pa-sat-db", type=float,
+        click.option("--pa-sat-db", type=click.FloatRange(-40, 40),
                      help="Loopback: transmit amplifier (Rapp, p=2) saturation relative to the burst rms at the "
                           "nominal gain, dB (default: linear)."),
-        click.option("--level-dbfs", type=float, default=-20.0, show_default=True,
+        click.option("--level-dbfs", type=click.FloatRange(-150, 20), default=-20.0, show_default=True,
                      help="Loopback: burst rms at the receiver's converter at the nominal gains, dBFS."),
         click.option("--seed", type=click.IntRange(1), default=1, show_default=True, help="Loopback: noise seed."),
     ]):

@@ -76,7 +76,7 @@ def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Time
     return "\n".join([*_calibration_lines(cal, "tx", calibration_path), line])
 
 
-def _calibration_lines(cal, role: str, path) -> list[str]:
+def _calibration_lines(cal, role: str, path: str | Path | None) -> list[str]:
     """What a role applied of a calibration file (and the gain it could not set without a radio)."""
     if cal is None:
         return []

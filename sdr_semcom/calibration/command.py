@@ -50,15 +50,25 @@ def write_waveform(path: str | Path, n_bursts: int = 32) -> str:
     """Write the calibration waveform (raw cf32, periodic: send it with ``--repeat``); returns a summary line."""
     x = calibration_waveform(n_bursts, lead=0)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    x.tofile(path)
+    _write(path, x.tofile)
     return (f"wrote {path}: {n_bursts} calibration bursts, {x.size} samples (cf32, period {CAL_LAYOUT.period}; "
             "unit burst power: scale it to your DAC's range); send it repeated, e.g. "
             f"tx_samples_from_file --file {path} --repeat --rate RATE --freq FREQ")
 
 
+def _write(path: Path, write) -> None:
+    """``write(path)`` after making its folder; an OSError becomes a :class:`CalibrationError` naming the path."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(path)
+    except OSError as exc:
+        raise CalibrationError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
 def capture(req: Request, link: Loopback) -> Capture:
     """The samples ``req`` asks for (``link``: the loopback's impairments at the nominal gains)."""
+    if req.path and req.source != "file":
+        raise CalibrationError(f"a PATH ({req.path}) is read with --source file only (the source is {req.source})")
     if req.source == "loopback":
         rate = req.sample_rate or link.sample_rate
         link = replace(link, sample_rate=rate, tx_gain_db=link.tx_gain_db + req.tx_gain_db - LOOPBACK_TX_GAIN_DB,
@@ -80,8 +90,7 @@ def calibrate(req: Request, link: Loopback = Loopback(), policy: GainPolicy = Ga
 
     cap = capture(req, link)
     if req.save_capture:
-        req.save_capture.parent.mkdir(parents=True, exist_ok=True)
-        np.asarray(cap.samples, np.complex64).tofile(req.save_capture)
+        _write(req.save_capture, np.asarray(cap.samples, np.complex64).tofile)
     result = estimate(cap.samples, cap.sample_rate, cap.freq_hz)
     advice = recommend(result, req.tx_gain_db, req.rx_gain_db, policy)
     cal = CalibrationFile.from_result(result, cap.source, cap.device, gains=(advice.tx_gain_db, advice.rx_gain_db),
@@ -91,7 +100,8 @@ def calibrate(req: Request, link: Loopback = Loopback(), policy: GainPolicy = Ga
     if req.save_capture:
         lines.append(f"wrote the capture to {req.save_capture} (cf32, {cap.sample_rate:g} S/s)")
     if req.out:
-        lines.append(f"wrote {cal.save(req.out)} (tx / rx --calibration {req.out})")
+        _write(req.out, cal.save)
+        lines.append(f"wrote {req.out} (tx / rx --calibration {req.out})")
     return Outcome(cap, result, advice, cal, lines)
 
 

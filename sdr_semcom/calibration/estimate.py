@@ -3,9 +3,9 @@
 :func:`estimate` works on a sample array (a loopback's output, a recording, a live capture);
 the steps, in this order (each one works on what the previous ones corrected):
 
-1. **Detection**: normalised auto-correlation at lag 32 (S8 and STF are periodic at 32) over
-   256 samples, above 0.4; then the LTF's cross-correlation, after a coarse CFO correction,
-   gives each burst's start to the sample.
+1. **Detection**: on the STF, the normalised auto-correlation at lag 32 less the one at lag 16
+   (the PHY's detector: a DC offset, a tone or S8 score 0) over 192 samples, above 0.4; then the
+   LTF's cross-correlation, after a coarse CFO correction, gives each burst's start to the sample.
 2. **DC offset and noise floor** from the silent gaps (the samples 64 after a burst's end to 32
    before the next burst): the mean of the gaps is the DC offset, the power left around it the
    noise floor (dBFS: relative to a full-scale complex sinusoid, |I| and |Q| within
@@ -52,7 +52,7 @@ from .waveform import CAL_LAYOUT, TRAIN_CARRIERS, CalLayout, fields
 
 #: In-band share of the sampled band (52 of 64 carriers): the project's SNR convention.
 IN_BAND = len(USED) / NFFT
-DETECT_LAG, DETECT_WINDOW, DETECT_THRESHOLD = 32, 256, 0.4
+DETECT_LAG, DETECT_WINDOW, DETECT_THRESHOLD = 32, 192, 0.4
 TAIL_GUARD, HEAD_GUARD = 64, 32  # gap samples skipped after a burst (channel and filter tails) and before one
 CLIP_LEVEL = 0.999  # of full scale: a sample at or above it on I or Q counts as clipped
 MIN_BURSTS = 3
@@ -163,22 +163,29 @@ def _lag_phase(x: np.ndarray, lo: int, hi: int, lag: int) -> float:
 
 
 def _detect(x: np.ndarray, lay: CalLayout) -> list[int]:
-    """Rough burst starts: middles of the runs where the lag-32 auto-correlation is high."""
+    """Rough burst starts: middles of the runs where the STF's metric is high (the normalised
+    auto-correlation at lag 32 less the one at lag 16, as the PHY's detector: the STF is periodic at
+    32 samples but not at 16, where S8, a DC offset or a tone are periodic at both and score 0)."""
     lag, w = DETECT_LAG, DETECT_WINDOW
-    if x.size < lay.burst_len:
+    n = x.size - lag - w + 1
+    if x.size < lay.burst_len or n < 1:
         return []
-    p = np.concatenate([[0], np.cumsum(x[lag:] * np.conj(x[:-lag]))])
-    e = np.concatenate([[0], np.cumsum(np.abs(x[lag:]) ** 2)])
-    corr = np.abs(p[w:] - p[:-w])
-    energy = e[w:] - e[:-w]
-    metric = corr / np.maximum(energy, 1e-30 + 1e-6 * energy.max())
+
+    def window_sum(v: np.ndarray) -> np.ndarray:
+        c = np.concatenate([[0], np.cumsum(v)])
+        return (c[w:] - c[:-w])[:n]
+
+    r32 = np.abs(window_sum(x[lag:] * np.conj(x[:-lag])))
+    r16 = np.abs(window_sum(x[lag // 2 :] * np.conj(x[: -lag // 2])))
+    energy = window_sum(np.abs(x[lag:]) ** 2)
+    metric = (r32 - r16) / np.maximum(energy, 1e-30 + 1e-6 * energy.max())
     above = np.concatenate([[False], metric > DETECT_THRESHOLD, [False]])
     edges = np.flatnonzero(np.diff(above.astype(np.int8)))
-    plateau = lay.stf + lay.stf_len - lag - w  # window positions fully inside S8 + STF
+    plateau = lay.stf_len - lag - w  # window positions fully inside the STF
     starts = []
     for lo, hi in zip(edges[::2], edges[1::2]):
         if hi - lo >= plateau // 3:
-            starts.append(int((lo + hi) // 2 - plateau // 2))
+            starts.append(int((lo + hi) // 2 - plateau // 2 - lay.stf))
     return starts
 
 

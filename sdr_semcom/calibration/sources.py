@@ -64,6 +64,8 @@ class Loopback:
         The benchmark's 3-tap channel (:data:`~sdr_semcom.phy.channel.MULTIPATH_TAPS`) instead of a flat one.
     dc_offset_dbc, iq_gain_db, iq_phase_deg : float
         The receiver front end's DC offset (None: none) and IQ imbalance.
+    tone_dbc, tone_subcarriers : float
+        A spurious tone at the receiver (None: none) and its frequency in subcarriers.
     tx_gain_db, rx_gain_db : float
         Gains relative to nominal.
     pa_sat_db : float or None
@@ -82,6 +84,8 @@ class Loopback:
     dc_offset_dbc: float | None = None
     iq_gain_db: float = 0.0
     iq_phase_deg: float = 0.0
+    tone_dbc: float | None = None
+    tone_subcarriers: float = 0.0
     tx_gain_db: float = 0.0
     rx_gain_db: float = 0.0
     pa_sat_db: float | None = None
@@ -94,7 +98,8 @@ class Loopback:
         return ChannelSpec(snr_db=self.snr_db, cfo_subcarriers=self.cfo_hz / (self.sample_rate / NFFT),
                            clock_ppm=self.clock_ppm, taps=MULTIPATH_TAPS if self.multipath else (1.0,),
                            seed=self.seed, dc_offset_dbc=self.dc_offset_dbc, iq_gain_db=self.iq_gain_db,
-                           iq_phase_deg=self.iq_phase_deg)
+                           iq_phase_deg=self.iq_phase_deg, tone_dbc=self.tone_dbc,
+                           tone_subcarriers=self.tone_subcarriers)
 
     def run(self, waveform: np.ndarray) -> np.ndarray:
         """``waveform`` (unit burst power) through transmitter, channel and receiver."""
@@ -180,14 +185,17 @@ def uhd_capture(args: str, sample_rate: float, freq_hz: float | None, gain_db: f
     except RuntimeError as exc:
         first = " ".join(str(exc).split())
         raise CalibrationError(f"no USRP found for device args {args!r} ({first})") from None
-    src.set_samp_rate(sample_rate)
-    if freq_hz:
-        src.set_center_freq(freq_hz, channel)
-    src.set_gain(gain_db, channel)
-    n = (n_bursts + 2) * CAL_LAYOUT.period
-    tb = gr.top_block("semcom_calibrate")
-    head = blocks.head(gr.sizeof_gr_complex, int(math.ceil(n)))
-    sink = blocks.vector_sink_c()
-    tb.connect(src, head, sink)
-    tb.run()
+    try:
+        src.set_samp_rate(sample_rate)
+        if freq_hz:
+            src.set_center_freq(freq_hz, channel)
+        src.set_gain(gain_db, channel)
+        n = (n_bursts + 2) * CAL_LAYOUT.period
+        tb = gr.top_block("semcom_calibrate")
+        head = blocks.head(gr.sizeof_gr_complex, int(math.ceil(n)))
+        sink = blocks.vector_sink_c()
+        tb.connect(src, head, sink)
+        tb.run()
+    except RuntimeError as exc:
+        raise CalibrationError(f"USRP {args!r}: {' '.join(str(exc).split())}") from None
     return Capture(np.array(sink.data(), np.complex64), float(src.get_samp_rate()), freq_hz, "uhd", args)

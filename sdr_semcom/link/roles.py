@@ -28,6 +28,7 @@ import logging
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..config import LinkConfig
 from ..phy.framing import PayloadType
@@ -35,6 +36,9 @@ from .control import ControlLink, LinkError, control_address
 from .endpoints import LinkReceiver
 from .interrupt import Interrupt
 from .warmup import warm_up
+
+if TYPE_CHECKING:
+    from ..calibration.calfile import CalibrationFile
 
 __all__ = ["LinkError", "PeerLost", "PeerTimeout", "Timeouts", "run_channel", "run_rx", "run_tx"]
 log = logging.getLogger(__name__)
@@ -125,7 +129,8 @@ def _stop(tb) -> None:
 
 
 def run_tx(payloads: list[tuple[bytes, PayloadType]], cfg: LinkConfig, bind: str = TX_ADDR,
-           timeouts: Timeouts = Timeouts(), semantic: bool = False, calibration=None) -> dict:
+           timeouts: Timeouts = Timeouts(), semantic: bool = False,
+           calibration: "CalibrationFile | None" = None) -> dict:
     """Transmit messages on a ZeroMQ PUSH socket until the downstream confirms it consumed them.
 
     ``calibration`` (a :class:`~sdr_semcom.calibration.calfile.CalibrationFile`): the output is
@@ -270,7 +275,8 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
 
 
 def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
-           timeouts: Timeouts = Timeouts(), semantic: bool = False, calibration=None) -> tuple[LinkReceiver, dict]:
+           timeouts: Timeouts = Timeouts(), semantic: bool = False,
+           calibration: "CalibrationFile | None" = None) -> tuple[LinkReceiver, dict]:
     """Receive until the end of transmission; returns the receiver and its report.
 
     ``calibration`` (a :class:`~sdr_semcom.calibration.calfile.CalibrationFile`): the burst receiver

@@ -43,6 +43,16 @@ def test_cfo_and_clock_within_tolerance(link):
     assert 0 < r.cfo_hz.spread < CFO_HZ and 0 < r.sample_clock_ppm.spread < CLOCK_PPM
 
 
+@pytest.mark.parametrize("extra", [{"tone_dbc": -10, "tone_subcarriers": -11.7}, {"dc_offset_dbc": -5}, {"snr_db": 3}],
+                         ids=["tone_-10dBc", "dc_-5dBc", "3dB"])
+def test_detection_survives_tones_dc_and_low_snr(extra):
+    link = Loopback(**{"snr_db": 20, "cfo_hz": 7_000, "clock_ppm": 5, "multipath": True, "seed": 2, **extra})
+    r = _measure(link, 16)
+    assert r.n_bursts == 16
+    assert r.cfo_hz.value == pytest.approx(link.cfo_hz, abs=CFO_HZ)
+    assert r.sample_clock_ppm.value == pytest.approx(link.clock_ppm, abs=CLOCK_PPM)
+
+
 @pytest.mark.parametrize("cfo_hz", [-61_000, 61_000])
 def test_cfo_range_is_a_sixteenth_of_the_sample_rate(cfo_hz):
     r = _measure(Loopback(snr_db=20, cfo_hz=cfo_hz, seed=7), 8)
