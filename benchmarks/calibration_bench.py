@@ -3,7 +3,7 @@ was given, over seeds (median and range of the absolute error), against the tole
 
 Each seed draws its own impairments (CFO within +-40 kHz at 1 MS/s, clock within +-20 ppm, a flat or
 the 3-tap channel, IQ gain within +-1.5 dB and phase within +-10 degrees, DC offset -20 or -30 dBc)
-and runs the calibration waveform (32 bursts, 91 ms at 1 MS/s) through the emulator at each SNR.
+and runs the calibration waveform (32 bursts, 92 ms at 1 MS/s) through the emulator at each SNR.
 ``python benchmarks/calibration_bench.py`` or ``sdr-semcom bench calibration``.
 """
 

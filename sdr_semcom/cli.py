@@ -197,12 +197,14 @@ def rx(role, connect, out, timeouts, payload, db_path, strict, config_path, gene
               help="Centre frequency, Hz (for the CFO in ppm; tunes --source uhd).")
 @click.option("--rate", type=click.FloatRange(0, min_open=True),
               help="Sample rate, S/s [1e6; a SigMF file's own; required for a raw file].")
-@click.option("--bursts", type=click.IntRange(3, 100000), default=32, show_default=True,
+@click.option("--bursts", type=click.IntRange(3, 10000), default=32, show_default=True,
               help="Calibration bursts (2.8 ms each at 1 MS/s).")
 @click.option("--tx-gain", type=float, default=60.0, show_default=True,
-              help="Transmit gain the capture is taken at, dB (the recommendation starts from it).")
+              help="Transmit gain the capture is taken at, dB (the recommendation starts from it; the loopback's "
+                   "impairments hold at 60).")
 @click.option("--rx-gain", type=float, default=40.0, show_default=True,
-              help="Receive gain the capture is taken at, dB (set on the USRP with --source uhd).")
+              help="Receive gain the capture is taken at, dB (set on the USRP with --source uhd; the loopback's "
+                   "--level-dbfs holds at 40).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the calibration file here (e.g. calibration/b210_A.toml).")
 @click.option("--save-capture", type=click.Path(dir_okay=False, path_type=Path),

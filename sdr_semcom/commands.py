@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PIL import Image
 
@@ -20,6 +20,9 @@ from .images import ImageError, fit, image_files, load_images, read_rgb
 from .link.interrupt import Interrupted
 from .link.roles import Timeouts
 from .report import delivery_summary, guard_line, guard_report, rx_line, save_items, save_received, write_json
+
+if TYPE_CHECKING:
+    from .calibration.calfile import CalibrationFile
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ def load_db(path: str | Path | None):
     return PrivacyDatabase.load(path) if path else None
 
 
-def load_calibration(path: str | Path | None):
+def load_calibration(path: str | Path | None) -> "CalibrationFile | None":
     """The calibration file at ``path`` (None: none); :class:`~sdr_semcom.config.ConfigError` naming the bad key."""
     from .calibration.calfile import CalibrationFile
 
@@ -76,7 +79,7 @@ def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Time
     return "\n".join([*_calibration_lines(cal, "tx", calibration_path), line])
 
 
-def _calibration_lines(cal, role: str, path: str | Path | None) -> list[str]:
+def _calibration_lines(cal: "CalibrationFile | None", role: str, path: str | Path | None) -> list[str]:
     """What a role applied of a calibration file (and the gain it could not set without a radio)."""
     if cal is None:
         return []
