@@ -25,8 +25,10 @@ the steps, in this order (each one works on what the previous ones corrected):
    the first burst's: the phase slope across carriers is the arrival time's offset (the channel
    itself cancels). **Sample-clock offset**: a line through the arrival times against the burst
    index; the transmitter's period is known (:data:`CAL_LAYOUT` ``.period``), so
-   ``ppm = (period / measured period - 1) 1e6`` (positive: the receiver's clock runs fast, as
-   :class:`~sdr_semcom.phy.channel.ChannelSpec`'s ``clock_ppm``).
+   ``ppm = (period / measured period - 1) 1e6``: the sign of
+   :class:`~sdr_semcom.phy.channel.ChannelSpec`'s ``clock_ppm`` (positive: a transmitted period
+   spans fewer receiver samples, i.e. each receiver sample advances ``1 + ppm 1e-6`` transmitter
+   samples) and of the PHY receiver's ``clock_ppm``.
 6. **SNR** per burst from the 16 repetitions of the training symbol: the noise is half the power
    of the difference of consecutive symbols; the signal power is the STF and LTF's (they span the
    whole band, where the one-sided training field sees only half a multipath channel) less that
@@ -97,7 +99,8 @@ class CalibrationResult:
     cfo_range_hz : float
         The CFO estimate's unambiguous range: +-``cfo_range_hz`` (``sample_rate / 16``).
     sample_clock_ppm : Estimate
-        Receiver's sample clock relative to the transmitter's (positive: fast).
+        Receiver's sample clock relative to the transmitter's, as ChannelSpec's ``clock_ppm``
+        (positive: a transmitted period spans ``1 / (1 + ppm 1e-6)`` as many receiver samples).
     snr_db : Estimate
         In-band SNR (52 of 64 carriers), from the training repetitions.
     noise_floor_dbfs : Estimate

@@ -278,3 +278,29 @@ def test_tx_and_rx_refuse_a_malformed_calibration_file(command, tmp_path):
     res = CliRunner().invoke(cli.main, [command, "--calibration", str(p), "--connect-timeout", "1"])
     assert res.exit_code == 2
     assert f"{p}: [correction] cfo_correction_hz: must be a finite number" in res.output
+
+
+def test_shipped_example_loads_and_sigmf_recordings_give_rate_and_frequency(tmp_path):
+    import json
+    from pathlib import Path
+
+    example = CalibrationFile.load(Path(__file__).resolve().parents[2] / "calibration" / "loopback_example.toml")
+    assert example.freq_hz == 2.45e9 and example.cfo_correction_hz == pytest.approx(-4900, abs=CFO_HZ)
+    assert example.estimates["cfo_ppm"].value == pytest.approx(2.0, abs=0.05)
+    cap = loopback_capture(Loopback(cfo_hz=-2_500, seed=14), 6)
+    cap.samples.astype(np.complex64).tofile(tmp_path / "rec.sigmf-data")
+    meta = {"global": {"core:datatype": "cf32_le", "core:sample_rate": 1e6, "core:version": "1.0.0"},
+            "captures": [{"core:sample_start": 0, "core:frequency": 915e6}], "annotations": []}
+    (tmp_path / "rec.sigmf-meta").write_text(json.dumps(meta))
+    res = CliRunner().invoke(cli.main, ["calibrate", "--source", "file", str(tmp_path / "rec.sigmf-meta"),
+                                        "--out", str(tmp_path / "rec.toml")])
+    assert res.exit_code == 0, res.output
+    cal = CalibrationFile.load(tmp_path / "rec.toml")
+    assert (cal.sample_rate, cal.freq_hz, cal.source) == (1e6, 915e6, "file")
+    assert cal.cfo_correction_hz == pytest.approx(2_500, abs=CFO_HZ)
+    meta["global"]["core:datatype"] = "ci16_le"
+    (tmp_path / "rec.sigmf-meta").write_text(json.dumps(meta))
+    res = CliRunner().invoke(cli.main, ["calibrate", "--source", "file", str(tmp_path / "rec.sigmf-data")])
+    assert res.exit_code == 1 and "datatype 'ci16_le' is not supported" in res.output
+    r = estimate(cap.samples, cap.sample_rate)
+    assert json.loads(json.dumps(r.to_json()))["cfo_hz"]["value"] == pytest.approx(-2_500, abs=CFO_HZ)
