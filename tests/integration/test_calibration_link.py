@@ -33,3 +33,12 @@ def test_tx_precorrects_a_cfo_the_phy_alone_cannot_follow(tmp_path):
     rep = json.loads((tmp_path / "auth" / "report.json").read_text())
     assert rep["per"] == 0 and rep["end_frame_heard"] and rep["packets_received"] > 0, rep
     assert rep["snr_est_db"] > 20, rep
+
+
+def test_calibrate_from_a_usrp_without_one_says_so_in_one_line():
+    """With no radio: one line on stderr naming the device args (UHD's own log banner silenced), exit 1."""
+    p = _start(["calibrate", "--source", "uhd", "--args", "type=b200,serial=NOPE"])
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 1 and out == ""
+    assert err.strip().splitlines() == [err.strip()], err
+    assert "no USRP found for device args 'type=b200,serial=NOPE'" in err
