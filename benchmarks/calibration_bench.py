@@ -10,13 +10,17 @@ and runs the calibration waveform (32 bursts, 92 ms at 1 MS/s) through the emula
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
 from sdr_semcom.calibration import Loopback, estimate, loopback_capture
+
+try:
+    from benchmarks.common import save
+except ImportError:  # run as a script from benchmarks/
+    from common import save
 
 #: estimate -> (tolerance asserted in tests/unit/test_calibration.py, unit)
 TOLERANCES = {"cfo_hz": (50.0, "Hz"), "sample_clock_ppm": (2.0, "ppm"), "snr_db": (1.0, "dB"),
@@ -71,6 +75,24 @@ def table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def plot(rows: list[dict], path: Path) -> None:
+    """|error| against SNR per estimate (each seed a dot), the tolerance as a dashed line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(TOLERANCES), figsize=(3 * len(TOLERANCES), 3), constrained_layout=True)
+    for ax, (k, (tol, unit)) in zip(axes, TOLERANCES.items()):
+        ax.semilogy([r["snr_db_set"] for r in rows], [max(abs(r[f"{k}_err"]), 1e-6) for r in rows], ".", alpha=0.6)
+        ax.axhline(tol, ls="--", color="k", lw=0.8)
+        ax.set_title(k, fontsize=9)
+        ax.set_xlabel("SNR (dB)")
+        ax.set_ylabel(f"|error| ({unit})")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="out/bench")
@@ -80,12 +102,11 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = run(3 if args.quick else args.seeds, [10.0, 20.0, 30.0])
-    (out / "calibration_bench.json").write_text(json.dumps(rows, indent=1))
     for line in table(rows):
         print(line)
     worst = {k: max(abs(r[f"{k}_err"]) / tol for r in rows) for k, (tol, _) in TOLERANCES.items()}
     print(f"{len(rows)} runs; largest error / tolerance: " + ", ".join(f"{k} {v:.2f}" for k, v in worst.items()))
-    print(f"wrote {out / 'calibration_bench.json'}")
+    save(rows, out, "calibration_bench", plot)
     return 0 if max(worst.values()) <= 1 else 1
 
 
