@@ -16,8 +16,8 @@ import click
 
 from .cli_groups import bench, db, train
 from .cli_options import (calibration_opt, config_opt, db_opt, engine_opt, errors, eve_snr_opt, generator_opts,
-                          images_arg, link_config, loopback_opts, mod_opt, out_opt, payload_opt, size_opt, snr_opt,
-                          timeouts_opt)
+                          images_arg, link_config, loopback_opts, mod_opt, out_opt, payload_opt, radio_config,
+                          radio_opts, size_opt, snr_opt, timeouts_opt)
 from .config import DEMO_LINK
 
 
@@ -106,7 +106,8 @@ def demo(images, out, size, snr, eve_snr, db_path, no_guard, config_path, modula
 
 @main.command()
 @images_arg
-@click.option("--bind", default="tcp://127.0.0.1:5555", show_default=True, help="ZeroMQ PUSH address.")
+@click.option("--bind", default="tcp://127.0.0.1:5555", show_default=True, help="ZeroMQ PUSH address (--radio zmq).")
+@radio_opts("tx")
 @size_opt(128)
 @timeouts_opt()
 @payload_opt
@@ -115,16 +116,20 @@ def demo(images, out, size, snr, eve_snr, db_path, no_guard, config_path, modula
 @mod_opt
 @calibration_opt
 @errors
-def tx(images, bind, size, timeouts, payload, db_path, config_path, modulation, calibration_path) -> None:
+def tx(images, bind, radio, size, timeouts, payload, db_path, config_path, modulation, calibration_path) -> None:
     """Transmit images (default: the sample images) as a process.
 
-    Exits 0 once the downstream confirmed it consumed the transmission; 1 otherwise; 130 / 143 on
-    SIGINT / SIGTERM.
+    --radio zmq (default): exits 0 once the downstream confirmed it consumed the transmission, 1
+    otherwise. --radio uhd / file: exits 0 once the last sample is out (nobody can confirm
+    delivery). 130 / 143 on SIGINT / SIGTERM.
     """
+    from dataclasses import replace
+
     from .commands import transmit
 
-    cfg = link_config(config_path, modulation=modulation)
-    click.echo(transmit(images, cfg, bind, timeouts, size, payload, db_path, calibration_path))
+    cfg = radio_config(link_config(config_path, modulation=modulation), radio)
+    click.echo(transmit(images, cfg, bind, timeouts, size, payload, db_path, replace(radio, address=bind),
+                        calibration_path))
 
 
 @main.command()
@@ -157,8 +162,11 @@ def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, timeouts, config
 
 
 @main.command()
-@click.option("--role", type=click.Choice(["auth", "eve"]), default="auth", show_default=True)
-@click.option("--connect", help="Channel's address (default: 5556 for auth, 5557 for eve).")
+@click.option("--role", type=click.Choice(["auth", "eve", "both"]), default="auth", show_default=True,
+              help="both: the authorized and the eavesdropper's receiver in one process (--radio uhd: two "
+                   "channels of one USRP; --radio file), writing into OUT/auth and OUT/eve.")
+@click.option("--connect", help="Channel's address (--radio zmq; default: 5556 for auth, 5557 for eve).")
+@radio_opts("rx")
 @out_opt(None, " Default: out/rx_<role>.")
 @timeouts_opt()
 @payload_opt
@@ -170,21 +178,29 @@ def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, timeouts, config
 @generator_opts
 @calibration_opt
 @errors
-def rx(role, connect, out, timeouts, payload, db_path, strict, config_path, generator, generator_dir,
+def rx(role, connect, radio, out, timeouts, payload, db_path, strict, config_path, generator, generator_dir,
        calibration_path) -> None:
     """Receiver process (authorized, or eavesdropper with --role eve): writes img_NNNN.png and, with the
     removed regions filled (the eavesdropper with what it has without the database), img_NNNN_filled.png.
 
     Writes what it received in every case but a peer that never showed up; exits 0 when the stream
-    ended normally, 1 when it was cut, 130 / 143 on SIGINT / SIGTERM.
+    ended normally (a radio: the END frame heard; a recording: its end reached), 1 when it was cut,
+    130 / 143 on SIGINT / SIGTERM.
     """
+    from dataclasses import replace
+
     from .commands import receive
 
     if role == "eve" and db_path:
         raise click.UsageError("the eavesdropper has no privacy database: drop --db")
-    cfg = link_config(config_path)
+    if role == "both" and radio.kind == "zmq":
+        raise click.UsageError("--role both needs --radio uhd (two channels of one USRP) or --radio file; over "
+                               "ZeroMQ run one 'sdr-semcom rx' per role")
+    if role == "both" and radio.kind == "uhd" and radio.uhd.channels == (0,):
+        radio = replace(radio, uhd=replace(radio.uhd, channels=(0, 1)))  # a B210's two channels
+    cfg = radio_config(link_config(config_path), radio)
     click.echo(receive(cfg, role, connect, out or Path(f"out/rx_{role}"), timeouts, payload, db_path, strict,
-                       generator, generator_dir, calibration_path))
+                       generator, generator_dir, replace(radio, address=connect), calibration_path))
 
 
 @main.command()
@@ -192,9 +208,11 @@ def rx(role, connect, out, timeouts, payload, db_path, strict, config_path, gene
               help="loopback: the channel emulator with the impairments below; file: a recording (PATH: raw cf32 or "
                    ".sigmf-data); uhd: a live USRP (--args) while another radio sends the waveform.")
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
-@click.option("--args", "device_args", default="", help="UHD device args (--source uhd), e.g. 'type=b200'.")
+@click.option("--args", "device_args", default="",
+              help="UHD device args (--source uhd), e.g. 'serial=30AD2F1'; the USRP is opened as rx --radio uhd opens "
+                   "it.")
 @click.option("--freq", type=click.FloatRange(0, min_open=True),
-              help="Centre frequency, Hz (for the CFO in ppm; tunes --source uhd).")
+              help="Centre frequency, Hz (for the CFO in ppm; tunes --source uhd, default there 2.45e9 as tx / rx).")
 @click.option("--rate", type=click.FloatRange(0, min_open=True),
               help="Sample rate, S/s [1e6; a SigMF file's own; required for a raw file].")
 @click.option("--bursts", type=click.IntRange(3, 10000), default=32, show_default=True,

@@ -193,6 +193,9 @@ def rx_line(role: str, report: dict, out: Path) -> str:
         line += f" packets of at least {report['packets_sent_at_least']} sent ({report['status']})"
     if report.get("interrupted"):
         line += f", interrupted by {report['interrupted']}"
+    radio = report.get("radio") or {}
+    if "overflows" in radio:
+        line += f", {radio['overflows']} overflow(s)"
     if report.get("images"):
         line += f"; regions filled by {backend_counts(report['images'])}"
     return f"{line}; wrote {out}/report.json"

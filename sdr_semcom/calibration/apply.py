@@ -8,15 +8,19 @@
   ``rx_front_end`` says so. Cheap (a complex multiply-add per sample), and useful where the IQ
   imbalance's image would cap the SNR: an image at -20 dBc leaves at most 20 dB (README's
   Calibration section has the figures).
-- **gains**: ``tx_gain_db`` / ``rx_gain_db`` are for the radio front end to set
-  (:func:`gain_line` says what was not set where there is none, e.g. over ZeroMQ).
+- **gains**: ``tx_gain_db`` / ``rx_gain_db`` are for the radio front end to set: :func:`radio_gain`
+  puts them into a USRP's :class:`~sdr_semcom.radio.UhdSettings` when ``--gain`` / ``--norm-gain``
+  were not given, and says what it did (``not set`` only where there is no radio: ZeroMQ, a recording).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from dataclasses import replace
+
 from ..phy.ofdm import BurstReceiver
+from ..radio.options import RadioOptions
 from .calfile import CalibrationFile
 from .estimate import correct_front_end
 
@@ -66,9 +70,36 @@ def rx_receiver(cal: CalibrationFile | None) -> BurstReceiver | None:
     return CorrectingReceiver(cal.dc_offset, cal.iq_gain_db, cal.iq_phase_deg)
 
 
-def gain_line(cal: CalibrationFile, role: str) -> str | None:
-    """What a role without a radio front end says about the file's gains (None: no gain in the file)."""
+def radio_gain(cal: CalibrationFile, radio: RadioOptions, role: str) -> tuple[RadioOptions, str | None]:
+    """The front end ``role`` opens with ``cal``'s recommended gain, and the line that says what became of it.
+
+    Parameters
+    ----------
+    cal : CalibrationFile
+        Its ``tx_gain_db`` (``role="tx"``) or ``rx_gain_db`` (``"rx"``) is the recommendation.
+    radio : RadioOptions
+        The front end asked for; a USRP's (``kind="uhd"``) gets the recommended gain in its
+        :class:`~sdr_semcom.radio.UhdSettings` unless ``gain`` or ``norm_gain`` was given (the user's
+        choice wins). Every channel gets it (``rx --role both``: both of a B210's).
+    role : str
+        ``tx`` or ``rx``.
+
+    Returns
+    -------
+    RadioOptions, str or None
+        ``radio``, with the gain where it was set; the line (None: the file recommends no gain).
+    """
     gain = cal.tx_gain_db if role == "tx" else cal.rx_gain_db
     if gain is None:
-        return None
-    return f"{role}: calibration recommends {role} gain {gain:.1f} dB: not set (no radio front end on this link)"
+        return radio, None
+    said = f"{role}: calibration recommends {role} gain {gain:.1f} dB"
+    if radio.kind != "uhd":
+        where = "ZeroMQ" if radio.kind == "zmq" else "a recording (--radio file)"
+        return radio, f"{said}: not set (no radio to set it on: {where})"
+    s = radio.uhd
+    if s.gain is not None or s.norm_gain is not None:
+        given = f"--gain {s.gain:g} dB" if s.gain is not None else f"--norm-gain {s.norm_gain:g}"
+        return radio, f"{said}; {given} given on the command line is used instead"
+    chans = ", ".join(map(str, s.channels))
+    return (replace(radio, uhd=replace(s, gain=float(gain))),
+            f"{said}: set on the USRP (channel{'s' if len(s.channels) > 1 else ''} {chans}; --gain overrides it)")
