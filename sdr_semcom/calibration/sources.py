@@ -7,9 +7,7 @@ were taken with); :func:`sdr_semcom.calibration.estimate` works on its samples a
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -124,34 +122,38 @@ def loopback_capture(link: Loopback, n_bursts: int = 32, freq_hz: float | None =
 
 def file_capture(path: str | Path, sample_rate: float | None = None, freq_hz: float | None = None) -> Capture:
     """A recording: raw interleaved float32 I/Q (``.cf32``, ``.fc32``, ``.bin``, ...) or SigMF
-    (``.sigmf-data`` with its ``.sigmf-meta``, datatype ``cf32_le``; rate and frequency come from the
-    meta file unless given).
+    (``.sigmf-data`` with its ``.sigmf-meta``, datatype ``cf32_le``), as ``rx --radio file`` reads and
+    ``tx --radio file --output NAME.sigmf-data`` writes them: the meta file is read and checked by the
+    radio package (:func:`sdr_semcom.radio.file.read_meta`); its ``core:sample_rate`` and
+    ``captures[0]`` ``core:frequency`` are used unless given (a given rate must match the file's).
 
     Raises
     ------
     CalibrationError
-        Unreadable file, an unsupported SigMF datatype, or no sample rate.
+        Unreadable file or meta file, an unsupported SigMF datatype, a rate that contradicts the
+        meta file's, or no sample rate at all.
     """
+    from ..radio.file import check_meta, meta_path, read_meta
+    from ..radio.options import RadioError
+
     path = Path(path)
     if path.suffix == ".sigmf-meta":
         path = path.with_suffix(".sigmf-data")
-    if path.suffix == ".sigmf-data":
-        meta_path = path.with_suffix(".sigmf-meta")
-        try:
-            meta = json.loads(meta_path.read_text())
-            glob = meta["global"]
-            dtype = glob["core:datatype"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise CalibrationError(f"{meta_path}: cannot read the SigMF meta file: {exc}") from None
-        if dtype != "cf32_le":
-            raise CalibrationError(f"{meta_path}: datatype {dtype!r} is not supported (cf32_le only)")
-        sample_rate = sample_rate or glob.get("core:sample_rate")
-        captures = meta.get("captures") or [{}]
-        freq_hz = freq_hz or captures[0].get("core:frequency")
+    try:
+        doc = read_meta(path)
+        if doc is not None and sample_rate:
+            check_meta(path, sample_rate)
+    except RadioError as exc:
+        raise CalibrationError(str(exc)) from None
+    if doc is not None:
+        sample_rate = sample_rate or doc["global"].get("core:sample_rate")
+        freq_hz = freq_hz or (doc.get("captures") or [{}])[0].get("core:frequency")
     if not path.is_file():
         raise CalibrationError(f"{path}: no such file")
     if not sample_rate:
-        raise CalibrationError(f"{path}: give the sample rate (--rate): a raw file does not say it")
+        said = f"{meta_path(path).name} does not state core:sample_rate" if doc is not None else \
+            "a raw file does not say it"
+        raise CalibrationError(f"{path}: give the sample rate (--rate): {said}")
     try:
         raw = np.fromfile(path, dtype="<f4")
     except OSError as exc:
@@ -163,33 +165,49 @@ def file_capture(path: str | Path, sample_rate: float | None = None, freq_hz: fl
 
 def uhd_capture(args: str, sample_rate: float, freq_hz: float | None, gain_db: float, n_bursts: int = 32,
                 channel: int = 0) -> Capture:
-    """A live capture from a USRP (gr-uhd ``usrp_source``): ``n_bursts + 2`` periods of the waveform.
+    """A live capture from a USRP: ``n_bursts + 2`` periods of the waveform.
 
-    The transmitter (another USRP, or this one's TX port through an attenuator) must send the
-    calibration waveform meanwhile (``sdr-semcom calibrate --write-waveform cal.cf32``, then e.g. UHD's
-    ``tx_samples_from_file --file cal.cf32 --repeat``). This is the thin live hook: the project's
-    radio front end (``sdr_semcom.radio``) takes it over once it exists.
+    The USRP is opened by the radio package (:func:`sdr_semcom.radio.uhd.open_usrp`, as ``rx --radio
+    uhd`` opens it): one place opens a device, and no device is one line naming the args
+    (:class:`~sdr_semcom.radio.RadioError`). The transmitter (another USRP, or this one's TX port
+    through an attenuator) must send the calibration waveform meanwhile (``sdr-semcom calibrate
+    --write-waveform cal.cf32``, then e.g. UHD's ``tx_samples_from_file --file cal.cf32 --repeat``).
+
+    Parameters
+    ----------
+    args : str
+        UHD device args (empty: the first USRP found).
+    sample_rate : float
+        S/s; the device must run at it exactly.
+    freq_hz : float or None
+        Centre frequency (None: :data:`~sdr_semcom.radio.DEFAULT_FREQ`, where ``tx`` / ``rx`` tune
+        without ``--freq``).
+    gain_db : float
+        Receive gain, dB.
+    n_bursts : int
+    channel : int
 
     Raises
     ------
+    RadioError
+        No device answering ``args``, or a setting it refused (one line).
     CalibrationError
-        gr-uhd missing, or no device answering ``args`` (one line naming the args).
+        gr-uhd missing, or streaming failed.
     """
-    os.environ.setdefault("UHD_LOG_CONSOLE_LEVEL", "warning")  # no banner before our one line
+    from ..radio.options import DEFAULT_FREQ, UhdSettings
+
     try:
-        from gnuradio import blocks, gr, uhd
+        from gnuradio import blocks, gr
+        from gnuradio import uhd  # noqa: F401  (gr-uhd present: open_usrp imports it)
     except ImportError as exc:
         raise CalibrationError(f"--source uhd needs gr-uhd (Debian package gnuradio): {exc}") from None
+    from ..radio.uhd import open_usrp
+
+    freq_hz = freq_hz or DEFAULT_FREQ
+    settings = UhdSettings(args=args, freq=freq_hz, gain=gain_db, channels=(channel,))
+    src = open_usrp("rx", settings, sample_rate,
+                    fallback="or calibrate from a recording (--source file) or the loopback (--source loopback)")
     try:
-        src = uhd.usrp_source(args, uhd.stream_args(cpu_format="fc32", channels=[channel]))
-    except RuntimeError as exc:
-        first = " ".join(str(exc).split())
-        raise CalibrationError(f"no USRP found for device args {args!r} ({first})") from None
-    try:
-        src.set_samp_rate(sample_rate)
-        if freq_hz:
-            src.set_center_freq(freq_hz, channel)
-        src.set_gain(gain_db, channel)
         n = (n_bursts + 2) * CAL_LAYOUT.period
         tb = gr.top_block("semcom_calibrate")
         head = blocks.head(gr.sizeof_gr_complex, int(math.ceil(n)))

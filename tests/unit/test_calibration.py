@@ -2,6 +2,7 @@
 tolerances stated in README's Calibration section; the gain advice; the calibration file; tx / rx use."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -221,6 +222,41 @@ def test_tx_rotator_block_precorrects_like_numpy(big_cfo, rng):
     assert np.median([abs(b.cfo) * 1e6 for b in got]) < CFO_HZ
 
 
+def test_tx_rotator_keeps_a_usrps_burst_tags(big_cfo):
+    """The transmitter's flowgraph with a calibration and a front end that wants tx_sob / tx_eob (a USRP
+    in tagged burst mode): the rotator sits before the front end, shifts every sample and leaves the
+    tags on theirs."""
+    import pmt
+    from gnuradio import blocks
+
+    from sdr_semcom.calibration.apply import precorrect
+    from sdr_semcom.config import LinkConfig
+    from sdr_semcom.link.roles import _tx_graph
+    from sdr_semcom.radio.base import TxFrontEnd
+
+    class Tagged(TxFrontEnd):
+        kind, burst_tags = "fake", True
+
+        def connect(self, tb, upstream):
+            self.sink = blocks.vector_sink_c()
+            tb.connect(upstream, self.sink)
+
+    _, cal = big_cfo
+    runs = {}
+    for name, c in (("plain", None), ("calibrated", cal)):
+        front = Tagged()
+        tb, src = _tx_graph(LinkConfig(), front, c)
+        for f in (b"a" * 40, b"b" * 300):
+            src.send(f)
+        src.close()
+        tb.run()
+        tags = sorted((pmt.symbol_to_string(t.key), t.offset) for t in front.sink.tags())
+        runs[name] = np.asarray(front.sink.data(), np.complex64), tags
+    (x, tags), (y, cal_tags) = runs["plain"], runs["calibrated"]
+    assert cal_tags == tags and {k for k, _ in tags} >= {"tx_sob", "tx_eob", "eot"}
+    np.testing.assert_allclose(y, precorrect(x, cal.cfo_correction_hz, 1e6), atol=1e-3)  # float32 phase
+
+
 def test_rx_front_end_correction_restores_the_evm(big_cfo, rng):
     link, cal = big_cfo
     link = replace(link, snr_db=30, cfo_hz=2_000)
@@ -261,7 +297,7 @@ def test_calibrate_errors_are_one_line(tmp_path):
     res = runner.invoke(cli.main, ["calibrate", "--source", "uhd", "--args", "type=b200,serial=XYZ"])
     assert res.exit_code == 1
     assert res.output.strip().splitlines() == [res.output.strip()]
-    assert "no USRP found for device args 'type=b200,serial=XYZ'" in res.output
+    assert 'no USRP answered for device args "type=b200,serial=XYZ"' in res.output  # radio.uhd's line
     res = runner.invoke(cli.main, ["calibrate", "--source", "file", str(tmp_path / "none.cf32"), "--rate", "1e6"])
     assert res.exit_code == 1 and "no such file" in res.output
     (tmp_path / "noise.cf32").write_bytes(np.zeros(20_000, np.complex64).tobytes())
@@ -301,6 +337,80 @@ def test_shipped_example_loads_and_sigmf_recordings_give_rate_and_frequency(tmp_
     meta["global"]["core:datatype"] = "ci16_le"
     (tmp_path / "rec.sigmf-meta").write_text(json.dumps(meta))
     res = CliRunner().invoke(cli.main, ["calibrate", "--source", "file", str(tmp_path / "rec.sigmf-data")])
-    assert res.exit_code == 1 and "datatype 'ci16_le' is not supported" in res.output
+    assert res.exit_code == 1 and "core:datatype is 'ci16_le'; only cf32_le" in res.output
     r = estimate(cap.samples, cap.sample_rate)
     assert json.loads(json.dumps(r.to_json()))["cfo_hz"]["value"] == pytest.approx(-2_500, abs=CFO_HZ)
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "calibration" / "loopback_example.toml"
+
+
+def test_recommended_gain_goes_to_a_usrp_unless_a_gain_was_given():
+    from sdr_semcom.calibration.apply import radio_gain
+    from sdr_semcom.radio import RadioOptions, UhdSettings
+
+    cal = CalibrationFile.load(EXAMPLE)  # tx 60 dB, rx 46 dB
+    usrp = RadioOptions(kind="uhd", uhd=UhdSettings(args="type=b200", channels=(0, 1)))
+    got, line = radio_gain(cal, usrp, "rx")
+    assert got.uhd == replace(usrp.uhd, gain=46.0) and "rx gain 46.0 dB: set on the USRP (channels 0, 1" in line
+    for given, said in (({"gain": 30.0}, "--gain 30 dB given"), ({"norm_gain": 0.5}, "--norm-gain 0.5 given")):
+        radio = replace(usrp, uhd=replace(usrp.uhd, **given))
+        got, line = radio_gain(cal, radio, "tx")
+        assert got == radio and "tx gain 60.0 dB" in line and said in line and "not set" not in line
+    for kind, where in (("zmq", "ZeroMQ"), ("file", "a recording")):
+        radio = RadioOptions(kind=kind, paths=(Path("x.cf32"),) if kind == "file" else ())
+        got, line = radio_gain(cal, radio, "tx")
+        assert got == radio and line.endswith(f"not set (no radio to set it on: {where}" + (
+            " (--radio file))" if kind == "file" else ")"))
+    assert radio_gain(replace(cal, tx_gain_db=None), usrp, "tx") == (usrp, None)
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """The settings every USRP would be opened with (radio.uhd.open_usrp, stopped before any device)."""
+    from sdr_semcom.radio import RadioError
+    from sdr_semcom.radio import uhd
+
+    seen = []
+
+    def fake(direction, settings, rate, fallback=uhd.FALLBACK):
+        seen.append((direction, settings, rate))
+        raise RadioError("stopped before opening a device")
+
+    monkeypatch.setattr(uhd, "open_usrp", fake)
+    return seen
+
+
+def test_tx_and_rx_set_the_calibration_gains_on_a_usrp(opened):
+    runner = CliRunner()
+    for args, want in ((["tx", "--radio", "uhd", "--args", "type=b200"], ("tx", 60.0, (0,))),
+                       (["tx", "--radio", "uhd", "--gain", "20"], ("tx", 20.0, (0,))),
+                       (["rx", "--radio", "uhd"], ("rx", 46.0, (0,))),
+                       (["rx", "--role", "both", "--radio", "uhd"], ("rx", 46.0, (0, 1)))):
+        res = runner.invoke(cli.main, [*args, "--calibration", str(EXAMPLE), "--payload", "raw"])
+        assert res.exit_code == 1 and "stopped before opening a device" in res.output, res.output
+        direction, settings, rate = opened.pop()
+        assert (direction, settings.gain, settings.channels) == want and rate == 1e6
+    res = runner.invoke(cli.main, ["calibrate", "--source", "uhd", "--args", "serial=X", "--rx-gain", "33",
+                                   "--rate", "2e6"])
+    assert res.exit_code == 1 and "stopped before opening a device" in res.output, res.output
+    direction, settings, rate = opened.pop()  # calibrate opens its USRP where tx / rx do
+    assert (direction, settings.args, settings.gain, settings.freq, rate) == ("rx", "serial=X", 33.0, 2.45e9, 2e6)
+
+
+def test_calibrate_reads_what_tx_radio_file_writes(tmp_path):
+    """tx --radio file --output NAME.sigmf-data writes radio.file.write_meta's metadata (no frequency);
+    calibrate --source file takes the rate from it and refuses a --rate that contradicts it."""
+    from sdr_semcom.radio.file import write_meta
+
+    rec = tmp_path / "cal.sigmf-data"
+    loopback_capture(Loopback(cfo_hz=3_000, seed=15), 6).samples.astype(np.complex64).tofile(rec)
+    write_meta(rec, 1e6, "sdr-semcom tx burst stream")
+    runner = CliRunner()
+    res = runner.invoke(cli.main, ["calibrate", "--source", "file", str(rec), "--out", str(tmp_path / "c.toml")])
+    assert res.exit_code == 0, res.output
+    cal = CalibrationFile.load(tmp_path / "c.toml")
+    assert (cal.sample_rate, cal.freq_hz) == (1e6, None)
+    assert cal.cfo_correction_hz == pytest.approx(-3_000, abs=CFO_HZ)
+    res = runner.invoke(cli.main, ["calibrate", "--source", "file", str(rec), "--rate", "2e6"])
+    assert res.exit_code == 1 and "recorded at 1e+06 S/s" in res.output and "--rate 1e+06" in res.output
