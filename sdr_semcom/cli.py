@@ -15,9 +15,9 @@ from pathlib import Path
 import click
 
 from .cli_groups import bench, db, train
-from .cli_options import (config_opt, db_opt, engine_opt, errors, eve_snr_opt, generator_opts, images_arg,
-                          link_config, margin_opt, mod_opt, out_opt, payload_opt, radio_config, radio_opts, size_opt,
-                          snr_opt, timeouts_opt)
+from .cli_options import (calibration_opt, config_opt, db_opt, engine_opt, errors, eve_snr_opt, generator_opts,
+                          images_arg, link_config, loopback_opts, margin_opt, mod_opt, out_opt, payload_opt,
+                          radio_config, radio_opts, size_opt, snr_opt, timeouts_opt)
 from .config import DEMO_LINK
 
 
@@ -115,8 +115,10 @@ def demo(images, out, size, snr, eve_snr, db_path, no_guard, config_path, modula
 @margin_opt(" (sent sealed to the receiver)")
 @config_opt
 @mod_opt
+@calibration_opt
 @errors
-def tx(images, bind, radio, size, timeouts, payload, db_path, margin, config_path, modulation) -> None:
+def tx(images, bind, radio, size, timeouts, payload, db_path, margin, config_path, modulation,
+       calibration_path) -> None:
     """Transmit images (default: the sample images) as a process.
 
     --radio zmq (default): exits 0 once the downstream confirmed it consumed the transmission, 1
@@ -128,7 +130,8 @@ def tx(images, bind, radio, size, timeouts, payload, db_path, margin, config_pat
     from .commands import transmit
 
     cfg = radio_config(link_config(config_path, modulation=modulation), radio)
-    click.echo(transmit(images, cfg, bind, timeouts, size, payload, db_path, replace(radio, address=bind), margin))
+    click.echo(transmit(images, cfg, bind, timeouts, size, payload, db_path, replace(radio, address=bind), margin,
+                        calibration_path))
 
 
 @main.command()
@@ -175,8 +178,10 @@ def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, timeouts, config
                    "fails authentication (default: warn and report key_check).")
 @config_opt
 @generator_opts
+@calibration_opt
 @errors
-def rx(role, connect, radio, out, timeouts, payload, db_path, strict, config_path, generator, generator_dir) -> None:
+def rx(role, connect, radio, out, timeouts, payload, db_path, strict, config_path, generator, generator_dir,
+       calibration_path) -> None:
     """Receiver process (authorized, or eavesdropper with --role eve): writes img_NNNN.png and, with the
     removed regions filled (the eavesdropper with what it has without the database), img_NNNN_filled.png.
 
@@ -197,7 +202,50 @@ def rx(role, connect, radio, out, timeouts, payload, db_path, strict, config_pat
         radio = replace(radio, uhd=replace(radio.uhd, channels=(0, 1)))  # a B210's two channels
     cfg = radio_config(link_config(config_path), radio)
     click.echo(receive(cfg, role, connect, out or Path(f"out/rx_{role}"), timeouts, payload, db_path, strict,
-                       generator, generator_dir, replace(radio, address=connect)))
+                       generator, generator_dir, replace(radio, address=connect), calibration_path))
+
+
+@main.command()
+@click.option("--source", type=click.Choice(["loopback", "file", "uhd"]), default="loopback", show_default=True,
+              help="loopback: the channel emulator with the impairments below; file: a recording (PATH: raw cf32 or "
+                   ".sigmf-data); uhd: a live USRP (--args) while another radio sends the waveform.")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.option("--args", "device_args", default="",
+              help="UHD device args (--source uhd), e.g. 'serial=30AD2F1'; the USRP is opened as rx --radio uhd opens "
+                   "it.")
+@click.option("--freq", type=click.FloatRange(0, min_open=True),
+              help="Centre frequency, Hz (for the CFO in ppm; tunes --source uhd, default there 2.45e9 as tx / rx).")
+@click.option("--rate", type=click.FloatRange(0, min_open=True),
+              help="Sample rate, S/s [1e6; a SigMF file's own; required for a raw file].")
+@click.option("--bursts", type=click.IntRange(3, 10000), default=32, show_default=True,
+              help="Calibration bursts (2.8 ms each at 1 MS/s).")
+@click.option("--tx-gain", type=float, default=60.0, show_default=True,
+              help="Transmit gain the capture is taken at, dB (the recommendation starts from it; the loopback's "
+                   "impairments hold at 60).")
+@click.option("--rx-gain", type=float, default=40.0, show_default=True,
+              help="Receive gain the capture is taken at, dB (set on the USRP with --source uhd; the loopback's "
+                   "--level-dbfs holds at 40).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the calibration file here (e.g. calibration/b210_A.toml).")
+@click.option("--save-capture", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the samples analysed (raw cf32).")
+@click.option("--write-waveform", type=click.Path(dir_okay=False, path_type=Path),
+              help="Only write the calibration waveform (raw cf32, BURSTS bursts, periodic) for a transmitter, "
+                   "then exit.")
+@loopback_opts
+@errors
+def calibrate(source, path, device_args, freq, rate, bursts, tx_gain, rx_gain, out, save_capture, write_waveform,
+              link) -> None:
+    """Measure CFO, sample clock, SNR, noise floor, DC offset, IQ imbalance and levels from the calibration
+    waveform; recommend gains; write the per-device file that tx / rx --calibration load."""
+    from .calibration.command import Request, calibrate as run, write_waveform as write
+
+    if write_waveform:
+        click.echo(write(write_waveform, bursts))
+        return
+    req = Request(source, path, device_args, freq, rate, bursts, tx_gain, rx_gain, out, save_capture)
+    for line in run(req, link).lines:
+        click.echo(line)
 
 
 # ------------------------------------------------------------------------------------------ privacy

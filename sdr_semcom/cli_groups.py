@@ -173,6 +173,14 @@ def bench_phy(out, quick, engine) -> None:
                + (["--channel-engine", engine] if engine else []))
 
 
+@bench.command("calibration")
+@out_opt("out/bench")
+@click.option("--quick", is_flag=True, help="3 seeds instead of 10.")
+def bench_calibration(out, quick) -> None:
+    """Calibration accuracy on the loopback: each estimate's error over seeds against its tolerance."""
+    _run_bench("calibration_bench", ["--out", str(out)] + (["--quick"] if quick else []))
+
+
 @bench.command("inpaint")
 @out_opt("out/bench")
 @click.option("--quick", is_flag=True, help="3 face holes + 2 others, a shorter face-prior fit (smoke run).")

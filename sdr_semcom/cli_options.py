@@ -26,6 +26,7 @@ def errors(f):
         except click.ClickException:
             raise
         except Exception as exc:  # imported only now: they pull in torch, GNU Radio, OpenCV
+            from .calibration.estimate import CalibrationError
             from .images import ImageError
             from .generative.receiver import GeneratorError
             from .link.control import LinkError
@@ -40,7 +41,8 @@ def errors(f):
             if isinstance(exc, Interrupted):
                 click.echo(str(exc))
                 sys.exit(exc.exit_status)
-            if isinstance(exc, (ImageError, DatabaseError, ModelMissing, LinkError, WeightsError, GeneratorError)):
+            if isinstance(exc, (ImageError, DatabaseError, ModelMissing, LinkError, WeightsError, GeneratorError,
+                                CalibrationError)):
                 raise click.ClickException(str(exc)) from exc
             raise
 
@@ -132,6 +134,50 @@ def margin_opt(note: str = ""):
                         help=f"Guard: grow each removed region by this fraction of its size on every side{note}.")
 
 
+calibration_opt = click.option(
+    "--calibration", "calibration_path", type=click.Path(exists=True, dir_okay=False),
+    help="Per-device calibration file (TOML, from 'sdr-semcom calibrate'): tx pre-corrects the CFO, rx removes "
+         "the DC offset and IQ imbalance; with --radio uhd its recommended gain is set unless --gain / "
+         "--norm-gain is given.")
+
+
+def loopback_opts(f):
+    """The calibration loopback's impairments (``--snr``, ``--cfo-hz``, ...) -> one ``link`` argument
+    (a :class:`sdr_semcom.calibration.Loopback`)."""
+
+    @functools.wraps(f)
+    def wrapper(*args, snr, cfo_hz, ppm, multipath, dc_dbc, iq_gain_db, iq_phase_deg, pa_sat_db, level_dbfs, seed,
+                **kwargs):
+        from .calibration import Loopback
+
+        link = Loopback(snr_db=snr, cfo_hz=cfo_hz, clock_ppm=ppm, multipath=multipath, dc_offset_dbc=dc_dbc,
+                        iq_gain_db=iq_gain_db, iq_phase_deg=iq_phase_deg, pa_sat_db=pa_sat_db,
+                        level_dbfs=level_dbfs, seed=seed)
+        return f(*args, link=link, **kwargs)
+
+    for opt in reversed([
+        click.option("--snr", type=float, default=25.0, show_default=True,
+                     help="Loopback: in-band SNR at the nominal transmit gain, dB."),
+        click.option("--cfo-hz", type=float, default=0.0, show_default=True, help="Loopback: carrier offset, Hz."),
+        click.option("--ppm", type=float, default=0.0, show_default=True,
+                     help="Loopback: receiver sample-clock offset, ppm."),
+        click.option("--multipath", is_flag=True, help="Loopback: the benchmark's 3-tap channel."),
+        click.option("--dc-dbc", type=float, help="Loopback: receiver DC offset, dBc."),
+        click.option("--iq-gain-db", type=float, default=0.0, show_default=True,
+                     help="Loopback: IQ gain imbalance (Q relative to I), dB."),
+        click.option("--iq-phase-deg", type=float, default=0.0, show_default=True,
+                     help="Loopback: IQ phase imbalance, degrees."),
+        click.option("--pa-sat-db", type=click.FloatRange(-40, 40),
+                     help="Loopback: transmit amplifier (Rapp, p=2) saturation relative to the burst rms at the "
+                          "nominal gain, dB (default: linear)."),
+        click.option("--level-dbfs", type=click.FloatRange(-150, 20), default=-20.0, show_default=True,
+                     help="Loopback: burst rms at the receiver's converter at the nominal gains, dBFS."),
+        click.option("--seed", type=click.IntRange(1), default=1, show_default=True, help="Loopback: noise seed."),
+    ]):
+        wrapper = opt(wrapper)
+    return wrapper
+
+
 def radio_opts(direction: str):
     """The front end's options (``--radio zmq|uhd|file`` and UHD's usual ones) -> one ``radio`` argument,
     a :class:`~sdr_semcom.radio.RadioOptions` (checked: a bad combination is a usage error), and
@@ -181,7 +227,7 @@ def radio_opts(direction: str):
             click.option("--args", "dev_args", help='uhd: UHD device args, e.g. "type=b200" or "serial=30AD2F1" '
                                                     "(default: the first USRP found)."),
             click.option("--freq", type=float, help=f"uhd: centre frequency, Hz [default: {DEFAULT_FREQ:g}]."),
-            click.option("--gain", type=float, help="uhd: gain, dB (default: UHD's)."),
+            click.option("--gain", type=float, help="uhd: gain, dB (default: the --calibration file's, else UHD's)."),
             click.option("--norm-gain", type=float, help="uhd: gain as a fraction 0..1 of the device's range "
                                                          "(instead of --gain)."),
             click.option("--antenna", help="uhd: antenna port (TX/RX, RX2)."),

@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PIL import Image
 
@@ -22,6 +22,9 @@ from .link.interrupt import Interrupted
 from .link.roles import Timeouts
 from .radio import RadioOptions
 from .report import delivery_summary, guard_line, guard_report, rx_line, save_items, save_received, write_json
+
+if TYPE_CHECKING:
+    from .calibration.calfile import CalibrationFile
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +38,24 @@ def load_db(path: str | Path | None):
     return PrivacyDatabase.load(path) if path else None
 
 
+def load_calibration(path: str | Path | None) -> "CalibrationFile | None":
+    """The calibration file at ``path`` (None: none); :class:`~sdr_semcom.config.ConfigError` naming the bad key."""
+    from .calibration.calfile import CalibrationFile
+
+    return CalibrationFile.load(path) if path else None
+
+
 def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Timeouts, size: int,
              payload: str = "semantic", db_path: str | None = None, radio: RadioOptions | None = None,
-             margin: float = 0.15) -> str:
+             margin: float = 0.15, calibration_path: str | None = None) -> str:
     """The ``tx`` command: images (default: the samples) -> messages -> front end (default: ZeroMQ at
     ``bind``; ``radio``: a USRP or a recording, opened first so that a missing radio fails at once);
-    returns its summary line. ``margin``: the guard's box margin (travels in the sealed message).
+    returns its summary line.
+
+    ``calibration_path``: a calibration file (``sdr-semcom calibrate``); the output is shifted by its
+    ``cfo_correction_hz`` whatever the front end, and a USRP (``radio.kind == "uhd"``) given neither
+    ``gain`` nor ``norm_gain`` is set to its recommended transmit gain (:func:`calibrated_radio`); the
+    summary's first lines say what was applied.
 
     ``payload="semantic"``: guard (with a database) at the image's own size, then the codec on the
     masked image resized to a long side of ``size``; ``"raw"``: the image's pixels at that size.
@@ -53,7 +68,9 @@ def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Time
     from .radio import RadioOptions, open_tx
     from .samples import demo_images
 
-    front = open_tx(radio or RadioOptions(address=bind), cfg.sample_rate)
+    cal = load_calibration(calibration_path)
+    radio, gain_note = calibrated_radio(cal, radio or RadioOptions(address=bind), "tx")
+    front = open_tx(radio, cfg.sample_rate)
     named = load_images(paths or demo_images()).images
     if payload == "raw":
         messages = [(rawimage.encode(fit(img, size)), PayloadType.RAW) for _, img in named]
@@ -66,21 +83,60 @@ def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Time
         guard = PrivacyGuard(db, default_backends(), margin=margin) if db else None
         sender = SemanticTransmitter(load_codec(), guard, db)
         messages = [m for _, img in named for m in sender.messages(img, size)[0]]
-    r = run_tx(messages, cfg, bind, timeouts, semantic=payload == "semantic", front=front)
+    r = run_tx(messages, cfg, bind, timeouts, semantic=payload == "semantic", front=front, calibration=cal)
     if r["interrupted"]:
         raise Interrupted(r["interrupted"], f"tx: interrupted by {r['interrupted']} after {r['samples']} samples: "
                                            "delivery not confirmed")
+    cal_lines = _calibration_lines(cal, "tx", calibration_path, gain_note)
     line = f"tx: sent {r['frames_sent']} packets ({r['payload_bytes']} B) on {r['address']}"
     if not front.peer:  # a radio or a recording: nobody answers
         counts = ", ".join(f"{k} {v}" for k, v in r["radio"].items())
-        return f"{line}: {r['samples']} samples, {r['airtime_s']:.3f} s at {cfg.sample_rate:g} S/s" + \
+        line = f"{line}: {r['samples']} samples, {r['airtime_s']:.3f} s at {cfg.sample_rate:g} S/s" + \
             (f" ({counts})" if counts else "")
-    return f"{line}; {delivery_summary(r['delivered'])}"
+    else:
+        line = f"{line}; {delivery_summary(r['delivered'])}"
+    return "\n".join([*cal_lines, line])
+
+
+def calibrated_radio(cal: "CalibrationFile | None", radio: RadioOptions, role: str) -> tuple[RadioOptions, str | None]:
+    """``radio`` with the calibration file's recommended gain for ``role`` on a USRP, and the line that says so.
+
+    Parameters
+    ----------
+    cal : CalibrationFile or None
+        The calibration file (None: ``radio`` unchanged, no line).
+    radio : RadioOptions
+        The front end asked for.
+    role : str
+        ``tx`` (the file's ``tx_gain_db``) or ``rx`` (``rx_gain_db``).
+
+    Returns
+    -------
+    RadioOptions, str or None
+        The front end to open and what happened to the recommended gain (None: the file has none).
+    """
+    if cal is None:
+        return radio, None
+    from .calibration.apply import radio_gain
+
+    return radio_gain(cal, radio, role)
+
+
+def _calibration_lines(cal: "CalibrationFile | None", role: str, path: str | Path | None,
+                       gain_note: str | None) -> list[str]:
+    """What a role applied of a calibration file, and what became of its recommended gain."""
+    if cal is None:
+        return []
+    done = (f"output shifted by {cal.cfo_correction_hz:+.1f} Hz" if role == "tx" else
+            "DC offset and IQ imbalance removed before the burst receiver" if cal.rx_front_end else
+            "nothing applied (rx_front_end = false)")
+    return [f"{role}: calibration {path}: {done}"] + ([gain_note] if gain_note else [])
 
 
 def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts: Timeouts,
             payload: str = "semantic", db_path: str | None = None, strict: bool = False,
-            generator: str = "auto", generator_dir: str | None = None, radio: RadioOptions | None = None) -> str:
+            generator: str = "auto", generator_dir: str | None = None, radio: RadioOptions | None = None,
+            calibration_path: str | None = None) -> str:
     """The ``rx`` command: receive, decode, fill the removed regions, write images and ``out/report.json``;
     returns its summary line.
 
@@ -97,26 +153,32 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
     database differs from ``db_path``'s, or a description fails authentication. What was received
     is written in every case but a peer that never showed up; then a stream cut before its end
     raises :class:`~sdr_semcom.link.roles.PeerLost`, a signal :class:`Interrupted`.
+
+    ``calibration_path``: a calibration file; each burst receiver (both with ``role="both"``) first
+    removes its DC offset and IQ imbalance, whatever the front end, and a USRP given neither ``gain``
+    nor ``norm_gain`` is set to its recommended receive gain (:func:`calibrated_radio`).
     """
     from .link.roles import PeerLost, run_receivers, run_rx
     from .radio import open_rx
 
+    cal = load_calibration(calibration_path)
     if role == "eve" and db_path:
         raise ValueError("the eavesdropper has no privacy database")
     roles = ("auth", "eve") if role == "both" else (role,)
+    radio, gain_note = calibrated_radio(cal, radio or RadioOptions(address=connect), "rx")
     front = None
-    if radio is not None and radio.kind != "zmq" or role == "both":
-        front = open_rx(radio or RadioOptions(address=connect), cfg.sample_rate, len(roles))
+    if radio.kind != "zmq" or role == "both":
+        front = open_rx(radio, cfg.sample_rate, len(roles))
     inpainters = {}
     if payload == "semantic":
         from .generative import receiver_inpainter
 
         inpainters = {r: receiver_inpainter(r, generator, generator_dir) for r in roles}
     if front is None:
-        received = {role: run_rx(cfg, role, connect, timeouts, semantic=payload == "semantic")}
+        received = {role: run_rx(cfg, role, connect, timeouts, semantic=payload == "semantic", calibration=cal)}
     else:
         received = run_receivers(cfg, roles, front, timeouts, semantic=payload == "semantic",
-                                 on_ready=None if front.lengths is not None else _tell)
+                                 on_ready=None if front.lengths is not None else _tell, calibration=cal)
     lines, failure = [], None
     for r, (receiver, report) in received.items():
         where = out / r if role == "both" else out
@@ -127,7 +189,7 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
             failure = failure or exc
     if failure is not None:
         raise failure
-    line = "\n".join(lines)
+    line = "\n".join([*_calibration_lines(cal, "rx", calibration_path, gain_note), *lines])
     reports = [rep for _, rep in received.values()]
     if any(rep["interrupted"] for rep in reports):
         raise Interrupted(reports[0]["interrupted"], line)

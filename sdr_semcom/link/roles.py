@@ -29,6 +29,7 @@ import logging
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..config import LinkConfig
 from ..phy.framing import PayloadType
@@ -38,6 +39,9 @@ from .interrupt import Interrupt
 from .warmup import warm_up
 from ..radio.base import RxFrontEnd, TxFrontEnd
 from ..radio.zmq import ZmqRx
+
+if TYPE_CHECKING:
+    from ..calibration.calfile import CalibrationFile
 
 __all__ = ["ForgedDone", "LinkError", "PeerLost", "PeerTimeout", "Timeouts", "run_channel", "run_receivers", "run_rx",
            "run_tx"]
@@ -130,21 +134,35 @@ def _stop(tb) -> None:
         tb.wait()
 
 
-def _tx_graph(cfg: LinkConfig, front: TxFrontEnd):
-    """The transmitter's flowgraph, whatever the front end: bursts -> front end."""
+def _tx_graph(cfg: LinkConfig, front: TxFrontEnd, calibration: "CalibrationFile | None" = None):
+    """The transmitter's flowgraph, whatever the front end: bursts -> (the calibration's CFO rotator) -> front end."""
     from gnuradio import gr
 
     from ..blocks import BurstSource
 
     tb = gr.top_block("semcom_tx")
     src = BurstSource(cfg.modulation, cfg.gap, burst_tags=front.burst_tags, idle_fill=front.idle_fill)
-    front.connect(tb, src)
+    rotator = None
+    if calibration is not None:
+        from ..calibration.apply import tx_rotator
+
+        rotator = tx_rotator(calibration, cfg.sample_rate)  # None when the file's correction is 0
+    if rotator is None:
+        front.connect(tb, src)
+    else:  # rotator_cc keeps the stream tags (tx_sob / tx_eob, eot) on their samples
+        tb.connect(src, rotator)
+        front.connect(tb, rotator)
     return tb, src
 
 
 def run_tx(payloads: list[tuple[bytes, PayloadType]], cfg: LinkConfig, bind: str = TX_ADDR,
-           timeouts: Timeouts = Timeouts(), semantic: bool = False, front: TxFrontEnd | None = None) -> dict:
+           timeouts: Timeouts = Timeouts(), semantic: bool = False, front: TxFrontEnd | None = None,
+           calibration: "CalibrationFile | None" = None) -> dict:
     """Transmit messages through a front end (default: a ZeroMQ PUSH socket at ``bind``).
+
+    ``calibration`` (a :class:`~sdr_semcom.calibration.calfile.CalibrationFile`): the output is
+    shifted by its ``cfo_correction_hz`` (a rotator between the burst source and the front end,
+    whichever it is; the gains are the front end's business: ``commands.calibrated_radio``).
 
     Over ZeroMQ it runs until the downstream confirms it consumed them; through a radio or into a
     recording, until the last sample is out (nobody can confirm delivery: ``delivered`` is None).
@@ -158,10 +176,10 @@ def run_tx(payloads: list[tuple[bytes, PayloadType]], cfg: LinkConfig, bind: str
 
         front = ZmqTx(bind)
     if not front.peer:
-        return _run_tx_unconfirmed(payloads, cfg, front, semantic)
+        return _run_tx_unconfirmed(payloads, cfg, front, semantic, calibration)
     with Interrupt() as intr, ControlLink(control_address(front.address), True, "tx") as link:
         warm_up("tx", cfg, semantic)
-        tb, src = _tx_graph(cfg, front)
+        tb, src = _tx_graph(cfg, front, calibration)
         tx = src.transmit(payloads, cfg.mtu)
         down = _Peer("channel or receiver", front.address, link, "start 'sdr-semcom channel', or 'sdr-semcom rx' "
                      "connected to this address")
@@ -203,11 +221,12 @@ def run_tx(payloads: list[tuple[bytes, PayloadType]], cfg: LinkConfig, bind: str
             "delivered": done, "interrupted": intr.signal, "radio": front.counters()}
 
 
-def _run_tx_unconfirmed(payloads, cfg: LinkConfig, front: TxFrontEnd, semantic: bool) -> dict:
+def _run_tx_unconfirmed(payloads, cfg: LinkConfig, front: TxFrontEnd, semantic: bool,
+                        calibration: "CalibrationFile | None" = None) -> dict:
     """:func:`run_tx` through a radio or into a recording: runs until the stream's last sample is out."""
     with Interrupt() as intr:
         warm_up("tx", cfg, semantic)
-        tb, src = _tx_graph(cfg, front)
+        tb, src = _tx_graph(cfg, front, calibration)
         tx = src.transmit(payloads, cfg.mtu)
         t0 = time.monotonic()
         tb.start()
@@ -344,13 +363,19 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
             "receivers": receivers, "interrupted": intr.signal}
 
 
-def _rx_chain(tb, src, role: str):
-    """One receiver chain, whatever the front end: samples -> watch (activity, ``eot``) -> burst receiver."""
+def _rx_chain(tb, src, role: str, calibration: "CalibrationFile | None" = None):
+    """One receiver chain, whatever the front end: samples -> watch (activity, ``eot``) -> burst receiver
+    (with a calibration file: its own :class:`~sdr_semcom.calibration.apply.CorrectingReceiver`)."""
     from ..blocks import BurstSink, EotWatch
 
+    burst_receiver = None
+    if calibration is not None:
+        from ..calibration.apply import rx_receiver
+
+        burst_receiver = rx_receiver(calibration)  # None when the file's rx_front_end is false
     receiver = LinkReceiver(role)
     guard = EotWatch()
-    sink = BurstSink(on_burst=receiver.push)
+    sink = BurstSink(on_burst=receiver.push, receiver=burst_receiver)
     tb.connect(src, guard, sink)
     return receiver, guard, sink
 
@@ -364,8 +389,12 @@ def _rx_report(cfg: LinkConfig, role: str, receiver: LinkReceiver, guard, sink) 
 
 
 def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
-           timeouts: Timeouts = Timeouts(), semantic: bool = False) -> tuple[LinkReceiver, dict]:
+           timeouts: Timeouts = Timeouts(), semantic: bool = False,
+           calibration: "CalibrationFile | None" = None) -> tuple[LinkReceiver, dict]:
     """Receive from a ZeroMQ upstream until the end of transmission; returns the receiver and its report.
+
+    ``calibration`` (a :class:`~sdr_semcom.calibration.calfile.CalibrationFile`): the burst receiver
+    first removes its DC offset and IQ imbalance (when its ``rx_front_end`` says so).
 
     The report says ``warning`` (why the stream ended before its ``eot`` tag) and
     ``interrupted`` (None, ``SIGINT`` or ``SIGTERM``); what was received is in it either way.
@@ -381,7 +410,7 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
         warm_up("rx", cfg, semantic)
         tb = gr.top_block(f"semcom_rx_{role}")
         (src,) = ZmqRx(connect).sources(tb)
-        receiver, guard, sink = _rx_chain(tb, src, role)
+        receiver, guard, sink = _rx_chain(tb, src, role, calibration)
         up = _Peer("upstream process", connect, link, "is the upstream process running?", guard)
         warning = None
         t0 = time.monotonic()
@@ -418,7 +447,8 @@ END_GRACE_S = 2.0
 
 
 def run_receivers(cfg: LinkConfig, roles: tuple[str, ...], front: RxFrontEnd, timeouts: Timeouts = Timeouts(),
-                  semantic: bool = False, on_ready=None) -> dict[str, tuple[LinkReceiver, dict]]:
+                  semantic: bool = False, on_ready=None,
+                  calibration: "CalibrationFile | None" = None) -> dict[str, tuple[LinkReceiver, dict]]:
     """Receive through a radio or from recordings, one chain per role; returns role -> (receiver, report).
 
     A recording ends at its end (``stream_ended``). A radio streams forever: reception ends when
@@ -427,7 +457,8 @@ def run_receivers(cfg: LinkConfig, roles: tuple[str, ...], front: RxFrontEnd, ti
     for ``timeouts.idle_s`` after the first, or none within ``timeouts.connect_s`` (``warning``
     says which; what arrived is in the report). Each report's ``radio`` holds the
     front end's counters (a USRP's ``overflows``). ``on_ready`` (a callable taking a line) is told
-    when the receivers listen: the moment to start the transmitter.
+    when the receivers listen: the moment to start the transmitter. ``calibration``: as
+    :func:`run_rx`'s, for every chain (each its own correcting burst receiver).
     """
     from gnuradio import gr
 
@@ -445,7 +476,7 @@ def run_receivers(cfg: LinkConfig, roles: tuple[str, ...], front: RxFrontEnd, ti
             return on_burst
 
         for role, src in zip(roles, front.sources(tb)):
-            receiver, guard, sink = _rx_chain(tb, src, role)
+            receiver, guard, sink = _rx_chain(tb, src, role, calibration)
             sink.on_burst = watch(receiver.push)
             chains[role] = (receiver, guard, sink)
         warning = None

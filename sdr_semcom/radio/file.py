@@ -27,9 +27,12 @@ def meta_path(path: Path) -> Path:
     return path.with_suffix(".sigmf-meta")
 
 
-def check_meta(path: Path, rate: float) -> dict | None:
-    """Read the ``.sigmf-meta`` beside ``path`` (None when there is none) and check that this front
-    end can use the samples: datatype ``cf32_le``, one channel, ``core:sample_rate`` equal to ``rate``.
+def read_meta(path: Path) -> dict | None:
+    """The SigMF metadata beside ``path`` (None when there is none), checked for what this package
+    reads: datatype ``cf32_le``, one channel, a positive ``core:sample_rate`` when stated.
+
+    Also what ``sdr-semcom calibrate --source file`` reads a recording's rate and centre frequency
+    (``captures[0]["core:frequency"]``) from.
 
     Raises
     ------
@@ -40,9 +43,13 @@ def check_meta(path: Path, rate: float) -> dict | None:
     if not meta.is_file():
         return None
     try:
-        glob = json.loads(meta.read_text())["global"]
+        doc = json.loads(meta.read_text())
+        glob = doc["global"]
         if not isinstance(glob, dict):
             raise TypeError("'global' is not an object")
+        captures = doc.get("captures") or [{}]
+        if not isinstance(captures, list) or not isinstance(captures[0], dict):
+            raise TypeError("'captures' is not a list of objects")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise RadioError(f"{meta}: not readable SigMF metadata ({exc})") from exc
     dtype = glob.get("core:datatype")
@@ -53,9 +60,30 @@ def check_meta(path: Path, rate: float) -> dict | None:
         raise RadioError(f"{meta}: core:num_channels is {glob['core:num_channels']}; one channel per file "
                          "(give one --input per receiver)")
     fs = glob.get("core:sample_rate")
+    if fs is not None and (not isinstance(fs, (int, float)) or fs <= 0):
+        raise RadioError(f"{meta}: core:sample_rate {fs!r} is not a rate in S/s")
+    freq = captures[0].get("core:frequency")
+    if freq is not None and (not isinstance(freq, (int, float)) or freq <= 0):
+        raise RadioError(f"{meta}: captures[0] core:frequency {freq!r} is not a frequency in Hz")
+    return doc
+
+
+def check_meta(path: Path, rate: float) -> dict | None:
+    """Read the ``.sigmf-meta`` beside ``path`` (None when there is none: :func:`read_meta`) and check
+    that this front end can use the samples: ``core:sample_rate``, when stated, equal to ``rate``.
+    Returns its ``global`` object.
+
+    Raises
+    ------
+    RadioError
+        Naming the metadata file and what does not fit.
+    """
+    doc = read_meta(path)
+    if doc is None:
+        return None
+    glob, meta = doc["global"], meta_path(path)
+    fs = glob.get("core:sample_rate")
     if fs is not None:
-        if not isinstance(fs, (int, float)) or fs <= 0:
-            raise RadioError(f"{meta}: core:sample_rate {fs!r} is not a rate in S/s")
         if abs(fs - rate) > 1e-6 * rate:
             raise RadioError(f"{path}: recorded at {fs:g} S/s (core:sample_rate in {meta.name}), but this link "
                              f"runs at {rate:g} S/s: pass --rate {fs:g} (or resample the recording)")

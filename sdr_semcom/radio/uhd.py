@@ -21,17 +21,26 @@ def _describe(s: UhdSettings) -> str:
     return f'USRP "{s.args}" ch {chans} at {s.freq / 1e9:.6g} GHz'
 
 
-def device_error(args: str, exc: Exception) -> RadioError:
-    """gr-uhd's exception when opening a device -> one line naming the device args and what to do."""
+#: What a command without a USRP can do instead (the end of :func:`device_error`'s line).
+FALLBACK = "or use --radio zmq or a recording (--radio file)"
+
+
+def device_error(args: str, exc: Exception, fallback: str = FALLBACK) -> RadioError:
+    """gr-uhd's exception when opening a device -> one line naming the device args and what to do
+    (``fallback``: the command's alternative to a USRP)."""
     text = " ".join(str(exc).split())
     if "No devices found" in text:
-        return RadioError(f'no USRP answered for device args "{args}": check the cable / uhd_find_devices, or use '
-                          "--radio zmq or a recording (--radio file)")
+        return RadioError(f'no USRP answered for device args "{args}": check the cable / uhd_find_devices, '
+                          f"{fallback}")
     return RadioError(f'USRP "{args}": {text}')
 
 
-def open_usrp(direction: str, s: UhdSettings, rate: float):
+def open_usrp(direction: str, s: UhdSettings, rate: float, fallback: str = FALLBACK):
     """Open and set up a gr-uhd ``usrp_sink`` (``direction="tx"``) or ``usrp_source`` (``"rx"``).
+
+    The one place that opens a USRP: ``tx`` / ``rx --radio uhd`` (:class:`UhdTx`, :class:`UhdRx`)
+    and ``calibrate --source uhd`` (:func:`sdr_semcom.calibration.uhd_capture`, with its own
+    ``fallback``: what to do without a radio, the end of the no-device line).
 
     Raises
     ------
@@ -45,7 +54,7 @@ def open_usrp(direction: str, s: UhdSettings, rate: float):
     try:
         blk = uhd.usrp_sink(s.args, stream_args) if direction == "tx" else uhd.usrp_source(s.args, stream_args)
     except Exception as exc:  # gr-uhd raises RuntimeError ("LookupError: KeyError: No devices found ...") and others
-        raise device_error(s.args, exc) from None
+        raise device_error(s.args, exc, fallback) from None
     step = "setting up"
     try:
         if s.clock_source:
