@@ -159,16 +159,19 @@ class Models:
     Parameters
     ----------
     settings : CellSettings
+    db : PrivacyDatabase
+        The link's database: every worker of a sweep gets the same one (the same secret), or the
+        authorized receiver of one worker could not open what another worker's transmitter sealed.
     guard : bool
         Load the privacy guard too (needed by :meth:`prepare` only).
     """
 
-    def __init__(self, settings: CellSettings, guard: bool = True) -> None:
-        from ..privacy import PrivacyDatabase, PrivacyGuard, default_backends
+    def __init__(self, settings: CellSettings, db, guard: bool = True) -> None:
+        from ..privacy import PrivacyGuard, default_backends
         from ..semantic.weights import load_codec
 
         self.settings = settings
-        self.db = PrivacyDatabase.default()
+        self.db = db
         self.categories = {e.id: e.category for e in self.db.entries}
         self.codec = load_codec()
         self.guard = PrivacyGuard(self.db, default_backends()) if guard else None

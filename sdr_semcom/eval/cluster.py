@@ -81,6 +81,8 @@ class EvalWorker:
     Parameters
     ----------
     settings : CellSettings
+    db : PrivacyDatabase
+        The sweep's database (its secret included: the driver's, sent to each worker).
     models_dir : str
         The model directory as the driver sees it; a worker without it fails with its node named.
     crash_once : str or None
@@ -88,7 +90,7 @@ class EvalWorker:
         (after creating the file), as a node lost mid-sweep would.
     """
 
-    def __init__(self, settings: CellSettings, models_dir: str, crash_once: str | None = None) -> None:
+    def __init__(self, settings: CellSettings, db, models_dir: str, crash_once: str | None = None) -> None:
         self.error = None
         self.crash_once = crash_once
         self._shared: tuple[object, Shared] | None = None
@@ -99,7 +101,7 @@ class EvalWorker:
         import torch
 
         torch.manual_seed(0)
-        self.models = Models(settings)
+        self.models = Models(settings, db)
 
     def ready(self) -> str | None:
         """None, or why this worker cannot run cells."""
@@ -163,7 +165,7 @@ class RayExecutor:
         self.actors: list = []
         self._owns = False
 
-    def start(self, settings: CellSettings) -> None:
+    def start(self, settings: CellSettings, db) -> None:
         from ..semantic.weights import MODELS_DIR
 
         ray = _ray()
@@ -171,7 +173,7 @@ class RayExecutor:
         n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         actor = ray.remote(num_cpus=1, max_restarts=self.retries, max_task_retries=self.retries)(EvalWorker)
         models_dir = str(self.models_dir or MODELS_DIR)
-        self.actors = [actor.remote(settings, models_dir, self.crash_once) for _ in range(n)]
+        self.actors = [actor.remote(settings, db, models_dir, self.crash_once) for _ in range(n)]
         try:
             errors = ray.get([a.ready.remote() for a in self.actors])
         except ray.exceptions.RayError as exc:

@@ -184,7 +184,7 @@ def _progress(msg: str) -> None:
 class Executor(Protocol):
     """Where a sweep's cells run: :class:`LocalExecutor`, or :class:`sdr_semcom.eval.cluster.RayExecutor`."""
 
-    def start(self, settings: CellSettings) -> None: ...
+    def start(self, settings: CellSettings, db) -> None: ...
 
     def prepare(self, named: list[tuple[str, np.ndarray]]) -> list[tuple[object, PreparedInfo]]: ...
 
@@ -198,8 +198,8 @@ class Executor(Protocol):
 class LocalExecutor:
     """Every cell in this process, one after the other (the models loaded once)."""
 
-    def start(self, settings: CellSettings) -> None:
-        self.models = Models(settings)
+    def start(self, settings: CellSettings, db) -> None:
+        self.models = Models(settings, db)
 
     def prepare(self, named: list[tuple[str, np.ndarray]]) -> list[tuple[object, PreparedInfo]]:
         out = []
@@ -242,14 +242,15 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     names = [n for n, _ in named]
     if len(set(names)) != len(names):
         raise ValueError(f"two images share a name: {sorted(n for n in set(names) if names.count(n) > 1)}")
-    categories = {e.id: e.category for e in PrivacyDatabase.default().entries}
+    db = PrivacyDatabase.default()  # a fresh secret, the same for every worker of this sweep
+    categories = {e.id: e.category for e in db.entries}
     cfg.extra["categories"] = categories
     settings = CellSettings(cfg.generator, cfg.size, cfg.perceptual, tuple(cfg.judge_names), tuple(cfg.eve_fills),
                             cfg.eve_snr, cfg.seed, cfg.snrs[-1] if cfg.snrs else None)
     ex = executor or LocalExecutor()
     mosaic_dir = out / "recon"
     try:
-        ex.start(settings)
+        ex.start(settings, db)
         prepared = ex.prepare(named)
         infos = [info for _, info in prepared]
         gallery = {j: {k: v for i in infos for k, v in i.gallery[j].items()} for j in cfg.judge_names}
