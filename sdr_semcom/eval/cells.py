@@ -125,11 +125,16 @@ class Shared:
 
 @dataclass
 class CellResult:
-    """A cell's rows (in order) and the reconstructions the mosaics show (receiver -> image)."""
+    """A cell's rows (in order), the reconstructions the mosaics show (receiver -> image), and where and
+    how long it ran (:data:`TIMING_FIELDS` of its ``done`` row: not part of the results)."""
 
     key: tuple
     rows: list[dict]
     images: dict[str, np.ndarray] = field(default_factory=dict)
+    timing: dict = field(default_factory=dict)
+
+
+TIMING_FIELDS = ("wall_s", "cpu_s", "worker")
 
 
 def cell_key(image: str, snr) -> tuple:
@@ -207,13 +212,22 @@ class Models:
 
 def run_cell(key: tuple, p: Prepared, shared: Shared, models: Models) -> CellResult:
     """Every row of one cell (``key`` = (image, snr)); a pure function of its inputs and ``models``."""
+    import os
+    import socket
+    import time
+
     name, snr = key
     if name != p.name:
         raise ValueError(f"cell {key}: prepared image is {p.name!r}")
+    t0, c0 = time.perf_counter(), time.process_time()
     scorer = Scorer(models, shared)
     if snr == BASELINE_CELL:
-        return _baselines_cell(key, p, scorer)
-    return _snr_cell(key, p, shared, models, scorer)
+        res = _baselines_cell(key, p, scorer)
+    else:
+        res = _snr_cell(key, p, shared, models, scorer)
+    res.timing = {"wall_s": round(time.perf_counter() - t0, 3), "cpu_s": round(time.process_time() - c0, 3),
+                  "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    return res
 
 
 def _baselines_cell(key: tuple, p: Prepared, scorer: "Scorer") -> CellResult:

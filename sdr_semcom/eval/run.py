@@ -152,13 +152,14 @@ class RowWriter:
         self._f.write(json.dumps(row, default=_json_default) + "\n")
         self._f.flush()
 
-    def write_cell(self, key: tuple, rows: list[dict]) -> bool:
-        """A cell's rows and its ``done`` row; False (nothing written) when the cell is already done."""
+    def write_cell(self, key: tuple, rows: list[dict], timing: dict | None = None) -> bool:
+        """A cell's rows and its ``done`` row (with ``timing``: wall and CPU seconds, worker); False
+        (nothing written) when the cell is already done."""
         if key in self._done:
             log.warning("cell %s came twice: kept once", key)
             return False
         text = "".join(json.dumps(r, default=_json_default) + "\n" for r in rows)
-        done = {"kind": "done", "image": key[0], "snr": key[1]}
+        done = {"kind": "done", "image": key[0], "snr": key[1], **(timing or {})}
         self._f.write(text + json.dumps(done) + "\n")  # one write: a kill leaves the cell whole or unfinished
         self._f.flush()
         self.rows += [json.loads(line) for line in text.splitlines()] + [done]
@@ -265,7 +266,7 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         todo = [(k, handles[k[0]]) for k in keys if k not in done]
         _progress(f"{len(keys)} cells, {len(keys) - len(todo)} already in rows.jsonl (--resume)")
         for n, res in enumerate(ex.run(todo, shared), 1):
-            if writer.write_cell(res.key, res.rows):
+            if writer.write_cell(res.key, res.rows, res.timing):
                 for rx_name, img in res.images.items():
                     _save(mosaic_dir / rx_name / f"{res.key[0]}.png", img)
             _progress(f"cell {n}/{len(todo)}: {res.key[0]} at {_snr_text(res.key[1])}, {len(res.rows)} rows")

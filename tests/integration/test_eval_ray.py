@@ -28,8 +28,11 @@ def _cfg(out: Path, image: Path, resume: bool = False):
 
 
 def _rows(out: Path) -> list[str]:
-    """The rows as a sorted multiset (cells arrive in any order on a cluster; rows have no timing field)."""
-    return sorted(json.dumps(json.loads(line), sort_keys=True) for line in (out / "rows.jsonl").read_text().splitlines())
+    """The rows as a sorted multiset (cells arrive in any order on a cluster), less the timing fields."""
+    from sdr_semcom.eval.cells import TIMING_FIELDS
+
+    rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
+    return sorted(json.dumps({k: v for k, v in r.items() if k not in TIMING_FIELDS}, sort_keys=True) for r in rows)
 
 
 @pytest.fixture(scope="module")
