@@ -185,12 +185,21 @@ class Models:
         self._fills = _Lru()
         self._seen = _Lru()
 
-    def prepare(self, name: str, img: np.ndarray) -> tuple[Prepared, PreparedInfo]:
-        """Guard + codec + sealed EMBEDDING of one image (its own transmitter: message ids 0, 1, 2)."""
+    def prepare(self, name: str, source, max_side: int | None = None) -> tuple[Prepared, PreparedInfo]:
+        """Guard + codec + sealed EMBEDDING of one image (its own transmitter: message ids 0, 1, 2).
+
+        ``source``: the image (RGB uint8) or its file, read here (on a cluster: by the worker, from
+        storage every node sees), scaled to a long side of ``max_side`` when larger. Raises
+        :class:`~sdr_semcom.images.ImageError` for an unreadable file.
+        """
+        from ..images import fit, read_rgb
         from ..pipeline import SemanticTransmitter
 
         if self.guard is None:
             raise RuntimeError("Models(guard=False) cannot prepare images")
+        img = source if isinstance(source, np.ndarray) else read_rgb(source)
+        if max_side and max(img.shape[:2]) > max_side:
+            img = fit(img, max_side)
         tx = SemanticTransmitter(self.codec, self.guard, self.db)
         msgs, sent = tx.messages(img, self.settings.size)
         p = Prepared(name, img, sent, find_faces(name, img), msgs)

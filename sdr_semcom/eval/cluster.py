@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,9 +108,14 @@ class EvalWorker:
         """None, or why this worker cannot run cells."""
         return self.error
 
-    def prepare(self, name: str, img: np.ndarray):
-        p, info = self.models.prepare(name, img)
-        return p, info
+    def prepare(self, name: str, source, max_side: int | None = None):
+        """``(Prepared, PreparedInfo)``, or ``(None, why)`` for an unreadable image."""
+        from ..images import ImageError
+
+        try:
+            return self.models.prepare(name, source, max_side)
+        except ImageError as exc:
+            return None, f"skipping {exc} (worker {socket.gethostname()})"
 
     def floors(self, gallery: dict) -> dict:
         return self.models.floors(gallery)
@@ -182,35 +188,56 @@ class RayExecutor:
             if e:
                 raise ClusterError(e)
 
-    def prepare(self, named: list[tuple[str, np.ndarray]]) -> list[tuple[object, PreparedInfo]]:
-        """Each image prepared on a worker; its :class:`Prepared` stays in the object store."""
+    def prepare(self, items: list[tuple[str, Path]], max_side: int | None) -> list[tuple[object, PreparedInfo] | None]:
+        """Each image read and prepared by a worker (paths: the same on every node); its
+        :class:`Prepared` stays in the object store. None: unreadable, skipped with a warning."""
         ray = _ray()
-        refs = [self.actors[i % len(self.actors)].prepare.options(num_returns=2).remote(name, img)
-                for i, (name, img) in enumerate(named)]
+        refs = [self.actors[i % len(self.actors)].prepare.options(num_returns=2).remote(name, str(path), max_side)
+                for i, (name, path) in enumerate(items)]
         try:
             infos = ray.get([r[1] for r in refs])
         except ray.exceptions.RayError as exc:
             raise ClusterError(f"preparing the images: {_cause(exc)}") from None
-        return [(r[0], info) for r, info in zip(refs, infos)]
+        out = []
+        for r, info in zip(refs, infos):
+            if isinstance(info, str):
+                log.warning("%s", info)
+                out.append(None)
+            else:
+                out.append((r[0], info))
+        return out
 
     def floors(self, gallery: dict) -> dict:
         ray = _ray()
-        return ray.get(self.actors[0].floors.remote(gallery))
+        try:
+            return ray.get(self.actors[0].floors.remote(gallery))
+        except ray.exceptions.RayError as exc:
+            raise ClusterError(f"the judges' floors: {_cause(exc)}") from None
 
     def run(self, cells: list[tuple[tuple, object]], shared: Shared) -> Iterator[CellResult]:
-        """The cells' results as they finish (any order), at most ``IN_FLIGHT`` queued per worker."""
+        """The cells' results as they finish (any order), at most ``IN_FLIGHT`` queued per worker.
+
+        Cells of one image go to the same worker (its fills and scores repeat across SNR points above
+        the link's threshold, and the worker's caches keep them); a worker whose own queue is empty
+        takes cells from the longest other queue.
+        """
         ray = _ray()
         box = [ray.put(shared)]  # in a list: each worker fetches it once, not with every cell
-        queue = list(cells)[::-1]
+        n = len(self.actors)
+        index = {name: i for i, name in enumerate(shared.order)}
+        queues: list[deque] = [deque() for _ in range(n)]
+        for key, p in cells:
+            queues[index.get(key[0], 0) % n].append((key, p))
         pending: dict = {}
 
         def submit(a: int) -> None:
-            if queue:
-                key, p = queue.pop()
+            q = queues[a] if queues[a] else max(queues, key=len)
+            if q:
+                key, p = q.popleft() if q is queues[a] else q.pop()
                 pending[self.actors[a].cell.remote(key, p, box)] = (a, key)
 
         for _ in range(IN_FLIGHT):
-            for a in range(len(self.actors)):
+            for a in range(n):
                 submit(a)
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)

@@ -187,7 +187,8 @@ class Executor(Protocol):
 
     def start(self, settings: CellSettings, db) -> None: ...
 
-    def prepare(self, named: list[tuple[str, np.ndarray]]) -> list[tuple[object, PreparedInfo]]: ...
+    def prepare(self, items: list[tuple[str, Path]], max_side: int | None) -> list[tuple[object, PreparedInfo] | None]:
+        ...
 
     def floors(self, gallery: dict) -> dict: ...
 
@@ -202,11 +203,18 @@ class LocalExecutor:
     def start(self, settings: CellSettings, db) -> None:
         self.models = Models(settings, db)
 
-    def prepare(self, named: list[tuple[str, np.ndarray]]) -> list[tuple[object, PreparedInfo]]:
+    def prepare(self, items: list[tuple[str, Path]], max_side: int | None) -> list[tuple[object, PreparedInfo] | None]:
+        """Each image read and prepared here (None: unreadable, skipped with a warning)."""
+        from ..images import ImageError
+
         out = []
-        for name, img in named:
-            _progress(f"guard + codec: {name} {img.shape[1]}x{img.shape[0]}")
-            out.append(self.models.prepare(name, img))
+        for name, path in items:
+            _progress(f"guard + codec: {name}")
+            try:
+                out.append(self.models.prepare(name, path, max_side))
+            except ImageError as exc:
+                log.warning("skipping %s", exc)
+                out.append(None)
         return out
 
     def floors(self, gallery: dict) -> dict:
@@ -226,23 +234,16 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     ``executor`` runs the cells (default: :class:`LocalExecutor`); rows stream to ``rows.jsonl`` as cells
     finish, in any order, and are sorted into sweep order for the report.
     """
-    from ..images import load_images
+    from ..images import ImageError, image_files
     from ..privacy import PrivacyDatabase
     from . import report
 
     t0 = time.time()
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    writer = RowWriter(out / "rows.jsonl", cfg.resume)
-    done = writer.done()
-    named = load_images(cfg.images).images
-    if cfg.max_side:
-        from ..images import fit
-
-        named = [(n, fit(img, cfg.max_side) if max(img.shape[:2]) > cfg.max_side else img) for n, img in named]
-    names = [n for n, _ in named]
-    if len(set(names)) != len(names):
-        raise ValueError(f"two images share a name: {sorted(n for n in set(names) if names.count(n) > 1)}")
+    files = image_files(cfg.images)  # read where they are prepared: here, or by each Ray worker
+    stems = [f.stem for f in files]
+    if len(set(stems)) != len(stems):
+        raise ValueError(f"two images share a name: {sorted(n for n in set(stems) if stems.count(n) > 1)}")
     db = PrivacyDatabase.default()  # a fresh secret, the same for every worker of this sweep
     categories = {e.id: e.category for e in db.entries}
     cfg.extra["categories"] = categories
@@ -250,9 +251,17 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
                             cfg.eve_snr, cfg.seed, cfg.snrs[-1] if cfg.snrs else None)
     ex = executor or LocalExecutor()
     mosaic_dir = out / "recon"
+    writer = None
     try:
-        ex.start(settings, db)
-        prepared = ex.prepare(named)
+        ex.start(settings, db)  # before any file is touched: no cluster, no change to OUT
+        out.mkdir(parents=True, exist_ok=True)
+        writer = RowWriter(out / "rows.jsonl", cfg.resume)
+        done = writer.done()
+        got = ex.prepare([(f.stem, f) for f in files], cfg.max_side)
+        names = [f.stem for f, g in zip(files, got) if g is not None]
+        prepared = [g for g in got if g is not None]
+        if not prepared:
+            raise ImageError(f"no readable image among {len(files)} file(s)")
         infos = [info for _, info in prepared]
         gallery = {j: {k: v for i in infos for k, v in i.gallery[j].items()} for j in cfg.judge_names}
         floors = ex.floors(gallery)
@@ -272,7 +281,8 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
             _progress(f"cell {n}/{len(todo)}: {res.key[0]} at {_snr_text(res.key[1])}, {len(res.rows)} rows")
     finally:
         ex.close()
-        writer.close()
+        if writer is not None:
+            writer.close()
     wall = time.time() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows = sorted_rows(writer.rows, keys)
