@@ -41,11 +41,11 @@ class Timed:
         self.inner.start(settings, db)
         self.t["start_s"] = time.perf_counter() - t
 
-    def prepare(self, named):
+    def prepare(self, items, max_side):
         t = time.perf_counter()
-        out = self.inner.prepare(named)
+        out = self.inner.prepare(items, max_side)
         self.t["prepare_s"] = time.perf_counter() - t
-        self.t["images"] = len(named)
+        self.t["images"] = len(items)
         return out
 
     def floors(self, gallery):
@@ -92,7 +92,8 @@ def sweep(mode: str, out: Path, snrs: list[float]) -> dict:
     return {"mode": mode, "workers": 1 if mode == "local" else int(mode[3:]), "wall_s": round(wall, 1),
             "driver_cpu_s": round(cpu_driver, 1), **{k: round(v, 2) for k, v in ex.t.items()},
             "cells_per_s": round(ex.t["cells"] / ex.t["cells_s"], 4),
-            "cell_wall_s": _stats([r["wall_s"] for r in snr_cells]), "cell_cpu_s": _stats([r["cpu_s"] for r in snr_cells]),
+            "cell_wall_s": _stats([r["wall_s"] for r in snr_cells]),
+            "cell_cpu_s": _stats([r["cpu_s"] for r in snr_cells]),
             "baseline_cpu_s": _stats([r["cpu_s"] for r in done if r["snr"] == "baselines"]),
             "cell_cpu_mean_s": round(statistics.mean(r["cpu_s"] for r in snr_cells), 3),
             "cell_cpu_first_s": round(statistics.mean(max(r["cpu_s"] for r in snr_cells if r["image"] == n)
@@ -148,8 +149,8 @@ def _pipelined(ray, actor, calls: int) -> float:
 
 def projection(local: dict, nodes=(1, 8, 32, 128), cores: int = 32) -> list[dict]:
     """Wall time of a CelebA-HQ-scale sweep on ``nodes`` nodes of ``cores`` cores (one worker a core),
-    from the local run's CPU seconds: ``reuse`` as measured (a worker reuses an image's fills and scores
-    across SNR points that decode the same image), ``no_reuse`` each cell at its image's first-cell cost
+    from a run's CPU seconds (``ray1``'s when measured): ``reuse`` as measured (a worker reuses an image's
+    fills and scores across SNR points that decode the same image), ``no_reuse`` each cell at its image's first-cell cost
     (cells of one image spread over workers)."""
     cells = CELEBA["images"] * CELEBA["snrs"] * CELEBA["seeds"] * CELEBA["margins"]
     base_cells = CELEBA["images"] * CELEBA["margins"]
@@ -208,11 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     elif prev.exists():
         rows += [r for r in json.loads(prev.read_text()) if "overhead" in r]
     by = {r["mode"]: r for r in rows if "mode" in r}
-    if "local" in by:
-        loc = by["local"]
-        if "cell_cpu_mean_s" not in loc:  # a row of an earlier version: recomputed from its rows.jsonl
-            loc.update(_cpu_figures(a.out / "eval_scale" / "local"))
-        rows = [r for r in rows if "projection" not in r] + [{"projection": projection(loc)}]
+    base = by.get("ray1") or by.get("local")  # a Ray worker's figures: one torch thread, as on a cluster
+    if base:
+        if "cell_cpu_mean_s" not in base:  # a row of an earlier version: recomputed from its rows.jsonl
+            base.update(_cpu_figures(a.out / "eval_scale" / base["mode"]))
+        rows = [r for r in rows if "projection" not in r] + [{"projection": projection(base), "from": base["mode"]}]
         for line in rows[-1]["projection"]:
             print(line)
     save(rows, a.out, "eval_scale", plot)

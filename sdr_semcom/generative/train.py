@@ -336,7 +336,8 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
                      "final_loss": round(float(np.mean(losses[-100:])), 4),
                      "seconds": round(seconds), "threads": cfg.threads, "device": w.device, "torch": torch.__version__,
                      "machine": platform.machine(), **w.to_json(),
-                     "data_stream": "per-sample" if per_sample else "sequential", "loss_curve": distributed.loss_curve(losses)},
+                     "data_stream": "per-sample" if per_sample else "sequential",
+                     "loss_curve": distributed.loss_curve(losses)},
         "metrics_held_out": metrics,
     }
     (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
