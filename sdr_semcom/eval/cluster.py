@@ -20,8 +20,6 @@ from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
 from .cells import CellResult, CellSettings, Models, PreparedInfo, Shared, run_cell
 
 log = logging.getLogger(__name__)
