@@ -48,15 +48,25 @@ def main(verbose: int) -> None:
 @size_opt(256)
 @click.option("--resume", is_flag=True, help="Keep OUT/rows.jsonl and skip the SNR points it finished.")
 @click.option("--quick", is_flag=True, help="Two images, two SNR points, SFace only, no ST-LPIPS: a smoke run.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="auto", default=None, metavar="[auto|local|ADDRESS]",
+              help="Run the cells on a Ray cluster: auto (this machine's cluster), the head's HOST:PORT, or local "
+                   "(start one here). Needs the cluster extra (scripts/setup.sh --cluster).")
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="--ray: workers to start (each loads the models once) [one per CPU of the cluster].")
 @errors
-def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick) -> None:
+def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray_address, workers) -> None:
     """Measure the paper's claims: embedding gain, leakage vs baselines, utility (claims table, rows, plots)."""
+    from .eval.cluster import ClusterError
     from .eval.run import evaluate
 
+    if workers is not None and ray_address is None:
+        raise click.UsageError("--workers goes with --ray")
     try:
-        res = evaluate(images, snr_spec, out, eve_snr, generator, size, resume, quick)
+        res = evaluate(images, snr_spec, out, eve_snr, generator, size, resume, quick, ray_address, workers)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from exc
     for line in res["table"]:
         click.echo(line)
     meta = res["meta"]

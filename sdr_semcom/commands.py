@@ -8,6 +8,7 @@ for the user come from :mod:`sdr_semcom.report`.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -288,22 +289,30 @@ def enroll(db_path: str, paths: list[str | Path], entry_id: str, policy: str = "
 
 def train_codec(kind: str, name: str | None, out: Path | None, data_dir: str | None, command: str, *, bpp: float,
                 channels: int, bits: int, downsample: int, width: int | None, steps: int | None, minutes: float,
-                batch: int | None, crop: int | None, seed: int) -> list[str]:
+                batch: int | None, crop: int | None, seed: int, nproc: int | None = None) -> list[str]:
     """The ``train codec`` command: train ``dct`` (codec v2) or ``latent`` (codec v1); returns its summary lines.
 
     ``None`` picks the kind's default (width, steps, batch, crop: dct 16, 6000, 8, 128; latent 48, 4000, 16, 64).
+    ``nproc``: data-parallel in that many processes (dct only; see :mod:`sdr_semcom.distributed`); under
+    ``torchrun`` this process is one rank whatever ``nproc`` says.
     """
+    from . import distributed
     from .semantic.weights import MODELS_DIR
 
-    out = out or MODELS_DIR
+    out = Path(out or MODELS_DIR)
     data = Path(data_dir) if data_dir else None
     if kind == "dct":
         from .semantic.dct.restore import RestoreConfig
         from .semantic.dct.train import train as run_dct
 
         name = name or "codec_v2"
-        m = run_dct(out, name, RestoreConfig(width=width or 16), bpp=bpp, seed=seed, minutes=minutes,
-                    steps=steps or 6000, batch=batch or 8, crop=crop or 128, data_dir=data, command=command)
+        _check_shards(batch or 8, nproc)
+        m = distributed.launch(functools.partial(
+            run_dct, out, name, RestoreConfig(width=width or 16), bpp=bpp, seed=seed, minutes=minutes,
+            steps=steps or 6000, batch=batch or 8, crop=crop or 128, data_dir=data, command=command), nproc)
+        return _trained(name, _manifest(out, name, m))
+    if nproc is not None or distributed.under_torchrun():
+        raise ValueError("--nproc / torchrun: data-parallel training covers the dct codec and the inpainter")
     else:
         from .semantic.latent.net import LatentConfig
         from .semantic.latent.train import train as run
@@ -316,19 +325,44 @@ def train_codec(kind: str, name: str | None, out: Path | None, data_dir: str | N
 
 
 def train_inpainter(name: str | None, out: Path | None, command: str, *, steps: int, batch: int, minutes: float,
-                    seed: int, threads: int, width: int, size: int) -> list[str]:
+                    seed: int, threads: int, width: int, size: int, nproc: int | None = None) -> list[str]:
     """The ``train inpainter`` command: train the conditional inpainter (``generative.train``); returns its
-    summary lines."""
+    summary lines. ``nproc``: data-parallel in that many processes (:mod:`sdr_semcom.distributed`)."""
+    from . import distributed
     from .generative.network import DEFAULT_NAME, MODELS_DIR, NetConfig
     from .generative.train import TrainConfig, train_inpainter as run
 
     name = name or DEFAULT_NAME
-    m = run(out or MODELS_DIR, name, TrainConfig(steps, batch, seed=seed, minutes=minutes, threads=threads),
-            NetConfig(width=width, size=size), command=command)
-    return _trained(name, m)
+    out = Path(out or MODELS_DIR)
+    _check_shards(batch, nproc)
+    m = distributed.launch(functools.partial(
+        run, out, name, TrainConfig(steps, batch, seed=seed, minutes=minutes, threads=threads),
+        NetConfig(width=width, size=size), command=command), nproc)
+    return _trained(name, _manifest(out, name, m))
+
+
+def _check_shards(batch: int, nproc: int | None) -> None:
+    """Before any process starts: the global batch splits into equal shards."""
+    import os
+
+    from . import distributed
+
+    n = int(os.environ["WORLD_SIZE"]) if distributed.under_torchrun() else nproc or 1
+    if batch % n:
+        raise ValueError(f"--batch {batch} must be a multiple of the {n} processes (equal shards make DDP's "
+                         "averaged gradient the global batch's)")
+
+
+def _manifest(out: Path, name: str, returned: dict | None) -> dict:
+    """The trainer's manifest: what it returned, or (spawned ranks) what rank 0 wrote."""
+    if returned is None:
+        return json.loads((out / f"{name}.json").read_text())
+    return returned
 
 
 def _trained(name: str, manifest: dict) -> list[str]:
-    """A training command's summary: the held-out metrics, the files written."""
+    """A training command's summary: the held-out metrics, the files written (nothing on ranks other than 0)."""
+    if not manifest:
+        return []
     return [json.dumps(manifest["metrics_held_out"], indent=1),
             f"wrote {name}.pt (sha256 {manifest['sha256'][:16]}...) and {name}.json"]
