@@ -31,9 +31,10 @@ receiver restores (:func:`sdr_semcom.semantic.messages.received_images`).
 from __future__ import annotations
 
 import logging
-import secrets
+import os
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -73,6 +74,9 @@ class SemanticTransmitter:
         Bits per embedding coordinate.
     stream : int
         The link's stream id (authenticated with each EMBEDDING message).
+    randbytes : callable, optional
+        Source of the session id and the sealing nonces (default ``os.urandom``). A seeded source
+        only where runs must repeat byte for byte (``sdr-semcom eval``), never on the air.
 
     The k-th image's EMBEDDING message is bound to message id ``3k + 2``: the link layer numbers
     this transmitter's messages from 0, as ``sdr-semcom tx`` and the demo do. It is bound to the
@@ -80,13 +84,15 @@ class SemanticTransmitter:
     transmitter, one session: build a new one per transmission).
     """
 
-    def __init__(self, codec: ImageCodec, guard=None, db=None, embed_bits: int = 8, stream: int = 0) -> None:
+    def __init__(self, codec: ImageCodec, guard=None, db=None, embed_bits: int = 8, stream: int = 0,
+                 randbytes: Callable[[int], bytes] = os.urandom) -> None:
         from .privacy.keying import LinkKeys
 
         self.codec, self.guard = codec, guard
         self.keys = LinkKeys.from_database(db) if db is not None else None
         self.embed_bits, self.stream = embed_bits, stream
-        self.session = secrets.token_hex(SESSION_BYTES)
+        self.randbytes = randbytes
+        self.session = randbytes(SESSION_BYTES).hex()
         self._images = 0
 
     def messages(self, img: np.ndarray, size: int | None = None
@@ -115,7 +121,7 @@ class SemanticTransmitter:
         msgs.append((pack_findings([f.box for f in findings], vectors, self.keys,
                                    Context(self.codec.id, self.stream, msg_id, msgs[0][0]), self.embed_bits,
                                    drawing, [DRAWN_MASK if f.pixel_mask else DRAWN_BOX for f in findings],
-                                   packets=msgs[1][0]),
+                                   packets=msgs[1][0], randbytes=self.randbytes),
                      PayloadType.EMBEDDING))
         self._images += 1
         return msgs, SentImage(img, masked, mask, [f.to_json() for f in findings])

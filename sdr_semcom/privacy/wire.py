@@ -41,8 +41,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import struct
 from dataclasses import dataclass
+from typing import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -196,8 +198,11 @@ def embedding_offset(index: int, bits: int, packets: int = 0) -> int:
 
 def pack_findings(boxes: list[tuple[float, float, float, float]], vectors: np.ndarray, keys: LinkKeys | None,
                   context: Context, bits: int = 8, drawing: Drawing = Drawing(),
-                  drawn: list[int] | None = None, packets: list[bytes] = ()) -> bytes:
+                  drawn: list[int] | None = None, packets: list[bytes] = (),
+                  randbytes: Callable[[int], bytes] = os.urandom) -> bytes:
     """One EMBEDDING message: sealed under ``keys``; unsealed (and then empty) when ``keys`` is None.
+
+    ``randbytes``: the nonce's source (:meth:`~sdr_semcom.privacy.keying.LinkKeys.seal`).
 
     ``drawn`` gives each box's :data:`DRAWN_BOX` / :data:`DRAWN_MASK` (default: all boxes);
     ``packets`` are the image's FEATURES packets, whose tags the sealed message lists (an
@@ -227,7 +232,7 @@ def pack_findings(boxes: list[tuple[float, float, float, float]], vectors: np.nd
     if keys is None:
         return _CLEAR.pack(FORMAT, 0, bits, 0) + b"".join(plain)
     header = _CLEAR.pack(FORMAT, SEALED, bits, len(packets)) + _KEYS.pack(keys.key_id, keys.version_tag)
-    return header + keys.seal(b"".join(plain), context.associated(header))
+    return header + keys.seal(b"".join(plain), context.associated(header), randbytes)
 
 
 def parse_findings(data: bytes) -> EmbeddingMessage:
