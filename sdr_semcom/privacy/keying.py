@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass, field
+from typing import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -88,9 +89,13 @@ class LinkKeys:
             return DATABASE_DIFFERS
         return KEY_OK
 
-    def seal(self, plaintext: bytes, associated: bytes) -> bytes:
-        """``nonce (12 B) | ciphertext | tag (16 B)``; a fresh random nonce each call."""
-        nonce = os.urandom(NONCE_LEN)
+    def seal(self, plaintext: bytes, associated: bytes, randbytes: Callable[[int], bytes] = os.urandom) -> bytes:
+        """``nonce (12 B) | ciphertext | tag (16 B)``; a fresh random nonce each call, drawn from
+        ``randbytes`` (default ``os.urandom``; a seeded source only for runs that must repeat, e.g.
+        ``sdr-semcom eval``: never on the air, where a repeated nonce under one key breaks GCM)."""
+        nonce = randbytes(NONCE_LEN)
+        if len(nonce) != NONCE_LEN:
+            raise ValueError(f"randbytes gave {len(nonce)} B for a {NONCE_LEN}-byte nonce")
         return nonce + AESGCM(self._aead_key).encrypt(nonce, plaintext, associated)
 
     def open(self, sealed: bytes, associated: bytes) -> bytes:
