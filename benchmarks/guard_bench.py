@@ -160,7 +160,8 @@ def run_cases(systems: dict, cases: list[dict], log=print) -> dict:
 def _condition_values(labels: list[dict]):
     keys = sorted({(lab["category"], k) for lab in labels for k in lab["cond"]})
     for cat, key in keys:
-        vals = sorted({lab["cond"][key] for lab in labels if lab["category"] == cat and key in lab["cond"]}, key=str)
+        vals = sorted({lab["cond"][key] for lab in labels if lab["category"] == cat and key in lab["cond"]},
+                      key=lambda v: (isinstance(v, str), v if not isinstance(v, str) else 0, str(v)))
         for v in vals:
             yield cat, key, v
 
@@ -195,7 +196,7 @@ def summarise(got: dict, split: str) -> list[dict]:
                      "ms_per_image_max": float(t.max()), "ms_per_image_q25": float(np.percentile(t, 25)),
                      "ms_per_image_q75": float(np.percentile(t, 75)), "cpu_ms_per_image_median": float(np.median(c)),
                      "cpu_ms_per_image_q25": float(np.percentile(c, 25)), "cpu_ms_per_image_q75": float(np.percentile(c, 75)),
-                     "total_s": float(t.sum()), "total_cpu_s": float(c.sum())})
+                     "total_s": float(t.sum()) / 1e3, "total_cpu_s": float(c.sum()) / 1e3})
     return rows
 
 

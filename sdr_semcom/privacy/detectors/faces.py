@@ -109,14 +109,18 @@ class FusedFaces:
     backends : list of Detector, optional
         Default: ``[YuNet(), CenterFace()]``.
     pad : float, optional
-        Default :attr:`PAD`. The image is padded by this fraction of its short side on every side (mid grey) before
-        the detectors run, so a face cut by the image's border still looks like a face to them;
-        boxes are clipped back to the image. 0: no padding.
+        Default :attr:`PAD`. The detectors also run on the image padded by this fraction of its
+        short side on every side (mirrored), so a face cut by the image's border looks whole to
+        them (its mirror image completes it; grey padding did not help); boxes are clipped back
+        to the image, and a box less than 30 % inside it (a mirrored copy of a face) is dropped.
+        The unpadded pass stays (padding alone lost a 16 px face in a 106 px image). 0: no padding.
+        Measured on the tune split of ``benchmarks/guard_cases.py``: a face cut under the eyes
+        found (31 of 32 faces instead of 30), face detection CPU time x2.4.
     """
 
     name = "faces"
     finds = FACE_WORDS
-    PAD = 0.15
+    PAD = 0.25
 
     def __init__(self, backends=None, pad: float | None = None) -> None:
         self.backends = backends if backends is not None else [YuNet(), CenterFace()]
@@ -125,12 +129,14 @@ class FusedFaces:
     def detect(self, rgb: np.ndarray, prompts=None) -> list[Detection]:
         h, w = rgb.shape[:2]
         p = int(round(self.pad * min(h, w)))
-        img = rgb if p == 0 else np.pad(rgb, ((p, p), (p, p), (0, 0)), mode="reflect")
+        views = [(rgb, 0)]
+        if p:
+            views.append((np.pad(rgb, ((p, p), (p, p), (0, 0)), mode="reflect"), p))
         fused: list[Detection] = []
-        for backend in self.backends:
+        for (img, off), backend in ((v, b) for v in views for b in self.backends):
             for d in backend.detect(img):
-                if p:
-                    d = _unpad(d, p, h, w)
+                if off:
+                    d = _unpad(d, off, h, w)
                     if d is None:
                         continue
                 match = next((f for f in fused if iou(f.box, d.box) >= 0.3), None)
