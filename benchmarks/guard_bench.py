@@ -96,7 +96,8 @@ def face_part(repeats: int) -> list[dict]:
             n = tp + fn_
             row = {"table": "faces", "system": name, "image_side": side or "native", "faces": n, "tp": tp, "fp": fp,
                    "fn": fn_, "recall": tp / n, "precision": tp / max(tp + fp, 1),
-                   "ms_per_image_median": 1e3 * float(np.median(times)), "ms_per_image_mean": 1e3 * float(np.mean(times)),
+                   "ms_per_image_median": 1e3 * float(np.median(times)),
+                   "ms_per_image_mean": 1e3 * float(np.mean(times)),
                    "images": len(data)}
             rows.append(row)
             print(f"{name:<22}{str(side or 'native'):>8}{n:>7}{tp:>5}{fp:>5}{fn_:>5}{row['recall']:>8.3f}"
@@ -183,7 +184,8 @@ def summarise(got: dict, split: str) -> list[dict]:
         for cat, key, v in _condition_values(labs):
             sel = [s for s in labs if s["category"] == cat and s["cond"].get(key) == v]
             row = {"table": "recall", "split": split, "system": name, "category": cat, "condition": key, "value": v,
-                   "n": len(sel), "found": sum(s["found"] for s in sel), "recall": sum(s["found"] for s in sel) / len(sel)}
+                   "n": len(sel), "found": sum(s["found"] for s in sel),
+                   "recall": sum(s["found"] for s in sel) / len(sel)}
             if cat == "license_plate":
                 row["labelled_as_plate"] = sum(s["as_plate"] for s in sel) / len(sel)
             rows.append(row)
@@ -195,7 +197,8 @@ def summarise(got: dict, split: str) -> list[dict]:
                      "ms_per_image_median": float(np.median(t)), "ms_per_image_min": float(t.min()),
                      "ms_per_image_max": float(t.max()), "ms_per_image_q25": float(np.percentile(t, 25)),
                      "ms_per_image_q75": float(np.percentile(t, 75)), "cpu_ms_per_image_median": float(np.median(c)),
-                     "cpu_ms_per_image_q25": float(np.percentile(c, 25)), "cpu_ms_per_image_q75": float(np.percentile(c, 75)),
+                     "cpu_ms_per_image_q25": float(np.percentile(c, 25)),
+                     "cpu_ms_per_image_q75": float(np.percentile(c, 75)),
                      "total_s": float(t.sum()) / 1e3, "total_cpu_s": float(c.sum()) / 1e3})
     return rows
 
@@ -209,7 +212,8 @@ def print_tables(rows: list[dict]) -> None:
     for cat, cond, v in keys:
         cells = [rec.get((n, cat, cond, v)) for n in names]
         n = next(c["n"] for c in cells if c)
-        line = f"{cat:<14}{cond:<14}{v:>10}{n:>5}" + "".join(f"{c['recall']:>10.2f}" if c else f"{'-':>10}" for c in cells)
+        line = f"{cat:<14}{cond:<14}{v:>10}{n:>5}"
+        line += "".join(f"{c['recall']:>10.2f}" if c else f"{'-':>10}" for c in cells)
         if cat == "license_plate":
             line += "   as plate: " + " / ".join(f"{c['labelled_as_plate']:.2f}" for c in cells if c)
         print(line)

@@ -297,7 +297,8 @@ def _face_cases(rng, split):
         sc = side / max(h, w)
         labels = [{"box": [round(v * sc, 1) for v in b], "category": "face",
                    "cond": {"face_px": min(FACE_PX + (40,), key=lambda p: abs(p - (b[2] - b[0]) * sc))}} for b in boxes]
-        cases.append({"id": f"{split}-face-px{px}", "kind": "face", "source": name, "side": side, "fixed_labels": labels})
+        cases.append({"id": f"{split}-face-px{px}", "kind": "face", "source": name, "side": side,
+                      "fixed_labels": labels})
     return cases
 
 
