@@ -43,6 +43,7 @@ from sdr_semcom.eval.truth import face_truth  # noqa: E402
 from sdr_semcom.privacy import PrivacyDatabase, PrivacyGuard  # noqa: E402
 from sdr_semcom.privacy.detectors.faces import CenterFace, FusedFaces, YuNet  # noqa: E402
 from sdr_semcom.privacy.detectors.text import TextRegions  # noqa: E402
+from sdr_semcom.samples import fetch_face_samples, fetch_samples  # noqa: E402
 
 #: share of a labelled box that must be removed for the region to count as found
 COVERED = 0.75
@@ -232,6 +233,8 @@ def print_tables(rows: list[dict]) -> None:
 
 def case_part(split: str) -> list[dict]:
     """Part 2: before / after on the labelled cases of one split."""
+    fetch_samples()
+    fetch_face_samples()
     db = PrivacyDatabase.default()
     systems = {"before": guard_for(BEFORE, db), "after": guard_for(None, db)}
     cases = load_cases(split)

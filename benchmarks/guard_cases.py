@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sdr_semcom.eval.truth import face_truth  # noqa: E402
-from sdr_semcom.samples import DEFAULT_CACHE  # noqa: E402
+from sdr_semcom.samples import DEFAULT_CACHE, fetch_face_samples, fetch_samples  # noqa: E402
 
 CASES = Path(__file__).resolve().parent / "data" / "guard_cases.json"
 SEEDS = {"tune": 11, "report": 12}
@@ -324,6 +324,8 @@ def load_cases(split: str | None = None) -> list[dict]:
 
 
 def main() -> int:
+    fetch_samples()
+    fetch_face_samples()
     cases = generate("tune") + generate("report")
     CASES.write_text(json.dumps({"about": __doc__.split("\n\n")[0] + " See benchmarks/guard_cases.py.",
                                  "seeds": SEEDS, "cases": cases}, indent=1))
