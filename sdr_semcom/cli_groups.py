@@ -171,9 +171,13 @@ def _run_bench(name: str, args: list[str]) -> None:
 
 @bench.command("guard")
 @out_opt("out/bench")
-def bench_guard(out) -> None:
-    """Face recall / precision and time per image of the privacy guard."""
-    _run_bench("guard_bench", ["--out", str(out)])
+@click.option("--part", type=click.Choice(["faces", "cases", "all"]), default="all", show_default=True,
+              help="faces: the shipped photos with face_truth.json; cases: the labelled face / text / plate cases.")
+@click.option("--split", type=click.Choice(["report", "tune"]), default="report", show_default=True,
+              help="Which split of the labelled cases (tune: the one the guard's settings were chosen on).")
+def bench_guard(out, part, split) -> None:
+    """Guard recall per category (face, text, plate) and condition, false positives, time per image."""
+    _run_bench("guard_bench", ["--out", str(out), "--part", part, "--split", split])
 
 
 @bench.command("codec")
