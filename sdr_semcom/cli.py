@@ -183,6 +183,85 @@ def rx(role, connect, out, timeouts, payload, db_path, strict, config_path, gene
                        generator, generator_dir))
 
 
+# ------------------------------------------------------------------------------------- recordings
+@main.command()
+@click.argument("images", nargs=-1, type=click.Path(exists=True))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Recording NAME: writes NAME.sigmf-data (cf32_le) and NAME.sigmf-meta.")
+@click.option("--source", default="zmq", show_default=True,
+              help="zmq: a channel's output (--connect; the capture takes a receiver's place on the link); "
+                   "loopback: the link in this process (IMAGES -> --tap's channel); uhd: a radio front end "
+                   "(when installed; --front-end-arg).")
+@click.option("--connect", default="tcp://127.0.0.1:5556", show_default=True, help="zmq: the address to pull from.")
+@click.option("--role", type=click.Choice(["auth", "eve"]), default="auth", show_default=True,
+              help="zmq: the receiver whose place the capture takes (the channel's control socket).")
+@click.option("--tap", type=click.Choice(["auth", "eve"]), default="auth", show_default=True,
+              help="loopback: which channel's output to record.")
+@click.option("--realtime", is_flag=True, help="loopback: pace the samples at the link's sample rate.")
+@click.option("--front-end-arg", "fe_args", multiple=True, metavar="KEY=VALUE",
+              help="Radio front end option (repeatable), e.g. freq=2.45e9, gain=30, args=type=b200.")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Stop after S seconds of signal.")
+@click.option("--samples", "n_samples", type=click.IntRange(min=1), help="Stop after N samples.")
+@size_opt(128)
+@timeouts_opt()
+@payload_opt
+@db_opt(note=" loopback: the transmitter's guard and key.")
+@config_opt
+@errors
+def capture(images, out, source, connect, role, tap, realtime, fe_args, duration, n_samples, size, timeouts, payload,
+            db_path, config_path) -> None:
+    """Record a link's IQ samples as SigMF, one annotation per burst the receiver finds.
+
+    Progress goes to stderr once a second. Exits 0 at the end of the transmission or the limit, 130 / 143 on
+    SIGINT / SIGTERM and 1 when the disk filled up or the upstream went away, the recording complete in
+    every case.
+    """
+    from .capture.session import Source
+    from .commands import capture as run, tx_messages
+
+    if duration is not None and n_samples is not None:
+        raise click.UsageError("give --duration or --samples, not both")
+    args = {}
+    for kv in fe_args:
+        key, sep, value = kv.partition("=")
+        if not sep or not key:
+            raise click.UsageError(f"--front-end-arg {kv!r}: expected KEY=VALUE")
+        args[key] = value
+    cfg = link_config(config_path)
+    limit = n_samples if duration is None else max(1, round(duration * cfg.sample_rate))
+    messages = tuple(tx_messages(images, size, payload, db_path)) if source == "loopback" else ()
+    src = Source(source, address=connect, tap=tap, messages=messages, realtime=realtime, args=args)
+    click.echo(run(out, src, cfg, limit, timeouts, payload, role, progress=lambda line: click.echo(line, err=True)))
+
+
+@main.command()
+@click.argument("recording", type=click.Path(path_type=Path))
+@out_opt(None, " Default: out/decode_<role>.")
+@click.option("--role", type=click.Choice(["auth", "eve"]), default="auth", show_default=True)
+@payload_opt
+@db_opt(note=" Authorized receiver: aligns the keyed descriptions of removed regions.")
+@click.option("--strict", is_flag=True, help="As rx --strict.")
+@config_opt
+@generator_opts
+@errors
+def decode(recording, out, role, payload, db_path, strict, config_path, generator, generator_dir) -> None:
+    """Decode a SigMF recording (NAME, NAME.sigmf-meta or NAME.sigmf-data) into what a live rx writes:
+    img_NNNN.png, img_NNNN_filled.png, report.json.
+
+    Exits 0 when the recording holds the whole transmission, 1 when it was truncated or lacks the END frame
+    (what it held is written), 2 when it cannot be used (metadata missing or invalid, datatype other than
+    cf32_le / ci16_le, a sample rate other than the link's).
+    """
+    from .capture.decode import DecodeOptions
+    from .commands import decode as run
+
+    if role == "eve" and db_path:
+        raise click.UsageError("the eavesdropper has no privacy database: drop --db")
+    cfg = link_config(config_path)
+    click.echo(run(recording, out or Path(f"out/decode_{role}"), cfg,
+                   DecodeOptions(role, payload, db_path, strict, generator, generator_dir)))
+
+
 # ------------------------------------------------------------------------------------------ privacy
 @main.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path())

@@ -11,8 +11,14 @@ import click
 from .config import LinkConfig
 
 
+class UnusableInput(click.ClickException):
+    """An input file that cannot be used (a recording's metadata, datatype, sample rate): exit 2."""
+
+    exit_code = 2
+
+
 def errors(f):
-    """Known errors -> click messages: a bad link config exits 2 (usage), a signal 130 / 143 (SIGINT /
+    """Known errors -> click messages: a bad link config or an unusable recording exits 2, a signal 130 / 143 (SIGINT /
     SIGTERM, after the command kept what it had), the others 1."""
 
     @functools.wraps(f)
@@ -26,6 +32,7 @@ def errors(f):
         except click.ClickException:
             raise
         except Exception as exc:  # imported only now: they pull in torch, GNU Radio, OpenCV
+            from .capture.sigmf_io import RecordingError
             from .images import ImageError
             from .generative.receiver import GeneratorError
             from .link.control import LinkError
@@ -35,6 +42,8 @@ def errors(f):
             from .privacy.detectors import ModelMissing
             from .semantic.api import WeightsError
 
+            if isinstance(exc, RecordingError):
+                raise UnusableInput(str(exc)) from exc
             if isinstance(exc, KeyCheckError):
                 raise click.ClickException(f"--strict: {exc}") from exc
             if isinstance(exc, Interrupted):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PIL import Image
 
@@ -19,11 +19,18 @@ from .config import LinkConfig
 from .images import ImageError, fit, image_files, load_images, read_rgb
 from .link.interrupt import Interrupted
 from .link.roles import Timeouts
-from .report import delivery_summary, guard_line, guard_report, rx_line, save_items, save_received, write_json
+from .reception import PAYLOADS, receiver_stage, write_reception
+from .report import delivery_summary, guard_line, guard_report
+
+if TYPE_CHECKING:
+    from .capture.decode import DecodeOptions
+    from .capture.session import Source
+    from .phy.framing import PayloadType
 
 log = logging.getLogger(__name__)
 
-PAYLOADS = ("semantic", "raw")
+__all__ = ["PAYLOADS", "capture", "decode", "enroll", "guard_files", "load_db", "receive", "train_codec", "train_inpainter",
+           "transmit", "tx_messages"]
 
 
 def load_db(path: str | Path | None):
@@ -40,28 +47,72 @@ def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Time
     ``payload="semantic"``: guard (with a database) at the image's own size, then the codec on the
     masked image resized to a long side of ``size``; ``"raw"``: the image's pixels at that size.
     """
-    from .link import rawimage
     from .link.roles import run_tx
-    from .phy.framing import PayloadType
-    from .samples import demo_images
 
-    named = load_images(paths or demo_images()).images
-    if payload == "raw":
-        messages = [(rawimage.encode(fit(img, size)), PayloadType.RAW) for _, img in named]
-    else:
-        from .pipeline import SemanticTransmitter
-        from .privacy import PrivacyGuard, default_backends
-        from .semantic.weights import load_codec
-
-        db = load_db(db_path)
-        guard = PrivacyGuard(db, default_backends()) if db else None
-        sender = SemanticTransmitter(load_codec(), guard, db)
-        messages = [m for _, img in named for m in sender.messages(img, size)[0]]
+    messages = tx_messages(paths, size, payload, db_path)
     r = run_tx(messages, cfg, bind, timeouts, semantic=payload == "semantic")
     if r["interrupted"]:
         raise Interrupted(r["interrupted"], f"tx: interrupted by {r['interrupted']} after {r['samples']} samples: "
                                            "delivery not confirmed")
     return f"tx: sent {r['frames_sent']} packets ({r['payload_bytes']} B) on {bind}; {delivery_summary(r['delivered'])}"
+
+
+def tx_messages(paths: list[str | Path], size: int, payload: str = "semantic", db_path: str | None = None
+                ) -> list[tuple[bytes | list[bytes], "PayloadType"]]:
+    """What ``tx`` sends for ``paths`` (default: the samples): guard + codec messages, or raw pixels."""
+    from .link import rawimage
+    from .phy.framing import PayloadType
+    from .samples import demo_images
+
+    named = load_images(paths or demo_images()).images
+    if payload == "raw":
+        return [(rawimage.encode(fit(img, size)), PayloadType.RAW) for _, img in named]
+    from .pipeline import SemanticTransmitter
+    from .privacy import PrivacyGuard, default_backends
+    from .semantic.weights import load_codec
+
+    db = load_db(db_path)
+    guard = PrivacyGuard(db, default_backends()) if db else None
+    sender = SemanticTransmitter(load_codec(), guard, db)
+    return [m for _, img in named for m in sender.messages(img, size)[0]]
+
+
+def capture(out: Path, source: "Source", cfg: LinkConfig, limit: int | None, timeouts: Timeouts,
+            payload: str = "semantic", role: str = "auth", progress: Callable[[str], None] | None = None) -> str:
+    """The ``capture`` command: record ``source`` as SigMF (``capture.session.capture``); returns its summary line.
+
+    Raises :class:`Interrupted` on SIGINT / SIGTERM and :class:`~sdr_semcom.link.control.LinkError`
+    when the disk filled up or the upstream went away, each after the recording was completed.
+    """
+    from .capture.session import capture as run
+    from .link.control import LinkError
+
+    r = run(out, source, cfg, limit, timeouts, progress, _codec_id() if payload == "semantic" else None, role)
+    line = r.line()
+    if r.end in ("SIGINT", "SIGTERM"):
+        raise Interrupted(r.end, line)
+    if r.end not in ("eot", "limit"):
+        raise LinkError(f"{line}\n{r.warning or r.end}: what was written is kept")
+    return line
+
+
+def _codec_id() -> str | None:
+    """The link codec's id (``name:sha256[:12]``, as ``ImageCodec.id``) from its manifest, without loading
+    torch (``semantic/weights.py`` imports it): for a recording's metadata; None if unreadable."""
+    name = "codec_v2"  # semantic.weights.DEFAULT_NAME, its manifest in semantic.weights.MODELS_DIR
+    try:
+        manifest = json.loads((Path(__file__).resolve().parents[1] / "models" / f"{name}.json").read_text())
+        return f"{name}:{manifest['sha256'][:12]}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def decode(path: str | Path, out: Path, cfg: LinkConfig, opts: "DecodeOptions") -> str:
+    """The ``decode`` command: a SigMF recording -> the images and report.json a live ``rx`` writes
+    (``capture.decode.decode_recording``); returns its summary line."""
+    from .capture.decode import decode_recording
+
+    return decode_recording(path, out, cfg, opts)
 
 
 def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts: Timeouts,
@@ -83,30 +134,9 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
 
     if role == "eve" and db_path:
         raise ValueError("the eavesdropper has no privacy database")
-    if payload == "semantic":
-        from .generative import fill_item, receiver_inpainter
-
-        inpainter = receiver_inpainter(role, generator, generator_dir)
+    inpainter = receiver_stage(role, payload, generator, generator_dir)
     receiver, report = run_rx(cfg, role, connect, timeouts, semantic=payload == "semantic")
-    if payload == "raw":
-        report["messages"] = save_received(receiver, out, cfg.mtu)
-    else:
-        from .pipeline import KeyCheckError, SemanticReceiver
-        from .semantic.weights import load_codec
-
-        db = load_db(db_path)
-        untrusted = None
-        try:
-            items = SemanticReceiver(load_codec(), db=db, strict=strict).decode(receiver.messages)
-        except KeyCheckError as exc:  # strict: write what arrived, then fail
-            items, untrusted = exc.items, exc
-            report["key_check_failed"] = str(exc)
-        report["images"] = save_items(items, out, {it.index: fill_item(it, role, inpainter, db) for it in items})
-        if untrusted is not None:
-            write_json(out / "report.json", report)
-            raise untrusted
-    write_json(out / "report.json", report)
-    line = rx_line(role, report, out)
+    line = write_reception(receiver, report, out, cfg.mtu, inpainter, db_path, strict)
     if report["interrupted"]:
         raise Interrupted(report["interrupted"], line)
     if not report["stream_ended"]:

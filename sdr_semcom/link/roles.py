@@ -25,18 +25,21 @@ a sender that its samples were consumed). What each role guarantees:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..config import LinkConfig
 from ..phy.framing import PayloadType
+from ..phy.ofdm import RxBurst
 from .control import ControlLink, LinkError, control_address
 from .endpoints import LinkReceiver
 from .interrupt import Interrupt
 from .warmup import warm_up
 
-__all__ = ["LinkError", "PeerLost", "PeerTimeout", "Timeouts", "run_channel", "run_rx", "run_tx"]
+__all__ = ["LinkError", "PeerLost", "PeerTimeout", "Recorder", "Timeouts", "run_channel", "run_rx", "run_tx"]
 log = logging.getLogger(__name__)
 
 TX_ADDR = "tcp://127.0.0.1:5555"
@@ -261,13 +264,37 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
             "receivers": receivers, "interrupted": intr.signal}
 
 
+class Recorder(Protocol):
+    """What :func:`run_rx` needs of a recorder beside its receiver (``capture.session.Recorder``).
+
+    ``block``: a GNU Radio sink of complex64 fed the same samples as the receiver, from the first;
+    ``note(burst)``: called with every :class:`RxBurst` the receiver returns; ``tick()``: called
+    every poll (progress); ``wait_for(items)``: returns once the recorder has taken ``items``
+samples (or soon after); ``stopped``: set when the recorder cannot or need not go on (its sample
+    limit, a full disk), ``stop_reason`` says why.
+    """
+
+    block: object
+    stopped: threading.Event
+    stop_reason: str | None
+
+    def note(self, burst: RxBurst) -> None: ...
+
+    def tick(self) -> None: ...
+
+    def wait_for(self, items: int) -> None: ...
+
+
 def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
-           timeouts: Timeouts = Timeouts(), semantic: bool = False) -> tuple[LinkReceiver, dict]:
+           timeouts: Timeouts = Timeouts(), semantic: bool = False,
+           recorder: Recorder | None = None) -> tuple[LinkReceiver, dict]:
     """Receive until the end of transmission; returns the receiver and its report.
 
     The report says ``warning`` (why the stream ended before its ``eot`` tag) and
     ``interrupted`` (None, ``SIGINT`` or ``SIGTERM``); what was received is in it either way.
     Raises :class:`PeerTimeout` when nothing was heard within the connect timeout.
+    ``recorder`` (``sdr-semcom capture``): also fed every sample and burst; the run ends when it
+    stops (``warning`` then says why).
     """
     from gnuradio import gr
 
@@ -282,7 +309,15 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
         tb = gr.top_block(f"semcom_rx_{role}")
         src = _pull_source(connect)
         guard = EotWatch()
-        sink = BurstSink(on_burst=receiver.push)
+        if recorder is None:
+            sink = BurstSink(on_burst=receiver.push)
+        else:
+            def on_burst(b: RxBurst) -> None:
+                receiver.push(b)
+                recorder.note(b)
+
+            sink = BurstSink(on_burst=on_burst)
+            tb.connect(guard, recorder.block)
         tb.connect(src, guard, sink)
         up = _Peer("upstream process", connect, link, "is the upstream process running?", guard)
         warning = None
@@ -291,6 +326,11 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
         link.send("ready")
         try:
             while not sink.eot.is_set() and intr.signal is None:
+                if recorder is not None:
+                    recorder.tick()
+                    if recorder.stopped.is_set():
+                        warning = f"{what}: {recorder.stop_reason}"
+                        break
                 up.check(t0, timeouts, what)
                 time.sleep(POLL_S)
         except PeerLost as exc:
@@ -300,6 +340,8 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
             link.send("bye", reason=str(exc))
             raise
         finally:
+            if recorder is not None:
+                recorder.wait_for(guard.items)
             _stop(tb)
             sink.flush()
         receiver.finish()
