@@ -1,4 +1,4 @@
-"""What the ``tx``, ``rx``, ``guard``, ``db enroll`` and ``train`` commands do, as functions.
+"""What the ``tx``, ``rx``, ``capture``, ``decode``, ``guard``, ``db enroll`` and ``train`` commands do, as functions.
 
 :mod:`sdr_semcom.cli` parses options and calls one of these (``demo``: :func:`sdr_semcom.demo.demo`);
 they raise the packages' own errors (``ImageError``, ``DatabaseError``, ``WeightsError``,
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PAYLOADS", "capture", "decode", "enroll", "guard_files", "load_db", "receive", "train_codec", "train_inpainter",
-           "transmit", "tx_messages"]
+__all__ = ["PAYLOADS", "capture", "decode", "enroll", "guard_files", "load_db", "receive", "train_codec",
+           "train_inpainter", "transmit", "tx_messages"]
 
 
 def load_db(path: str | Path | None):

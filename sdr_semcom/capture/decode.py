@@ -82,8 +82,9 @@ def decode_recording(path: str | Path, out: Path, cfg: LinkConfig, opts: DecodeO
         report["snr_configured_db"] = getattr(cfg, opts.role).snr_db
     warning = None
     if rec.truncated:
-        warning = (f"recording truncated: {rec.samples} of {rec.declared if rec.declared is not None else '?'} "
-                   f"samples in {rec.base}.sigmf-data" + (f" (+{rec.extra_bytes} stray bytes)" if rec.extra_bytes else ""))
+        declared = rec.declared if rec.declared is not None else "?"
+        stray = f" (+{rec.extra_bytes} stray bytes)" if rec.extra_bytes else ""
+        warning = f"recording truncated: {rec.samples} of {declared} samples in {rec.base}.sigmf-data{stray}"
     elif rec.link("end") not in (None, "eot"):
         warning = f"the capture ended by {rec.link('end')}, before the transmission's end"
     report.update(recording=str(rec.base), warning=warning,

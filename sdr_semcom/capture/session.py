@@ -107,7 +107,8 @@ class CaptureResult:
         """The capture's summary line."""
         r = self.report
         sent = f"/{r['packets_sent']}" if r.get("packets_sent") is not None else ""
-        line = (f"capture: wrote {self.base}.sigmf-data ({self.samples} samples, {self.samples / self.sample_rate:.3f} s "
+        secs = self.samples / self.sample_rate
+        line = (f"capture: wrote {self.base}.sigmf-data ({self.samples} samples, {secs:.3f} s "
                 f"at {self.sample_rate / 1e6:g} MS/s) and {self.base}.sigmf-meta; {self.bursts} bursts annotated "
                 f"({self.crc_ok} CRC ok), packets received {r['packets_received']}{sent}; ended by {self.end}")
         if self.meta_error:
