@@ -290,7 +290,6 @@ class Recording:
     declared: int | None
     extra_bytes: int
     meta: dict
-    _file: object = field(repr=False, default=None)
 
     @property
     def global_info(self) -> dict:
@@ -313,10 +312,21 @@ class Recording:
     def annotations(self) -> list[dict]:
         return self.meta.get("annotations", [])
 
+    @property
+    def data_path(self) -> Path:
+        return Path(f"{self.base}{DATA_EXT}")
+
     def chunks(self, size: int = 1 << 18) -> Iterator[np.ndarray]:
-        """The samples, complex64, in chunks of ``size``."""
-        for start in range(0, self.samples, size):
-            yield self._file.read_samples(start, min(size, self.samples - start)).astype(np.complex64, copy=False)
+        """The samples, complex64 (``ci16_le`` scaled by 2^-15, as the ``sigmf`` package does), in
+        chunks of ``size``. (Read with numpy: ``SigMFFile.read_samples`` costs ~10 ns a sample more.)"""
+        with open(self.data_path, "rb") as fp:
+            for start in range(0, self.samples, size):
+                n = min(size, self.samples - start)
+                if self.datatype == CF32:
+                    yield np.fromfile(fp, np.dtype("<c8"), n).astype(np.complex64, copy=False)
+                else:
+                    iq = np.fromfile(fp, np.dtype("<i2"), 2 * n).astype(np.float32) * np.float32(2.0**-15)
+                    yield iq.view(np.complex64)
 
 
 def open_recording(path: str | Path) -> Recording:
@@ -329,7 +339,7 @@ def open_recording(path: str | Path) -> Recording:
         ``ci16_le``; more than one channel; no sample rate; data file missing.
     """
     import jsonschema
-    from sigmf import SigMFFile, validate
+    from sigmf import validate
 
     base = base_path(path)
     meta_path, data_path = Path(f"{base}{META_EXT}"), Path(f"{base}{DATA_EXT}")
@@ -366,11 +376,6 @@ def open_recording(path: str | Path) -> Recording:
         raise RecordingError(f"{meta_path}: header or trailing bytes in the data file are not supported")
     size = data_path.stat().st_size
     sample_size = 8 if dtype == CF32 else 4
-    f = None
-    if size >= sample_size:  # (numpy cannot map an empty file)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a partial last sample or annotations past the end: counted below
-            f = SigMFFile(metadata=meta, data_file=data_path, skip_checksum=True)
     declared = g.get(f"{NS}:sample_count")
     return Recording(base, dtype, float(rate), size // sample_size,
-                     int(declared) if isinstance(declared, int) else None, size % sample_size, meta, f)
+                     int(declared) if isinstance(declared, int) else None, size % sample_size, meta)
