@@ -216,11 +216,15 @@ def capture(images, out, source, connect, role, tap, realtime, fe_args, duration
     SIGINT / SIGTERM and 1 when the disk filled up or the upstream went away, the recording complete in
     every case.
     """
-    from .capture.session import Source
+    from .capture.session import CaptureError, Source, check_source
     from .commands import capture as run, tx_messages
 
     if duration is not None and n_samples is not None:
         raise click.UsageError("give --duration or --samples, not both")
+    try:
+        check_source(source)
+    except CaptureError as exc:
+        raise click.UsageError(str(exc)) from exc
     args = {}
     for kv in fe_args:
         key, sep, value = kv.partition("=")

@@ -42,7 +42,7 @@ from ..phy.framing import PayloadType, parse_frame
 from ..phy.ofdm import RxBurst, burst_len
 from .sigmf_io import BurstNote, CaptureInfo, SigmfWriter
 
-__all__ = ["CaptureResult", "CaptureSink", "FRONT_ENDS", "FrontEnd", "Recorder", "Source", "capture"]
+__all__ = ["CaptureError", "CaptureResult", "CaptureSink", "FRONT_ENDS", "check_source", "FrontEnd", "Recorder", "Source", "capture"]
 
 POLL_S = 0.05
 PROGRESS_S = 1.0
@@ -82,6 +82,15 @@ FRONT_ENDS: dict[str, Callable[[dict, LinkConfig], FrontEnd]] = {}
 
 class CaptureError(LinkError):
     """A capture that cannot start (unknown source, no front end)."""
+
+
+def check_source(kind: str) -> None:
+    """Raise :class:`CaptureError` unless ``kind`` is ``zmq``, ``loopback`` or a registered front end."""
+    if kind not in ("zmq", "loopback", *FRONT_ENDS):
+        known = ", ".join(["zmq", "loopback", *FRONT_ENDS])
+        hint = " (the UHD front end is not installed in this build: record from 'zmq' or 'loopback')" \
+            if kind == "uhd" else ""
+        raise CaptureError(f"capture: unknown source {kind!r} (known: {known}){hint}")
 
 
 @dataclass
@@ -201,7 +210,7 @@ class Recorder:
 
     def tick(self) -> None:
         now = time.monotonic()
-        if self.progress is not None and now - self._last >= PROGRESS_S:
+        if self.progress is not None and self.writer.samples and now - self._last >= PROGRESS_S:
             self._last = now
             n = self.writer.samples
             self.progress(f"capture: {now - self._t0:.0f} s, {n / 1e6:.2f} MS "
@@ -239,14 +248,8 @@ def capture(out: str | Path, source: Source, cfg: LinkConfig, limit: int | None 
     PeerTimeout
         ZeroMQ: no upstream showed up (the recording is written, empty).
     """
-    fe = None
-    if source.kind in FRONT_ENDS:
-        fe = FRONT_ENDS[source.kind](dict(source.args), cfg)
-    elif source.kind not in ("zmq", "loopback"):
-        known = ", ".join(["zmq", "loopback", *FRONT_ENDS])
-        hint = " (the UHD front end is not installed in this build: record from 'zmq' or 'loopback')" \
-            if source.kind == "uhd" else ""
-        raise CaptureError(f"capture: unknown source {source.kind!r} (known: {known}){hint}")
+    check_source(source.kind)
+    fe = FRONT_ENDS[source.kind](dict(source.args), cfg) if source.kind in FRONT_ENDS else None
     desc = {"zmq": f"zmq {source.address}", "loopback": f"loopback {source.tap}"}.get(source.kind, source.kind)
     info = CaptureInfo(
         sample_rate=cfg.sample_rate, frequency=fe.frequency if fe else None,
