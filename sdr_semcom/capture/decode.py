@@ -85,7 +85,7 @@ def decode_recording(path: str | Path, out: Path, cfg: LinkConfig, opts: DecodeO
         declared = rec.declared if rec.declared is not None else "?"
         stray = f" (+{rec.extra_bytes} stray bytes)" if rec.extra_bytes else ""
         warning = f"recording truncated: {rec.samples} of {declared} samples in {rec.base}.sigmf-data{stray}"
-    elif rec.link("end") not in (None, "eot"):
+    elif receiver.expected_frames is None and rec.link("end") not in (None, "eot"):
         warning = f"the capture ended by {rec.link('end')}, before the transmission's end"
     report.update(recording=str(rec.base), warning=warning,
                   stream_ended=not rec.truncated and receiver.expected_frames is not None, interrupted=None)

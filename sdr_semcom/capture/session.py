@@ -262,7 +262,7 @@ def capture(out: str | Path, source: Source, cfg: LinkConfig, limit: int | None 
     rec = Recorder(writer, limit, progress)
     try:
         if source.kind == "zmq":
-            receiver, report, end = _from_zmq(source.address, cfg, role, timeouts, rec, codec is not None)
+            receiver, report, end = _from_zmq(source.address, cfg, role, timeouts, rec)
         else:
             receiver, report, end = _from_stream(source, fe, cfg, rec, role)
     except PeerTimeout:
@@ -279,8 +279,8 @@ def capture(out: str | Path, source: Source, cfg: LinkConfig, limit: int | None 
                          writer.end, report, receiver, report.get("warning"), writer.meta_error)
 
 
-def _from_zmq(address: str, cfg: LinkConfig, role: str, timeouts: Timeouts, rec: Recorder, semantic: bool):
-    receiver, report = run_rx(cfg, role, address, timeouts, semantic=semantic, recorder=rec)
+def _from_zmq(address: str, cfg: LinkConfig, role: str, timeouts: Timeouts, rec: Recorder):
+    receiver, report = run_rx(cfg, role, address, timeouts, recorder=rec)  # frames only: no codec here
     _airtime(report, rec.writer.samples / cfg.sample_rate)  # what the recording holds (rx: what its guard passed)
     if report["interrupted"]:
         end = report["interrupted"]

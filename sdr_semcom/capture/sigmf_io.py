@@ -50,8 +50,8 @@ RUNNING = "running"
 
 
 class RecordingError(ValueError):
-    """A recording that cannot be decoded: metadata missing, unreadable or invalid, another
-    datatype or sample rate, data file missing. The message names the file."""
+    """A recording that cannot be decoded (metadata missing, unreadable or invalid, another
+    datatype or sample rate, data file missing) or cannot be created. The message names the file."""
 
 
 class DiskFull(OSError):
@@ -136,6 +136,11 @@ class SigmfWriter:
     -----
     :meth:`write` complex samples (any chunk size), :meth:`annotate` bursts, :meth:`close` once.
 
+    Raises
+    ------
+    RecordingError
+        The files cannot be created.
+
     Output
     ------
     :attr:`samples` written; :attr:`full` (the error text once the disk filled up; further
@@ -144,7 +149,6 @@ class SigmfWriter:
 
     def __init__(self, path: str | Path, info: CaptureInfo, checkpoint_s: float = 5.0) -> None:
         base = base_path(path)
-        base.parent.mkdir(parents=True, exist_ok=True)
         self.data_path, self.meta_path = Path(f"{base}{DATA_EXT}"), Path(f"{base}{META_EXT}")
         self.info, self.checkpoint_s = info, checkpoint_s
         self.samples = 0
@@ -154,9 +158,16 @@ class SigmfWriter:
         self.extra: dict = {}
         self._notes: list[BurstNote] = []
         self._datetime = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        self._fd = os.open(self.data_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            base.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.data_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError as exc:
+            raise RecordingError(f"{self.data_path}: cannot write the recording ({exc.strerror or exc})") from None
         self._last_meta = 0.0
         self._write_meta()
+        if self.meta_error:
+            os.close(self._fd)
+            raise RecordingError(self.meta_error)
 
     # -- samples ------------------------------------------------------------------------------
     def write(self, samples: np.ndarray) -> int:

@@ -136,3 +136,9 @@ def test_full_disk_stops_the_writer_and_keeps_whole_samples(tmp_path):
     rec = open_recording(tmp_path / "r")
     assert rec.samples == rec.declared == 1000 and not rec.truncated
     assert rec.link("end") == "disk full" and "disk full" in rec.link("disk_full")
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(RecordingError, match="cannot write the recording"):
+        SigmfWriter(tmp_path / "file" / "r", INFO)
