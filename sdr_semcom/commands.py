@@ -136,7 +136,7 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
         raise ValueError("the eavesdropper has no privacy database")
     inpainter = receiver_stage(role, payload, generator, generator_dir)
     receiver, report = run_rx(cfg, role, connect, timeouts, semantic=payload == "semantic")
-    line = write_reception(receiver, report, out, cfg.mtu, inpainter, db_path, strict)
+    line = write_reception(receiver, report, role, out, cfg.mtu, inpainter, db_path, strict)
     if report["interrupted"]:
         raise Interrupted(report["interrupted"], line)
     if not report["stream_ended"]:

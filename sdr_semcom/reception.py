@@ -36,7 +36,7 @@ def receiver_stage(role: str, payload: str, generator: str = "auto", generator_d
     return receiver_inpainter(role, generator, generator_dir)
 
 
-def write_reception(receiver: LinkReceiver, report: dict, out: Path, mtu: int, inpainter=None,
+def write_reception(receiver: LinkReceiver, report: dict, role: str, out: Path, mtu: int, inpainter=None,
                     db_path: str | Path | None = None, strict: bool = False) -> str:
     """Decode, fill and write what ``receiver`` got; writes ``out/report.json`` (``report`` with the
     images' rows) and returns the receiver's summary line (:func:`~sdr_semcom.report.rx_line`).
@@ -48,6 +48,10 @@ def write_reception(receiver: LinkReceiver, report: dict, out: Path, mtu: int, i
     report : dict
         Its report (:meth:`LinkReceiver.report` and what the caller adds); ``images`` or
         ``messages`` (raw payload) are added.
+    role : str
+        ``auth`` or ``eve`` (the fill's policy; the eavesdropper's never reads a database).
+    out : Path
+        Where the images and ``report.json`` go.
     mtu : int
         The link's fragment size (raw images are cut at it).
     inpainter : Inpainter or None
@@ -58,7 +62,6 @@ def write_reception(receiver: LinkReceiver, report: dict, out: Path, mtu: int, i
         Raise :class:`~sdr_semcom.pipeline.KeyCheckError` (after writing everything) when the
         transmitter's key or database differs.
     """
-    role = receiver.role
     if inpainter is None:
         report["messages"] = save_received(receiver, out, mtu)
     else:

@@ -89,7 +89,7 @@ def decode_recording(path: str | Path, out: Path, cfg: LinkConfig, opts: DecodeO
         warning = f"the capture ended by {rec.link('end')}, before the transmission's end"
     report.update(recording=str(rec.base), warning=warning,
                   stream_ended=not rec.truncated and receiver.expected_frames is not None, interrupted=None)
-    line = write_reception(receiver, report, out, mtu, inpainter, opts.db_path, opts.strict)
+    line = write_reception(receiver, report, opts.role, out, mtu, inpainter, opts.db_path, opts.strict)
     if warning or receiver.expected_frames is None:
         lost = report["packets_lost"] if report["packets_lost"] is not None else f">= {report['packets_lost_at_least']}"
         raise DecodeIncomplete(f"{line}\ndecode: incomplete: {warning or 'END frame not in the recording'}; "

@@ -73,7 +73,7 @@ def semantic_link(tmp_path_factory):
         r = capture(tmp / f"{tap}", Source("loopback", tap=tap, messages=tuple(msgs)), cfg, codec=codec.id, role=tap)
         assert r.end == "eot" and r.bursts > 0
         live = tmp / f"live_{tap}"
-        write_reception(r.receiver, dict(r.report), live, cfg.mtu, receiver_stage(tap, "semantic", "classical"),
+        write_reception(r.receiver, dict(r.report), tap, live, cfg.mtu, receiver_stage(tap, "semantic", "classical"),
                         tmp / "db.yaml" if tap == "auth" else None)
         out[tap] = (r, live)
     return tmp, cfg, out
