@@ -202,11 +202,14 @@ class Recorder:
         self.bursts += 1
         self.crc_ok += frame is not None
 
-    def wait_for(self, items: int, limit_s: float = 2.0) -> None:
-        """Return once the sink has taken ``items`` samples, stopped, or after ``limit_s``."""
-        t0 = time.monotonic()
-        while self.block.seen < items and not self.stopped.is_set() and time.monotonic() - t0 < limit_s:
+    def wait_for(self, items: int, stall_s: float = 5.0) -> None:
+        """Return once the sink has taken ``items`` samples, stopped, or taken none for ``stall_s``
+        (a loaded machine may run it seconds behind the receiver: the recording must hold what it decoded)."""
+        seen, last = self.block.seen, time.monotonic()
+        while self.block.seen < items and not self.stopped.is_set() and time.monotonic() - last < stall_s:
             time.sleep(0.005)
+            if self.block.seen != seen:
+                seen, last = self.block.seen, time.monotonic()
 
     def tick(self) -> None:
         now = time.monotonic()
