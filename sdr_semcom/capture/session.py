@@ -98,7 +98,9 @@ class CaptureResult:
     """What a capture wrote and why it ended.
 
     ``end``: ``eot``, ``limit``, ``SIGINT``, ``SIGTERM``, ``disk full`` or ``peer lost``;
-    ``report``: the on-the-fly receiver's report (:meth:`LinkReceiver.report`); ``receiver``: it.
+    ``bursts`` / ``crc_ok``: the bursts annotated (those inside the recording);
+    ``report``: the on-the-fly receiver's report (:meth:`LinkReceiver.report`: what it got while the
+    capture ran, which may go on past a ``limit``); ``receiver``: it.
     """
 
     base: Path
@@ -114,12 +116,10 @@ class CaptureResult:
 
     def line(self) -> str:
         """The capture's summary line."""
-        r = self.report
-        sent = f"/{r['packets_sent']}" if r.get("packets_sent") is not None else ""
         secs = self.samples / self.sample_rate
         line = (f"capture: wrote {self.base}.sigmf-data ({self.samples} samples, {secs:.3f} s "
                 f"at {self.sample_rate / 1e6:g} MS/s) and {self.base}.sigmf-meta; {self.bursts} bursts annotated "
-                f"({self.crc_ok} CRC ok), packets received {r['packets_received']}{sent}; ended by {self.end}")
+                f"({self.crc_ok} CRC ok); ended by {self.end}")
         if self.meta_error:
             line += f"\n{self.meta_error}"
         return line
@@ -276,10 +276,15 @@ def capture(out: str | Path, source: Source, cfg: LinkConfig, limit: int | None 
         raise
     if writer.full:
         end = "disk full"
-    writer.close(end, eot_sample=rec.block.eot_sample, frames_sent=receiver.expected_frames,
+    elif end == "eot" and limit is not None and writer.samples >= limit:
+        end = "limit"  # the receiver ran on to the end, the recording did not
+    eot = rec.block.eot_sample if rec.block.eot_sample is not None and rec.block.eot_sample < writer.samples else None
+    writer.close(end, eot_sample=eot, frames_sent=receiver.expected_frames,
                  packets_received=report["packets_received"])
-    return CaptureResult(writer.data_path.with_suffix(""), writer.samples, cfg.sample_rate, rec.bursts, rec.crc_ok,
-                         writer.end, report, receiver, report.get("warning"), writer.meta_error)
+    notes = writer.recorded_notes()
+    return CaptureResult(writer.data_path.with_suffix(""), writer.samples, cfg.sample_rate, len(notes),
+                         sum(n.crc_ok for n in notes), writer.end, report, receiver, report.get("warning"),
+                         writer.meta_error)
 
 
 def _from_zmq(address: str, cfg: LinkConfig, role: str, timeouts: Timeouts, rec: Recorder):

@@ -209,6 +209,10 @@ class SigmfWriter:
     def annotate(self, note: BurstNote) -> None:
         self._notes.append(note)
 
+    def recorded_notes(self) -> list[BurstNote]:
+        """The bursts lying wholly inside the samples written, in time order (what the metadata annotates)."""
+        return sorted((n for n in self._notes if n.start + n.count <= self.samples), key=lambda n: n.start)
+
     def close(self, end: str | None = None, **extra) -> None:
         """Finish: ``end`` says why the capture stopped (default: ``limit`` / ``disk full``); ``extra``
         goes into the global segment as ``sdr_semcom:KEY`` (e.g. ``frames_sent``, ``eot_sample``).
@@ -253,7 +257,7 @@ class SigmfWriter:
         cap = {"core:sample_start": 0, "core:frequency": float(i.frequency or 0.0), "core:datetime": self._datetime}
         if i.gains:
             cap[f"{NS}:gains"] = {k: float(v) for k, v in i.gains.items()}
-        notes = sorted((n for n in self._notes if n.start + n.count <= self.samples), key=lambda n: n.start)
+        notes = self.recorded_notes()
         glob[f"{NS}:bursts"] = len(notes)
         return {"global": glob, "captures": [cap], "annotations": [n.annotation() for n in notes]}
 

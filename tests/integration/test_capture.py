@@ -192,6 +192,25 @@ def test_full_disk_during_a_capture_keeps_a_valid_recording(tmp_path, monkeypatc
     assert all(a["core:sample_start"] + a["core:sample_count"] <= 40000 for a in rec.annotations)
 
 
+def test_sample_limit_ends_the_recording_and_decode_counts_the_rest(tmp_path):
+    from sdr_semcom.capture.decode import DecodeIncomplete, DecodeOptions, decode_recording
+    from sdr_semcom.capture.session import Source, capture
+    from sdr_semcom.config import LinkConfig
+    from sdr_semcom.link import rawimage
+    from sdr_semcom.phy.framing import PayloadType
+
+    img = np.random.default_rng(1).integers(0, 255, (48, 48, 3), dtype=np.uint8)
+    cfg = LinkConfig()
+    r = capture(tmp_path / "lim", Source("loopback", messages=((rawimage.encode(img), PayloadType.RAW),)), cfg,
+                limit=50000)
+    assert r.end == "limit" and r.samples == 50000 and 0 < r.bursts < r.report["packets_sent"] + 1
+    with pytest.raises(DecodeIncomplete, match="ended by limit"):
+        decode_recording(tmp_path / "lim", tmp_path / "dec", cfg, DecodeOptions(payload="raw"))
+    rep = json.loads((tmp_path / "dec" / "report.json").read_text())
+    assert rep["packets_received"] == r.bursts and rep["packets_sent"] == r.report["packets_sent"]
+    assert rep["packets_lost"] == rep["packets_sent"] - rep["packets_received"]
+
+
 # ------------------------------------------------------------------------------------ processes
 def _start(args, **kw):
     return subprocess.Popen(CLI + args, env=ENV, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
