@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 from gnuradio import gr
@@ -42,7 +42,8 @@ from ..phy.framing import PayloadType, parse_frame
 from ..phy.ofdm import RxBurst, burst_len
 from .sigmf_io import BurstNote, CaptureInfo, SigmfWriter
 
-__all__ = ["CaptureError", "CaptureResult", "CaptureSink", "FRONT_ENDS", "check_source", "FrontEnd", "Recorder", "Source", "capture"]
+__all__ = ["CaptureError", "CaptureResult", "CaptureSink", "FRONT_ENDS", "FrontEnd", "Recorder", "Source", "capture",
+           "check_source"]
 
 POLL_S = 0.05
 PROGRESS_S = 1.0
@@ -65,18 +66,22 @@ class Source:
     args: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class FrontEnd:
-    """A radio front end as a capture uses it: the source block and what it is (for the metadata)."""
+class FrontEnd(Protocol):
+    """A radio front end as a capture uses it: the shape of a receiver front end
+    (``radio.base.RxFrontEnd``: ``kind``, ``description``, ``sources(tb)``, ``counters()``), and
+    optionally ``frequency`` (Hz) and ``gains`` (dB by stage) for the metadata."""
 
-    block: object  # a GNU Radio block with one complex64 output
-    hw: str
-    frequency: float | None
-    gains: dict
+    kind: str
+    description: str
+
+    def sources(self, tb) -> list: ...
+
+    def counters(self) -> dict: ...
 
 
-#: Radio front ends, by ``--source`` name: ``name -> build(args: dict, cfg: LinkConfig) -> FrontEnd``.
-#: The UHD front end registers itself here; without it ``--source uhd`` says what is missing.
+#: Radio front ends, by ``--source`` name: ``name -> build(args: dict, cfg: LinkConfig) -> FrontEnd``
+#: (e.g. the UHD receiver front end opened with ``cfg.sample_rate``). Without one registered,
+#: ``--source uhd`` says what is missing.
 FRONT_ENDS: dict[str, Callable[[dict, LinkConfig], FrontEnd]] = {}
 
 
@@ -255,10 +260,10 @@ def capture(out: str | Path, source: Source, cfg: LinkConfig, limit: int | None 
     fe = FRONT_ENDS[source.kind](dict(source.args), cfg) if source.kind in FRONT_ENDS else None
     desc = {"zmq": f"zmq {source.address}", "loopback": f"loopback {source.tap}"}.get(source.kind, source.kind)
     info = CaptureInfo(
-        sample_rate=cfg.sample_rate, frequency=fe.frequency if fe else None,
-        hw=fe.hw if fe else ("sdr-semcom ZeroMQ link (no radio)" if source.kind == "zmq"
-                             else "sdr-semcom loopback (channel emulator, no radio)"),
-        gains=fe.gains if fe else {}, source=desc,
+        sample_rate=cfg.sample_rate, frequency=getattr(fe, "frequency", None),
+        hw=fe.description if fe else ("sdr-semcom ZeroMQ link (no radio)" if source.kind == "zmq"
+                                      else "sdr-semcom loopback (channel emulator, no radio)"),
+        gains=dict(getattr(fe, "gains", None) or {}), source=desc,
         link={"mtu": cfg.mtu, "modulation": cfg.modulation, "gap": cfg.gap, "codec": codec},
         description="sdr-semcom link capture")
     writer = SigmfWriter(out, info)
@@ -280,7 +285,7 @@ def capture(out: str | Path, source: Source, cfg: LinkConfig, limit: int | None 
         end = "limit"  # the receiver ran on to the end, the recording did not
     eot = rec.block.eot_sample if rec.block.eot_sample is not None and rec.block.eot_sample < writer.samples else None
     writer.close(end, eot_sample=eot, frames_sent=receiver.expected_frames,
-                 packets_received=report["packets_received"])
+                 packets_received=report["packets_received"], radio=fe.counters() or None if fe else None)
     notes = writer.recorded_notes()
     return CaptureResult(writer.data_path.with_suffix(""), writer.samples, cfg.sample_rate, len(notes),
                          sum(n.crc_ok for n in notes), writer.end, report, receiver, report.get("warning"),
@@ -313,7 +318,7 @@ def _from_stream(source: Source, fe: FrontEnd | None, cfg: LinkConfig, rec: Reco
     tb = gr.top_block("semcom_capture")
     keep = []  # GNU Radio must not outlive its Python blocks
     if fe is not None:
-        head = fe.block
+        head = fe.sources(tb)[0]
     else:
         src = BurstSource(cfg.modulation, cfg.gap)
         src.transmit(list(source.messages), cfg.mtu)

@@ -211,6 +211,41 @@ def test_sample_limit_ends_the_recording_and_decode_counts_the_rest(tmp_path):
     assert rep["packets_lost"] == rep["packets_sent"] - rep["packets_received"]
 
 
+def test_a_registered_front_end_is_recorded_with_its_metadata(tmp_path, monkeypatch):
+    """The radio hook: a stand-in front end (a recording played back) registered in FRONT_ENDS."""
+    from gnuradio import blocks
+
+    from sdr_semcom.capture import session
+    from sdr_semcom.capture.sigmf_io import open_recording
+    from sdr_semcom.config import LinkConfig
+    from sdr_semcom.link import rawimage
+    from sdr_semcom.phy.framing import PayloadType
+
+    img = np.random.default_rng(3).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    cfg = LinkConfig()
+    session.capture(tmp_path / "src", session.Source("loopback", messages=((rawimage.encode(img),
+                                                                             PayloadType.RAW),)), cfg)
+    x = np.concatenate(list(open_recording(tmp_path / "src").chunks()))
+
+    class StandIn:
+        kind, description, frequency, gains = "standin", "stand-in radio", 2.45e9, {"rx": 31.5}
+
+        def sources(self, tb):
+            return [blocks.vector_source_c(x.tolist(), False)]
+
+        def counters(self):
+            return {"overflows": 0}
+
+    monkeypatch.setitem(session.FRONT_ENDS, "standin", lambda args, cfg: StandIn())
+    r = session.capture(tmp_path / "radio", session.Source("standin"), cfg, limit=x.size)
+    assert r.end == "limit" and r.samples == x.size and r.report["end_frame_heard"]
+    rec = open_recording(tmp_path / "radio")
+    assert rec.global_info["core:hw"] == "stand-in radio" and rec.link("radio") == {"overflows": 0}
+    assert rec.meta["captures"][0]["core:frequency"] == 2.45e9
+    assert rec.meta["captures"][0]["sdr_semcom:gains"] == {"rx": 31.5}
+    assert len(rec.annotations) == r.bursts == r.report["packets_sent"] + 1
+
+
 # ------------------------------------------------------------------------------------ processes
 def _start(args, **kw):
     return subprocess.Popen(CLI + args, env=ENV, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
