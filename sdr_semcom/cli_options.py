@@ -32,7 +32,8 @@ def errors(f):
         except click.ClickException:
             raise
         except Exception as exc:  # imported only now: they pull in torch, GNU Radio, OpenCV
-            from .capture.sigmf_io import RecordingError
+            from .radio.options import RecordingError
+            from .calibration.estimate import CalibrationError
             from .images import ImageError
             from .generative.receiver import GeneratorError
             from .link.control import LinkError
@@ -49,7 +50,8 @@ def errors(f):
             if isinstance(exc, Interrupted):
                 click.echo(str(exc))
                 sys.exit(exc.exit_status)
-            if isinstance(exc, (ImageError, DatabaseError, ModelMissing, LinkError, WeightsError, GeneratorError)):
+            if isinstance(exc, (ImageError, DatabaseError, ModelMissing, LinkError, WeightsError, GeneratorError,
+                                CalibrationError)):
                 raise click.ClickException(str(exc)) from exc
             raise
 
@@ -132,3 +134,154 @@ def timeouts_opt(idle: bool = True):
         return wrapper
 
     return decorate
+
+
+def margin_opt(note: str = ""):
+    """``--margin``: the guard grows each removed region by this fraction of its size (the default is
+    :data:`sdr_semcom.privacy.masking.DEFAULT_MARGIN`)."""
+    return click.option("--margin", type=click.FloatRange(0, 2), default=0.15, show_default=True,
+                        help=f"Guard: grow each removed region by this fraction of its size on every side{note}.")
+
+
+calibration_opt = click.option(
+    "--calibration", "calibration_path", type=click.Path(exists=True, dir_okay=False),
+    help="Per-device calibration file (TOML, from 'sdr-semcom calibrate'): tx pre-corrects the CFO, rx removes "
+         "the DC offset and IQ imbalance; with --radio uhd its recommended gain is set unless --gain / "
+         "--norm-gain is given.")
+
+
+def loopback_opts(f):
+    """The calibration loopback's impairments (``--snr``, ``--cfo-hz``, ...) -> one ``link`` argument
+    (a :class:`sdr_semcom.calibration.Loopback`)."""
+
+    @functools.wraps(f)
+    def wrapper(*args, snr, cfo_hz, ppm, multipath, dc_dbc, iq_gain_db, iq_phase_deg, pa_sat_db, level_dbfs, seed,
+                **kwargs):
+        from .calibration import Loopback
+
+        link = Loopback(snr_db=snr, cfo_hz=cfo_hz, clock_ppm=ppm, multipath=multipath, dc_offset_dbc=dc_dbc,
+                        iq_gain_db=iq_gain_db, iq_phase_deg=iq_phase_deg, pa_sat_db=pa_sat_db,
+                        level_dbfs=level_dbfs, seed=seed)
+        return f(*args, link=link, **kwargs)
+
+    for opt in reversed([
+        click.option("--snr", type=float, default=25.0, show_default=True,
+                     help="Loopback: in-band SNR at the nominal transmit gain, dB."),
+        click.option("--cfo-hz", type=float, default=0.0, show_default=True, help="Loopback: carrier offset, Hz."),
+        click.option("--ppm", type=float, default=0.0, show_default=True,
+                     help="Loopback: receiver sample-clock offset, ppm."),
+        click.option("--multipath", is_flag=True, help="Loopback: the benchmark's 3-tap channel."),
+        click.option("--dc-dbc", type=float, help="Loopback: receiver DC offset, dBc."),
+        click.option("--iq-gain-db", type=float, default=0.0, show_default=True,
+                     help="Loopback: IQ gain imbalance (Q relative to I), dB."),
+        click.option("--iq-phase-deg", type=float, default=0.0, show_default=True,
+                     help="Loopback: IQ phase imbalance, degrees."),
+        click.option("--pa-sat-db", type=click.FloatRange(-40, 40),
+                     help="Loopback: transmit amplifier (Rapp, p=2) saturation relative to the burst rms at the "
+                          "nominal gain, dB (default: linear)."),
+        click.option("--level-dbfs", type=click.FloatRange(-150, 20), default=-20.0, show_default=True,
+                     help="Loopback: burst rms at the receiver's converter at the nominal gains, dBFS."),
+        click.option("--seed", type=click.IntRange(1), default=1, show_default=True, help="Loopback: noise seed."),
+    ]):
+        wrapper = opt(wrapper)
+    return wrapper
+
+
+def radio_opts(direction: str):
+    """The front end's options (``--radio zmq|uhd|file`` and UHD's usual ones) -> one ``radio`` argument,
+    a :class:`~sdr_semcom.radio.RadioOptions` (checked: a bad combination is a usage error), and
+    ``--rate`` applied to the link configuration by :func:`radio_config`.
+
+    ``direction``: ``tx`` (adds ``--burst-mode``, ``--output``), ``rx`` (``--input``) or ``capture``
+    (no ``--radio``: the command's own ``--source`` says which front end, ``uhd`` taking the UHD
+    options; no recording options; ``source`` is passed on).
+    """
+    from .radio.options import BURST_MODES, DEFAULT_FREQ, RADIOS, REF_SOURCES
+
+    uhd_only = ("args", "freq", "gain", "norm_gain", "antenna", "subdev", "channel", "clock_source", "time_source",
+                "lo_offset", "burst_mode")
+
+    def decorate(f):
+        @functools.wraps(f)
+        def wrapper(*args, rate, dev_args, freq, gain, norm_gain, antenna, subdev, channel, clock_source,
+                    time_source, lo_offset, radio=None, burst_mode=None, output=None, inputs=(), **kwargs):
+            from .radio import RadioError, RadioOptions, UhdSettings
+
+            flag = "--radio"
+            if direction == "capture":  # --source zmq|loopback|uhd: only uhd is a radio front end here
+                flag, radio = "--source", kwargs["source"]
+            given = dict(args=dev_args, freq=freq, gain=gain, norm_gain=norm_gain, antenna=antenna, subdev=subdev,
+                         channel=channel or None, clock_source=clock_source, time_source=time_source,
+                         lo_offset=lo_offset, burst_mode=burst_mode)
+            stray = [k for k in uhd_only if given[k] is not None]
+            if radio != "uhd" and stray:
+                names = ", ".join("--" + ("args" if k == "args" else k.replace("_", "-")) for k in stray)
+                raise click.UsageError(f"{names}: USRP settings, for {flag} uhd only (this is {flag} {radio})")
+            paths = tuple(Path(p) for p in ((output,) if output else inputs))
+            if radio != "file" and paths:
+                raise click.UsageError(f"{'--output' if output else '--input'}: a recording, for --radio file only")
+            if radio == "file" and not paths:
+                raise click.UsageError("--radio file needs " + ("--output PATH (e.g. tx.sigmf-data)" if direction == "tx"
+                                                                else "--input PATH (a recording, e.g. from 'sdr-semcom "
+                                                                     "tx --radio file --output PATH')"))
+            try:
+                uhd = UhdSettings(**{("channels" if k == "channel" else k): (tuple(v) if k == "channel" else v)
+                                     for k, v in given.items() if v is not None}) if radio == "uhd" else UhdSettings()
+                opts = RadioOptions(kind=radio if radio in RADIOS else "zmq", paths=paths, uhd=uhd, rate=rate)
+            except RadioError as exc:
+                raise click.UsageError(str(exc)) from exc
+            return f(*args, radio=opts, **kwargs)
+
+        opts = [] if direction == "capture" else [
+            click.option("--radio", type=click.Choice(RADIOS), default="zmq", show_default=True,
+                         help="Front end: zmq (processes linked by ZeroMQ sockets), uhd (a USRP through gr-uhd), "
+                              "file (a cf32_le recording; SigMF's .sigmf-data). See hw_setup.md.")]
+        opts += [
+            click.option("--rate", type=float, help="Sample rate, S/s (default: the link config's sample_rate, 1e6). "
+                                                    "Both ends must agree; a recording's metadata must match it."),
+            click.option("--args", "dev_args", help='uhd: UHD device args, e.g. "type=b200" or "serial=30AD2F1" '
+                                                    "(default: the first USRP found)."),
+            click.option("--freq", type=float, help=f"uhd: centre frequency, Hz [default: {DEFAULT_FREQ:g}]."),
+            click.option("--gain", type=float, help="uhd: gain, dB (default: the --calibration file's, else UHD's)."),
+            click.option("--norm-gain", type=float, help="uhd: gain as a fraction 0..1 of the device's range "
+                                                         "(instead of --gain)."),
+            click.option("--antenna", help="uhd: antenna port (TX/RX, RX2)."),
+            click.option("--subdev", help='uhd: subdevice spec ("A:A A:B": both channels of a B210).'),
+            click.option("--channel", type=click.IntRange(0, 31), multiple=True,
+                         help="uhd: channel (repeat for several; rx --role both: --channel 0 --channel 1) [default: 0]."),
+            click.option("--clock-source", type=click.Choice(REF_SOURCES),
+                         help="uhd: 10 MHz reference (external: OctoClock / signal generator; gpsdo: on-board GPSDO)."),
+            click.option("--time-source", type=click.Choice(REF_SOURCES), help="uhd: PPS source."),
+            click.option("--lo-offset", type=float, help="uhd: tune the LO this far from --freq, Hz, and shift back "
+                                                         "digitally (moves the LO leakage / DC spike off the signal)."),
+        ]
+        if direction == "tx":
+            opts += [click.option("--burst-mode", type=click.Choice(BURST_MODES),
+                                  help="uhd: tagged (tx_sob/tx_eob bursts; the radio sends nothing between them) or "
+                                       "continuous (zeros between bursts) [default: tagged]."),
+                     click.option("--output", type=click.Path(dir_okay=False),
+                                  help="file: write the burst stream here (cf32_le; NAME.sigmf-data also gets "
+                                       "NAME.sigmf-meta).")]
+        elif direction == "rx":
+            opts += [click.option("--input", "inputs", type=click.Path(dir_okay=False), multiple=True,
+                                  help="file: the recording to receive (cf32_le); with --role both one per receiver "
+                                       "(auth, then eve) or one for both.")]
+        for opt in reversed(opts):
+            wrapper = opt(wrapper)
+        return wrapper
+
+    return decorate
+
+
+def radio_config(cfg: LinkConfig, radio) -> LinkConfig:
+    """``cfg`` with ``--rate`` (when given) as its sample rate."""
+    return with_rate(cfg, radio.rate)
+
+
+def with_rate(cfg: LinkConfig, rate: float | None) -> LinkConfig:
+    """``cfg`` with ``rate`` (S/s; None: unchanged) as its sample rate, stated."""
+    if rate is None:
+        return cfg
+    from dataclasses import replace
+
+    return replace(cfg, sample_rate=rate, stated=cfg.stated | {"sample_rate"})

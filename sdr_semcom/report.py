@@ -110,9 +110,11 @@ def image_row(item: "ReceivedItem | None") -> dict:
         "status": "all packets lost (grey)" if item.info.all_lost else "decoded", "all_lost": item.info.all_lost,
         "packets": f"{item.info.packets_received}/{item.info.packets_expected}"}
     row.update(regions=item.regions, region_count=item.region_count)
-    for key in ("key_check", "embedding_error"):
-        if getattr(item, key):
+    for key in ("key_check", "embedding_error", "session", "margin", "features_verified"):
+        if getattr(item, key, None) is not None:
             row[key] = getattr(item, key)
+    if getattr(item, "packets_rejected", 0):
+        row["packets_rejected"] = item.packets_rejected
     return row
 
 
@@ -193,6 +195,9 @@ def rx_line(role: str, report: dict, out: Path) -> str:
         line += f" packets of at least {report['packets_sent_at_least']} sent ({report['status']})"
     if report.get("interrupted"):
         line += f", interrupted by {report['interrupted']}"
+    radio = report.get("radio") or {}
+    if "overflows" in radio:
+        line += f", {radio['overflows']} overflow(s)"
     if report.get("images"):
         line += f"; regions filled by {backend_counts(report['images'])}"
     return f"{line}; wrote {out}/report.json"

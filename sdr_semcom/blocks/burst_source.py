@@ -16,6 +16,10 @@ from .pdu import pdu_bytes
 from .buffers import big_output_buffer
 from .eot_watch import EOT
 
+#: gr-uhd's burst tags (usrp_sink: start and end of a burst, value PMT_T).
+TX_SOB = pmt.intern("tx_sob")
+TX_EOB = pmt.intern("tx_eob")
+
 
 class BurstSource(gr.sync_block):
     """Emits one OFDM burst per frame, separated by ``gap`` zeros.
@@ -29,6 +33,14 @@ class BurstSource(gr.sync_block):
     tail : int
         Zero samples after the ``eot`` tag that ends a closed transmission, so that
         blocks with history (resamplers, filters) push the tag out.
+    burst_tags : bool
+        Tag each burst (with its gap) and the tail as a radio burst: ``tx_sob`` on its first
+        sample, ``tx_eob`` on its last (what gr-uhd's ``usrp_sink`` reads to send bursts; a
+        radio between bursts then sends nothing and reports no underflow).
+    idle_fill : bool
+        While no frame is queued and the source is not closed, write zeros instead of waiting
+        (a radio that streams continuously then never runs dry). Only for a sink that paces
+        the stream (a radio): into a ZeroMQ socket it would write zeros as fast as it can.
 
     Input
     -----
@@ -43,7 +55,8 @@ class BurstSource(gr.sync_block):
     stream tag, ``tail`` zeros, then the stream ends.
     """
 
-    def __init__(self, modulation: str = "qpsk", gap: int = 400, tail: int = 4096) -> None:
+    def __init__(self, modulation: str = "qpsk", gap: int = 400, tail: int = 4096, burst_tags: bool = False,
+                 idle_fill: bool = False) -> None:
         gr.sync_block.__init__(self, name="semcom_burst_source", in_sig=None, out_sig=[np.complex64])
         big_output_buffer(self)
         self.mod = Modulation.parse(modulation)
@@ -52,22 +65,28 @@ class BurstSource(gr.sync_block):
         self._queue: collections.deque[bytes] = collections.deque()
         self._burst = np.zeros(0, np.complex64)  # the burst being written out, from _pos on
         self._pos = 0
+        self._starts = np.zeros(0, np.int64)  # burst starts within _burst (burst_tags)
+        self.burst_tags = bool(burst_tags)
+        self.idle_fill = bool(idle_fill)
         self._lock = threading.Lock()
         self._closed = False
         self._eot_sent = False
         self._left = 0
+        #: True once the stream has ended (the last sample written)
+        self.finished = False
         self.message_port_register_in(pmt.intern("frames"))
         self.set_msg_handler(pmt.intern("frames"), self._on_pdu)
 
     @classmethod
-    def from_files(cls, paths, modulation: str = "qpsk", gap: int = 400, mtu: int = 1024) -> "BurstSource":
+    def from_files(cls, paths, modulation: str = "qpsk", gap: int = 400, mtu: int = 1024, burst_tags: bool = False,
+                   idle_fill: bool = False) -> "BurstSource":
         """A source that sends each file as one message (fragmented), then ends the stream.
 
         This is what the GRC flowgraphs use; the CLI's ``tx`` sends images instead.
         """
         from ..phy.framing import PayloadType
 
-        src = cls(modulation, gap)
+        src = cls(modulation, gap, burst_tags=burst_tags, idle_fill=idle_fill)
         messages = []
         for path in paths:
             with open(path, "rb") as fh:
@@ -113,18 +132,30 @@ class BurstSource(gr.sync_block):
         """Modulate the next queued frames, as many as fill ``space`` samples (at least one, at
         most :attr:`BATCH`), into ``_burst`` (:func:`~sdr_semcom.phy.ofdm.modulate_many`); False
         when the queue is empty."""
-        frames, size = [], 0
+        frames, sizes = [], []
         with self._lock:
             while self._queue and len(frames) < self.BATCH:
                 n = ofdm.burst_len(len(self._queue[0]), self.mod) + self.gap
-                if frames and size + n > space:
+                if frames and sum(sizes) + n > space:
                     break
                 frames.append(self._queue.popleft())
-                size += n
+                sizes.append(n)
         if not frames:
             return False
         self._burst, self._pos = ofdm.modulate_many(frames, self.mod, self.gap), 0
+        self._starts = np.cumsum([0] + sizes[:-1])
         return True
+
+    def _tag_bursts(self, at: int, lo: int, hi: int, starts, size: int) -> None:
+        """``tx_sob`` / ``tx_eob`` on the bursts (starting at ``starts``, each ending where the next
+        starts, the last at ``size``) that begin / end within ``[lo, hi)`` of the current buffer,
+        written from output offset ``at``."""
+        ends = np.append(starts[1:], size) - 1
+        base = self.nitems_written(0) + at - lo
+        for s in starts[(starts >= lo) & (starts < hi)]:
+            self.add_item_tag(0, base + int(s), TX_SOB, pmt.PMT_T)
+        for e in ends[(ends >= lo) & (ends < hi)]:
+            self.add_item_tag(0, base + int(e), TX_EOB, pmt.PMT_T)
 
     def work(self, input_items, output_items):
         out = output_items[0]
@@ -134,6 +165,8 @@ class BurstSource(gr.sync_block):
                 break
             k = min(len(out) - n, self._burst.size - self._pos)
             out[n : n + k] = self._burst[self._pos : self._pos + k]
+            if self.burst_tags:
+                self._tag_bursts(n, self._pos, self._pos + k, self._starts, self._burst.size)
             n += k
             self._pos += k
         with self._lock:
@@ -145,10 +178,17 @@ class BurstSource(gr.sync_block):
                 self._left = self.tail
             k = min(len(out) - n, self._left)
             out[n : n + k] = 0
+            if self.burst_tags and k:  # the tail is one more burst (a radio drops untagged samples)
+                done = self.tail - self._left
+                self._tag_bursts(n, done, done + k, np.zeros(1, np.int64), self.tail)
             n += k
             self._left -= k
             if n == 0 and self._left == 0:
+                self.finished = True
                 return -1  # WORK_DONE
+        elif self.idle_fill and not drained and self._pos == self._burst.size and n < len(out):
+            out[n:] = 0  # nothing queued yet: keep a continuously streaming radio fed
+            n = len(out)
         if n == 0:
             time.sleep(0.002)  # idle: nothing queued yet
         return n

@@ -5,8 +5,9 @@ image PDUs out. The input PDU's metadata dict carries the removed regions of tha
 ``regions``, the ``SemanticReceiver.decode`` rows (``{"box": [x0, y0, x1, y1], "entry": id | None,
 "text": str | None}``), and, at the authorized receiver, ``vectors``, one opened 384-d MiniLM
 vector per row; an image with only ``region_count`` (an eavesdropper: the EMBEDDING message is
-sealed) has its regions found from the guard's grey fill. The removed pixels are rebuilt from the
-boxes (the guard's margin) or found from the grey fill, as ``sdr-semcom rx`` does
+sealed) has its regions found from the guard's grey fill. The removed pixels are each row's
+``removed`` bounds (grown with the transmitter's margin, opened from the sealed message) or found
+from the grey fill, as ``sdr-semcom rx`` does
 (:func:`sdr_semcom.generative.receiver.fill_regions`), filled by
 :func:`sdr_semcom.generative.make_inpainter`'s inpainter, and ``inpaint_backends`` (one name per
 region) is added to the metadata. A PDU without regions passes unchanged.

@@ -21,10 +21,14 @@ from ..config import LinkConfig
 from ..link.control import LinkError
 from ..link.endpoints import LinkReceiver
 from ..phy.ofdm import BurstReceiver
+from ..radio.file import check_meta
 from ..reception import receiver_stage, write_reception
-from .sigmf_io import RecordingError, open_recording
+from .sigmf_io import open_recording
 
-__all__ = ["DecodeIncomplete", "DecodeOptions", "decode_recording"]
+__all__ = ["DecodeIncomplete", "DecodeOptions", "ROLES", "decode_recording"]
+
+#: ``auth``, ``eve``, or ``both`` (one pass of the PHY receiver, both receivers: ``OUT/auth``, ``OUT/eve``)
+ROLES = ("auth", "eve", "both")
 
 
 class DecodeIncomplete(LinkError):
@@ -33,8 +37,8 @@ class DecodeIncomplete(LinkError):
 
 @dataclass(frozen=True)
 class DecodeOptions:
-    """How to decode: ``role`` (``auth`` / ``eve``), ``payload`` (``semantic`` / ``raw``), the
-    authorized receiver's ``db_path``, ``strict`` key check, the generative stage
+    """How to decode: ``role`` (``auth`` / ``eve`` / ``both``: :data:`ROLES`), ``payload``
+    (``semantic`` / ``raw``), the authorized receiver's ``db_path``, ``strict`` key check, the generative stage
     (``generator``, ``generator_dir``)."""
 
     role: str = "auth"
@@ -47,10 +51,12 @@ class DecodeOptions:
 
 def decode_recording(path: str | Path, out: Path, cfg: LinkConfig, opts: DecodeOptions = DecodeOptions(),
                      chunk: int = 1 << 18) -> str:
-    """Decode the recording ``path`` into ``out`` (images, ``report.json``); returns the summary line.
+    """Decode the recording ``path`` into ``out`` (images, ``report.json``; role ``both``: into
+    ``out/auth`` and ``out/eve``, the database for the authorized receiver only); returns the summary line.
 
-    ``cfg``: the link's settings; the recording's sample rate must be ``cfg.sample_rate``, and
-    its mtu (``sdr_semcom:mtu``) is used when ``cfg`` does not state one.
+    ``cfg``: the link's settings; the recording's sample rate, when stated, must be ``cfg.sample_rate``
+    (:func:`~sdr_semcom.radio.file.check_meta`, as ``rx --radio file``), and its mtu
+    (``sdr_semcom:mtu``) is used when ``cfg`` does not state one.
 
     Raises
     ------
@@ -61,25 +67,48 @@ def decode_recording(path: str | Path, out: Path, cfg: LinkConfig, opts: DecodeO
     """
     if opts.role == "eve" and opts.db_path:
         raise ValueError("the eavesdropper has no privacy database")
+    if opts.role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, got {opts.role!r}")
     rec = open_recording(path)
-    if rec.sample_rate != cfg.sample_rate:
-        raise RecordingError(f"{rec.base}.sigmf-meta: recorded at {rec.sample_rate:g} S/s, the link runs at "
-                             f"{cfg.sample_rate:g} S/s (give --config with sample_rate = {rec.sample_rate:g} if "
-                             "the link ran at that rate)")
+    check_meta(rec.data_path, cfg.sample_rate)  # the rate check rx --radio file makes, with its message
+    rate = rec.sample_rate or cfg.sample_rate  # none stated: the link's, as rx --radio file
     mtu = cfg.mtu if cfg.states("mtu") or not isinstance(rec.link("mtu"), int) else rec.link("mtu")
-    inpainter = receiver_stage(opts.role, opts.payload, opts.generator, opts.generator_dir)
-    receiver, bursts = LinkReceiver(opts.role), BurstReceiver()
+    roles = ("auth", "eve") if opts.role == "both" else (opts.role,)
+    inpainters = {r: receiver_stage(r, opts.payload, opts.generator, opts.generator_dir) for r in roles}
+    receivers, bursts = {r: LinkReceiver(r) for r in roles}, BurstReceiver()  # one PHY pass for every role
     for x in rec.chunks(chunk):
         for b in bursts.feed(x):
-            receiver.push(b)
+            for receiver in receivers.values():
+                receiver.push(b)
     for b in bursts.flush():
-        receiver.push(b)
+        for receiver in receivers.values():
+            receiver.push(b)
+    lines, incomplete, failure = [], None, None
+    for role, receiver in receivers.items():
+        try:
+            line, why = _write(rec, receiver, role, bursts.stats, rate, cfg, mtu, inpainters[role],
+                               out / role if opts.role == "both" else out, opts)
+        except Exception as exc:  # the other receiver's images are still written (as rx --role both)
+            failure = failure or exc
+            continue
+        lines.append(line)
+        incomplete = incomplete or why
+    if failure is not None:
+        raise failure
+    line = "\n".join(lines)
+    if incomplete:
+        raise DecodeIncomplete(f"{line}\ndecode: incomplete: {incomplete}")
+    return line
+
+
+def _write(rec, receiver: LinkReceiver, role: str, stats, rate: float, cfg: LinkConfig, mtu: int, inpainter,
+           out: Path, opts: DecodeOptions) -> tuple[str, str | None]:
+    """One role's images and report from what ``receiver`` got; returns its line and why it is incomplete (or None)."""
     receiver.finish()
     sent_hint = rec.link("frames_sent") if receiver.expected_frames is None else None
-    report = receiver.report(bursts.stats, sent_hint if isinstance(sent_hint, int) else None,
-                             rec.samples / rec.sample_rate, None)
-    if cfg.states(f"{opts.role}.snr_db"):  # as rx: the channel's SNR only where the config states it
-        report["snr_configured_db"] = getattr(cfg, opts.role).snr_db
+    report = receiver.report(stats, sent_hint if isinstance(sent_hint, int) else None, rec.samples / rate, None)
+    if cfg.states(f"{role}.snr_db"):  # as rx: the channel's SNR only where the config states it
+        report["snr_configured_db"] = getattr(cfg, role).snr_db
     warning = None
     if rec.truncated:
         declared = rec.declared if rec.declared is not None else "?"
@@ -89,9 +118,9 @@ def decode_recording(path: str | Path, out: Path, cfg: LinkConfig, opts: DecodeO
         warning = f"the capture ended by {rec.link('end')}, before the transmission's end"
     report.update(recording=str(rec.base), warning=warning,
                   stream_ended=not rec.truncated and receiver.expected_frames is not None, interrupted=None)
-    line = write_reception(receiver, report, opts.role, out, mtu, inpainter, opts.db_path, opts.strict)
-    if warning or receiver.expected_frames is None:
-        lost = report["packets_lost"] if report["packets_lost"] is not None else f">= {report['packets_lost_at_least']}"
-        raise DecodeIncomplete(f"{line}\ndecode: incomplete: {warning or 'END frame not in the recording'}; "
-                               f"{lost} packets lost")
-    return line
+    line = write_reception(receiver, report, role, out, mtu, inpainter, opts.db_path if role == "auth" else None,
+                           opts.strict)
+    if not (warning or receiver.expected_frames is None):
+        return line, None
+    lost = report["packets_lost"] if report["packets_lost"] is not None else f">= {report['packets_lost_at_least']}"
+    return line, f"{warning or 'END frame not in the recording'}; {lost} packets lost"

@@ -8,13 +8,16 @@ Sources (:class:`Source`):
   once it heard the END frame;
 - ``loopback auth|eve``: the link in this process: transmitter -> that tap's channel (``cfg.auth`` /
   ``cfg.eve``) -> recorder, optionally paced at the link's sample rate (``realtime``);
-- a radio front end (``uhd``): plugs in through :data:`FRONT_ENDS` (a function building the GNU Radio
-  source block and saying what the hardware is); none ships in this module.
+- a radio front end: a key of :data:`FRONT_ENDS` (``uhd``: the USRP receive front end of
+  :mod:`sdr_semcom.radio.uhd`, opened as ``rx --radio uhd`` opens it). The capture then runs the
+  receiver as ``rx`` does on a radio (:func:`~sdr_semcom.link.roles.run_receivers` with a
+  :class:`Recorder`): it ends once the END frame is heard, or when no burst came for the idle
+  timeout (or none within the connect timeout).
 
 Every sample goes to the :class:`~sdr_semcom.capture.sigmf_io.SigmfWriter` as it arrives, and the
 receiver (:class:`~sdr_semcom.phy.ofdm.BurstReceiver` in a
 :class:`~sdr_semcom.blocks.BurstSink`) runs beside it: each burst it finds becomes an annotation.
-The capture ends at the transmission's end (the ``eot`` tag), after ``limit`` samples, on
+The capture ends at the transmission's end (the ``eot`` tag; a radio: the END frame), after ``limit`` samples, on
 SIGINT / SIGTERM, when the disk fills up, or when the upstream goes away; the metadata is written
 in each case (:attr:`CaptureResult.end` says which).
 """
@@ -36,14 +39,14 @@ from ..blocks.eot_watch import EOT
 from ..config import LinkConfig
 from ..link.endpoints import LinkReceiver
 from ..link.interrupt import Interrupt
-from ..link.roles import LinkError, PeerTimeout, Timeouts, run_rx
+from ..link.roles import LinkError, PeerTimeout, Timeouts, run_receivers, run_rx
 from ..link.warmup import warm_up
 from ..phy.framing import PayloadType, parse_frame
 from ..phy.ofdm import RxBurst, burst_len
 from .sigmf_io import BurstNote, CaptureInfo, SigmfWriter
 
 __all__ = ["CaptureError", "CaptureResult", "CaptureSink", "FRONT_ENDS", "FrontEnd", "Recorder", "Source", "capture",
-           "check_source"]
+           "check_source", "open_uhd"]
 
 POLL_S = 0.05
 PROGRESS_S = 1.0
@@ -67,22 +70,50 @@ class Source:
 
 
 class FrontEnd(Protocol):
-    """A radio front end as a capture uses it: the shape of a receiver front end
-    (``radio.base.RxFrontEnd``: ``kind``, ``description``, ``sources(tb)``, ``counters()``), and
-    optionally ``frequency`` (Hz) and ``gains`` (dB by stage) for the metadata."""
+    """A radio front end as a capture uses it: a receiver front end (``radio.base.RxFrontEnd``:
+    ``kind``, ``description``, ``lengths``, ``sources(tb)``, ``counters()``), and optionally
+    ``frequency`` (Hz) and ``gains`` (dB by stage) for the metadata."""
 
     kind: str
     description: str
+    lengths: list[int] | None
 
     def sources(self, tb) -> list: ...
 
     def counters(self) -> dict: ...
 
 
+#: The end of the no-USRP line of ``capture --source uhd``: what to record instead.
+UHD_FALLBACK = "or record a ZeroMQ link (--source zmq) or the loopback (--source loopback)"
+
+
+def open_uhd(args: dict, cfg: LinkConfig) -> FrontEnd:
+    """The USRP receive front end (:class:`~sdr_semcom.radio.uhd.UhdRx`, one channel) at ``cfg.sample_rate``.
+
+    ``args``: ``settings`` (a :class:`~sdr_semcom.radio.options.UhdSettings`, what ``rx --radio uhd``
+    is given), or its fields (``{"args": "type=b200", "freq": 2.45e9, "gain": 30.0}``).
+
+    Raises
+    ------
+    RadioError
+        No USRP answered (one line naming the device args), or it refused a setting.
+    """
+    from ..radio.options import UhdSettings
+    from ..radio.uhd import UhdRx
+
+    settings = args["settings"] if "settings" in args else UhdSettings(**args)
+    fe = UhdRx(settings, cfg.sample_rate, 1, fallback=UHD_FALLBACK)
+    fe.frequency = settings.freq
+    try:  # what the device set (UHD's default when no gain was given)
+        fe.gains = {"rx": float(fe.source.get_gain(0))}
+    except (RuntimeError, ValueError, TypeError, AttributeError):
+        fe.gains = {"rx": settings.gain} if settings.gain is not None else {}
+    return fe
+
+
 #: Radio front ends, by ``--source`` name: ``name -> build(args: dict, cfg: LinkConfig) -> FrontEnd``
-#: (e.g. the UHD receiver front end opened with ``cfg.sample_rate``). Without one registered,
-#: ``--source uhd`` says what is missing.
-FRONT_ENDS: dict[str, Callable[[dict, LinkConfig], FrontEnd]] = {}
+#: (``uhd``: :func:`open_uhd`).
+FRONT_ENDS: dict[str, Callable[[dict, LinkConfig], FrontEnd]] = {"uhd": open_uhd}
 
 
 class CaptureError(LinkError):
@@ -93,9 +124,7 @@ def check_source(kind: str) -> None:
     """Raise :class:`CaptureError` unless ``kind`` is ``zmq``, ``loopback`` or a registered front end."""
     if kind not in ("zmq", "loopback", *FRONT_ENDS):
         known = ", ".join(["zmq", "loopback", *FRONT_ENDS])
-        hint = " (the UHD front end is not installed in this build: record from 'zmq' or 'loopback')" \
-            if kind == "uhd" else ""
-        raise CaptureError(f"capture: unknown source {kind!r} (known: {known}){hint}")
+        raise CaptureError(f"capture: unknown source {kind!r} (known: {known})")
 
 
 @dataclass
@@ -187,7 +216,7 @@ class Recorder:
         self.progress = progress
         self.bursts = self.crc_ok = 0
         self._t0 = time.monotonic()
-        self._last = self._t0
+        self._last: float | None = None  # the first line as soon as samples come, then once a second
 
     @property
     def stop_reason(self) -> str | None:
@@ -218,7 +247,7 @@ class Recorder:
 
     def tick(self) -> None:
         now = time.monotonic()
-        if self.progress is not None and self.writer.samples and now - self._last >= PROGRESS_S:
+        if self.progress is not None and self.writer.samples and (self._last is None or now - self._last >= PROGRESS_S):
             self._last = now
             n = self.writer.samples
             self.progress(f"capture: {now - self._t0:.0f} s, {n / 1e6:.2f} MS "
@@ -241,7 +270,7 @@ def capture(out: str | Path, source: Source, cfg: LinkConfig, limit: int | None 
     limit : int or None
         Stop after this many samples.
     timeouts : Timeouts
-        ZeroMQ source: as ``rx``'s.
+        ZeroMQ source and radio front ends: as ``rx``'s.
     progress : callable or None
         Receives a line about once a second (samples, bursts).
     codec : str or None
@@ -252,7 +281,10 @@ def capture(out: str | Path, source: Source, cfg: LinkConfig, limit: int | None 
     Raises
     ------
     CaptureError
-        Unknown source, or a front end that is not there.
+        Unknown source.
+    RadioError
+        A front end that cannot be opened (``uhd``: no USRP answered; the line names the device args):
+        nothing is written.
     PeerTimeout
         ZeroMQ: no upstream showed up (the recording is written, empty).
     """
@@ -271,8 +303,10 @@ def capture(out: str | Path, source: Source, cfg: LinkConfig, limit: int | None 
     try:
         if source.kind == "zmq":
             receiver, report, end = _from_zmq(source.address, cfg, role, timeouts, rec)
+        elif fe is not None:
+            receiver, report, end = _from_front_end(fe, cfg, role, timeouts, rec, progress)
         else:
-            receiver, report, end = _from_stream(source, fe, cfg, rec, role)
+            receiver, report, end = _from_loopback(source, cfg, rec, role)
     except PeerTimeout:
         writer.close("peer lost")
         raise
@@ -311,26 +345,41 @@ def _airtime(report: dict, airtime_s: float) -> None:
     report["goodput_bps"] = 8 * report["payload_bytes"] / airtime_s if airtime_s > 0 else None
 
 
-def _from_stream(source: Source, fe: FrontEnd | None, cfg: LinkConfig, rec: Recorder, role: str):
-    """A free-running source (loopback, radio): source -> recorder and receiver, until its end."""
-    for stage in ("rx",) if fe is not None else ("tx", "channel", "rx"):
+def _from_front_end(fe: FrontEnd, cfg: LinkConfig, role: str, timeouts: Timeouts, rec: Recorder,
+                    progress: Callable[[str], None] | None):
+    """A radio (or any receiver front end): the receiver ``rx`` runs on it, the recorder beside it."""
+    received = run_receivers(cfg, (role,), fe, timeouts, recorder=rec, on_ready=progress)
+    receiver, report = received[role]
+    _airtime(report, rec.writer.samples / cfg.sample_rate)
+    if report["interrupted"]:
+        end = report["interrupted"]
+    elif rec.stopped.is_set() and not report["stream_ended"]:
+        end = "limit"
+        report["warning"] = rec.stop_reason
+    elif report["stream_ended"]:
+        end = "eot"
+    else:
+        end = "peer lost"  # nothing heard, or the transmission stopped before its END frame
+    return receiver, report, end
+
+
+def _from_loopback(source: Source, cfg: LinkConfig, rec: Recorder, role: str):
+    """The link in this process: transmitter -> channel tap -> recorder and receiver, until its end."""
+    for stage in ("tx", "channel", "rx"):
         warm_up(stage, cfg)  # compiled before samples flow (a cold numba cache takes tens of seconds)
     tb = gr.top_block("semcom_capture")
     keep = []  # GNU Radio must not outlive its Python blocks
-    if fe is not None:
-        head = fe.sources(tb)[0]
-    else:
-        src = BurstSource(cfg.modulation, cfg.gap)
-        src.transmit(list(source.messages), cfg.mtu)
-        head = make_channel_block(getattr(cfg, source.tap))
-        tb.connect(src, head)
-        keep += [src, head]
-        if source.realtime:
-            from gnuradio import blocks
+    src = BurstSource(cfg.modulation, cfg.gap)
+    src.transmit(list(source.messages), cfg.mtu)
+    head = make_channel_block(getattr(cfg, source.tap))
+    tb.connect(src, head)
+    keep += [src, head]
+    if source.realtime:
+        from gnuradio import blocks
 
-            thr = blocks.throttle(gr.sizeof_gr_complex, cfg.sample_rate, True)
-            tb.connect(head, thr)
-            head = thr
+        thr = blocks.throttle(gr.sizeof_gr_complex, cfg.sample_rate, True)
+        tb.connect(head, thr)
+        head = thr
     receiver = LinkReceiver(role)
     guard = EotWatch()
 

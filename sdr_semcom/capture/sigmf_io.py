@@ -11,8 +11,8 @@ A recording is ``NAME.sigmf-data`` (complex samples, ``cf32_le``) beside ``NAME.
   ``eot``, ``limit``, ``SIGINT``, ``SIGTERM``, ``disk full``, ``peer lost``, or ``running`` while it
   runs) and, when the receiver heard the END frame, the number of frames sent
   (``sdr_semcom:frames_sent``);
-- ``captures``: one segment at sample 0 with ``core:frequency``, ``core:datetime`` and the gains
-  (``sdr_semcom:gains``, dB by stage);
+- ``captures``: one segment at sample 0 with ``core:datetime``, ``core:frequency`` (a radio's; none
+  at baseband) and the gains (``sdr_semcom:gains``, dB by stage);
 - ``annotations``: one per burst the receiver found (``core:sample_start``, ``core:sample_count``,
   ``core:label``; ``sdr_semcom:seq``, ``sdr_semcom:crc_ok``, ``sdr_semcom:snr_db``, ...).
 
@@ -21,22 +21,26 @@ A recording is ``NAME.sigmf-data`` (complex samples, ``cf32_le``) beside ``NAME.
 end, so that a capture stopped at any point leaves a valid recording of what it wrote. A full
 disk stops the writer (:attr:`SigmfWriter.full`), the data file cut back to whole samples.
 :func:`open_recording` reads one back (``cf32_le``, or ``ci16_le`` scaled by 2^-15), or raises
-:class:`RecordingError` naming what is wrong.
+:class:`RecordingError` naming what is wrong; its metadata checks are
+:func:`sdr_semcom.radio.file.read_meta`'s, shared with ``rx --radio file`` and ``calibrate --source file``.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import time
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+
+from ..radio.options import RecordingError
+
+__all__ = ["BurstNote", "CaptureInfo", "DiskFull", "Recording", "RecordingError", "SigmfWriter", "base_path",
+           "open_recording"]
 
 #: this project's SigMF extension namespace (declared in every recording's ``core:extensions``)
 NS = "sdr_semcom"
@@ -47,11 +51,6 @@ DATATYPES = (CF32, CI16)
 META_EXT, DATA_EXT = ".sigmf-meta", ".sigmf-data"
 #: ``sdr_semcom:end`` while the capture runs (a recording left so was killed without notice)
 RUNNING = "running"
-
-
-class RecordingError(ValueError):
-    """A recording that cannot be decoded (metadata missing, unreadable or invalid, another
-    datatype or sample rate, data file missing) or cannot be created. The message names the file."""
 
 
 class DiskFull(OSError):
@@ -73,7 +72,7 @@ class CaptureInfo:
     sample_rate : float
         Samples per second.
     frequency : float or None
-        Centre frequency, Hz (None: baseband, e.g. a ZeroMQ link; written as 0).
+        Centre frequency, Hz (None: baseband, e.g. a ZeroMQ link; not written).
     hw : str
         ``core:hw``: the radio, or what stood for it.
     gains : dict of str to float
@@ -254,7 +253,9 @@ class SigmfWriter:
         glob.update({f"{NS}:{k}": v for k, v in self.extra.items()})
         if self.full:
             glob[f"{NS}:disk_full"] = self.full
-        cap = {"core:sample_start": 0, "core:frequency": float(i.frequency or 0.0), "core:datetime": self._datetime}
+        cap = {"core:sample_start": 0, "core:datetime": self._datetime}
+        if i.frequency:  # baseband (a ZeroMQ link): none stated
+            cap["core:frequency"] = float(i.frequency)
         if i.gains:
             cap[f"{NS}:gains"] = {k: float(v) for k, v in i.gains.items()}
         notes = self.recorded_notes()
@@ -300,7 +301,7 @@ class Recording:
 
     base: Path
     datatype: str
-    sample_rate: float
+    sample_rate: float | None
     samples: int
     declared: int | None
     extra_bytes: int
@@ -347,50 +348,30 @@ class Recording:
 def open_recording(path: str | Path) -> Recording:
     """Open ``NAME`` (or ``NAME.sigmf-meta`` / ``.sigmf-data``) for reading.
 
+    The metadata is read and checked by :func:`sdr_semcom.radio.file.read_meta`, the reader
+    ``rx --radio file`` and ``calibrate --source file`` use: the same files are accepted, with the
+    same errors. A recording without ``core:sample_rate`` has ``sample_rate`` None (the link's).
+
     Raises
     ------
     RecordingError
         Metadata missing, not JSON, or not valid SigMF; a datatype other than ``cf32_le`` /
-        ``ci16_le``; more than one channel; no sample rate; data file missing.
+        ``ci16_le``; more than one channel; header or trailing bytes; data file missing.
     """
-    import jsonschema
-    from sigmf import validate
+    from ..radio.file import read_meta
 
     base = base_path(path)
     meta_path, data_path = Path(f"{base}{META_EXT}"), Path(f"{base}{DATA_EXT}")
     if not meta_path.is_file():
         raise RecordingError(f"{meta_path}: no such file (a SigMF recording is NAME{META_EXT} beside "
                              f"NAME{DATA_EXT})")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordingError(f"{meta_path}: not readable SigMF metadata: {exc}") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("global"), dict):
-        raise RecordingError(f"{meta_path}: not SigMF metadata (no 'global' object)")
-    meta.setdefault("captures", [])
-    meta.setdefault("annotations", [])
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            validate.validate(meta)
-    except jsonschema.exceptions.ValidationError as exc:
-        where = "/".join(map(str, exc.absolute_path)) or "metadata"
-        raise RecordingError(f"{meta_path}: invalid SigMF: {where}: {exc.message}") from None
+    meta = read_meta(data_path)
     g = meta["global"]
-    dtype = g.get("core:datatype")
-    if dtype not in DATATYPES:
-        raise RecordingError(f"{meta_path}: datatype {dtype!r}: the receiver reads {' or '.join(DATATYPES)}")
-    if g.get("core:num_channels", 1) != 1:
-        raise RecordingError(f"{meta_path}: {g['core:num_channels']} channels: the receiver reads one")
-    rate = g.get("core:sample_rate")
-    if not isinstance(rate, (int, float)) or rate <= 0:
-        raise RecordingError(f"{meta_path}: no core:sample_rate: the receiver needs the recording's sample rate")
     if not data_path.is_file():
         raise RecordingError(f"{data_path}: no such file (the samples of {meta_path.name})")
-    if any(c.get("core:header_bytes") for c in meta["captures"]) or g.get("core:trailing_bytes"):
-        raise RecordingError(f"{meta_path}: header or trailing bytes in the data file are not supported")
+    dtype, rate = g["core:datatype"], g.get("core:sample_rate")
     size = data_path.stat().st_size
     sample_size = 8 if dtype == CF32 else 4
     declared = g.get(f"{NS}:sample_count")
-    return Recording(base, dtype, float(rate), size // sample_size,
+    return Recording(base, dtype, float(rate) if rate is not None else None, size // sample_size,
                      int(declared) if isinstance(declared, int) else None, size % sample_size, meta)

@@ -79,7 +79,7 @@ def message_attack(data: bytes, true_descriptions: list[str]) -> MessageAttack:
     from ..privacy.keying import NONCE_LEN
     from ..privacy.quantize import EmbeddingQuantizer
     from ..privacy.text_encoder import text_encoder
-    from ..privacy.wire import _BOX, _COUNT, parse_findings
+    from ..privacy.wire import embedding_offset, parse_findings
 
     msg = parse_findings(data)
     texts, vecs = guard_sentences()
@@ -88,11 +88,10 @@ def message_attack(data: bytes, true_descriptions: list[str]) -> MessageAttack:
         texts = texts + extra
         vecs = np.concatenate([vecs, np.asarray(text_encoder()(extra), np.float32)])
     q = EmbeddingQuantizer(msg.bits)
-    step = _BOX.size + q.nbytes
     body = msg.body[NONCE_LEN:] if msg.sealed else msg.body
     hits = 0
     for i, truth in enumerate(true_descriptions[: msg.region_count]):
-        off = _COUNT.size + i * step + _BOX.size
+        off = embedding_offset(i, msg.bits, msg.packets)
         rec = body[off : off + q.nbytes]
         if len(rec) < q.nbytes:
             break

@@ -1,8 +1,9 @@
 """The generative stage of the two receivers: a decoded :class:`~sdr_semcom.pipeline.ReceivedItem` -> filled image.
 
 Used by ``sdr-semcom rx`` (:func:`sdr_semcom.commands.receive`) and the demo (:mod:`sdr_semcom.demo`).
-The authorized receiver fills the boxes it opened from the sealed EMBEDDING message, each grown by the
-guard's margin, with the region's category (from its database) and opened vector; the eavesdropper,
+The authorized receiver fills the boxes it opened from the sealed EMBEDDING message, each grown as the
+transmitter's guard drew it (the margin and drawing travel sealed: each row's ``removed`` bounds), with the
+region's category (from its database) and opened vector; the eavesdropper,
 which learns only how many regions were removed, finds them from the guard's grey fill and never
 reads a database.
 """
@@ -13,12 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..privacy.masking import DEFAULT_MARGIN
 from .base import Inpainter
 from .region import regions_from_fill, regions_from_rows, removed_mask
 
 #: the CLI's role names -> :func:`~.factory.make_inpainter`'s
 ROLES = {"auth": "authorized", "eve": "eavesdropper", "authorized": "authorized", "eavesdropper": "eavesdropper"}
-GUARD_MARGIN = 0.15  # PrivacyGuard's default margin: the receiver rebuilds the removed pixels with it
+#: rows without ``removed`` bounds (hand-made, or from before the margin was sent): grown by the guard's default
+FALLBACK_MARGIN = DEFAULT_MARGIN
 #: grey-fill tolerances an eavesdropper tries, widest last, until it finds ``region_count`` regions (lost
 #: packets leave codec noise on the grey: t1.jpg at 5 dB, 8/9 packets: 1 of 6 found at 10, 6 at 15)
 GREY_TOLERANCES = (10, 15, 20)
@@ -96,7 +99,9 @@ def fill_regions(image: np.ndarray, inpainter: Inpainter, rows: list[dict], vect
     inpainter : Inpainter
     rows : list of dict
         The boxes of an opened EMBEDDING message (``SemanticReceiver.decode`` rows); empty at an
-        eavesdropper.
+        eavesdropper. A row's ``removed`` bounds (the pixels the transmitter's guard removed around
+        its box, with the margin it ran with) are filled; rows without them are grown by
+        :data:`FALLBACK_MARGIN`.
     vectors : sequence of (384,) arrays or None
         The opened vectors, one per row (authorized receiver).
     region_count : int or None
@@ -112,7 +117,7 @@ def fill_regions(image: np.ndarray, inpainter: Inpainter, rows: list[dict], vect
     """
     if rows:  # the boxes of an opened EMBEDDING message
         regions = regions_from_rows(rows, vectors, categories=categories)
-        mask, found = removed_mask(image.shape[:2], regions, GUARD_MARGIN), None
+        mask, found = _removed_pixels(image.shape[:2], rows, regions), None
     elif region_count != 0:  # removed, boxes unknown (sealed, or lost: None): the grey fill says where
         regions = find_grey(image, region_count)
         mask, found = removed_mask(image.shape[:2], regions, 0.0), "grey fill"
@@ -126,6 +131,19 @@ def fill_regions(image: np.ndarray, inpainter: Inpainter, rows: list[dict], vect
         row = {"box": [round(v, 1) for v in r.box], "category": r.category, "backend": backend}
         out.append(row if found is None else {**row, "found": found})
     return res.image, out
+
+
+def _removed_pixels(shape: tuple[int, int], rows: list[dict], regions: list) -> np.ndarray:
+    """The pixels to fill: each row's ``removed`` bounds as the receiver opened them, else its box
+    grown by :data:`FALLBACK_MARGIN`."""
+    mask = np.zeros(shape, bool)
+    for row, region in zip(rows, regions):
+        if row.get("removed") is not None and len(row["removed"]) == 4:
+            x0, y0, x1, y1 = (int(v) for v in row["removed"])
+            mask[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = True
+        else:
+            mask |= removed_mask(shape, [region], FALLBACK_MARGIN)
+    return mask
 
 
 def find_grey(image: np.ndarray, count: int | None) -> list:

@@ -11,6 +11,11 @@ privacy guard would send for it (``sdr_semcom.privacy.descriptions.describe``):
 In ``cond_dropout`` of the samples the learned null embedding replaces the vector. Held out (never
 trained on; no identity shared with the training photos): ``chelsea``, ``grace_hopper``, ``t1.jpg``
 (six people); their hole boxes are stored in the manifest so the metric does not depend on a detector.
+
+Data parallel (``--nproc N`` or ``torchrun``, :mod:`sdr_semcom.distributed`): each rank draws its shard of
+every step's global batch, sample ``j`` of step ``s`` from its own generator seeded ``(seed, s, j)``
+(data stream ``per-sample``; a plain single-process run keeps the ``sequential`` stream the shipped
+weights were trained with); DDP averages the gradients; rank 0 evaluates and writes the files.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import distributed
 from .metrics import hole_psnr_ssim
 from .network import DEFAULT_NAME, MODELS_DIR, InpaintNet, NetConfig, NetworkInpainter, cut_window, window_of
 from .region import Region
@@ -118,8 +124,9 @@ class Sampler:
         self.face_list = [(n, b) for n in self.names for b in faces.get(n, [])]
         self.rng = np.random.default_rng(seed)
 
-    def sample(self):
-        rng = self.rng
+    def sample(self, rng: np.random.Generator | None = None):
+        """One window (from ``rng``, default the sampler's own sequential generator)."""
+        rng = rng or self.rng
         kind = rng.choice(["face", "pasted", "random"], p=[0.3, 0.25, 0.45] if self.face_list else [0, 0.4, 0.6])
         if kind == "face":
             name, b = self.face_list[rng.integers(len(self.face_list))]
@@ -170,10 +177,11 @@ class Sampler:
         return out, [x0 + inner, y0 + inner, x0 + side - inner, y0 + side - inner]
 
 
-def _batch(sampler: Sampler, n: int, emb_of: dict[str, np.ndarray]):
+def _batch(sampler: Sampler, n: int, emb_of: dict[str, np.ndarray], rngs: list | None = None):
+    """``n`` windows from the sampler's stream, or one from each of ``rngs``."""
     xs, ms, es = [], [], []
-    for _ in range(n):
-        x, m, text = sampler.sample()
+    for k in range(n if rngs is None else len(rngs)):
+        x, m, text = sampler.sample(None if rngs is None else rngs[k])
         xs.append(x)
         ms.append(m)
         es.append(emb_of[text])
@@ -246,11 +254,13 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
 
     Output
     ------
-    dict: the manifest.
+    dict: the manifest (``{}`` on the ranks other than 0 of a data-parallel run).
     """
     from ..semantic.data import HELD_OUT, held_out_images, training_images
     from .faceprior import sample_faces
 
+    w = distributed.world()
+    per_sample = w.backend != "none"  # a DDP run (any world size): each rank draws its shard's samples
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     t_start = time.time()
@@ -262,31 +272,44 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
     emb_of = dict(zip(texts, embed_texts(texts)))
     dcgan = sample_faces(512, seed=cfg.seed)
     sampler = Sampler(train, faces_train, dcgan, net_cfg, cfg.seed)
-    net = InpaintNet(net_cfg)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    mine = distributed.shard(cfg.batch, w) if per_sample else range(cfg.batch)
+    net = InpaintNet(net_cfg).to(w.device)
+    model = distributed.wrap(net, w)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.05)
     gen = torch.Generator().manual_seed(cfg.seed)
     deadline = t_start + 60 * cfg.minutes
     step, losses = 0, []
-    net.train()
+    model.train()
     for step in range(1, cfg.steps + 1):
-        x, m, e = _batch(sampler, cfg.batch, emb_of)
-        use_null = torch.rand(cfg.batch, generator=gen) < cfg.cond_dropout
-        y = net(x, m, e, use_null)
+        if per_sample:
+            rngs = [distributed.sample_rng(cfg.seed, step, j) for j in mine]
+            x, m, e = _batch(sampler, len(rngs), emb_of, rngs)
+            use_null = torch.tensor([r.random() < cfg.cond_dropout for r in rngs])
+        else:
+            x, m, e = _batch(sampler, cfg.batch, emb_of)
+            use_null = torch.rand(cfg.batch, generator=gen) < cfg.cond_dropout
+        x, m, e, use_null = x.to(w.device), m.to(w.device), e.to(w.device), use_null.to(w.device)
+        y = model(x, m, e, use_null)
         hole_l1 = ((y - x).abs() * m).sum(dim=(1, 2, 3)) / (m.sum(dim=(1, 2, 3)) * 3).clamp(min=1)
         loss = hole_l1.mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
-        losses.append(loss.item())
-        if step % 50 == 0:
+        # the global batch's loss, and one decision to stop for every rank (a rank alone would hang the rest)
+        loss_value, late = distributed.mean_across([loss.item(), float(time.time() > deadline)], w)
+        losses.append(loss_value)
+        if step % 50 == 0 and w.main:
             log.info("step %d/%d loss %.4f (%.0f s)", step, cfg.steps, np.mean(losses[-50:]), time.time() - t_start)
-        if time.time() > deadline:
-            log.warning("stopping at step %d: the %.0f-minute cap", step, cfg.minutes)
+        if late > 0:
+            if w.main:
+                log.warning("stopping at step %d: the %.0f-minute cap", step, cfg.minutes)
             break
-    net.eval()
+    net = net.cpu().eval()
     seconds = time.time() - t_start
+    if not w.main:
+        return {}
     holes = held_out_holes(held, faces_held)
     metrics = evaluate(net, held, holes)
     buf = io.BytesIO()
@@ -311,8 +334,10 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
         "training": {"steps": step, "steps_planned": cfg.steps, "batch": cfg.batch, "lr": cfg.lr,
                      "cond_dropout": cfg.cond_dropout, "loss": "L1 in the hole",
                      "final_loss": round(float(np.mean(losses[-100:])), 4),
-                     "seconds": round(seconds), "threads": cfg.threads, "device": "cpu", "torch": torch.__version__,
-                     "machine": platform.machine()},
+                     "seconds": round(seconds), "threads": cfg.threads, "device": w.device, "torch": torch.__version__,
+                     "machine": platform.machine(), **w.to_json(),
+                     "data_stream": "per-sample" if per_sample else "sequential",
+                     "loss_curve": distributed.loss_curve(losses)},
         "metrics_held_out": metrics,
     }
     (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -20,6 +20,15 @@ pyzmq socket, at :func:`control_address` of the data address, on which the two p
 - either end says ``bye`` (with the reason) when it stops without finishing: interrupted,
   timed out, or told by its own peer.
 
+Who may talk: the socket is bound to the address given (loopback by default), so only processes
+on this host reach it, and any of them can. A ``done`` is taken by ``tx`` only from a channel or
+receiver that quotes the END frame's random receipt (:func:`sdr_semcom.link.roles.run_tx`), which
+only a process that decoded the stream has. A lab that wants more sets the same
+:data:`TOKEN_ENV` in every process of the link: each message then carries it, and a message
+without it (compared in constant time) is dropped and counted (:attr:`ControlLink.rejected`).
+The token travels in clear on the control socket: it keeps out other local programs and
+mistakes, not an attacker who can read loopback traffic (root).
+
 Input
 -----
 :meth:`ControlLink.send` from the role's thread (queued; the socket lives in the link's thread).
@@ -32,8 +41,10 @@ when the peer was last heard (``time.monotonic()``).
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -48,6 +59,8 @@ PORT_OFFSET = 1000
 #: How long closing a link waits for its last messages (``done``, ``bye``) to leave, ms.
 LINGER_MS = 1000
 KINDS = ("hello", "ready", "beat", "done", "bye")
+#: Environment variable holding the link's optional shared token (the same in every process).
+TOKEN_ENV = "SDR_SEMCOM_LINK_TOKEN"
 
 
 class LinkError(RuntimeError):
@@ -89,6 +102,9 @@ class ControlLink:
         True for the upstream end (ROUTER, bound), False for the downstream end (DEALER, connects).
     who : str
         This end's name in the messages (``tx``, ``channel``, ``rx auth``...).
+    token : str or None
+        Shared link token: sent with each message, and required of each message heard
+        (default: the :data:`TOKEN_ENV` environment variable; unset or empty: no token).
 
     Raises
     ------
@@ -100,12 +116,15 @@ class ControlLink:
     One peer per address: the upstream answers the last peer that spoke to it.
     """
 
-    def __init__(self, address: str, bind: bool, who: str) -> None:
+    def __init__(self, address: str, bind: bool, who: str, token: str | None = None) -> None:
         import zmq
 
         self.address = address
         self.who = who
         self.bind = bind
+        token = os.environ.get(TOKEN_ENV) if token is None else token
+        self._token = token.encode() if token else None
+        self.rejected = 0  # messages dropped for a missing or wrong token
         self._outbox: queue.Queue[bytes] = queue.Queue()
         self._lock = threading.Lock()
         self._heard: dict[str, dict] = {}
@@ -133,7 +152,7 @@ class ControlLink:
         """Queue a message of ``kind`` (one of :data:`KINDS`) with a JSON-able ``body``."""
         if kind not in KINDS:
             raise ValueError(f"unknown control message {kind!r} (one of {KINDS})")
-        self._outbox.put(json.dumps({"kind": kind, "who": self.who, **body}).encode())
+        self._outbox.put(self._encode({"kind": kind, "who": self.who, **body}))
 
     def get(self, kind: str) -> dict | None:
         """The latest message of ``kind`` heard from the peer (None if none)."""
@@ -166,15 +185,14 @@ class ControlLink:
 
         peer: bytes | None = None  # ROUTER: identity of the peer to answer
         next_beat = 0.0
-        beat = json.dumps({"kind": "beat", "who": self.who}).encode()
+        beat = self._encode({"kind": "beat", "who": self.who})
         try:
             while True:
                 stopping = self._stop.is_set()
                 while self._sock.poll(0 if stopping else int(BEAT_S * 400), zmq.POLLIN):
                     frames = self._sock.recv_multipart()
-                    if self.bind:
+                    if self._receive(frames[-1]) and self.bind:  # answer only a peer that was heard
                         peer = frames[0]
-                    self._receive(frames[-1])
                 out = []
                 while not self._outbox.empty():
                     out.append(self._outbox.get_nowait())
@@ -197,7 +215,13 @@ class ControlLink:
         finally:
             self._sock.close()
 
-    def _receive(self, raw: bytes) -> None:
+    def _encode(self, msg: dict) -> bytes:
+        if self._token is not None:
+            msg = {**msg, "token": self._token.decode()}
+        return json.dumps(msg).encode()
+
+    def _receive(self, raw: bytes) -> bool:
+        """Take one message; False when it was dropped (malformed, or without the token)."""
         try:
             msg = json.loads(raw)
             kind = msg["kind"]
@@ -205,10 +229,19 @@ class ControlLink:
                 raise TypeError(kind)
         except (ValueError, KeyError, TypeError):
             log.warning("%s: ignoring a malformed control message on %s", self.who, self.address)
-            return
+            return False
+        token = msg.pop("token", None)
+        if self._token is not None and not (isinstance(token, str)
+                                            and hmac.compare_digest(token.encode(), self._token)):
+            self.rejected += 1
+            if self.rejected == 1:
+                log.warning("%s: ignoring control messages without this link's token (%s) on %s",
+                            self.who, TOKEN_ENV, self.address)
+            return False
         with self._lock:
             self._last = time.monotonic()
             if kind != "beat":
                 self._heard[kind] = msg
         if kind != "beat":
             log.info("%s: %s from %s on %s", self.who, kind, msg.get("who"), self.address)
+        return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import struct
 from dataclasses import dataclass, field
 
@@ -17,19 +18,24 @@ log = logging.getLogger(__name__)
 MAX_LISTED_LOSSES = 200
 #: A report's ``status`` when the END frame (the count of frames sent) was not heard.
 INCOMPLETE = "transmission incomplete: END not heard"
+#: Random bytes the END frame carries after the frame count: a receiver proves it heard the END
+#: frame by quoting them in its ``done`` (:func:`sdr_semcom.link.roles.run_tx` checks them).
+RECEIPT_LEN = 16
 
 
 class LinkTransmitter:
     """Cuts messages into frames and numbers them; ends with an END frame.
 
     The END frame carries the number of frames sent before it, so a receiver
-    that hears it knows exactly how many it lost.
+    that hears it knows exactly how many it lost, and :attr:`receipt` (random, fresh per
+    transmitter), which a receiver quotes to show it heard the END frame.
     """
 
     def __init__(self, mtu: int, stream: int = 0) -> None:
         self.fragmenter = Fragmenter(mtu=mtu, stream=stream)
         self.frames_sent = 0
         self.payload_bytes = 0
+        self.receipt = os.urandom(RECEIPT_LEN)
 
     def frames(self, payload: bytes | list[bytes], ptype: PayloadType = PayloadType.RAW) -> list[bytes]:
         """One message -> frames. A list of chunks keeps its boundaries (chunk i = fragment i)."""
@@ -44,7 +50,7 @@ class LinkTransmitter:
         return out
 
     def end_frame(self) -> bytes:
-        (frame,) = self.fragmenter.split(struct.pack(">I", self.frames_sent), PayloadType.END)
+        (frame,) = self.fragmenter.split(struct.pack(">I", self.frames_sent) + self.receipt, PayloadType.END)
         return build_frame(frame)
 
 
@@ -65,6 +71,7 @@ class LinkReceiver:
     crc_failures: int = 0
     payload_bytes: int = 0
     expected_frames: int | None = None  # from the END frame
+    end_receipt: bytes | None = None  # from the END frame: quoted in the receiver's ``done``
     snr_estimates: list[float] = field(default_factory=list)
     symbols: list[np.ndarray] = field(default_factory=list)
     _symbols_kept: int = field(default=0, repr=False)
@@ -86,6 +93,8 @@ class LinkReceiver:
     def _accept(self, frame: Frame) -> None:
         if frame.ptype is PayloadType.END:
             (self.expected_frames,) = struct.unpack(">I", frame.payload[:4].rjust(4, b"\0"))
+            if len(frame.payload) >= 4 + RECEIPT_LEN:
+                self.end_receipt = frame.payload[4 : 4 + RECEIPT_LEN]
             return
         self.seqs.add(frame.seq)
         self.payload_bytes += len(frame.payload)

@@ -17,7 +17,7 @@ import numpy as np
 from .database import Entry, PrivacyDatabase
 from .detectors.base import Detection, Detector
 from .descriptions import describe
-from .masking import apply_mask, region_mask
+from .masking import DEFAULT_MARGIN, apply_mask, region_mask
 from .text_encoder import text_encoder
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,12 @@ class Finding:
     policy: str
     identity_score: float | None = None
     mask: np.ndarray | None = field(default=None, repr=False)
+    pixel_mask: bool = False  # the removed pixels grew from the detection's pixel mask, not its box
 
     def to_json(self) -> dict:
         d = asdict(self)
         d.pop("mask")
+        d.pop("pixel_mask")
         d["box"] = [round(float(v), 1) for v in self.box]
         d["score"] = round(self.score, 3)
         if self.identity_score is not None:
@@ -80,7 +82,7 @@ class PrivacyGuard:
     :class:`GuardResult`: findings, the union mask, the masked image, unserved entries.
     """
 
-    def __init__(self, db: PrivacyDatabase, backends: list[Detector], margin: float = 0.15, encoder=None,
+    def __init__(self, db: PrivacyDatabase, backends: list[Detector], margin: float = DEFAULT_MARGIN, encoder=None,
                  recogniser=None) -> None:
         self.db = db
         self.backends = {b.name: b for b in backends}
@@ -171,7 +173,7 @@ class PrivacyGuard:
                 m = region_mask(shape, det, self.margin)
                 findings.append(Finding(entry.id, entry.category, det.box, det.score,
                                         describe(entry.category, det.box, shape, entry), "+".join(det.sources) or name,
-                                        entry.policy, ident, m))
+                                        entry.policy, ident, m, det.mask is not None))
         union = np.zeros(shape, bool)
         for f in findings:
             if f.policy == "remove":

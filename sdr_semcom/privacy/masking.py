@@ -8,9 +8,41 @@ from .detectors.base import Detection
 
 #: The value removed pixels get: mid grey, the same on both link ends.
 FILL = (127, 127, 127)
+#: Pixels a detection's pixel mask is dilated by before the margin.
+DILATE_PX = 2
+#: The guard's default margin (``PrivacyGuard(margin=...)``, ``--margin``): the fraction of a
+#: detection's size it removes around it on every side. The transmitter sends the one it used.
+DEFAULT_MARGIN = 0.15
 
 
-def region_mask(shape: tuple[int, int], det: Detection, margin: float = 0.15, dilate_px: int = 2) -> np.ndarray:
+def dilation_radius(box: tuple[float, float, float, float], margin: float, dilate_px: int = DILATE_PX) -> int:
+    """The radius :func:`region_mask` dilates a pixel mask by: ``dilate_px`` + ``margin`` x half the longer side."""
+    x0, y0, x1, y1 = box
+    return int(round(dilate_px + margin * max(x1 - x0, y1 - y0) / 2))
+
+
+def removed_box(box: tuple[float, float, float, float], shape: tuple[int, int], margin: float, pixel_mask: bool,
+                dilate_px: int = DILATE_PX) -> tuple[int, int, int, int]:
+    """The pixel bounds ``(x0, y0, x1, y1)`` (exclusive ends, clipped to ``shape``) that hold every
+    pixel :func:`region_mask` removes for a detection of this ``box``: what a receiver that got the
+    box, the margin and ``pixel_mask`` (the detection had a pixel mask) rebuilds.
+
+    A box without pixel mask: the box grown by ``margin`` of its width / height (exactly the
+    removed pixels). With a pixel mask (inside its box, up to rounding): the box grown by the
+    dilation radius + 1 pixel on every side, a bound of the removed pixels.
+    """
+    h, w = shape
+    x0, y0, x1, y1 = box
+    if pixel_mask:
+        mx = my = dilation_radius(box, margin, dilate_px) + 1
+    else:
+        mx, my = margin * (x1 - x0), margin * (y1 - y0)
+    return (max(int(np.floor(x0 - mx)), 0), max(int(np.floor(y0 - my)), 0),
+            min(int(np.ceil(x1 + mx)), w), min(int(np.ceil(y1 + my)), h))
+
+
+def region_mask(shape: tuple[int, int], det: Detection, margin: float = DEFAULT_MARGIN, dilate_px: int = DILATE_PX
+                ) -> np.ndarray:
     """Boolean (H, W) mask of one detection.
 
     A detection with a pixel mask is dilated by ``dilate_px`` plus ``margin`` x its box size;
@@ -18,16 +50,12 @@ def region_mask(shape: tuple[int, int], det: Detection, margin: float = 0.15, di
     """
     import cv2
 
-    h, w = shape
-    x0, y0, x1, y1 = det.box
-    mx, my = margin * (x1 - x0), margin * (y1 - y0)
     if det.mask is None:
-        out = np.zeros((h, w), bool)
-        xa, ya = max(int(np.floor(x0 - mx)), 0), max(int(np.floor(y0 - my)), 0)
-        xb, yb = min(int(np.ceil(x1 + mx)), w), min(int(np.ceil(y1 + my)), h)
+        out = np.zeros(shape, bool)
+        xa, ya, xb, yb = removed_box(det.box, shape, margin, False)
         out[ya:yb, xa:xb] = True
         return out
-    r = int(round(dilate_px + margin * max(x1 - x0, y1 - y0) / 2))
+    r = dilation_radius(det.box, margin, dilate_px)
     if r <= 0:
         return det.mask.astype(bool)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))

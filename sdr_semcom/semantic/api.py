@@ -51,6 +51,10 @@ class ImageHeader:
         How many packets the image was cut into.
     orig_height, orig_width : int
         Size of the image before the link resized it (0: not resized); the receiver restores it.
+    session : str
+        The transmitter's session id, hex (fresh random bytes per run; ``''``: none). A sealed
+        EMBEDDING message is bound to its image's header, hence to this run
+        (:mod:`sdr_semcom.privacy.wire`).
 
     On the air the header is compact JSON with the keys of :data:`WIRE_KEYS` (names kept from
     the first version of the link, so headers decode the same on both ends of any version).
@@ -67,6 +71,7 @@ class ImageHeader:
     quant: int = 0
     orig_height: int = 0
     orig_width: int = 0
+    session: str = ""
 
     def to_bytes(self) -> bytes:
         """The header as sent: JSON, fields in declaration order under their wire keys (the
@@ -74,6 +79,8 @@ class ImageHeader:
         d = dict(zip(WIRE_KEYS, astuple(self)))
         if not (self.orig_height or self.orig_width):
             del d["orig_height"], d["orig_width"]
+        if not self.session:
+            del d["session"]
         return json.dumps(d, separators=(",", ":")).encode()
 
     @classmethod
@@ -81,14 +88,17 @@ class ImageHeader:
         """Parse a received header; a ``ValueError`` says what is wrong with it."""
         try:
             d = json.loads(data.decode())
-            return cls(**{f.name: d[key] for f, key in zip(fields(cls), WIRE_KEYS) if key in d})
-        except (ValueError, KeyError, TypeError) as exc:
+            header = cls(**{f.name: d[key] for f, key in zip(fields(cls), WIRE_KEYS) if key in d})
+            if not isinstance(header.session, str) or len(header.session) > 64:
+                raise TypeError(f"session must be a hex string, got {header.session!r:.80}")
+            return header
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not an image header: {exc}") from exc
 
 
 #: the JSON key of each :class:`ImageHeader` field on the air, in field order
 WIRE_KEYS = ("codec", "height", "width", "lat_h", "lat_w", "channels", "bits", "n_packets", "quant", "orig_height",
-             "orig_width")
+             "orig_width", "session")
 
 
 @dataclass

@@ -2,7 +2,9 @@
 saving the weights with a manifest that says how to make them again.
 
 A codec's trainer (:mod:`.latent.train`, :mod:`.dct.train`) supplies its network, its loss and
-what its weights file holds; the rest is here.
+what its weights file holds; the rest is here. In a data-parallel run (:mod:`sdr_semcom.distributed`)
+each rank runs the same loop on its shard; :func:`optimise` averages the loss over the ranks and stops
+them together.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .. import distributed
 from .api import ImageCodec
 from .data import HELD_OUT, folder_images, held_out_images, training_images
 from .metrics import evaluate
@@ -37,11 +40,12 @@ class TrainingRun(NamedTuple):
 
 
 def start(seed: int, data_dir: Path | None) -> TrainingRun:
-    """Seed torch and numpy, pick the device and load the training images (``data_dir``'s, or
-    the shipped ones of :mod:`.data`)."""
+    """Seed torch and numpy, pick the device (a data-parallel rank's own) and load the training images
+    (``data_dir``'s, or the shipped ones of :mod:`.data`)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    w = distributed.world()
+    device = w.device if w.backend != "none" else "cuda" if torch.cuda.is_available() else "cpu"
     images = folder_images(data_dir) if data_dir else training_images()
     return TrainingRun(rng, device, images, data_dir, time.monotonic())
 
@@ -73,10 +77,12 @@ def random_crops(images: list[np.ndarray], rng: np.random.Generator, size: int, 
 
 
 def optimise(params, loss_of_step: Callable[[int], torch.Tensor], steps: int, lr: float, minutes: float,
-             t0: float) -> int:
+             t0: float, losses: list | None = None) -> int:
     """Adam with a one-cycle schedule and gradient clipping on ``loss_of_step(step)`` (a scalar
-    tensor), logging every 100 steps; stops after ``steps`` or ``minutes`` since ``t0``.
-    Returns the number of steps run."""
+    tensor), logging every 100 steps; stops after ``steps`` or ``minutes`` since ``t0`` (every rank
+    at the same step). Returns the number of steps run; ``losses`` gets each step's loss (averaged
+    over the ranks)."""
+    w = distributed.world()
     params = list(params)
     opt = torch.optim.Adam(params, lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.05)
@@ -88,11 +94,15 @@ def optimise(params, loss_of_step: Callable[[int], torch.Tensor], steps: int, lr
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
-        if step % 100 == 0:
-            log.info("step %d  loss %.5f  psnr %.2f dB  %.0f s", step, loss.item(),
-                     -10 * np.log10(max(loss.item(), 1e-10)), time.monotonic() - t0)
-        if time.monotonic() - t0 > minutes * 60:
-            log.warning("stopping at step %d: --minutes %.1f reached", step, minutes)
+        value, late = distributed.mean_across([loss.item(), float(time.monotonic() - t0 > minutes * 60)], w)
+        if losses is not None:
+            losses.append(value)
+        if step % 100 == 0 and w.main:
+            log.info("step %d  loss %.5f  psnr %.2f dB  %.0f s", step, value,
+                     -10 * np.log10(max(value, 1e-10)), time.monotonic() - t0)
+        if late > 0:
+            if w.main:
+                log.warning("stopping at step %d: --minutes %.1f reached", step, minutes)
             break
     return step
 

@@ -159,11 +159,22 @@ def test_unusable_recordings_exit_2(semantic_link, tmp_path):
     meta["global"]["core:sample_rate"] = 2e6
     (tmp_path / "r.sigmf-meta").write_text(json.dumps(meta))
     res = runner.invoke(main, ["decode", str(tmp_path / "r"), "--out", str(tmp_path / "o"), "--role", "eve"])
-    assert res.exit_code == 2 and "recorded at 2e+06 S/s, the link runs at 1e+06 S/s" in res.output, res.output
+    said = ("recorded at 2e+06 S/s (core:sample_rate in r.sigmf-meta), but this link runs at 1e+06 S/s: "
+            "pass --rate 2e+06")
+    assert res.exit_code == 2 and said in res.output, res.output
+    # rx --radio file and calibrate --source file read it with the same reader: same files, same errors
+    rx = runner.invoke(main, ["rx", "--radio", "file", "--input", str(tmp_path / "r.sigmf-data"), "--out",
+                              str(tmp_path / "o"), "--role", "eve"])
+    assert rx.exit_code == 2 and said in rx.output, rx.output
     (tmp_path / "r.sigmf-meta").write_text("{}")
-    res = runner.invoke(main, ["decode", str(tmp_path / "r"), "--out", str(tmp_path / "o"), "--role", "eve"])
-    assert res.exit_code == 2 and "not SigMF metadata" in res.output, res.output
-    assert "Traceback" not in res.output
+    for args in (["decode", str(tmp_path / "r.sigmf-meta"), "--role", "eve", "--out", str(tmp_path / "o")],
+                 ["rx", "--radio", "file", "--input", str(tmp_path / "r.sigmf-data"), "--role", "eve", "--out",
+                  str(tmp_path / "o")],
+                 ["calibrate", "--source", "file", str(tmp_path / "r.sigmf-data")]):
+        res = runner.invoke(main, args)
+        assert res.exit_code == 2 and "r.sigmf-meta: not readable SigMF metadata ('global')" in res.output, \
+            (args, res.output)
+        assert "Traceback" not in res.output
 
 
 def test_full_disk_during_a_capture_keeps_a_valid_recording(tmp_path, monkeypatch):
@@ -211,8 +222,11 @@ def test_sample_limit_ends_the_recording_and_decode_counts_the_rest(tmp_path):
     assert rep["packets_lost"] == rep["packets_sent"] - rep["packets_received"]
 
 
-def test_a_registered_front_end_is_recorded_with_its_metadata(tmp_path, monkeypatch):
-    """The radio hook: a stand-in front end (a recording played back) registered in FRONT_ENDS."""
+@pytest.mark.parametrize("radio", [True, False])
+def test_a_registered_front_end_is_recorded_with_its_metadata(tmp_path, monkeypatch, radio):
+    """A stand-in receive front end (a recording played back) registered in FRONT_ENDS, as the USRP's
+    is: as a radio (no length: the capture ends on the END frame, as rx --radio uhd) or with its
+    length and a sample limit."""
     from gnuradio import blocks
 
     from sdr_semcom.capture import session
@@ -227,8 +241,11 @@ def test_a_registered_front_end_is_recorded_with_its_metadata(tmp_path, monkeypa
                                                                              PayloadType.RAW),)), cfg)
     x = np.concatenate(list(open_recording(tmp_path / "src").chunks()))
 
-    class StandIn:
+    from sdr_semcom.radio.base import RxFrontEnd
+
+    class StandIn(RxFrontEnd):
         kind, description, frequency, gains = "standin", "stand-in radio", 2.45e9, {"rx": 31.5}
+        lengths = None if radio else [x.size]
 
         def sources(self, tb):
             return [blocks.vector_source_c(x.tolist(), False)]
@@ -237,8 +254,9 @@ def test_a_registered_front_end_is_recorded_with_its_metadata(tmp_path, monkeypa
             return {"overflows": 0}
 
     monkeypatch.setitem(session.FRONT_ENDS, "standin", lambda args, cfg: StandIn())
-    r = session.capture(tmp_path / "radio", session.Source("standin"), cfg, limit=x.size)
-    assert r.end == "limit" and r.samples == x.size and r.report["end_frame_heard"]
+    r = session.capture(tmp_path / "radio", session.Source("standin"), cfg, limit=None if radio else x.size)
+    assert r.report["end_frame_heard"] and r.report["radio"] == {"kind": "standin", "overflows": 0}
+    assert (r.end, r.samples <= x.size) == ("eot", True) if radio else (r.end, r.samples) == ("limit", x.size)
     rec = open_recording(tmp_path / "radio")
     assert rec.global_info["core:hw"] == "stand-in radio" and rec.link("radio") == {"overflows": 0}
     assert rec.meta["captures"][0]["core:frequency"] == 2.45e9
@@ -247,6 +265,22 @@ def test_a_registered_front_end_is_recorded_with_its_metadata(tmp_path, monkeypa
 
 
 # ------------------------------------------------------------------------------------ processes
+def test_capture_from_a_usrp_that_is_not_there_is_one_line(tmp_path):
+    """capture --source uhd opens the USRP through radio.uhd (rx --radio uhd's options): without
+    one, the radio package's one line naming the device args, exit 1, nothing written."""
+    p = subprocess.run(CLI + ["capture", "--source", "uhd", "--args", "type=b200", "--freq", "2.4e9", "--gain", "20",
+                              "--rate", "1e6", "--out", str(tmp_path / "cap")], env=ENV, cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 1 and "Traceback" not in p.stderr and p.stdout == "", p.stderr
+    assert p.stderr.strip().splitlines() == [
+        'Error: no USRP answered for device args "type=b200": check the cable / uhd_find_devices, or record a '
+        "ZeroMQ link (--source zmq) or the loopback (--source loopback)"], p.stderr
+    assert not list(tmp_path.iterdir())
+    res = CliRunner().invoke(__import__("sdr_semcom.cli", fromlist=["main"]).main,
+                             ["capture", "--source", "loopback", "--gain", "20", "--out", str(tmp_path / "c")])
+    assert res.exit_code == 2 and "--gain: USRP settings, for --source uhd only" in res.output, res.output
+
+
 def _start(args, **kw):
     return subprocess.Popen(CLI + args, env=ENV, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             **kw)

@@ -58,9 +58,9 @@ def test_message_attack_counts_regions_and_recovers_nothing():
     texts, _ = guard_sentences()
     truth = texts[:: len(texts) // 6][:6]
     keys = LinkKeys.from_database(PrivacyDatabase.default())
-    data = pack_findings([(10, 10, 50, 60)] * 6, text_encoder()(truth), keys, Context("codec", 0, 2))
+    data = pack_findings([(10, 10, 50, 60)] * 6, text_encoder()(truth), keys, Context("codec", 0, 2, b"header"))
     a = message_attack(data, truth)
     assert a.region_count == a.true_count == 6
     assert a.candidates == len(texts) and a.hits <= 1  # chance: 6 / 162
-    clear = pack_findings([], np.zeros((0, 384)), None, Context("codec", 0, 2))
+    clear = pack_findings([], np.zeros((0, 384)), None, Context("codec", 0, 2, b"header"))
     assert message_attack(clear, []).region_count == 0

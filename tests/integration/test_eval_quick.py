@@ -52,12 +52,13 @@ def test_resume_drops_an_unfinished_point(tmp_path):
     from sdr_semcom.eval.run import RowWriter
 
     path = tmp_path / "rows.jsonl"
-    rows = [{"kind": "floor", "judge": "sface"}, {"kind": "image", "snr": 10.0}, {"kind": "done", "snr": 10.0},
-            {"kind": "image", "snr": 12.0}]
+    rows = [{"kind": "floor", "judge": "sface"}, {"kind": "image", "image": "a", "snr": 10.0},
+            {"kind": "done", "image": "a", "snr": 10.0}, {"kind": "image", "image": "a", "snr": 12.0}]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n{\"kind\": \"ima")  # killed mid-line
     w = RowWriter(path, resume=True)
+    assert not w.write_cell(("a", 10.0), [{"kind": "image", "image": "a", "snr": 10.0}])  # a cell is written once
     w.close()
-    assert w.done() == {10.0}
+    assert w.done() == {("a", 10.0)}
     assert [json.loads(x) for x in path.read_text().splitlines()] == rows[:3]
     w = RowWriter(path, resume=False)
     w.close()

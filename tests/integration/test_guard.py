@@ -110,16 +110,16 @@ def test_sealed_embedding_roundtrip_aligns_and_others_get_nothing(db):
     enc = text_encoder()
     texts = ["a large human face in the center of the image", "a small region of text in the top left of the image"]
     e = enc(texts)
-    keys, ctx = LinkKeys.from_database(db), Context("codec", 0, 2)
+    keys, ctx = LinkKeys.from_database(db), Context("codec", 0, 2, b"header")
     data = pack_findings([(0, 0, 10, 10), (5, 5, 9, 9)], e, keys, ctx)
     aligner = Aligner(db, enc)
-    for region, vec, want, text in zip(unpack_findings(data, keys, ctx), e, ["faces", "text"], texts):
+    for region, vec, want, text in zip(unpack_findings(data, keys, ctx).regions, e, ["faces", "text"], texts):
         assert float(region.vector @ vec) > 0.99
         m = aligner.match(region.vector)
         assert m.entry_id == want and m.score > 0.95 and m.text == text
     with pytest.raises(AuthenticationFailed):  # another database's secret
         unpack_findings(data, LinkKeys.from_secret(bytes(32), db.entries_hash), ctx)
-    assert parse_findings(data).region_count == 2 and len(data) == 3 + 16 + 12 + 1 + 2 * (8 + DIM) + 16
+    assert parse_findings(data).region_count == 2 and len(data) == 5 + 16 + 12 + 4 + 2 * (9 + DIM) + 16
 
 
 def test_plates_and_other_text_are_reported_under_their_own_entries(db):

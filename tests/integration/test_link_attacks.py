@@ -8,20 +8,22 @@ here) so the tests show the attack working on it and failing on the sealed messa
 import hashlib
 import hmac
 import json
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from sdr_semcom.phy.framing import Message, PayloadType
-from sdr_semcom.pipeline import NOT_SEALED, KeyCheckError, SemanticReceiver, SemanticTransmitter
+from sdr_semcom.pipeline import HEADER_LOST, NOT_SEALED, KeyCheckError, SemanticReceiver, SemanticTransmitter
 from sdr_semcom.privacy import PrivacyDatabase
 from sdr_semcom.privacy.descriptions import HORIZ, SIZES, VERT, _phrase, candidate_descriptions
 from sdr_semcom.privacy.guard import Finding
 from sdr_semcom.privacy.keying import DATABASE_DIFFERS, KEY_MISMATCH, KEY_OK, LinkKeys
 from sdr_semcom.privacy.quantize import EmbeddingQuantizer
 from sdr_semcom.privacy.text_encoder import DIM, text_encoder
-from sdr_semcom.privacy.wire import Context, pack_findings, parse_findings
+from sdr_semcom.privacy.wire import Context, embedding_offset, pack_findings, parse_findings
+from sdr_semcom.semantic.api import DecodeInfo, ImageHeader
 
 CANDIDATE_IDS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
 TARGET = "grace"
@@ -88,10 +90,10 @@ def db():
 
 def _region_bytes(message: bytes, n: int) -> list[bytes]:
     """Where each region's embedding sits in a sealed message if it were laid out in clear
-    (the attacker's best guess: after the clear header, the nonce and the count byte)."""
+    (the attacker's best guess: after the clear header and the nonce, at the plaintext's offsets)."""
     size = EmbeddingQuantizer(8).nbytes
-    body = message[3 + 8 + 8 + 12 + 1 :]
-    return [body[i * (8 + size) + 8 : (i + 1) * (8 + size)] for i in range(n)]
+    body = message[5 + 8 + 8 + 12 :]
+    return [body[embedding_offset(i, 8) : embedding_offset(i, 8) + size] for i in range(n)]
 
 
 def test_inner_product_attack_recovers_the_id_before_and_nothing_now(enc, db, monkeypatch):
@@ -111,7 +113,7 @@ def test_inner_product_attack_recovers_the_id_before_and_nothing_now(enc, db, mo
     assert old_hits >= 25, old_hits  # the old keying gives the enrolled person away from one transmission
 
     keys = LinkKeys.from_database(db)
-    ctx = Context("codec", 0, 2)
+    ctx = Context("codec", 0, 2, b"header")
 
     def sealed(v):
         return _region_bytes(pack_findings([(10, 10, 50, 50)], v[None], keys, ctx), 1)[0]
@@ -133,21 +135,33 @@ def test_equal_descriptions_gave_equal_ciphertexts_before_and_differ_now(enc, db
     v = enc(["a large human face in the center of the image"])[0]
     rotation = _old_rotation(db.secret)
     assert _old_encode(rotation, v) == _old_encode(rotation, v)
-    keys, ctx = LinkKeys.from_database(db), Context("codec", 0, 2)
+    keys, ctx = LinkKeys.from_database(db), Context("codec", 0, 2, b"header")
     a, b = (pack_findings([(0, 0, 9, 9)], v[None], keys, ctx) for _ in range(2))
     assert a != b and _region_bytes(a, 1) != _region_bytes(b, 1)
 
 
 # -- the semantic link's two ends (no radio, no image codec: only the EMBEDDING messages) -------
 class _Codec:
+    """Two packets per image, naming its size; decodes to a flat image of the size the header says,
+    as bright as the packets that arrived say (what the receiver decoded shows in the pixels)."""
+
     id = "test-codec:000000000000"
 
     def encode(self, img):
-        return SimpleNamespace(to_bytes=lambda: b"header"), [b"features"]
+        return ImageHeader(self.id, *img.shape[:2], 1, 1, 3, 8, 2), [b"p0 %d" % img.shape[0], b"p1 %d" % img.shape[0]]
+
+    def decode(self, header, packets):
+        got = [p for p in packets if p is not None]
+        level = sum(sum(p) for p in got) % 200 + 20 if got else 127
+        return (np.full((header.height, header.width, 3), level, np.uint8),
+                DecodeInfo(header.n_packets, len(got), 0, len(got) / max(header.n_packets, 1), not got))
 
 
 class _Guard:
     """Removes one face, the same every image."""
+
+    def __init__(self, margin=0.15):
+        self.margin = margin
 
     def process(self, img):
         f = Finding("faces", "face", (10.0, 20.0, 60.0, 90.0), 0.9, "a medium-sized human face in the top left "
@@ -155,11 +169,27 @@ class _Guard:
         return SimpleNamespace(masked=img, removed=[f], mask=np.zeros(img.shape[:2], bool))
 
 
+def _transmission(tx_db, images=2, size=100, margin=0.15, stream=0):
+    """One transmitter run (one session): every message, numbered from 0 as the link layer does."""
+    tx = SemanticTransmitter(_Codec(), _Guard(margin) if tx_db else None, tx_db, stream=stream)
+    msgs = [m for _ in range(images) for m in tx.messages(np.zeros((size, size, 3), np.uint8))[0]]
+    return [Message(stream, i, pt, [data] if pt is not PayloadType.FEATURES else list(data))
+            for i, (data, pt) in enumerate(msgs)]
+
+
 def _link(tx_db, images=2):
-    """Messages as the link layer numbers them (from 0), the EMBEDDING ones only."""
-    tx = SemanticTransmitter(_Codec(), _Guard() if tx_db else None, tx_db)
-    msgs = [m for _ in range(images) for m in tx.messages(np.zeros((100, 100, 3), np.uint8))[0]]
-    return [Message(0, i, pt, [data]) for i, (data, pt) in enumerate(msgs) if pt is PayloadType.EMBEDDING]
+    """Messages of one run with what the EMBEDDING ones are bound to: METADATA and EMBEDDING
+    (the features play no part in these attacks)."""
+    return [m for m in _transmission(tx_db, images) if m.ptype is not PayloadType.FEATURES]
+
+
+def _embedding(msgs, image):
+    return next(m for m in msgs if m.ptype is PayloadType.EMBEDDING and m.msg_id == 3 * image + 2)
+
+
+def _replace(msgs, new):
+    """``msgs`` with the message at ``new``'s (stream, id) replaced by ``new``."""
+    return [new if (m.stream, m.msg_id) == (new.stream, new.msg_id) else m for m in msgs]
 
 
 def test_authorized_receiver_aligns_and_eavesdropper_counts(db):
@@ -194,16 +224,18 @@ def test_database_with_other_entries_is_reported(db, caplog):
 
 
 def test_message_moved_to_another_image_fails_and_unsealed_is_flagged(db):
-    first, second = _link(db)
-    swapped = [Message(0, first.msg_id, first.ptype, second.fragments),
-               Message(0, second.msg_id, second.ptype, first.fragments)]
+    msgs = _link(db)
+    first, second = _embedding(msgs, 0), _embedding(msgs, 1)
+    swapped = _replace(_replace(msgs, Message(0, first.msg_id, first.ptype, second.fragments)),
+                       Message(0, second.msg_id, second.ptype, first.fragments))
     rx = SemanticReceiver(_Codec(), db=db)
     items = rx.decode(swapped)
     assert all(it.key_check == KEY_OK and it.embedding_error == "authentication failed" for it in items)
     with pytest.raises(KeyCheckError, match="failed authentication"):
         SemanticReceiver(_Codec(), db=db, strict=True).decode(swapped)
     (it,) = SemanticReceiver(_Codec(), db=db).decode(_link(None, images=1))
-    assert it.key_check == NOT_SEALED and it.region_count == 0 and parse_findings(b"\x02\x00\x08\x00").region_count == 0
+    assert it.key_check == NOT_SEALED and it.region_count == 0
+    assert parse_findings(b"\x03\x00\x08\x00\x00\x00\x00\x00\x00").region_count == 0
 
 
 def test_rx_cli_strict_exits_non_zero_on_another_database(db, tmp_path, monkeypatch):
@@ -231,9 +263,8 @@ def test_rx_cli_strict_exits_non_zero_on_another_database(db, tmp_path, monkeypa
 def test_sealed_message_of_another_stream_is_not_taken(db):
     """A genuine sealed message of another transfer (stream 1, same database) sent where stream 0's
     image 0 expects its own: left out as foreign, never attached to stream 0's image."""
-    tx1 = SemanticTransmitter(_Codec(), _Guard(), db, stream=1)
-    msgs1 = [m for m in tx1.messages(np.zeros((100, 100, 3), np.uint8))[0]]
-    (emb1,) = [Message(1, 2, pt, [data]) for data, pt in msgs1 if pt is PayloadType.EMBEDDING]
+    msgs1 = _transmission(db, images=1, stream=1)
+    emb1 = _embedding(msgs1, 0)
     empty = _link(None, images=1)  # stream 0, image 0: nothing removed (unsealed, no region)
     rx = SemanticReceiver(_Codec(), db=db, strict=True)
     with pytest.raises(KeyCheckError, match="not sealed"):  # its own message is the unsealed one, the foreign one is out
@@ -241,6 +272,138 @@ def test_sealed_message_of_another_stream_is_not_taken(db):
     assert rx.foreign_messages == 1
     (it,) = SemanticReceiver(_Codec(), db=db).decode(empty + [emb1])
     assert it.regions == [] and it.region_count == 0
-    # relabelled as stream 0, the message no longer verifies: the stream is in its associated data
-    (it,) = SemanticReceiver(_Codec(), db=db).decode([Message(0, 2, emb1.ptype, emb1.fragments)])
+    # relabelled as stream 0 (with its own header), the message no longer verifies: the stream is in its
+    # associated data
+    header1 = next(m for m in msgs1 if m.ptype is PayloadType.METADATA)
+    (it,) = SemanticReceiver(_Codec(), db=db).decode([Message(0, 0, header1.ptype, header1.fragments),
+                                                      Message(0, 2, emb1.ptype, emb1.fragments)])
     assert it.embedding_error == "authentication failed" and it.regions == []
+
+
+# -- issue #11, second review: per-transmission and per-image binding --------------------------
+def test_replay_from_an_earlier_session_fails_authentication(db):
+    """The attacker recorded run A and, in run B, puts A's sealed message of image 0 where B's
+    goes (same codec, stream, message id, same image content): before the session id it verified."""
+    run_a, run_b = _link(db), _link(db)
+    sessions = {m.data for m in run_a if m.ptype is PayloadType.METADATA}
+    assert len(sessions) == 1 and sessions != {m.data for m in run_b if m.ptype is PayloadType.METADATA}
+    replayed = _replace(run_b, _embedding(run_a, 0))
+    rx = SemanticReceiver(_Codec(), db=db)
+    items = rx.decode(replayed)
+    assert items[0].key_check == KEY_OK and items[0].embedding_error == "authentication failed"
+    assert items[0].regions == [] and items[0].region_count == 1  # counted, never opened as garbage
+    assert items[1].regions[0]["entry"] == "faces" and rx.auth_failures == 1
+    with pytest.raises(KeyCheckError, match="replayed from another transmission"):
+        SemanticReceiver(_Codec(), db=db, strict=True).decode(replayed)
+    # what catches it is the session id: B's header with A's session id in it lets A's message verify
+    a_session = ImageHeader.from_bytes(next(m.data for m in run_a if m.ptype is PayloadType.METADATA)).session
+    b_header = next(m for m in run_b if m.ptype is PayloadType.METADATA and m.msg_id == 0)
+    forged = ImageHeader.from_bytes(b_header.data)
+    assert forged.session != a_session
+    forged_header = Message(0, 0, PayloadType.METADATA, [replace(forged, session=a_session).to_bytes()])
+    (first, *_) = SemanticReceiver(_Codec(), db=db).decode(_replace(replayed, forged_header))
+    assert first.embedding_error is None and first.regions[0]["entry"] == "faces"
+
+
+def test_message_moved_to_another_image_of_the_same_position_fails(db):
+    """Two transmitters of one lab (same database, same stream) send different images: image 0's
+    message of one, put with image 0 of the other, names the other image's header: it fails."""
+    big, small = _transmission(db, images=1, size=120), _transmission(db, images=1, size=80)
+    moved = _replace([m for m in small if m.ptype is not PayloadType.FEATURES], _embedding(big, 0))
+    (it,) = SemanticReceiver(_Codec(), db=db).decode(moved)
+    assert it.embedding_error == "authentication failed" and it.regions == []
+
+
+def test_altered_image_header_breaks_its_sealed_message(db):
+    """The METADATA message is in clear but bound: rewriting it (another size to restore, another
+    packet count) makes the image's sealed message fail, and the receiver says so."""
+    msgs = _link(db, images=1)
+    header = next(m for m in msgs if m.ptype is PayloadType.METADATA)
+    altered = replace(ImageHeader.from_bytes(header.data), orig_height=50, orig_width=50)
+    (it,) = SemanticReceiver(_Codec(), db=db).decode(_replace(msgs, Message(0, 0, header.ptype, [altered.to_bytes()])))
+    assert it.image.shape[:2] == (50, 50)  # the codec still decodes what the header says (unauthenticated) ...
+    assert it.embedding_error == "authentication failed" and it.regions == []  # ... and the regions are refused
+
+
+def test_image_header_lost_leaves_the_message_unverified_not_forged(db):
+    msgs = [m for m in _link(db) if not (m.ptype is PayloadType.METADATA and m.msg_id == 0)]
+    rx = SemanticReceiver(_Codec(), db=db, strict=True)
+    items = rx.decode(msgs)  # a loss, not an attack: strict does not stop
+    assert items[0].embedding_error == HEADER_LOST and items[0].regions == [] and items[0].region_count == 1
+    assert rx.unverified == 1 and rx.auth_failures == 0 and items[1].regions[0]["entry"] == "faces"
+
+
+def test_earlier_sessions_image_spliced_in_whole_is_flagged(db):
+    """Header and sealed message of run A's image 1 both replayed into run B: each verifies against
+    the other (they belong together), but the stream now holds two sessions: reported."""
+    run_a, run_b = _link(db), _link(db)
+    spliced = run_b
+    for m in run_a:
+        if m.msg_id in (3, 5):
+            spliced = _replace(spliced, m)
+    rx = SemanticReceiver(_Codec(), db=db)
+    items = rx.decode(spliced)
+    assert items[0].embedding_error is None and items[0].session != items[1].session
+    assert rx.session_mixes == 1 and "session" in items[1].embedding_error
+    with pytest.raises(KeyCheckError, match="another transmitter session"):
+        SemanticReceiver(_Codec(), db=db, strict=True).decode(spliced)
+
+
+def test_the_guards_margin_travels_sealed_and_the_fill_uses_it(db):
+    """tx ran with --margin 0.4: the authorized receiver fills the box grown by 0.4, not the default
+    0.15; the eavesdropper, without the key, has no margin and finds the grey fill."""
+    from sdr_semcom.generative.base import FillResult
+    from sdr_semcom.generative.receiver import fill_regions
+
+    msgs = [m for m in _transmission(db, images=1, size=200, margin=0.4)]
+    (it,) = SemanticReceiver(_Codec(), db=db).decode(msgs)
+    assert it.margin == pytest.approx(0.4)
+    x0, y0, x1, y1 = 10, 20, 60, 90  # the face box; grown by 0.4 x (50, 70) on every side
+    assert it.regions[0]["removed"] == [0, 0, 80, 118]
+
+    class _Spy:
+        name = "spy"
+
+        def fill(self, image, mask, regions):
+            self.mask = mask
+            return FillResult(image, ["spy"] * len(regions))
+
+    spy = _Spy()
+    fill_regions(it.image, spy, it.regions, it.vectors, it.region_count)
+    assert spy.mask[:118, :80].all() and spy.mask.sum() == 80 * 118
+    default = _Spy()
+    fill_regions(it.image, default, [{k: v for k, v in it.regions[0].items() if k != "removed"}])
+    assert default.mask.sum() == (int(np.ceil(x1 + 7.5)) - int(np.floor(x0 - 7.5))) * (int(np.ceil(y1 + 10.5)) - 9)
+    (eve,) = SemanticReceiver(_Codec()).decode(msgs)
+    assert eve.margin is None and eve.regions == [] and eve.region_count == 1
+    plain = parse_findings(_embedding(msgs, 0).data)
+    assert len(plain.body) == len(parse_findings(_embedding(_transmission(db, images=1), 0).data).body)
+
+
+def test_replaced_feature_packets_are_decoded_as_lost_by_the_authorized_receiver(db):
+    """An attacker on the air swaps image 0's packets for its own bytes and for another image's
+    (same layout, another transmitter of the lab): the authorized receiver checks each against the
+    tags in the sealed message and decodes those as lost; the eavesdropper cannot tell."""
+    msgs = _transmission(db, images=1, size=120)
+    other = _transmission(db, images=1, size=80)
+    feats = next(m for m in msgs if m.ptype is PayloadType.FEATURES)
+    theirs = next(m for m in other if m.ptype is PayloadType.FEATURES)
+    rx = SemanticReceiver(_Codec(), db=db)
+    (clean,) = rx.decode(msgs)
+    assert clean.features_verified and clean.packets_rejected == 0 and clean.info.packets_received == 2
+    forged = _replace(msgs, Message(0, feats.msg_id, feats.ptype, [b"attacker's own", theirs.fragments[1]]))
+    rx = SemanticReceiver(_Codec(), db=db)
+    (it,) = rx.decode(forged)
+    assert it.packets_rejected == 2 and rx.forged_packets == 2 and it.info.packets_received == 0 and it.info.all_lost
+    assert it.regions[0]["entry"] == "faces"  # the sealed message itself is genuine
+    with pytest.raises(KeyCheckError, match="did not match their sealed tags"):
+        SemanticReceiver(_Codec(), db=db, strict=True).decode(forged)
+    (eve,) = SemanticReceiver(_Codec()).decode(forged)  # no key: it decodes whatever arrived
+    assert eve.info.packets_received == 2 and eve.features_verified is None
+    # a packet lost on the air stays a loss, not a forgery; the one that arrived is checked and kept
+    lossy = _replace(msgs, Message(0, feats.msg_id, feats.ptype, [feats.fragments[0], None]))
+    (it,) = SemanticReceiver(_Codec(), db=db, strict=True).decode(lossy)
+    assert it.packets_rejected == 0 and it.info.packets_received == 1 and it.features_verified
+    # without the sealed message (lost), the packets cannot be checked: decoded, and said so
+    (it,) = SemanticReceiver(_Codec(), db=db).decode([m for m in forged if m.ptype is not PayloadType.EMBEDDING])
+    assert it.features_verified is False and it.info.packets_received == 2

@@ -251,6 +251,26 @@ def test_tx_reports_undelivered_when_no_receiver(tmp_path):
     assert pa in tx_err and "not confirmed as delivered" in tx_err and "sent" not in tx_out
 
 
+def test_a_rogue_control_peer_cannot_make_tx_succeed(tmp_path):
+    """A local process that connects to tx's control socket (a DEALER, as a channel would), names
+    itself the channel and says every receiver heard the END frame, without taking a sample: tx
+    ignores its done (no END receipt), waits for the real one, and exits 1."""
+    from sdr_semcom.link.control import ControlLink, control_address
+
+    (port,) = _link_ports(1)
+    pt = f"tcp://127.0.0.1:{port}"
+    tx = _start(["tx", *map(str, _images(tmp_path, 1, 16)), "--bind", pt, "--size", "16", "--connect-timeout", "5",
+                 "--payload", "raw"])
+    claim = {"packets_received": 3, "packets_sent": 3, "end_frame_heard": True}
+    with ControlLink(control_address(pt), False, "channel") as rogue:
+        rogue.send("hello")
+        rogue.send("ready")
+        rogue.send("done", receivers={"auth": claim, "eve": claim})
+        out, err = tx.communicate(timeout=90)
+    assert tx.returncode == 1, (out, err)
+    assert "did not quote its receipt" in err and "not confirmed as delivered" in err and "sent" not in out
+
+
 def test_tx_fails_within_its_timeout_when_the_channel_dies(tmp_path):
     """The channel process is killed while tx waits on it: tx exits 1 within its idle timeout."""
     pt, pa = (f"tcp://127.0.0.1:{p}" for p in _link_ports(2))
@@ -313,7 +333,8 @@ def test_semantic_three_process_link_with_guard(tmp_path, face_samples):
                        "--connect-timeout", "120"]),
     }
     time.sleep(0.5)
-    procs["tx"] = _start(["tx", str(face), "--bind", pt, "--size", "256", "--db", str(db), "--connect-timeout", "120"])
+    procs["tx"] = _start(["tx", str(face), "--bind", pt, "--size", "256", "--db", str(db), "--connect-timeout", "120",
+                          "--margin", "0.3"])
     outs = {k: p.communicate(timeout=300) for k, p in procs.items()}
     for k, p in procs.items():
         assert p.returncode == 0, (k, outs[k])
@@ -324,6 +345,14 @@ def test_semantic_three_process_link_with_guard(tmp_path, face_samples):
     assert len(a["regions"]) >= 5 and all(r["entry"] == "faces" and r["score"] > 0.9 for r in a["regions"])
     assert a["key_check"] == "ok" and a.get("embedding_error") is None and a["region_count"] == len(a["regions"])
     assert e["regions"] == [] and e["region_count"] == len(a["regions"])  # sealed: the eavesdropper counts, no boxes
+    # tx's --margin reached the authorized receiver sealed, and its fill bounds follow it; the features were
+    # checked against the sealed tags; both receivers read the run's session id (clear), only auth a margin
+    assert a["margin"] == 0.3 and "margin" not in e and a["features_verified"] is True and "features_verified" not in e
+    assert len(a["session"]) == 16 and a["session"] == e["session"]
+    width = Image.open(face).size[0]
+    for r in a["regions"]:
+        (x0, _, x1, _), (rx0, _, rx1, _) = r["box"], r["removed"]
+        assert rx0 <= max(x0 - int(0.3 * (x1 - x0)), 0) and rx1 >= min(x1 + int(0.3 * (x1 - x0)), width)
     assert auth["snr_configured_db"] == 20 and "snr_configured_db" not in eve  # only what the config it got says
     img = np.asarray(Image.open(tmp_path / "auth" / a["file"]))
     assert img.shape == np.asarray(Image.open(face)).shape  # sent at 256 px (long side), restored to 1280 x 886

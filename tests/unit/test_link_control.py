@@ -105,11 +105,57 @@ def test_tx_success_needs_the_end_frame_heard_by_the_receivers_that_count():
     missed the END frame; the eavesdropper's tap may lose everything."""
     from sdr_semcom.link.roles import _check_heard_end
 
-    ok = {"packets_received": 12, "packets_sent": 12, "end_frame_heard": True}
-    lost = {"packets_received": 0, "packets_sent": None, "end_frame_heard": False}
-    _check_heard_end({"receivers": {"auth": ok, "eve": lost}}, "tcp://x")  # the tap lost it all: fine
+    receipt = bytes(range(16))
+    ok = {"packets_received": 12, "packets_sent": 12, "end_frame_heard": True, "receipt": receipt.hex()}
+    lost = {"packets_received": 0, "packets_sent": None, "end_frame_heard": False, "receipt": None}
+    _check_heard_end({"who": "channel", "receivers": {"auth": ok, "eve": lost}}, "tcp://x", receipt)  # tap lost it all
     with pytest.raises(LinkError, match=r"not heard by auth \(0 packets received\)"):
-        _check_heard_end({"receivers": {"auth": lost, "eve": ok}}, "tcp://x")
-    with pytest.raises(LinkError, match="not heard by rx"):
-        _check_heard_end({"who": "rx", **lost}, "tcp://x")  # rx connected to tx directly
-    _check_heard_end({"who": "rx", **ok}, "tcp://x")
+        _check_heard_end({"who": "channel", "receivers": {"auth": lost, "eve": ok}}, "tcp://x", receipt)
+    with pytest.raises(LinkError, match=r"not heard by rx \(auth\)"):
+        _check_heard_end({"who": "rx (auth)", **lost}, "tcp://x", receipt)  # rx connected to tx directly
+    _check_heard_end({"who": "rx (auth)", **ok}, "tcp://x", receipt)
+
+
+def test_a_done_without_the_end_receipt_or_from_a_stranger_is_forged():
+    """What a process that only connected to the control socket can say: every claim, no receipt."""
+    from sdr_semcom.link.roles import ForgedDone, _check_heard_end
+
+    receipt = bytes(range(16))
+    claim = {"packets_received": 12, "packets_sent": 12, "end_frame_heard": True}
+    for rogue in ({"who": "channel", "receivers": {"auth": claim}},  # a channel's words, no receipt
+                  {"who": "channel", "receivers": {"auth": {**claim, "receipt": bytes(16).hex()}}},  # a guess
+                  {"who": "channel", "receivers": {"auth": {**claim, "receipt": "not hex"}}},
+                  {"who": "channel", "receivers": {"auth": {**claim, "receipt": 7}}},
+                  {"who": "channel", "receivers": "all"}, {"who": "channel"},
+                  {"who": "mallory", **claim, "receipt": receipt.hex()},  # a name tx does not take done from
+                  {"who": ["channel"], **claim}):
+        with pytest.raises(ForgedDone):
+            _check_heard_end(rogue, "tcp://x", receipt)
+
+
+def test_end_frame_carries_a_fresh_receipt_the_receiver_reads():
+    a, b = LinkTransmitter(100), LinkTransmitter(100)
+    assert a.receipt != b.receipt and len(a.receipt) == 16
+    frames = a.frames(b"x" * 250)
+    rx = _received(frames + [a.end_frame()])
+    assert rx.end_receipt == a.receipt and rx.expected_frames == 3
+    assert _received(frames).end_receipt is None
+
+
+def test_control_token_drops_messages_without_it(monkeypatch):
+    """With a shared token set, a peer without it is not heard (not even its heartbeats), and the
+    token never shows in what was heard."""
+    from sdr_semcom.link.control import TOKEN_ENV
+
+    (port,) = free_ports(1)
+    addr = f"tcp://127.0.0.1:{port}"
+    monkeypatch.setenv(TOKEN_ENV, "lab-secret")
+    with ControlLink(addr, True, "tx") as up, ControlLink(addr, False, "rogue", token="guess") as rogue:
+        rogue.send("done", end_frame_heard=True)
+        assert _wait(lambda: up.rejected >= 2)  # its done and its beats
+        assert up.get("done") is None and up.last_heard is None
+        with ControlLink(addr, False, "channel") as peer:  # the token from the environment
+            peer.send("done", receivers={})
+            assert _wait(lambda: up.get("done") is not None)
+            assert up.get("done")["who"] == "channel" and "token" not in up.get("done")
+            assert _wait(lambda: peer.last_heard is not None)  # and it hears the upstream's beats

@@ -3,6 +3,7 @@ boundary between the two codec packages."""
 
 import ast
 import json
+from dataclasses import astuple
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,18 @@ def test_header_without_quant_extra_keys_ignored_and_missing_keys_refused():
         ImageHeader.from_bytes(json.dumps(d).encode())
     with pytest.raises(ValueError, match="not an image header"):
         ImageHeader.from_bytes(b"[1, 2]")
+
+
+def test_header_carries_the_session_id_only_when_given():
+    header = ImageHeader("codec_v2:0123456789ab", 37, 53, 3, 4, 3, 0, 2, 1234)
+    assert b"session" not in header.to_bytes()
+    with_session = ImageHeader(*astuple(header)[:-1], session="00112233aabbccdd")
+    assert json.loads(with_session.to_bytes())["session"] == "00112233aabbccdd"
+    assert ImageHeader.from_bytes(with_session.to_bytes()) == with_session
+    d = json.loads(with_session.to_bytes())
+    for bad in (7, ["x"], "f" * 65):
+        with pytest.raises(ValueError, match="not an image header"):
+            ImageHeader.from_bytes(json.dumps({**d, "session": bad}).encode())
 
 
 def test_interleaver_is_fixed_and_covers_every_cell_once():

@@ -87,10 +87,11 @@ def test_ci16_recordings_are_scaled(tmp_path):
     ("missing", "no such file"),
     ("not json", "not readable SigMF metadata"),
     ("no datatype", "invalid SigMF"),
-    ("ri16_le", "datatype 'ri16_le'"),
-    ("cu8", "datatype 'cu8'"),
-    ("two channels", "2 channels"),
-    ("no rate", "core:sample_rate"),
+    ("ri16_le", "core:datatype is 'ri16_le'; only cf32_le or ci16_le"),
+    ("cu8", "core:datatype is 'cu8'"),
+    ("two channels", "core:num_channels is 2"),
+    ("bad rate", "core:sample_rate"),
+    ("header bytes", "header or trailing bytes"),
     ("no data", "sigmf-data: no such file"),
 ])
 def test_unusable_recordings_say_why(tmp_path, case, words):
@@ -107,8 +108,10 @@ def test_unusable_recordings_say_why(tmp_path, case, words):
         meta["global"]["core:datatype"] = case
     elif case == "two channels":
         meta["global"]["core:num_channels"] = 2
-    elif case == "no rate":
-        del meta["global"]["core:sample_rate"]
+    elif case == "bad rate":
+        meta["global"]["core:sample_rate"] = -1.0
+    elif case == "header bytes":
+        meta["captures"][0]["core:header_bytes"] = 16
     elif case == "no data":
         (tmp_path / "r.sigmf-data").unlink()
     if case not in ("missing", "not json"):

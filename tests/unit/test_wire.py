@@ -4,11 +4,13 @@ import pytest
 from sdr_semcom.privacy.keying import DATABASE_DIFFERS, KEY_MISMATCH, KEY_OK, AuthenticationFailed, LinkKeys
 from sdr_semcom.privacy.quantize import EmbeddingQuantizer
 from sdr_semcom.privacy.text_encoder import DIM
-from sdr_semcom.privacy.wire import Context, pack_findings, parse_findings, unpack_findings
+from sdr_semcom.privacy.wire import (DRAWN_BOX, DRAWN_MASK, FORMAT, Context, Drawing, pack_findings, packet_tag,
+                                     parse_findings, unpack_findings)
 
 SECRET = bytes(range(32))
 KEYS = LinkKeys.from_secret(SECRET, "entries-v1")
-CTX = Context("codec_v2:0123456789ab", 0, 2)
+HEADER = b'{"codec":"codec_v2:0123456789ab","h":64,"w":64,"session":"00112233aabbccdd"}'
+CTX = Context("codec_v2:0123456789ab", 0, 2, HEADER)
 BOXES = [(1, 2, 30, 40), (100.4, 5, 120, 60), (0, 0, 640, 480)]
 
 
@@ -20,7 +22,7 @@ def _vectors(rng, n=3):
 def test_findings_roundtrip_only_with_the_key(rng):
     vecs = _vectors(rng)
     data = pack_findings(BOXES, vecs, KEYS, CTX, bits=6)
-    got = unpack_findings(data, LinkKeys.from_secret(SECRET, "entries-v1"), CTX)
+    got = unpack_findings(data, LinkKeys.from_secret(SECRET, "entries-v1"), CTX).regions
     assert [r.box for r in got] == [(1, 2, 30, 40), (100, 5, 120, 60), (0, 0, 640, 480)]
     assert all(float(r.vector @ w) > 0.97 for r, w in zip(got, vecs))
     msg = parse_findings(data)  # what an eavesdropper can read: the clear fields and the length
@@ -35,7 +37,7 @@ def test_same_findings_sealed_twice_differ(rng):
     vecs = _vectors(rng, 1)
     a, b = (pack_findings(BOXES[:1], vecs, KEYS, CTX) for _ in range(2))
     assert a != b and len(a) == len(b)
-    header = len(a) - 12 - 16 - 1 - 8 - EmbeddingQuantizer(8).nbytes
+    header = len(a) - 12 - 16 - 4 - 9 - EmbeddingQuantizer(8).nbytes
     assert a[:header] == b[:header] and a[header:header + 12] != b[header:header + 12]  # fresh nonce
 
 
@@ -51,9 +53,62 @@ def test_wrong_key_altered_or_moved_message_fails_authentication(rng):
     forged_bits[2] = 7  # clear header is authenticated too (here: a length that no longer divides)
     with pytest.raises((AuthenticationFailed, ValueError)):
         unpack_findings(bytes(forged_bits), KEYS, CTX)
-    for other in [Context(CTX.codec_id, 0, 5), Context(CTX.codec_id, 1, 2), Context("codec_v1:ffffffffffff", 0, 2)]:
+    for other in [Context(CTX.codec_id, 0, 5, HEADER), Context(CTX.codec_id, 1, 2, HEADER),
+                  Context("codec_v1:ffffffffffff", 0, 2, HEADER)]:
         with pytest.raises(AuthenticationFailed):
             unpack_findings(data, KEYS, other)
+
+
+def test_message_of_another_session_or_image_header_fails_authentication(rng):
+    """Replay: the same message, position and codec, opened against a later run's header (another
+    session id), or another image's header of the same run: neither verifies."""
+    data = pack_findings(BOXES, _vectors(rng), KEYS, CTX)
+    later_run = HEADER.replace(b"00112233aabbccdd", b"8899aabbccddeeff")
+    other_image = HEADER.replace(b'"h":64', b'"h":48')
+    for header in (later_run, other_image, b""):
+        with pytest.raises(AuthenticationFailed):
+            unpack_findings(data, KEYS, Context(CTX.codec_id, 0, 2, header))
+    assert len(unpack_findings(data, KEYS, CTX).regions) == 3  # its own header still opens it
+
+
+def test_margin_and_drawing_travel_sealed(rng):
+    vecs = _vectors(rng, 2)
+    data = pack_findings(BOXES[:2], vecs, KEYS, CTX, drawing=Drawing(0.4, 3), drawn=[DRAWN_BOX, DRAWN_MASK])
+    opened = unpack_findings(data, KEYS, CTX)
+    assert opened.drawing == Drawing(0.4, 3) and [r.drawn for r in opened.regions] == [DRAWN_BOX, DRAWN_MASK]
+    default = unpack_findings(pack_findings(BOXES[:2], vecs, KEYS, CTX), KEYS, CTX)
+    assert default.drawing == Drawing(0.15, 2)
+    same_length = pack_findings(BOXES[:2], vecs, KEYS, CTX)  # the margin is inside: the length does not tell it
+    assert len(same_length) == len(data)
+    with pytest.raises(ValueError, match="drawn"):
+        pack_findings(BOXES[:1], vecs[:1], KEYS, CTX, drawn=[7])
+
+
+def test_feature_packet_tags_travel_sealed_and_check_each_packet(rng):
+    packets = [rng.bytes(100) for _ in range(5)]
+    data = pack_findings(BOXES[:2], _vectors(rng, 2), KEYS, CTX, packets=packets)
+    msg = parse_findings(data)
+    assert msg.packets == 5 and msg.region_count == 2  # the count is in clear (the header says it too)
+    assert not any(packet_tag(i, p) in data for i, p in enumerate(packets))  # the tags are sealed
+    opened = msg.open(KEYS, CTX)
+    assert all(opened.packet_ok(i, p) for i, p in enumerate(packets))
+    altered = bytearray(packets[2])
+    altered[7] ^= 1
+    assert not opened.packet_ok(2, bytes(altered))
+    assert not opened.packet_ok(3, packets[2]) and not opened.packet_ok(5, packets[0])  # moved, or one too many
+    forged = bytearray(data)
+    forged[4] = 4  # claim 4 packets: the clear count is authenticated (and the lengths no longer add up)
+    with pytest.raises((AuthenticationFailed, ValueError)):
+        unpack_findings(bytes(forged), KEYS, CTX)
+    assert parse_findings(pack_findings([], np.zeros((0, DIM)), None, CTX, packets=packets)).packets == 0
+
+
+def test_format_2_messages_are_refused_naming_both_formats(rng):
+    data = bytearray(pack_findings(BOXES[:1], _vectors(rng, 1), KEYS, CTX))
+    assert data[0] == FORMAT == 3
+    data[0] = 2  # a transmitter of the previous version
+    with pytest.raises(ValueError, match="format 2, this receiver reads format 3"):
+        parse_findings(bytes(data))
 
 
 def test_key_check_tells_other_key_from_other_entries():
@@ -70,7 +125,7 @@ def test_key_check_tells_other_key_from_other_entries():
 def test_unsealed_message_is_empty():
     data = pack_findings([], np.zeros((0, DIM)), None, CTX)
     msg = parse_findings(data)
-    assert not msg.sealed and msg.region_count == 0 and msg.open(None, CTX) == []
+    assert not msg.sealed and msg.region_count == 0 and msg.open(None, CTX).regions == []
     with pytest.raises(ValueError, match="only sent sealed"):
         pack_findings(BOXES[:1], np.zeros((1, DIM)), None, CTX)
 
@@ -81,9 +136,11 @@ def test_malformed_findings_raise():
     with pytest.raises(ValueError, match="format 0"):
         parse_findings(bytes([0, 8]))
     with pytest.raises(ValueError, match="whole number"):
-        parse_findings(bytes([2, 0, 8, 1]) + b"\0" * 10)
+        parse_findings(bytes([3, 0, 8, 0, 0, 1]) + b"\0" * 10)
     with pytest.raises(ValueError, match="too short"):
-        parse_findings(bytes([2, 1, 8]) + b"\0" * 20)
+        parse_findings(bytes([3, 1, 8, 0, 0]) + b"\0" * 20)
+    with pytest.raises(ValueError, match="whole number"):  # says 2 packet tags, holds none
+        parse_findings(bytes([3, 0, 8, 0, 2, 0, 0, 0, 0]))
 
 
 def test_quantizer_roundtrip_and_limits(rng):

@@ -8,7 +8,9 @@ restoration network.
    log-uniformly in [0.25, 4], 70 % of the samples losing U(0, 0.6) of their MCUs (as lost
    packets do); MSE between the network's output and the original crop.
 
-``sdr-semcom train codec --kind dct`` runs :func:`train` and writes ``<name>.pt`` + manifest.
+``sdr-semcom train codec --kind dct`` runs :func:`train` and writes ``<name>.pt`` + manifest. With
+``--nproc N`` or under ``torchrun`` (:mod:`sdr_semcom.distributed`) each rank draws its shard of every
+step's global batch, sample by sample from generators seeded ``(seed, step, index)``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ... import distributed
 from ..interleave import packet_cells
 from ..training import optimise, random_crops, save_codec, start
 from . import entropy, transform
@@ -69,25 +72,43 @@ def train(out_dir: Path, name: str, cfg: RestoreConfig = RestoreConfig(), bpp: f
     """Train, save ``<name>.pt`` and ``<name>.json`` into ``out_dir``; returns the manifest."""
     if crop % 16:
         raise ValueError("crop must be a multiple of 16 (the MCU size)")
+    w = distributed.world()
+    per_sample = w.backend != "none"  # a DDP run (any world size): each rank draws its shard's samples
+    mine = distributed.shard(batch, w) if per_sample else range(batch)
     run = start(seed, data_dir)
     rng, device, images = run.rng, run.device, list(run.images.values())
     probs = learn_probabilities(images)
     log.info("initial probabilities from %d images in %.0f s", len(images), time.monotonic() - run.t0)
     net = Restore(cfg).to(device)
+    model = distributed.wrap(net, w)
 
-    def loss_of_step(_step):
-        target = random_crops(images, rng, batch, crop)  # (B, 3, H, W) float in [0, 1]
-        crops = (target.permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
-        seen, masks = degrade(crops, rng)
+    def batch_of(step: int) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+        if not per_sample:
+            target = random_crops(images, rng, batch, crop)  # (B, 3, H, W) float in [0, 1]
+            crops = (target.permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
+            return (target, *degrade(crops, rng))
+        parts = []
+        for j in mine:
+            r = distributed.sample_rng(seed, step, j)
+            t = random_crops(images, r, 1, crop)
+            parts.append((t, *degrade((t.permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8), r)))
+        return torch.cat([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
+
+    def loss_of_step(step):
+        target, seen, masks = batch_of(step)
         x = torch.from_numpy(seen).permute(0, 3, 1, 2).to(device)
         m = torch.from_numpy(masks)[:, None].to(device)
-        return torch.mean((net(x, m) - target.to(device)) ** 2)
+        return torch.mean((model(x, m) - target.to(device)) ** 2)
 
-    step = optimise(net.parameters(), loss_of_step, steps, lr, minutes, run.t0)
+    losses: list[float] = []
+    step = optimise(model.parameters(), loss_of_step, steps, lr, minutes, run.t0, losses)
     net = net.cpu().eval()
+    if not w.main:
+        return {}
     fields = {"kind": "dct", "config": {"restore": cfg.to_dict(), "bpp": bpp, "packet_bytes": packet_bytes},
               "command": command, "seed": seed}
-    training = {"steps": step, "batch": batch, "crop": crop, "lr": lr}
+    training = {"steps": step, "batch": batch, "crop": crop, "lr": lr, **w.to_json(),
+                "data_stream": "per-sample" if per_sample else "sequential", "loss_curve": distributed.loss_curve(losses)}
     return save_codec(out_dir, name, DctCodec(probs, net, name, "", bpp=bpp, packet_bytes=packet_bytes).state(),
                       lambda sha: DctCodec(probs, net, name, sha, bpp=bpp, packet_bytes=packet_bytes), fields, run,
                       training)

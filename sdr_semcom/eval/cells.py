@@ -1,0 +1,476 @@
+"""One cell of the evaluation sweep: a pure function of its inputs and of the models that score it.
+
+A cell is one image at one SNR point (or the image's baselines, without channel). Its key is
+``(image name, snr)``, ``snr`` a float in dB or ``"baselines"``; :func:`run_cell` returns every row the
+cell contributes and the reconstructions the mosaic needs. The same function runs in the local loop
+of :func:`sdr_semcom.eval.run.run_eval` and in the Ray workers of :mod:`sdr_semcom.eval.cluster`, so a
+sweep's rows do not depend on where its cells ran.
+
+Per cell the image's own messages (ids 0, 1, 2: each image has its own transmitter) cross one PHY
+loopback (GNU Radio) with the eavesdropper's tap; the receivers decode, fill and are scored:
+
+- ``auth``: the authorized receiver as shipped (aligned embeddings);
+- ``net_true`` / ``net_null`` / ``net_other``: the same network with the true embedding, its null
+  embedding, and the embedding of a region of another image (from that image's sealed message as sent,
+  opened with the link's key; seeded choice);
+- ``eve``, ``eve_telea``, ``eve_face_prior``: the eavesdropper's fills (:mod:`.attacks`);
+- the ``baselines`` cell: :mod:`.baselines` on the guard's removed pixels.
+
+What a sweep computes once from all its images (the judges' gallery and floors, each image's opened
+vectors) is a :class:`Shared`; what a worker loads once (codec, database, guard, judges, inpainters)
+is a :class:`Models`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .attacks import EVE_FILLS, eve_fills, message_attack
+from .baselines import BASELINES, baseline
+from .identity import Face, find_faces, impostor_floor, judges, leak, reidentify
+from .quality import hole_quality, quality
+from .utility import detection_utility
+
+log = logging.getLogger(__name__)
+NET_VARIANTS = ("net_true", "net_null", "net_other")
+RECEIVERS = ("auth",) + NET_VARIANTS + tuple(EVE_FILLS)
+BASELINE_CELL = "baselines"
+CACHE_ITEMS = 512  # per worker: memoised fills and scores (above the link's threshold SNR points repeat)
+
+
+@dataclass(frozen=True)
+class CellSettings:
+    """What every cell of one sweep shares (small, sent to each worker once).
+
+    Parameters
+    ----------
+    generator : str
+        The authorized receiver's generator (``make_inpainter``'s ``generator``).
+    size : int
+        Long side of the image sent.
+    perceptual : bool
+        Compute ST-LPIPS and MS-SSIM.
+    judge_names : tuple of str
+        Identity judges.
+    eve_fills : tuple of str
+        The eavesdropper's fills.
+    eve_snr : float or None
+        The eavesdropper's SNR, dB; None: the authorized link's.
+    seed : int
+        Seeds ``net_other``'s choice of another image's embedding.
+    mosaic_snr : float or None
+        The SNR point whose reconstructions a cell returns for the mosaics.
+    """
+
+    generator: str = "auto"
+    size: int = 256
+    perceptual: bool = True
+    judge_names: tuple[str, ...] = ("sface", "dlib")
+    eve_fills: tuple[str, ...] = tuple(EVE_FILLS)
+    eve_snr: float | None = None
+    seed: int = 0
+    mosaic_snr: float | None = None
+
+
+@dataclass
+class Prepared:
+    """One image after its transmitter: original, what the guard sent, its faces, its messages."""
+
+    name: str
+    original: np.ndarray
+    sent: object  # pipeline.SentImage
+    faces: list[Face]
+    messages: list
+
+
+@dataclass
+class PreparedInfo:
+    """What the sweep keeps of a prepared image: its judges' embeddings and its opened vectors."""
+
+    name: str
+    gallery: dict[str, dict[str, np.ndarray]]  # judge -> face key -> embedding of the original
+    vectors: list[np.ndarray] | None  # the region vectors its sealed message opens to (None: none)
+
+
+@dataclass
+class Shared:
+    """What every cell reads and the sweep computes once from all images.
+
+    Parameters
+    ----------
+    order : tuple of str
+        Image names in sweep order (their index seeds ``net_other``).
+    gallery : dict
+        judge -> face key -> embedding of the original.
+    floors : dict
+        judge -> :class:`~sdr_semcom.eval.identity.Floor`.
+    vectors : dict
+        image name -> its opened region vectors (or None).
+    categories : dict
+        database entry id -> category.
+    """
+
+    order: tuple[str, ...]
+    gallery: dict
+    floors: dict
+    vectors: dict
+    categories: dict
+    token: str = ""  # identifies this content in the workers' caches
+
+
+@dataclass
+class CellResult:
+    """A cell's rows (in order), the reconstructions the mosaics show (receiver -> image), and where and
+    how long it ran (:data:`TIMING_FIELDS` of its ``done`` row: not part of the results)."""
+
+    key: tuple
+    rows: list[dict]
+    images: dict[str, np.ndarray] = field(default_factory=dict)
+    timing: dict = field(default_factory=dict)
+
+
+TIMING_FIELDS = ("wall_s", "cpu_s", "worker")
+
+
+def cell_key(image: str, snr) -> tuple:
+    """The key of a cell and of its rows (``image``, ``snr``): rows are written once per key."""
+    return (image, snr)
+
+
+def row_key(row: dict) -> tuple:
+    """The cell a row belongs to."""
+    return (row.get("image"), row.get("snr"))
+
+
+class _Lru(OrderedDict):
+    def get_or(self, key, make):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        v = self[key] = make()
+        while len(self) > CACHE_ITEMS:
+            self.popitem(last=False)
+        return v
+
+
+class Models:
+    """What a worker loads once and every cell it runs uses: codec, database, guard, judges, inpainters.
+
+    Parameters
+    ----------
+    settings : CellSettings
+    db : PrivacyDatabase
+        The link's database: every worker of a sweep gets the same one (the same secret), or the
+        authorized receiver of one worker could not open what another worker's transmitter sealed.
+    guard : bool
+        Load the privacy guard too (needed by :meth:`prepare` only).
+    """
+
+    def __init__(self, settings: CellSettings, db, guard: bool = True) -> None:
+        from ..privacy import PrivacyGuard, default_backends
+        from ..semantic.weights import load_codec
+
+        self.settings = settings
+        self.db = db
+        self.categories = {e.id: e.category for e in self.db.entries}
+        self.codec = load_codec()
+        self.guard = PrivacyGuard(self.db, default_backends()) if guard else None
+        self.judges = judges(settings.judge_names)
+        self._inpainters: dict = {}
+        self._fills = _Lru()
+        self._seen = _Lru()
+
+    def prepare(self, name: str, source, max_side: int | None = None) -> tuple[Prepared, PreparedInfo]:
+        """Guard + codec + sealed EMBEDDING of one image (its own transmitter: message ids 0, 1, 2).
+
+        ``source``: the image (RGB uint8) or its file, read here (on a cluster: by the worker, from
+        storage every node sees), scaled to a long side of ``max_side`` when larger. Raises
+        :class:`~sdr_semcom.images.ImageError` for an unreadable file.
+        """
+        from ..images import fit, read_rgb
+        from ..pipeline import SemanticTransmitter
+
+        if self.guard is None:
+            raise RuntimeError("Models(guard=False) cannot prepare images")
+        img = source if isinstance(source, np.ndarray) else read_rgb(source)
+        if max_side and max(img.shape[:2]) > max_side:
+            img = fit(img, max_side)
+        tx = SemanticTransmitter(self.codec, self.guard, self.db)
+        msgs, sent = tx.messages(img, self.settings.size)
+        p = Prepared(name, img, sent, find_faces(name, img), msgs)
+        gallery = {j.name: {f.key: j.embed(img, f) for f in p.faces} for j in self.judges}
+        return p, PreparedInfo(name, gallery, _open_sent(msgs, self.db, self.codec))
+
+    def floors(self, gallery: dict) -> dict:
+        """judge -> impostor floor over ``gallery`` (judge -> face key -> embedding)."""
+        return {j.name: impostor_floor(j, gallery[j.name]) for j in self.judges}
+
+    def inpainter(self, role: str, generator: str):
+        from ..generative import make_inpainter
+
+        key = (role, generator)
+        if key not in self._inpainters:
+            self._inpainters[key] = make_inpainter(role, generator)
+        return self._inpainters[key]
+
+
+def run_cell(key: tuple, p: Prepared, shared: Shared, models: Models) -> CellResult:
+    """Every row of one cell (``key`` = (image, snr)); a pure function of its inputs and ``models``."""
+    import os
+    import socket
+    import time
+
+    name, snr = key
+    if name != p.name:
+        raise ValueError(f"cell {key}: prepared image is {p.name!r}")
+    t0, c0 = time.perf_counter(), time.process_time()
+    scorer = Scorer(models, shared)
+    if snr == BASELINE_CELL:
+        res = _baselines_cell(key, p, scorer)
+    else:
+        res = _snr_cell(key, p, shared, models, scorer)
+    res.timing = {"wall_s": round(time.perf_counter() - t0, 3), "cpu_s": round(time.process_time() - c0, 3),
+                  "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    return res
+
+
+def _baselines_cell(key: tuple, p: Prepared, scorer: "Scorer") -> CellResult:
+    rows, images = [], {}
+    mask = sent_mask(p)
+    for b in BASELINES:
+        img = baseline(b, p.original, mask)
+        rows += scorer.rows(p, img, {"snr": BASELINE_CELL, "receiver": b}, mask)
+        images[b] = img
+    return CellResult(key, rows, images)
+
+
+def _snr_cell(key: tuple, p: Prepared, shared: Shared, models: Models, scorer: "Scorer") -> CellResult:
+    from ..config import DEMO_LINK
+    from ..link import loopback
+    from ..pipeline import SemanticReceiver
+
+    s = models.settings
+    snr = float(key[1])
+    eve_snr = snr if s.eve_snr is None else s.eve_snr
+    link = DEMO_LINK.with_overrides(snr_db=snr, eve_snr_db=eve_snr)
+    result = loopback.run_loopback(p.messages, link)
+    auth = {it.index: it for it in SemanticReceiver(models.codec, db=models.db).decode(result.rx["auth"].messages)}
+    eve = {it.index: it for it in SemanticReceiver(models.codec).decode(result.rx["eve"].messages)}
+    vectors = _opened_vectors(result.rx["auth"].messages, models.db, models.codec)
+    base = {"snr": snr, "eve_snr": eve_snr}
+    rows: list[dict] = []
+    eve_item = eve.get(0)
+    data = _embedding_data(result.rx["eve"].messages)
+    if data is not None:
+        ma = message_attack(data, [f["description"] for f in p.sent.findings])
+        rows.append({"kind": "message", "image": p.name, **base, **ma.to_json(),
+                     "eve_region_count": None if eve_item is None else eve_item.region_count})
+    images = {}
+    outs = _receive(p, auth.get(0), eve_item, vectors, shared, models)
+    for rx_name, (img, mask, backends) in outs.items():
+        rows += scorer.rows(p, img, {**base, "receiver": rx_name, "backends": backends}, mask)
+        if s.mosaic_snr is not None and snr == s.mosaic_snr and img is not None:
+            images[rx_name] = img
+    return CellResult(key, rows, images)
+
+
+def sent_mask(p: Prepared) -> np.ndarray:
+    """The guard's removed pixels (all False when it removed nothing)."""
+    return p.sent.mask if p.sent.mask is not None else np.zeros(p.original.shape[:2], bool)
+
+
+def _message_data(messages, ptype, msg_id: int) -> bytes | None:
+    for m in messages:
+        if m.ptype is ptype and m.msg_id == msg_id and m.complete:
+            return m.data
+    return None
+
+
+def _embedding_data(messages) -> bytes | None:
+    from ..phy.framing import PayloadType
+    from ..pipeline import EMBEDDING_SLOT
+
+    return _message_data(messages, PayloadType.EMBEDDING, EMBEDDING_SLOT)
+
+
+def _open(data: bytes, header: bytes, db, codec) -> list[np.ndarray] | None:
+    """The vectors of a sealed EMBEDDING message, opened against its image's METADATA bytes ``header``."""
+    from ..pipeline import EMBEDDING_SLOT
+    from ..privacy.keying import LinkKeys
+    from ..privacy.wire import Context, parse_findings
+
+    try:
+        msg = parse_findings(data)
+        ctx = Context(codec.id, 0, EMBEDDING_SLOT, header)
+        return [r.vector for r in msg.open(LinkKeys.from_database(db), ctx).regions]
+    except Exception as exc:  # noqa: BLE001 - reported as a lost embedding
+        log.warning("EMBEDDING message does not open (%s)", exc)
+        return None
+
+
+def _open_sent(messages: list, db, codec) -> list[np.ndarray] | None:
+    """The vectors of an image's own sealed EMBEDDING message as sent (no channel)."""
+    from ..phy.framing import PayloadType
+
+    data = next((d for d, t in messages if t is PayloadType.EMBEDDING), None)
+    header = next((d for d, t in messages if t is PayloadType.METADATA), None)
+    return None if data is None or header is None else _open(data, header, db, codec)
+
+
+def _opened_vectors(messages, db, codec) -> list[np.ndarray] | None:
+    """The authorized receiver's unkeyed vectors (None: message or image header lost, or not opened)."""
+    from ..phy.framing import PayloadType
+
+    data = _embedding_data(messages)
+    header = _message_data(messages, PayloadType.METADATA, 0)
+    return None if data is None or header is None else _open(data, header, db, codec)
+
+
+def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Models) -> dict:
+    """Every receiver's reconstruction: name -> (image or None, mask, backends)."""
+    from ..generative import regions_from_rows, removed_mask
+
+    s = models.settings
+    out: dict = {}
+    if auth_item is None or auth_item.image is None:
+        for n in ("auth",) + NET_VARIANTS:
+            out[n] = (None, None, None)
+    else:
+        rows = auth_item.regions
+        regions = regions_from_rows(rows, vecs if vecs is not None and len(vecs) == len(rows) else None,
+                                    categories=shared.categories)
+        mask = removed_mask(auth_item.image.shape[:2], regions)
+        img = auth_item.image
+        r = _fill(models, models.inpainter("authorized", s.generator), ("auth", s.generator), img, mask, regions)
+        out["auth"] = (r.image, mask, r.backends)
+        net = models.inpainter("authorized", "network")
+        r = _fill(models, net, ("net",), img, mask, regions)
+        out["net_true"] = (r.image, mask, r.backends)
+        r = _fill(models, models.inpainter("eavesdropper", "network"), ("null",), img, mask, regions)
+        out["net_null"] = (r.image, mask, r.backends)
+        i = shared.order.index(p.name)
+        r = _fill(models, net, ("net",), img, mask, _other_embeddings(p.name, i, regions, shared.vectors, s.seed))
+        out["net_other"] = (r.image, mask, r.backends)
+    if eve_item is None or eve_item.image is None:
+        for n in s.eve_fills:
+            out[n] = (None, None, None)
+    else:
+        mask = sent_mask(p)  # stronger than the real eavesdropper: the exact removed pixels
+        boxes = [f["box"] for f in p.sent.findings]
+        k = ("eve", digest(eve_item.image, mask, np.array(boxes, float)), s.eve_fills)
+        fills = models._fills.get_or(k, lambda: eve_fills(eve_item.image, mask, boxes, s.eve_fills))
+        for n, img in fills.items():
+            out[n] = (None, None, None) if isinstance(img, Exception) else (img, mask, [n])
+    return out
+
+
+def digest(*arrays) -> str:
+    """sha1 of arrays' dtypes, shapes and bytes (None counts as a value)."""
+    h = hashlib.sha1()
+    for a in arrays:
+        if a is None:
+            h.update(b"-")
+            continue
+        a = np.ascontiguousarray(a)
+        h.update(str((a.dtype, a.shape)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _fill(models: Models, inp, key: tuple, image: np.ndarray, mask: np.ndarray, regions: list):
+    """``inp.fill`` memoised on the inputs' bytes: above the link's threshold every SNR point decodes
+    the same image, and its fills (the DCGAN face prior takes seconds a face) are computed once."""
+    k = (key, digest(image, mask, *[np.array(r.box) for r in regions],
+                     *[r.embedding for r in regions]), tuple(r.category for r in regions))
+    return models._fills.get_or(k, lambda: inp.fill(image, mask, regions))
+
+
+def _other_embeddings(name: str, i: int, regions: list, vectors: dict, seed: int) -> list:
+    """``regions`` with each embedding replaced by one of a region of another image (seeded by ``seed``
+    and the image's index ``i``); another region of the same image when no other image has one."""
+    from ..generative import Region
+
+    rng = np.random.default_rng(seed + 1000 * i)
+    pool = [v for n, vs in vectors.items() if n != name and vs for v in vs]
+    if not pool:
+        pool = vectors.get(name) or []
+    out = []
+    for r in regions:
+        if r.embedding is None or not pool:
+            out.append(r)
+            continue
+        cands = [v for v in pool if not np.allclose(v, r.embedding)] or pool
+        out.append(Region(r.box, r.category, r.entry_id, r.description, cands[int(rng.integers(len(cands)))]))
+    return out
+
+
+class Scorer:
+    """Scores one reconstruction against its original: its rows."""
+
+    def __init__(self, models: Models, shared: Shared) -> None:
+        self.models, self.shared = models, shared
+        self.judges, self.gallery, self.floors = models.judges, shared.gallery, shared.floors
+        self.perceptual = models.settings.perceptual
+
+    def rows(self, p: Prepared, img: np.ndarray | None, base: dict, mask) -> list[dict]:
+        """Score ``img``; a reconstruction byte-identical to one already scored reuses its figures."""
+        if img is None:
+            return self._score(p, None, base, mask)
+        key = (digest(img, mask), p.name, self.shared.token)
+        keep = ("image", *base)
+        figures = self.models._seen.get_or(
+            key, lambda: [{k: v for k, v in r.items() if k not in keep} for r in self._score(p, img, base, mask)])
+        return [{**r, "image": p.name, **base} for r in figures]
+
+    def _score(self, p: Prepared, img: np.ndarray | None, base: dict, mask) -> list[dict]:
+        head = {"image": p.name, **base}
+        if img is None:
+            out = [{"kind": "image", **head, "received": False}]
+            for f in p.faces:  # a lost image shows nobody: no leak, no re-identification
+                row = {"kind": "face", **head, "face": f.key, "received": False, "iou": 0.0}
+                for j in self.judges:
+                    row.update({f"{j.name}_sim": None, f"{j.name}_leak": 0.0, f"{j.name}_reid": False,
+                                f"{j.name}_same": False})
+                out.append(row)
+            return out
+        if img.shape != p.original.shape:
+            raise RuntimeError(f"{p.name}: receiver {base.get('receiver')} gave {img.shape}, original {p.original.shape}")
+        q = quality(p.original, img, mask if mask is not None and mask.any() else None, self.perceptual)
+        util = detection_utility(img, p.faces)
+        out = [{"kind": "image", **head, "received": True, **q.to_json(), "faces": len(p.faces),
+                "detected": util["detected"], "found": util["found"],
+                "iou_mean": float(np.mean(util["iou"])) if util["iou"] else None}]
+        for f, iou in zip(p.faces, util["iou"]):
+            row = {"kind": "face", **head, "face": f.key, "received": True, "iou": iou}
+            for j in self.judges:
+                probe = j.embed(img, f)
+                sim = j.similarity(probe, self.gallery[j.name][f.key])
+                fl = self.floors[j.name]
+                row.update({f"{j.name}_sim": round(sim, 4), f"{j.name}_margin": round(sim - j.threshold, 4),
+                            f"{j.name}_leak": round(leak(sim, fl), 4), f"{j.name}_same": bool(sim >= j.threshold),
+                            f"{j.name}_reid": bool(reidentify(j, probe, self.gallery[j.name], f.key))})
+            out.append(row)
+        for k, fnd in enumerate(p.sent.findings):
+            hole = _grown_hole(fnd["box"], sent_mask(p))  # the guard's removed pixels of this region
+            if not hole.any():
+                continue
+            out.append({"kind": "region", **head, "region": k, "category": fnd["category"],
+                        **hole_quality(p.original, img, hole, self.perceptual)})
+        return out
+
+
+def _grown_hole(box, mask: np.ndarray, margin: float = 0.15) -> np.ndarray:
+    """The removed pixels of one region: ``mask`` inside the box grown by the guard's margin."""
+    h, w = mask.shape
+    x0, y0, x1, y1 = box
+    mx, my = margin * (x1 - x0), margin * (y1 - y0)
+    out = np.zeros_like(mask)
+    ya, yb = max(int(np.floor(y0 - my)), 0), min(int(np.ceil(y1 + my)), h)
+    xa, xb = max(int(np.floor(x0 - mx)), 0), min(int(np.ceil(x1 + mx)), w)
+    out[ya:yb, xa:xb] = mask[ya:yb, xa:xb]
+    return out
