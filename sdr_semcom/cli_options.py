@@ -242,7 +242,8 @@ def radio_opts(direction: str):
             click.option("--args", "dev_args", help='uhd: UHD device args, e.g. "type=b200" or "serial=30AD2F1" '
                                                     "(default: the first USRP found)."),
             click.option("--freq", type=float, help=f"uhd: centre frequency, Hz [default: {DEFAULT_FREQ:g}]."),
-            click.option("--gain", type=float, help="uhd: gain, dB (default: the --calibration file's, else UHD's)."),
+            click.option("--gain", type=float, help="uhd: gain, dB (default: " + (
+                "UHD's)." if direction == "capture" else "the --calibration file's, else UHD's).")),
             click.option("--norm-gain", type=float, help="uhd: gain as a fraction 0..1 of the device's range "
                                                          "(instead of --gain)."),
             click.option("--antenna", help="uhd: antenna port (TX/RX, RX2)."),
