@@ -198,6 +198,17 @@ def bench_phy(out, quick, engine) -> None:
                + (["--channel-engine", engine] if engine else []))
 
 
+@bench.command("rx-rate")
+@out_opt("out/bench")
+@click.option("--quick", is_flag=True, help="60 packets, 3 turns (smoke run).")
+@click.option("--packets", type=click.IntRange(8), help="Frames in the recording [400; quick 60].")
+@click.option("--turns", type=click.IntRange(1), help="Rounds of every graph [5; quick 3].")
+def bench_rx_rate(out, quick, packets, turns) -> None:
+    """Highest sample rate each receive graph (1 and 2 receivers, decode) and the transmitter sustain."""
+    _run_bench("rx_rate_bench", ["--out", str(out)] + (["--quick"] if quick else [])
+               + (["--packets", str(packets)] if packets else []) + (["--turns", str(turns)] if turns else []))
+
+
 @bench.command("calibration")
 @out_opt("out/bench")
 @click.option("--quick", is_flag=True, help="3 seeds instead of 10.")
