@@ -18,7 +18,7 @@ import click
 from .cli_groups import bench, db, train
 from .cli_options import (CHANNEL_ENGINES, calibration_opt, config_opt, db_opt, engine_opt, errors, eve_snr_opt,
                           fading_opts, generator_opts, images_arg, link_config, loopback_opts, margin_opt, mod_opt,
-                          out_opt, payload_opt, radio_config, radio_opts, size_opt, snr_opt, timeouts_opt)
+                          out_opt, payload_opt, radio_config, radio_opts, size_opt, snr_opt, timeouts_opt, with_rate)
 from .config import DEMO_LINK
 
 
@@ -275,6 +275,87 @@ def calibrate(source, path, device_args, freq, rate, bursts, tx_gain, rx_gain, o
     req = Request(source, path, device_args, freq, rate, bursts, tx_gain, rx_gain, out, save_capture)
     for line in run(req, link).lines:
         click.echo(line)
+
+
+# ------------------------------------------------------------------------------------- recordings
+@main.command()
+@click.argument("images", nargs=-1, type=click.Path(exists=True))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Recording NAME: writes NAME.sigmf-data (cf32_le) and NAME.sigmf-meta.")
+@click.option("--source", default="zmq", show_default=True,
+              help="zmq: a channel's output (--connect; the capture takes a receiver's place on the link); "
+                   "loopback: the link in this process (IMAGES -> --tap's channel); uhd: a USRP (--args, --freq, "
+                   "--gain, ... as rx --radio uhd; ends once the END frame is heard).")
+@click.option("--connect", default="tcp://127.0.0.1:5556", show_default=True, help="zmq: the address to pull from.")
+@click.option("--role", type=click.Choice(["auth", "eve"]), default="auth", show_default=True,
+              help="zmq: the receiver whose place the capture takes (the channel's control socket).")
+@click.option("--tap", type=click.Choice(["auth", "eve"]), default="auth", show_default=True,
+              help="loopback: which channel's output to record.")
+@click.option("--realtime", is_flag=True, help="loopback: pace the samples at the link's sample rate.")
+@radio_opts("capture")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Stop after S seconds of signal.")
+@click.option("--samples", "n_samples", type=click.IntRange(min=1), help="Stop after N samples.")
+@size_opt(128)
+@timeouts_opt()
+@payload_opt
+@db_opt(note=" loopback: the transmitter's guard and key.")
+@config_opt
+@errors
+def capture(images, out, source, connect, role, tap, realtime, radio, duration, n_samples, size, timeouts, payload,
+            db_path, config_path) -> None:
+    """Record a link's IQ samples as SigMF, one annotation per burst the receiver finds.
+
+    Progress goes to stderr once a second. Exits 0 at the end of the transmission or the limit, 130 / 143 on
+    SIGINT / SIGTERM and 1 when the disk filled up or the upstream went away, the recording complete in
+    every case.
+    """
+    from .capture.session import CaptureError, Source, check_source
+    from .commands import capture as run, tx_messages
+
+    if duration is not None and n_samples is not None:
+        raise click.UsageError("give --duration or --samples, not both")
+    try:
+        check_source(source)
+    except CaptureError as exc:
+        raise click.UsageError(str(exc)) from exc
+    args = {"settings": radio.uhd} if source == "uhd" else {}
+    cfg = radio_config(link_config(config_path), radio)
+    limit = n_samples if duration is None else max(1, round(duration * cfg.sample_rate))
+    messages = tuple(tx_messages(images, size, payload, db_path)) if source == "loopback" else ()
+    src = Source(source, address=connect, tap=tap, messages=messages, realtime=realtime, args=args)
+    click.echo(run(out, src, cfg, limit, timeouts, payload, role, progress=lambda line: click.echo(line, err=True)))
+
+
+@main.command()
+@click.argument("recording", type=click.Path(path_type=Path))
+@out_opt(None, " Default: out/decode_<role>.")
+@click.option("--role", type=click.Choice(["auth", "eve", "both"]), default="auth", show_default=True,
+              help="both: the authorized and the eavesdropper's receiver on the one recording (one PHY pass), "
+                   "into OUT/auth and OUT/eve, as rx --role both.")
+@payload_opt
+@db_opt(note=" Authorized receiver: aligns the keyed descriptions of removed regions.")
+@click.option("--strict", is_flag=True, help="As rx --strict.")
+@click.option("--rate", type=click.FloatRange(0, min_open=True),
+              help="Sample rate, S/s (default: the link config's sample_rate); the recording's metadata must match it.")
+@config_opt
+@generator_opts
+@errors
+def decode(recording, out, role, payload, db_path, strict, rate, config_path, generator, generator_dir) -> None:
+    """Decode a SigMF recording (NAME, NAME.sigmf-meta or NAME.sigmf-data) into what a live rx writes:
+    img_NNNN.png, img_NNNN_filled.png, report.json.
+
+    Exits 0 when the recording holds the whole transmission, 1 when it was truncated or lacks the END frame
+    (what it held is written), 2 when it cannot be used (metadata missing or invalid, datatype other than
+    cf32_le / ci16_le, a sample rate other than the link's): the files rx --radio file accepts, with its errors.
+    """
+    from .capture.decode import DecodeOptions
+    from .commands import decode as run
+
+    if role == "eve" and db_path:
+        raise click.UsageError("the eavesdropper has no privacy database: drop --db")
+    cfg = with_rate(link_config(config_path), rate)
+    click.echo(run(recording, out or Path(f"out/decode_{role}"), cfg,
+                   DecodeOptions(role, payload, db_path, strict, generator, generator_dir)))
 
 
 # ------------------------------------------------------------------------------------------ privacy

@@ -171,9 +171,13 @@ def _run_bench(name: str, args: list[str]) -> None:
 
 @bench.command("guard")
 @out_opt("out/bench")
-def bench_guard(out) -> None:
-    """Face recall / precision and time per image of the privacy guard."""
-    _run_bench("guard_bench", ["--out", str(out)])
+@click.option("--part", type=click.Choice(["faces", "cases", "all"]), default="all", show_default=True,
+              help="faces: the shipped photos with face_truth.json; cases: the labelled face / text / plate cases.")
+@click.option("--split", type=click.Choice(["report", "tune"]), default="report", show_default=True,
+              help="Which split of the labelled cases (tune: the one the guard's settings were chosen on).")
+def bench_guard(out, part, split) -> None:
+    """Guard recall per category (face, text, plate) and condition, false positives, time per image."""
+    _run_bench("guard_bench", ["--out", str(out), "--part", part, "--split", split])
 
 
 @bench.command("codec")
@@ -200,6 +204,17 @@ def bench_phy(out, quick, engine, channel, speeds) -> None:
     _run_bench("phy_bench", ["--out", str(out)] + (["--quick"] if quick else [])
                + (["--channel-engine", engine] if engine else []) + (["--channel", channel] if channel else [])
                + (["--speeds", speeds] if speeds else []))
+
+
+@bench.command("rx-rate")
+@out_opt("out/bench")
+@click.option("--quick", is_flag=True, help="60 packets, 3 turns (smoke run).")
+@click.option("--packets", type=click.IntRange(8), help="Frames in the recording [400; quick 60].")
+@click.option("--turns", type=click.IntRange(1), help="Rounds of every graph [5; quick 3].")
+def bench_rx_rate(out, quick, packets, turns) -> None:
+    """Highest sample rate each receive graph (1 and 2 receivers, decode) and the transmitter sustain."""
+    _run_bench("rx_rate_bench", ["--out", str(out)] + (["--quick"] if quick else [])
+               + (["--packets", str(packets)] if packets else []) + (["--turns", str(turns)] if turns else []))
 
 
 @bench.command("calibration")

@@ -12,8 +12,14 @@ from .channels.spec import MODELS
 from .config import LinkConfig
 
 
+class UnusableInput(click.ClickException):
+    """An input file that cannot be used (a recording's metadata, datatype, sample rate): exit 2."""
+
+    exit_code = 2
+
+
 def errors(f):
-    """Known errors -> click messages: a bad link config exits 2 (usage), a signal 130 / 143 (SIGINT /
+    """Known errors -> click messages: a bad link config or an unusable recording exits 2, a signal 130 / 143 (SIGINT /
     SIGTERM, after the command kept what it had), the others 1."""
 
     @functools.wraps(f)
@@ -27,6 +33,7 @@ def errors(f):
         except click.ClickException:
             raise
         except Exception as exc:  # imported only now: they pull in torch, GNU Radio, OpenCV
+            from .radio.options import RecordingError
             from .calibration.estimate import CalibrationError
             from .images import ImageError
             from .generative.receiver import GeneratorError
@@ -37,6 +44,8 @@ def errors(f):
             from .privacy.detectors import ModelMissing
             from .semantic.api import WeightsError
 
+            if isinstance(exc, RecordingError):
+                raise UnusableInput(str(exc)) from exc
             if isinstance(exc, KeyCheckError):
                 raise click.ClickException(f"--strict: {exc}") from exc
             if isinstance(exc, Interrupted):
@@ -214,7 +223,9 @@ def radio_opts(direction: str):
     a :class:`~sdr_semcom.radio.RadioOptions` (checked: a bad combination is a usage error), and
     ``--rate`` applied to the link configuration by :func:`radio_config`.
 
-    ``direction``: ``tx`` (adds ``--burst-mode``, ``--output``) or ``rx`` (``--input``).
+    ``direction``: ``tx`` (adds ``--burst-mode``, ``--output``), ``rx`` (``--input``) or ``capture``
+    (no ``--radio``: the command's own ``--source`` says which front end, ``uhd`` taking the UHD
+    options; no recording options; ``source`` is passed on).
     """
     from .radio.options import BURST_MODES, DEFAULT_FREQ, RADIOS, REF_SOURCES
 
@@ -223,17 +234,20 @@ def radio_opts(direction: str):
 
     def decorate(f):
         @functools.wraps(f)
-        def wrapper(*args, radio, rate, dev_args, freq, gain, norm_gain, antenna, subdev, channel, clock_source,
-                    time_source, lo_offset, burst_mode=None, output=None, inputs=(), **kwargs):
+        def wrapper(*args, rate, dev_args, freq, gain, norm_gain, antenna, subdev, channel, clock_source,
+                    time_source, lo_offset, radio=None, burst_mode=None, output=None, inputs=(), **kwargs):
             from .radio import RadioError, RadioOptions, UhdSettings
 
+            flag = "--radio"
+            if direction == "capture":  # --source zmq|loopback|uhd: only uhd is a radio front end here
+                flag, radio = "--source", kwargs["source"]
             given = dict(args=dev_args, freq=freq, gain=gain, norm_gain=norm_gain, antenna=antenna, subdev=subdev,
                          channel=channel or None, clock_source=clock_source, time_source=time_source,
                          lo_offset=lo_offset, burst_mode=burst_mode)
             stray = [k for k in uhd_only if given[k] is not None]
             if radio != "uhd" and stray:
                 names = ", ".join("--" + ("args" if k == "args" else k.replace("_", "-")) for k in stray)
-                raise click.UsageError(f"{names}: USRP settings, for --radio uhd only (this is --radio {radio})")
+                raise click.UsageError(f"{names}: USRP settings, for {flag} uhd only (this is {flag} {radio})")
             paths = tuple(Path(p) for p in ((output,) if output else inputs))
             if radio != "file" and paths:
                 raise click.UsageError(f"{'--output' if output else '--input'}: a recording, for --radio file only")
@@ -244,21 +258,23 @@ def radio_opts(direction: str):
             try:
                 uhd = UhdSettings(**{("channels" if k == "channel" else k): (tuple(v) if k == "channel" else v)
                                      for k, v in given.items() if v is not None}) if radio == "uhd" else UhdSettings()
-                opts = RadioOptions(kind=radio, paths=paths, uhd=uhd, rate=rate)
+                opts = RadioOptions(kind=radio if radio in RADIOS else "zmq", paths=paths, uhd=uhd, rate=rate)
             except RadioError as exc:
                 raise click.UsageError(str(exc)) from exc
             return f(*args, radio=opts, **kwargs)
 
-        opts = [
+        opts = [] if direction == "capture" else [
             click.option("--radio", type=click.Choice(RADIOS), default="zmq", show_default=True,
                          help="Front end: zmq (processes linked by ZeroMQ sockets), uhd (a USRP through gr-uhd), "
-                              "file (a cf32_le recording; SigMF's .sigmf-data). See hw_setup.md."),
+                              "file (a cf32_le recording; SigMF's .sigmf-data). See hw_setup.md.")]
+        opts += [
             click.option("--rate", type=float, help="Sample rate, S/s (default: the link config's sample_rate, 1e6). "
                                                     "Both ends must agree; a recording's metadata must match it."),
             click.option("--args", "dev_args", help='uhd: UHD device args, e.g. "type=b200" or "serial=30AD2F1" '
                                                     "(default: the first USRP found)."),
             click.option("--freq", type=float, help=f"uhd: centre frequency, Hz [default: {DEFAULT_FREQ:g}]."),
-            click.option("--gain", type=float, help="uhd: gain, dB (default: the --calibration file's, else UHD's)."),
+            click.option("--gain", type=float, help="uhd: gain, dB (default: " + (
+                "UHD's)." if direction == "capture" else "the --calibration file's, else UHD's).")),
             click.option("--norm-gain", type=float, help="uhd: gain as a fraction 0..1 of the device's range "
                                                          "(instead of --gain)."),
             click.option("--antenna", help="uhd: antenna port (TX/RX, RX2)."),
@@ -278,7 +294,7 @@ def radio_opts(direction: str):
                      click.option("--output", type=click.Path(dir_okay=False),
                                   help="file: write the burst stream here (cf32_le; NAME.sigmf-data also gets "
                                        "NAME.sigmf-meta).")]
-        else:
+        elif direction == "rx":
             opts += [click.option("--input", "inputs", type=click.Path(dir_okay=False), multiple=True,
                                   help="file: the recording to receive (cf32_le); with --role both one per receiver "
                                        "(auth, then eve) or one for both.")]
@@ -291,8 +307,13 @@ def radio_opts(direction: str):
 
 def radio_config(cfg: LinkConfig, radio) -> LinkConfig:
     """``cfg`` with ``--rate`` (when given) as its sample rate."""
-    if radio.rate is None:
+    return with_rate(cfg, radio.rate)
+
+
+def with_rate(cfg: LinkConfig, rate: float | None) -> LinkConfig:
+    """``cfg`` with ``rate`` (S/s; None: unchanged) as its sample rate, stated."""
+    if rate is None:
         return cfg
     from dataclasses import replace
 
-    return replace(cfg, sample_rate=radio.rate, stated=cfg.stated | {"sample_rate"})
+    return replace(cfg, sample_rate=rate, stated=cfg.stated | {"sample_rate"})

@@ -1,4 +1,4 @@
-"""What the ``tx``, ``rx``, ``guard``, ``db enroll`` and ``train`` commands do, as functions.
+"""What the ``tx``, ``rx``, ``capture``, ``decode``, ``guard``, ``db enroll`` and ``train`` commands do, as functions.
 
 :mod:`sdr_semcom.cli` parses options and calls one of these (``demo``: :func:`sdr_semcom.demo.demo`);
 they raise the packages' own errors (``ImageError``, ``DatabaseError``, ``WeightsError``,
@@ -22,14 +22,21 @@ from .images import ImageError, fit, image_files, load_images, read_rgb
 from .link.interrupt import Interrupted
 from .link.roles import Timeouts
 from .radio import RadioOptions
-from .report import delivery_summary, guard_line, guard_report, rx_line, save_items, save_received, write_json
+from .reception import PAYLOADS, receiver_stage, write_reception
+from .report import delivery_summary, guard_line, guard_report
+
+if TYPE_CHECKING:
+    from .capture.decode import DecodeOptions
+    from .capture.session import Source
+    from .phy.framing import PayloadType
 
 if TYPE_CHECKING:
     from .calibration.calfile import CalibrationFile
 
 log = logging.getLogger(__name__)
 
-PAYLOADS = ("semantic", "raw")
+__all__ = ["PAYLOADS", "capture", "decode", "enroll", "guard_files", "load_db", "receive", "train_codec",
+           "train_inpainter", "transmit", "tx_messages"]
 
 
 def load_db(path: str | Path | None):
@@ -63,27 +70,13 @@ def transmit(paths: list[str | Path], cfg: LinkConfig, bind: str, timeouts: Time
     ``margin``: the guard's (``PrivacyGuard(margin=...)``); it travels sealed, and the authorized
     receiver rebuilds the removed pixels with it.
     """
-    from .link import rawimage
     from .link.roles import run_tx
-    from .phy.framing import PayloadType
-    from .radio import RadioOptions, open_tx
-    from .samples import demo_images
+    from .radio import open_tx
 
     cal = load_calibration(calibration_path)
     radio, gain_note = calibrated_radio(cal, radio or RadioOptions(address=bind), "tx")
     front = open_tx(radio, cfg.sample_rate)
-    named = load_images(paths or demo_images()).images
-    if payload == "raw":
-        messages = [(rawimage.encode(fit(img, size)), PayloadType.RAW) for _, img in named]
-    else:
-        from .pipeline import SemanticTransmitter
-        from .privacy import PrivacyGuard, default_backends
-        from .semantic.weights import load_codec
-
-        db = load_db(db_path)
-        guard = PrivacyGuard(db, default_backends(), margin=margin) if db else None
-        sender = SemanticTransmitter(load_codec(), guard, db)
-        messages = [m for _, img in named for m in sender.messages(img, size)[0]]
+    messages = tx_messages(paths, size, payload, db_path, margin)
     r = run_tx(messages, cfg, bind, timeouts, semantic=payload == "semantic", front=front, calibration=cal)
     if r["interrupted"]:
         raise Interrupted(r["interrupted"], f"tx: interrupted by {r['interrupted']} after {r['samples']} samples: "
@@ -134,6 +127,64 @@ def _calibration_lines(cal: "CalibrationFile | None", role: str, path: str | Pat
     return [f"{role}: calibration {path}: {done}"] + ([gain_note] if gain_note else [])
 
 
+def tx_messages(paths: list[str | Path], size: int, payload: str = "semantic", db_path: str | None = None,
+                margin: float = 0.15) -> list[tuple[bytes | list[bytes], "PayloadType"]]:
+    """What ``tx`` sends for ``paths`` (default: the samples): guard (``margin``) + codec messages, or raw pixels."""
+    from .link import rawimage
+    from .phy.framing import PayloadType
+    from .samples import demo_images
+
+    named = load_images(paths or demo_images()).images
+    if payload == "raw":
+        return [(rawimage.encode(fit(img, size)), PayloadType.RAW) for _, img in named]
+    from .pipeline import SemanticTransmitter
+    from .privacy import PrivacyGuard, default_backends
+    from .semantic.weights import load_codec
+
+    db = load_db(db_path)
+    guard = PrivacyGuard(db, default_backends(), margin=margin) if db else None
+    sender = SemanticTransmitter(load_codec(), guard, db)
+    return [m for _, img in named for m in sender.messages(img, size)[0]]
+
+
+def capture(out: Path, source: "Source", cfg: LinkConfig, limit: int | None, timeouts: Timeouts,
+            payload: str = "semantic", role: str = "auth", progress: Callable[[str], None] | None = None) -> str:
+    """The ``capture`` command: record ``source`` as SigMF (``capture.session.capture``); returns its summary line.
+
+    Raises :class:`Interrupted` on SIGINT / SIGTERM and :class:`~sdr_semcom.link.control.LinkError`
+    when the disk filled up or the upstream went away, each after the recording was completed.
+    """
+    from .capture.session import capture as run
+    from .link.control import LinkError
+
+    r = run(out, source, cfg, limit, timeouts, progress, _codec_id() if payload == "semantic" else None, role)
+    line = r.line()
+    if r.end in ("SIGINT", "SIGTERM"):
+        raise Interrupted(r.end, line)
+    if r.end not in ("eot", "limit"):
+        raise LinkError(f"{line}\n{r.warning or r.end}: what was written is kept")
+    return line
+
+
+def _codec_id() -> str | None:
+    """The link codec's id (``name:sha256[:12]``, as ``ImageCodec.id``) from its manifest, without loading
+    torch (``semantic/weights.py`` imports it): for a recording's metadata; None if unreadable."""
+    name = "codec_v2"  # semantic.weights.DEFAULT_NAME, its manifest in semantic.weights.MODELS_DIR
+    try:
+        manifest = json.loads((Path(__file__).resolve().parents[1] / "models" / f"{name}.json").read_text())
+        return f"{name}:{manifest['sha256'][:12]}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def decode(path: str | Path, out: Path, cfg: LinkConfig, opts: "DecodeOptions") -> str:
+    """The ``decode`` command: a SigMF recording -> the images and report.json a live ``rx`` writes
+    (``capture.decode.decode_recording``); returns its summary line."""
+    from .capture.decode import decode_recording
+
+    return decode_recording(path, out, cfg, opts)
+
+
 def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts: Timeouts,
             payload: str = "semantic", db_path: str | None = None, strict: bool = False,
             generator: str = "auto", generator_dir: str | None = None, radio: RadioOptions | None = None,
@@ -170,11 +221,7 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
     front = None
     if radio.kind != "zmq" or role == "both":
         front = open_rx(radio, cfg.sample_rate, len(roles))
-    inpainters = {}
-    if payload == "semantic":
-        from .generative import receiver_inpainter
-
-        inpainters = {r: receiver_inpainter(r, generator, generator_dir) for r in roles}
+    inpainters = {r: receiver_stage(r, payload, generator, generator_dir) for r in roles}
     if front is None:
         received = {role: run_rx(cfg, role, connect, timeouts, semantic=payload == "semantic", calibration=cal)}
     else:
@@ -184,8 +231,8 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
     for r, (receiver, report) in received.items():
         where = out / r if role == "both" else out
         try:
-            lines.append(_write_received(cfg, r, receiver, report, where, payload, db_path if r == "auth" else None,
-                                         strict, inpainters.get(r)))
+            lines.append(write_reception(receiver, report, r, where, cfg.mtu, inpainters[r],
+                                         db_path if r == "auth" else None, strict))
         except Exception as exc:  # the other receiver's images are still written
             failure = failure or exc
     if failure is not None:
@@ -203,32 +250,6 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
 def _tell(line: str) -> None:
     """A progress line for the user, on stderr (stdout holds the summary)."""
     print(line, file=sys.stderr, flush=True)
-
-
-def _write_received(cfg: LinkConfig, role: str, receiver, report: dict, out: Path, payload: str,
-                    db_path: str | None, strict: bool, inpainter) -> str:
-    """One receiver's images and ``report.json`` into ``out``; returns its summary line (raises
-    :class:`~sdr_semcom.pipeline.KeyCheckError` after writing, when strict)."""
-    if payload == "raw":
-        report["messages"] = save_received(receiver, out, cfg.mtu)
-    else:
-        from .generative import fill_item
-        from .pipeline import KeyCheckError, SemanticReceiver
-        from .semantic.weights import load_codec
-
-        db = load_db(db_path)
-        untrusted = None
-        try:
-            items = SemanticReceiver(load_codec(), db=db, strict=strict).decode(receiver.messages)
-        except KeyCheckError as exc:  # strict: write what arrived, then fail
-            items, untrusted = exc.items, exc
-            report["key_check_failed"] = str(exc)
-        report["images"] = save_items(items, out, {it.index: fill_item(it, role, inpainter, db) for it in items})
-        if untrusted is not None:
-            write_json(out / "report.json", report)
-            raise untrusted
-    write_json(out / "report.json", report)
-    return rx_line(role, report, out)
 
 
 def guard_files(paths: list[str | Path], db_path: str, out: Path, margin: float = 0.15, text: bool = True,

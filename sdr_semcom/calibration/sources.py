@@ -122,29 +122,28 @@ def loopback_capture(link: Loopback, n_bursts: int = 32, freq_hz: float | None =
 
 def file_capture(path: str | Path, sample_rate: float | None = None, freq_hz: float | None = None) -> Capture:
     """A recording: raw interleaved float32 I/Q (``.cf32``, ``.fc32``, ``.bin``, ...) or SigMF
-    (``.sigmf-data`` with its ``.sigmf-meta``, datatype ``cf32_le``), as ``rx --radio file`` reads and
-    ``tx --radio file --output NAME.sigmf-data`` writes them: the meta file is read and checked by the
-    radio package (:func:`sdr_semcom.radio.file.read_meta`); its ``core:sample_rate`` and
-    ``captures[0]`` ``core:frequency`` are used unless given (a given rate must match the file's).
+    (``.sigmf-data`` with its ``.sigmf-meta``, datatype ``cf32_le`` or ``ci16_le``), as ``rx --radio
+    file`` and ``decode`` read and ``tx --radio file --output NAME.sigmf-data`` / ``capture`` write
+    them: the meta file is read and checked by the radio package
+    (:func:`sdr_semcom.radio.file.read_meta`); its ``core:sample_rate`` and ``captures[0]``
+    ``core:frequency`` are used unless given (a given rate must match the file's).
 
     Raises
     ------
+    RecordingError
+        A meta file that is unreadable, not valid SigMF, of another datatype, or whose rate
+        contradicts a given one (the error ``rx --radio file`` and ``decode`` give).
     CalibrationError
-        Unreadable file or meta file, an unsupported SigMF datatype, a rate that contradicts the
-        meta file's, or no sample rate at all.
+        An unreadable or odd-sized raw file, or no sample rate at all.
     """
-    from ..radio.file import check_meta, meta_path, read_meta
-    from ..radio.options import RadioError
+    from ..radio.file import DATATYPE, check_meta, meta_path, read_meta, read_samples
 
     path = Path(path)
     if path.suffix == ".sigmf-meta":
         path = path.with_suffix(".sigmf-data")
-    try:
-        doc = read_meta(path)
-        if doc is not None and sample_rate:
-            check_meta(path, sample_rate)
-    except RadioError as exc:
-        raise CalibrationError(str(exc)) from None
+    doc = read_meta(path)  # RecordingError: as rx --radio file and decode refuse the file
+    if doc is not None and sample_rate:
+        check_meta(path, sample_rate)
     if doc is not None:
         sample_rate = sample_rate or doc["global"].get("core:sample_rate")
         freq_hz = freq_hz or (doc.get("captures") or [{}])[0].get("core:frequency")
@@ -154,13 +153,14 @@ def file_capture(path: str | Path, sample_rate: float | None = None, freq_hz: fl
         said = f"{meta_path(path).name} does not state core:sample_rate" if doc is not None else \
             "a raw file does not say it"
         raise CalibrationError(f"{path}: give the sample rate (--rate): {said}")
+    dtype = doc["global"]["core:datatype"] if doc is not None else DATATYPE
+    if dtype == DATATYPE and path.stat().st_size % 8:
+        raise CalibrationError(f"{path}: odd number of float32 values: not interleaved complex float32 (cf32)")
     try:
-        raw = np.fromfile(path, dtype="<f4")
+        samples = read_samples(path, dtype)
     except OSError as exc:
         raise CalibrationError(f"{path}: cannot read: {exc}") from None
-    if raw.size % 2:
-        raise CalibrationError(f"{path}: odd number of float32 values: not interleaved complex float32 (cf32)")
-    return Capture(raw.view(np.complex64), float(sample_rate), float(freq_hz) if freq_hz else None, "file", str(path))
+    return Capture(samples, float(sample_rate), float(freq_hz) if freq_hz else None, "file", str(path))
 
 
 def uhd_capture(args: str, sample_rate: float, freq_hz: float | None, gain_db: float, n_bursts: int = 32,

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import hmac
 import logging
+import threading
 import time
 from contextlib import ExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..config import LinkConfig
 from ..phy.framing import PayloadType
+from ..phy.ofdm import RxBurst
 from .control import ControlLink, LinkError, control_address
 from .endpoints import LinkReceiver
 from .interrupt import Interrupt
@@ -43,8 +45,8 @@ from ..radio.zmq import ZmqRx
 if TYPE_CHECKING:
     from ..calibration.calfile import CalibrationFile
 
-__all__ = ["ForgedDone", "LinkError", "PeerLost", "PeerTimeout", "Timeouts", "run_channel", "run_receivers", "run_rx",
-           "run_tx"]
+__all__ = ["ForgedDone", "LinkError", "PeerLost", "PeerTimeout", "Recorder", "Timeouts", "run_channel",
+           "run_receivers", "run_rx", "run_tx"]
 log = logging.getLogger(__name__)
 
 TX_ADDR = "tcp://127.0.0.1:5555"
@@ -306,9 +308,34 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
             "receivers": receivers, "interrupted": intr.signal}
 
 
-def _rx_chain(tb, src, role: str, calibration: "CalibrationFile | None" = None):
+class Recorder(Protocol):
+    """What a receiver chain needs of a recorder beside its receiver (``capture.session.Recorder``).
+
+    ``block``: a GNU Radio sink of complex64 fed the same samples as the receiver, from the first;
+    ``note(burst)``: called with every :class:`RxBurst` the receiver returns; ``tick()``: called
+    every poll (progress); ``wait_for(items)``: returns once the recorder has taken ``items``
+    samples (or soon after); ``stopped``: set when the recorder cannot or need not go on (its sample
+    limit, a full disk), ``stop_reason`` says why.
+    """
+
+    block: object
+    stopped: threading.Event
+    stop_reason: str | None
+
+    def note(self, burst: RxBurst) -> None: ...
+
+    def tick(self) -> None: ...
+
+    def wait_for(self, items: int) -> None: ...
+
+
+def _rx_chain(tb, src, role: str, calibration: "CalibrationFile | None" = None, recorder: Recorder | None = None):
     """One receiver chain, whatever the front end: samples -> watch (activity, ``eot``) -> burst receiver
-    (with a calibration file: its own :class:`~sdr_semcom.calibration.apply.CorrectingReceiver`)."""
+    (with a calibration file: its own :class:`~sdr_semcom.calibration.apply.CorrectingReceiver`).
+
+    ``recorder`` (``sdr-semcom capture``): fed the watch's samples beside the burst receiver, and
+    told every burst it returns.
+    """
     from ..blocks import BurstSink, EotWatch
 
     burst_receiver = None
@@ -318,7 +345,14 @@ def _rx_chain(tb, src, role: str, calibration: "CalibrationFile | None" = None):
         burst_receiver = rx_receiver(calibration)  # None when the file's rx_front_end is false
     receiver = LinkReceiver(role)
     guard = EotWatch()
-    sink = BurstSink(on_burst=receiver.push, receiver=burst_receiver)
+    on_burst = receiver.push
+    if recorder is not None:
+        def on_burst(b: RxBurst) -> None:
+            receiver.push(b)
+            recorder.note(b)
+
+        tb.connect(guard, recorder.block)
+    sink = BurstSink(on_burst=on_burst, receiver=burst_receiver)
     tb.connect(src, guard, sink)
     return receiver, guard, sink
 
@@ -333,7 +367,8 @@ def _rx_report(cfg: LinkConfig, role: str, receiver: LinkReceiver, guard, sink) 
 
 def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
            timeouts: Timeouts = Timeouts(), semantic: bool = False,
-           calibration: "CalibrationFile | None" = None) -> tuple[LinkReceiver, dict]:
+           calibration: "CalibrationFile | None" = None,
+           recorder: Recorder | None = None) -> tuple[LinkReceiver, dict]:
     """Receive from a ZeroMQ upstream until the end of transmission; returns the receiver and its report.
 
     ``calibration`` (a :class:`~sdr_semcom.calibration.calfile.CalibrationFile`): the burst receiver
@@ -342,6 +377,8 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
     The report says ``warning`` (why the stream ended before its ``eot`` tag) and
     ``interrupted`` (None, ``SIGINT`` or ``SIGTERM``); what was received is in it either way.
     Raises :class:`PeerTimeout` when nothing was heard within the connect timeout.
+    ``recorder`` (``sdr-semcom capture``): also fed every sample and burst; the run ends when it
+    stops (``warning`` then says why).
     (Radios and recordings: :func:`run_receivers`.)
     """
     from gnuradio import gr
@@ -353,7 +390,7 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
         warm_up("rx", cfg, semantic)
         tb = gr.top_block(f"semcom_rx_{role}")
         (src,) = ZmqRx(connect).sources(tb)
-        receiver, guard, sink = _rx_chain(tb, src, role, calibration)
+        receiver, guard, sink = _rx_chain(tb, src, role, calibration, recorder)
         up = Peer("upstream process", connect, link, "is the upstream process running?", guard)
         warning = None
         t0 = time.monotonic()
@@ -361,6 +398,11 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
         link.send("ready")
         try:
             while not sink.eot.is_set() and intr.signal is None:
+                if recorder is not None:
+                    recorder.tick()
+                    if recorder.stopped.is_set():
+                        warning = f"{what}: {recorder.stop_reason}"
+                        break
                 up.check(t0, timeouts, what)
                 time.sleep(POLL_S)
         except PeerLost as exc:
@@ -370,6 +412,8 @@ def run_rx(cfg: LinkConfig, role: str = "auth", connect: str | None = None,
             link.send("bye", reason=str(exc))
             raise
         finally:
+            if recorder is not None:
+                recorder.wait_for(guard.items)
             _stop(tb)
             sink.flush()
         report = _rx_report(cfg, role, receiver, guard, sink)
@@ -390,8 +434,8 @@ END_GRACE_S = 2.0
 
 
 def run_receivers(cfg: LinkConfig, roles: tuple[str, ...], front: RxFrontEnd, timeouts: Timeouts = Timeouts(),
-                  semantic: bool = False, on_ready=None,
-                  calibration: "CalibrationFile | None" = None) -> dict[str, tuple[LinkReceiver, dict]]:
+                  semantic: bool = False, on_ready=None, calibration: "CalibrationFile | None" = None,
+                  recorder: Recorder | None = None) -> dict[str, tuple[LinkReceiver, dict]]:
     """Receive through a radio or from recordings, one chain per role; returns role -> (receiver, report).
 
     A recording ends at its end (``stream_ended``). A radio streams forever: reception ends when
@@ -401,7 +445,9 @@ def run_receivers(cfg: LinkConfig, roles: tuple[str, ...], front: RxFrontEnd, ti
     says which; what arrived is in the report). Each report's ``radio`` holds the
     front end's counters (a USRP's ``overflows``). ``on_ready`` (a callable taking a line) is told
     when the receivers listen: the moment to start the transmitter. ``calibration``: as
-    :func:`run_rx`'s, for every chain (each its own correcting burst receiver).
+    :func:`run_rx`'s, for every chain (each its own correcting burst receiver). ``recorder``
+    (``sdr-semcom capture``): fed the first chain's samples and bursts; reception also ends when it
+    stops (``warning`` says why).
     """
     from gnuradio import gr
 
@@ -418,9 +464,9 @@ def run_receivers(cfg: LinkConfig, roles: tuple[str, ...], front: RxFrontEnd, ti
                     heard[:] = [time.monotonic()]
             return on_burst
 
-        for role, src in zip(roles, front.sources(tb)):
-            receiver, guard, sink = _rx_chain(tb, src, role, calibration)
-            sink.on_burst = watch(receiver.push)
+        for i, (role, src) in enumerate(zip(roles, front.sources(tb))):
+            receiver, guard, sink = _rx_chain(tb, src, role, calibration, recorder if i == 0 else None)
+            sink.on_burst = watch(sink.on_burst)
             chains[role] = (receiver, guard, sink)
         warning = None
         t0 = time.monotonic()
@@ -432,6 +478,11 @@ def run_receivers(cfg: LinkConfig, roles: tuple[str, ...], front: RxFrontEnd, ti
             while intr.signal is None:
                 time.sleep(POLL_S)
                 now = time.monotonic()
+                if recorder is not None:
+                    recorder.tick()
+                    if recorder.stopped.is_set():
+                        warning = f"rx ({', '.join(roles)}): {recorder.stop_reason}"
+                        break
                 if front.lengths is not None:
                     if all(g.items >= n for (_, g, _), n in zip(chains.values(), front.lengths)):
                         break
@@ -452,7 +503,9 @@ def run_receivers(cfg: LinkConfig, roles: tuple[str, ...], front: RxFrontEnd, ti
                                "is the transmitter on, on the same --freq and --rate? (hw_setup.md, troubleshooting)")
                     break
         finally:
-            if front.lengths is not None and intr.signal is None:
+            if recorder is not None:
+                recorder.wait_for(next(iter(chains.values()))[1].items)
+            if front.lengths is not None and intr.signal is None and warning is None:
                 tb.wait()  # a recording's sources end by themselves: every sample gets decoded
             else:
                 _stop(tb)
@@ -460,7 +513,7 @@ def run_receivers(cfg: LinkConfig, roles: tuple[str, ...], front: RxFrontEnd, ti
                 sink.flush()
         # the transmission ended for this process when a recording ran out, or any chain heard the
         # END frame (a chain that missed it says so in its report's status)
-        ended = (front.lengths is not None and intr.signal is None) or \
+        ended = (front.lengths is not None and intr.signal is None and warning is None) or \
             any(r.expected_frames is not None for r, _, _ in chains.values())
         out = {}
         for role, (receiver, guard, sink) in chains.items():

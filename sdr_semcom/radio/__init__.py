@@ -9,10 +9,11 @@ Opening a USRP happens here, at once: no radio -> :class:`RadioError` naming the
 from __future__ import annotations
 
 from .base import RxFrontEnd, TxFrontEnd
-from .options import BURST_MODES, DEFAULT_FREQ, RADIOS, REF_SOURCES, RadioError, RadioOptions, UhdSettings
+from .options import (BURST_MODES, DEFAULT_FREQ, RADIOS, REF_SOURCES, RadioError, RadioOptions, RecordingError,
+                      UhdSettings)
 
-__all__ = ["BURST_MODES", "DEFAULT_FREQ", "RADIOS", "REF_SOURCES", "RadioError", "RadioOptions", "RxFrontEnd",
-           "TxFrontEnd", "UhdSettings", "open_rx", "open_tx"]
+__all__ = ["BURST_MODES", "DEFAULT_FREQ", "RADIOS", "REF_SOURCES", "RadioError", "RadioOptions", "RecordingError",
+           "RxFrontEnd", "TxFrontEnd", "UhdSettings", "open_rx", "open_tx"]
 
 
 def open_tx(opts: RadioOptions, rate: float) -> TxFrontEnd:

@@ -28,6 +28,12 @@ class RadioError(LinkError):
     rate that does not match. The message names the device args or the file, and what to do."""
 
 
+class RecordingError(RadioError, ValueError):
+    """A recording that cannot be used (metadata unreadable or invalid, another datatype or sample
+    rate, data file missing or cut mid-sample) or cannot be written. The message names the file.
+    The same error whichever command reads it (``rx --radio file``, ``decode``, ``calibrate``)."""
+
+
 @dataclass(frozen=True)
 class UhdSettings:
     """A USRP's settings (gr-uhd ``usrp_source`` / ``usrp_sink``).

@@ -133,21 +133,22 @@ class UhdTx(TxFrontEnd):
 
 class UhdRx(RxFrontEnd):
     """A USRP receiving on one channel per receiver chain (``channels=(0, 1)``: both B210 channels,
-    one device opened once, feeding the authorized and the eavesdropper's receiver).
+    one device opened once, feeding the authorized and the eavesdropper's receiver). ``fallback``:
+    what to do without a radio, as :func:`open_usrp`'s (``sdr-semcom capture`` names its own sources).
 
     Counts overflows from the ``rx_time`` tags (:class:`~sdr_semcom.radio.counters.TagCounter`).
     """
 
     kind = "uhd"
 
-    def __init__(self, settings: UhdSettings, rate: float, chains: int) -> None:
+    def __init__(self, settings: UhdSettings, rate: float, chains: int, fallback: str = FALLBACK) -> None:
         if len(settings.channels) != chains:
             raise RadioError(f"--channel: {chains} receiver chain(s) need {chains} channel(s), got "
                              f"{list(settings.channels)} (--role both on one B210: --channel 0 --channel 1 "
                              '--subdev "A:A A:B")')
         self.settings = settings
         self.description = _describe(settings)
-        self.source = open_usrp("rx", settings, rate)
+        self.source = open_usrp("rx", settings, rate, fallback)
         self.tags = None
 
     def sources(self, tb) -> list:

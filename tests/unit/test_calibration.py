@@ -334,10 +334,10 @@ def test_shipped_example_loads_and_sigmf_recordings_give_rate_and_frequency(tmp_
     cal = CalibrationFile.load(tmp_path / "rec.toml")
     assert (cal.sample_rate, cal.freq_hz, cal.source) == (1e6, 915e6, "file")
     assert cal.cfo_correction_hz == pytest.approx(2_500, abs=CFO_HZ)
-    meta["global"]["core:datatype"] = "ci16_le"
+    meta["global"]["core:datatype"] = "cu8"  # refused as rx --radio file and decode refuse it (exit 2)
     (tmp_path / "rec.sigmf-meta").write_text(json.dumps(meta))
     res = CliRunner().invoke(cli.main, ["calibrate", "--source", "file", str(tmp_path / "rec.sigmf-data")])
-    assert res.exit_code == 1 and "core:datatype is 'ci16_le'; only cf32_le" in res.output
+    assert res.exit_code == 2 and "core:datatype is 'cu8'; only cf32_le or ci16_le" in res.output
     r = estimate(cap.samples, cap.sample_rate)
     assert json.loads(json.dumps(r.to_json()))["cfo_hz"]["value"] == pytest.approx(-2_500, abs=CFO_HZ)
 
@@ -413,4 +413,4 @@ def test_calibrate_reads_what_tx_radio_file_writes(tmp_path):
     assert (cal.sample_rate, cal.freq_hz) == (1e6, None)
     assert cal.cfo_correction_hz == pytest.approx(-3_000, abs=CFO_HZ)
     res = runner.invoke(cli.main, ["calibrate", "--source", "file", str(rec), "--rate", "2e6"])
-    assert res.exit_code == 1 and "recorded at 1e+06 S/s" in res.output and "--rate 1e+06" in res.output
+    assert res.exit_code == 2 and "recorded at 1e+06 S/s" in res.output and "--rate 1e+06" in res.output

@@ -128,7 +128,8 @@ def test_generator_choices_are_the_factorys():
 
 
 @pytest.mark.parametrize("args, words", [(["train", "inpainter"], "--steps"), (["bench", "inpaint"], "--quick"),
-                                         (["train", "codec"], "--bpp"), (["db", "create"], "--force")])
+                                         (["train", "codec"], "--bpp"), (["db", "create"], "--force"),
+                                         (["bench", "guard"], "--split")])
 def test_grouped_commands_exist(args, words):
     r = CliRunner().invoke(cli.main, args + ["--help"])
     assert r.exit_code == 0, r.output

@@ -9,7 +9,7 @@ from gnuradio import blocks, gr
 
 from sdr_semcom.blocks import BurstSource
 from sdr_semcom.phy import ofdm
-from sdr_semcom.radio import RadioError, RadioOptions, UhdSettings, open_rx, open_tx
+from sdr_semcom.radio import RadioError, RadioOptions, RecordingError, UhdSettings, open_rx, open_tx
 from sdr_semcom.radio.counters import AsyncCounter, TagCounter, event_names
 from sdr_semcom.radio.file import check_meta, write_meta
 from sdr_semcom.radio.uhd import device_error
@@ -99,6 +99,20 @@ def test_bad_uhd_settings_are_refused(kw, match):
         UhdSettings(**kw)
 
 
+def test_ci16_recordings_are_read_scaled(tmp_path):
+    from sdr_semcom.radio.file import read_samples
+
+    data = tmp_path / "c.sigmf-data"
+    np.array([16384, -32768, 0, 8192, 1], "<i2").tofile(data)  # 2 samples and a stray int16
+    (tmp_path / "c.sigmf-meta").write_text(json.dumps({"global": {"core:datatype": "ci16_le", "core:version": "1.0.0"},
+                                                       "captures": [], "annotations": []}))
+    assert read_samples(data, "ci16_le") == pytest.approx(np.array([0.5 - 1j, 0.25j], np.complex64))
+    with pytest.raises(RecordingError, match="10 bytes is not a whole number of complex int16 samples"):
+        open_rx(RadioOptions(kind="file", paths=(data,)), 1e6)
+    np.array([16384, -32768, 0, 8192], "<i2").tofile(data)
+    assert open_rx(RadioOptions(kind="file", paths=(data.with_suffix(".sigmf-meta"),)), 1e6).lengths == [2]
+
+
 def test_recording_metadata_checked(tmp_path):
     data = tmp_path / "a.sigmf-data"
     np.zeros(100, np.complex64).tofile(data)
@@ -108,9 +122,9 @@ def test_recording_metadata_checked(tmp_path):
     with pytest.raises(RadioError, match=r"recorded at 2e\+06 S/s .* runs at 1e\+06 S/s: pass --rate 2e\+06"):
         open_rx(RadioOptions(kind="file", paths=(data,)), 1e6)
     meta = json.loads((tmp_path / "a.sigmf-meta").read_text())
-    meta["global"]["core:datatype"] = "ci16_le"
+    meta["global"]["core:datatype"] = "cu8"
     (tmp_path / "a.sigmf-meta").write_text(json.dumps(meta))
-    with pytest.raises(RadioError, match="ci16_le"):
+    with pytest.raises(RecordingError, match="'cu8'; only cf32_le or ci16_le"):
         check_meta(data, 2e6)
     (tmp_path / "a.sigmf-meta").write_text("{not json")
     with pytest.raises(RadioError, match="not readable SigMF metadata"):

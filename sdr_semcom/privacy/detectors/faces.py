@@ -99,22 +99,55 @@ class CenterFace:
         return out
 
 
+#: the backends that also run on the padded image (see :class:`FusedFaces`)
+PAD_BACKENDS = ("yunet",)
+
+
 class FusedFaces:
     """YuNet and CenterFace together: a face found by either counts (union by IoU >= 0.3).
 
     YuNet's landmarks are kept where it found the face (SFace aligns with them).
+
+    Parameters
+    ----------
+    backends : list of Detector, optional
+        Default: ``[YuNet(), CenterFace()]``.
+    pad : float, optional
+        Default :attr:`PAD`. The detectors also run on the image padded by this fraction of its
+        short side on every side (mirrored), so a face cut by the image's border looks whole to
+        them (its mirror image completes it; grey padding did not help); boxes are clipped back
+        to the image, and a box less than 30 % inside it (a mirrored copy of a face) is dropped.
+        The unpadded pass stays (padding alone lost a 16 px face in a 106 px image). 0: no padding.
+        Measured on the tune split of ``benchmarks/guard_cases.py``: a face cut under the eyes
+        found (31 of 32 faces instead of 30); face detection CPU time x1.3 with YuNet alone on
+        the padded image, x2.6 with CenterFace too, which found nothing more.
+    pad_backends : tuple of str
+        The backends that also run on the padded image (default :data:`PAD_BACKENDS`).
     """
 
     name = "faces"
     finds = FACE_WORDS
+    PAD = 0.25
 
-    def __init__(self, backends=None) -> None:
+    def __init__(self, backends=None, pad: float | None = None, pad_backends: tuple[str, ...] = PAD_BACKENDS) -> None:
         self.backends = backends if backends is not None else [YuNet(), CenterFace()]
+        self.pad = self.PAD if pad is None else pad
+        self.pad_backends = pad_backends
 
     def detect(self, rgb: np.ndarray, prompts=None) -> list[Detection]:
+        h, w = rgb.shape[:2]
+        p = int(round(self.pad * min(h, w)))
+        views = [(rgb, 0)]
+        if p:
+            views.append((np.pad(rgb, ((p, p), (p, p), (0, 0)), mode="reflect"), p))
         fused: list[Detection] = []
-        for backend in self.backends:
-            for d in backend.detect(rgb):
+        runs = [(v, b) for v in views for b in self.backends if v[1] == 0 or b.name in self.pad_backends]
+        for (img, off), backend in runs:
+            for d in backend.detect(img):
+                if off:
+                    d = _unpad(d, off, h, w)
+                    if d is None:
+                        continue
                 match = next((f for f in fused if iou(f.box, d.box) >= 0.3), None)
                 if match is None:
                     fused.append(d)
@@ -123,6 +156,21 @@ class FusedFaces:
                 match.score = max(match.score, d.score)
                 match.sources = match.sources + d.sources
         return fused
+
+
+def _unpad(d: Detection, p: int, h: int, w: int, min_inside: float = 0.3) -> Detection | None:
+    """A detection on the padded image in the image's pixels, clipped to it; None when less than
+    ``min_inside`` of its box lies inside the image."""
+    x0, y0, x1, y1 = (v - p for v in d.box)
+    area = max(x1 - x0, 0) * max(y1 - y0, 0)
+    c = (max(x0, 0.0), max(y0, 0.0), min(x1, float(w)), min(y1, float(h)))
+    inside = max(c[2] - c[0], 0) * max(c[3] - c[1], 0)
+    if area <= 0 or inside < min_inside * area:
+        return None
+    d.box = c
+    if d.landmarks is not None:
+        d.landmarks = d.landmarks - p
+    return d
 
 
 class SFace:
