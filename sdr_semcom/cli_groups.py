@@ -96,14 +96,18 @@ def train() -> None:
 @click.option("--batch", type=click.IntRange(1), default=None, help="[dct 8, latent 16]")
 @click.option("--crop", type=click.IntRange(16, 512), default=None, help="Training crop size [dct 128, latent 64].")
 @click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--from-weights", default=None,
+              help="dct: no training; NAME's entropy model and network with --artefact-quant (codec v3 from codec_v2).")
+@click.option("--artefact-quant", type=click.IntRange(0), default=0, show_default=True,
+              help="dct: quantiser scale (thousandths) from which the network also restores received MCUs.")
 def train_codec(kind, name, out, data_dir, bpp, channels, bits, downsample, width, steps, minutes, batch, crop,
-                seed) -> None:
+                seed, from_weights, artefact_quant) -> None:
     """Train a codec (GPU if there is one) and write weights + manifest."""
     from .commands import train_codec as run
 
     for line in run(kind, name, out, data_dir, _command_line(), bpp=bpp, channels=channels, bits=bits,
                     downsample=int(downsample), width=width, steps=steps, minutes=minutes, batch=batch, crop=crop,
-                    seed=seed):
+                    seed=seed, from_weights=from_weights, artefact_quant=artefact_quant):
         click.echo(line)
 
 

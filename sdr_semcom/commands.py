@@ -172,16 +172,23 @@ def enroll(db_path: str, paths: list[str | Path], entry_id: str, policy: str = "
 
 def train_codec(kind: str, name: str | None, out: Path | None, data_dir: str | None, command: str, *, bpp: float,
                 channels: int, bits: int, downsample: int, width: int | None, steps: int | None, minutes: float,
-                batch: int | None, crop: int | None, seed: int) -> list[str]:
+                batch: int | None, crop: int | None, seed: int, from_weights: str | None = None,
+                artefact_quant: int = 0) -> list[str]:
     """The ``train codec`` command: train ``dct`` (codec v2) or ``latent`` (codec v1); returns its summary lines.
 
     ``None`` picks the kind's default (width, steps, batch, crop: dct 16, 6000, 8, 128; latent 48, 4000, 16, 64).
+    ``from_weights`` (dct): no training, that codec's weights with ``artefact_quant`` (codec v3).
     """
     from .semantic.weights import MODELS_DIR
 
     out = out or MODELS_DIR
     data = Path(data_dir) if data_dir else None
-    if kind == "dct":
+    if kind == "dct" and from_weights:
+        from .semantic.dct.train import derive
+
+        name = name or "codec_v3"
+        m = derive(out, name, from_weights, artefact_quant, command=command)
+    elif kind == "dct":
         from .semantic.dct.restore import RestoreConfig
         from .semantic.dct.train import train as run_dct
 
