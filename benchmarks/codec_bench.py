@@ -259,11 +259,34 @@ def print_tables(rows) -> None:
                 print(line + (f"{next(iter(got.values()))['per']:>8.3f}" if "per" in sel[0] else ""))
 
 
+def markdown(rows, sweep: str, metric: str, loss: float | None = None) -> str:
+    """One sweep's metric as a markdown table (systems as rows), the best of each column in bold."""
+    sel = [r for r in rows if r["sweep"] == sweep and r.get("loss") == loss and metric in r]
+    if not sel:
+        return ""
+    xs = sorted({r["x"] for r in sel})
+    names = list(dict.fromkeys(r["system"] for r in sel))
+    best = min if metric == "st_lpips" else max
+    fmt = "{:.2f}" if metric == "psnr_db" else "{:.3f}"
+    head = {"rate": "bit/pixel", "loss": "packet loss", "snr": "SNR (dB)"}[sweep]
+    lines = [f"| {head} | " + " | ".join(f"{x:g}" for x in xs) + " |", "| --- |" + " ---: |" * len(xs)]
+    if sweep == "snr":
+        lines.append("| PER | " + " | ".join(f"{next(r['per'] for r in sel if r['x'] == x):.2f}" for x in xs) + " |")
+    for n in names:
+        cells = []
+        for x in xs:
+            col = {r["system"]: r[metric] for r in sel if r["x"] == x}
+            v = fmt.format(col[n])
+            cells.append(f"**{v}**" if fmt.format(best(col.values())) == v else v)
+        lines.append(f"| {LABELS.get(n, n)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="out/bench")
     ap.add_argument("--quick", action="store_true", help="fewer points and trials (a smoke run)")
-    ap.add_argument("--names", default="codec_v2,codec_v1", help="codecs in models/ (the first sets the budgets)")
+    ap.add_argument("--names", default="codec_v3,codec_v2,codec_v1", help="codecs in models/ (the first sets the budgets)")
     ap.add_argument("--images", type=Path, help="a folder of images instead of the held-out photos")
     ap.add_argument("--sweeps", default="rate,loss,snr,timing")
     args = ap.parse_args(argv)
@@ -289,6 +312,12 @@ def main(argv=None) -> int:
     for r in rows:
         r["image_set"] = str(args.images) if args.images else "held-out"
     print_tables(rows)
+    for sweep, metric, loss in (("rate", "psnr_db", 0.0), ("rate", "ms_ssim", 0.0), ("rate", "st_lpips", 0.0),
+                                ("rate", "psnr_db", 0.1), ("rate", "psnr_db", 0.3), ("rate", "ms_ssim", 0.1),
+                                ("rate", "ms_ssim", 0.3), ("loss", "psnr_db", None), ("snr", "psnr_db", None)):
+        table = markdown(rows, sweep, metric, loss)
+        if table:
+            print(f"\n{sweep} {metric}" + ("" if loss is None else f" at packet loss {loss:g}") + f"\n{table}")
     save(rows, out, "codec_bench", plot)
     return 0
 

@@ -162,9 +162,14 @@ def bench_guard(out) -> None:
 @bench.command("codec")
 @out_opt("out/bench")
 @click.option("--quick", is_flag=True)
-def bench_codec(out, quick) -> None:
-    """Semantic codec vs JPEG at the same bytes: PSNR / SSIM vs SNR and vs packet loss."""
-    _run_bench("codec_bench", ["--out", str(out)] + (["--quick"] if quick else []))
+@click.option("--images", type=click.Path(exists=True, file_okay=False), default=None,
+              help="A folder of images instead of the held-out photos.")
+@click.option("--sweeps", default="rate,loss,snr,timing", show_default=True, help="Which sweeps to run.")
+def bench_codec(out, quick, images, sweeps) -> None:
+    """Codecs vs WebP, WebP tiles, restart-marker JPEG and JPEG at the same bytes and packets:
+    rate sweep, packet loss, SNR over the PHY."""
+    _run_bench("codec_bench", ["--out", str(out), "--sweeps", sweeps] + (["--quick"] if quick else [])
+               + (["--images", images] if images else []))
 
 
 @bench.command("phy")
