@@ -24,8 +24,8 @@ def _hopper():
     return np.asarray(Image.fromarray(held_out_images()["grace_hopper"]).resize((256, 256)))
 
 
-def test_the_link_uses_codec_v2():
-    assert DEFAULT_NAME == "codec_v2" and type(load_codec()).__name__ == "DctCodec"
+def test_the_link_uses_codec_v3():
+    assert DEFAULT_NAME == "codec_v3" and type(load_codec()).__name__ == "DctCodec"
 
 
 def test_manifest_metrics_reproduce(named):
