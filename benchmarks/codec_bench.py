@@ -217,6 +217,8 @@ def plot(rows, path: Path) -> None:
     panels = [("rate", 0.0, "psnr_db"), ("rate", 0.1, "psnr_db"), ("rate", 0.3, "psnr_db"), ("snr", None, "psnr_db"),
               ("rate", 0.0, "ms_ssim"), ("rate", 0.0, "st_lpips"), ("loss", None, "psnr_db"), ("loss", None, "st_lpips")]
     panels = [p for p in panels if any(r["sweep"] == p[0] and p[2] in r for r in rows)]
+    if not panels:  # timing only: nothing to draw
+        return
     cols = min(4, len(panels))
     fig, axes = plt.subplots(-(-len(panels) // cols), cols, figsize=(4.2 * cols, 3.6 * -(-len(panels) // cols)),
                              squeeze=False)
@@ -230,9 +232,14 @@ def plot(rows, path: Path) -> None:
         title = {"psnr_db": "PSNR (dB)", "ms_ssim": "MS-SSIM", "st_lpips": "ST-LPIPS (lower is better)"}[metric]
         ax.set(xlabel=xlabels[sweep], title=title + (f", packet loss {loss:g}" if loss is not None else ""))
         ax.grid(alpha=0.3)
-    axes.flat[0].legend(fontsize=7)
+    legend = {}
+    for ax in axes.flat:  # every system once (codec v1 appears only in the loss and SNR panels)
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, h)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
+    spare = list(axes.flat)[len(panels):]
+    (spare[0] if spare else axes.flat[0]).legend(legend.values(), legend.keys(), fontsize=8, loc="center")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
