@@ -54,8 +54,11 @@ def main(verbose: int) -> None:
                    "(start one here). Needs the cluster extra (scripts/setup.sh --cluster).")
 @click.option("--workers", type=click.IntRange(1), default=None,
               help="--ray: workers to start (each loads the models once) [one per CPU of the cluster].")
+@click.option("--eve-mask", type=click.Choice(["estimated", "oracle"]), default="estimated", show_default=True,
+              help="Where the eavesdropper fills: estimated (the grey fill it finds, as a real one does) or oracle "
+                   "(the exact removed pixels: an upper bound on what it can rebuild).")
 @errors
-def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray_address, workers) -> None:
+def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray_address, workers, eve_mask) -> None:
     """Measure the paper's claims: embedding gain, leakage vs baselines, utility (claims table, rows, plots)."""
     from .eval.cluster import ClusterError
     from .eval.run import evaluate
@@ -63,7 +66,8 @@ def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray
     if workers is not None and ray_address is None:
         raise click.UsageError("--workers goes with --ray")
     try:
-        res = evaluate(images, snr_spec, out, eve_snr, generator, size, resume, quick, ray_address, workers)
+        res = evaluate(images, snr_spec, out, eve_snr, generator, size, resume, quick, ray_address, workers,
+                       eve_mask)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     except ClusterError as exc:

@@ -101,15 +101,19 @@ def train() -> None:
               help="Data-parallel training (torch DDP) in N processes on this machine: gloo on CPU, NCCL with one "
                    "GPU each; --batch is the global batch (a multiple of N). Under torchrun: ignored, torchrun's "
                    "ranks are used.")
+@click.option("--from-weights", default=None,
+              help="dct: no training; NAME's entropy model and network with --artefact-quant (codec v3 from codec_v2).")
+@click.option("--artefact-quant", type=click.IntRange(0), default=0, show_default=True,
+              help="dct: quantiser scale (thousandths) from which the network also restores received MCUs.")
 def train_codec(kind, name, out, data_dir, bpp, channels, bits, downsample, width, steps, minutes, batch, crop,
-                seed, nproc) -> None:
+                seed, nproc, from_weights, artefact_quant) -> None:
     """Train a codec (GPU if there is one) and write weights + manifest."""
     from .commands import train_codec as run
 
     try:
         lines = run(kind, name, out, data_dir, _command_line(), bpp=bpp, channels=channels, bits=bits,
                     downsample=int(downsample), width=width, steps=steps, minutes=minutes, batch=batch, crop=crop,
-                    seed=seed, nproc=nproc)
+                    seed=seed, nproc=nproc, from_weights=from_weights, artefact_quant=artefact_quant)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     except DistributedError as exc:
@@ -183,12 +187,17 @@ def bench_guard(out, part, split) -> None:
 @bench.command("codec")
 @out_opt("out/bench")
 @click.option("--quick", is_flag=True)
+@click.option("--images", type=click.Path(exists=True, file_okay=False), default=None,
+              help="A folder of images instead of the held-out photos.")
+@click.option("--sweeps", default="rate,loss,snr,timing", show_default=True, help="Which sweeps to run.")
 @click.option("--channel", type=click.Choice(FADING_MODELS), help="The SNR sweep through Sionna's fading "
                                                                   "(.venv-sionna) instead of the standard impairments.")
 @click.option("--speed", type=float, help="With --channel: receiver speed, km/h (default 3).")
-def bench_codec(out, quick, channel, speed) -> None:
-    """Semantic codec vs JPEG at the same bytes: PSNR / SSIM vs SNR and vs packet loss."""
-    _run_bench("codec_bench", ["--out", str(out)] + (["--quick"] if quick else [])
+def bench_codec(out, quick, images, sweeps, channel, speed) -> None:
+    """Codecs vs WebP, WebP tiles, restart-marker JPEG and JPEG at the same bytes and packets:
+    rate sweep, packet loss, SNR over the PHY (or through Sionna's fading: --channel)."""
+    _run_bench("codec_bench", ["--out", str(out), "--sweeps", sweeps] + (["--quick"] if quick else [])
+               + (["--images", images] if images else [])
                + (["--channel", channel] if channel else []) + (["--speed", str(speed)] if speed is not None else []))
 
 

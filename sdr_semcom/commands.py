@@ -310,18 +310,27 @@ def enroll(db_path: str, paths: list[str | Path], entry_id: str, policy: str = "
 
 def train_codec(kind: str, name: str | None, out: Path | None, data_dir: str | None, command: str, *, bpp: float,
                 channels: int, bits: int, downsample: int, width: int | None, steps: int | None, minutes: float,
-                batch: int | None, crop: int | None, seed: int, nproc: int | None = None) -> list[str]:
+                batch: int | None, crop: int | None, seed: int, nproc: int | None = None,
+                from_weights: str | None = None, artefact_quant: int = 0) -> list[str]:
     """The ``train codec`` command: train ``dct`` (codec v2) or ``latent`` (codec v1); returns its summary lines.
 
     ``None`` picks the kind's default (width, steps, batch, crop: dct 16, 6000, 8, 128; latent 48, 4000, 16, 64).
     ``nproc``: data-parallel in that many processes (dct only; see :mod:`sdr_semcom.distributed`); under
     ``torchrun`` this process is one rank whatever ``nproc`` says.
+    ``from_weights`` (dct): no training, that codec's weights with ``artefact_quant`` (codec v3).
     """
     from . import distributed
     from .semantic.weights import MODELS_DIR
 
     out = Path(out or MODELS_DIR)
     data = Path(data_dir) if data_dir else None
+    if kind == "dct" and from_weights:
+        if nproc is not None:
+            raise ValueError("--from-weights trains nothing: drop --nproc")
+        from .semantic.dct.train import derive
+
+        name = name or "codec_v3"
+        return _trained(name, derive(out, name, from_weights, artefact_quant, command=command))
     if kind == "dct":
         from .semantic.dct.restore import RestoreConfig
         from .semantic.dct.train import train as run_dct
@@ -334,14 +343,13 @@ def train_codec(kind: str, name: str | None, out: Path | None, data_dir: str | N
         return _trained(name, _manifest(out, name, m))
     if nproc is not None or distributed.under_torchrun():
         raise ValueError("--nproc / torchrun: data-parallel training covers the dct codec and the inpainter")
-    else:
-        from .semantic.latent.net import LatentConfig
-        from .semantic.latent.train import train as run
+    from .semantic.latent.net import LatentConfig
+    from .semantic.latent.train import train as run
 
-        name = name or "codec_v1"
-        cfg = LatentConfig(channels=channels, bits=bits, downsample=downsample, width=width or 48)
-        m = run(cfg, out, name, seed=seed, minutes=minutes, steps=steps or 4000, batch=batch or 16,
-                crop=crop or 64, data_dir=data, command=command)
+    name = name or "codec_v1"
+    cfg = LatentConfig(channels=channels, bits=bits, downsample=downsample, width=width or 48)
+    m = run(cfg, out, name, seed=seed, minutes=minutes, steps=steps or 4000, batch=batch or 16,
+            crop=crop or 64, data_dir=data, command=command)
     return _trained(name, m)
 
 

@@ -3,8 +3,9 @@
 Threat model (README): the eavesdropper decodes the masked image from the features, knows the code,
 the models and the guard's vocabulary, and lacks the database. Here it is made *stronger* than that:
 
-- **Fills**: it is handed the exact removed pixels (in reality it measures the grey boxes) and tries
-  every public filler: Telea, the conditional network with its learned null embedding, and the
+- **Fills**: it finds the removed regions from the grey fill in its decoded image, as many as the
+  sealed message's length says (``eval --eve-mask estimated``, the default; ``oracle`` hands it the
+  exact removed pixels instead, an upper bound) and tries every public filler: Telea, the conditional network with its learned null embedding, and the
   public DCGAN face prior on the guess that every region is a face. Its *strongest* fill is, per face
   and per judge, the one most similar to the original (an oracle choice no real eavesdropper has).
 - **Sealed message**: the EMBEDDING message is AES-256-GCM. What its length gives away is the region

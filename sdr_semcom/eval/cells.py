@@ -66,6 +66,10 @@ class CellSettings:
         Seeds ``net_other``'s choice of another image's embedding.
     mosaic_snr : float or None
         The SNR point whose reconstructions a cell returns for the mosaics.
+    eve_mask : str
+        Where the eavesdropper fills: ``'estimated'`` (what a real one has: the grey fill found in its
+        decoded image, as many regions as the sealed message's length says) or ``'oracle'`` (the exact
+        removed pixels and boxes: an upper bound on what it can rebuild).
     """
 
     generator: str = "auto"
@@ -76,6 +80,7 @@ class CellSettings:
     eve_snr: float | None = None
     seed: int = 0
     mosaic_snr: float | None = None
+    eve_mask: str = "estimated"
 
 
 @dataclass
@@ -338,6 +343,7 @@ def _opened_vectors(messages, db, codec) -> list[np.ndarray] | None:
 def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Models) -> dict:
     """Every receiver's reconstruction: name -> (image or None, mask, backends)."""
     from ..generative import regions_from_rows, removed_mask
+    from ..generative.receiver import find_grey
 
     s = models.settings
     out: dict = {}
@@ -364,12 +370,17 @@ def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Mod
         for n in s.eve_fills:
             out[n] = (None, None, None)
     else:
-        mask = sent_mask(p)  # stronger than the real eavesdropper: the exact removed pixels
-        boxes = [f["box"] for f in p.sent.findings]
+        true_mask = sent_mask(p)  # scores are taken inside the pixels really removed, as the auth's
+        if s.eve_mask == "oracle":  # stronger than a real eavesdropper: the exact removed pixels
+            mask, boxes = true_mask, [f["box"] for f in p.sent.findings]
+        else:  # the grey fill it sees, and the region count the sealed message's length gives away
+            found = find_grey(eve_item.image, eve_item.region_count)
+            mask = removed_mask(eve_item.image.shape[:2], found, margin=0.0)
+            boxes = [r.box for r in found]
         k = ("eve", digest(eve_item.image, mask, np.array(boxes, float)), s.eve_fills)
         fills = models._fills.get_or(k, lambda: eve_fills(eve_item.image, mask, boxes, s.eve_fills))
         for n, img in fills.items():
-            out[n] = (None, None, None) if isinstance(img, Exception) else (img, mask, [n])
+            out[n] = (None, None, None) if isinstance(img, Exception) else (img, true_mask, [n])
     return out
 
 

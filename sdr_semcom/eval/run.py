@@ -65,6 +65,8 @@ class EvalConfig:
         Identity judges.
     seed : int
         Seeds the choice of the other image's embedding and the bootstrap.
+    eve_mask : str
+        ``'estimated'`` (the grey fill the eavesdropper finds) or ``'oracle'`` (the exact removed pixels).
     """
 
     images: list[Path]
@@ -80,6 +82,7 @@ class EvalConfig:
     quick: bool = False
     max_side: int | None = None
     eve_fills: tuple[str, ...] = tuple(EVE_FILLS)
+    eve_mask: str = "estimated"
     extra: dict = field(default_factory=dict)
 
 
@@ -248,7 +251,7 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     categories = {e.id: e.category for e in db.entries}
     cfg.extra["categories"] = categories
     settings = CellSettings(cfg.generator, cfg.size, cfg.perceptual, tuple(cfg.judge_names), tuple(cfg.eve_fills),
-                            cfg.eve_snr, cfg.seed, cfg.snrs[-1] if cfg.snrs else None)
+                            cfg.eve_snr, cfg.seed, cfg.snrs[-1] if cfg.snrs else None, cfg.eve_mask)
     ex = executor or LocalExecutor()
     mosaic_dir = out / "recon"
     writer = None
@@ -318,8 +321,10 @@ def _save(path: Path, img: np.ndarray) -> None:
 
 def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Path("out/eval"), eve_snr: float | None = None,
              generator: str = "auto", size: int = 256, resume: bool = False, quick: bool = False,
-             ray: str | None = None, workers: int | None = None) -> dict:
+             ray: str | None = None, workers: int | None = None, eve_mask: str = "estimated") -> dict:
     """The ``eval`` command: build the :class:`EvalConfig` and :func:`run_eval` it.
+
+    ``eve_mask``: where the eavesdropper fills (:class:`~sdr_semcom.eval.cells.CellSettings`).
 
     ``quick``: two images (the defaults, or the first two given) scaled to a long side of 512 px, two
     SNR points (the lowest and highest of ``snr``), SFace only, no ST-LPIPS / MS-SSIM, no DCGAN face
@@ -338,7 +343,7 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
     if quick:
         paths, snrs, judge_names = paths[:2], sorted({snrs[0], snrs[-1]}), ("sface",)
     cfg = EvalConfig(list(paths), snrs, Path(out), eve_snr, generator, size, resume, perceptual=not quick,
-                     judge_names=judge_names, quick=quick)
+                     judge_names=judge_names, quick=quick, eve_mask=eve_mask)
     if quick:
         cfg.max_side, cfg.eve_fills = 512, ("eve", "eve_telea")
         cfg.generator = "network" if generator == "auto" else generator

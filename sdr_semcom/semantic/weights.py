@@ -18,7 +18,7 @@ import torch
 from .api import ImageCodec, WeightsError
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-DEFAULT_NAME = "codec_v2"  # the codec the link uses unless told otherwise
+DEFAULT_NAME = "codec_v3"  # the codec the link uses unless told otherwise (v2's bitstream, see README)
 
 #: a weights file's ``kind`` -> the class (``module:name``) whose ``from_state`` builds the codec;
 #: files without a ``kind`` are latent codecs (v1 was written before the key existed)
@@ -65,7 +65,7 @@ def codec_class(kind: str):
 
 def load_codec(name: str = DEFAULT_NAME, models_dir: Path = MODELS_DIR, **kw) -> ImageCodec:
     """The codec ``models/<name>`` holds, checked against its manifest: a
-    :class:`~.latent.codec.LatentCodec` (v1) or a :class:`~.dct.codec.DctCodec` (v2), whichever
+    :class:`~.latent.codec.LatentCodec` (v1) or a :class:`~.dct.codec.DctCodec` (v2, v3), whichever
     its weights are. ``kw`` go to the codec (e.g. ``packet_bytes``)."""
     blob, sha = checked_weights(name, models_dir)
     return codec_class(blob.get("kind", "latent")).from_state(blob, name, sha, **kw)

@@ -11,7 +11,7 @@ from sdr_semcom.semantic.data import held_out_images
 from sdr_semcom.semantic.metrics import evaluate, psnr
 from sdr_semcom.semantic.weights import DEFAULT_NAME, MODELS_DIR, load_codec
 
-NAMES = ["codec_v1", "codec_v2"]
+NAMES = ["codec_v1", "codec_v2", "codec_v3"]
 pytestmark = pytest.mark.usefixtures("samples", "face_samples")  # the held-out set includes a face photo
 
 
@@ -24,8 +24,8 @@ def _hopper():
     return np.asarray(Image.fromarray(held_out_images()["grace_hopper"]).resize((256, 256)))
 
 
-def test_the_link_uses_codec_v2():
-    assert DEFAULT_NAME == "codec_v2" and type(load_codec()).__name__ == "DctCodec"
+def test_the_link_uses_codec_v3():
+    assert DEFAULT_NAME == "codec_v3" and type(load_codec()).__name__ == "DctCodec"
 
 
 def test_manifest_metrics_reproduce(named):
@@ -51,7 +51,7 @@ def test_quality_degrades_gracefully_with_losses(named):
         scores.append(psnr(img, out))
     # no cliff: quality falls step by step (JPEG at these losses is a grey or broken image, ~10-11 dB)
     assert scores[0] > 20 and scores[0] > scores[1] > scores[2] > 15
-    assert scores[0] - scores[2] < {"codec_v1": 3, "codec_v2": 15}[name], scores
+    assert scores[0] - scores[2] < {"codec_v1": 3, "codec_v2": 15, "codec_v3": 15}[name], scores
 
 
 def test_codec_v2_beats_jpeg_at_its_bytes_without_losses():
@@ -64,3 +64,19 @@ def test_codec_v2_beats_jpeg_at_its_bytes_without_losses():
     ours = psnr(img, codec.decode(header, packets)[0])
     theirs = psnr(img, baseline.decode_packets(jpeg, img.shape[:2], len(jpeg[0])))
     assert ours > theirs + 0.3, (ours, theirs)
+
+
+def test_codec_v3_is_v2s_bitstream_with_the_network_only_where_packets_were_lost():
+    img = _hopper()
+    v2, v3 = load_codec("codec_v2", bpp=1.5), load_codec("codec_v3", bpp=1.5)
+    (h2, p2), (h3, p3) = v2.encode(img), v3.encode(img)
+    assert p2 == p3 and h3.quant == h2.quant < v3.artefact_quant  # 1.5 bit/pixel: a fine quantiser
+    clean = v3.decode(h3, p3)[0]
+    assert psnr(img, clean) > psnr(img, v2.decode(h2, p2)[0])
+    lost = v3.decode(h3, [None if i == 3 else p for i, p in enumerate(p3)])[0]
+    changed = np.any(lost != clean, axis=-1)
+    assert 0 < changed.mean() < 1.5 / len(p3)  # the lost packet's MCUs and a 1-pixel ring around them
+    v2, v3 = load_codec("codec_v2", bpp=0.25), load_codec("codec_v3", bpp=0.25)
+    (h2, p2), (h3, p3) = v2.encode(img), v3.encode(img)
+    assert h3.quant >= v3.artefact_quant  # coarse: the network restores every pixel, as in v2
+    assert np.array_equal(v3.decode(h3, p3)[0], v2.decode(h2, p2)[0])

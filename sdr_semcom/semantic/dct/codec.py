@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from ..api import GREY, DecodeInfo, ImageHeader
 from ..data import to_rgb
@@ -31,6 +32,7 @@ from .restore import Restore, RestoreConfig
 SCALE_UNIT = 1000  # the header carries the quantiser scale in thousandths
 SCALE_RANGE = (16, 30000)
 MAX_SIDE = 1 << 14  # a header claiming a larger image is refused (it would only allocate memory)
+KEEP_MARGIN = 1  # below artefact_quant: pixels this near a lost MCU are the network's too
 
 
 class DctCodec:
@@ -49,15 +51,22 @@ class DctCodec:
     packet_bytes : int
         Mean packet size: the budget is cut into ``ceil(budget / packet_bytes)`` packets; one
         packet may reach 1.5 times this (so keep it under 2/3 of the link's MTU).
+    artefact_quant : int
+        From which quantiser scale (in the header's thousandths) the network also restores the MCUs
+        that arrived. Codec v2: 0, always. Codec v3: 500; below it (finer steps, roughly above 0.6
+        bit/pixel) the network's output is kept only in and within :data:`KEEP_MARGIN` pixels of
+        lost MCUs, where it removes artefacts that the decoded pixels do not have, and without
+        losses it does not run. The bitstream is the same either way.
     """
 
     def __init__(self, probs: np.ndarray, restore: Restore, name: str = "codec_v2", sha256: str = "",
-                 bpp: float = 0.75, packet_bytes: int = 512) -> None:
+                 bpp: float = 0.75, packet_bytes: int = 512, artefact_quant: int = 0) -> None:
         self.probs = np.ascontiguousarray(probs, dtype=np.int64)
         self.restore = restore.eval()
         self.id = f"{name}:{sha256[:12]}"
         self.bpp = bpp
         self.packet_bytes = packet_bytes
+        self.artefact_quant = int(artefact_quant)
 
     # ------------------------------------------------------------------------------ encoder
     def _layout(self, h: int, w: int) -> tuple[int, int, int, list[np.ndarray]]:
@@ -136,22 +145,31 @@ class DctCodec:
         if info.all_lost:
             return np.full((header.height, header.width, 3), GREY, np.uint8), info
         ycc, mask = transform.inverse(q, header.quant / SCALE_UNIT, received, (ph, pw))
-        rgb = transform.ycc_to_rgb(ycc) / 255
+        rgb = np.clip(transform.ycc_to_rgb(ycc) / 255, 0, 1)
+        lost_only = header.quant < self.artefact_quant
+        if lost_only and received.all():
+            img = (rgb * 255 + 0.5).astype(np.uint8)
+            return img[: header.height, : header.width], info
         with torch.no_grad():
             x = torch.from_numpy(rgb.astype(np.float32)).permute(2, 0, 1)[None]
             m = torch.from_numpy(mask.astype(np.float32))[None, None]
-            y = self.restore(x.clamp(0, 1) * m, m)
+            y = self.restore(x * m, m)
+            if lost_only:  # decoded pixels, except near a hole (chroma upsampling blends into it)
+                keep = -F.max_pool2d(-m, 2 * KEEP_MARGIN + 1, 1, KEEP_MARGIN)
+                y = x * keep + y * (1 - keep)
         img = (y[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
         return img[: header.height, : header.width], info
 
     # ------------------------------------------------------------------------------ weights
     def state(self) -> dict:
         return {"kind": "dct", "probs": torch.from_numpy(self.probs), "restore_config": self.restore.cfg.to_dict(),
-                "state_dict": self.restore.state_dict(), "bpp": self.bpp, "packet_bytes": self.packet_bytes}
+                "state_dict": self.restore.state_dict(), "bpp": self.bpp, "packet_bytes": self.packet_bytes,
+                **({"artefact_quant": self.artefact_quant} if self.artefact_quant else {})}
 
     @classmethod
     def from_state(cls, blob: dict, name: str, sha256: str, **kw) -> "DctCodec":
         net = Restore(RestoreConfig(**blob["restore_config"]))
         net.load_state_dict(blob["state_dict"])
-        opts = {"bpp": float(blob["bpp"]), "packet_bytes": int(blob["packet_bytes"]), **kw}
+        opts = {"bpp": float(blob["bpp"]), "packet_bytes": int(blob["packet_bytes"]),
+                "artefact_quant": int(blob.get("artefact_quant", 0)), **kw}
         return cls(blob["probs"].numpy(), net, name, sha256, **opts)

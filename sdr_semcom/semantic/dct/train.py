@@ -11,10 +11,14 @@ restoration network.
 ``sdr-semcom train codec --kind dct`` runs :func:`train` and writes ``<name>.pt`` + manifest. With
 ``--nproc N`` or under ``torchrun`` (:mod:`sdr_semcom.distributed`) each rank draws its shard of every
 step's global batch, sample by sample from generators seeded ``(seed, step, index)``.
+``--from-weights codec_v2 --artefact-quant 500`` runs :func:`derive` instead (codec v3: v2's entropy
+model and network, its decoder keeping the decoded pixels where the quantiser is fine).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from pathlib import Path
@@ -24,7 +28,10 @@ import torch
 
 from ... import distributed
 from ..interleave import packet_cells
+from ..data import held_out_images
+from ..metrics import evaluate
 from ..training import optimise, random_crops, save_codec, start
+from ..weights import MODELS_DIR, checked_weights
 from . import entropy, transform
 from .codec import DctCodec
 from .restore import Restore, RestoreConfig
@@ -112,3 +119,27 @@ def train(out_dir: Path, name: str, cfg: RestoreConfig = RestoreConfig(), bpp: f
     return save_codec(out_dir, name, DctCodec(probs, net, name, "", bpp=bpp, packet_bytes=packet_bytes).state(),
                       lambda sha: DctCodec(probs, net, name, sha, bpp=bpp, packet_bytes=packet_bytes), fields, run,
                       training)
+
+
+def derive(out_dir: Path, name: str, source: str, artefact_quant: int, command: str = "",
+           models_dir: Path = MODELS_DIR) -> dict:
+    """A codec with ``source``'s entropy model and network (no training) and its own decoder option
+    ``artefact_quant`` (see :class:`.codec.DctCodec`); writes ``<name>.pt`` and ``<name>.json``
+    (the source's data and training figures, ``derived_from`` its name and sha256, held-out metrics)."""
+    blob, source_sha = checked_weights(source, models_dir)
+    if blob.get("kind") != "dct":
+        raise ValueError(f"{source} is not a DCT codec: nothing to derive from")
+    blob = {**blob, "artefact_quant": int(artefact_quant)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights = out_dir / f"{name}.pt"
+    torch.save(blob, weights)
+    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+    src = json.loads((models_dir / f"{source}.json").read_text())
+    config = {**src.get("config", {}), "artefact_quant": int(artefact_quant)}
+    manifest = {"name": name, "kind": "dct", "weights": weights.name, "sha256": sha, "config": config,
+                "derived_from": {"name": source, "sha256": source_sha}, "data": src.get("data"),
+                "command": command, "seed": src.get("seed"), "training": src.get("training")}
+    codec = DctCodec.from_state(blob, name, sha)
+    manifest["metrics_held_out"] = evaluate(codec, held_out_images())
+    (out_dir / f"{name}.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
