@@ -77,6 +77,25 @@ def train() -> None:
     """Train the project's own models."""
 
 
+nproc_opt = click.option(
+    "--nproc", type=click.IntRange(1), default=None,
+    help="Data-parallel training (torch DDP) in N processes on this machine: gloo on CPU, NCCL with one GPU each; "
+         "--batch is the global batch (a multiple of N). Under torchrun: ignored, torchrun's ranks are used.")
+
+
+def _echo_training(run) -> None:
+    """Run a training command's function and print its lines; bad settings are usage errors, a failed
+    process group one line."""
+    try:
+        lines = run()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except DistributedError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in lines:
+        click.echo(line)
+
+
 @train.command("codec")
 @click.option("--kind", type=click.Choice(["dct", "latent"]), default="dct", show_default=True,
               help="dct: codec v2 (block DCT, learned entropy model and restoration network); "
@@ -97,10 +116,7 @@ def train() -> None:
 @click.option("--batch", type=click.IntRange(1), default=None, help="[dct 8, latent 16]")
 @click.option("--crop", type=click.IntRange(16, 512), default=None, help="Training crop size [dct 128, latent 64].")
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--nproc", type=click.IntRange(1), default=None,
-              help="Data-parallel training (torch DDP) in N processes on this machine: gloo on CPU, NCCL with one "
-                   "GPU each; --batch is the global batch (a multiple of N). Under torchrun: ignored, torchrun's "
-                   "ranks are used.")
+@nproc_opt
 @click.option("--from-weights", default=None,
               help="dct: no training; NAME's entropy model and network with --artefact-quant (codec v3 from codec_v2).")
 @click.option("--artefact-quant", type=click.IntRange(0), default=0, show_default=True,
@@ -110,16 +126,10 @@ def train_codec(kind, name, out, data_dir, bpp, channels, bits, downsample, widt
     """Train a codec (GPU if there is one) and write weights + manifest."""
     from .commands import train_codec as run
 
-    try:
-        lines = run(kind, name, out, data_dir, _command_line(), bpp=bpp, channels=channels, bits=bits,
-                    downsample=int(downsample), width=width, steps=steps, minutes=minutes, batch=batch, crop=crop,
-                    seed=seed, nproc=nproc, from_weights=from_weights, artefact_quant=artefact_quant)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-    except DistributedError as exc:
-        raise click.ClickException(str(exc)) from exc
-    for line in lines:
-        click.echo(line)
+    _echo_training(lambda: run(kind, name, out, data_dir, _command_line(), bpp=bpp, channels=channels, bits=bits,
+                               downsample=int(downsample), width=width, steps=steps, minutes=minutes, batch=batch,
+                               crop=crop, seed=seed, nproc=nproc, from_weights=from_weights,
+                               artefact_quant=artefact_quant))
 
 
 @train.command("inpainter")
@@ -132,23 +142,13 @@ def train_codec(kind, name, out, data_dir, bpp, channels, bits, downsample, widt
 @click.option("--width", type=click.IntRange(4, 256), default=16, show_default=True, help="U-Net base width.")
 @click.option("--size", type=click.IntRange(16, 512), default=64, show_default=True, help="Window, pixels.")
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--nproc", type=click.IntRange(1), default=None,
-              help="Data-parallel training (torch DDP) in N processes on this machine: gloo on CPU, NCCL with one "
-                   "GPU each; --batch is the global batch (a multiple of N). Under torchrun: ignored, torchrun's "
-                   "ranks are used.")
+@nproc_opt
 def train_inpainter(name, out, steps, batch, minutes, threads, width, size, seed, nproc) -> None:
     """Train the conditional inpainter (the receivers' 'network' generator) and write weights + manifest."""
     from .commands import train_inpainter as run
 
-    try:
-        lines = run(name, out, _command_line(), steps=steps, batch=batch, minutes=minutes, seed=seed,
-                    threads=threads, width=width, size=size, nproc=nproc)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-    except DistributedError as exc:
-        raise click.ClickException(str(exc)) from exc
-    for line in lines:
-        click.echo(line)
+    _echo_training(lambda: run(name, out, _command_line(), steps=steps, batch=batch, minutes=minutes, seed=seed,
+                               threads=threads, width=width, size=size, nproc=nproc))
 
 
 def _command_line() -> str:

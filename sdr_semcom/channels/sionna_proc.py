@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from ..link.control import ControlLink, LinkError, control_address
 from ..link.interrupt import EXIT_STATUS, Interrupt
-from ..link.peers import POLL_S, Peer, PeerLost, Timeouts, delivery_summary, drain
+from ..link.peers import POLL_S, Peer, PeerLost, Timeouts, delivery_summary, drain, undelivered
 from . import gr_zmq
 from .spec import DEFAULT_CARRIER_HZ, DEFAULT_DELAY_SPREAD_NS, DEFAULT_SPEED_MPS, MODELS, FadingSpec
 
@@ -151,11 +151,7 @@ def run(outputs: list[Output], connect: str = TX_ADDR, sample_rate: float = 1e6,
                 for p in down.values():
                     p.check(t0, timeouts, "channel")
         except LinkError as exc:
-            late = [r for r, p in down.items() if not p.link.get("done")]
-            reason = f"{exc}; not delivered to: {', '.join(late)}" if late else str(exc)
-            for p in (up, *down.values()):
-                p.link.send("bye", reason=reason)
-            raise LinkError(reason) from exc
+            raise undelivered(exc, up, down) from exc
         receivers = {r: p.link.get("done") for r, p in down.items()}
         if intr.signal:
             for p in (up, *down.values()):

@@ -78,3 +78,13 @@ def delivery_summary(done: dict | None) -> str:
         sent = r.get("packets_sent")
         parts.append(f"{name} received {r.get('packets_received')}/{sent if sent is not None else '?'}")
     return "delivered: " + ", ".join(parts)
+
+
+def undelivered(exc: LinkError, up: Peer, down: dict[str, Peer]) -> LinkError:
+    """A channel process's failure: says ``bye`` to its transmitter and receivers, naming the receivers
+    that had not said ``done``, and returns the :class:`LinkError` to raise."""
+    late = [r for r, p in down.items() if not p.link.get("done")]
+    reason = f"{exc}; not delivered to: {', '.join(late)}" if late else str(exc)
+    for p in (up, *down.values()):
+        p.link.send("bye", reason=reason)
+    return LinkError(reason)

@@ -37,7 +37,7 @@ from ..phy.ofdm import RxBurst
 from .control import ControlLink, LinkError, control_address
 from .endpoints import LinkReceiver
 from .interrupt import Interrupt
-from .peers import POLL_S, Peer, PeerLost, PeerTimeout, Timeouts, drain
+from .peers import POLL_S, Peer, PeerLost, PeerTimeout, Timeouts, drain, undelivered
 from .warmup import warm_up
 from ..radio.base import RxFrontEnd, TxFrontEnd
 from ..radio.zmq import ZmqRx
@@ -291,11 +291,7 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
                     p.check(t0, timeouts, "channel")
                 time.sleep(POLL_S)
         except LinkError as exc:
-            late = [r for r, p in down.items() if not p.link.get("done")]
-            reason = f"{exc}; not delivered to: {', '.join(late)}" if late else str(exc)
-            for p in (up, *down.values()):
-                p.link.send("bye", reason=reason)
-            raise LinkError(reason) from exc
+            raise undelivered(exc, up, down) from exc
         finally:
             _stop(tb)
         receivers = {r: p.link.get("done") for r, p in down.items()}
