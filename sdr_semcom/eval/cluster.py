@@ -106,12 +106,15 @@ class EvalWorker:
         """None, or why this worker cannot run cells."""
         return self.error
 
-    def prepare(self, name: str, source, max_side: int | None = None):
-        """``(Prepared, PreparedInfo)``, or ``(None, why)`` for an unreadable image."""
+    def prepare(self, name: str, source, max_side: int | None = None, margin: float | None = None):
+        """``(Prepared, PreparedInfo)`` (guard at ``margin``; None: its default), or ``(None, why)`` for an
+        unreadable image."""
         from ..images import ImageError
 
         try:
-            return self.models.prepare(name, source, max_side)
+            if margin is None:
+                return self.models.prepare(name, source, max_side)
+            return self.models.prepare(name, source, max_side, margin)
         except ImageError as exc:
             return None, f"skipping {exc} (worker {socket.gethostname()})"
 
@@ -186,12 +189,15 @@ class RayExecutor:
             if e:
                 raise ClusterError(e)
 
-    def prepare(self, items: list[tuple[str, Path]], max_side: int | None) -> list[tuple[object, PreparedInfo] | None]:
-        """Each image read and prepared by a worker (paths: the same on every node); its
-        :class:`Prepared` stays in the object store. None: unreadable, skipped with a warning."""
+    def prepare(self, items: list[tuple[str, Path, float]], max_side: int | None
+                ) -> list[tuple[object, PreparedInfo] | None]:
+        """Each (image, guard margin) read and prepared by a worker (paths: the same on every node; an
+        image's margins by the same worker, which keeps its detections); its :class:`Prepared` stays in
+        the object store. None: unreadable, skipped with a warning."""
         ray = _ray()
-        refs = [self.actors[i % len(self.actors)].prepare.options(num_returns=2).remote(name, str(path), max_side)
-                for i, (name, path) in enumerate(items)]
+        order = {name: i for i, name in enumerate(dict.fromkeys(it[0] for it in items))}
+        refs = [self.actors[order[name] % len(self.actors)].prepare.options(num_returns=2).remote(
+                    name, str(path), max_side, margin) for name, path, margin in items]
         try:
             infos = ray.get([r[1] for r in refs])
         except ray.exceptions.RayError as exc:
