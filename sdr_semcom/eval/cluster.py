@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
-from .cells import CellResult, CellSettings, Models, PreparedInfo, Shared, run_cell
+from .cells import DEFAULT_MARGIN, CellResult, CellSettings, Models, PreparedInfo, Shared, run_cell
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (or site-packages) this package runs from
@@ -106,14 +106,11 @@ class EvalWorker:
         """None, or why this worker cannot run cells."""
         return self.error
 
-    def prepare(self, name: str, source, max_side: int | None = None, margin: float | None = None):
-        """``(Prepared, PreparedInfo)`` (guard at ``margin``; None: its default), or ``(None, why)`` for an
-        unreadable image."""
+    def prepare(self, name: str, source, max_side: int | None = None, margin: float = DEFAULT_MARGIN):
+        """``(Prepared, PreparedInfo)`` (the guard at ``margin``), or ``(None, why)`` for an unreadable image."""
         from ..images import ImageError
 
         try:
-            if margin is None:
-                return self.models.prepare(name, source, max_side)
             return self.models.prepare(name, source, max_side, margin)
         except ImageError as exc:
             return None, f"skipping {exc} (worker {socket.gethostname()})"
