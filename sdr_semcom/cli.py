@@ -57,8 +57,12 @@ def main(verbose: int) -> None:
 @click.option("--eve-mask", type=click.Choice(["estimated", "oracle"]), default="estimated", show_default=True,
               help="Where the eavesdropper fills: estimated (the grey fill it finds, as a real one does) or oracle "
                    "(the exact removed pixels: an upper bound on what it can rebuild).")
+@click.option("--margins", "margins", default="0.15", show_default=True,
+              help="Guard margins to sweep, a list 0,0.15,0.3: leakage and fill quality per margin (claims table "
+                   "at 0.15 when swept, else at the first margin).")
 @errors
-def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray_address, workers, eve_mask) -> None:
+def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray_address, workers, eve_mask,
+             margins) -> None:
     """Measure the paper's claims: embedding gain, leakage vs baselines, utility (claims table, rows, plots)."""
     from .eval.cluster import ClusterError
     from .eval.run import evaluate
@@ -67,7 +71,7 @@ def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray
         raise click.UsageError("--workers goes with --ray")
     try:
         res = evaluate(images, snr_spec, out, eve_snr, generator, size, resume, quick, ray_address, workers,
-                       eve_mask)
+                       eve_mask, margins)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     except ClusterError as exc:

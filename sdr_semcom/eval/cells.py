@@ -1,8 +1,10 @@
 """One cell of the evaluation sweep: a pure function of its inputs and of the models that score it.
 
-A cell is one image at one SNR point (or the image's baselines, without channel). Its key is
-``(image name, snr)``, ``snr`` a float in dB or ``"baselines"``; :func:`run_cell` returns every row the
-cell contributes and the reconstructions the mosaic needs. The same function runs in the local loop
+A cell is one image, sent through the guard at one margin, at one SNR point (or the image's baselines,
+without channel). Its key is ``(image name, margin, snr)``, ``snr`` a float in dB or ``"baselines"``;
+:func:`run_cell` returns every row the cell contributes (each carries ``margin``) and the reconstructions
+the mosaic needs. Rows written before the margin was an axis have no ``margin``: they read as the
+guard's default (:data:`DEFAULT_MARGIN`), the only margin those runs used. The same function runs in the local loop
 of :func:`sdr_semcom.eval.run.run_eval` and in the Ray workers of :mod:`sdr_semcom.eval.cluster`, so a
 sweep's rows do not depend on where its cells ran.
 
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..privacy.masking import DEFAULT_MARGIN
 from .attacks import EVE_FILLS, eve_fills, message_attack
 from .baselines import BASELINES, baseline
 from .identity import Face, find_faces, impostor_floor, judges, leak, reidentify
@@ -42,6 +45,7 @@ NET_VARIANTS = ("net_true", "net_null", "net_other")
 RECEIVERS = ("auth",) + NET_VARIANTS + tuple(EVE_FILLS)
 BASELINE_CELL = "baselines"
 CACHE_ITEMS = 512  # per worker: memoised fills and scores (above the link's threshold SNR points repeat)
+DETECTIONS_KEPT = 8  # per worker: the guard's detections of the last images (re-masked per margin)
 
 
 @dataclass(frozen=True)
@@ -85,13 +89,15 @@ class CellSettings:
 
 @dataclass
 class Prepared:
-    """One image after its transmitter: original, what the guard sent, its faces, its messages."""
+    """One image after its transmitter (guard at ``margin``): original, what the guard sent, its faces,
+    its messages."""
 
     name: str
     original: np.ndarray
     sent: object  # pipeline.SentImage
     faces: list[Face]
     messages: list
+    margin: float = DEFAULT_MARGIN
 
 
 @dataclass
@@ -101,6 +107,7 @@ class PreparedInfo:
     name: str
     gallery: dict[str, dict[str, np.ndarray]]  # judge -> face key -> embedding of the original
     vectors: list[np.ndarray] | None  # the region vectors its sealed message opens to (None: none)
+    margin: float = DEFAULT_MARGIN
 
 
 @dataclass
@@ -116,7 +123,7 @@ class Shared:
     floors : dict
         judge -> :class:`~sdr_semcom.eval.identity.Floor`.
     vectors : dict
-        image name -> its opened region vectors (or None).
+        ``(image name, margin)`` -> its opened region vectors (or None).
     categories : dict
         database entry id -> category.
     """
@@ -143,14 +150,46 @@ class CellResult:
 TIMING_FIELDS = ("wall_s", "cpu_s", "worker")
 
 
-def cell_key(image: str, snr) -> tuple:
-    """The key of a cell and of its rows (``image``, ``snr``): rows are written once per key."""
-    return (image, snr)
+def cell_key(image: str, snr, margin: float = DEFAULT_MARGIN) -> tuple:
+    """The key of a cell and of its rows (``image``, ``margin``, ``snr``): rows are written once per key."""
+    return (image, float(margin), snr)
 
 
 def row_key(row: dict) -> tuple:
-    """The cell a row belongs to."""
-    return (row.get("image"), row.get("snr"))
+    """The cell a row belongs to (a row without ``margin``, from before the margin was an axis: the
+    guard's default)."""
+    return (row.get("image"), float(row.get("margin", DEFAULT_MARGIN)), row.get("snr"))
+
+
+def report_margin(margins) -> float:
+    """The margin the claims table and the mosaic are taken at: the guard's default when swept, else the first."""
+    margins = [float(m) for m in margins]
+    return DEFAULT_MARGIN if DEFAULT_MARGIN in margins or not margins else margins[0]
+
+
+def row_margin(row: dict) -> float:
+    """The guard margin of a row's cell (the guard's default for rows without one)."""
+    return float(row.get("margin", DEFAULT_MARGIN))
+
+
+class _SameDetections:
+    """A detector backend whose detections of the last images are kept: the guard re-run at another
+    margin re-masks the same detections instead of detecting again."""
+
+    def __init__(self, backend) -> None:
+        self._backend = backend
+        self._kept = OrderedDict()
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+    def detect(self, rgb, prompts=None):
+        key = (digest(rgb), tuple(prompts) if prompts is not None else None)
+        if key not in self._kept:
+            self._kept[key] = list(self._backend.detect(rgb, prompts))
+            while len(self._kept) > DETECTIONS_KEPT:
+                self._kept.popitem(last=False)
+        return self._kept[key]
 
 
 class _Lru(OrderedDict):
@@ -186,17 +225,21 @@ class Models:
         self.categories = {e.id: e.category for e in self.db.entries}
         self.codec = load_codec()
         self.guard = PrivacyGuard(self.db, default_backends()) if guard else None
+        if self.guard is not None:  # one detection per image, whatever the margins
+            self.guard.backends = {k: _SameDetections(b) for k, b in self.guard.backends.items()}
         self.judges = judges(settings.judge_names)
         self._inpainters: dict = {}
         self._fills = _Lru()
         self._seen = _Lru()
 
-    def prepare(self, name: str, source, max_side: int | None = None) -> tuple[Prepared, PreparedInfo]:
+    def prepare(self, name: str, source, max_side: int | None = None,
+                margin: float = DEFAULT_MARGIN) -> tuple[Prepared, PreparedInfo]:
         """Guard + codec + sealed EMBEDDING of one image (its own transmitter: message ids 0, 1, 2).
 
         ``source``: the image (RGB uint8) or its file, read here (on a cluster: by the worker, from
         storage every node sees), scaled to a long side of ``max_side`` when larger. Raises
-        :class:`~sdr_semcom.images.ImageError` for an unreadable file.
+        :class:`~sdr_semcom.images.ImageError` for an unreadable file. ``margin``: the guard's (its
+        detections of the image are kept: another margin re-masks them).
         """
         from ..images import fit, read_rgb
         from ..pipeline import SemanticTransmitter
@@ -210,10 +253,14 @@ class Models:
         # byte wherever a cell runs (serial, Ray); an eval never goes on the air
         seeded = random.Random(f"{self.settings.seed}/{name}")
         tx = SemanticTransmitter(self.codec, self.guard, self.db, randbytes=seeded.randbytes)
-        msgs, sent = tx.messages(img, self.settings.size)
-        p = Prepared(name, img, sent, find_faces(name, img), msgs)
+        before, self.guard.margin = self.guard.margin, float(margin)
+        try:
+            msgs, sent = tx.messages(img, self.settings.size)
+        finally:
+            self.guard.margin = before
+        p = Prepared(name, img, sent, find_faces(name, img), msgs, float(margin))
         gallery = {j.name: {f.key: j.embed(img, f) for f in p.faces} for j in self.judges}
-        return p, PreparedInfo(name, gallery, _open_sent(msgs, self.db, self.codec))
+        return p, PreparedInfo(name, gallery, _open_sent(msgs, self.db, self.codec), float(margin))
 
     def floors(self, gallery: dict) -> dict:
         """judge -> impostor floor over ``gallery`` (judge -> face key -> embedding)."""
@@ -229,14 +276,14 @@ class Models:
 
 
 def run_cell(key: tuple, p: Prepared, shared: Shared, models: Models) -> CellResult:
-    """Every row of one cell (``key`` = (image, snr)); a pure function of its inputs and ``models``."""
+    """Every row of one cell (``key`` = (image, margin, snr)); a pure function of its inputs and ``models``."""
     import os
     import socket
     import time
 
-    name, snr = key
-    if name != p.name:
-        raise ValueError(f"cell {key}: prepared image is {p.name!r}")
+    name, margin, snr = key
+    if (name, margin) != (p.name, p.margin):
+        raise ValueError(f"cell {key}: prepared image is {p.name!r} at margin {p.margin}")
     t0, c0 = time.perf_counter(), time.process_time()
     scorer = Scorer(models, shared)
     if snr == BASELINE_CELL:
@@ -253,8 +300,10 @@ def _baselines_cell(key: tuple, p: Prepared, scorer: "Scorer") -> CellResult:
     mask = sent_mask(p)
     for b in BASELINES:
         img = baseline(b, p.original, mask)
-        rows += scorer.rows(p, img, {"snr": BASELINE_CELL, "receiver": b}, mask)
+        rows += scorer.rows(p, img, {"margin": p.margin, "snr": BASELINE_CELL, "receiver": b}, mask)
         images[b] = img
+    frac = round(float(mask.mean()), 6)  # the share of the image's pixels the guard removed at this margin
+    rows = [{**r, "removed_frac": frac} if r["kind"] == "image" else r for r in rows]
     return CellResult(key, rows, images)
 
 
@@ -264,14 +313,14 @@ def _snr_cell(key: tuple, p: Prepared, shared: Shared, models: Models, scorer: "
     from ..pipeline import SemanticReceiver
 
     s = models.settings
-    snr = float(key[1])
+    snr = float(key[2])
     eve_snr = snr if s.eve_snr is None else s.eve_snr
     link = DEMO_LINK.with_overrides(snr_db=snr, eve_snr_db=eve_snr)
     result = loopback.run_loopback(p.messages, link)
     auth = {it.index: it for it in SemanticReceiver(models.codec, db=models.db).decode(result.rx["auth"].messages)}
     eve = {it.index: it for it in SemanticReceiver(models.codec).decode(result.rx["eve"].messages)}
     vectors = _opened_vectors(result.rx["auth"].messages, models.db, models.codec)
-    base = {"snr": snr, "eve_snr": eve_snr}
+    base = {"margin": p.margin, "snr": snr, "eve_snr": eve_snr}
     rows: list[dict] = []
     eve_item = eve.get(0)
     data = _embedding_data(result.rx["eve"].messages)
@@ -364,7 +413,8 @@ def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Mod
         r = _fill(models, models.inpainter("eavesdropper", "network"), ("null",), img, mask, regions)
         out["net_null"] = (r.image, mask, r.backends)
         i = shared.order.index(p.name)
-        r = _fill(models, net, ("net",), img, mask, _other_embeddings(p.name, i, regions, shared.vectors, s.seed))
+        same = {n: v for (n, m), v in shared.vectors.items() if m == p.margin}  # the other images at this margin
+        r = _fill(models, net, ("net",), img, mask, _other_embeddings(p.name, i, regions, same, s.seed))
         out["net_other"] = (r.image, mask, r.backends)
     if eve_item is None or eve_item.image is None:
         for n in s.eve_fills:
@@ -436,7 +486,7 @@ class Scorer:
         """Score ``img``; a reconstruction byte-identical to one already scored reuses its figures."""
         if img is None:
             return self._score(p, None, base, mask)
-        key = (digest(img, mask), p.name, self.shared.token)
+        key = (digest(img, mask), p.name, p.margin, self.shared.token)
         keep = ("image", *base)
         figures = self.models._seen.get_or(
             key, lambda: [{k: v for k, v in r.items() if k not in keep} for r in self._score(p, img, base, mask)])
@@ -471,7 +521,7 @@ class Scorer:
                             f"{j.name}_reid": bool(reidentify(j, probe, self.gallery[j.name], f.key))})
             out.append(row)
         for k, fnd in enumerate(p.sent.findings):
-            hole = _grown_hole(fnd["box"], sent_mask(p))  # the guard's removed pixels of this region
+            hole = _grown_hole(fnd["box"], sent_mask(p), p.margin)  # the guard's removed pixels of this region
             if not hole.any():
                 continue
             out.append({"kind": "region", **head, "region": k, "category": fnd["category"],
@@ -479,7 +529,7 @@ class Scorer:
         return out
 
 
-def _grown_hole(box, mask: np.ndarray, margin: float = 0.15) -> np.ndarray:
+def _grown_hole(box, mask: np.ndarray, margin: float = DEFAULT_MARGIN) -> np.ndarray:
     """The removed pixels of one region: ``mask`` inside the box grown by the guard's margin."""
     h, w = mask.shape
     x0, y0, x1, y1 = box

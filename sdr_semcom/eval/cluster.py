@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
-from .cells import CellResult, CellSettings, Models, PreparedInfo, Shared, run_cell
+from .cells import DEFAULT_MARGIN, CellResult, CellSettings, Models, PreparedInfo, Shared, run_cell
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]  # the checkout (or site-packages) this package runs from
@@ -106,12 +106,12 @@ class EvalWorker:
         """None, or why this worker cannot run cells."""
         return self.error
 
-    def prepare(self, name: str, source, max_side: int | None = None):
-        """``(Prepared, PreparedInfo)``, or ``(None, why)`` for an unreadable image."""
+    def prepare(self, name: str, source, max_side: int | None = None, margin: float = DEFAULT_MARGIN):
+        """``(Prepared, PreparedInfo)`` (the guard at ``margin``), or ``(None, why)`` for an unreadable image."""
         from ..images import ImageError
 
         try:
-            return self.models.prepare(name, source, max_side)
+            return self.models.prepare(name, source, max_side, margin)
         except ImageError as exc:
             return None, f"skipping {exc} (worker {socket.gethostname()})"
 
@@ -186,12 +186,15 @@ class RayExecutor:
             if e:
                 raise ClusterError(e)
 
-    def prepare(self, items: list[tuple[str, Path]], max_side: int | None) -> list[tuple[object, PreparedInfo] | None]:
-        """Each image read and prepared by a worker (paths: the same on every node); its
-        :class:`Prepared` stays in the object store. None: unreadable, skipped with a warning."""
+    def prepare(self, items: list[tuple[str, Path, float]], max_side: int | None
+                ) -> list[tuple[object, PreparedInfo] | None]:
+        """Each (image, guard margin) read and prepared by a worker (paths: the same on every node; an
+        image's margins by the same worker, which keeps its detections); its :class:`Prepared` stays in
+        the object store. None: unreadable, skipped with a warning."""
         ray = _ray()
-        refs = [self.actors[i % len(self.actors)].prepare.options(num_returns=2).remote(name, str(path), max_side)
-                for i, (name, path) in enumerate(items)]
+        order = {name: i for i, name in enumerate(dict.fromkeys(it[0] for it in items))}
+        refs = [self.actors[order[name] % len(self.actors)].prepare.options(num_returns=2).remote(
+                    name, str(path), max_side, margin) for name, path, margin in items]
         try:
             infos = ray.get([r[1] for r in refs])
         except ray.exceptions.RayError as exc:

@@ -9,6 +9,12 @@ Claims are measured at the sweep's highest SNR (the operating point; the plots s
    original above the impostor floor) of the eavesdropper's strongest fill and of the authorized
    receiver, against the baselines; reduction = 1 - ours / no privacy; top-1 re-identification rates.
 3. **The reconstruction keeps its utility**: faces YuNet still finds in place (IoU >= 0.5) and mean IoU.
+
+The claims are taken at one guard margin (the guard's default, 0.15, when the sweep has it, else its
+first margin). A sweep of several margins (``--margins``) adds the table "leakage vs guard margin"
+(:func:`margin_sweep`): per margin, the share of pixels removed, the eavesdropper's strongest fill's
+leakage reduction vs no privacy and its top-1 re-identification rate per judge, and the authorized
+receiver's PSNR inside the removed regions: the privacy / utility trade-off (and ``margin.png``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cells import report_margin, row_margin
 from .stats import Estimate, bootstrap_mean, paired_bootstrap, ratio_bootstrap, relative_change
 
 #: the paper's figures (its abstract: arXiv 2509.08142); its tables' per-metric values are not quoted here
@@ -244,13 +251,103 @@ def mosaics(out: Path, names: list[str]) -> Path | None:
     return path
 
 
+def margin_sweep(rows: list[dict], seed: int = 0) -> dict:
+    """Per guard margin of ``rows`` (``{margin: figures}``, margins in increasing order): ``removed``, the
+    mean share of the image's pixels the guard removed; per judge ``{j}_reduction`` (the eavesdropper's
+    strongest fill's leakage reduction vs no privacy), ``{j}_leak`` and ``{j}_reid`` (its top-1
+    re-identification rate); ``auth_hole_psnr``, the authorized receiver's PSNR inside the removed regions
+    (all at the claims' SNR, bootstrap 95 % CIs); ``snr``."""
+    floors = [r for r in rows if r["kind"] == "floor"]
+    out: dict = {}
+    for m in sorted({row_margin(r) for r in rows if r["kind"] != "floor"}):
+        mine = floors + [r for r in rows if r["kind"] != "floor" and row_margin(r) == m]
+        c = claims(mine, seed)
+        snr = c["snr"]
+        fig: dict = {"snr": snr, "removed": bootstrap_mean(
+            [_num(r.get("removed_frac")) for r in mine if r["kind"] == "image" and r.get("receiver") == "no_privacy"],
+            seed=seed)}
+        for j in sorted(c["floors"]):
+            e = c["leakage"].get(f"{j}|eve_strongest", {})
+            fig.update({f"{j}_reduction": e.get("reduction"), f"{j}_leak": e.get("leak"), f"{j}_reid": e.get("reid")})
+        fig["auth_hole_psnr"] = bootstrap_mean([_num(r.get("hole_psnr")) for r in mine if r["kind"] == "region"
+                                                and r.get("receiver") == "auth" and r.get("snr") == snr], seed=seed)
+        out[m] = fig
+    return out
+
+
+def margin_table(sweep: dict) -> list[str]:
+    """The "leakage vs guard margin" table (markdown) of :func:`margin_sweep`'s figures."""
+    judges = sorted({k[:-len("_reduction")] for f in sweep.values() for k in f if k.endswith("_reduction")})
+    snr = next(iter(sweep.values()))["snr"] if sweep else None
+    head = ["guard margin", "pixels removed"]
+    for j in judges:
+        head += [f"{j}: eve strongest fill, leakage reduction vs no privacy", f"{j}: eve top-1 re-id"]
+    head.append("auth PSNR inside the removed regions, dB")
+    lines = [f"Leakage vs guard margin at {snr} dB: the eavesdropper's strongest fill vs the authorized receiver's "
+             "fill, mean [bootstrap 95 % CI] (n)", "", "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for m, f in sweep.items():
+        cells = [f"{m:g}", f["removed"].format(100, 1, "%")]
+        for j in judges:
+            red, reid = f.get(f"{j}_reduction"), f.get(f"{j}_reid")
+            cells += [red.format(100, 1, "%") if red is not None else "n/a",
+                      reid.format(digits=2) if reid is not None else "n/a"]
+        cells.append(f["auth_hole_psnr"].format(digits=2))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def margin_plot(sweep: dict, path: Path) -> None:
+    """Per guard margin: the eavesdropper's leakage reduction and re-id rate (per judge), and the authorized
+    receiver's PSNR inside the removed regions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ms = list(sweep)
+    judges = sorted({k[:-len("_reduction")] for f in sweep.values() for k in f if k.endswith("_reduction")})
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
+    for j in judges:
+        for a, key, scale in ((ax[0], f"{j}_reduction", 100), (ax[1], f"{j}_reid", 1)):
+            e = [sweep[m].get(key) for m in ms]
+            y = np.array([scale * x.mean if x is not None else np.nan for x in e])
+            lo = np.array([scale * x.lo if x is not None else np.nan for x in e])
+            hi = np.array([scale * x.hi if x is not None else np.nan for x in e])
+            a.plot(ms, y, marker="o", label=f"eve strongest, {j}")
+            a.fill_between(ms, lo, hi, alpha=0.2)
+    ax[0].set(xlabel="guard margin", ylabel="%", title="leakage reduction vs no privacy (eavesdropper)")
+    ax[1].set(xlabel="guard margin", title="eavesdropper's top-1 re-identification rate")
+    e = [sweep[m]["auth_hole_psnr"] for m in ms]
+    ax[2].plot(ms, [x.mean for x in e], marker="o", label="auth")
+    ax[2].fill_between(ms, [x.lo for x in e], [x.hi for x in e], alpha=0.2)
+    ax[2].set(xlabel="guard margin", ylabel="dB", title="authorized receiver: PSNR inside the removed regions")
+    for a in ax:
+        a.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def write_all(rows: list[dict], out: Path, prepared_names: list[str], seed: int = 0, meta: dict | None = None) -> dict:
-    """claims.json, rows.csv, plot.png, mosaic.png into ``out``; returns ``{"claims", "table", "files"}``."""
-    c = claims(rows, seed)
+    """claims.json, rows.csv, plot.png, mosaic.png (and, for several guard margins, margin.png) into ``out``;
+    returns ``{"claims", "table", "files"}`` (and ``"margins"``: :func:`margin_sweep`'s figures)."""
+    margins = sorted({row_margin(r) for r in rows if r["kind"] != "floor"})
+    ref = report_margin(margins)
+    at_ref = [r for r in rows if r["kind"] == "floor" or row_margin(r) == ref]
+    c = claims(at_ref, seed)
     lines = table(c)
-    (out / "claims.json").write_text(json.dumps({"meta": meta or {}, "claims": _jsonable(c)}, indent=1, default=str))
+    sweep = margin_sweep(rows, seed) if len(margins) > 1 else {}
+    if sweep:
+        lines[0] += f", guard margin {ref:g}"
+        lines += [""] + margin_table(sweep)
+        margin_plot(sweep, out / "margin.png")
+    doc = {"meta": meta or {}, "claims": _jsonable(c)}
+    if sweep:
+        doc["margins"] = {f"{m:g}": _jsonable(f) for m, f in sweep.items()}
+    (out / "claims.json").write_text(json.dumps(doc, indent=1, default=str))
     (out / "claims.md").write_text("\n".join(lines) + "\n")
     write_csv(rows, out / "rows.csv")
-    plot(rows, out / "plot.png")
+    plot(at_ref, out / "plot.png")
     mosaics(out, prepared_names)
-    return {"claims": c, "table": lines, "meta": meta or {}, "files": sorted(str(p.name) for p in out.iterdir())}
+    return {"claims": c, "table": lines, "meta": meta or {}, "margins": sweep,
+            "files": sorted(str(p.name) for p in out.iterdir())}

@@ -11,8 +11,9 @@ Rows (``rows.jsonl``, one JSON object a line, flushed a cell at a time): ``kind`
 detection utility), ``face`` (per judge: similarity to the original, margin to the threshold,
 leakage above the impostor floor, top-1 re-identification), ``region`` (quality inside each
 removed region, with its category), ``message`` (the eavesdropper's reading of the sealed message),
-``floor`` (the judges' computed floors) and ``done`` (a cell, ``image`` and ``snr``, finished:
-``--resume`` skips those, and a cell is never written twice).
+``floor`` (the judges' computed floors) and ``done`` (a cell, ``image``, ``margin`` and ``snr``,
+finished: ``--resume`` skips those, and a cell is never written twice). Every cell row carries the
+guard's ``margin`` (``--margins``: the guard runs once per margin on each image's same detections).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from typing import Protocol
 import numpy as np
 
 from .attacks import EVE_FILLS
-from .cells import (BASELINE_CELL, NET_VARIANTS, RECEIVERS, CellResult, CellSettings, Models, PreparedInfo, Shared,
-                    cell_key, row_key, run_cell)
+from .cells import (BASELINE_CELL, DEFAULT_MARGIN, NET_VARIANTS, RECEIVERS, CellResult, CellSettings, Models,
+                    PreparedInfo, Shared, cell_key, report_margin, row_key, run_cell)
 
 log = logging.getLogger(__name__)
 __all__ = ["EvalConfig", "RowWriter", "LocalExecutor", "run_eval", "evaluate", "NET_VARIANTS", "RECEIVERS"]
@@ -67,6 +68,9 @@ class EvalConfig:
         Seeds the choice of the other image's embedding and the bootstrap.
     eve_mask : str
         ``'estimated'`` (the grey fill the eavesdropper finds) or ``'oracle'`` (the exact removed pixels).
+    margins : list of float
+        The guard's margins (each image goes through the guard once per margin; the claims table is
+        taken at the default margin, 0.15, when swept, else at the first).
     """
 
     images: list[Path]
@@ -83,6 +87,7 @@ class EvalConfig:
     max_side: int | None = None
     eve_fills: tuple[str, ...] = tuple(EVE_FILLS)
     eve_mask: str = "estimated"
+    margins: list[float] = field(default_factory=lambda: [DEFAULT_MARGIN])
     extra: dict = field(default_factory=dict)
 
 
@@ -117,6 +122,17 @@ def parse_snrs(spec: str) -> list[float]:
             from None
 
 
+def parse_margins(spec: str) -> list[float]:
+    """``'0,0.15,0.3'`` -> the guard margins, in order, each once (0 to 2)."""
+    try:
+        vals = [float(v) for v in spec.split(",") if v.strip()]
+    except ValueError:
+        vals = []
+    if not vals or any(not 0 <= v <= 2 for v in vals):
+        raise ValueError(f"--margins {spec!r}: give a list of guard margins between 0 and 2 (e.g. 0,0.15,0.3)")
+    return list(dict.fromkeys(vals))
+
+
 class RowWriter:
     """Appends rows to ``rows.jsonl`` (flushed each time) and keeps them in memory.
 
@@ -147,7 +163,7 @@ class RowWriter:
         self._f = path.open("a")
 
     def done(self) -> set:
-        """The keys ``(image, snr)`` of the finished cells."""
+        """The keys ``(image, margin, snr)`` of the finished cells."""
         return {row_key(r) for r in self.rows if r["kind"] == "done"}
 
     def write(self, row: dict) -> None:
@@ -162,7 +178,7 @@ class RowWriter:
             log.warning("cell %s came twice: kept once", key)
             return False
         text = "".join(json.dumps(r, default=_json_default) + "\n" for r in rows)
-        done = {"kind": "done", "image": key[0], "snr": key[1], **(timing or {})}
+        done = {"kind": "done", "image": key[0], "margin": key[1], "snr": key[2], **(timing or {})}
         self._f.write(text + json.dumps(done) + "\n")  # one write: a kill leaves the cell whole or unfinished
         self._f.flush()
         self.rows += [json.loads(line) for line in text.splitlines()] + [done]
@@ -190,7 +206,8 @@ class Executor(Protocol):
 
     def start(self, settings: CellSettings, db) -> None: ...
 
-    def prepare(self, items: list[tuple[str, Path]], max_side: int | None) -> list[tuple[object, PreparedInfo] | None]:
+    def prepare(self, items: list[tuple[str, Path, float]], max_side: int | None
+                ) -> list[tuple[object, PreparedInfo] | None]:
         ...
 
     def floors(self, gallery: dict) -> dict: ...
@@ -206,15 +223,16 @@ class LocalExecutor:
     def start(self, settings: CellSettings, db) -> None:
         self.models = Models(settings, db)
 
-    def prepare(self, items: list[tuple[str, Path]], max_side: int | None) -> list[tuple[object, PreparedInfo] | None]:
-        """Each image read and prepared here (None: unreadable, skipped with a warning)."""
+    def prepare(self, items: list[tuple[str, Path, float]], max_side: int | None
+                ) -> list[tuple[object, PreparedInfo] | None]:
+        """Each (image, guard margin) read and prepared here (None: unreadable, skipped with a warning)."""
         from ..images import ImageError
 
         out = []
-        for name, path in items:
-            _progress(f"guard + codec: {name}")
+        for name, path, margin in items:
+            _progress(f"guard (margin {margin}) + codec: {name}")
             try:
-                out.append(self.models.prepare(name, path, max_side))
+                out.append(self.models.prepare(name, path, max_side, margin))
             except ImageError as exc:
                 log.warning("skipping %s", exc)
                 out.append(None)
@@ -260,28 +278,36 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         out.mkdir(parents=True, exist_ok=True)
         writer = RowWriter(out / "rows.jsonl", cfg.resume)
         done = writer.done()
-        got = ex.prepare([(f.stem, f) for f in files], cfg.max_side)
-        names = [f.stem for f, g in zip(files, got) if g is not None]
-        prepared = [g for g in got if g is not None]
+        margins = list(cfg.margins)
+        items = [(f.stem, f, m) for f in files for m in margins]  # an image's margins in a row: its detections kept
+        got = ex.prepare(items, cfg.max_side)
+        ok = [(it, g) for it, g in zip(items, got) if g is not None]
+        names = list(dict.fromkeys(it[0] for it, _ in ok))
+        prepared = [g for _, g in ok]
         if not prepared:
             raise ImageError(f"no readable image among {len(files)} file(s)")
         infos = [info for _, info in prepared]
-        gallery = {j: {k: v for i in infos for k, v in i.gallery[j].items()} for j in cfg.judge_names}
+        first = {}  # the galleries (embeddings of the originals) do not depend on the margin
+        for i in infos:
+            first.setdefault(i.name, i)
+        gallery = {j: {k: v for i in first.values() for k, v in i.gallery[j].items()} for j in cfg.judge_names}
         floors = ex.floors(gallery)
         if not any(r["kind"] == "floor" for r in writer.rows):
             for fl in floors.values():
                 writer.write({"kind": "floor", **fl.__dict__, "gallery": len(gallery[fl.judge])})
-        shared = Shared(tuple(names), gallery, floors, {i.name: i.vectors for i in infos}, categories,
+        shared = Shared(tuple(names), gallery, floors, {(i.name, i.margin): i.vectors for i in infos}, categories,
                         token=f"{os.getpid()}-{time.time_ns()}")
-        handles = {n: h for n, (h, _) in zip(names, prepared)}
-        keys = sweep_cells(names, cfg.snrs)
-        todo = [(k, handles[k[0]]) for k in keys if k not in done]
+        handles = {(it[0], float(it[2])): h for it, (h, _) in ok}
+        keys = [k for k in sweep_cells(names, cfg.snrs, margins) if (k[0], k[1]) in handles]
+        todo = [(k, handles[(k[0], k[1])]) for k in keys if k not in done]
         _progress(f"{len(keys)} cells, {len(keys) - len(todo)} already in rows.jsonl (--resume)")
         for n, res in enumerate(ex.run(todo, shared), 1):
             if writer.write_cell(res.key, res.rows, res.timing):
                 for rx_name, img in res.images.items():
-                    _save(mosaic_dir / rx_name / f"{res.key[0]}.png", img)
-            _progress(f"cell {n}/{len(todo)}: {res.key[0]} at {_snr_text(res.key[1])}, {len(res.rows)} rows")
+                    if res.key[1] == report_margin(margins):  # the mosaic: at the claims' margin
+                        _save(mosaic_dir / rx_name / f"{res.key[0]}.png", img)
+            _progress(f"cell {n}/{len(todo)}: {res.key[0]}, margin {res.key[1]}, at {_snr_text(res.key[2])}, "
+                      f"{len(res.rows)} rows")
     finally:
         ex.close()
         if writer is not None:
@@ -292,14 +318,16 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     summary = report.write_all(rows, out, prepared_names=names, seed=cfg.seed,
                                meta={"images": [str(p) for p in cfg.images], "snrs": cfg.snrs, "eve_snr": cfg.eve_snr,
                                      "generator": cfg.generator, "size": cfg.size, "quick": cfg.quick,
+                                     "margins": margins,
                                      "wall_s": round(wall, 1), "peak_rss_mb": round(peak_mb, 1)})
     _progress(f"done in {wall:.0f} s, peak memory {peak_mb:.0f} MB")
     return summary
 
 
-def sweep_cells(names: list[str], snrs: list[float]) -> list[tuple]:
-    """The sweep's cell keys in order: each image's baselines, then SNR point by SNR point."""
-    return [cell_key(n, BASELINE_CELL) for n in names] + [cell_key(n, s) for s in snrs for n in names]
+def sweep_cells(names: list[str], snrs: list[float], margins: list[float] = (DEFAULT_MARGIN,)) -> list[tuple]:
+    """The sweep's cell keys in order: margin by margin, each image's baselines, then SNR point by SNR point."""
+    return [k for m in margins for k in
+            [cell_key(n, BASELINE_CELL, m) for n in names] + [cell_key(n, s, m) for s in snrs for n in names]]
 
 
 def sorted_rows(rows: list[dict], keys: list[tuple]) -> list[dict]:
@@ -321,10 +349,12 @@ def _save(path: Path, img: np.ndarray) -> None:
 
 def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Path("out/eval"), eve_snr: float | None = None,
              generator: str = "auto", size: int = 256, resume: bool = False, quick: bool = False,
-             ray: str | None = None, workers: int | None = None, eve_mask: str = "estimated") -> dict:
+             ray: str | None = None, workers: int | None = None, eve_mask: str = "estimated",
+             margins: str | None = None) -> dict:
     """The ``eval`` command: build the :class:`EvalConfig` and :func:`run_eval` it.
 
     ``eve_mask``: where the eavesdropper fills (:class:`~sdr_semcom.eval.cells.CellSettings`).
+    ``margins``: the guard margins swept, ``'0,0.15,0.3'`` (None: the guard's default, 0.15).
 
     ``quick``: two images (the defaults, or the first two given) scaled to a long side of 512 px, two
     SNR points (the lowest and highest of ``snr``), SFace only, no ST-LPIPS / MS-SSIM, no DCGAN face
@@ -339,11 +369,12 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
 
     paths = image_files(images) if images else default_images(quick)
     snrs = parse_snrs(snr)
+    margin_list = parse_margins(margins) if margins is not None else [DEFAULT_MARGIN]
     judge_names = ("sface", "dlib")
     if quick:
         paths, snrs, judge_names = paths[:2], sorted({snrs[0], snrs[-1]}), ("sface",)
     cfg = EvalConfig(list(paths), snrs, Path(out), eve_snr, generator, size, resume, perceptual=not quick,
-                     judge_names=judge_names, quick=quick, eve_mask=eve_mask)
+                     judge_names=judge_names, quick=quick, eve_mask=eve_mask, margins=margin_list)
     if quick:
         cfg.max_side, cfg.eve_fills = 512, ("eve", "eve_telea")
         cfg.generator = "network" if generator == "auto" else generator

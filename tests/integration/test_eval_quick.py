@@ -55,11 +55,34 @@ def test_resume_drops_an_unfinished_point(tmp_path):
     rows = [{"kind": "floor", "judge": "sface"}, {"kind": "image", "image": "a", "snr": 10.0},
             {"kind": "done", "image": "a", "snr": 10.0}, {"kind": "image", "image": "a", "snr": 12.0}]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n{\"kind\": \"ima")  # killed mid-line
-    w = RowWriter(path, resume=True)
-    assert not w.write_cell(("a", 10.0), [{"kind": "image", "image": "a", "snr": 10.0}])  # a cell is written once
+    w = RowWriter(path, resume=True)  # rows from before the margin was an axis: the guard's default, 0.15
+    assert not w.write_cell(("a", 0.15, 10.0), [{"kind": "image", "image": "a", "snr": 10.0}])  # written once
     w.close()
-    assert w.done() == {("a", 10.0)}
+    assert w.done() == {("a", 0.15, 10.0)}
     assert [json.loads(x) for x in path.read_text().splitlines()] == rows[:3]
     w = RowWriter(path, resume=False)
     w.close()
     assert path.read_text() == "" and w.rows == []
+
+
+def test_two_guard_margins_give_rows_for_both_and_the_margin_table(tmp_path, samples):
+    hopper = next(p for p in samples if p.stem == "grace_hopper")
+    out = tmp_path / "margins"
+    res = CliRunner().invoke(main, ["eval", "--quick", "--images", str(hopper), "--snr", "20", "--margins", "0,0.3",
+                                    "--out", str(out)])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
+    done = {(r["image"], r["margin"], r["snr"]) for r in rows if r["kind"] == "done"}
+    assert done == {("grace_hopper", m, s) for m in (0.0, 0.3) for s in ("baselines", 20.0)}
+    assert all("margin" in r for r in rows if r["kind"] != "floor")
+    removed = {r["margin"]: r["removed_frac"] for r in rows if r["kind"] == "image" and r["receiver"] == "no_privacy"}
+    assert 0 < removed[0.0] < removed[0.3]  # a larger margin removes more of the image
+    assert "Leakage vs guard margin at 20.0 dB" in res.output and "(n), guard margin 0\n" in res.output
+    assert (out / "margin.png").stat().st_size > 0
+    doc = json.loads((out / "claims.json").read_text())
+    assert set(doc["margins"]) == {"0", "0.3"} and doc["margins"]["0.3"]["sface_reduction"]["n"] == 1
+
+
+def test_bad_margins_is_a_usage_error(tmp_path):
+    res = CliRunner().invoke(main, ["eval", "--margins", "0,x", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "--margins" in res.output

@@ -70,6 +70,18 @@ def test_ratio_bootstrap_leakage_reduction():
     assert r.mean == pytest.approx(0.75) and r.lo == pytest.approx(0.75) and r.hi == pytest.approx(0.75)
 
 
+def test_parse_margins_and_the_claims_margin():
+    from sdr_semcom.eval.cells import report_margin, row_key
+    from sdr_semcom.eval.run import parse_margins
+
+    assert parse_margins("0,0.15,0.3,0.15") == [0.0, 0.15, 0.3]
+    for bad in ("", "a", "-0.1", "3"):
+        with pytest.raises(ValueError, match="--margins"):
+            parse_margins(bad)
+    assert report_margin([0.0, 0.15, 0.3]) == 0.15 and report_margin([0.3, 0.0]) == 0.3
+    assert row_key({"image": "a", "snr": 10.0}) == row_key({"image": "a", "margin": 0.15, "snr": 10.0})
+
+
 def test_parse_snrs():
     assert parse_snrs("0:20:2") == [float(v) for v in range(0, 21, 2)]
     assert parse_snrs("5,10,20") == [5.0, 10.0, 20.0]
