@@ -169,9 +169,10 @@ def capture(out: Path, source: "Source", cfg: LinkConfig, limit: int | None, tim
 def _codec_id() -> str | None:
     """The link codec's id (``name:sha256[:12]``, as ``ImageCodec.id``) from its manifest, without loading
     torch (``semantic/weights.py`` imports it): for a recording's metadata; None if unreadable."""
-    name = "codec_v2"  # semantic.weights.DEFAULT_NAME, its manifest in semantic.weights.MODELS_DIR
+    from .semantic.defaults import DEFAULT_NAME as name, MODELS_DIR  # no torch there
+
     try:
-        manifest = json.loads((Path(__file__).resolve().parents[1] / "models" / f"{name}.json").read_text())
+        manifest = json.loads((MODELS_DIR / f"{name}.json").read_text())
         return f"{name}:{manifest['sha256'][:12]}"
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -249,9 +249,12 @@ class Models:
         img = source if isinstance(source, np.ndarray) else read_rgb(source)
         if max_side and max(img.shape[:2]) > max_side:
             img = fit(img, max_side)
-        # seeded session id and nonces (from the seed and the image's name): the run repeats byte for
-        # byte wherever a cell runs (serial, Ray); an eval never goes on the air
-        seeded = random.Random(f"{self.settings.seed}/{name}")
+        # seeded session id and nonces (from the seed, the image's name and a swept margin): the run repeats
+        # byte for byte wherever a cell runs (serial, Ray), and no nonce repeats under the sweep's key across
+        # margins; the default margin keeps its rows of runs made before margins were swept (resume).
+        # An eval never goes on the air.
+        swept = "" if float(margin) == DEFAULT_MARGIN else f"/{float(margin)!r}"
+        seeded = random.Random(f"{self.settings.seed}/{name}{swept}")
         tx = SemanticTransmitter(self.codec, self.guard, self.db, randbytes=seeded.randbytes)
         before, self.guard.margin = self.guard.margin, float(margin)
         try:
@@ -392,7 +395,7 @@ def _opened_vectors(messages, db, codec) -> list[np.ndarray] | None:
 def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Models) -> dict:
     """Every receiver's reconstruction: name -> (image or None, mask, backends)."""
     from ..generative import regions_from_rows, removed_mask
-    from ..generative.receiver import find_grey
+    from ..generative.receiver import find_grey, removed_pixels
 
     s = models.settings
     out: dict = {}
@@ -403,7 +406,7 @@ def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Mod
         rows = auth_item.regions
         regions = regions_from_rows(rows, vecs if vecs is not None and len(vecs) == len(rows) else None,
                                     categories=shared.categories)
-        mask = removed_mask(auth_item.image.shape[:2], regions)
+        mask = removed_pixels(auth_item.image.shape[:2], rows, regions)  # the sealed bounds, as rx fills
         img = auth_item.image
         r = _fill(models, models.inpainter("authorized", s.generator), ("auth", s.generator), img, mask, regions)
         out["auth"] = (r.image, mask, r.backends)
@@ -424,7 +427,7 @@ def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Mod
         if s.eve_mask == "oracle":  # stronger than a real eavesdropper: the exact removed pixels
             mask, boxes = true_mask, [f["box"] for f in p.sent.findings]
         else:  # the grey fill it sees, and the region count the sealed message's length gives away
-            found = find_grey(eve_item.image, eve_item.region_count)
+            found = [] if eve_item.region_count == 0 else find_grey(eve_item.image, eve_item.region_count)
             mask = removed_mask(eve_item.image.shape[:2], found, margin=0.0)
             boxes = [r.box for r in found]
         k = ("eve", digest(eve_item.image, mask, np.array(boxes, float)), s.eve_fills)

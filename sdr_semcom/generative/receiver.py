@@ -117,7 +117,7 @@ def fill_regions(image: np.ndarray, inpainter: Inpainter, rows: list[dict], vect
     """
     if rows:  # the boxes of an opened EMBEDDING message
         regions = regions_from_rows(rows, vectors, categories=categories)
-        mask, found = _removed_pixels(image.shape[:2], rows, regions), None
+        mask, found = removed_pixels(image.shape[:2], rows, regions), None
     elif region_count != 0:  # removed, boxes unknown (sealed, or lost: None): the grey fill says where
         regions = find_grey(image, region_count)
         mask, found = removed_mask(image.shape[:2], regions, 0.0), "grey fill"
@@ -133,7 +133,7 @@ def fill_regions(image: np.ndarray, inpainter: Inpainter, rows: list[dict], vect
     return res.image, out
 
 
-def _removed_pixels(shape: tuple[int, int], rows: list[dict], regions: list) -> np.ndarray:
+def removed_pixels(shape: tuple[int, int], rows: list[dict], regions: list) -> np.ndarray:
     """The pixels to fill: each row's ``removed`` bounds as the receiver opened them, else its box
     grown by :data:`FALLBACK_MARGIN`."""
     mask = np.zeros(shape, bool)

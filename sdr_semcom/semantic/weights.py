@@ -16,9 +16,7 @@ from pathlib import Path
 import torch
 
 from .api import ImageCodec, WeightsError
-
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-DEFAULT_NAME = "codec_v3"  # the codec the link uses unless told otherwise (v2's bitstream, see README)
+from .defaults import DEFAULT_NAME, MODELS_DIR  # re-exported: semantic.weights.DEFAULT_NAME / MODELS_DIR
 
 #: a weights file's ``kind`` -> the class (``module:name``) whose ``from_state`` builds the codec;
 #: files without a ``kind`` are latent codecs (v1 was written before the key existed)

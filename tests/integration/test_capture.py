@@ -346,3 +346,10 @@ def test_tx_channel_capture_processes_decode_as_the_live_rx(tmp_path):
     drop = PROVENANCE | {"airtime_s", "goodput_bps"}
     assert _report(tmp_path / "off", drop) == _report(tmp_path / "live", drop)
     assert len(_same_files(tmp_path / "live", tmp_path / "off", "msg_*.png")) == 2
+
+
+def test_recordings_name_the_codec_the_link_uses():
+    from sdr_semcom.commands import _codec_id
+    from sdr_semcom.semantic.weights import load_codec
+
+    assert _codec_id() == load_codec().id  # read from the manifest without torch, for the SigMF metadata
