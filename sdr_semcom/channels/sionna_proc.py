@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from ..link.control import ControlLink, LinkError, control_address
 from ..link.interrupt import EXIT_STATUS, Interrupt
-from ..link.peers import POLL_S, Peer, PeerLost, Timeouts, delivery_summary, drain, undelivered
+from ..link.peers import POLL_S, Peer, PeerLost, Timeouts, channel_finished, delivery_summary, drain, undelivered
 from . import gr_zmq
 from .spec import DEFAULT_CARRIER_HZ, DEFAULT_DELAY_SPREAD_NS, DEFAULT_SPEED_MPS, MODELS, FadingSpec
 
@@ -152,12 +152,7 @@ def run(outputs: list[Output], connect: str = TX_ADDR, sample_rate: float = 1e6,
                     p.check(t0, timeouts, "channel")
         except LinkError as exc:
             raise undelivered(exc, up, down) from exc
-        receivers = {r: p.link.get("done") for r, p in down.items()}
-        if intr.signal:
-            for p in (up, *down.values()):
-                p.link.send("bye", reason=f"channel interrupted ({intr.signal})")
-        else:
-            up.link.send("done", receivers=receivers)
+        receivers = channel_finished(up, down, intr.signal)
     return {"samples": guard_in.items, "outputs": {r: o.address for r, o in outs.items()}, "receivers": receivers,
             "interrupted": intr.signal, "k": {r: c.k for r, c in chans.items()}, "cpu_s": cpu, "busy_s": busy}
 

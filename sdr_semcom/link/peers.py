@@ -88,3 +88,15 @@ def undelivered(exc: LinkError, up: Peer, down: dict[str, Peer]) -> LinkError:
     for p in (up, *down.values()):
         p.link.send("bye", reason=reason)
     return LinkError(reason)
+
+
+def channel_finished(up: Peer, down: dict[str, Peer], signal: str | None) -> dict:
+    """A channel process's end: forwards its receivers' ``done`` messages (with their END receipts) to
+    the transmitter, or says ``bye`` to everyone when interrupted; returns receiver -> its ``done``."""
+    receivers = {r: p.link.get("done") for r, p in down.items()}
+    if signal:
+        for p in (up, *down.values()):
+            p.link.send("bye", reason=f"channel interrupted ({signal})")
+    else:
+        up.link.send("done", receivers=receivers)
+    return receivers

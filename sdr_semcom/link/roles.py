@@ -37,7 +37,7 @@ from ..phy.ofdm import RxBurst
 from .control import ControlLink, LinkError, control_address
 from .endpoints import LinkReceiver
 from .interrupt import Interrupt
-from .peers import POLL_S, Peer, PeerLost, PeerTimeout, Timeouts, drain, undelivered
+from .peers import POLL_S, Peer, PeerLost, PeerTimeout, Timeouts, channel_finished, drain, undelivered
 from .warmup import warm_up
 from ..radio.base import RxFrontEnd, TxFrontEnd
 from ..radio.zmq import ZmqRx
@@ -294,12 +294,7 @@ def run_channel(cfg: LinkConfig, connect: str = TX_ADDR, auth_bind: str = AUTH_A
             raise undelivered(exc, up, down) from exc
         finally:
             _stop(tb)
-        receivers = {r: p.link.get("done") for r, p in down.items()}
-        if intr.signal:
-            for p in (up, *down.values()):
-                p.link.send("bye", reason=f"channel interrupted ({intr.signal})")
-        else:
-            up.link.send("done", receivers=receivers)
+        receivers = channel_finished(up, down, intr.signal)
     return {"samples": guard_in.items if guard_in else 0, "outputs": {r: a for r, (_, a) in outs.items()},
             "receivers": receivers, "interrupted": intr.signal}
 
