@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -34,32 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 from sdr_semcom.channels import gr_zmq  # noqa: E402
 from sdr_semcom.channels.launch import _env, sionna_python  # noqa: E402
-from sdr_semcom.link.control import ControlLink, control_address  # noqa: E402
+from sdr_semcom.link.control import ControlLink, control_address, free_link_ports  # noqa: E402
 
 CASES = [("tdl-a", 3 / 3.6), ("tdl-a", 120 / 3.6), ("tdl-c", 120 / 3.6), ("rayleigh", 120 / 3.6)]
 EOT_TAG = bytes([0x02, 0x00, 0x03]) + b"eot" + bytes([0x00, 0x01])  # key 'eot', value #t, srcid #f
-
-
-def _ports(n: int) -> list[int]:
-    for _ in range(50):
-        socks = [socket.socket() for _ in range(n)]
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        ports = [s.getsockname()[1] for s in socks]
-        for s in socks:
-            s.close()
-        if all(p + 1000 <= 65535 and _free(p + 1000) for p in ports):
-            return ports
-    raise RuntimeError("no free ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 def _cpu_s(pid: int) -> float:
@@ -70,7 +47,7 @@ def _cpu_s(pid: int) -> float:
 def one_turn(model: str, speed: float, n: int, chunk: int, py: str) -> dict:
     import zmq
 
-    pt, pa, pe = (f"tcp://127.0.0.1:{p}" for p in _ports(3))
+    pt, pa, pe = (f"tcp://127.0.0.1:{p}" for p in free_link_ports(3))
     ctx = zmq.Context()
     tx_link = ControlLink(control_address(pt), True, "tx")
     push = ctx.socket(zmq.PUSH)

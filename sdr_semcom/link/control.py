@@ -46,6 +46,7 @@ import json
 import logging
 import os
 import queue
+import socket
 import threading
 import time
 from urllib.parse import urlsplit
@@ -66,6 +67,33 @@ TOKEN_ENV = "SDR_SEMCOM_LINK_TOKEN"
 class LinkError(RuntimeError):
     """The link did not deliver, or could not be set up: the message says which peer, on which
     address, and what is missing."""
+
+
+def free_link_ports(n: int, host: str = "127.0.0.1", tries: int = 50) -> list[int]:
+    """``n`` free TCP ports P on ``host`` whose control ports (P + :data:`PORT_OFFSET`) are free too:
+    for tests, benchmarks and scripts that start the link's processes on loopback."""
+
+    def free(port: int) -> bool:
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+                return True
+            except OSError:
+                return False
+
+    for _ in range(tries):
+        socks = [socket.socket() for _ in range(2 * n)]
+        try:
+            for s in socks:
+                s.bind((host, 0))
+            ports = [s.getsockname()[1] for s in socks]
+        finally:
+            for s in socks:
+                s.close()
+        data = [p for p in ports if p + PORT_OFFSET <= 65535][:n]
+        if len(data) == n and all(free(p + PORT_OFFSET) for p in data):
+            return data
+    raise RuntimeError(f"no {n} free port pairs (P, P + {PORT_OFFSET}) on {host}")
 
 
 def control_address(data_address: str) -> str:

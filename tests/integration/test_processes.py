@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,30 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import ROOT, free_ports
+from sdr_semcom.link.control import free_link_ports as _link_ports  # noqa: F401 - other test files import it
+from tests.conftest import ROOT
 
 CLI = [sys.executable, "-m", "sdr_semcom.cli"]
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
-
-
-def _link_ports(n):
-    """``n`` free ports P whose control ports (P + 1000, link/control.py) are free too."""
-    from sdr_semcom.link.control import PORT_OFFSET
-
-    for _ in range(50):
-        data = [p for p in free_ports(2 * n) if p + PORT_OFFSET <= 65535][:n]
-        if len(data) == n and all(_port_free(p + PORT_OFFSET) for p in data):
-            return data
-    raise RuntimeError(f"no {n} free port pairs (P, P + {PORT_OFFSET}) on 127.0.0.1")
-
-
-def _port_free(port):
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _start(args, env=ENV, **kw):
