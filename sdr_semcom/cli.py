@@ -60,9 +60,12 @@ def main(verbose: int) -> None:
 @click.option("--margins", "margins", default="0.15", show_default=True,
               help="Guard margins to sweep, a list 0,0.15,0.3: leakage and fill quality per margin (claims table "
                    "at 0.15 when swept, else at the first margin).")
+@click.option("--enroll-references/--no-enroll-references", default=True, show_default=True,
+              help="Claim 1 for enrolled faces too: each face enrolled with a reference made from its own photo "
+                   "(transformed); reference restore vs generic fill vs null embedding (OUT/enrolled.json).")
 @errors
 def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray_address, workers, eve_mask,
-             margins) -> None:
+             margins, enroll_references) -> None:
     """Measure the paper's claims: embedding gain, leakage vs baselines, utility (claims table, rows, plots)."""
     from .eval.cluster import ClusterError
     from .eval.run import evaluate
@@ -71,7 +74,7 @@ def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray
         raise click.UsageError("--workers goes with --ray")
     try:
         res = evaluate(images, snr_spec, out, eve_snr, generator, size, resume, quick, ray_address, workers,
-                       eve_mask, margins)
+                       eve_mask, margins, enroll_references=enroll_references)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     except ClusterError as exc:

@@ -350,7 +350,7 @@ def _save(path: Path, img: np.ndarray) -> None:
 def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Path("out/eval"), eve_snr: float | None = None,
              generator: str = "auto", size: int = 256, resume: bool = False, quick: bool = False,
              ray: str | None = None, workers: int | None = None, eve_mask: str = "estimated",
-             margins: str | None = None) -> dict:
+             margins: str | None = None, enroll_references: bool = True) -> dict:
     """The ``eval`` command: build the :class:`EvalConfig` and :func:`run_eval` it.
 
     ``eve_mask``: where the eavesdropper fills (:class:`~sdr_semcom.eval.cells.CellSettings`).
@@ -360,6 +360,10 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
     SNR points (the lowest and highest of ``snr``), SFace only, no ST-LPIPS / MS-SSIM, no DCGAN face
     prior (``generator='auto'`` becomes ``'network'``; the eavesdropper tries Telea and the null
     network): a smoke run for tests and ``make demo``.
+
+    ``enroll_references``: after the sweep, claim 1 for enrolled faces (:mod:`.enrolled`: every face
+    enrolled with a reference made from its own photo transformed; reference restore vs generic fill vs
+    null embedding): its lines end the table, its figures are the summary's ``enrolled``.
 
     ``ray``: run the cells on a Ray cluster (``auto``: the one this machine belongs to, ``HOST:PORT``: the
     head node's address, ``local``: start one on this machine), ``workers`` workers (default: one per
@@ -383,4 +387,12 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
         from .cluster import RayExecutor
 
         executor = RayExecutor(ray, workers)
-    return run_eval(cfg, executor)
+    summary = run_eval(cfg, executor)
+    if enroll_references:
+        from .enrolled import run_enrolled
+
+        extra = run_enrolled(cfg.images, cfg.out, cfg.generator, cfg.size, cfg.max_side, cfg.seed)
+        summary["enrolled"] = extra["summary"]
+        summary["table"] = list(summary["table"]) + extra["table"]
+        summary["files"] = list(summary["files"]) + extra["files"]
+    return summary
