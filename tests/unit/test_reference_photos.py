@@ -39,6 +39,8 @@ def test_enrol_copies_the_reference_owner_only_and_stores_it_relative(enrolled):
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and stat.S_IMODE(copy.stat().st_mode) == 0o600
     assert copy.read_bytes() == photo.read_bytes()
     assert db.reference_photos() == {"takeo": [copy]}
+    shown = CliRunner().invoke(cli.main, ["db", "show", str(path)]).output
+    assert "enrolled from 1 image(s), 1 reference photo(s)" in shown
 
 
 def test_the_database_and_its_photos_move_together(enrolled, tmp_path):
