@@ -91,7 +91,10 @@ def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: s
 
     out = Path(out)
     folder = out / "enrolled"
+    import shutil
+
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    shutil.rmtree(folder / "db.references", ignore_errors=True)  # a rerun's photos replace the last run's
     db = PrivacyDatabase([Entry("faces", "face", "human face")], PrivacyDatabase.default().secret, "eval-enrolled")
     db.save(folder / "db.yaml")
     sface, skipped = SFace(), {"no_reference_face": 0, "not_removed": 0, "wrong_entry": 0}
