@@ -90,3 +90,26 @@ def test_only_the_authorized_receiver_gets_the_reference_backend(enrolled):
     assert "reference" not in receiver_inpainter("eve", "classical").backends
     with pytest.raises(ValueError, match="eavesdropper has no privacy database"):
         receiver_inpainter("eve", db=db)
+
+
+def test_gnu_radio_block_restores_from_its_database_and_the_eavesdropper_has_none(enrolled):
+    import pmt
+
+    from sdr_semcom.blocks.generative_fill import GenerativeFill
+    from sdr_semcom.blocks.pdu import to_pdu
+    from sdr_semcom.link import rawimage
+    from sdr_semcom.privacy.detectors.faces import YuNet
+
+    path, photo = enrolled
+    img = np.asarray(Image.open(photo).convert("RGB"))
+    x, y, w, h = YuNet().detect_rows(img)[0][:4]
+    box = [float(x), float(y), float(x + w), float(y + h)]
+    masked = img.copy()
+    masked[int(y): int(y + h), int(x): int(x + w)] = 127
+    rows = [{"box": box, "removed": [int(x), int(y), int(x + w), int(y + h)], "entry": "takeo",
+             "text": "database entry takeo: a human face"}]
+    block = GenerativeFill("authorized", "classical", db_path=str(path))
+    out = block.handle(to_pdu(rawimage.encode(masked), {"regions": rows}))
+    assert pmt.to_python(pmt.car(out))["inpaint_backends"] == ["reference"]
+    with pytest.raises(ValueError, match="eavesdropper has no privacy database"):
+        GenerativeFill("eavesdropper", "classical", db_path=str(path))
