@@ -113,3 +113,14 @@ def test_gnu_radio_block_restores_from_its_database_and_the_eavesdropper_has_non
     assert pmt.to_python(pmt.car(out))["inpaint_backends"] == ["reference"]
     with pytest.raises(ValueError, match="eavesdropper has no privacy database"):
         GenerativeFill("eavesdropper", "classical", db_path=str(path))
+
+
+def test_rx_and_decode_build_the_authorized_stage_from_the_database(enrolled):
+    from sdr_semcom.reception import receiver_stage
+
+    path, _ = enrolled
+    assert "reference" in receiver_stage("auth", "semantic", "classical", db_path=path).backends
+    assert "reference" not in receiver_stage("auth", "semantic", "classical").backends
+    assert receiver_stage("auth", "raw", "classical", db_path=path) is None  # raw payload: no fill
+    with pytest.raises(ValueError, match="eavesdropper has no privacy database"):
+        receiver_stage("eve", "semantic", "classical", db_path=path)
