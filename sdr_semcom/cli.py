@@ -212,7 +212,7 @@ def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, timeouts, config
 @out_opt(None, " Default: out/rx_<role>.")
 @timeouts_opt()
 @payload_opt
-@db_opt(note=" Authorized receiver: aligns the keyed descriptions of removed regions.")
+@db_opt(note=" Authorized receiver: aligns the keyed descriptions of removed regions and restores enrolled persons from the reference photos kept beside it.")
 @click.option("--strict", is_flag=True,
               help="Fail (exit 1) when the transmitter's database or key differs from --db, or a description "
                    "fails authentication (default: warn and report key_check).")
@@ -344,7 +344,7 @@ def capture(images, out, source, connect, role, tap, realtime, radio, duration, 
               help="both: the authorized and the eavesdropper's receiver on the one recording (one PHY pass), "
                    "into OUT/auth and OUT/eve, as rx --role both.")
 @payload_opt
-@db_opt(note=" Authorized receiver: aligns the keyed descriptions of removed regions.")
+@db_opt(note=" Authorized receiver: aligns the keyed descriptions of removed regions and restores enrolled persons from the reference photos kept beside it.")
 @click.option("--strict", is_flag=True, help="As rx --strict.")
 @click.option("--rate", type=click.FloatRange(0, min_open=True),
               help="Sample rate, S/s (default: the link config's sample_rate); the recording's metadata must match it.")
