@@ -38,7 +38,8 @@ from benchmarks.common import save  # noqa: E402
 from benchmarks.phy_bench import GAP, _payloads, _stock_rx, _stock_scale, _stock_tx, _run_until_quiet  # noqa: E402
 
 SAMPLE_RATE = 1e6
-CHANNELS = ("awgn", "rayleigh", "tdl-a", "tdl-b", "tdl-c", "tdl-d", "tdl-e")
+CHANNELS = ("awgn", "rayleigh", "tdl-a", "tdl-b", "tdl-c", "tdl-d", "tdl-e", "cdl-a", "cdl-b", "cdl-c", "cdl-d",
+            "cdl-e")
 SYSTEMS = (("sdr-semcom", "qpsk"), ("sdr-semcom", "16qam"), ("gr-stock", "qpsk"))
 #: silence between the groups' channel realisations in a capture (the receivers restart cleanly)
 GROUP_GAP = 2000

@@ -170,7 +170,7 @@ def tx(images, bind, radio, size, timeouts, payload, db_path, margin, config_pat
 def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, timeouts, config_path, engine, fading) -> None:
     """Channel emulator process: TX samples in, impaired samples out (auth and eve).
 
-    With --engine sionna (or engine = "sionna" in the config) the channel is a 3GPP TDL or
+    With --engine sionna (or engine = "sionna" in the config) the channel is a 3GPP TDL, CDL or
     Rayleigh fading model from Sionna plus AWGN, run by .venv-sionna's python.
 
     Exits 0 once every receiver confirmed it consumed the transmission; 1 otherwise; 2 on bad

@@ -89,9 +89,10 @@ def test_config_fading_keys():
                      "eve": {"engine": "sionna", "speed_mps": 30}})
     assert cfg.auth.fading.model == "tdl-c" and cfg.auth.fading.doppler_hz == pytest.approx(100.0)
     assert cfg.auth.fading.delay_spread_ns == 100 and cfg.eve.fading == FadingSpec(speed_mps=30)
+    assert from_dict({"auth": {"engine": "sionna", "model": "cdl-d"}}).auth.fading.model == "cdl-d"
     assert cfg.states("auth.doppler_hz") and cfg.states("eve.speed_mps") and not cfg.states("eve.model")
     for table, msg in [({"model": "tdl-c"}, r"\[auth\]: fading keys \(model\) need engine"),
-                       ({"engine": "sionna", "model": "tdl-x"}, r"\[auth\] model: must be one of rayleigh, tdl-a"),
+                       ({"engine": "sionna", "model": "tdl-x"}, r"\[auth\] model: must be one of rayleigh, tdl-a.*cdl-e"),
                        ({"engine": "sionna", "speed_mps": 1, "doppler_hz": 3}, "speed_mps or doppler_hz"),
                        ({"engine": "sionna", "delay_spread_ns": -1}, r"\[auth\] delay_spread_ns: must be within"),
                        ({"engine": "sionna", "carrier_frequency_hz": "2.4e9"}, "carrier_frequency_hz: must be a "
@@ -129,13 +130,14 @@ def test_missing_sionna_venv_says_how_to_make_it(monkeypatch, tmp_path):
     assert r.exit_code == 2
     assert "make setup-sionna" in r.output and "scripts/setup.sh --sionna" in r.output
     r = CliRunner().invoke(cli.main, ["channel", "--engine", "sionna", "--model", "tdl-q"])
-    assert r.exit_code == 2 and "rayleigh" in r.output and "tdl-e" in r.output
+    assert r.exit_code == 2 and "rayleigh" in r.output and "tdl-e" in r.output and "cdl-e" in r.output
     r = CliRunner().invoke(cli.main, ["channel", "--model", "tdl-c"])
     assert r.exit_code == 2 and "need --engine sionna" in r.output
 
 
-def test_phy_decodes_through_slow_fading(tmp_path):
-    """QPSK bursts through TDL-A at walking speed, 30 dB, faded by Sionna in its venv: nearly all decode."""
+@pytest.mark.parametrize("model", ["tdl-a", "cdl-c"])
+def test_phy_decodes_through_slow_fading(tmp_path, model):
+    """QPSK bursts through TDL-A / CDL-C at walking speed, 30 dB, faded by Sionna in its venv: nearly all decode."""
     from sdr_semcom.phy.mapping import Modulation
     from sdr_semcom.phy.ofdm import BurstReceiver, modulate_many
 
@@ -143,7 +145,7 @@ def test_phy_decodes_through_slow_fading(tmp_path):
     rng = np.random.default_rng(11)
     payloads = [rng.bytes(200) for _ in range(30)]
     x = np.concatenate([modulate_many(payloads, Modulation.QPSK, gap=400), np.zeros(2000, np.complex64)])
-    spec = FadingSpec("tdl-a", 300, 3 / 3.6)
+    spec = FadingSpec(model, 300, 3 / 3.6)
     job = {"model": spec.model, "delay_spread_ns": spec.delay_spread_ns, "speed_mps": spec.speed_mps,
            "carrier_frequency_hz": spec.carrier_frequency_hz, "snr_db": 30.0, "seed": 3, "sample_rate": 1e6}
     (y,), (info,) = launch.fade_offline([x], [job], tmp_path)
