@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .impairments import ClockAndCfo, FrontEnd, Impairments
 from .spec import MODELS, SPEED_OF_LIGHT, FadingSpec
 
 #: Taps are computed every K samples and interpolated linearly; :func:`choose_k` takes the largest
@@ -61,6 +62,9 @@ class FadingStream:
     k : int or None
         Taps are computed every ``k`` samples and interpolated linearly in between (1: every sample;
         None: :func:`choose_k`, from the Doppler shift).
+    impairments : Impairments or None
+        The receiver's clock error and CFO (applied after the fading, before the noise) and front end
+        (after the noise), as engine ``semcom`` applies them (:mod:`.impairments`); None: none.
 
     Input
     -----
@@ -70,13 +74,16 @@ class FadingStream:
     Output
     ------
     numpy.ndarray, complex64
-        As many samples as went in: output sample n is ``sum_l h_l(n - D) x[n - D - l]`` over lags
-        ``l_min .. l_max`` (:attr:`lags`), plus noise; the signal is delayed by ``D = -l_min``
-        samples (:attr:`delay`, 6), the Sionna convention without its extra ``L - 1`` samples.
+        Without clock error or CFO, as many samples as went in: output sample n is
+        ``sum_l h_l(n - D) x[n - D - l]`` over lags ``l_min .. l_max`` (:attr:`lags`), plus noise; the
+        signal is delayed by ``D = -l_min`` samples (:attr:`delay`, 6), the Sionna convention without its
+        extra ``L - 1`` samples. With them, that signal resampled and rotated by
+        :class:`~.impairments.ClockAndCfo` (8 samples more delay, about ``n / (1 + ppm 1e-6)`` samples
+        out), then the noise and the front end; :meth:`output_index` maps input to output indices.
     """
 
     def __init__(self, spec: FadingSpec, sample_rate: float, snr_db: float | None, seed: int,
-                 k: int | None = None) -> None:
+                 k: int | None = None, impairments: Impairments | None = None) -> None:
         from sionna.phy.channel import time_lag_discrete_time_channel
 
         self.spec, self.fs, self.seed = spec, float(sample_rate), int(seed)
@@ -101,6 +108,16 @@ class FadingStream:
         self._noise = np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, 0x5E7])))
         self._hist = np.zeros(len(self.lags) - 1, np.complex64)  # the last L - 1 inputs
         self._n = 0  # stream index of the next input sample
+        imp = impairments if impairments is not None else Impairments()
+        self.impairments = imp
+        self._clock = ClockAndCfo(imp.clock_ppm, imp.cfo_subcarriers) if imp.clock_ppm or imp.cfo_subcarriers else None
+        self._front = FrontEnd(imp) if imp.front_end else None
+        self._m = 0  # stream index of the next output sample
+
+    def output_index(self, n_in: float) -> float:
+        """Where the signal of input sample ``n_in`` lands in the output (fractional with a clock error)."""
+        n = n_in + self.delay
+        return self._clock.output_index(n) if self._clock is not None else n
 
     # ------------------------------------------------------------------ the channel itself
     def path_coefficients(self, t_index: np.ndarray) -> np.ndarray:
@@ -161,11 +178,16 @@ class FadingStream:
         ab = np.stack([grid[:-1], grid[1:] - grid[:-1]], axis=-1)  # (nseg, L, 2)
         uv = np.matmul(win.reshape(nseg, k, big_l), ab)  # (nseg, k, 2)
         y = (uv[..., 0] + self._ramp(k) * uv[..., 1]).reshape(-1)[s0: s0 + n]
-        if self.noise_std:
-            y += (self._noise.standard_normal(2 * n, np.float32).view(np.complex64) * np.float32(self.noise_std))
         self._hist = xb[-(big_l - 1):].copy()
         self._advance(g_first)
         self._n = n0 + n
+        if self._clock is not None:
+            y = self._clock.process(y)
+        if self.noise_std:
+            y += (self._noise.standard_normal(2 * y.size, np.float32).view(np.complex64) * np.float32(self.noise_std))
+        if self._front is not None:
+            y = self._front.apply(y, self._m)
+        self._m += y.size
         return y
 
     @staticmethod

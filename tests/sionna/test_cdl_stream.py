@@ -131,3 +131,24 @@ def test_doppler_follows_the_ut_velocity_and_seeds_are_independent():
     b = FadingStream(spec, FS, None, seed=2).path_coefficients(t)[1]
     rho = abs(np.vdot(a, b)) / math.sqrt(np.vdot(a, a).real * np.vdot(b, b).real)
     assert rho < 0.15, rho
+
+
+def test_impairments_after_fading_chunked_and_placed():
+    """Clock error, CFO and front end after the fading: any cut gives the same output, and an impulse comes
+    out where output_index says (rayleigh: one tap, so its position is the channel's)."""
+    from sdr_semcom.channels.impairments import Impairments
+
+    imp = Impairments(cfo_subcarriers=0.3, clock_ppm=500.0, iq_gain_db=0.5, tone_dbc=-30.0, tone_subcarriers=3.0)
+    x = _white(60000)
+    spec = FadingSpec("cdl-c", 300, 3.0)
+    whole = FadingStream(spec, FS, 20.0, seed=5, impairments=imp).process(x)
+    assert whole.size == pytest.approx(x.size / (1 + 500e-6), abs=2)
+    chan = FadingStream(spec, FS, 20.0, seed=5, impairments=imp)
+    cuts = np.sort(np.random.default_rng(1).choice(np.arange(1, x.size), 40, replace=False))
+    np.testing.assert_allclose(np.concatenate([chan.process(p) for p in np.split(x, cuts)]), whole, atol=2e-5)
+    f = FadingStream(FadingSpec("rayleigh", 0, 0.0), FS, None, seed=2,
+                     impairments=Impairments(clock_ppm=500.0, cfo_subcarriers=0.3))
+    d = np.zeros(40000, np.complex64)
+    d[30000] = 1
+    y = f.process(d)
+    assert int(np.argmax(np.abs(y))) == round(f.output_index(30000)) == round((30000 + 6) / (1 + 500e-6) + 8)
