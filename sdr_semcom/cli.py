@@ -16,8 +16,8 @@ from pathlib import Path
 import click
 
 from .cli_groups import bench, db, train
-from .cli_options import (CHANNEL_ENGINES, calibration_opt, config_opt, db_opt, engine_opt, errors, eve_snr_opt,
-                          fading_opts, generator_opts, images_arg, link_config, loopback_opts, margin_opt, mod_opt,
+from .cli_options import (CHANNEL_ENGINES, FADING_MODELS, calibration_opt, config_opt, db_opt, engine_opt, errors,
+                          eve_snr_opt, fading_opts, generator_opts, images_arg, link_config, loopback_opts, margin_opt, mod_opt,
                           out_opt, payload_opt, radio_config, radio_opts, size_opt, snr_opt, timeouts_opt, with_rate)
 from .config import DEMO_LINK
 
@@ -60,10 +60,17 @@ def main(verbose: int) -> None:
 @click.option("--margins", "margins", default="0.15", show_default=True,
               help="Guard margins to sweep, a list 0,0.15,0.3: leakage and fill quality per margin (claims table "
                    "at 0.15 when swept, else at the first margin).")
+@click.option("--channel", type=click.Choice(FADING_MODELS), default=None,
+              help="Both links through Sionna's fading (.venv-sionna; 300 ns delay spread, 2.4 GHz; each receiver "
+                   "its own realisation, seeded per cell; then its CFO, clock error and SNR) instead of the "
+                   "standard 3-tap multipath. Rows and claims table name it.")
+@click.option("--speed", type=click.FloatRange(0, 1e3), default=None, metavar="M_S",
+              help="With --channel: receiver speed, m/s (default 0.83: 3 km/h).")
 @errors
 def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray_address, workers, eve_mask,
-             margins) -> None:
+             margins, channel, speed) -> None:
     """Measure the paper's claims: embedding gain, leakage vs baselines, utility (claims table, rows, plots)."""
+    from .channels.launch import SionnaMissing
     from .eval.cluster import ClusterError
     from .eval.run import evaluate
 
@@ -71,7 +78,10 @@ def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray
         raise click.UsageError("--workers goes with --ray")
     try:
         res = evaluate(images, snr_spec, out, eve_snr, generator, size, resume, quick, ray_address, workers,
-                       eve_mask, margins)
+                       eve_mask, margins, channel, speed)
+    except SionnaMissing as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     except ClusterError as exc:
