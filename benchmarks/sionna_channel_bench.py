@@ -12,7 +12,7 @@ Cases (model, speed) take turns (A B C A B C ...); median of the turns and range
 
 Runs with any interpreter that has pyzmq and numpy (the channel process itself is started with
 the interpreter that has Sionna). Usage: ``python benchmarks/sionna_channel_bench.py [--turns 5]
-[--samples 4000000] [--chunk 16384] [--out DIR] [--cases tdl-a@3,cdl-c@120,tdl-a@3+cfo,clock]``. Writes ``sionna_channel_bench.json``; prints a table.
+[--samples 4000000] [--chunk 16384] [--out DIR] [--cases tdl-a@3,cdl-c@120,tdl-a@3+cfo+clock]``. Writes ``sionna_channel_bench.json``; prints a table.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ IMPAIRED = ["--cfo", "0.3", "--clock-ppm", "20", "--eve-cfo", "0.3", "--eve-cloc
 
 def label(case) -> str:
     model, speed, impaired = case
-    return f"{model}@{speed * 3.6:.0f}" + ("+cfo,clock" if impaired else "")
+    return f"{model}@{speed * 3.6:.0f}" + ("+cfo+clock" if impaired else "")
 EOT_TAG = bytes([0x02, 0x00, 0x03]) + b"eot" + bytes([0x00, 0x01])  # key 'eot', value #t, srcid #f
 
 

@@ -179,8 +179,10 @@ class ClockAndCfo:
         idx = (first - self._base)[:, None] + np.arange(k_len)[None, :]
         y = np.einsum("ij,ij->i", buf[idx], self._interp[p]).astype(np.complex64)
         if self.freq:
-            cycles = np.mod((n - self.delay).astype(np.float64) * self.freq, 1.0)
-            y *= np.exp(2j * np.pi * cycles).astype(np.complex64)
+            angle = (2 * np.pi * np.mod((n - self.delay).astype(np.float64) * self.freq, 1.0)).astype(np.float32)
+            rot = np.empty(n.size, np.complex64)  # float32 cos / sin: ~30x faster than complex128 exp
+            rot.real, rot.imag = np.cos(angle), np.sin(angle)
+            y *= rot
         if n.size:
             self._n = int(n[-1]) + 1
         nxt, _ = self._read(np.array([self._n]))
