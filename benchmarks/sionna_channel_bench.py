@@ -12,7 +12,8 @@ Cases (model, speed) take turns (A B C A B C ...); median of the turns and range
 
 Runs with any interpreter that has pyzmq and numpy (the channel process itself is started with
 the interpreter that has Sionna). Usage: ``python benchmarks/sionna_channel_bench.py [--turns 5]
-[--samples 4000000] [--chunk 16384] [--out DIR] [--cases tdl-a@3,cdl-c@120,tdl-a@3+cfo+clock]``. Writes ``sionna_channel_bench.json``; prints a table.
+[--samples 4000000] [--chunk 16384] [--out DIR] [--cases tdl-a@3,cdl-c@120,tdl-a@3+cfo+clock]``.
+Writes ``sionna_channel_bench.json``; prints a table.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def one_turn(model: str, speed: float, n: int, chunk: int, py: str, impaired: bo
 
     proc = subprocess.Popen([py, "-m", "sdr_semcom.channels.sionna_proc", "--model", model, "--speed", repr(speed),
                              "--snr", "20", "--eve-snr", "5", "--connect", pt, "--auth-bind", pa, "--eve-bind", pe,
-                             "--connect-timeout", "60", *(IMPAIRED if impaired else [])], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--connect-timeout", "60", *(IMPAIRED if impaired else [])], env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     threads = []
     for role, addr in (("auth", pa), ("eve", pe)):

@@ -17,8 +17,9 @@ import click
 
 from .cli_groups import bench, db, train
 from .cli_options import (CHANNEL_ENGINES, FADING_MODELS, calibration_opt, config_opt, db_opt, engine_opt, errors,
-                          eve_snr_opt, fading_opts, generator_opts, images_arg, link_config, loopback_opts, margin_opt, mod_opt,
-                          out_opt, payload_opt, radio_config, radio_opts, size_opt, snr_opt, timeouts_opt, with_rate)
+                          eve_snr_opt, fading_opts, generator_opts, images_arg, link_config, loopback_opts, margin_opt,
+                          mod_opt, out_opt, payload_opt, radio_config, radio_opts, size_opt, snr_opt, timeouts_opt,
+                          with_rate)
 from .config import DEMO_LINK
 
 

@@ -177,8 +177,8 @@ def _send(sock, msg: bytes, peer: Peer, t0: float, timeouts: Timeouts, intr: Int
 # ----------------------------------------------------------------------------------- command line
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sdr_semcom.channels.sionna_proc",
-                                description="Channel process with Sionna's 3GPP TDL / CDL / Rayleigh fading (started by "
-                                            "'sdr-semcom channel --engine sionna').")
+                                description="Channel process with Sionna's 3GPP TDL / CDL / Rayleigh fading "
+                                            "(started by 'sdr-semcom channel --engine sionna').")
     p.add_argument("--connect", default=TX_ADDR, help="transmitter's address")
     p.add_argument("--auth-bind", default=AUTH_ADDR)
     p.add_argument("--eve-bind", default=EVE_ADDR)

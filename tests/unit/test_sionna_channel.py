@@ -92,7 +92,8 @@ def test_config_fading_keys():
     assert from_dict({"auth": {"engine": "sionna", "model": "cdl-d"}}).auth.fading.model == "cdl-d"
     assert cfg.states("auth.doppler_hz") and cfg.states("eve.speed_mps") and not cfg.states("eve.model")
     for table, msg in [({"model": "tdl-c"}, r"\[auth\]: fading keys \(model\) need engine"),
-                       ({"engine": "sionna", "model": "tdl-x"}, r"\[auth\] model: must be one of rayleigh, tdl-a.*cdl-e"),
+                       ({"engine": "sionna", "model": "tdl-x"},
+                        r"\[auth\] model: must be one of rayleigh, tdl-a.*cdl-e"),
                        ({"engine": "sionna", "speed_mps": 1, "doppler_hz": 3}, "speed_mps or doppler_hz"),
                        ({"engine": "sionna", "delay_spread_ns": -1}, r"\[auth\] delay_spread_ns: must be within"),
                        ({"engine": "sionna", "carrier_frequency_hz": "2.4e9"}, "carrier_frequency_hz: must be a "
