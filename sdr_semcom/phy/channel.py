@@ -9,7 +9,9 @@ front end (the ``gnuradio`` engine refuses these impairments): IQ imbalance
 ``y = mu z + nu conj(z)`` with ``mu = (1 + g exp(-j phi)) / 2``, ``nu = (1 - g exp(j phi)) / 2``
 (``g``: the Q branch's gain relative to I, ``phi``: its phase error), then a DC offset
 (LO leakage; equal on I and Q, phase 45 degrees) and a tone, both given in dB relative to the
-burst power (dBc; the bursts have unit mean power).
+burst power (dBc; the bursts have unit mean power). The front end and the interpolator's table
+live in :mod:`sdr_semcom.channels.impairments` (plain numpy), where engine ``sionna``'s process takes
+them, with the same clock/CFO rule in numpy, to apply after its fading.
 
 * ``engine="semcom"`` (the default): :class:`ChannelEmulator`, one compiled pass per block
   of 2048 samples (16-tap Kaiser-windowed-sinc interpolator at 1024 phases: -34 dB error on
