@@ -212,7 +212,7 @@ def bench_codec(out, quick, images, sweeps, channel, speed) -> None:
 @click.option("--quick", is_flag=True, help="Fewer SNR points and packets (smoke run).")
 @engine_opt
 @click.option("--channel", help="Instead: through Sionna's fading (.venv-sionna), comma-separated from awgn, rayleigh, "
-                                "tdl-a .. tdl-e (e.g. awgn,tdl-a,tdl-c): out/bench/fading_bench.*")
+                                "tdl-a .. tdl-e, cdl-a .. cdl-e (e.g. awgn,tdl-a,cdl-c): out/bench/fading_bench.*")
 @click.option("--speeds", help="With --channel: receiver speeds, km/h, comma-separated (default 3,120).")
 def bench_phy(out, quick, engine, channel, speeds) -> None:
     """PER and goodput vs SNR: this PHY and GNU Radio's stock OFDM, same impairments (or fading channels)."""

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..channels.spec import FadingSpec
 from ..privacy.masking import DEFAULT_MARGIN
 from .attacks import EVE_FILLS, eve_fills, message_attack
 from .baselines import BASELINES, baseline
@@ -74,6 +75,10 @@ class CellSettings:
         Where the eavesdropper fills: ``'estimated'`` (what a real one has: the grey fill found in its
         decoded image, as many regions as the sealed message's length says) or ``'oracle'`` (the exact
         removed pixels and boxes: an upper bound on what it can rebuild).
+    channel : FadingSpec or None
+        Both links through this Sionna fading model (:func:`sdr_semcom.link.faded.run_faded_link`: each
+        receiver its own realisation, seeded per cell by :func:`fading_seeds`, then its CFO, clock error and
+        SNR); None: the GNU Radio loopback with the standard impairments (3-tap multipath, CFO, clock).
     """
 
     generator: str = "auto"
@@ -85,6 +90,27 @@ class CellSettings:
     seed: int = 0
     mosaic_snr: float | None = None
     eve_mask: str = "estimated"
+    channel: FadingSpec | None = None
+
+
+#: the ``channel`` rows record without ``--channel``: the loopback's 3-tap multipath, CFO and clock error
+STANDARD_CHANNEL = "standard"
+
+
+def channel_fields(channel: FadingSpec | None) -> dict:
+    """What a cell's rows record of its channel: ``channel`` (the model, or :data:`STANDARD_CHANNEL`) and,
+    for a fading model, ``speed_mps``."""
+    if channel is None:
+        return {"channel": STANDARD_CHANNEL}
+    return {"channel": channel.model, "speed_mps": round(channel.speed_mps, 4)}
+
+
+def fading_seeds(key: tuple, seed: int = 0) -> dict[str, int]:
+    """Per cell and role, the seed of its fading realisation and noise (``key`` = (image, margin, snr)):
+    a hash, so that cells and the two receivers get independent realisations wherever they run."""
+    import zlib
+
+    return {role: 1 + zlib.crc32(repr((key, role, seed)).encode()) % (2**31 - 2) for role in ("auth", "eve")}
 
 
 @dataclass
@@ -319,11 +345,16 @@ def _snr_cell(key: tuple, p: Prepared, shared: Shared, models: Models, scorer: "
     snr = float(key[2])
     eve_snr = snr if s.eve_snr is None else s.eve_snr
     link = DEMO_LINK.with_overrides(snr_db=snr, eve_snr_db=eve_snr)
-    result = loopback.run_loopback(p.messages, link)
+    if s.channel is None:
+        result = loopback.run_loopback(p.messages, link)
+    else:
+        from ..link.faded import run_faded_link
+
+        result = run_faded_link(p.messages, link, s.channel, fading_seeds(key, s.seed))
     auth = {it.index: it for it in SemanticReceiver(models.codec, db=models.db).decode(result.rx["auth"].messages)}
     eve = {it.index: it for it in SemanticReceiver(models.codec).decode(result.rx["eve"].messages)}
     vectors = _opened_vectors(result.rx["auth"].messages, models.db, models.codec)
-    base = {"margin": p.margin, "snr": snr, "eve_snr": eve_snr}
+    base = {"margin": p.margin, "snr": snr, "eve_snr": eve_snr, **channel_fields(s.channel)}
     rows: list[dict] = []
     eve_item = eve.get(0)
     data = _embedding_data(result.rx["eve"].messages)

@@ -46,10 +46,22 @@ def claim_snr(rows: list[dict]):
     return snrs[-1] if snrs else None
 
 
+def channel_label(rows: list[dict], snr) -> str:
+    """The channel of the rows at ``snr`` (``tdl-a at 0.83 m/s``; ``standard``: the loopback's 3-tap
+    multipath, CFO and clock error, also for rows written before the channel was recorded)."""
+    names = set()
+    for r in rows:
+        if r.get("snr") == snr and r["kind"] not in ("floor", "done"):
+            speed = r.get("speed_mps")
+            names.add(r.get("channel", "standard") + (f" at {speed:g} m/s" if speed is not None else ""))
+    return ", ".join(sorted(names)) or "standard"
+
+
 def claims(rows: list[dict], seed: int = 0) -> dict:
     """Every claim's figures from the rows (see the module's docstring)."""
     snr = claim_snr(rows)
-    out: dict = {"snr": snr, "embedding": {}, "leakage": {}, "utility": {}, "message": {}}
+    out: dict = {"snr": snr, "channel": channel_label(rows, snr), "embedding": {}, "leakage": {}, "utility": {},
+                 "message": {}}
     floors = {r["judge"]: r for r in rows if r["kind"] == "floor"}
     out["floors"] = floors
     # 1. embedding gain, paired by (image, region)
@@ -126,7 +138,8 @@ def claims(rows: list[dict], seed: int = 0) -> dict:
 
 def table(c: dict) -> list[str]:
     """The claims table (markdown)."""
-    lines = [f"Claims at {c['snr']} dB (authorized and eavesdropper links), mean [bootstrap 95 % CI] (n)", "",
+    lines = [f"Claims at {c['snr']} dB (authorized and eavesdropper links, channel {c.get('channel', 'standard')}), "
+             "mean [bootstrap 95 % CI] (n)", "",
              "| claim | paper | measure | ours |", "| --- | --- | --- | --- |"]
     for key, e in c["embedding"].items():
         other, cat = key.split("|")

@@ -31,9 +31,10 @@ from typing import Protocol
 
 import numpy as np
 
+from ..channels.spec import FadingSpec
 from .attacks import EVE_FILLS
 from .cells import (BASELINE_CELL, DEFAULT_MARGIN, NET_VARIANTS, RECEIVERS, CellResult, CellSettings, Models,
-                    PreparedInfo, Shared, cell_key, report_margin, row_key, run_cell)
+                    PreparedInfo, Shared, cell_key, channel_fields, report_margin, row_key, run_cell)
 
 log = logging.getLogger(__name__)
 __all__ = ["EvalConfig", "RowWriter", "LocalExecutor", "run_eval", "evaluate", "NET_VARIANTS", "RECEIVERS"]
@@ -71,6 +72,9 @@ class EvalConfig:
     margins : list of float
         The guard's margins (each image goes through the guard once per margin; the claims table is
         taken at the default margin, 0.15, when swept, else at the first).
+    channel : FadingSpec or None
+        Both links through this Sionna fading model (``.venv-sionna``; see
+        :class:`~sdr_semcom.eval.cells.CellSettings`); None: the standard impairments.
     """
 
     images: list[Path]
@@ -89,6 +93,7 @@ class EvalConfig:
     eve_mask: str = "estimated"
     margins: list[float] = field(default_factory=lambda: [DEFAULT_MARGIN])
     extra: dict = field(default_factory=dict)
+    channel: FadingSpec | None = None
 
 
 def default_images(quick: bool = False) -> list[Path]:
@@ -269,7 +274,11 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     categories = {e.id: e.category for e in db.entries}
     cfg.extra["categories"] = categories
     settings = CellSettings(cfg.generator, cfg.size, cfg.perceptual, tuple(cfg.judge_names), tuple(cfg.eve_fills),
-                            cfg.eve_snr, cfg.seed, cfg.snrs[-1] if cfg.snrs else None, cfg.eve_mask)
+                            cfg.eve_snr, cfg.seed, cfg.snrs[-1] if cfg.snrs else None, cfg.eve_mask, cfg.channel)
+    if cfg.channel is not None:
+        from ..channels.launch import sionna_python
+
+        sionna_python()  # before any work: SionnaMissing says how to make .venv-sionna
     ex = executor or LocalExecutor()
     mosaic_dir = out / "recon"
     writer = None
@@ -318,7 +327,7 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     summary = report.write_all(rows, out, prepared_names=names, seed=cfg.seed,
                                meta={"images": [str(p) for p in cfg.images], "snrs": cfg.snrs, "eve_snr": cfg.eve_snr,
                                      "generator": cfg.generator, "size": cfg.size, "quick": cfg.quick,
-                                     "margins": margins,
+                                     "margins": margins, **channel_fields(cfg.channel),
                                      "wall_s": round(wall, 1), "peak_rss_mb": round(peak_mb, 1)})
     _progress(f"done in {wall:.0f} s, peak memory {peak_mb:.0f} MB")
     return summary
@@ -350,11 +359,14 @@ def _save(path: Path, img: np.ndarray) -> None:
 def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Path("out/eval"), eve_snr: float | None = None,
              generator: str = "auto", size: int = 256, resume: bool = False, quick: bool = False,
              ray: str | None = None, workers: int | None = None, eve_mask: str = "estimated",
-             margins: str | None = None, enroll_references: bool = True) -> dict:
+             margins: str | None = None, channel: str | None = None, speed_mps: float | None = None,
+             enroll_references: bool = True) -> dict:
     """The ``eval`` command: build the :class:`EvalConfig` and :func:`run_eval` it.
 
     ``eve_mask``: where the eavesdropper fills (:class:`~sdr_semcom.eval.cells.CellSettings`).
     ``margins``: the guard margins swept, ``'0,0.15,0.3'`` (None: the guard's default, 0.15).
+    ``channel``, ``speed_mps``: both links through this Sionna fading model (``tdl-a``, ``cdl-c``, ...; 300 ns
+    delay spread, 2.4 GHz) at this receiver speed (default 3 km/h); None: the standard impairments.
 
     ``quick``: two images (the defaults, or the first two given) scaled to a long side of 512 px, two
     SNR points (the lowest and highest of ``snr``), SFace only, no ST-LPIPS / MS-SSIM, no DCGAN face
@@ -377,8 +389,13 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
     judge_names = ("sface", "dlib")
     if quick:
         paths, snrs, judge_names = paths[:2], sorted({snrs[0], snrs[-1]}), ("sface",)
+    fading = None
+    if channel is not None:
+        fading = FadingSpec(channel) if speed_mps is None else FadingSpec(channel, speed_mps=float(speed_mps))
+    elif speed_mps is not None:
+        raise ValueError("--speed goes with --channel")
     cfg = EvalConfig(list(paths), snrs, Path(out), eve_snr, generator, size, resume, perceptual=not quick,
-                     judge_names=judge_names, quick=quick, eve_mask=eve_mask, margins=margin_list)
+                     judge_names=judge_names, quick=quick, eve_mask=eve_mask, margins=margin_list, channel=fading)
     if quick:
         cfg.max_side, cfg.eve_fills = 512, ("eve", "eve_telea")
         cfg.generator = "network" if generator == "auto" else generator
