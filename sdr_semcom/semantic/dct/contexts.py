@@ -1,0 +1,315 @@
+"""Codec v4's entropy coder: neighbour-aware contexts over whole MCUs (compiled with numba).
+
+Same range coder as :mod:`.entropy` (LZMA's, 11-bit probabilities, learned initial probabilities,
+each packet coded alone), a richer binarisation that uses what the decoder already has *within
+the packet*: the MCU's own earlier blocks (its four luma blocks are 2 x 2 neighbours; Cr sits on
+Cb) and, for the MCU's first blocks, the nearest MCU earlier in the same packet (the
+interleaver spreads MCUs, so that one may be far; :func:`dc_references`).
+
+Per block (an MCU is Y0 Y1 Y2 Y3 Cb Cr; Y1 is right of Y0, Y2 below it, Y3 right of Y2):
+
+- **DC**: the difference to a prediction, as a zero flag, a sign and a magnitude, in one of
+  :data:`DC_KINDS` context sets: Y1 from Y0, Y2 from Y0, Y3 by the median edge detector of
+  Y0, Y1, Y2 ("inside the MCU"); Y0, Cb and Cr from the reference MCU (its nearest luma block
+  when adjacent, else the mean of its luma DCs; its Cb / Cr), by the reference's distance
+  (1, 2, 3+ MCUs), or "none" for a packet's first MCU.
+- **Nonzero count** of the 63 AC coefficients, 6 bits down a binary tree whose contexts are
+  chosen by the count predicted from the neighbours (Y1, Y2, Y3: the luma blocks left / above
+  within the MCU; Y0: the adjacent reference MCU's luma; Cb: the MCU's luma; Cr: Cb), in
+  :data:`N_PRED` buckets.
+- **Significance** of coefficient k (zig-zag, until the count is used up; implied when every
+  remaining coefficient must be nonzero): context k x remaining count (6 buckets) x how many
+  neighbour blocks have coefficient k nonzero (none / 0 / 1 / 2).
+- **Magnitude** ``m >= 1``: ``m - 1`` in unary over ``UNARY`` bins (context: frequency band x
+  the neighbours' largest magnitude at k (none / 0 / 1 / 2 / 3+) x magnitudes above 1 so far
+  in the block (0 / 1 / 2+)), the rest Exp-Golomb; then the sign, equiprobable.
+
+``counts`` records every adaptive decision the encoder makes (how the initial probabilities are
+learned, :func:`.entropy.initial_probabilities`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .entropy import UNARY, _dec_bit, _dec_direct, _dec_mag, _enc_bit, _enc_direct, _enc_mag, _shift_low
+
+_OPTS = {"cache": True, "nogil": True}
+
+DC_KINDS = 6  # inside the MCU; reference at distance 1, 2, 3+; no reference; Y0 Y1 Y2 inside are kinds 0..
+DC_SET = 2 + UNARY  # zero flag, sign, magnitude bins
+N_PRED = 9  # predicted-count buckets: none, 0, 1, 2, 3-4, 5-7, 8-11, 12-19, 20+
+REM_BUCKETS = 6  # remaining count: 1, 2, 3-4, 5-8, 9-16, 17+
+NB_STATES = 4  # neighbours at k: none, then 1 + how many are nonzero (0..2)
+MAG_NB = 5  # neighbours' largest |c| at k: none, 0, 1, 2, 3+
+
+CTX_DC = 0
+CTX_NNZ = CTX_DC + DC_KINDS * DC_SET  # N_PRED x 64 tree nodes
+CTX_SIG = CTX_NNZ + N_PRED * 64  # 63 x REM_BUCKETS x NB_STATES
+CTX_MAG = CTX_SIG + 63 * REM_BUCKETS * NB_STATES  # 4 bands x MAG_NB x 3 x UNARY
+N_CTX = CTX_MAG + 4 * MAG_NB * 3 * UNARY
+
+CHANNEL = np.array([0, 0, 0, 0, 1, 2], np.int64)
+# neighbours of each block inside its MCU (-1: none); Cr's "left" is Cb (same place, other channel)
+LEFT = np.array([-1, 0, -1, 2, -1, 4], np.int64)
+UP = np.array([-1, -1, 0, 1, -1, -1], np.int64)
+
+
+def dc_references(cells: np.ndarray, grid_w: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each MCU of a packet (``cells``: raster indices, sorted), the nearest MCU earlier in the
+    packet: (position in ``cells`` or -1, its offset as ``dr * 4 + dc + 5`` packed with the
+    Chebyshev distance: ``dist * 16 + code``; 0 where there is none).
+
+    Parameters
+    ----------
+    cells : ndarray
+        Sorted raster indices of the packet's MCUs.
+    grid_w : int
+        MCUs per row.
+
+    Output
+    ------
+    (ndarray, ndarray)
+        int64 arrays of ``cells.size``.
+    """
+    r, c = np.divmod(cells.astype(np.int64), grid_w)
+    n = cells.size
+    ref = np.full(n, -1, np.int64)
+    where = np.zeros(n, np.int64)
+    if n < 2:
+        return ref, where
+    dr = r[:, None] - r[None, :]
+    dc = c[:, None] - c[None, :]
+    cheb = np.maximum(np.abs(dr), np.abs(dc))
+    score = cheb * 4096 + dr * dr + dc * dc  # nearest by Chebyshev distance, then Euclidean
+    score[np.triu_indices(n)] = np.iinfo(np.int64).max  # only MCUs earlier in the packet
+    ref[1:] = np.argmin(score[1:], axis=1)
+    i = np.arange(1, n)
+    d = np.minimum(cheb[i, ref[1:]], 3)
+    code = np.clip(dr[i, ref[1:]], -1, 1) * 4 + np.clip(dc[i, ref[1:]], -1, 1) + 5
+    where[1:] = d * 16 + code
+    return ref, where
+
+
+@njit(**_OPTS)
+def _band(k):
+    if k < 3:
+        return 0
+    if k < 10:
+        return 1
+    if k < 28:
+        return 2
+    return 3
+
+
+@njit(**_OPTS)
+def _pred_bucket(p):
+    if p < 0:
+        return 0
+    if p < 3:
+        return 1 + p
+    if p < 5:
+        return 4
+    if p < 8:
+        return 5
+    if p < 12:
+        return 6
+    if p < 20:
+        return 7
+    return 8
+
+
+@njit(**_OPTS)
+def _rem_bucket(n):
+    if n < 3:
+        return n - 1
+    if n < 5:
+        return 2
+    if n < 9:
+        return 3
+    if n < 17:
+        return 4
+    return 5
+
+
+@njit(**_OPTS)
+def _med(a, b, c):
+    """Median edge detector (LOCO-I): a left, b above, c above-left."""
+    if c >= max(a, b):
+        return min(a, b)
+    if c <= min(a, b):
+        return max(a, b)
+    return a + b - c
+
+
+@njit(**_OPTS)
+def _dc_prediction(q, m, blk, ref, where):
+    """(prediction, context set) of block ``blk``'s DC in MCU ``m`` (earlier blocks decoded)."""
+    if blk == 1 or blk == 2:
+        return q[m, 0, 0], blk - 1
+    if blk == 3:
+        return _med(q[m, 2, 0], q[m, 1, 0], q[m, 0, 0]), 2
+    r = ref[m]
+    if r < 0:
+        return 0, 5  # no reference: the farthest set
+    dist = where[m] // 16
+    kind = 2 + dist  # distance 1, 2, 3+: sets 3, 4, 5
+    if blk >= 4:
+        return q[r, blk, 0], kind
+    if dist == 1:
+        code = where[m] % 16  # dr * 4 + dc + 5, dr in {-1, 0}
+        if code == 4:  # left: its top-right block
+            return q[r, 1, 0], kind
+        if code == 1:  # above-left: its bottom-right
+            return q[r, 3, 0], kind
+        if code == 2 or code == 3:  # above or above-right: its bottom-left
+            return q[r, 2, 0], kind
+    s = q[r, 0, 0] + q[r, 1, 0] + q[r, 2, 0] + q[r, 3, 0]
+    return (s + 2) // 4 if s >= 0 else -((-s + 2) // 4), kind
+
+
+@njit(**_OPTS)
+def _nnz_prediction(nnz, m, blk, ref, where):
+    if blk == 0:
+        r = ref[m]
+        if r >= 0 and where[m] // 16 == 1:
+            return (nnz[r, 0] + nnz[r, 1] + nnz[r, 2] + nnz[r, 3] + 2) // 4
+        return -1
+    if blk == 4:
+        return (nnz[m, 0] + nnz[m, 1] + nnz[m, 2] + nnz[m, 3] + 2) // 4
+    a, b = LEFT[blk], UP[blk]
+    if a >= 0 and b >= 0:
+        return (nnz[m, a] + nnz[m, b] + 1) // 2
+    if a >= 0:
+        return nnz[m, a]
+    return nnz[m, b]
+
+
+@njit(**_OPTS)
+def _nb_at(q, m, blk, k):
+    """(significance state, magnitude state) of the neighbours' coefficient k."""
+    a, b = LEFT[blk], UP[blk]
+    if a < 0 and b < 0:
+        return 0, 0
+    nz = 0
+    big = 0
+    if a >= 0:
+        v = abs(q[m, a, k])
+        nz += v > 0
+        big = max(big, v)
+    if b >= 0:
+        v = abs(q[m, b, k])
+        nz += v > 0
+        big = max(big, v)
+    return 1 + nz, 1 + min(big, 3)
+
+
+@njit(**_OPTS)
+def encode_mcus(q, ref, where, probs_init, counts, out):
+    """Code the MCUs ``q`` (N, 6, 64) int32 zig-zag of one packet into ``out``; ``ref`` and
+    ``where`` from :func:`dc_references`. Returns the bytes written (more than ``out.size``: did
+    not fit, the rest dropped)."""
+    probs = probs_init.copy()
+    st = np.zeros(5, np.int64)
+    st[1] = (1 << 32) - 1
+    st[3] = 1
+    n = q.shape[0]
+    nnz = np.zeros((n, 6), np.int64)
+    for m in range(n):
+        for blk in range(6):
+            ch = CHANNEL[blk]
+            pred, kind = _dc_prediction(q, m, blk, ref, where)
+            d = q[m, blk, 0] - pred
+            base = CTX_DC + kind * DC_SET
+            _enc_bit(st, out, probs, counts, ch, base, 1 if d == 0 else 0)
+            if d != 0:
+                _enc_bit(st, out, probs, counts, ch, base + 1, 1 if d < 0 else 0)
+                _enc_mag(st, out, probs, counts, ch, base + 2, abs(d))
+            cnt = 0
+            for k in range(1, 64):
+                if q[m, blk, k] != 0:
+                    cnt += 1
+            nnz[m, blk] = cnt
+            base = CTX_NNZ + 64 * _pred_bucket(_nnz_prediction(nnz, m, blk, ref, where))
+            node = 1
+            for i in range(5, -1, -1):
+                bit = (cnt >> i) & 1
+                _enc_bit(st, out, probs, counts, ch, base + node, bit)
+                node = 2 * node + bit
+            rem = cnt
+            big = 0
+            for k in range(1, 64):
+                if rem == 0:
+                    break
+                c = q[m, blk, k]
+                nbs, nbm = _nb_at(q, m, blk, k)
+                if rem < 64 - k:
+                    ctx = CTX_SIG + ((k - 1) * REM_BUCKETS + _rem_bucket(rem)) * NB_STATES + nbs
+                    _enc_bit(st, out, probs, counts, ch, ctx, 1 if c != 0 else 0)
+                if c == 0:
+                    continue
+                rem -= 1
+                _enc_mag(st, out, probs, counts, ch, CTX_MAG + ((_band(k) * MAG_NB + nbm) * 3 + min(big, 2)) * UNARY,
+                         abs(c))
+                if abs(c) > 1:
+                    big += 1
+                _enc_direct(st, out, 1 if c < 0 else 0, 1)
+    for _ in range(5):
+        _shift_low(st, out)
+    return st[4]
+
+
+@njit(**_OPTS)
+def decode_mcus(data, ref, where, probs_init):
+    """Inverse of :func:`encode_mcus`: (N, 6, 64) int32 coefficients, and True when the data ran
+    out or was not all used (a corrupt or foreign packet)."""
+    probs = probs_init.copy()
+    n = ref.size
+    q = np.zeros((n, 6, 64), np.int32)
+    nnz = np.zeros((n, 6), np.int64)
+    st = np.zeros(4, np.int64)
+    st[1] = (1 << 32) - 1
+    for i in range(5):
+        st[0] = ((st[0] << 8) | (data[i] if i < data.size else 0)) & ((1 << 32) - 1)
+    st[2] = 5
+    for m in range(n):
+        for blk in range(6):
+            ch = CHANNEL[blk]
+            pred, kind = _dc_prediction(q, m, blk, ref, where)
+            base = CTX_DC + kind * DC_SET
+            d = 0
+            if not _dec_bit(st, data, probs, ch, base):
+                neg = _dec_bit(st, data, probs, ch, base + 1)
+                d = _dec_mag(st, data, probs, ch, base + 2)
+                if neg:
+                    d = -d
+            q[m, blk, 0] = pred + d
+            base = CTX_NNZ + 64 * _pred_bucket(_nnz_prediction(nnz, m, blk, ref, where))
+            node = 1
+            for i in range(6):
+                node = 2 * node + _dec_bit(st, data, probs, ch, base + node)
+            cnt = node - 64
+            nnz[m, blk] = cnt
+            rem = cnt
+            big = 0
+            for k in range(1, 64):
+                if rem == 0:
+                    break
+                nbs, nbm = _nb_at(q, m, blk, k)
+                sig = 1
+                if rem < 64 - k:
+                    ctx = CTX_SIG + ((k - 1) * REM_BUCKETS + _rem_bucket(rem)) * NB_STATES + nbs
+                    sig = _dec_bit(st, data, probs, ch, ctx)
+                if not sig:
+                    continue
+                rem -= 1
+                v = _dec_mag(st, data, probs, ch, CTX_MAG + ((_band(k) * MAG_NB + nbm) * 3 + min(big, 2)) * UNARY)
+                if v > 1:
+                    big += 1
+                if _dec_direct(st, data, 1):
+                    v = -v
+                q[m, blk, k] = v
+            if st[3] > 4:  # read well past the end: corrupt or truncated
+                return q, True
+    return q, st[3] > 4 or data.size - st[2] > 2
