@@ -88,14 +88,14 @@ class DctCodec:
         largest = self.packet_bytes * 3 // 2  # packets vary with content; the total is what is budgeted
         return n_packets, budget, largest, packet_cells((ph // 16) * (pw // 16), n_packets)
 
-    def _code(self, q: np.ndarray, assign: list[np.ndarray], budget: int, largest: int,
-              grid_w: int) -> list[bytes] | None:
+    def _code(self, q: np.ndarray, assign: list[np.ndarray], budget: int, largest: int, grid_w: int,
+              scale: float) -> list[bytes] | None:
         """Arithmetic-code each packet; None as soon as the total or one packet is over."""
         out = np.empty(largest + 16, np.uint8)
         counts = np.zeros((3, self.probs.shape[1], 2), np.int64)
         packets, total = [], 0
         for idx in assign:
-            n = encode_packet(self.coder, q[idx], idx, grid_w, self.probs, counts, out)
+            n = encode_packet(self.coder, q[idx], idx, grid_w, scale, self.probs, counts, out)
             total += n
             if n > largest or total > budget:
                 return None
@@ -116,14 +116,15 @@ class DctCodec:
         while hi - lo > 0.01:
             mid = (lo + hi) / 2
             scale = int(round(np.exp(mid)))
-            packets = self._code(transform.quantise(coefs, scale / SCALE_UNIT), assign, budget, largest, pw // 16)
+            packets = self._code(transform.quantise(coefs, scale / SCALE_UNIT), assign, budget, largest, pw // 16,
+                                 scale / SCALE_UNIT)
             if packets is None:
                 lo = mid
             else:
                 best, hi = (scale, packets), mid
         if best is None:  # even the coarsest quantiser does not fit: send it anyway, over budget
             coarsest = transform.quantise(coefs, SCALE_RANGE[1] / SCALE_UNIT)
-            best = (SCALE_RANGE[1], self._code(coarsest, assign, budget=1 << 40, largest=1 << 20, grid_w=pw // 16))
+            best = (SCALE_RANGE[1], self._code(coarsest, assign, 1 << 40, 1 << 20, pw // 16, SCALE_RANGE[1] / SCALE_UNIT))
         header = ImageHeader(self.id, h, w, ph // 16, pw // 16, 3, 0, n_packets, quant=best[0])
         return header, best[1]
 
@@ -143,7 +144,8 @@ class DctCodec:
         for pkt, idx in zip(packets, packet_cells(n_mcu, header.n_packets)):
             if pkt is None:
                 continue
-            coefs, bad = decode_packet(self.coder, np.frombuffer(pkt, np.uint8), idx, header.grid_w, self.probs)
+            coefs, bad = decode_packet(self.coder, np.frombuffer(pkt, np.uint8), idx, header.grid_w,
+                                       header.quant / SCALE_UNIT, self.probs)
             if bad or np.abs(coefs).max(initial=0) > 2048 * 8:
                 dropped += 1
                 continue
@@ -186,23 +188,26 @@ class DctCodec:
         return cls(blob["probs"].numpy(), net, name, sha256, **opts)
 
 
-def encode_packet(coder: int, q: np.ndarray, cells: np.ndarray, grid_w: int, probs: np.ndarray, counts: np.ndarray,
-                  out: np.ndarray) -> int:
+def encode_packet(coder: int, q: np.ndarray, cells: np.ndarray, grid_w: int, scale: float, probs: np.ndarray,
+                  counts: np.ndarray, out: np.ndarray) -> int:
     """One packet's MCUs ``q`` (N, 6, 64) (grid cells ``cells``, sorted) arithmetic-coded into ``out``
     by entropy coder ``coder`` (2 or 4); returns the bytes written (over ``out.size``: did not fit).
-    ``counts`` (3, contexts, 2) gathers the coder's decisions."""
+    ``counts`` (3, contexts, 2) gathers the coder's decisions; ``scale`` is the quantiser's (coder 4
+    predicts DCs in the pixel domain)."""
     if coder == 4:
         ref, where = contexts.dc_references(cells, grid_w)
-        return int(contexts.encode_mcus(np.ascontiguousarray(q, np.int32), ref, where, probs, counts, out))
+        return int(contexts.encode_mcus(np.ascontiguousarray(q, np.int32), ref, where, transform.quant_tables(scale),
+                                        transform.ZIGZAG, transform.DCT_BASIS, probs, counts, out))
     return int(entropy.encode_blocks(q.reshape(-1, 64), np.tile(transform.CHANNEL_OF_BLOCK, cells.size), probs,
                                      counts, out))
 
 
-def decode_packet(coder: int, data: np.ndarray, cells: np.ndarray, grid_w: int,
+def decode_packet(coder: int, data: np.ndarray, cells: np.ndarray, grid_w: int, scale: float,
                   probs: np.ndarray) -> tuple[np.ndarray, bool]:
     """Inverse of :func:`encode_packet`: (N, 6, 64) int32 coefficients and whether the packet is corrupt."""
     if coder == 4:
         ref, where = contexts.dc_references(cells, grid_w)
-        return contexts.decode_mcus(data, ref, where, probs)
+        return contexts.decode_mcus(data, ref, where, transform.quant_tables(scale), transform.ZIGZAG,
+                                    transform.DCT_BASIS, probs)
     coefs, bad = entropy.decode_blocks(data, np.tile(transform.CHANNEL_OF_BLOCK, cells.size), probs)
     return coefs.reshape(cells.size, transform.BLOCKS_PER_MCU, 64), bad

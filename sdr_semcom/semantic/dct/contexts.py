@@ -37,7 +37,7 @@ from .entropy import UNARY, _dec_bit, _dec_direct, _dec_mag, _enc_bit, _enc_dire
 
 _OPTS = {"cache": True, "nogil": True}
 
-DC_KINDS = 6  # inside the MCU; reference at distance 1, 2, 3+; no reference; Y0 Y1 Y2 inside are kinds 0..
+DC_KINDS = 9  # edge-predicted: (1 or 2 edges) x spread (3); else reference at distance 1, 2, 3+ / none
 DC_SET = 2 + UNARY  # zero flag, sign, magnitude bins
 N_PRED = 9  # predicted-count buckets: none, 0, 1, 2, 3-4, 5-7, 8-11, 12-19, 20+
 REM_BUCKETS = 6  # remaining count: 1, 2, 3-4, 5-8, 9-16, 17+
@@ -144,6 +144,61 @@ def _med(a, b, c):
 
 
 @njit(**_OPTS)
+def _pixels(coefs, steps, zz, basis, out):
+    """8x8 inverse DCT (orthonormal) of zig-zag ``coefs`` dequantised by ``steps`` into ``out``."""
+    x = np.zeros((8, 8))
+    for k in range(64):
+        if coefs[k] != 0:
+            z = zz[k]
+            x[z // 8, z % 8] = coefs[k] * steps[k]
+    t = basis.T @ x
+    out[:, :] = t @ basis
+
+
+@njit(**_OPTS)
+def _edge_offsets(own, nb, side, est, n):
+    """Append to ``est`` the DC offsets (pixel units) that make block ``own`` (DC left out) continue
+    neighbour ``nb`` smoothly across their shared edge (side 0: ``nb`` is left, 1: above): the
+    neighbour's edge pixel plus the mean of the two gradients across the edge, minus ours."""
+    for i in range(8):
+        if side == 0:
+            a0, a1, n7, n6 = own[i, 0], own[i, 1], nb[i, 7], nb[i, 6]
+        else:
+            a0, a1, n7, n6 = own[0, i], own[1, i], nb[7, i], nb[6, i]
+        est[n] = n7 + 0.5 * ((n7 - n6) + (a1 - a0)) - a0
+        n += 1
+    return n
+
+
+@njit(**_OPTS)
+def _edge_prediction(pix, own, m, blk, ref, where, step0):
+    """(DC prediction in quantiser steps, number of edges used, spread of the estimates in steps)
+    of block ``blk`` of MCU ``m`` from the decoded pixels of its left / upper neighbours that the
+    decoder has: inside the MCU, or in the adjacent reference MCU."""
+    est = np.empty(16)
+    n = 0
+    if blk == 1:
+        n = _edge_offsets(own, pix[m, 0], 0, est, n)
+    elif blk == 2:
+        n = _edge_offsets(own, pix[m, 0], 1, est, n)
+    elif blk == 3:
+        n = _edge_offsets(own, pix[m, 2], 0, est, n)
+        n = _edge_offsets(own, pix[m, 1], 1, est, n)
+    elif ref[m] >= 0 and where[m] // 16 == 1:
+        r, code = ref[m], where[m] % 16  # code = dr * 4 + dc + 5
+        if code == 4:  # left neighbour
+            n = _edge_offsets(own, pix[r, 1 if blk == 0 else blk], 0, est, n)
+        elif code == 2:  # above
+            n = _edge_offsets(own, pix[r, 2 if blk == 0 else blk], 1, est, n)
+    if n == 0:
+        return 0, 0, 0
+    mean = est[:n].mean()
+    spread = (est[:n].max() - est[:n].min()) * 8.0 / step0
+    v = mean * 8.0 / step0
+    return int(np.floor(v + 0.5)), n // 8, spread
+
+
+@njit(**_OPTS)
 def _dc_prediction(q, m, blk, ref, where):
     """(prediction, context set) of block ``blk``'s DC in MCU ``m`` (earlier blocks decoded)."""
     if blk == 1 or blk == 2:
@@ -206,32 +261,50 @@ def _nb_at(q, m, blk, k):
 
 
 @njit(**_OPTS)
-def encode_mcus(q, ref, where, probs_init, counts, out):
+def _dc_context(pix, own, q, m, blk, ref, where, step0):
+    """(prediction, context set) of the DC of block ``blk`` in MCU ``m``, its AC known."""
+    pred, edges, spread = _edge_prediction(pix, own, m, blk, ref, where, step0)
+    if edges > 0:
+        sb = 0 if spread < 1.5 else 1 if spread < 4 else 2
+        return pred, 3 * (edges - 1) + sb
+    pred, kind = _dc_prediction(q, m, blk, ref, where)  # far (or diagonal) reference: kinds 3..5
+    return pred, kind + 3
+
+
+@njit(**_OPTS)
+def _nnz_context(nnz, m, blk, ref, where):
+    return CTX_NNZ + 64 * _pred_bucket(_nnz_prediction(nnz, m, blk, ref, where))
+
+
+@njit(**_OPTS)
+def _mag_context(k, nbm, big):
+    return CTX_MAG + ((_band(k) * MAG_NB + nbm) * 3 + min(big, 2)) * UNARY
+
+
+@njit(**_OPTS)
+def encode_mcus(q, ref, where, steps, zz, basis, probs_init, counts, out):
     """Code the MCUs ``q`` (N, 6, 64) int32 zig-zag of one packet into ``out``; ``ref`` and
-    ``where`` from :func:`dc_references`. Returns the bytes written (more than ``out.size``: did
-    not fit, the rest dropped)."""
+    ``where`` from :func:`dc_references`, ``steps`` (6, 64) the quantiser steps, ``zz`` and
+    ``basis`` the zig-zag position -> row-major index map and the 8-point DCT matrix. Returns the bytes written
+    (more than ``out.size``: did not fit, the rest dropped)."""
     probs = probs_init.copy()
     st = np.zeros(5, np.int64)
     st[1] = (1 << 32) - 1
     st[3] = 1
     n = q.shape[0]
     nnz = np.zeros((n, 6), np.int64)
+    pix = np.zeros((n, 6, 8, 8))
+    own = np.zeros((8, 8))
+    ac = np.zeros(64, np.int32)
     for m in range(n):
         for blk in range(6):
             ch = CHANNEL[blk]
-            pred, kind = _dc_prediction(q, m, blk, ref, where)
-            d = q[m, blk, 0] - pred
-            base = CTX_DC + kind * DC_SET
-            _enc_bit(st, out, probs, counts, ch, base, 1 if d == 0 else 0)
-            if d != 0:
-                _enc_bit(st, out, probs, counts, ch, base + 1, 1 if d < 0 else 0)
-                _enc_mag(st, out, probs, counts, ch, base + 2, abs(d))
             cnt = 0
             for k in range(1, 64):
                 if q[m, blk, k] != 0:
                     cnt += 1
             nnz[m, blk] = cnt
-            base = CTX_NNZ + 64 * _pred_bucket(_nnz_prediction(nnz, m, blk, ref, where))
+            base = _nnz_context(nnz, m, blk, ref, where)
             node = 1
             for i in range(5, -1, -1):
                 bit = (cnt >> i) & 1
@@ -250,24 +323,36 @@ def encode_mcus(q, ref, where, probs_init, counts, out):
                 if c == 0:
                     continue
                 rem -= 1
-                _enc_mag(st, out, probs, counts, ch, CTX_MAG + ((_band(k) * MAG_NB + nbm) * 3 + min(big, 2)) * UNARY,
-                         abs(c))
+                _enc_mag(st, out, probs, counts, ch, _mag_context(k, nbm, big), abs(c))
                 if abs(c) > 1:
                     big += 1
                 _enc_direct(st, out, 1 if c < 0 else 0, 1)
+            ac[:] = q[m, blk]
+            ac[0] = 0
+            _pixels(ac, steps[blk], zz, basis, own)
+            pred, kind = _dc_context(pix, own, q, m, blk, ref, where, steps[blk, 0])
+            d = q[m, blk, 0] - pred
+            base = CTX_DC + kind * DC_SET
+            _enc_bit(st, out, probs, counts, ch, base, 1 if d == 0 else 0)
+            if d != 0:
+                _enc_bit(st, out, probs, counts, ch, base + 1, 1 if d < 0 else 0)
+                _enc_mag(st, out, probs, counts, ch, base + 2, abs(d))
+            pix[m, blk] = own + q[m, blk, 0] * steps[blk, 0] / 8.0
     for _ in range(5):
         _shift_low(st, out)
     return st[4]
 
 
 @njit(**_OPTS)
-def decode_mcus(data, ref, where, probs_init):
+def decode_mcus(data, ref, where, steps, zz, basis, probs_init):
     """Inverse of :func:`encode_mcus`: (N, 6, 64) int32 coefficients, and True when the data ran
     out or was not all used (a corrupt or foreign packet)."""
     probs = probs_init.copy()
     n = ref.size
     q = np.zeros((n, 6, 64), np.int32)
     nnz = np.zeros((n, 6), np.int64)
+    pix = np.zeros((n, 6, 8, 8))
+    own = np.zeros((8, 8))
     st = np.zeros(4, np.int64)
     st[1] = (1 << 32) - 1
     for i in range(5):
@@ -276,16 +361,7 @@ def decode_mcus(data, ref, where, probs_init):
     for m in range(n):
         for blk in range(6):
             ch = CHANNEL[blk]
-            pred, kind = _dc_prediction(q, m, blk, ref, where)
-            base = CTX_DC + kind * DC_SET
-            d = 0
-            if not _dec_bit(st, data, probs, ch, base):
-                neg = _dec_bit(st, data, probs, ch, base + 1)
-                d = _dec_mag(st, data, probs, ch, base + 2)
-                if neg:
-                    d = -d
-            q[m, blk, 0] = pred + d
-            base = CTX_NNZ + 64 * _pred_bucket(_nnz_prediction(nnz, m, blk, ref, where))
+            base = _nnz_context(nnz, m, blk, ref, where)
             node = 1
             for i in range(6):
                 node = 2 * node + _dec_bit(st, data, probs, ch, base + node)
@@ -304,7 +380,7 @@ def decode_mcus(data, ref, where, probs_init):
                 if not sig:
                     continue
                 rem -= 1
-                v = _dec_mag(st, data, probs, ch, CTX_MAG + ((_band(k) * MAG_NB + nbm) * 3 + min(big, 2)) * UNARY)
+                v = _dec_mag(st, data, probs, ch, _mag_context(k, nbm, big))
                 if v > 1:
                     big += 1
                 if _dec_direct(st, data, 1):
@@ -312,4 +388,15 @@ def decode_mcus(data, ref, where, probs_init):
                 q[m, blk, k] = v
             if st[3] > 4:  # read well past the end: corrupt or truncated
                 return q, True
+            _pixels(q[m, blk], steps[blk], zz, basis, own)  # DC still 0
+            pred, kind = _dc_context(pix, own, q, m, blk, ref, where, steps[blk, 0])
+            base = CTX_DC + kind * DC_SET
+            d = 0
+            if not _dec_bit(st, data, probs, ch, base):
+                neg = _dec_bit(st, data, probs, ch, base + 1)
+                d = _dec_mag(st, data, probs, ch, base + 2)
+                if neg:
+                    d = -d
+            q[m, blk, 0] = pred + d
+            pix[m, blk] = own + q[m, blk, 0] * steps[blk, 0] / 8.0
     return q, st[3] > 4 or data.size - st[2] > 2

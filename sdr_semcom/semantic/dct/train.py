@@ -53,7 +53,7 @@ def learn_probabilities(images: list[np.ndarray], n_packets: int = 12, coder: in
         for scale in np.geomspace(*SCALES, 6):
             q = transform.quantise(coefs, scale)
             for idx in packet_cells(len(q), n_packets):
-                encode_packet(coder, q[idx], idx, pw // 16, probs, counts, out)
+                encode_packet(coder, q[idx], idx, pw // 16, scale, probs, counts, out)
     return entropy.initial_probabilities(counts)
 
 
