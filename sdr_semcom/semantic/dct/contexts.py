@@ -58,8 +58,9 @@ UP = np.array([-1, -1, 0, 1, -1, -1], np.int64)
 
 def dc_references(cells: np.ndarray, grid_w: int) -> tuple[np.ndarray, np.ndarray]:
     """For each MCU of a packet (``cells``: raster indices, sorted), the nearest MCU earlier in the
-    packet: (position in ``cells`` or -1, its offset as ``dr * 4 + dc + 5`` packed with the
-    Chebyshev distance: ``dist * 16 + code``; 0 where there is none).
+    packet: (position in ``cells`` or -1; where it is, ``dist * 16 + dr * 4 + dc + 5`` with ``dr``,
+    ``dc`` its row and column offset clipped to -1..1 (left: 0, -1; above: -1, 0) and ``dist``
+    the Chebyshev distance clipped to 3; 0 where there is none).
 
     Parameters
     ----------
@@ -87,7 +88,7 @@ def dc_references(cells: np.ndarray, grid_w: int) -> tuple[np.ndarray, np.ndarra
     ref[1:] = np.argmin(score[1:], axis=1)
     i = np.arange(1, n)
     d = np.minimum(cheb[i, ref[1:]], 3)
-    code = np.clip(dr[i, ref[1:]], -1, 1) * 4 + np.clip(dc[i, ref[1:]], -1, 1) + 5
+    code = np.clip(-dr[i, ref[1:]], -1, 1) * 4 + np.clip(-dc[i, ref[1:]], -1, 1) + 5  # where the reference is
     where[1:] = d * 16 + code
     return ref, where
 
@@ -242,19 +243,35 @@ def _nnz_prediction(nnz, m, blk, ref, where):
 
 
 @njit(**_OPTS)
-def _nb_at(q, m, blk, k):
+def _neighbours(m, blk, ref, where):
+    """(MCU, block) of the left and upper neighbours of block ``blk`` of MCU ``m`` that the decoder
+    has before it (block -1 where none): inside the MCU (Cr's "left" is Cb, same place), or in the
+    reference MCU when that is the left or upper neighbour (for Y0, Cb, Cr)."""
+    if blk == 1 or blk == 2 or blk == 3 or blk == 5:
+        return m, LEFT[blk], m, UP[blk]
+    r = ref[m]
+    if r >= 0 and where[m] // 16 == 1:
+        code = where[m] % 16
+        if code == 4:  # left
+            return r, 1 if blk == 0 else blk, m, -1
+        if code == 2:  # above
+            return m, -1, r, 2 if blk == 0 else blk
+    return m, -1, m, -1
+
+
+@njit(**_OPTS)
+def _nb_at(q, ma, a, mb, b, k):
     """(significance state, magnitude state) of the neighbours' coefficient k."""
-    a, b = LEFT[blk], UP[blk]
     if a < 0 and b < 0:
         return 0, 0
     nz = 0
     big = 0
     if a >= 0:
-        v = abs(q[m, a, k])
+        v = abs(q[ma, a, k])
         nz += v > 0
         big = max(big, v)
     if b >= 0:
-        v = abs(q[m, b, k])
+        v = abs(q[mb, b, k])
         nz += v > 0
         big = max(big, v)
     return 1 + nz, 1 + min(big, 3)
@@ -312,11 +329,12 @@ def encode_mcus(q, ref, where, steps, zz, basis, probs_init, counts, out):
                 node = 2 * node + bit
             rem = cnt
             big = 0
+            ma, a, mb, b = _neighbours(m, blk, ref, where)
             for k in range(1, 64):
                 if rem == 0:
                     break
                 c = q[m, blk, k]
-                nbs, nbm = _nb_at(q, m, blk, k)
+                nbs, nbm = _nb_at(q, ma, a, mb, b, k)
                 if rem < 64 - k:
                     ctx = CTX_SIG + ((k - 1) * REM_BUCKETS + _rem_bucket(rem)) * NB_STATES + nbs
                     _enc_bit(st, out, probs, counts, ch, ctx, 1 if c != 0 else 0)
@@ -369,10 +387,11 @@ def decode_mcus(data, ref, where, steps, zz, basis, probs_init):
             nnz[m, blk] = cnt
             rem = cnt
             big = 0
+            ma, a, mb, b = _neighbours(m, blk, ref, where)
             for k in range(1, 64):
                 if rem == 0:
                     break
-                nbs, nbm = _nb_at(q, m, blk, k)
+                nbs, nbm = _nb_at(q, ma, a, mb, b, k)
                 sig = 1
                 if rem < 64 - k:
                     ctx = CTX_SIG + ((k - 1) * REM_BUCKETS + _rem_bucket(rem)) * NB_STATES + nbs
