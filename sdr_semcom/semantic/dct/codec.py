@@ -197,7 +197,7 @@ def encode_packet(coder: int, q: np.ndarray, cells: np.ndarray, grid_w: int, sca
     if coder == 4:
         ref, where = contexts.dc_references(cells, grid_w)
         return int(contexts.encode_mcus(np.ascontiguousarray(q, np.int32), ref, where, transform.quant_tables(scale),
-                                        transform.ZIGZAG, transform.DCT_BASIS, probs, counts, out))
+                                        transform.ZIGZAG, transform.DCT_BASIS, contexts.start_probabilities(probs), counts, out))
     return int(entropy.encode_blocks(q.reshape(-1, 64), np.tile(transform.CHANNEL_OF_BLOCK, cells.size), probs,
                                      counts, out))
 
@@ -208,6 +208,6 @@ def decode_packet(coder: int, data: np.ndarray, cells: np.ndarray, grid_w: int, 
     if coder == 4:
         ref, where = contexts.dc_references(cells, grid_w)
         return contexts.decode_mcus(data, ref, where, transform.quant_tables(scale), transform.ZIGZAG,
-                                    transform.DCT_BASIS, probs)
+                                    transform.DCT_BASIS, contexts.start_probabilities(probs))
     coefs, bad = entropy.decode_blocks(data, np.tile(transform.CHANNEL_OF_BLOCK, cells.size), probs)
     return coefs.reshape(cells.size, transform.BLOCKS_PER_MCU, 64), bad

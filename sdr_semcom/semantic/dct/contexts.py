@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .entropy import UNARY, _dec_bit, _dec_direct, _dec_mag, _enc_bit, _enc_direct, _enc_mag, _shift_low
+from .entropy import PROB_BITS, TOP, UNARY, _dec_direct, _dec_norm, _enc_direct, _shift_low
 
 _OPTS = {"cache": True, "nogil": True}
 
@@ -48,12 +48,111 @@ CTX_DC = 0
 CTX_NNZ = CTX_DC + DC_KINDS * DC_SET  # N_PRED x 64 tree nodes
 CTX_SIG = CTX_NNZ + N_PRED * 64  # 63 x REM_BUCKETS x NB_STATES
 CTX_MAG = CTX_SIG + 63 * REM_BUCKETS * NB_STATES  # 4 bands x MAG_NB x 3 x UNARY
-N_CTX = CTX_MAG + 4 * MAG_NB * 3 * UNARY
+CTX_SIGN = CTX_MAG + 4 * MAG_NB * 3 * UNARY  # SIGN_K x SIGN_NB
+SIGN_K = 11  # coefficients 1..9 alone, then 10+
+SIGN_NB = 6  # neighbours' signs at k: none, else their sum + 3 (-2..2)
+N_CTX = CTX_SIGN + SIGN_K * SIGN_NB
 
 CHANNEL = np.array([0, 0, 0, 0, 1, 2], np.int64)
 # neighbours of each block inside its MCU (-1: none); Cr's "left" is Cb (same place, other channel)
 LEFT = np.array([-1, 0, -1, 2, -1, 4], np.int64)
 UP = np.array([-1, -1, 0, 1, -1, -1], np.int64)
+
+
+# ------------------------------------------------------------------- adaptive binary decisions
+# Each context keeps two probabilities of a 0 in 1/2^15, one adapting fast (shift FAST), one slowly
+# (SLOW), both starting from the learned initial probability; a decision is coded with their mean.
+P_BITS = 15
+P_ONE = 1 << P_BITS
+FAST = 3
+SLOW = 5
+
+
+def start_probabilities(probs_init: np.ndarray) -> np.ndarray:
+    """(3, N_CTX) learned probabilities in 1/2^PROB_BITS -> the coder's (3, N_CTX, 2) state."""
+    p = np.asarray(probs_init, np.int64) << (P_BITS - PROB_BITS)
+    return np.ascontiguousarray(np.stack([p, p], axis=-1))
+
+
+@njit(**_OPTS)
+def _update(probs, ch, ctx, bit):
+    a = probs[ch, ctx, 0]
+    b = probs[ch, ctx, 1]
+    if bit == 0:
+        probs[ch, ctx, 0] = a + ((P_ONE - a) >> FAST)
+        probs[ch, ctx, 1] = b + ((P_ONE - b) >> SLOW)
+    else:
+        probs[ch, ctx, 0] = a - (a >> FAST)
+        probs[ch, ctx, 1] = b - (b >> SLOW)
+
+
+@njit(**_OPTS)
+def _enc_bit(st, out, probs, counts, ch, ctx, bit):
+    p = (probs[ch, ctx, 0] + probs[ch, ctx, 1]) >> 1
+    p = min(max(p, 32), P_ONE - 32)
+    bound = (st[1] >> P_BITS) * p
+    if bit == 0:
+        st[1] = bound
+    else:
+        st[0] += bound
+        st[1] -= bound
+    _update(probs, ch, ctx, bit)
+    counts[ch, ctx, bit] += 1
+    while st[1] < TOP:
+        st[1] = (st[1] << 8) & 0xFFFFFFFF
+        _shift_low(st, out)
+
+
+@njit(**_OPTS)
+def _dec_bit(st, data, probs, ch, ctx):
+    p = (probs[ch, ctx, 0] + probs[ch, ctx, 1]) >> 1
+    p = min(max(p, 32), P_ONE - 32)
+    bound = (st[1] >> P_BITS) * p
+    if st[0] < bound:
+        st[1] = bound
+        bit = 0
+    else:
+        st[0] -= bound
+        st[1] -= bound
+        bit = 1
+    _update(probs, ch, ctx, bit)
+    _dec_norm(st, data)
+    return bit
+
+
+@njit(**_OPTS)
+def _enc_mag(st, out, probs, counts, ch, ctx0, m):
+    """m >= 1: unary bins of m - 1 (contexts ctx0..ctx0+UNARY-1), then Exp-Golomb."""
+    v = m - 1
+    for i in range(UNARY):
+        more = 1 if v > i else 0
+        _enc_bit(st, out, probs, counts, ch, ctx0 + i, more)
+        if not more:
+            return
+    r = v - UNARY + 1
+    nb = 0
+    while (r >> (nb + 1)) > 0:
+        nb += 1
+    _enc_direct(st, out, 0, nb)
+    _enc_direct(st, out, r, nb + 1)
+
+
+@njit(**_OPTS)
+def _dec_mag(st, data, probs, ch, ctx0):
+    v = 0
+    for i in range(UNARY):
+        if not _dec_bit(st, data, probs, ch, ctx0 + i):
+            return v + 1
+        v += 1
+    nb = 0
+    while _dec_direct(st, data, 1) == 0:
+        nb += 1
+        if nb > 30:  # corrupt data: no valid Exp-Golomb code is this long
+            st[3] += 1000
+            return 1
+    r = (1 << nb) | _dec_direct(st, data, nb)
+    return r + UNARY
+
 
 
 def dc_references(cells: np.ndarray, grid_w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -261,20 +360,24 @@ def _neighbours(m, blk, ref, where):
 
 @njit(**_OPTS)
 def _nb_at(q, ma, a, mb, b, k):
-    """(significance state, magnitude state) of the neighbours' coefficient k."""
+    """(significance state, magnitude state, sign context) of the neighbours' coefficient k."""
+    sk = min(k, SIGN_K) - 1
     if a < 0 and b < 0:
-        return 0, 0
+        return 0, 0, CTX_SIGN + sk * SIGN_NB
     nz = 0
     big = 0
+    sg = 0
     if a >= 0:
-        v = abs(q[ma, a, k])
-        nz += v > 0
-        big = max(big, v)
+        v = q[ma, a, k]
+        nz += v != 0
+        big = max(big, abs(v))
+        sg += (v > 0) - (v < 0)
     if b >= 0:
-        v = abs(q[mb, b, k])
-        nz += v > 0
-        big = max(big, v)
-    return 1 + nz, 1 + min(big, 3)
+        v = q[mb, b, k]
+        nz += v != 0
+        big = max(big, abs(v))
+        sg += (v > 0) - (v < 0)
+    return 1 + nz, 1 + min(big, 3), CTX_SIGN + sk * SIGN_NB + sg + 3
 
 
 @njit(**_OPTS)
@@ -304,7 +407,7 @@ def encode_mcus(q, ref, where, steps, zz, basis, probs_init, counts, out):
     ``where`` from :func:`dc_references`, ``steps`` (6, 64) the quantiser steps, ``zz`` and
     ``basis`` the zig-zag position -> row-major index map and the 8-point DCT matrix. Returns the bytes written
     (more than ``out.size``: did not fit, the rest dropped)."""
-    probs = probs_init.copy()
+    probs = probs_init.copy()  # (3, N_CTX, 2): start_probabilities
     st = np.zeros(5, np.int64)
     st[1] = (1 << 32) - 1
     st[3] = 1
@@ -334,7 +437,7 @@ def encode_mcus(q, ref, where, steps, zz, basis, probs_init, counts, out):
                 if rem == 0:
                     break
                 c = q[m, blk, k]
-                nbs, nbm = _nb_at(q, ma, a, mb, b, k)
+                nbs, nbm, sgn = _nb_at(q, ma, a, mb, b, k)
                 if rem < 64 - k:
                     ctx = CTX_SIG + ((k - 1) * REM_BUCKETS + _rem_bucket(rem)) * NB_STATES + nbs
                     _enc_bit(st, out, probs, counts, ch, ctx, 1 if c != 0 else 0)
@@ -344,7 +447,7 @@ def encode_mcus(q, ref, where, steps, zz, basis, probs_init, counts, out):
                 _enc_mag(st, out, probs, counts, ch, _mag_context(k, nbm, big), abs(c))
                 if abs(c) > 1:
                     big += 1
-                _enc_direct(st, out, 1 if c < 0 else 0, 1)
+                _enc_bit(st, out, probs, counts, ch, sgn, 1 if c < 0 else 0)
             ac[:] = q[m, blk]
             ac[0] = 0
             _pixels(ac, steps[blk], zz, basis, own)
@@ -391,7 +494,7 @@ def decode_mcus(data, ref, where, steps, zz, basis, probs_init):
             for k in range(1, 64):
                 if rem == 0:
                     break
-                nbs, nbm = _nb_at(q, ma, a, mb, b, k)
+                nbs, nbm, sgn = _nb_at(q, ma, a, mb, b, k)
                 sig = 1
                 if rem < 64 - k:
                     ctx = CTX_SIG + ((k - 1) * REM_BUCKETS + _rem_bucket(rem)) * NB_STATES + nbs
@@ -402,7 +505,7 @@ def decode_mcus(data, ref, where, steps, zz, basis, probs_init):
                 v = _dec_mag(st, data, probs, ch, _mag_context(k, nbm, big))
                 if v > 1:
                     big += 1
-                if _dec_direct(st, data, 1):
+                if _dec_bit(st, data, probs, ch, sgn):
                     v = -v
                 q[m, blk, k] = v
             if st[3] > 4:  # read well past the end: corrupt or truncated
