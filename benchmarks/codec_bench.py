@@ -2,7 +2,7 @@
 same radio.
 
 Images: the held-out photos (never trained on) or any folder (``--images DIR``), centre-cropped
-and resized to 256 x 256. Systems: the codecs named by ``--names`` (the first, codec v2 by default,
+and resized to 256 x 256. Systems: the codecs named by ``--names`` (the first, codec v4 by default,
 sets every image's byte budget and packet count) and, at exactly that codec's bytes and packet count
 for each image, the separation baselines of :mod:`sdr_semcom.semantic.separation`: ``jpeg`` (one
 JPEG cut into the packets, the old baseline), ``webp`` (one WebP cut into the packets),
@@ -216,7 +216,7 @@ def timing_rows(systems: dict, img, n=20) -> list[dict]:
     return rows
 
 
-LABELS = {"codec_v3": "codec v3", "codec_v2": "codec v2", "codec_v1": "codec v1 (latent)",
+LABELS = {"codec_v4": "codec v4", "codec_v3": "codec v3", "codec_v2": "codec v2", "codec_v1": "codec v1 (latent)",
           "jpeg": "JPEG, one stream", "webp": "WebP, one stream", "webp_tiles": "WebP, tile per packet",
           "jpeg_rst": "JPEG, restart per packet"}
 STYLE = {"jpeg": "s:", "webp": "^--", "webp_tiles": "v--", "jpeg_rst": "D--"}
@@ -311,7 +311,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="out/bench")
     ap.add_argument("--quick", action="store_true", help="fewer points and trials (a smoke run)")
-    ap.add_argument("--names", default="codec_v3,codec_v2,codec_v1", help="codecs in models/ (the first sets the budgets)")
+    ap.add_argument("--names", default="codec_v4,codec_v3,codec_v1", help="codecs in models/ (the first sets the budgets)")
     ap.add_argument("--images", type=Path, help="a folder of images instead of the held-out photos")
     ap.add_argument("--sweeps", default="rate,loss,snr,timing")
     ap.add_argument("--channel", help="the SNR sweep through Sionna's fading instead of the standard impairments: "

@@ -333,7 +333,7 @@ def train_codec(kind: str, name: str | None, out: Path | None, data_dir: str | N
             raise ValueError("--from-weights trains nothing: drop --nproc")
         from .semantic.dct.train import derive
 
-        name = name or "codec_v3"
+        name = name or ("codec_v4" if coder == 4 else "codec_v3")
         return _trained(name, derive(out, name, from_weights, artefact_quant, command=command, coder=coder,
                                      data_dir=data))
     if kind == "dct":
