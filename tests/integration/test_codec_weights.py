@@ -97,3 +97,21 @@ def test_codec_v4_is_v3_with_a_shorter_code(bpp):
     lost = [None if i % 4 == 1 else p for i, p in enumerate(p4)]
     out, info = v4.decode(h4, lost)
     assert info.packets_received == len(p4) - len(p4[1::4]) and psnr(img, out) > 20
+
+
+def test_derive_with_coder_4_learns_probabilities_and_keeps_the_network(tmp_path):
+    """What made codec_v4 (``train codec --from-weights codec_v3 --coder 4``), on a one-image folder."""
+    from sdr_semcom.semantic.dct import contexts
+    from sdr_semcom.semantic.dct.train import derive
+
+    data = tmp_path / "data"
+    data.mkdir()
+    Image.fromarray(_hopper()[:96, :128]).save(data / "one.png")
+    manifest = derive(tmp_path / "models", "v4test", "codec_v3", 500, command="test", coder=4, data_dir=data)
+    assert manifest["config"]["coder"] == 4 and manifest["derived_from"]["name"] == "codec_v3"
+    assert manifest["data"]["train"] == ["one"] and manifest["data"]["network"]["held_out"]
+    codec = load_codec("v4test", tmp_path / "models")
+    assert codec.coder == 4 and codec.probs.shape == (3, contexts.N_CTX)
+    assert len(np.unique(codec.probs)) > 50  # learned, not the flat 1/2
+    v3 = load_codec("codec_v3")
+    assert all(torch.equal(a, b) for a, b in zip(v3.restore.state_dict().values(), codec.restore.state_dict().values()))

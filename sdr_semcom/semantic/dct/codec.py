@@ -1,4 +1,8 @@
-"""Codec v2: block-DCT transform coding with a learned entropy model and a learned decoder.
+"""Codecs v2, v3 and v4: block-DCT transform coding with a learned entropy model and a learned decoder.
+
+v3 is v2's bitstream with a decoder that keeps the decoded pixels at fine quantisers
+(``artefact_quant``); v4 is v3 with entropy coder 4 (:mod:`.contexts`, ``coder``), whose shorter
+code buys a finer quantiser at the same bytes. Below, what all three share.
 
 Encoder (no learning, ~15 ms at 256x256): JPEG's transform (:mod:`.transform`), quantiser
 scale chosen by bisection so that the packets fit the budget, MCUs spread over the

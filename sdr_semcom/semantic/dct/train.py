@@ -135,20 +135,23 @@ def derive(out_dir: Path, name: str, source: str, artefact_quant: int, command: 
     if blob.get("kind") != "dct":
         raise ValueError(f"{source} is not a DCT codec: nothing to derive from")
     blob = {**blob, "artefact_quant": int(artefact_quant)}
+    src = json.loads((models_dir / f"{source}.json").read_text())
+    data = src_data = src.get("data")
     if coder is not None and coder != int(blob.get("coder", 2)):
         if coder not in DctCodec.CODERS:
             raise ValueError(f"entropy coder {coder}: this version knows {DctCodec.CODERS}")
-        images = list(start(1, data_dir).images.values())
-        blob["probs"] = torch.from_numpy(learn_probabilities(images, coder=coder))
+        run = start(1, data_dir)
+        blob["probs"] = torch.from_numpy(learn_probabilities(list(run.images.values()), coder=coder))
+        if data_dir is not None:  # the probabilities are the folder's; the network stays the source's
+            data = {"source": str(data_dir), "train": sorted(run.images), "network": src_data}
         blob = {k: v for k, v in blob.items() if k != "coder"} | ({"coder": coder} if coder != 2 else {})
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / f"{name}.pt"
     torch.save(blob, weights)
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
-    src = json.loads((models_dir / f"{source}.json").read_text())
     config = {**src.get("config", {}), "artefact_quant": int(artefact_quant), "coder": int(blob.get("coder", 2))}
     manifest = {"name": name, "kind": "dct", "weights": weights.name, "sha256": sha, "config": config,
-                "derived_from": {"name": source, "sha256": source_sha}, "data": src.get("data"),
+                "derived_from": {"name": source, "sha256": source_sha}, "data": data,
                 "command": command, "seed": src.get("seed"), "training": src.get("training")}
     codec = DctCodec.from_state(blob, name, sha)
     manifest["metrics_held_out"] = evaluate(codec, held_out_images())
