@@ -40,12 +40,12 @@ KEEP_MARGIN = 1  # below artefact_quant: pixels this near a lost MCU are the net
 
 
 class DctCodec:
-    """Encoder and decoder of codec v2 (an :class:`~..api.ImageCodec`).
+    """Encoder and decoder of codecs v2, v3 and v4 (an :class:`~..api.ImageCodec`).
 
     Parameters
     ----------
     probs : ndarray
-        (3, entropy.N_CTX) initial probabilities of the arithmetic coder.
+        (3, N_CTX of the coder) initial probabilities of the arithmetic coder.
     restore : Restore
         The learned decoder network.
     name, sha256 : str

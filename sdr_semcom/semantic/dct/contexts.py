@@ -1,28 +1,35 @@
 """Codec v4's entropy coder: neighbour-aware contexts over whole MCUs (compiled with numba).
 
-Same range coder as :mod:`.entropy` (LZMA's, 11-bit probabilities, learned initial probabilities,
-each packet coded alone), a richer binarisation that uses what the decoder already has *within
-the packet*: the MCU's own earlier blocks (its four luma blocks are 2 x 2 neighbours; Cr sits on
-Cb) and, for the MCU's first blocks, the nearest MCU earlier in the same packet (the
-interleaver spreads MCUs, so that one may be far; :func:`dc_references`).
+Same range coder as :mod:`.entropy` (LZMA's; initial probabilities learned, each packet coded
+alone), a richer binarisation that uses what the decoder already has *within the packet*: the
+MCU's own earlier blocks (its four luma blocks are 2 x 2 neighbours; Cr sits on Cb) and, for the
+MCU's first blocks, the nearest MCU earlier in the same packet (the interleaver spreads MCUs, so
+that one is adjacent only for a minority; :func:`dc_references`). Each context keeps two
+probabilities in 1/2^15 that adapt at two rates (shifts :data:`FAST`, :data:`SLOW`) from the
+learned one; a decision is coded with their mean.
 
-Per block (an MCU is Y0 Y1 Y2 Y3 Cb Cr; Y1 is right of Y0, Y2 below it, Y3 right of Y2):
+Per block (an MCU is Y0 Y1 Y2 Y3 Cb Cr; Y1 is right of Y0, Y2 below it, Y3 right of Y2), AC first:
 
-- **DC**: the difference to a prediction, as a zero flag, a sign and a magnitude, in one of
-  :data:`DC_KINDS` context sets: Y1 from Y0, Y2 from Y0, Y3 by the median edge detector of
-  Y0, Y1, Y2 ("inside the MCU"); Y0, Cb and Cr from the reference MCU (its nearest luma block
-  when adjacent, else the mean of its luma DCs; its Cb / Cr), by the reference's distance
-  (1, 2, 3+ MCUs), or "none" for a packet's first MCU.
 - **Nonzero count** of the 63 AC coefficients, 6 bits down a binary tree whose contexts are
   chosen by the count predicted from the neighbours (Y1, Y2, Y3: the luma blocks left / above
   within the MCU; Y0: the adjacent reference MCU's luma; Cb: the MCU's luma; Cr: Cb), in
   :data:`N_PRED` buckets.
 - **Significance** of coefficient k (zig-zag, until the count is used up; implied when every
   remaining coefficient must be nonzero): context k x remaining count (6 buckets) x how many
-  neighbour blocks have coefficient k nonzero (none / 0 / 1 / 2).
+  neighbour blocks have coefficient k nonzero (none / 0 / 1 / 2). Neighbours: within the MCU,
+  or the adjacent reference MCU's block for Y0, Cb, Cr (:func:`_neighbours`).
 - **Magnitude** ``m >= 1``: ``m - 1`` in unary over ``UNARY`` bins (context: frequency band x
   the neighbours' largest magnitude at k (none / 0 / 1 / 2 / 3+) x magnitudes above 1 so far
-  in the block (0 / 1 / 2+)), the rest Exp-Golomb; then the sign, equiprobable.
+  in the block (0 / 1 / 2+)), the rest Exp-Golomb; then the **sign** (context: k up to 10 x the
+  sum of the neighbours' signs at k).
+- **DC**, last: the difference to a prediction, as a zero flag, a sign and a magnitude, in one
+  of :data:`DC_KINDS` context sets. Where a left or upper neighbour block is decoded (inside
+  the MCU, or in an adjacent reference MCU), the prediction is the DC that continues its edge
+  pixels and the gradient across the edge into this block's own (AC-only) edge pixels, averaged
+  over the 8 or 16 edge pixels (:func:`_edge_prediction`); the set is chosen by 1 or 2 edges x
+  the estimates' spread. Otherwise: from the reference MCU (its nearest luma block when it is
+  diagonal, else the mean of its luma DCs; its Cb / Cr), by its distance (1, 2, 3+), or from
+  0 for a packet's first MCU.
 
 ``counts`` records every adaptive decision the encoder makes (how the initial probabilities are
 learned, :func:`.entropy.initial_probabilities`).
