@@ -2,7 +2,7 @@
 same radio.
 
 Images: the held-out photos (never trained on) or any folder (``--images DIR``), centre-cropped
-and resized to 256 x 256. Systems: the codecs named by ``--names`` (the first, codec v2 by default,
+and resized to 256 x 256. Systems: the codecs named by ``--names`` (the first, codec v4 by default,
 sets every image's byte budget and packet count) and, at exactly that codec's bytes and packet count
 for each image, the separation baselines of :mod:`sdr_semcom.semantic.separation`: ``jpeg`` (one
 JPEG cut into the packets, the old baseline), ``webp`` (one WebP cut into the packets),
@@ -17,7 +17,7 @@ JPEG cut into the packets, the old baseline), ``webp`` (one WebP cut into the pa
   through Sionna's fading and AWGN instead (``.venv-sionna``, :func:`sdr_semcom.link.faded.run_faded`:
   one Sionna process per run, so slow);
 - ``timing``: encode and decode of one 256 x 256 image: the median of 20 turns with the range,
-  the systems taking turns.
+  the systems taking turns; wall clock, and the decoder's CPU time.
 
 Usage: ``python benchmarks/codec_bench.py [--out DIR] [--quick] [--images DIR] [--sweeps rate,loss,snr]
 [--channel tdl-a --speed 3]``
@@ -193,9 +193,12 @@ def snr_rows(systems: dict, images, snrs, repeats, fading=None) -> list[dict]:
 
 
 def timing_rows(systems: dict, img, n=20) -> list[dict]:
-    """Encode and decode times of one image, the systems taking turns (A B C A B C ...)."""
+    """Encode and decode times of one image, the systems taking turns (A B C A B C ...): wall clock,
+    and the decoder's CPU time (this process, all its threads; what other jobs on the machine
+    take does not count)."""
     te = {name: [] for name in systems}
     td = {name: [] for name in systems}
+    tc = {name: [] for name in systems}
     for name, s in systems.items():  # warm-up (numba, torch)
         s.decode(*s.encode(img))
     for _ in range(n):
@@ -203,20 +206,22 @@ def timing_rows(systems: dict, img, n=20) -> list[dict]:
             t0 = time.perf_counter()
             header, packets = s.encode(img)
             t1 = time.perf_counter()
+            c1 = time.process_time()
             s.decode(header, packets)
+            tc[name].append(time.process_time() - c1)
             te[name].append(t1 - t0)
             td[name].append(time.perf_counter() - t1)
     rows = []
     for name in systems:
         row = {"system": name, "sweep": "timing", "x": SIZE, "turns": n}
-        for key, t in (("encode_ms", te[name]), ("decode_ms", td[name])):
+        for key, t in (("encode_ms", te[name]), ("decode_ms", td[name]), ("decode_cpu_ms", tc[name])):
             row.update({key: 1e3 * float(np.median(t)), key + "_min": 1e3 * float(np.min(t)),
                         key + "_max": 1e3 * float(np.max(t))})
         rows.append(row)
     return rows
 
 
-LABELS = {"codec_v3": "codec v3", "codec_v2": "codec v2", "codec_v1": "codec v1 (latent)",
+LABELS = {"codec_v4": "codec v4", "codec_v3": "codec v3", "codec_v2": "codec v2", "codec_v1": "codec v1 (latent)",
           "jpeg": "JPEG, one stream", "webp": "WebP, one stream", "webp_tiles": "WebP, tile per packet",
           "jpeg_rst": "JPEG, restart per packet"}
 STYLE = {"jpeg": "s:", "webp": "^--", "webp_tiles": "v--", "jpeg_rst": "D--"}
@@ -267,7 +272,8 @@ def print_tables(rows) -> None:
     names = list(dict.fromkeys(r["system"] for r in rows if r["sweep"] != "timing"))
     for r in (r for r in rows if r["sweep"] == "timing"):
         print(f"{r['system']:>11}: encode {r['encode_ms']:.1f} ({r['encode_ms_min']:.1f}-{r['encode_ms_max']:.1f}) ms, "
-              f"decode {r['decode_ms']:.1f} ({r['decode_ms_min']:.1f}-{r['decode_ms_max']:.1f}) ms "
+              f"decode {r['decode_ms']:.1f} ({r['decode_ms_min']:.1f}-{r['decode_ms_max']:.1f}) ms, "
+              f"decode CPU {r['decode_cpu_ms']:.1f} ({r['decode_cpu_ms_min']:.1f}-{r['decode_cpu_ms_max']:.1f}) ms "
               f"(median of {r['turns']}, range)")
     keys = sorted({(r["sweep"], r.get("loss")) for r in rows if r["sweep"] != "timing"}, key=str)
     for sweep, loss in keys:
@@ -311,7 +317,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="out/bench")
     ap.add_argument("--quick", action="store_true", help="fewer points and trials (a smoke run)")
-    ap.add_argument("--names", default="codec_v3,codec_v2,codec_v1", help="codecs in models/ (the first sets the budgets)")
+    ap.add_argument("--names", default="codec_v4,codec_v3,codec_v1", help="codecs in models/ (the first sets the budgets)")
     ap.add_argument("--images", type=Path, help="a folder of images instead of the held-out photos")
     ap.add_argument("--sweeps", default="rate,loss,snr,timing")
     ap.add_argument("--channel", help="the SNR sweep through Sionna's fading instead of the standard impairments: "

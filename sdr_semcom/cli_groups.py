@@ -127,15 +127,18 @@ def _echo_training(run) -> None:
               help="dct: no training; NAME's entropy model and network with --artefact-quant (codec v3 from codec_v2).")
 @click.option("--artefact-quant", type=click.IntRange(0), default=0, show_default=True,
               help="dct: quantiser scale (thousandths) from which the network also restores received MCUs.")
+@click.option("--coder", type=click.Choice(["2", "4"]), default=None,
+              help="dct with --from-weights: another entropy coder, its probabilities learned from the training "
+                   "images (4: neighbour-aware contexts, codec v4 from codec_v3). Default: the source's.")
 def train_codec(kind, name, out, data_dir, bpp, channels, bits, downsample, width, steps, minutes, batch, crop,
-                seed, nproc, from_weights, artefact_quant) -> None:
+                seed, nproc, from_weights, artefact_quant, coder) -> None:
     """Train a codec (GPU if there is one) and write weights + manifest."""
     from .commands import train_codec as run
 
     _echo_training(lambda: run(kind, name, out, data_dir, _command_line(), bpp=bpp, channels=channels, bits=bits,
                                downsample=int(downsample), width=width, steps=steps, minutes=minutes, batch=batch,
                                crop=crop, seed=seed, nproc=nproc, from_weights=from_weights,
-                               artefact_quant=artefact_quant))
+                               artefact_quant=artefact_quant, coder=None if coder is None else int(coder)))
 
 
 @train.command("inpainter")

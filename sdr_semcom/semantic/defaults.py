@@ -4,5 +4,5 @@ from pathlib import Path
 
 #: Directory of the committed weights and manifests.
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-#: The codec the link uses unless told otherwise (codec v3: v2's bitstream, see README).
-DEFAULT_NAME = "codec_v3"
+#: The codec the link uses unless told otherwise (codec v4: v3 with a better entropy coder, see README).
+DEFAULT_NAME = "codec_v4"

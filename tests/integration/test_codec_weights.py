@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from sdr_semcom.semantic import baseline
@@ -11,7 +12,7 @@ from sdr_semcom.semantic.data import held_out_images
 from sdr_semcom.semantic.metrics import evaluate, psnr
 from sdr_semcom.semantic.weights import DEFAULT_NAME, MODELS_DIR, load_codec
 
-NAMES = ["codec_v1", "codec_v2", "codec_v3"]
+NAMES = ["codec_v1", "codec_v2", "codec_v3", "codec_v4"]
 pytestmark = pytest.mark.usefixtures("samples", "face_samples")  # the held-out set includes a face photo
 
 
@@ -24,8 +25,8 @@ def _hopper():
     return np.asarray(Image.fromarray(held_out_images()["grace_hopper"]).resize((256, 256)))
 
 
-def test_the_link_uses_codec_v3():
-    assert DEFAULT_NAME == "codec_v3" and type(load_codec()).__name__ == "DctCodec"
+def test_the_link_uses_codec_v4():
+    assert DEFAULT_NAME == "codec_v4" and type(load_codec()).__name__ == "DctCodec" and load_codec().coder == 4
 
 
 def test_manifest_metrics_reproduce(named):
@@ -51,7 +52,7 @@ def test_quality_degrades_gracefully_with_losses(named):
         scores.append(psnr(img, out))
     # no cliff: quality falls step by step (JPEG at these losses is a grey or broken image, ~10-11 dB)
     assert scores[0] > 20 and scores[0] > scores[1] > scores[2] > 15
-    assert scores[0] - scores[2] < {"codec_v1": 3, "codec_v2": 15, "codec_v3": 15}[name], scores
+    assert scores[0] - scores[2] < {"codec_v1": 3, "codec_v2": 15, "codec_v3": 15, "codec_v4": 15}[name], scores
 
 
 def test_codec_v2_beats_jpeg_at_its_bytes_without_losses():
@@ -80,3 +81,37 @@ def test_codec_v3_is_v2s_bitstream_with_the_network_only_where_packets_were_lost
     (h2, p2), (h3, p3) = v2.encode(img), v3.encode(img)
     assert h3.quant >= v3.artefact_quant  # coarse: the network restores every pixel, as in v2
     assert np.array_equal(v3.decode(h3, p3)[0], v2.decode(h2, p2)[0])
+
+
+@pytest.mark.parametrize("bpp", [0.25, 1.5])
+def test_codec_v4_is_v3_with_a_shorter_code(bpp):
+    """Same transform, network and decoder rule as v3; its entropy coder fits a finer quantiser into
+    the same bytes, so the picture is better at every rate (nothing lost), and losses stay concealed."""
+    img = _hopper()
+    v3, v4 = load_codec("codec_v3", bpp=bpp), load_codec("codec_v4", bpp=bpp)
+    assert all(torch.equal(a, b) for a, b in zip(v3.restore.state_dict().values(), v4.restore.state_dict().values()))
+    (h3, p3), (h4, p4) = v3.encode(img), v4.encode(img)
+    assert len(p4) == len(p3) and sum(map(len, p4)) <= int(np.ceil(bpp * 256 * 256 / 8))
+    assert h4.quant < h3.quant  # a finer quantiser in the same budget
+    assert psnr(img, v4.decode(h4, p4)[0]) > psnr(img, v3.decode(h3, p3)[0]) + 0.1
+    lost = [None if i % 4 == 1 else p for i, p in enumerate(p4)]
+    out, info = v4.decode(h4, lost)
+    assert info.packets_received == len(p4) - len(p4[1::4]) and psnr(img, out) > 20
+
+
+def test_derive_with_coder_4_learns_probabilities_and_keeps_the_network(tmp_path):
+    """What made codec_v4 (``train codec --from-weights codec_v3 --coder 4``), on a one-image folder."""
+    from sdr_semcom.semantic.dct import contexts
+    from sdr_semcom.semantic.dct.train import derive
+
+    data = tmp_path / "data"
+    data.mkdir()
+    Image.fromarray(_hopper()[:96, :128]).save(data / "one.png")
+    manifest = derive(tmp_path / "models", "v4test", "codec_v3", 500, command="test", coder=4, data_dir=data)
+    assert manifest["config"]["coder"] == 4 and manifest["derived_from"]["name"] == "codec_v3"
+    assert manifest["data"]["train"] == ["one"] and manifest["data"]["network"]["held_out"]
+    codec = load_codec("v4test", tmp_path / "models")
+    assert codec.coder == 4 and codec.probs.shape == (3, contexts.N_CTX)
+    assert len(np.unique(codec.probs)) > 50  # learned, not the flat 1/2
+    v3 = load_codec("codec_v3")
+    assert all(torch.equal(a, b) for a, b in zip(v3.restore.state_dict().values(), codec.restore.state_dict().values()))

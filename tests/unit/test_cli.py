@@ -150,3 +150,9 @@ def test_train_inpainter_calls_the_trainer(monkeypatch, tmp_path):
     assert r.exit_code == 0, r.output
     assert (seen["cfg"].steps, seen["net"].width, seen["out"], seen["name"]) == (7, 8, tmp_path, "inpainter_v1")
     assert "wrote inpainter_v1.pt" in r.output
+
+
+def test_train_codec_coder_needs_from_weights(tmp_path):
+    r = CliRunner().invoke(cli.main, ["train", "codec", "--kind", "latent", "--coder", "4", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "--coder goes with --kind dct --from-weights" in r.output
+    assert not list(tmp_path.iterdir())

@@ -1,12 +1,14 @@
-"""Codec v2 (block DCT + learned entropy model + restoration network), with an untrained network."""
+"""Codecs v2 and v4 (block DCT + learned entropy model + restoration network), with an untrained network."""
 
 import numpy as np
 import pytest
 import torch
 
 from sdr_semcom.semantic.api import ImageHeader
-from sdr_semcom.semantic.dct import entropy, transform
-from sdr_semcom.semantic.dct.codec import DctCodec
+from sdr_semcom.semantic.dct import contexts, entropy, transform
+from sdr_semcom.semantic.dct.codec import DctCodec, decode_packet, encode_packet
+from sdr_semcom.semantic.interleave import packet_cells
+from sdr_semcom.semantic.metrics import psnr
 from sdr_semcom.semantic.dct.restore import Restore, RestoreConfig
 from sdr_semcom.semantic.weights import load_codec
 
@@ -122,3 +124,110 @@ def test_saved_state_loads_through_the_manifest(codec, tmp_path, rng):
     a = codec.decode(*codec.encode(img))[0]
     header, packets = loaded.encode(img)
     assert np.array_equal(loaded.decode(header, packets)[0], a)
+
+
+# ---------------------------------------------------------------------------------- codec v4 (coder 4)
+def _mcus(rng, n, decay=6.0, scale=4.0):
+    q = np.round(rng.laplace(size=(n, 6, 64)) * np.exp(-np.arange(64) / decay) * scale).astype(np.int32)
+    q[::4, :, 1:] = 0  # flat MCUs
+    q[:, :, 0] = np.round(rng.normal(0, 20, (n, 6))).astype(np.int32)
+    return q
+
+
+def test_dc_references_are_the_nearest_earlier_mcu():
+    cells = np.array([0, 1, 5, 17, 34, 40])  # a 16-wide grid: (0, 0) (0, 1) (0, 5) (1, 1) (2, 2) (2, 8)
+    ref, where = contexts.dc_references(cells, 16)
+    assert ref.tolist() == [-1, 0, 1, 1, 3, 2]  # 17's nearest earlier is 1, right above it
+    assert where[0] == 0  # none
+    assert where[1] == 1 * 16 + (0 * 4 - 1 + 5)  # distance 1, on the left
+    assert where[3] == 1 * 16 + (-1 * 4 + 0 + 5)  # distance 1, above
+    assert where[4] == 1 * 16 + (-1 * 4 - 1 + 5)  # distance 1, above-left
+    assert where[2] == 3 * 16 + (0 * 4 - 1 + 5) and where[5] == 3 * 16 + (-1 * 4 - 1 + 5)  # far: clipped to 3
+
+
+@pytest.mark.parametrize("scale", [0.3, 2.0])
+def test_coder4_roundtrip_and_corruption_flag(rng, scale):
+    q = _mcus(rng, 40)
+    q[3, 0, 0], q[5, 2, 63], q[6, 4, 1] = 3000, -2, 700
+    cells = np.sort(rng.choice(256, 40, replace=False))
+    probs = entropy.initial_probabilities(np.zeros((3, contexts.N_CTX, 2), np.int64))
+    out = np.empty(1 << 16, np.uint8)
+    n = encode_packet(4, q, cells, 16, scale, probs, np.zeros((3, contexts.N_CTX, 2), np.int64), out)
+    got, bad = decode_packet(4, out[:n].copy(), cells, 16, scale, probs)
+    assert not bad and np.array_equal(got, q)
+    assert decode_packet(4, out[: n // 3].copy(), cells, 16, scale, probs)[1]  # truncated: flagged, no crash
+    garbage = [rng.integers(0, 256, int(rng.integers(5, 400))).astype(np.uint8) for _ in range(40)]
+    assert sum(decode_packet(4, g, cells, 16, scale, probs)[1] for g in garbage) >= 36  # not ours: flagged
+
+
+def test_coder4_codes_smooth_images_shorter_than_coder2(rng):
+    """Neighbour-aware contexts and edge-predicted DCs pay on a photo-like image (same coefficients)."""
+    img = _image(rng, (128, 128, 3))
+    q = transform.quantise(transform.forward(img), 1.0)
+    sizes = {}
+    for coder, n_ctx in ((2, entropy.N_CTX), (4, contexts.N_CTX)):
+        counts = np.zeros((3, n_ctx, 2), np.int64)
+        flat = entropy.initial_probabilities(np.zeros((3, n_ctx, 2), np.int64))
+        out = np.empty(1 << 16, np.uint8)
+        cells = [c for c in packet_cells(len(q), 4)]
+        for idx in cells:  # learn on the image itself, then code it: what each binarisation can reach
+            encode_packet(coder, q[idx], idx, 8, 1.0, flat, counts, out)
+        learned = entropy.initial_probabilities(counts)
+        sizes[coder] = sum(encode_packet(coder, q[idx], idx, 8, 1.0, learned, counts, out) for idx in cells)
+    assert sizes[4] < 0.95 * sizes[2], sizes
+
+
+@pytest.fixture(scope="module")
+def codec4():
+    torch.manual_seed(0)
+    probs = entropy.initial_probabilities(np.zeros((3, contexts.N_CTX, 2), np.int64))
+    return DctCodec(probs, Restore(RestoreConfig(width=4, mid_blocks=1)), "t4", "0" * 64, bpp=1.0, packet_bytes=100,
+                    artefact_quant=500, coder=4)
+
+
+def test_codec4_roundtrip_budget_and_state(codec4, rng, tmp_path):
+    import hashlib
+    import json
+
+    img = _image(rng)
+    header, packets = codec4.encode(img)
+    assert sum(map(len, packets)) <= int(np.ceil(64 * 96 / 8)) and max(map(len, packets)) <= 150
+    out, info = codec4.decode(header, packets)
+    assert out.shape == img.shape and info.received_fraction == 1.0
+    assert psnr(img, out) > 30
+    torch.save(codec4.state(), tmp_path / "v4.pt")
+    sha = hashlib.sha256((tmp_path / "v4.pt").read_bytes()).hexdigest()
+    (tmp_path / "v4.json").write_text(json.dumps({"kind": "dct", "sha256": sha}))
+    loaded = load_codec("v4", tmp_path)
+    assert loaded.coder == 4 and np.array_equal(loaded.decode(*loaded.encode(img))[0], out)
+    with pytest.raises(ValueError, match="coder 2 needs"):
+        DctCodec(codec4.probs, codec4.restore, coder=2)
+
+
+def test_codec4_each_packet_decodes_alone_and_losses_are_concealed(codec4, rng):
+    img = _image(rng)
+    header, packets = codec4.encode(img)
+    full = codec4.decode(header, packets)[0].astype(float)
+    for k in (0, len(packets) // 2, len(packets) - 1):
+        only = [p if i == k else None for i, p in enumerate(packets)]
+        _, info = codec4.decode(header, only)
+        assert info.packets_received == 1 and info.packets_dropped == 0 and 0 < info.received_fraction < 0.5
+    lost = [None if i == 2 else p for i, p in enumerate(packets)]
+    out, info = codec4.decode(header, lost)
+    assert info.packets_received == len(packets) - 1
+    holes = np.all(out == 0, axis=-1).mean()
+    assert holes < 0.01  # the lost MCUs are filled, not left black
+    assert np.abs(out - full).mean() < 20
+
+
+def test_codec4_corrupt_packets_are_counted_losses(codec4, rng):
+    header, packets = codec4.encode(_image(rng))
+    bad = list(packets)
+    bad[0] = bytes(rng.integers(0, 256, 60, dtype=np.uint8))  # garbage
+    bad[1] = packets[1][: len(packets[1]) // 2]  # truncated
+    flipped = bytearray(packets[2])
+    flipped[len(flipped) // 2] ^= 0x5A
+    bad[2] = bytes(flipped)
+    out, info = codec4.decode(header, bad)
+    assert out.shape == (64, 96, 3)
+    assert info.packets_received + info.packets_dropped == len(packets) and info.packets_dropped >= 2

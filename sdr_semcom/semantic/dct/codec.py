@@ -1,4 +1,8 @@
-"""Codec v2: block-DCT transform coding with a learned entropy model and a learned decoder.
+"""Codecs v2, v3 and v4: block-DCT transform coding with a learned entropy model and a learned decoder.
+
+v3 is v2's bitstream with a decoder that keeps the decoded pixels at fine quantisers
+(``artefact_quant``); v4 is v3 with entropy coder 4 (:mod:`.contexts`, ``coder``), whose shorter
+code buys a finer quantiser at the same bytes. Below, what all three share.
 
 Encoder (no learning, ~15 ms at 256x256): JPEG's transform (:mod:`.transform`), quantiser
 scale chosen by bisection so that the packets fit the budget, MCUs spread over the
@@ -26,7 +30,7 @@ from torch.nn import functional as F
 from ..api import GREY, DecodeInfo, ImageHeader
 from ..data import to_rgb
 from ..interleave import packet_cells
-from . import entropy, transform
+from . import contexts, entropy, transform
 from .restore import Restore, RestoreConfig
 
 SCALE_UNIT = 1000  # the header carries the quantiser scale in thousandths
@@ -36,12 +40,12 @@ KEEP_MARGIN = 1  # below artefact_quant: pixels this near a lost MCU are the net
 
 
 class DctCodec:
-    """Encoder and decoder of codec v2 (an :class:`~..api.ImageCodec`).
+    """Encoder and decoder of codecs v2, v3 and v4 (an :class:`~..api.ImageCodec`).
 
     Parameters
     ----------
     probs : ndarray
-        (3, entropy.N_CTX) initial probabilities of the arithmetic coder.
+        (3, N_CTX of the coder) initial probabilities of the arithmetic coder.
     restore : Restore
         The learned decoder network.
     name, sha256 : str
@@ -57,10 +61,21 @@ class DctCodec:
         bit/pixel) the network's output is kept only in and within :data:`KEEP_MARGIN` pixels of
         lost MCUs, where it removes artefacts that the decoded pixels do not have, and without
         losses it does not run. The bitstream is the same either way.
+    coder : int
+        The entropy coder, part of the bitstream: 2 (codecs v2 and v3, :mod:`.entropy`, block by
+        block) or 4 (codec v4, :mod:`.contexts`, MCU by MCU with neighbour-aware contexts).
     """
 
+    CODERS = (2, 4)
+
     def __init__(self, probs: np.ndarray, restore: Restore, name: str = "codec_v2", sha256: str = "",
-                 bpp: float = 0.75, packet_bytes: int = 512, artefact_quant: int = 0) -> None:
+                 bpp: float = 0.75, packet_bytes: int = 512, artefact_quant: int = 0, coder: int = 2) -> None:
+        if coder not in self.CODERS:
+            raise ValueError(f"entropy coder {coder}: this version knows {self.CODERS}")
+        n_ctx = contexts.N_CTX if coder == 4 else entropy.N_CTX
+        if np.shape(probs) != (3, n_ctx):
+            raise ValueError(f"initial probabilities of shape {np.shape(probs)}, coder {coder} needs (3, {n_ctx})")
+        self.coder = coder
         self.probs = np.ascontiguousarray(probs, dtype=np.int64)
         self.restore = restore.eval()
         self.id = f"{name}:{sha256[:12]}"
@@ -77,14 +92,14 @@ class DctCodec:
         largest = self.packet_bytes * 3 // 2  # packets vary with content; the total is what is budgeted
         return n_packets, budget, largest, packet_cells((ph // 16) * (pw // 16), n_packets)
 
-    def _code(self, q: np.ndarray, assign: list[np.ndarray], budget: int, largest: int) -> list[bytes] | None:
+    def _code(self, q: np.ndarray, assign: list[np.ndarray], budget: int, largest: int, grid_w: int,
+              scale: float) -> list[bytes] | None:
         """Arithmetic-code each packet; None as soon as the total or one packet is over."""
         out = np.empty(largest + 16, np.uint8)
-        counts = np.zeros((3, entropy.N_CTX, 2), np.int64)
+        counts = np.zeros((3, self.probs.shape[1], 2), np.int64)
         packets, total = [], 0
         for idx in assign:
-            n = entropy.encode_blocks(q[idx].reshape(-1, 64), np.tile(transform.CHANNEL_OF_BLOCK, idx.size),
-                                      self.probs, counts, out)
+            n = encode_packet(self.coder, q[idx], idx, grid_w, scale, self.probs, counts, out)
             total += n
             if n > largest or total > budget:
                 return None
@@ -105,14 +120,15 @@ class DctCodec:
         while hi - lo > 0.01:
             mid = (lo + hi) / 2
             scale = int(round(np.exp(mid)))
-            packets = self._code(transform.quantise(coefs, scale / SCALE_UNIT), assign, budget, largest)
+            packets = self._code(transform.quantise(coefs, scale / SCALE_UNIT), assign, budget, largest, pw // 16,
+                                 scale / SCALE_UNIT)
             if packets is None:
                 lo = mid
             else:
                 best, hi = (scale, packets), mid
         if best is None:  # even the coarsest quantiser does not fit: send it anyway, over budget
             coarsest = transform.quantise(coefs, SCALE_RANGE[1] / SCALE_UNIT)
-            best = (SCALE_RANGE[1], self._code(coarsest, assign, budget=1 << 40, largest=1 << 20))
+            best = (SCALE_RANGE[1], self._code(coarsest, assign, 1 << 40, 1 << 20, pw // 16, SCALE_RANGE[1] / SCALE_UNIT))
         header = ImageHeader(self.id, h, w, ph // 16, pw // 16, 3, 0, n_packets, quant=best[0])
         return header, best[1]
 
@@ -132,12 +148,12 @@ class DctCodec:
         for pkt, idx in zip(packets, packet_cells(n_mcu, header.n_packets)):
             if pkt is None:
                 continue
-            coefs, bad = entropy.decode_blocks(np.frombuffer(pkt, np.uint8), np.tile(transform.CHANNEL_OF_BLOCK,
-                                                                                      idx.size), self.probs)
+            coefs, bad = decode_packet(self.coder, np.frombuffer(pkt, np.uint8), idx, header.grid_w,
+                                       header.quant / SCALE_UNIT, self.probs)
             if bad or np.abs(coefs).max(initial=0) > 2048 * 8:
                 dropped += 1
                 continue
-            q[idx] = coefs.reshape(idx.size, transform.BLOCKS_PER_MCU, 64)
+            q[idx] = coefs
             received[idx] = True
             ok += 1
         dropped += max(len(packets) - header.n_packets, 0)  # beyond the header's count: never decoded
@@ -164,12 +180,38 @@ class DctCodec:
     def state(self) -> dict:
         return {"kind": "dct", "probs": torch.from_numpy(self.probs), "restore_config": self.restore.cfg.to_dict(),
                 "state_dict": self.restore.state_dict(), "bpp": self.bpp, "packet_bytes": self.packet_bytes,
-                **({"artefact_quant": self.artefact_quant} if self.artefact_quant else {})}
+                **({"artefact_quant": self.artefact_quant} if self.artefact_quant else {}),
+                **({"coder": self.coder} if self.coder != 2 else {})}
 
     @classmethod
     def from_state(cls, blob: dict, name: str, sha256: str, **kw) -> "DctCodec":
         net = Restore(RestoreConfig(**blob["restore_config"]))
         net.load_state_dict(blob["state_dict"])
         opts = {"bpp": float(blob["bpp"]), "packet_bytes": int(blob["packet_bytes"]),
-                "artefact_quant": int(blob.get("artefact_quant", 0)), **kw}
+                "artefact_quant": int(blob.get("artefact_quant", 0)), "coder": int(blob.get("coder", 2)), **kw}
         return cls(blob["probs"].numpy(), net, name, sha256, **opts)
+
+
+def encode_packet(coder: int, q: np.ndarray, cells: np.ndarray, grid_w: int, scale: float, probs: np.ndarray,
+                  counts: np.ndarray, out: np.ndarray) -> int:
+    """One packet's MCUs ``q`` (N, 6, 64) (grid cells ``cells``, sorted) arithmetic-coded into ``out``
+    by entropy coder ``coder`` (2 or 4); returns the bytes written (over ``out.size``: did not fit).
+    ``counts`` (3, contexts, 2) gathers the coder's decisions; ``scale`` is the quantiser's (coder 4
+    predicts DCs in the pixel domain)."""
+    if coder == 4:
+        ref, where = contexts.dc_references(cells, grid_w)
+        return int(contexts.encode_mcus(np.ascontiguousarray(q, np.int32), ref, where, transform.quant_tables(scale),
+                                        transform.ZIGZAG, transform.DCT_BASIS, contexts.start_probabilities(probs), counts, out))
+    return int(entropy.encode_blocks(q.reshape(-1, 64), np.tile(transform.CHANNEL_OF_BLOCK, cells.size), probs,
+                                     counts, out))
+
+
+def decode_packet(coder: int, data: np.ndarray, cells: np.ndarray, grid_w: int, scale: float,
+                  probs: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Inverse of :func:`encode_packet`: (N, 6, 64) int32 coefficients and whether the packet is corrupt."""
+    if coder == 4:
+        ref, where = contexts.dc_references(cells, grid_w)
+        return contexts.decode_mcus(data, ref, where, transform.quant_tables(scale), transform.ZIGZAG,
+                                    transform.DCT_BASIS, contexts.start_probabilities(probs))
+    coefs, bad = entropy.decode_blocks(data, np.tile(transform.CHANNEL_OF_BLOCK, cells.size), probs)
+    return coefs.reshape(cells.size, transform.BLOCKS_PER_MCU, 64), bad

@@ -32,27 +32,28 @@ from ..data import held_out_images
 from ..metrics import evaluate
 from ..training import optimise, random_crops, save_codec, start
 from ..weights import MODELS_DIR, checked_weights
-from . import entropy, transform
-from .codec import DctCodec
+from . import contexts, entropy, transform
+from .codec import DctCodec, encode_packet
 from .restore import Restore, RestoreConfig
 
 log = logging.getLogger(__name__)
 SCALES = (0.25, 4.0)
 
 
-def learn_probabilities(images: list[np.ndarray], n_packets: int = 12) -> np.ndarray:
-    """Initial probabilities from the coder's decisions on ``images`` at several scales."""
-    counts = np.zeros((3, entropy.N_CTX, 2), np.int64)
-    probs = entropy.initial_probabilities()
-    out = np.empty(1 << 20, np.uint8)
+def learn_probabilities(images: list[np.ndarray], n_packets: int = 12, coder: int = 2) -> np.ndarray:
+    """Initial probabilities of entropy coder ``coder`` (2: :mod:`.entropy`, 4: :mod:`.contexts`) from
+    its decisions on ``images`` at several scales, cut into ``n_packets`` packets as the codec does."""
+    n_ctx = contexts.N_CTX if coder == 4 else entropy.N_CTX
+    counts = np.zeros((3, n_ctx, 2), np.int64)
+    probs = entropy.initial_probabilities(np.zeros((3, n_ctx, 2), np.int64))  # 1/2 everywhere
+    out = np.empty(1 << 22, np.uint8)
     for img in images:
         ph, pw = transform.padded_shape(*img.shape[:2])
         coefs = transform.forward(np.pad(img, ((0, ph - img.shape[0]), (0, pw - img.shape[1]), (0, 0)), mode="edge"))
         for scale in np.geomspace(*SCALES, 6):
             q = transform.quantise(coefs, scale)
             for idx in packet_cells(len(q), n_packets):
-                entropy.encode_blocks(q[idx].reshape(-1, 64), np.tile(transform.CHANNEL_OF_BLOCK, idx.size), probs,
-                                      counts, out)
+                encode_packet(coder, q[idx], idx, pw // 16, scale, probs, counts, out)
     return entropy.initial_probabilities(counts)
 
 
@@ -122,22 +123,35 @@ def train(out_dir: Path, name: str, cfg: RestoreConfig = RestoreConfig(), bpp: f
 
 
 def derive(out_dir: Path, name: str, source: str, artefact_quant: int, command: str = "",
-           models_dir: Path = MODELS_DIR) -> dict:
-    """A codec with ``source``'s entropy model and network (no training) and its own decoder option
-    ``artefact_quant`` (see :class:`.codec.DctCodec`); writes ``<name>.pt`` and ``<name>.json``
-    (the source's data and training figures, ``derived_from`` its name and sha256, held-out metrics)."""
+           models_dir: Path = MODELS_DIR, coder: int | None = None, data_dir: Path | None = None) -> dict:
+    """A codec with ``source``'s network (no training) and its own decoder option ``artefact_quant``
+    (see :class:`.codec.DctCodec`); writes ``<name>.pt`` and ``<name>.json`` (the source's data and
+    training figures, ``derived_from`` its name and sha256, held-out metrics).
+
+    ``coder`` (None: the source's): another entropy coder, whose initial probabilities are then
+    learned here from the training images (:func:`learn_probabilities`; a new bitstream: codec v4
+    is codec v3 with coder 4); the network stays the source's, as the pixels it sees are the same."""
     blob, source_sha = checked_weights(source, models_dir)
     if blob.get("kind") != "dct":
         raise ValueError(f"{source} is not a DCT codec: nothing to derive from")
     blob = {**blob, "artefact_quant": int(artefact_quant)}
+    src = json.loads((models_dir / f"{source}.json").read_text())
+    data = src_data = src.get("data")
+    if coder is not None and coder != int(blob.get("coder", 2)):
+        if coder not in DctCodec.CODERS:
+            raise ValueError(f"entropy coder {coder}: this version knows {DctCodec.CODERS}")
+        run = start(1, data_dir)
+        blob["probs"] = torch.from_numpy(learn_probabilities(list(run.images.values()), coder=coder))
+        if data_dir is not None:  # the probabilities are the folder's; the network stays the source's
+            data = {"source": str(data_dir), "train": sorted(run.images), "network": src_data}
+        blob = {k: v for k, v in blob.items() if k != "coder"} | ({"coder": coder} if coder != 2 else {})
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / f"{name}.pt"
     torch.save(blob, weights)
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
-    src = json.loads((models_dir / f"{source}.json").read_text())
-    config = {**src.get("config", {}), "artefact_quant": int(artefact_quant)}
+    config = {**src.get("config", {}), "artefact_quant": int(artefact_quant), "coder": int(blob.get("coder", 2))}
     manifest = {"name": name, "kind": "dct", "weights": weights.name, "sha256": sha, "config": config,
-                "derived_from": {"name": source, "sha256": source_sha}, "data": src.get("data"),
+                "derived_from": {"name": source, "sha256": source_sha}, "data": data,
                 "command": command, "seed": src.get("seed"), "training": src.get("training")}
     codec = DctCodec.from_state(blob, name, sha)
     manifest["metrics_held_out"] = evaluate(codec, held_out_images())

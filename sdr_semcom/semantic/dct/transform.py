@@ -42,6 +42,9 @@ _ZZ = sorted(((i, j) for i in range(8) for j in range(8)),
              key=lambda p: (p[0] + p[1], p[0] if (p[0] + p[1]) % 2 else p[1]))
 ZIGZAG = np.array([i * 8 + j for i, j in _ZZ])  # zig-zag position -> row-major index
 UNZIGZAG = np.argsort(ZIGZAG)
+_UV = np.arange(8)
+#: the orthonormal 8-point DCT-II matrix: ``coefs = DCT_BASIS @ x @ DCT_BASIS.T``
+DCT_BASIS = np.sqrt(np.where(_UV[:, None] == 0, 1 / 8, 2 / 8)) * np.cos(np.pi * (2 * _UV[None, :] + 1) * _UV[:, None] / 16)
 
 
 def quant_tables(scale: float) -> np.ndarray:
