@@ -60,9 +60,16 @@ def main(verbose: int) -> None:
 @click.option("--margins", "margins", default="0.15", show_default=True,
               help="Guard margins to sweep, a list 0,0.15,0.3: leakage and fill quality per margin (claims table "
                    "at 0.15 when swept, else at the first margin).")
+@click.option("--seeds", type=click.IntRange(1), default=1, show_default=True,
+              help="Seeds per SNR point (channel noise, transmitter nonces); the CIs average each face / region "
+                   "over its seeds first.")
+@click.option("--codec-baselines", "codec_baselines", is_flag=False, flag_value="webp,webp_tiles,jpeg_rst",
+              default=None, metavar="[webp,webp_tiles,jpeg_rst]",
+              help="Also send each guarded image with these separation codecs (at our codec's bytes and packet "
+                   "count) over the same link; alone: all three.")
 @errors
 def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray_address, workers, eve_mask,
-             margins) -> None:
+             margins, seeds, codec_baselines) -> None:
     """Measure the paper's claims: embedding gain, leakage vs baselines, utility (claims table, rows, plots)."""
     from .eval.cluster import ClusterError
     from .eval.run import evaluate
@@ -71,7 +78,8 @@ def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray
         raise click.UsageError("--workers goes with --ray")
     try:
         res = evaluate(images, snr_spec, out, eve_snr, generator, size, resume, quick, ray_address, workers,
-                       eve_mask, margins)
+                       eve_mask, margins, seeds,
+                       tuple(c.strip() for c in (codec_baselines or "").split(",") if c.strip()))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     except ClusterError as exc:
