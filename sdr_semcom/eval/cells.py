@@ -326,6 +326,7 @@ class Models:
         """
         from ..images import fit, read_rgb
         from ..pipeline import SemanticTransmitter
+        from ..semantic.separation import AtBudget
 
         if self.guard is None:
             raise RuntimeError("Models(guard=False) cannot prepare images")
@@ -353,8 +354,6 @@ class Models:
                 sends[("", seed)] = m
             packets = m[1][0]  # our FEATURES packets: the separation codecs get the same bytes and count
             for c, base in self.separation.items():
-                from ..semantic.separation import AtBudget
-
                 codec = AtBudget(base, sum(map(len, packets)), len(packets), max(map(len, packets)))
                 other = random.Random(tx_seed(s.seed, name, margin, seed) + f"/{c}")
                 sends[(c, seed)] = SemanticTransmitter(codec, guarded, self.db,
@@ -401,7 +400,7 @@ def _baselines_cell(key: tuple, p: Prepared, scorer: "Scorer") -> CellResult:
     mask = sent_mask(p)
     for b in BASELINES:
         img = baseline(b, p.original, mask)
-        rows += scorer.rows(p, img, {"margin": p.margin, "snr": BASELINE_CELL, "receiver": b}, mask)
+        rows += scorer.rows(p, img, {"margin": p.margin, "snr": BASELINE_CELL, "seed": key[3], "receiver": b}, mask)
         images[b] = img
     frac = round(float(mask.mean()), 6)  # the share of the image's pixels the guard removed at this margin
     rows = [{**r, "removed_frac": frac} if r["kind"] == "image" else r for r in rows]
