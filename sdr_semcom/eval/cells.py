@@ -11,9 +11,10 @@ no ``seed``: they read as seed 0, which draws what those runs drew.
 The seed (``--seeds N``: seeds 0 .. N-1) draws the channel noise of both links (:func:`seeded_link`) and
 the transmitter's session id and sealing nonces (:meth:`Models.prepare`); seed 0 is what runs made
 before the seed was an axis. The fills themselves are deterministic (the face prior's candidates are
-seeded per inpainter, not per seed): they differ between seeds where the decoded images differ. The same function runs in the local loop
-of :func:`sdr_semcom.eval.run.run_eval` and in the Ray workers of :mod:`sdr_semcom.eval.cluster`, so a
-sweep's rows do not depend on where its cells ran.
+seeded per inpainter, not per seed): they differ between seeds where the decoded images differ.
+
+The same function runs in the local loop of :func:`sdr_semcom.eval.run.run_eval` and in the Ray workers
+of :mod:`sdr_semcom.eval.cluster`, so a sweep's rows do not depend on where its cells ran.
 
 Per cell the image's own messages (ids 0, 1, 2: each image has its own transmitter) cross one PHY
 loopback (GNU Radio) with the eavesdropper's tap; the receivers decode, fill and are scored:

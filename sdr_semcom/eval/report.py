@@ -90,7 +90,8 @@ def _strongest(group: list[dict], judges: list[str]) -> dict:
     cur: dict = {"face": group[0]["face"]}
     for r in group:
         for j in judges:
-            cur[f"{j}_leak"] = max(cur.get(f"{j}_leak", 0.0), _num(r.get(f"{j}_leak")) if r.get(f"{j}_leak") is not None else 0.0)
+            lk = r.get(f"{j}_leak")
+            cur[f"{j}_leak"] = max(cur.get(f"{j}_leak", 0.0), _num(lk) if lk is not None else 0.0)
             cur[f"{j}_reid"] = bool(cur.get(f"{j}_reid", False) or r.get(f"{j}_reid"))
             cur[f"{j}_same"] = bool(cur.get(f"{j}_same", False) or r.get(f"{j}_same"))
             s = r.get(f"{j}_sim")
@@ -164,15 +165,16 @@ def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) 
             out["leakage"][f"{j}|{rx}"] = entry
     # 3. utility
     at = [r for r in rows if r["kind"] == "image" and r["snr"] in (snr, "baselines")]
-    out["received"] = {rx: f"{sum(bool(r.get('received')) for r in mine)}/{len(mine)}" for rx in ("auth", "eve", "blur_link")
-                       if (mine := [r for r in at if r["receiver"] == rx])}
+    out["received"] = {rx: f"{sum(bool(r.get('received')) for r in mine)}/{len(mine)}"
+                       for rx in ("auth", "eve", "blur_link") if (mine := [r for r in at if r["receiver"] == rx])}
     imgs = [r for r in at if r.get("received")]
     for rx in UTILITY_RECEIVERS:
         d = by.get(rx, {})
         ks = sorted(d)
         mine = [r for r in imgs if r["receiver"] == rx]
         out["utility"][rx] = {"detected": f"{sum(r['detected'] for r in mine)}/{sum(r['faces'] for r in mine)}"
-                              if mine else "n/a", "found": bootstrap_mean([_num(d[k].get("found")) for k in ks], seed=seed),
+                              if mine else "n/a",
+                              "found": bootstrap_mean([_num(d[k].get("found")) for k in ks], seed=seed),
                               "iou": bootstrap_mean([_num(d[k].get("iou")) for k in ks], seed=seed)}
     msgs = [r for r in rows if r["kind"] == "message"]
     if msgs:
@@ -301,7 +303,8 @@ def codec_table(sweep: dict) -> list[str]:
             if c is None:
                 continue
             rec = c.get("received", {})
-            cells = [f"{snr:g}", name, f"{rec.get('auth', 'n/a')} / {rec.get('eve', 'n/a')}", _e(c.get("auth_hole_psnr"))]
+            cells = [f"{snr:g}", name, f"{rec.get('auth', 'n/a')} / {rec.get('eve', 'n/a')}",
+                     _e(c.get("auth_hole_psnr"))]
             for j in judges:
                 e = c["leakage"].get(f"{j}|eve_strongest", {})
                 reid = e.get("reid")

@@ -31,7 +31,8 @@ def test_resume_of_rows_without_seed_reruns_nothing(tmp_path):
     path = tmp_path / "rows.jsonl"
     old = [{"kind": "floor", "judge": "sface"}]
     for snr in (BASELINE_CELL, 0.0, 20.0):  # as written before the seed (and the margin) were axes
-        old += [{"kind": "image", "image": "a", "snr": snr, "receiver": "auth"}, {"kind": "done", "image": "a", "snr": snr}]
+        old += [{"kind": "image", "image": "a", "snr": snr, "receiver": "auth"},
+                {"kind": "done", "image": "a", "snr": snr}]
     path.write_text("".join(json.dumps(r) + "\n" for r in old))
     w = RowWriter(path, resume=True)
     todo = [k for k in sweep_cells(["a"], [0.0, 20.0]) if k not in w.done()]
@@ -107,7 +108,8 @@ def test_separation_codec_rows_stay_out_of_our_claims(seeded_rows):
 
 def test_pool_seeds_averages_measures_and_keeps_names():
     a = {"kind": "face", "face": "x#0", "seed": 0, "snr": 20.0, "sface_sim": 0.2, "sface_reid": True, "sface_leak": 0.1}
-    b = {"kind": "face", "face": "x#0", "seed": 1, "snr": 20.0, "sface_sim": None, "sface_reid": False, "sface_leak": 0.3}
+    b = {"kind": "face", "face": "x#0", "seed": 1, "snr": 20.0, "sface_sim": None, "sface_reid": False,
+         "sface_leak": 0.3}
     p = report.pool_seeds([a, b])
     assert p["face"] == "x#0" and p["seed"] == 0 and p["snr"] == 20.0
     assert p["sface_sim"] == 0.2 and p["sface_reid"] == 0.5 and p["sface_leak"] == pytest.approx(0.2)
