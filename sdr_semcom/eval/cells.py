@@ -410,14 +410,13 @@ def _baselines_cell(key: tuple, p: Prepared, scorer: "Scorer") -> CellResult:
 
 def _snr_cell(key: tuple, p: Prepared, shared: Shared, models: Models, scorer: "Scorer") -> CellResult:
     from ..config import DEMO_LINK
-    from ..link import loopback
     from ..pipeline import SemanticReceiver
 
     s = models.settings
     snr, seed = float(key[2]), int(key[3])
     eve_snr = snr if s.eve_snr is None else s.eve_snr
     link = seeded_link(DEMO_LINK.with_overrides(snr_db=snr, eve_snr_db=eve_snr), seed)
-    result = loopback.run_loopback(p.send("", seed), link)
+    result = over_link(p.send("", seed), link)
     auth = {it.index: it for it in SemanticReceiver(models.codec, db=models.db).decode(result.rx["auth"].messages)}
     eve = {it.index: it for it in SemanticReceiver(models.codec).decode(result.rx["eve"].messages)}
     vectors = _opened_vectors(result.rx["auth"].messages, models.db, models.codec)
@@ -437,7 +436,7 @@ def _snr_cell(key: tuple, p: Prepared, shared: Shared, models: Models, scorer: "
         if s.mosaic_snr is not None and snr == s.mosaic_snr and img is not None:
             images[rx_name] = img
     for c, codec in models.separation.items():  # the same guarded image over the same link, another codec
-        res = loopback.run_loopback(p.send(c, seed), link)
+        res = over_link(p.send(c, seed), link)
         got = {it.index: it for it in SemanticReceiver(codec, db=models.db).decode(res.rx["auth"].messages)}
         got_eve = {it.index: it for it in SemanticReceiver(codec).decode(res.rx["eve"].messages)}
         vecs = _opened_vectors(res.rx["auth"].messages, models.db, codec)
@@ -447,17 +446,25 @@ def _snr_cell(key: tuple, p: Prepared, shared: Shared, models: Models, scorer: "
     return CellResult(key, rows, images)
 
 
+def over_link(messages: list, link, roles: tuple[str, ...] = ("auth", "eve")):
+    """One transmission of a cell (ours, a link baseline's, a separation codec's) through ``link``: the GNU
+    Radio loopback with ``link``'s channels, received by ``roles``. Every transmission of a cell goes
+    through here, so all of them see the same channel model."""
+    from ..link import loopback
+
+    return loopback.run_loopback(messages, link, roles=roles)
+
+
 def _link_baselines(p: Prepared, link, models: Models, seed: int) -> dict:
     """Blur and pixelation of the removed pixels sent through our codec over the authorized link (no guard,
     nothing sealed: one transmitter, seeded as the image's): receiver name -> (image or None, mask, backends)."""
-    from ..link import loopback
     from ..pipeline import SemanticReceiver, SemanticTransmitter
 
     mask = sent_mask(p)
     seeded = random.Random(tx_seed(models.settings.seed, p.name, p.margin, seed) + "/link-baselines")
     tx = SemanticTransmitter(models.codec, randbytes=seeded.randbytes)
     msgs = [m for b in LINK_BASELINES for m in tx.messages(baseline(b, p.original, mask), models.settings.size)[0]]
-    res = loopback.run_loopback(msgs, link, roles=("auth",))
+    res = over_link(msgs, link, roles=("auth",))
     got = {it.index: it for it in SemanticReceiver(models.codec).decode(res.rx["auth"].messages)}
     out = {}
     for i, b in enumerate(LINK_BASELINES):
