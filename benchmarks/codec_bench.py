@@ -315,7 +315,8 @@ def main(argv=None) -> int:
     ap.add_argument("--images", type=Path, help="a folder of images instead of the held-out photos")
     ap.add_argument("--sweeps", default="rate,loss,snr,timing")
     ap.add_argument("--channel", help="the SNR sweep through Sionna's fading instead of the standard impairments: "
-                                      "rayleigh, tdl-a .. tdl-e (.venv-sionna; delay spread 300 ns, 2.4 GHz)")
+                                      "rayleigh, tdl-a .. tdl-e, cdl-a .. cdl-e (.venv-sionna; delay spread 300 ns, "
+                                      "2.4 GHz)")
     ap.add_argument("--speed", type=float, default=3.0, help="with --channel: receiver speed, km/h (default 3)")
     args = ap.parse_args(argv)
     fading = None

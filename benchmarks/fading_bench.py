@@ -1,9 +1,9 @@
 """PHY benchmark through 3GPP fading: PER and goodput vs SNR, this PHY and GNU Radio's stock OFDM, AWGN beside
-Sionna's TDL-A / TDL-C at walking and vehicle speeds.
+Sionna's TDL-A / TDL-C (or any of TDL-A..E, CDL-A..E, Rayleigh) at walking and vehicle speeds.
 
 Each system's waveform is made in this (GNU Radio) venv, faded by Sionna in its own venv
 (:func:`sdr_semcom.channels.launch.fade_offline`: files, one subprocess for the whole sweep), and
-demodulated back here. The channel is the fading (TR 38.901 TDL through Sionna's sum-of-sinusoids
+demodulated back here. The channel is the fading (TR 38.901 TDL or CDL through Sionna's sum-of-sinusoids
 generator, taps at 1 MS/s) and AWGN only: no CFO or clock error, unlike phy_bench's standard
 impairments. SNR: the project's in-band convention (burst power over the noise in the 52 used
 carriers), the burst power averaged over the fading (a faded burst's own SNR varies around it).
@@ -38,7 +38,8 @@ from benchmarks.common import save  # noqa: E402
 from benchmarks.phy_bench import GAP, _payloads, _stock_rx, _stock_scale, _stock_tx, _run_until_quiet  # noqa: E402
 
 SAMPLE_RATE = 1e6
-CHANNELS = ("awgn", "rayleigh", "tdl-a", "tdl-b", "tdl-c", "tdl-d", "tdl-e")
+CHANNELS = ("awgn", "rayleigh", "tdl-a", "tdl-b", "tdl-c", "tdl-d", "tdl-e", "cdl-a", "cdl-b", "cdl-c", "cdl-d",
+            "cdl-e")
 SYSTEMS = (("sdr-semcom", "qpsk"), ("sdr-semcom", "16qam"), ("gr-stock", "qpsk"))
 #: silence between the groups' channel realisations in a capture (the receivers restart cleanly)
 GROUP_GAP = 2000
@@ -174,8 +175,10 @@ def plot(rows: list[dict], path: Path) -> None:
             a.legend(fontsize=7)
     size = link[0]["payload_bytes"] if link else 0
     ds = next((r["delay_spread_ns"] for r in link if r["delay_spread_ns"]), None)
-    fig.suptitle(f"{size}-byte packets through Sionna's TR 38.901 TDL (delay spread {ds:g} ns, 2.4 GHz) and AWGN; "
-                 "no CFO / clock error" if ds else f"{size}-byte packets, AWGN")
+    fams = "/".join(sorted({c.split("-")[0].upper() for c in chans if c != "awgn"}))
+    fig.suptitle(f"{size}-byte packets through Sionna's TR 38.901 {fams} (delay spread {ds:g} ns, 2.4 GHz"
+                 + (", CDL: SISO omni, UT along x" if "CDL" in fams else "") + ") and AWGN; no CFO / clock error"
+                 if ds else f"{size}-byte packets, AWGN")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

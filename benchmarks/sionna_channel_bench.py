@@ -12,7 +12,8 @@ Cases (model, speed) take turns (A B C A B C ...); median of the turns and range
 
 Runs with any interpreter that has pyzmq and numpy (the channel process itself is started with
 the interpreter that has Sionna). Usage: ``python benchmarks/sionna_channel_bench.py [--turns 5]
-[--samples 4000000] [--chunk 16384] [--out DIR]``. Writes ``sionna_channel_bench.json``; prints a table.
+[--samples 4000000] [--chunk 16384] [--out DIR] [--cases tdl-a@3,cdl-c@120,tdl-a@3+cfo+clock]``.
+Writes ``sionna_channel_bench.json``; prints a table.
 """
 
 from __future__ import annotations
@@ -35,7 +36,17 @@ from sdr_semcom.channels import gr_zmq  # noqa: E402
 from sdr_semcom.channels.launch import _env, sionna_python  # noqa: E402
 from sdr_semcom.link.control import ControlLink, control_address, free_link_ports  # noqa: E402
 
-CASES = [("tdl-a", 3 / 3.6), ("tdl-a", 120 / 3.6), ("tdl-c", 120 / 3.6), ("rayleigh", 120 / 3.6)]
+#: (model, speed m/s, impaired): impaired adds the standard receiver impairments after the fading on both
+#: outputs (CFO 0.3 subcarriers, clock +20 ppm: sdr_semcom.channels.impairments.ClockAndCfo)
+CASES = [("tdl-a", 3 / 3.6, False), ("tdl-a", 120 / 3.6, False), ("tdl-c", 120 / 3.6, False),
+         ("rayleigh", 120 / 3.6, False), ("cdl-a", 3 / 3.6, False), ("cdl-c", 120 / 3.6, False),
+         ("tdl-a", 3 / 3.6, True)]
+IMPAIRED = ["--cfo", "0.3", "--clock-ppm", "20", "--eve-cfo", "0.3", "--eve-clock-ppm", "20"]
+
+
+def label(case) -> str:
+    model, speed, impaired = case
+    return f"{model}@{speed * 3.6:.0f}" + ("+cfo+clock" if impaired else "")
 EOT_TAG = bytes([0x02, 0x00, 0x03]) + b"eot" + bytes([0x00, 0x01])  # key 'eot', value #t, srcid #f
 
 
@@ -44,7 +55,7 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def one_turn(model: str, speed: float, n: int, chunk: int, py: str) -> dict:
+def one_turn(model: str, speed: float, n: int, chunk: int, py: str, impaired: bool = False) -> dict:
     import zmq
 
     pt, pa, pe = (f"tcp://127.0.0.1:{p}" for p in free_link_ports(3))
@@ -73,7 +84,8 @@ def one_turn(model: str, speed: float, n: int, chunk: int, py: str) -> dict:
 
     proc = subprocess.Popen([py, "-m", "sdr_semcom.channels.sionna_proc", "--model", model, "--speed", repr(speed),
                              "--snr", "20", "--eve-snr", "5", "--connect", pt, "--auth-bind", pa, "--eve-bind", pe,
-                             "--connect-timeout", "60"], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--connect-timeout", "60", *(IMPAIRED if impaired else [])], env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     threads = []
     for role, addr in (("auth", pa), ("eve", pe)):
@@ -108,7 +120,7 @@ def one_turn(model: str, speed: float, n: int, chunk: int, py: str) -> dict:
     push.close(0)
     ctx.term()
     wall = t1 - t0
-    return {"model": model, "speed_mps": speed, "samples": sent, "chunk": chunk, "wall_s": wall,
+    return {"model": model, "speed_mps": speed, "impaired": impaired, "samples": sent, "chunk": chunk, "wall_s": wall,
             "msps": sent / wall / 1e6, "cpu_ns_per_sample": (cpu1 - cpu0) / sent * 1e9, "exit_code": proc.returncode,
             "received": got}
 
@@ -119,24 +131,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=4_000_000)
     ap.add_argument("--chunk", type=int, default=16384)
     ap.add_argument("--out", default="out/bench")
+    ap.add_argument("--cases", help=f"comma-separated, from {', '.join(label(c) for c in CASES)} (default: all)")
     args = ap.parse_args(argv)
+    cases = CASES
+    if args.cases:
+        want = [c.strip() for c in args.cases.split(",") if c.strip()]
+        bad = [w for w in want if w not in [label(c) for c in CASES]]
+        if bad or not want:
+            ap.error(f"--cases: unknown {', '.join(bad) or '(none)'}; valid: {', '.join(label(c) for c in CASES)}")
+        cases = [c for c in CASES if label(c) in want]
     py = sionna_python()
     rows = []
     for turn in range(args.turns):
-        for model, speed in CASES:
-            r = one_turn(model, speed, args.samples, args.chunk, py)
+        for case in cases:
+            model, speed, impaired = case
+            r = one_turn(model, speed, args.samples, args.chunk, py, impaired)
             r["turn"] = turn
             rows.append(r)
-            print(f"turn {turn} {model:<9}{speed * 3.6:6.0f} km/h {r['msps']:6.2f} MS/s "
+            print(f"turn {turn} {label(case):<22} {r['msps']:6.2f} MS/s "
                   f"{r['cpu_ns_per_sample']:6.0f} ns CPU/sample (exit {r['exit_code']})", flush=True)
     print(f"\nSionna channel process, both outputs (auth + eve), {args.samples / 1e6:g} MS per turn in "
           f"{args.chunk}-sample messages, median of {args.turns} turns (range); load {os.getloadavg()[0]:.1f}")
-    print("| model | speed | MS/s | CPU ns / input sample |\n| --- | ---: | ---: | ---: |")
-    for model, speed in CASES:
-        sel = [r for r in rows if (r["model"], r["speed_mps"]) == (model, speed)]
+    print("| model | speed | impairments | MS/s | CPU ns / input sample |\n| --- | ---: | --- | ---: | ---: |")
+    for model, speed, impaired in cases:
+        sel = [r for r in rows if (r["model"], r["speed_mps"], r["impaired"]) == (model, speed, impaired)]
         ms = [r["msps"] for r in sel]
         ns = [r["cpu_ns_per_sample"] for r in sel]
-        print(f"| {model} | {speed * 3.6:.0f} km/h | {np.median(ms):.2f} ({min(ms):.2f}-{max(ms):.2f}) | "
+        print(f"| {model} | {speed * 3.6:.0f} km/h | {'CFO 0.3, +20 ppm' if impaired else '-'} | "
+              f"{np.median(ms):.2f} ({min(ms):.2f}-{max(ms):.2f}) | "
               f"{np.median(ns):.0f} ({min(ns):.0f}-{max(ns):.0f}) |")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

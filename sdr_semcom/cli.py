@@ -16,9 +16,10 @@ from pathlib import Path
 import click
 
 from .cli_groups import bench, db, train
-from .cli_options import (CHANNEL_ENGINES, calibration_opt, config_opt, db_opt, engine_opt, errors, eve_snr_opt,
-                          fading_opts, generator_opts, images_arg, link_config, loopback_opts, margin_opt, mod_opt,
-                          out_opt, payload_opt, radio_config, radio_opts, size_opt, snr_opt, timeouts_opt, with_rate)
+from .cli_options import (CHANNEL_ENGINES, FADING_MODELS, calibration_opt, config_opt, db_opt, engine_opt, errors,
+                          eve_snr_opt, fading_opts, generator_opts, images_arg, link_config, loopback_opts, margin_opt,
+                          mod_opt, out_opt, payload_opt, radio_config, radio_opts, size_opt, snr_opt, timeouts_opt,
+                          with_rate)
 from .config import DEMO_LINK
 
 
@@ -67,10 +68,21 @@ def main(verbose: int) -> None:
               default=None, metavar="[webp,webp_tiles,jpeg_rst]",
               help="Also send each guarded image with these separation codecs (at our codec's bytes and packet "
                    "count) over the same link; alone: all three.")
+@click.option("--enroll-references/--no-enroll-references", default=True, show_default=True,
+              help="Claim 1 for enrolled faces too: each face enrolled with a reference made from its own photo "
+                   "(transformed); reference restore vs generic fill vs null embedding (OUT/enrolled.json).")
+@click.option("--channel", type=click.Choice(FADING_MODELS), default=None,
+              help="Every link of a cell (ours, the link and codec baselines) through Sionna's fading "
+                   "(.venv-sionna; 300 ns delay spread, 2.4 GHz; each receiver its own realisation, seeded per "
+                   "cell and seed; then its CFO, clock error and SNR) instead of the standard 3-tap multipath. "
+                   "Rows and claims table name it.")
+@click.option("--speed", type=click.FloatRange(0, 1e3), default=None, metavar="M_S",
+              help="With --channel: receiver speed, m/s (default 0.83: 3 km/h).")
 @errors
 def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray_address, workers, eve_mask,
-             margins, seeds, codec_baselines) -> None:
+             margins, seeds, codec_baselines, enroll_references, channel, speed) -> None:
     """Measure the paper's claims: embedding gain, leakage vs baselines, utility (claims table, rows, plots)."""
+    from .channels.launch import SionnaMissing
     from .eval.cluster import ClusterError
     from .eval.run import evaluate
 
@@ -79,7 +91,11 @@ def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray
     try:
         res = evaluate(images, snr_spec, out, eve_snr, generator, size, resume, quick, ray_address, workers,
                        eve_mask, margins, seeds,
-                       tuple(c.strip() for c in (codec_baselines or "").split(",") if c.strip()))
+                       tuple(c.strip() for c in (codec_baselines or "").split(",") if c.strip()), channel, speed,
+                       enroll_references=enroll_references)
+    except SionnaMissing as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     except ClusterError as exc:
@@ -178,7 +194,7 @@ def tx(images, bind, radio, size, timeouts, payload, db_path, margin, config_pat
 def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, timeouts, config_path, engine, fading) -> None:
     """Channel emulator process: TX samples in, impaired samples out (auth and eve).
 
-    With --engine sionna (or engine = "sionna" in the config) the channel is a 3GPP TDL or
+    With --engine sionna (or engine = "sionna" in the config) the channel is a 3GPP TDL, CDL or
     Rayleigh fading model from Sionna plus AWGN, run by .venv-sionna's python.
 
     Exits 0 once every receiver confirmed it consumed the transmission; 1 otherwise; 2 on bad
@@ -217,7 +233,7 @@ def channel(connect, auth_bind, eve_bind, no_eve, snr, eve_snr, timeouts, config
 @out_opt(None, " Default: out/rx_<role>.")
 @timeouts_opt()
 @payload_opt
-@db_opt(note=" Authorized receiver: aligns the keyed descriptions of removed regions.")
+@db_opt(note=" Authorized receiver: aligns the keyed descriptions of removed regions and restores enrolled persons from the reference photos kept beside it.")
 @click.option("--strict", is_flag=True,
               help="Fail (exit 1) when the transmitter's database or key differs from --db, or a description "
                    "fails authentication (default: warn and report key_check).")
@@ -349,7 +365,7 @@ def capture(images, out, source, connect, role, tap, realtime, radio, duration, 
               help="both: the authorized and the eavesdropper's receiver on the one recording (one PHY pass), "
                    "into OUT/auth and OUT/eve, as rx --role both.")
 @payload_opt
-@db_opt(note=" Authorized receiver: aligns the keyed descriptions of removed regions.")
+@db_opt(note=" Authorized receiver: aligns the keyed descriptions of removed regions and restores enrolled persons from the reference photos kept beside it.")
 @click.option("--strict", is_flag=True, help="As rx --strict.")
 @click.option("--rate", type=click.FloatRange(0, min_open=True),
               help="Sample rate, S/s (default: the link config's sample_rate); the recording's metadata must match it.")

@@ -37,15 +37,21 @@ def db_create(path, name, force) -> None:
 
 @db.command("enroll")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("images", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option("--id", "entry_id", required=True, help="Entry id for this person ([a-z0-9_-]).")
 @click.option("--policy", type=click.Choice(["remove", "keep"]), default="remove", show_default=True)
+@click.option("--reference", "references", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A photo the authorized receiver restores this person's removed face from (repeatable): "
+                   "copied into PATH's folder, <stem>.references/ (owner only: biometric data).")
 @errors
-def db_enroll(path, images, entry_id, policy) -> None:
-    """Enrol a person from reference photos (largest face of each, SFace features)."""
+def db_enroll(path, images, entry_id, policy, references) -> None:
+    """Enrol a person from photos (largest face of each, SFace features); --reference photos are also kept
+    for the authorized receiver's reference-guided restore."""
     from .commands import enroll
 
-    click.echo(enroll(path, images, entry_id, policy))
+    if not images and not references:
+        raise click.UsageError("give photos of the person (IMAGES) or --reference PHOTO")
+    click.echo(enroll(path, images, entry_id, policy, references))
 
 
 @db.command("validate")
@@ -206,7 +212,7 @@ def bench_codec(out, quick, images, sweeps, channel, speed) -> None:
 @click.option("--quick", is_flag=True, help="Fewer SNR points and packets (smoke run).")
 @engine_opt
 @click.option("--channel", help="Instead: through Sionna's fading (.venv-sionna), comma-separated from awgn, rayleigh, "
-                                "tdl-a .. tdl-e (e.g. awgn,tdl-a,tdl-c): out/bench/fading_bench.*")
+                                "tdl-a .. tdl-e, cdl-a .. cdl-e (e.g. awgn,tdl-a,cdl-c): out/bench/fading_bench.*")
 @click.option("--speeds", help="With --channel: receiver speeds, km/h, comma-separated (default 3,120).")
 def bench_phy(out, quick, engine, channel, speeds) -> None:
     """PER and goodput vs SNR: this PHY and GNU Radio's stock OFDM, same impairments (or fading channels)."""

@@ -91,8 +91,9 @@ def fading_opts(f):
 
     for opt in reversed([
         click.option("--model", type=click.Choice(FADING_MODELS),
-                     help="Fading model of both links (engine sionna; default tdl-a): 3GPP TR 38.901 TDL-A..E, or "
-                          "flat Rayleigh with a Jakes spectrum."),
+                     help="Fading model of both links (engine sionna; default tdl-a): 3GPP TR 38.901 TDL-A..E, "
+                          "CDL-A..E (SISO: one vertical omni element each end, downlink, UT moving along x), or flat "
+                          "Rayleigh with a Jakes spectrum."),
         click.option("--delay-spread", type=float, metavar="NS", help="RMS delay spread, ns (default 300)."),
         click.option("--speed", type=float, metavar="M_S", help="Receiver speed, m/s (default 0.83: 3 km/h)."),
         click.option("--doppler", type=float, metavar="HZ", help="Maximum Doppler shift, Hz (instead of --speed)."),

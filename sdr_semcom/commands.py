@@ -222,7 +222,8 @@ def receive(cfg: LinkConfig, role: str, connect: str | None, out: Path, timeouts
     front = None
     if radio.kind != "zmq" or role == "both":
         front = open_rx(radio, cfg.sample_rate, len(roles))
-    inpainters = {r: receiver_stage(r, payload, generator, generator_dir) for r in roles}
+    inpainters = {r: receiver_stage(r, payload, generator, generator_dir, db_path if r == "auth" else None)
+                  for r in roles}
     if front is None:
         received = {role: run_rx(cfg, role, connect, timeouts, semantic=payload == "semantic", calibration=cal)}
     else:
@@ -287,11 +288,20 @@ def guard_files(paths: list[str | Path], db_path: str, out: Path, margin: float 
         raise ImageError(f"{failed} of {len(files)} image(s) could not be read")
 
 
-def enroll(db_path: str, paths: list[str | Path], entry_id: str, policy: str = "remove") -> str:
-    """The ``db enroll`` command: the largest face of each photo -> a database entry; returns its summary line."""
+def enroll(db_path: str, paths: list[str | Path], entry_id: str, policy: str = "remove",
+           references: list[str | Path] = ()) -> str:
+    """The ``db enroll`` command: the largest face of each photo -> a database entry; returns its summary line.
+
+    ``paths``: photos whose SFace features recognise the person (a photo without a face is skipped with a
+    warning). ``references``: photos the authorized receiver restores the person's removed face from;
+    each gives features too, must show a face (YuNet), and is copied beside the database
+    (:meth:`~sdr_semcom.privacy.PrivacyDatabase.add_reference`, owner-only).
+    """
     from .privacy import DatabaseError
     from .privacy.detectors.faces import SFace
 
+    if not paths and not references:
+        raise DatabaseError("give photos of the person to enrol (PHOTOS or --reference)")
     d = load_db(db_path)
     sface = SFace()
     feats, refs = [], []
@@ -301,12 +311,20 @@ def enroll(db_path: str, paths: list[str | Path], entry_id: str, policy: str = "
             log.warning("no face found in %s, skipped", p)
             continue
         feats.append(f.tolist())
-        refs.append(p.name)
+    for p in map(Path, references):
+        f = sface.largest_face_feature(read_rgb(p))
+        if f is None:
+            raise DatabaseError(f"no face found in reference photo {p}: a reference must show the person's face")
+        feats.append(f.tolist())
+        refs.append(p)
     if not feats:
         raise DatabaseError("no face found in any reference image")
-    d.enroll(entry_id, feats, refs, policy=policy)
+    d.enroll(entry_id, feats, [], policy=policy)
+    for p in refs:
+        d.add_reference(entry_id, p)
     d.save()
-    return f"{db_path}: enrolled '{entry_id}' from {len(feats)} image(s)"
+    kept = f", {len(refs)} reference photo(s) kept in {d.references_dir} (owner only)" if refs else ""
+    return f"{db_path}: enrolled '{entry_id}' from {len(feats)} image(s){kept}"
 
 
 def train_codec(kind: str, name: str | None, out: Path | None, data_dir: str | None, command: str, *, bpp: float,

@@ -95,7 +95,8 @@ class LinkConfig:
             In-band SNR of the authorized / eavesdropper channel, dB.
         modulation : str or None
         engine : str or None
-            Channel emulator of both channels (``semcom`` or ``gnuradio``).
+            Channel emulator of both channels (``semcom``, ``gnuradio`` or ``sionna``: its fading model
+            replaces the multipath ``taps``; CFO, clock error and front end stay).
 
         Raises
         ------
@@ -114,6 +115,8 @@ class LinkConfig:
                 changes["engine"] = engine
                 current = getattr(cfg, role).fading
                 changes["fading"] = (current or FadingSpec()) if engine == "sionna" else None
+                if engine == "sionna":  # the fading model is the multipath (the CFO, clock and front end stay)
+                    changes["taps"] = (1.0,)
             if changes:
                 try:
                     cfg = replace(cfg, **{role: replace(getattr(cfg, role), **changes)})
@@ -314,6 +317,9 @@ def from_dict(data: dict, source: str = "config", base: LinkConfig | None = None
                               f"(the engine is {engine!r})")
         if engine == "sionna":
             given["fading"] = fading_spec(where, getattr(base, table).fading, fading)
+            if "taps" in given and len(given["taps"]) > 1:
+                raise ConfigError(f"{where} taps: engine \"sionna\"'s fading model is the multipath; leave out taps")
+            given.setdefault("taps", (1.0,))
         elif "engine" in given:
             given["fading"] = None
         try:

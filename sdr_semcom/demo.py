@@ -44,11 +44,12 @@ def demo(paths: list[str | Path], cfg: LinkConfig, out: Path, size: int, db_path
     from .privacy import PrivacyDatabase, PrivacyGuard, default_backends
     from .samples import demo_images
 
-    inpainters = {role: receiver_inpainter(role, generator, generator_dir) for role in ROLES}
+    db = PrivacyDatabase.load(db_path) if db_path else PrivacyDatabase.default()
+    inpainters = {role: receiver_inpainter(role, generator, generator_dir, db if role == "auth" else None)
+                  for role in ROLES}  # the authorized one restores the enrolled persons it has references of
     named = load_images(paths or demo_images()).images
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    db = PrivacyDatabase.load(db_path) if db_path else PrivacyDatabase.default()
     if not db_path:
         db.save(out / "db.yaml")
     return run_demo(named, cfg, out, db=db, guard=PrivacyGuard(db, default_backends()) if guard else None, size=size,
@@ -62,12 +63,13 @@ def run_demo(named: list[tuple[str, np.ndarray]], cfg: LinkConfig, out: Path, db
 
     The guard sees each image at its own size; what travels is resized so that its long side is
     ``size`` (None: as it is), and the receivers restore the original size. ``inpainters``: ``{"auth":
-    Inpainter, "eve": Inpainter}`` (default: ``receiver_inpainter(role)``, the default policy); each
+    Inpainter, "eve": Inpainter}`` (default: ``receiver_inpainter(role)``, the default policy, the
+    authorized one with ``db``'s reference photos); each
     receiver's filled image is written as ``ROLE/NAME_filled.png``, the backend per region goes to the
     report rows' ``filled_regions``. The eavesdropper's fill never sees ``db``.
     """
     codec = codec or load_codec()
-    inpainters = inpainters or {role: receiver_inpainter(role) for role in ROLES}
+    inpainters = inpainters or {role: receiver_inpainter(role, db=db if role == "auth" else None) for role in ROLES}
     tx = SemanticTransmitter(codec, guard, db)
     messages, sent = [], []
     for name, img in named:

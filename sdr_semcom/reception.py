@@ -17,13 +17,19 @@ from .report import rx_line, save_items, save_received, write_json
 PAYLOADS = ("semantic", "raw")
 
 
-def receiver_stage(role: str, payload: str, generator: str = "auto", generator_dir: str | Path | None = None):
+def receiver_stage(role: str, payload: str, generator: str = "auto", generator_dir: str | Path | None = None,
+                   db_path: str | Path | None = None):
     """The generative stage of a ``role`` receiver (``generative.receiver_inpainter``); None for ``raw``.
+
+    ``db_path``: the authorized receiver's database, whose enrolled persons' reference photos it
+    restores from (never the eavesdropper's).
 
     Raises
     ------
     ValueError
-        ``payload`` is not one of :data:`PAYLOADS`.
+        ``payload`` is not one of :data:`PAYLOADS`, or an eavesdropper given a database.
+    DatabaseError
+        The database, or a reference photo it lists, cannot be read.
     GeneratorError
         A generator whose model is missing.
     """
@@ -32,8 +38,9 @@ def receiver_stage(role: str, payload: str, generator: str = "auto", generator_d
     if payload == "raw":
         return None
     from .generative import receiver_inpainter
+    from .privacy import PrivacyDatabase
 
-    return receiver_inpainter(role, generator, generator_dir)
+    return receiver_inpainter(role, generator, generator_dir, PrivacyDatabase.load(db_path) if db_path else None)
 
 
 def write_reception(receiver: LinkReceiver, report: dict, role: str, out: Path, mtu: int, inpainter=None,

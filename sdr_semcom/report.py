@@ -209,5 +209,7 @@ def db_lines(d) -> list[str]:
     lines = [f"database {d.name}  sha256 {d.content_hash}  threshold {d.threshold}"]
     for e in d.entries:
         enrolled = f"  enrolled from {len(e.enrolled.embeddings)} image(s)" if e.enrolled else ""
+        if e.enrolled and e.enrolled.references:
+            enrolled += f", {len(e.enrolled.references)} reference photo(s)"
         lines.append(f"  {e.id:<16} {e.category:<14} {e.policy:<7} {e.description}{enrolled}")
     return lines

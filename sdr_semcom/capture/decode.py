@@ -74,7 +74,8 @@ def decode_recording(path: str | Path, out: Path, cfg: LinkConfig, opts: DecodeO
     rate = rec.sample_rate or cfg.sample_rate  # none stated: the link's, as rx --radio file
     mtu = cfg.mtu if cfg.states("mtu") or not isinstance(rec.link("mtu"), int) else rec.link("mtu")
     roles = ("auth", "eve") if opts.role == "both" else (opts.role,)
-    inpainters = {r: receiver_stage(r, opts.payload, opts.generator, opts.generator_dir) for r in roles}
+    inpainters = {r: receiver_stage(r, opts.payload, opts.generator, opts.generator_dir,
+                                    opts.db_path if r == "auth" else None) for r in roles}
     receivers, bursts = {r: LinkReceiver(r) for r in roles}, BurstReceiver()  # one PHY pass for every role
     for x in rec.chunks(chunk):
         for b in bursts.feed(x):

@@ -9,12 +9,14 @@ Input
 -----
 JOBS.json : a list of objects with ``in`` and ``out`` (paths), ``model``, ``delay_spread_ns``,
 ``speed_mps``, ``carrier_frequency_hz`` (:class:`~.spec.FadingSpec`), ``snr_db`` (null: no noise),
-``seed``, ``sample_rate``, and optionally ``chunk`` (samples per call; the output does not depend on it).
+``seed``, ``sample_rate``, and optionally ``impairments`` (:class:`~.impairments.Impairments` fields:
+the receiver's CFO, clock error, front end) and ``chunk`` (samples per call; the output does not depend on it).
 
 Output
 ------
-Each job's ``out``: the faded samples (complex64, as many as went in; the signal delayed by the
-channel's 6 samples). Prints one JSON line per job: ``k``, ``delay``, ``cpu_s``.
+Each job's ``out``: the faded samples (complex64, as many as went in, the signal delayed by the
+channel's 6 samples; with a clock error or CFO, resampled and rotated: 8 samples more delay, about
+``n / (1 + ppm 1e-6)`` samples). Prints one JSON line per job: ``k``, ``delay``, ``cpu_s``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     single_threaded_blas()  # before numpy
     import numpy as np
 
+    from .impairments import Impairments
     from .sionna_stream import FadingStream
     from .spec import FadingSpec
 
@@ -40,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     for job in json.loads(open(argv[0]).read()):
         spec = FadingSpec(job["model"], float(job["delay_spread_ns"]), float(job["speed_mps"]),
                           float(job["carrier_frequency_hz"]))
-        chan = FadingStream(spec, float(job["sample_rate"]), job.get("snr_db"), int(job["seed"]), job.get("k"))
+        chan = FadingStream(spec, float(job["sample_rate"]), job.get("snr_db"), int(job["seed"]), job.get("k"),
+                            Impairments(**job.get("impairments", {})))
         x = np.load(job["in"]).astype(np.complex64)
         chunk = int(job.get("chunk") or 1 << 16)
         c0 = time.process_time()

@@ -50,7 +50,8 @@ def sionna_python() -> str:
 
 
 def channel_argv(cfg, connect: str, auth_bind: str, eve_bind: str | None, timeouts) -> list[str]:
-    """:mod:`.sionna_proc`'s arguments for ``cfg``'s ``auth`` and ``eve`` channels (engine ``sionna``)."""
+    """:mod:`.sionna_proc`'s arguments for ``cfg``'s ``auth`` and ``eve`` channels (engine ``sionna``): fading,
+    SNR, seed and each receiver's impairments (CFO, clock error, front end)."""
     from .spec import FadingSpec
 
     argv = ["--connect", connect, "--auth-bind", auth_bind, "--sample-rate", repr(cfg.sample_rate),
@@ -60,7 +61,7 @@ def channel_argv(cfg, connect: str, auth_bind: str, eve_bind: str | None, timeou
         f = spec.fading or FadingSpec()
         argv += [f"--{prefix}model", f.model, f"--{prefix}delay-spread", repr(f.delay_spread_ns),
                  f"--{prefix}speed", repr(f.speed_mps), f"--{prefix}carrier-frequency", repr(f.carrier_frequency_hz),
-                 f"--{prefix}snr", repr(spec.snr_db), f"--{prefix}seed", str(spec.seed)]
+                 f"--{prefix}snr", repr(spec.snr_db), f"--{prefix}seed", str(spec.seed), *spec.impairments.args(prefix)]
     if eve_bind:
         argv += ["--eve-bind", eve_bind]
     else:
@@ -91,7 +92,8 @@ def fade_offline(signals: list, jobs: list[dict], workdir) -> tuple[list, list[d
         complex64 waveforms, one per job.
     jobs : list of dict
         Per waveform: ``model``, ``delay_spread_ns``, ``speed_mps``, ``carrier_frequency_hz``,
-        ``snr_db`` (None: no noise), ``seed``, ``sample_rate`` (see :mod:`.fade_file`).
+        ``snr_db`` (None: no noise), ``seed``, ``sample_rate``, optionally ``impairments`` (a dict of
+        :class:`~.impairments.Impairments` fields) (see :mod:`.fade_file`).
     workdir : path-like
         Where the files go (the caller's temporary folder).
 

@@ -26,6 +26,7 @@ from ..link.control import ControlLink, LinkError, control_address
 from ..link.interrupt import EXIT_STATUS, Interrupt
 from ..link.peers import POLL_S, Peer, PeerLost, Timeouts, channel_finished, delivery_summary, drain, undelivered
 from . import gr_zmq
+from .impairments import OPTIONS, Impairments
 from .spec import DEFAULT_CARRIER_HZ, DEFAULT_DELAY_SPREAD_NS, DEFAULT_SPEED_MPS, MODELS, FadingSpec
 
 log = logging.getLogger(__name__)
@@ -36,13 +37,15 @@ HWM = 64
 
 @dataclass
 class Output:
-    """One receiver's channel: fading, SNR, seed, and the address its PUSH socket binds."""
+    """One receiver's channel: fading, SNR, seed, the address its PUSH socket binds, and its receiver's
+    impairments (clock error, CFO, front end: applied after the fading)."""
 
     role: str
     address: str
     spec: FadingSpec
     snr_db: float | None
     seed: int
+    impairments: Impairments = Impairments()
 
 
 @dataclass
@@ -96,7 +99,7 @@ def run(outputs: list[Output], connect: str = TX_ADDR, sample_rate: float = 1e6,
                   "is 'sdr-semcom tx' running?", guard_in)
         up.link.send("hello")
         for o in outputs:  # the warm-up: importing Sionna and torch takes seconds
-            chans[o.role] = FadingStream(o.spec, sample_rate, o.snr_db, o.seed, k)
+            chans[o.role] = FadingStream(o.spec, sample_rate, o.snr_db, o.seed, k, o.impairments)
         down = {o.role: Peer(f"receiver ({o.role})", o.address,
                              stack.enter_context(ControlLink(control_address(o.address), True, "channel")),
                              f"start 'sdr-semcom rx --role {o.role}' connected to this address") for o in outputs}
@@ -133,7 +136,9 @@ def run(outputs: list[Output], connect: str = TX_ADDR, sample_rate: float = 1e6,
                     for role, chan in chans.items():
                         y = chan.process(x)
                         g = out_guard[role]
-                        g.pending += [gr_zmq.Tag(t.offset - offset + g.items + chan.delay, t.pmts, t.key) for t in tags]
+                        n_in = guard_in.items - x.size  # the chunk's first input sample
+                        g.pending += [gr_zmq.Tag(int(round(chan.output_index(n_in + t.offset - offset))), t.pmts, t.key)
+                                      for t in tags]
                         now = [t for t in g.pending if t.offset < g.items + y.size]
                         g.pending = [t for t in g.pending if t.offset >= g.items + y.size]
                         _send(push[role], gr_zmq.build(g.items, now, y.tobytes()), down[role], t0, timeouts, intr)
@@ -172,8 +177,8 @@ def _send(sock, msg: bytes, peer: Peer, t0: float, timeouts: Timeouts, intr: Int
 # ----------------------------------------------------------------------------------- command line
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sdr_semcom.channels.sionna_proc",
-                                description="Channel process with Sionna's 3GPP TDL / Rayleigh fading (started by "
-                                            "'sdr-semcom channel --engine sionna').")
+                                description="Channel process with Sionna's 3GPP TDL / CDL / Rayleigh fading "
+                                            "(started by 'sdr-semcom channel --engine sionna').")
     p.add_argument("--connect", default=TX_ADDR, help="transmitter's address")
     p.add_argument("--auth-bind", default=AUTH_ADDR)
     p.add_argument("--eve-bind", default=EVE_ADDR)
@@ -193,6 +198,9 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{prefix}snr", type=float, default=None if prefix else 20.0, metavar="DB",
                        help=f"{who} in-band SNR, dB")
         p.add_argument(f"--{prefix}seed", type=int, default=seed, help=f"{who} seed (fading and noise)")
+        for field_name, opt in OPTIONS.items():
+            p.add_argument(f"--{prefix}{opt}", type=float, dest=f"{prefix.replace('-', '_')}{field_name}",
+                           help=f"{who} receiver: {field_name} (after the fading; default none)")
     p.add_argument("--sample-rate", type=float, default=1e6, help="Hz")
     p.add_argument("--k", type=int, help="tap grid spacing, samples (default: from the Doppler shift)")
     p.add_argument("--connect-timeout", type=float, default=15.0)
@@ -220,15 +228,28 @@ def outputs_from_args(a: argparse.Namespace, p: argparse.ArgumentParser) -> list
         except ValueError as exc:
             p.error(f"{'--eve-* ' if prefix else ''}{exc}")
 
+    def impairments(prefix: str, base: Impairments | None) -> Impairments:
+        given = {f: getattr(a, prefix + f) for f in OPTIONS if getattr(a, prefix + f) is not None}
+        try:
+            return Impairments(**{**(base.__dict__ if base else {}), **given})
+        except ValueError as exc:
+            p.error(f"{'--eve-* ' if prefix else ''}{exc}")
+
     auth = spec("", None)
-    outs = [Output("auth", a.auth_bind, auth, a.snr, a.seed)]
+    auth_imp = impairments("", None)
+    outs = [Output("auth", a.auth_bind, auth, a.snr, a.seed, auth_imp)]
     if not a.no_eve:
         outs.append(Output("eve", a.eve_bind, spec("eve_", auth), a.eve_snr if a.eve_snr is not None else 8.0,
-                           a.eve_seed))
+                           a.eve_seed, impairments("eve_", None)))
     for o in outs:
         if o.seed < 1:
             p.error(f"--{'eve-' if o.role == 'eve' else ''}seed must be >= 1, got {o.seed}")
     return outs
+
+
+def _impairments_note(imp: Impairments) -> str:
+    changed = {f: getattr(imp, f) for f in OPTIONS if getattr(imp, f) != getattr(Impairments, f)}
+    return "".join(f", {k} {v:g}" for k, v in changed.items())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         s = o.spec
         print(f"channel (sionna): {o.role}: {s.model}, delay spread {s.delay_spread_ns:g} ns, {s.speed_mps:.3g} m/s "
               f"(Doppler {s.doppler_hz:.3g} Hz at {s.carrier_frequency_hz / 1e9:g} GHz), SNR {o.snr_db} dB, "
-              f"seed {o.seed} -> {o.address}", flush=True)
+              f"seed {o.seed}{_impairments_note(o.impairments)} -> {o.address}", flush=True)
     try:
         r = run(outs, a.connect, a.sample_rate, Timeouts(a.connect_timeout, a.idle_timeout), a.k)
     except LinkError as exc:

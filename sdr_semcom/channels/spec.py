@@ -1,8 +1,15 @@
 """The fading channel's settings (pure Python: read by the main venv's config and by the Sionna process).
 
 The models are 3GPP TR 38.901's tapped delay lines (section 7.7.2, tables 7.7.2-1..5) as Sionna
-implements them (sum of 20 sinusoids per tap), and ``rayleigh``: one tap, Jakes spectrum, the
-same sum-of-sinusoids generator.
+implements them (sum of 20 sinusoids per tap), its clustered delay lines (section 7.7.1, tables
+7.7.1-1..5: 20 rays per cluster, each with its own arrival angle and so its own Doppler shift) on a
+SISO link, and ``rayleigh``: one tap, Jakes spectrum, the same sum-of-sinusoids generator.
+
+The CDL link (:data:`CDL_LINK`): downlink (the base station transmits, the moving UT receives), one
+single-polarised (vertical) element with Sionna's ``omni`` pattern (0 dBi in every direction) at
+each end, so the link's mean power is the clusters' (1) and the angles act only through the
+Doppler shifts; the UT moves horizontally along the global x axis (velocity ``[speed, 0, 0]``),
+the base station stands still; Sionna's default orientations (UT ``[pi, 0, 0]``, BS ``[0, 0, 0]``).
 """
 
 from __future__ import annotations
@@ -10,8 +17,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-#: ``--model`` values -> Sionna's ``TDL`` model name (None: flat Rayleigh, one path)
-MODELS = {"rayleigh": None, "tdl-a": "A", "tdl-b": "B", "tdl-c": "C", "tdl-d": "D", "tdl-e": "E"}
+#: ``--model`` values -> Sionna's ``TDL`` / ``CDL`` model name (None: flat Rayleigh, one path)
+MODELS = {"rayleigh": None, "tdl-a": "A", "tdl-b": "B", "tdl-c": "C", "tdl-d": "D", "tdl-e": "E",
+          "cdl-a": "A", "cdl-b": "B", "cdl-c": "C", "cdl-d": "D", "cdl-e": "E"}
+#: The SISO link the CDL models are evaluated on (see the module docstring).
+CDL_LINK = {"direction": "downlink", "antenna": "single-polarised (V) omni element at each end",
+            "ut_velocity": "[speed, 0, 0] m/s (horizontal, along x)"}
 SPEED_OF_LIGHT = 299792458.0
 #: 38.901 table 7.7.3-2's "long" delay spread: frequency-selective at this PHY's 1 MS/s
 #: (TDL-A's last tap at 9.66 x 300 ns = 2.9 us, well inside the 16 us cyclic prefix).
@@ -28,9 +39,9 @@ class FadingSpec:
     Parameters
     ----------
     model : str
-        One of :data:`MODELS` (``rayleigh``, ``tdl-a`` .. ``tdl-e``).
+        One of :data:`MODELS` (``rayleigh``, ``tdl-a`` .. ``tdl-e``, ``cdl-a`` .. ``cdl-e``).
     delay_spread_ns : float
-        RMS delay spread the TDL's normalised delays are scaled by, ns (ignored by ``rayleigh``).
+        RMS delay spread the TDL's / CDL's normalised delays are scaled by, ns (ignored by ``rayleigh``).
     speed_mps : float
         Receiver speed, m/s; the maximum Doppler shift is ``speed * fc / c``.
     carrier_frequency_hz : float
@@ -50,6 +61,11 @@ class FadingSpec:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
                 raise ValueError(f"fading {name} must be a number in {lo:g}..{hi:g}, got {v!r}")
+
+    @property
+    def family(self) -> str:
+        """``rayleigh``, ``tdl`` or ``cdl``."""
+        return self.model.split("-")[0]
 
     @property
     def doppler_hz(self) -> float:

@@ -17,7 +17,8 @@ The same function runs in the local loop of :func:`sdr_semcom.eval.run.run_eval`
 of :mod:`sdr_semcom.eval.cluster`, so a sweep's rows do not depend on where its cells ran.
 
 Per cell the image's own messages (ids 0, 1, 2: each image has its own transmitter) cross one PHY
-loopback (GNU Radio) with the eavesdropper's tap; the receivers decode, fill and are scored:
+loopback (GNU Radio) with the eavesdropper's tap, or with ``--channel`` Sionna's fading offline (every
+transmission of a cell goes through :func:`over_link`); the receivers decode, fill and are scored:
 
 - ``auth``: the authorized receiver as shipped (aligned embeddings);
 - ``net_true`` / ``net_null`` / ``net_other``: the same network with the true embedding, its null
@@ -49,6 +50,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..channels.spec import FadingSpec
 from ..privacy.masking import DEFAULT_MARGIN
 from .attacks import EVE_FILLS, eve_fills, message_attack
 from .baselines import BASELINES, baseline
@@ -98,6 +100,11 @@ class CellSettings:
         Seeds of the channel noise and of the transmitter's nonces, 0 .. ``seeds`` - 1 (the seed axis).
     codec_baselines : tuple of str
         Separation codecs (of :data:`CODEC_BASELINES`) that also carry each guarded image.
+    channel : FadingSpec or None
+        Every transmission of a cell (:func:`over_link`: ours, the link baselines, the separation codecs)
+        through this Sionna fading model (:func:`sdr_semcom.link.faded.run_faded_link`: each receiver its
+        own realisation, seeded per cell and seed by :func:`fading_seeds`, then its CFO, clock error and
+        SNR); None: the GNU Radio loopback with the standard impairments (3-tap multipath, CFO, clock).
     """
 
     generator: str = "auto"
@@ -111,6 +118,44 @@ class CellSettings:
     eve_mask: str = "estimated"
     seeds: int = 1
     codec_baselines: tuple[str, ...] = ()
+    channel: FadingSpec | None = None
+
+
+#: the ``channel`` rows record without ``--channel``: the loopback's 3-tap multipath, CFO and clock error
+STANDARD_CHANNEL = "standard"
+
+
+def channel_fields(channel: FadingSpec | None) -> dict:
+    """What a cell's rows record of its channel: ``channel`` (the model, or :data:`STANDARD_CHANNEL`) and,
+    for a fading model, ``speed_mps``."""
+    if channel is None:
+        return {"channel": STANDARD_CHANNEL}
+    return {"channel": channel.model, "speed_mps": round(channel.speed_mps, 4)}
+
+
+def fading_seeds(key: tuple, seed: int = 0) -> dict[str, int]:
+    """Per cell and role, the seed of its fading realisation and noise: a hash, so that cells, seeds and the
+    two receivers get independent realisations wherever they run.
+
+    Parameters
+    ----------
+    key : tuple
+        The cell's key (:func:`cell_key`: image, margin, snr, seed); seed 0 (or a key without the seed,
+        from before the seed was an axis) hashes (image, margin, snr) alone: the realisations of the runs
+        made before.
+    seed : int
+        The sweep's seed (``CellSettings.seed``).
+
+    Output
+    ------
+    dict
+        ``{"auth": int, "eve": int}``, each in 1 .. 2**31 - 2.
+    """
+    import zlib
+
+    if len(key) == 4 and not int(key[3]):
+        key = tuple(key[:3])
+    return {role: 1 + zlib.crc32(repr((key, role, seed)).encode()) % (2**31 - 2) for role in ("auth", "eve")}
 
 
 @dataclass
@@ -415,12 +460,14 @@ def _snr_cell(key: tuple, p: Prepared, shared: Shared, models: Models, scorer: "
     s = models.settings
     snr, seed = float(key[2]), int(key[3])
     eve_snr = snr if s.eve_snr is None else s.eve_snr
-    link = seeded_link(DEMO_LINK.with_overrides(snr_db=snr, eve_snr_db=eve_snr), seed)
+    link = CellLink(seeded_link(DEMO_LINK.with_overrides(snr_db=snr, eve_snr_db=eve_snr), seed), s.channel,
+                    None if s.channel is None else fading_seeds(key, s.seed))
     result = over_link(p.send("", seed), link)
     auth = {it.index: it for it in SemanticReceiver(models.codec, db=models.db).decode(result.rx["auth"].messages)}
     eve = {it.index: it for it in SemanticReceiver(models.codec).decode(result.rx["eve"].messages)}
     vectors = _opened_vectors(result.rx["auth"].messages, models.db, models.codec)
-    base = {"margin": p.margin, "snr": snr, "eve_snr": eve_snr, "seed": seed, "codec": models.codec.id}
+    base = {"margin": p.margin, "snr": snr, "eve_snr": eve_snr, "seed": seed, "codec": models.codec.id,
+            **channel_fields(s.channel)}
     rows: list[dict] = []
     eve_item = eve.get(0)
     data = _embedding_data(result.rx["eve"].messages)
@@ -446,16 +493,51 @@ def _snr_cell(key: tuple, p: Prepared, shared: Shared, models: Models, scorer: "
     return CellResult(key, rows, images)
 
 
-def over_link(messages: list, link, roles: tuple[str, ...] = ("auth", "eve")):
-    """One transmission of a cell (ours, a link baseline's, a separation codec's) through ``link``: the GNU
-    Radio loopback with ``link``'s channels, received by ``roles``. Every transmission of a cell goes
-    through here, so all of them see the same channel model."""
-    from ..link import loopback
+@dataclass(frozen=True)
+class CellLink:
+    """The channel of one cell: what every transmission of it (:func:`over_link`) crosses.
 
-    return loopback.run_loopback(messages, link, roles=roles)
+    Parameters
+    ----------
+    config : LinkConfig
+        Modulation, framing, per role the SNR, impairments and noise seed (:func:`seeded_link`).
+    fading : FadingSpec or None
+        A Sionna fading model (``--channel``) or None (the GNU Radio loopback's standard channel).
+    seeds : dict or None
+        With ``fading``: role -> seed of its realisation (:func:`fading_seeds` of the cell's key).
+    """
+
+    config: object
+    fading: FadingSpec | None = None
+    seeds: dict | None = None
 
 
-def _link_baselines(p: Prepared, link, models: Models, seed: int) -> dict:
+def over_link(messages: list, link: CellLink, roles: tuple[str, ...] = ("auth", "eve")):
+    """One transmission of a cell (ours, a link baseline's, a separation codec's) through ``link``, received by
+    ``roles``: the GNU Radio loopback with ``link.config``'s channels, or with ``link.fading`` Sionna's fading
+    offline (:func:`sdr_semcom.link.faded.run_faded_link`, the cell's realisations ``link.seeds``). Every
+    transmission of a cell goes through here, so all of them see the same channel model (and, each from
+    its start, the same realisation and noise seeds).
+
+    Input
+    -----
+    messages : list
+        The transmitter's messages (as for :func:`~sdr_semcom.link.loopback.run_loopback`).
+
+    Output
+    ------
+    :class:`~sdr_semcom.link.loopback.LoopbackResult`
+    """
+    if link.fading is None:
+        from ..link import loopback
+
+        return loopback.run_loopback(messages, link.config, roles=roles)
+    from ..link.faded import run_faded_link
+
+    return run_faded_link(messages, link.config, link.fading, link.seeds, roles=roles)
+
+
+def _link_baselines(p: Prepared, link: CellLink, models: Models, seed: int) -> dict:
     """Blur and pixelation of the removed pixels sent through our codec over the authorized link (no guard,
     nothing sealed: one transmitter, seeded as the image's): receiver name -> (image or None, mask, backends)."""
     from ..pipeline import SemanticReceiver, SemanticTransmitter

@@ -63,6 +63,17 @@ def claim_snr(rows: list[dict]):
     return snrs[-1] if snrs else None
 
 
+def channel_label(rows: list[dict], snr) -> str:
+    """The channel of the rows at ``snr`` (``tdl-a at 0.83 m/s``; ``standard``: the loopback's 3-tap
+    multipath, CFO and clock error, also for rows written before the channel was recorded)."""
+    names = set()
+    for r in rows:
+        if r.get("snr") == snr and r["kind"] not in ("floor", "done"):
+            speed = r.get("speed_mps")
+            names.add(r.get("channel", "standard") + (f" at {speed:g} m/s" if speed is not None else ""))
+    return ", ".join(sorted(names)) or "standard"
+
+
 def link_rows(rows: list[dict], codec: str | None = None) -> list[dict]:
     """The rows of one link codec: ``None``, ours (the separation codecs' rows left out); a separation
     codec's name: its rows, with the floors and the baselines cell's rows (no link, no codec)."""
@@ -106,7 +117,8 @@ def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) 
     the rows of ``codec``'s link (None: ours; :func:`link_rows`), each face / region pooled over its seeds."""
     rows = link_rows(rows, codec)
     snr = claim_snr(rows) if snr is None else snr
-    out: dict = {"snr": snr, "embedding": {}, "leakage": {}, "utility": {}, "message": {}}
+    out: dict = {"snr": snr, "channel": channel_label(rows, snr), "embedding": {}, "leakage": {}, "utility": {},
+                 "message": {}}
     floors = {r["judge"]: r for r in rows if r["kind"] == "floor"}
     out["floors"] = floors
     # 1. embedding gain, paired by (image, region), each region's seeds pooled first
@@ -194,7 +206,8 @@ def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) 
 
 def table(c: dict) -> list[str]:
     """The claims table (markdown)."""
-    lines = [f"Claims at {c['snr']} dB, the headline SNR (the sweep's highest; authorized and eavesdropper links), "
+    lines = [f"Claims at {c['snr']} dB, the headline SNR (the sweep's highest; authorized and eavesdropper links, "
+             f"channel {c.get('channel', 'standard')}), "
              "mean [bootstrap 95 % CI] (n)", "",
              "| claim | paper | measure | ours |", "| --- | --- | --- | --- |"]
     for key, e in c["embedding"].items():

@@ -33,9 +33,10 @@ from typing import Protocol
 
 import numpy as np
 
+from ..channels.spec import FadingSpec
 from .attacks import EVE_FILLS
 from .cells import (BASELINE_CELL, CODEC_BASELINES, DEFAULT_MARGIN, NET_VARIANTS, RECEIVERS, CellResult, CellSettings,
-                    Models, PreparedInfo, Shared, cell_key, report_margin, row_key, run_cell)
+                    Models, PreparedInfo, Shared, cell_key, channel_fields, report_margin, row_key, run_cell)
 
 log = logging.getLogger(__name__)
 __all__ = ["EvalConfig", "RowWriter", "LocalExecutor", "run_eval", "evaluate", "NET_VARIANTS", "RECEIVERS"]
@@ -75,9 +76,14 @@ class EvalConfig:
         taken at the default margin, 0.15, when swept, else at the first).
     seeds : int
         Seeds 0 .. ``seeds`` - 1 of every SNR point: each draws the channel noise and the transmitter's
-        session id and nonces (seed 0: what runs before the seed axis drew).
+        session id and nonces (seed 0: what runs before the seed axis drew), and with ``channel`` the
+        fading realisations.
     codec_baselines : tuple of str
         Separation codecs that also carry each guarded image (:data:`~sdr_semcom.eval.cells.CODEC_BASELINES`).
+    channel : FadingSpec or None
+        Every transmission of a cell (ours, the link baselines, the separation codecs) through this Sionna
+        fading model (``.venv-sionna``; see :class:`~sdr_semcom.eval.cells.CellSettings`); None: the
+        standard impairments.
     """
 
     images: list[Path]
@@ -98,6 +104,7 @@ class EvalConfig:
     extra: dict = field(default_factory=dict)
     seeds: int = 1
     codec_baselines: tuple[str, ...] = ()
+    channel: FadingSpec | None = None
 
 
 def default_images(quick: bool = False) -> list[Path]:
@@ -282,7 +289,11 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     cfg.extra["categories"] = categories
     settings = CellSettings(cfg.generator, cfg.size, cfg.perceptual, tuple(cfg.judge_names), tuple(cfg.eve_fills),
                             cfg.eve_snr, cfg.seed, cfg.snrs[-1] if cfg.snrs else None, cfg.eve_mask,
-                            max(int(cfg.seeds), 1), tuple(cfg.codec_baselines))
+                            max(int(cfg.seeds), 1), tuple(cfg.codec_baselines), cfg.channel)
+    if cfg.channel is not None:
+        from ..channels.launch import sionna_python
+
+        sionna_python()  # before any work: SionnaMissing says how to make .venv-sionna
     ex = executor or LocalExecutor()
     mosaic_dir = out / "recon"
     writer = None
@@ -332,7 +343,7 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
                                meta={"images": [str(p) for p in cfg.images], "snrs": cfg.snrs, "eve_snr": cfg.eve_snr,
                                      "generator": cfg.generator, "size": cfg.size, "quick": cfg.quick,
                                      "margins": margins, "seeds": settings.seeds,
-                                     "codec_baselines": list(settings.codec_baselines),
+                                     "codec_baselines": list(settings.codec_baselines), **channel_fields(cfg.channel),
                                      "wall_s": round(wall, 1), "peak_rss_mb": round(peak_mb, 1)})
     _progress(f"done in {wall:.0f} s, peak memory {peak_mb:.0f} MB")
     return summary
@@ -367,18 +378,25 @@ def _save(path: Path, img: np.ndarray) -> None:
 def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Path("out/eval"), eve_snr: float | None = None,
              generator: str = "auto", size: int = 256, resume: bool = False, quick: bool = False,
              ray: str | None = None, workers: int | None = None, eve_mask: str = "estimated",
-             margins: str | None = None, seeds: int = 1, codec_baselines: tuple[str, ...] = ()) -> dict:
+             margins: str | None = None, seeds: int = 1, codec_baselines: tuple[str, ...] = (),
+             channel: str | None = None, speed_mps: float | None = None, enroll_references: bool = True) -> dict:
     """The ``eval`` command: build the :class:`EvalConfig` and :func:`run_eval` it.
 
     ``eve_mask``: where the eavesdropper fills (:class:`~sdr_semcom.eval.cells.CellSettings`).
     ``margins``: the guard margins swept, ``'0,0.15,0.3'`` (None: the guard's default, 0.15).
     ``seeds``: seeds per SNR point (channel noise, transmitter nonces). ``codec_baselines``: separation
     codecs that also carry each guarded image (``--codec-baselines``).
+    ``channel``, ``speed_mps``: every link of a cell through this Sionna fading model (``tdl-a``, ``cdl-c``,
+    ...; 300 ns delay spread, 2.4 GHz) at this receiver speed (default 3 km/h); None: the standard impairments.
 
     ``quick``: two images (the defaults, or the first two given) scaled to a long side of 512 px, two
     SNR points (the lowest and highest of ``snr``), SFace only, no ST-LPIPS / MS-SSIM, no DCGAN face
     prior (``generator='auto'`` becomes ``'network'``; the eavesdropper tries Telea and the null
     network): a smoke run for tests and ``make demo``.
+
+    ``enroll_references``: after the sweep, claim 1 for enrolled faces (:mod:`.enrolled`: every face
+    enrolled with a reference made from its own photo transformed; reference restore vs generic fill vs
+    null embedding): its lines end the table, its figures are the summary's ``enrolled``.
 
     ``ray``: run the cells on a Ray cluster (``auto``: the one this machine belongs to, ``HOST:PORT``: the
     head node's address, ``local``: start one on this machine), ``workers`` workers (default: one per
@@ -397,9 +415,14 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
     bad = [c for c in codec_baselines if c not in CODEC_BASELINES]
     if bad:
         raise ValueError(f"--codec-baselines {','.join(bad)}: choose among {','.join(CODEC_BASELINES)}")
+    fading = None
+    if channel is not None:
+        fading = FadingSpec(channel) if speed_mps is None else FadingSpec(channel, speed_mps=float(speed_mps))
+    elif speed_mps is not None:
+        raise ValueError("--speed goes with --channel")
     cfg = EvalConfig(list(paths), snrs, Path(out), eve_snr, generator, size, resume, perceptual=not quick,
                      judge_names=judge_names, quick=quick, eve_mask=eve_mask, margins=margin_list, seeds=seeds,
-                     codec_baselines=tuple(dict.fromkeys(codec_baselines)))
+                     codec_baselines=tuple(dict.fromkeys(codec_baselines)), channel=fading)
     if quick:
         cfg.max_side, cfg.eve_fills = 512, ("eve", "eve_telea")
         cfg.generator = "network" if generator == "auto" else generator
@@ -408,4 +431,12 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
         from .cluster import RayExecutor
 
         executor = RayExecutor(ray, workers)
-    return run_eval(cfg, executor)
+    summary = run_eval(cfg, executor)
+    if enroll_references:
+        from .enrolled import run_enrolled
+
+        extra = run_enrolled(cfg.images, cfg.out, cfg.generator, cfg.size, cfg.max_side, cfg.seed)
+        summary["enrolled"] = extra["summary"]
+        summary["table"] = list(summary["table"]) + extra["table"]
+        summary["files"] = list(summary["files"]) + extra["files"]
+    return summary

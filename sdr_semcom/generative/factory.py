@@ -30,7 +30,8 @@ def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | Non
         :class:`~.base.FillResult` names the backend used per region).
         ``'classical'``, ``'network'`` (with the aligned embedding; an eavesdropper's with the null one),
         ``'face_prior'``, ``'diffusers'``: that backend for every category (faces only for the face
-        prior), Telea for the rest; a missing model is an error.
+        prior), Telea for the rest; a missing model is an error. With ``references``, an enrolled person's
+        face is restored from them first, whatever the generator.
     generator_dir : Path or None
         A saved ``StableDiffusionInpaintPipeline`` (required by ``'diffusers'``).
     network : str or None
@@ -100,8 +101,8 @@ def policy_for(role: str, generator: str, backends: dict) -> dict[str, tuple[str
     """The policy :func:`make_inpainter` uses (the default one, or one backend first)."""
     net = "network" if role == "authorized" else "network_null"
     diff = "diffusers" if role == "authorized" else "diffusers_noprompt"
-    if generator == "classical":
-        return {"*": ("telea",)}
+    if generator == "classical":  # an enrolled person's reference (authorized, given one) still comes first
+        return {"face": ("reference", "telea"), "*": ("telea",)}
     if generator == "network":
         return {"face": ("reference", net, "telea"), "*": (net, "telea")}
     if generator == "face_prior":

@@ -31,24 +31,48 @@ class GeneratorError(RuntimeError):
     """The generator asked for cannot be built (missing weights, an incomplete ``--generator-dir``)."""
 
 
-def receiver_inpainter(role: str, generator: str = "auto", generator_dir: str | Path | None = None) -> Inpainter:
-    """:func:`~.factory.make_inpainter` for a receiver role (``auth`` / ``eve`` or the long names).
+def receiver_inpainter(role: str, generator: str = "auto", generator_dir: str | Path | None = None,
+                       db=None) -> Inpainter:
+    """:func:`~.factory.make_inpainter` for a receiver role (``auth`` / ``eve`` or the long names): the one
+    builder of every receiver path (``rx``, ``decode``, the demo, the GNU Radio block).
 
-    ``generator_dir`` is checked first (:func:`~.diffusion.check_pipeline_dir`), whatever the generator.
+    Parameters
+    ----------
+    role : str
+        ``auth`` / ``authorized`` or ``eve`` / ``eavesdropper``.
+    generator, generator_dir
+        As :func:`~.factory.make_inpainter`'s; ``generator_dir`` is checked first
+        (:func:`~.diffusion.check_pipeline_dir`), whatever the generator.
+    db : PrivacyDatabase or None
+        The authorized receiver's database: its enrolled persons' reference photos
+        (:meth:`~sdr_semcom.privacy.PrivacyDatabase.reference_photos`) give it the ``reference`` backend,
+        which restores their removed faces. The eavesdropper has none (passing one is an error).
+
+    Output
+    ------
+    Inpainter
 
     Raises
     ------
+    DatabaseError
+        A reference photo the database lists is missing or unreadable (names the entry and the file).
     GeneratorError
-        Naming the missing file or package.
+        Naming the missing file or package, or the entry and the file of a reference photo that is
+        not an image or shows no face.
     """
     from .factory import make_inpainter
 
+    role = ROLES[role]
+    if role == "eavesdropper" and db is not None:
+        raise ValueError("the eavesdropper has no privacy database: pass db=None")
+    references = db.reference_photos() if db is not None else None  # DatabaseError: a photo missing
     try:
         if generator_dir is not None:
             from .diffusion import check_pipeline_dir
 
             check_pipeline_dir(Path(generator_dir))
-        return make_inpainter(ROLES[role], generator, Path(generator_dir) if generator_dir else None)
+        return make_inpainter(role, generator, Path(generator_dir) if generator_dir else None,
+                              references=references or None)
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
         raise GeneratorError(f"generator {generator!r}: {exc}") from exc
 

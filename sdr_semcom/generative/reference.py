@@ -40,14 +40,15 @@ class ReferenceRestore:
         self.faces: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for eid, refs in references.items():
             for ref in refs:
-                img = np.asarray(Image.open(ref).convert("RGB")) if not isinstance(ref, np.ndarray) else ref
+                img = ref if isinstance(ref, np.ndarray) else _read(eid, ref, Image)
                 rows = detector.detect_rows(img)
                 if len(rows):
                     best = rows[np.argmax(rows[:, 2] * rows[:, 3])]
                     self.faces[eid] = (img, best)
                     break
             else:
-                raise ValueError(f"no face found in the references of entry {eid!r}: "
+                raise ValueError(f"no face found in the references of entry {eid!r} "
+                                 f"({', '.join(str(r) for r in refs if not isinstance(r, np.ndarray)) or 'arrays'}): "
                                  "enrol a photo where YuNet finds it")
 
     def has(self, region: Region) -> bool:
@@ -72,6 +73,15 @@ class ReferenceRestore:
             warped = _match_colours(warped, image, ring)
         clone = cv2.dilate(hole.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
         return poisson_blend(dst, warped, clone)
+
+
+def _read(eid: str, path, image_module) -> np.ndarray:
+    """A reference photo as RGB uint8; ``ValueError`` naming the entry and the file when it cannot be read."""
+    try:
+        with image_module.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except (OSError, ValueError) as exc:  # missing, unreadable, not an image (PIL's UnidentifiedImageError)
+        raise ValueError(f"entry {eid!r}: reference photo {path} cannot be read ({exc})") from exc
 
 
 def _match_colours(src: np.ndarray, dst: np.ndarray, ring: np.ndarray) -> np.ndarray:

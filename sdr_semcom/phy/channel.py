@@ -9,7 +9,9 @@ front end (the ``gnuradio`` engine refuses these impairments): IQ imbalance
 ``y = mu z + nu conj(z)`` with ``mu = (1 + g exp(-j phi)) / 2``, ``nu = (1 - g exp(j phi)) / 2``
 (``g``: the Q branch's gain relative to I, ``phi``: its phase error), then a DC offset
 (LO leakage; equal on I and Q, phase 45 degrees) and a tone, both given in dB relative to the
-burst power (dBc; the bursts have unit mean power).
+burst power (dBc; the bursts have unit mean power). The front end and the interpolator's table
+live in :mod:`sdr_semcom.channels.impairments` (plain numpy), where engine ``sionna``'s process takes
+them, with the same clock/CFO rule in numpy, to apply after its fading.
 
 * ``engine="semcom"`` (the default): :class:`ChannelEmulator`, one compiled pass per block
   of 2048 samples (16-tap Kaiser-windowed-sinc interpolator at 1024 phases: -34 dB error on
@@ -33,10 +35,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
+from ..channels.impairments import FrontEnd, Impairments, interpolator  # noqa: F401 (re-exported)
 from ..channels.spec import FadingSpec
 from . import kernels
 from .ofdm import NFFT, USED
@@ -68,7 +70,9 @@ class ChannelSpec:
         (``channels.channel_model``, without the front-end impairments below);
         :func:`sdr_semcom.blocks.make_channel_block` makes the block. ``sionna``: 3GPP fading
         from Sionna (``fading``) and AWGN, in its own process (:mod:`sdr_semcom.channels`;
-        ``sdr-semcom channel`` only); CFO, clock error, ``taps`` and the front end are not applied.
+        ``sdr-semcom channel``, offline :mod:`sdr_semcom.channels.fade_file`), then the clock error,
+        CFO and front end above (:mod:`sdr_semcom.channels.impairments`, the same math in numpy);
+        ``taps`` are refused there (the fading is the multipath).
     dc_offset_dbc : float or None
         DC offset power relative to the burst power, dB (at most +20; None: none). The offset is
         ``10**(dBc/20) exp(j pi/4)``.
@@ -102,23 +106,16 @@ class ChannelSpec:
             raise ValueError("channel seed must be >= 1 (0 would seed from the clock)")
         if self.engine not in ENGINES:
             raise ValueError(f"unknown channel engine '{self.engine}' ({', '.join(ENGINES)})")
-        for name in ("snr_db", "cfo_subcarriers", "clock_ppm", "tone_subcarriers", "iq_gain_db", "iq_phase_deg"):
-            if not math.isfinite(getattr(self, name)):
-                raise ValueError(f"channel {name} must be a finite number, got {getattr(self, name)}")
-        for name in ("dc_offset_dbc", "tone_dbc"):
-            value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value <= 20.0):
-                raise ValueError(f"channel {name} must be a finite number of dB <= 20 (or left out), got {value}")
-        for name, limit in (("tone_subcarriers", NFFT / 2), ("iq_gain_db", 6.0), ("iq_phase_deg", 45.0)):
-            if abs(getattr(self, name)) > limit:
-                raise ValueError(f"channel {name} must be within +-{limit:g}, got {getattr(self, name)}")
+        if not math.isfinite(self.snr_db):
+            raise ValueError(f"channel snr_db must be a finite number, got {self.snr_db}")
+        self.impairments  # checks the ranges (ValueError naming the field)
         if self.engine == "gnuradio" and self.front_end:
             raise ValueError("channel engine 'gnuradio' has no DC offset, tone or IQ imbalance: use engine 'semcom' "
                              "or leave out dc_offset_dbc, tone_dbc, iq_gain_db and iq_phase_deg")
         if self.fading is not None and self.engine != "sionna":
             raise ValueError(f"a fading model ({self.fading.model}) needs engine 'sionna', not '{self.engine}'")
-        if abs(self.clock_ppm) >= 1e5:
-            raise ValueError(f"channel clock_ppm must be within +-1e5 (10 %), got {self.clock_ppm}")
+        if self.engine == "sionna" and len(self.taps) > 1:
+            raise ValueError("channel engine 'sionna': the fading model is the multipath; leave out taps")
         if not np.all(np.isfinite(np.asarray(self.taps, dtype=np.complex128))):
             raise ValueError("channel taps must be finite")
         if not np.any(np.abs(self.taps) > 0):
@@ -130,10 +127,14 @@ class ChannelSpec:
         return float(np.sqrt((NFFT / len(USED)) / 10 ** (self.snr_db / 10)))
 
     @property
+    def impairments(self) -> Impairments:
+        """CFO, clock error and front end (what engine ``sionna`` applies after its fading)."""
+        return Impairments.of(self)
+
+    @property
     def front_end(self) -> bool:
         """True where the receiver's front end adds an impairment (DC offset, tone, IQ imbalance)."""
-        return (self.dc_offset_dbc is not None or self.tone_dbc is not None or self.iq_gain_db != 0.0
-                or self.iq_phase_deg != 0.0)
+        return self.impairments.front_end
 
     @property
     def normalised_taps(self) -> list[complex]:
@@ -149,17 +150,6 @@ class ChannelSpec:
     def clock_ratio(self) -> float:
         """Input samples per output sample (``1 + ppm 1e-6``; GNU Radio's ``epsilon``)."""
         return 1.0 + self.clock_ppm * 1e-6
-
-
-@lru_cache(maxsize=None)
-def interpolator(taps: int = 16, phases: int = 1024, beta: float = 5.0) -> np.ndarray:
-    """Fractional-delay filters ``(phases, taps)``: row p reads the signal ``p / phases`` of a
-    sample after tap ``taps // 2 - 1`` (Kaiser-windowed sinc, unit gain at DC)."""
-    lead = taps // 2 - 1
-    x = (np.arange(taps) - lead)[None, :] - (np.arange(phases) / phases)[:, None]
-    window = np.i0(beta * np.sqrt(np.clip(1 - (x / (taps / 2)) ** 2, 0, None))) / np.i0(beta)
-    h = np.sinc(x) * window
-    return (h / h.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 _ZIGGURAT = kernels.normal_tables()
@@ -231,31 +221,6 @@ class ChannelEmulator:
     def flush(self) -> np.ndarray:
         """The outputs that read the input's last samples (the look-ahead is filled with zeros)."""
         return self.process(np.zeros(self._interp.shape[1] + 1, np.complex64))
-
-
-class FrontEnd:
-    """The receiver front end's impairments of a :class:`ChannelSpec` (module docstring), applied
-    to output samples by their stream index, so that the result does not depend on chunking."""
-
-    def __init__(self, spec: ChannelSpec) -> None:
-        g = 10 ** (spec.iq_gain_db / 20)
-        phi = math.radians(spec.iq_phase_deg)
-        self.mu = complex((1 + g * np.exp(-1j * phi)) / 2)
-        self.nu = complex((1 - g * np.exp(1j * phi)) / 2)
-        self.dc = 0j if spec.dc_offset_dbc is None else 10 ** (spec.dc_offset_dbc / 20) * np.exp(1j * np.pi / 4)
-        self.tone = 0.0 if spec.tone_dbc is None else 10 ** (spec.tone_dbc / 20)
-        self.freq = spec.tone_subcarriers / NFFT
-
-    def apply(self, z: np.ndarray, m0: int) -> np.ndarray:
-        """``z``: output samples ``m0, m0 + 1, ...`` of the channel; returns them impaired (complex64)."""
-        y = z.astype(np.complex128)
-        if self.nu != 0 or self.mu != 1:
-            y = self.mu * y + self.nu * np.conj(y)
-        y += self.dc
-        if self.tone:
-            cycles = np.mod(np.arange(m0, m0 + z.size, dtype=np.float64) * self.freq, 1.0)  # exact per index
-            y += self.tone * np.exp(2j * np.pi * cycles)
-        return y.astype(np.complex64)
 
 
 def impaired(snr_db: float, seed: int = 1, engine: str = "semcom") -> ChannelSpec:

@@ -17,7 +17,15 @@ File format (YAML, ``version: 1``)::
         policy: remove
         enrolled:                  # optional: a known person (face category only)
           embeddings: [[...128 floats...], ...]   # SFace features of reference images
-          references: [alice1.jpg]
+          references: [db.references/alice-1.jpg]  # photos to restore the person from (see below)
+
+Reference photos (``enrolled.references``) are the photos an authorized receiver restores an enrolled
+person's removed face from (:class:`~sdr_semcom.generative.reference.ReferenceRestore`). They are
+biometric data, kept with the database: :meth:`PrivacyDatabase.add_reference` copies a photo into the
+folder beside the file, ``<stem>.references/`` (mode 0700, each photo 0600), and stores its path
+relative to the database's folder, so that the file and its folder move together (absolute paths are
+kept as they are). :meth:`PrivacyDatabase.reference_photos` resolves them at a receiver; a missing or
+unreadable photo is a :class:`DatabaseError` naming the entry and the file, never a silent skip.
 
 Validation errors name the file, the line and the field. :attr:`PrivacyDatabase.content_hash`
 is a SHA-256 over the canonical content (secret included) that both link ends can compare
@@ -36,6 +44,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import stat
 import tempfile
 import secrets as _secrets
@@ -175,6 +184,71 @@ class PrivacyDatabase:
         e.enrolled.embeddings.extend([list(map(float, v)) for v in embeddings])
         e.enrolled.references.extend(references)
         return e
+
+    # -- reference photos (biometric data: kept beside the file, owner only) ---------------------
+    @property
+    def references_dir(self) -> Path:
+        """The folder beside the database file that holds its reference photos (``<stem>.references``)."""
+        if self.path is None:
+            raise DatabaseError(f"database {self.name} has no file yet: save it before adding reference photos")
+        return self.path.parent / f"{self.path.stem}.references"
+
+    def add_reference(self, entry_id: str, photo: str | Path) -> str:
+        """Copy ``photo`` into :attr:`references_dir` (0700; the copy 0600) and list it under the enrolled
+        entry ``entry_id``; returns the stored path (relative to the database's folder). Save the database after.
+
+        Raises
+        ------
+        DatabaseError
+            The entry is not enrolled, the database has no file, or the photo cannot be read.
+        """
+        e = self.entry(entry_id)
+        if e.enrolled is None:
+            raise DatabaseError(f"entry '{entry_id}' is not enrolled: enrol the person before adding reference photos")
+        photo = Path(photo)
+        folder = self.references_dir
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)
+        n = len(e.enrolled.references) + 1
+        while (dest := folder / f"{entry_id}-{n}{photo.suffix.lower()}").exists():
+            n += 1
+        try:
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out, photo.open("rb") as src:
+                shutil.copyfileobj(src, out)
+        except OSError as exc:
+            dest.unlink(missing_ok=True)
+            raise DatabaseError(f"reference photo {photo} for entry '{entry_id}': cannot copy "
+                                f"({exc.strerror or exc})") from exc
+        rel = dest.relative_to(self.path.parent).as_posix()
+        e.enrolled.references.append(rel)
+        return rel
+
+    def reference_photos(self) -> dict[str, list[Path]]:
+        """``entry id -> reference photo files`` of the enrolled entries that list some, resolved against the
+        database's folder (what :func:`~sdr_semcom.generative.receiver.receiver_inpainter` gives the
+        authorized receiver).
+
+        Raises
+        ------
+        DatabaseError
+            A listed photo is missing or unreadable (names the entry, the listed name and the file).
+        """
+        base = self.path.parent if self.path is not None else Path.cwd()
+        out: dict[str, list[Path]] = {}
+        for e in self.entries:
+            if e.enrolled is None or not e.enrolled.references:
+                continue
+            paths = []
+            for ref in e.enrolled.references:
+                p = Path(ref) if Path(ref).is_absolute() else base / ref
+                if not p.is_file() or not os.access(p, os.R_OK):
+                    why = "not found" if not p.exists() else "not a readable file"
+                    raise DatabaseError(f"{self.path or self.name}: entry '{e.id}': reference photo {ref!r} ({p}) is "
+                                        f"{why}: copy it back, or re-enrol with `sdr-semcom db enroll --reference`")
+                paths.append(p)
+            out[e.id] = paths
+        return out
 
 
 def _line(node, *keys) -> int:

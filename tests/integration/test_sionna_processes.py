@@ -32,6 +32,8 @@ def test_three_process_loopback_through_tdl_c(tmp_path):
     for k, p in procs.items():
         assert p.returncode == 0, (k, outs[k])
     assert "tdl-c, delay spread 300 ns" in outs["channel"][0] and "delivered: auth received" in outs["channel"][0]
+    # the default link config's receiver impairments apply after the fading (the multipath taps do not)
+    assert outs["channel"][0].count("cfo_subcarriers 0.3, clock_ppm 20") == 2, outs["channel"][0]
     auth = json.loads((tmp_path / "auth" / "report.json").read_text())
     eve = json.loads((tmp_path / "eve" / "report.json").read_text())
     assert auth["end_frame_heard"] and auth["per"] <= 0.1, auth

@@ -89,9 +89,11 @@ def test_config_fading_keys():
                      "eve": {"engine": "sionna", "speed_mps": 30}})
     assert cfg.auth.fading.model == "tdl-c" and cfg.auth.fading.doppler_hz == pytest.approx(100.0)
     assert cfg.auth.fading.delay_spread_ns == 100 and cfg.eve.fading == FadingSpec(speed_mps=30)
+    assert from_dict({"auth": {"engine": "sionna", "model": "cdl-d"}}).auth.fading.model == "cdl-d"
     assert cfg.states("auth.doppler_hz") and cfg.states("eve.speed_mps") and not cfg.states("eve.model")
     for table, msg in [({"model": "tdl-c"}, r"\[auth\]: fading keys \(model\) need engine"),
-                       ({"engine": "sionna", "model": "tdl-x"}, r"\[auth\] model: must be one of rayleigh, tdl-a"),
+                       ({"engine": "sionna", "model": "tdl-x"},
+                        r"\[auth\] model: must be one of rayleigh, tdl-a.*cdl-e"),
                        ({"engine": "sionna", "speed_mps": 1, "doppler_hz": 3}, "speed_mps or doppler_hz"),
                        ({"engine": "sionna", "delay_spread_ns": -1}, r"\[auth\] delay_spread_ns: must be within"),
                        ({"engine": "sionna", "carrier_frequency_hz": "2.4e9"}, "carrier_frequency_hz: must be a "
@@ -108,8 +110,9 @@ def test_config_fading_keys():
 
 
 def test_channel_argv_carries_both_links():
-    cfg = from_dict({"auth": {"engine": "sionna", "model": "tdl-c", "speed_mps": 16.7, "snr_db": 25.0, "seed": 4},
-                     "eve": {"engine": "sionna", "model": "rayleigh", "snr_db": 3.0}})
+    cfg = from_dict({"auth": {"engine": "sionna", "model": "tdl-c", "speed_mps": 16.7, "snr_db": 25.0, "seed": 4,
+                              "cfo_subcarriers": 0.0, "clock_ppm": 0.0, "iq_gain_db": 0.5},
+                     "eve": {"engine": "sionna", "model": "cdl-b", "snr_db": 3.0, "tone_dbc": -30.0}})
     from sdr_semcom.link.roles import Timeouts
 
     argv = launch.channel_argv(cfg, "tcp://a:1", "tcp://b:2", "tcp://c:3", Timeouts(7, 3))
@@ -117,8 +120,12 @@ def test_channel_argv_carries_both_links():
 
     p = parser()
     outs = outputs_from_args(p.parse_args(argv), p)
-    assert [(o.role, o.address, o.spec, o.snr_db, o.seed) for o in outs] == [
-        ("auth", "tcp://b:2", cfg.auth.fading, 25.0, 4), ("eve", "tcp://c:3", cfg.eve.fading, 3.0, 2)]
+    assert [(o.role, o.address, o.spec, o.snr_db, o.seed, o.impairments) for o in outs] == [
+        ("auth", "tcp://b:2", cfg.auth.fading, 25.0, 4, cfg.auth.impairments),
+        ("eve", "tcp://c:3", cfg.eve.fading, 3.0, 2, cfg.eve.impairments)]
+    assert outs[0].impairments.iq_gain_db == 0.5 and outs[1].impairments.tone_dbc == -30.0
+    assert outs[1].impairments.cfo_subcarriers == 0.3  # the default config's CFO and clock stay under Sionna
+    assert outs[0].impairments.cfo_subcarriers == 0.0
 
 
 def test_missing_sionna_venv_says_how_to_make_it(monkeypatch, tmp_path):
@@ -129,13 +136,14 @@ def test_missing_sionna_venv_says_how_to_make_it(monkeypatch, tmp_path):
     assert r.exit_code == 2
     assert "make setup-sionna" in r.output and "scripts/setup.sh --sionna" in r.output
     r = CliRunner().invoke(cli.main, ["channel", "--engine", "sionna", "--model", "tdl-q"])
-    assert r.exit_code == 2 and "rayleigh" in r.output and "tdl-e" in r.output
+    assert r.exit_code == 2 and "rayleigh" in r.output and "tdl-e" in r.output and "cdl-e" in r.output
     r = CliRunner().invoke(cli.main, ["channel", "--model", "tdl-c"])
     assert r.exit_code == 2 and "need --engine sionna" in r.output
 
 
-def test_phy_decodes_through_slow_fading(tmp_path):
-    """QPSK bursts through TDL-A at walking speed, 30 dB, faded by Sionna in its venv: nearly all decode."""
+@pytest.mark.parametrize("model", ["tdl-a", "cdl-c"])
+def test_phy_decodes_through_slow_fading(tmp_path, model):
+    """QPSK bursts through TDL-A / CDL-C at walking speed, 30 dB, faded by Sionna in its venv: nearly all decode."""
     from sdr_semcom.phy.mapping import Modulation
     from sdr_semcom.phy.ofdm import BurstReceiver, modulate_many
 
@@ -143,7 +151,7 @@ def test_phy_decodes_through_slow_fading(tmp_path):
     rng = np.random.default_rng(11)
     payloads = [rng.bytes(200) for _ in range(30)]
     x = np.concatenate([modulate_many(payloads, Modulation.QPSK, gap=400), np.zeros(2000, np.complex64)])
-    spec = FadingSpec("tdl-a", 300, 3 / 3.6)
+    spec = FadingSpec(model, 300, 3 / 3.6)
     job = {"model": spec.model, "delay_spread_ns": spec.delay_spread_ns, "speed_mps": spec.speed_mps,
            "carrier_frequency_hz": spec.carrier_frequency_hz, "snr_db": 30.0, "seed": 3, "sample_rate": 1e6}
     (y,), (info,) = launch.fade_offline([x], [job], tmp_path)
@@ -164,3 +172,31 @@ def test_link_through_fading_without_a_flowgraph():
     rep = res.rx["auth"].report
     assert rep["end_frame_heard"] and rep["per"] == 0, rep
     assert sorted(m.data for m in res.rx["auth"].messages if m.complete) == sorted(msgs)
+
+
+def test_impairments_under_sionna_are_applied_and_the_phy_decodes(tmp_path):
+    """TDL-A at walking speed, 30 dB, plus the receiver's CFO (0.3 subcarriers) and clock error (+40 ppm)
+    applied after the fading in the Sionna venv: nearly all bursts decode, and the receiver's CFO and
+    clock estimates move from ~0 to the values applied."""
+    from sdr_semcom.phy.mapping import Modulation
+    from sdr_semcom.phy.ofdm import BurstReceiver, modulate_many
+
+    _sionna_python()
+    rng = np.random.default_rng(12)
+    payloads = [rng.bytes(200) for _ in range(30)]
+    x = np.concatenate([modulate_many(payloads, Modulation.QPSK, gap=400), np.zeros(2000, np.complex64)])
+    base = {"model": "tdl-a", "delay_spread_ns": 300.0, "speed_mps": 3 / 3.6, "carrier_frequency_hz": 2.4e9,
+            "snr_db": 30.0, "seed": 3, "sample_rate": 1e6}
+    jobs = [base, {**base, "impairments": {"cfo_subcarriers": 0.3, "clock_ppm": 40.0}}]
+    ys, infos = launch.fade_offline([x, x], jobs, tmp_path)
+    assert ys[0].shape == x.shape and ys[1].size == pytest.approx(x.size / (1 + 40e-6), abs=2)
+    est = []
+    for y in ys:
+        rx = BurstReceiver()
+        bursts = rx.feed(y) + rx.flush()
+        got = [b.payload for b in bursts if b.payload is not None]
+        assert sum(p in got for p in payloads) >= 27, len(got)
+        est.append((np.median([b.cfo for b in bursts]), np.median([b.clock_ppm for b in bursts])))
+    (cfo0, ppm0), (cfo1, ppm1) = est
+    assert abs(cfo0) < 0.02 / 64 and cfo1 == pytest.approx(0.3 / 64, rel=0.05), est
+    assert abs(ppm0) < 10 and ppm1 == pytest.approx(40.0, abs=10), est

@@ -1,0 +1,54 @@
+"""Claim 1's "enrolled vs not" split (:mod:`sdr_semcom.eval.enrolled`) on one face: Grace Hopper enrolled
+with a reference made from her own photo transformed (no second photo of her ships)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from sdr_semcom.eval.enrolled import FILLS, enrolled_study, summarize, transformed_reference
+from sdr_semcom.images import fit, read_rgb
+from sdr_semcom.samples import fetch_samples
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("enrolled")
+    img = fit(read_rgb(next(p for p in fetch_samples() if p.stem == "grace_hopper")), 400)
+    return out, img, enrolled_study([("hopper", img)], out, generator="classical")
+
+
+def test_reference_is_the_same_photo_transformed_not_a_copy(study):
+    _, img, _ = study
+    from sdr_semcom.eval.identity import find_faces
+
+    face = find_faces("hopper", img)[0]
+    ref = transformed_reference(img, face.box)
+    assert ref.shape != img.shape and ref.shape[0] > face.box[3] - face.box[1]
+    assert find_faces("ref", ref)  # still shows a face
+
+
+def test_enrolled_face_restored_only_by_the_reference_fill(study):
+    out, _, res = study
+    rows = {r["fill"]: r for r in res["rows"]}
+    assert set(rows) == set(FILLS) and all(r["aligned"] == "hopper-face0" for r in rows.values())
+    assert rows["reference"]["backend"] == "reference" and rows["generic"]["backend"] == "telea"
+    assert rows["reference"]["sface_same"] and not rows["generic"]["sface_same"] and not rows["null"]["sface_same"]
+    assert rows["reference"]["hole_lpips"] < rows["generic"]["hole_lpips"]
+    s = json.loads((out / "enrolled.json").read_text())
+    assert s["faces"] == 1 and s["diff"]["reference-generic"]["sface_sim"]["mean"] > 0.3
+    assert len((out / "enrolled_rows.jsonl").read_text().splitlines()) == 3
+    assert any("Claim 1, enrolled faces (1;" in line for line in res["table"])
+
+
+def test_summary_pairs_the_same_faces():
+    rows = [{"face": f, "fill": fill, "backend": fill, "hole_psnr": p, "hole_ssim": 0.5, "hole_lpips": None,
+             "sface_sim": s, "sface_same": s > 0.363}
+            for f, base in (("a#0", 0.0), ("b#0", 1.0)) for fill, p, s in
+            (("reference", 20 + base, 0.8), ("generic", 15 + base, 0.1), ("null", 14 + base, 0.0))]
+    s = summarize(rows + [{**rows[0], "face": "c#0"}])  # c#0 has only a reference row: not paired, left out
+    assert s["faces"] == 2 and s["diff"]["reference-generic"]["hole_psnr"]["mean"] == pytest.approx(5.0)
+    assert s["fills"]["reference"]["sface_same"] == 1.0 and s["fills"]["null"]["sface_same"] == 0.0
+    assert np.isnan(s["fills"]["reference"]["hole_lpips"]["mean"])  # no ST-LPIPS: n/a, not zero

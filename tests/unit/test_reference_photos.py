@@ -1,0 +1,126 @@
+"""Reference photos of enrolled persons: kept beside the database (owner only), resolved at the
+authorized receiver, a missing one a clear error; the eavesdropper's fill never reads the database."""
+
+import shutil
+import stat
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from sdr_semcom import cli
+from sdr_semcom.generative import receiver_inpainter
+from sdr_semcom.privacy import DatabaseError, PrivacyDatabase
+from sdr_semcom.samples import fetch_face_samples
+
+
+@pytest.fixture
+def enrolled(tmp_path):
+    """A database in tmp/site/ with 'takeo' enrolled from one reference photo, through the CLI."""
+    site = tmp_path / "site"
+    site.mkdir()
+    photo = tmp_path / "takeo.png"
+    Image.open(fetch_face_samples() / "takeo.ppm").convert("RGB").save(photo)
+    run = CliRunner().invoke
+    assert run(cli.main, ["db", "create", str(site / "db.yaml")]).exit_code == 0
+    res = run(cli.main, ["db", "enroll", str(site / "db.yaml"), "--id", "takeo", "--reference", str(photo)])
+    assert res.exit_code == 0, res.output
+    assert "1 reference photo(s) kept" in res.output
+    return site / "db.yaml", photo
+
+
+def test_enrol_copies_the_reference_owner_only_and_stores_it_relative(enrolled):
+    path, photo = enrolled
+    db = PrivacyDatabase.load(path)
+    e = db.entry("takeo")
+    assert e.enrolled.references == ["db.references/takeo-1.png"] and len(e.enrolled.embeddings) == 1
+    folder, copy = path.parent / "db.references", path.parent / "db.references" / "takeo-1.png"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert copy.read_bytes() == photo.read_bytes()
+    assert db.reference_photos() == {"takeo": [copy]}
+    shown = CliRunner().invoke(cli.main, ["db", "show", str(path)]).output
+    assert "enrolled from 1 image(s), 1 reference photo(s)" in shown
+
+
+def test_the_database_and_its_photos_move_together(enrolled, tmp_path):
+    path, _ = enrolled
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(path.parent, moved)
+    shutil.rmtree(path.parent)
+    refs = PrivacyDatabase.load(moved / "db.yaml").reference_photos()
+    assert refs == {"takeo": [moved / "db.references" / "takeo-1.png"]}
+
+
+def test_a_missing_reference_is_an_error_naming_entry_and_file(enrolled):
+    path, _ = enrolled
+    (path.parent / "db.references" / "takeo-1.png").unlink()
+    db = PrivacyDatabase.load(path)
+    with pytest.raises(DatabaseError, match=r"entry 'takeo': reference photo 'db.references/takeo-1.png'.*not found"):
+        db.reference_photos()
+    with pytest.raises(DatabaseError, match="entry 'takeo'"):
+        receiver_inpainter("auth", db=db)
+    # the receiver command says so before receiving anything: one line, exit 1, no traceback
+    res = CliRunner().invoke(cli.main, ["rx", "--db", str(path), "--connect", "tcp://127.0.0.1:1"])
+    assert res.exit_code == 1 and "entry 'takeo'" in res.output and "Traceback" not in res.output, res.output
+
+
+def test_a_reference_that_is_not_an_image_is_an_error(enrolled):
+    path, _ = enrolled
+    (path.parent / "db.references" / "takeo-1.png").write_bytes(b"not an image")
+    with pytest.raises(Exception, match=r"entry 'takeo': reference photo .*takeo-1.png cannot be read"):
+        receiver_inpainter("auth", db=PrivacyDatabase.load(path))
+
+
+def test_enrolling_a_reference_without_a_face_fails(tmp_path):
+    path = tmp_path / "db.yaml"
+    PrivacyDatabase.default().save(path)
+    blank = tmp_path / "wall.png"
+    Image.fromarray(np.full((120, 120, 3), 90, np.uint8)).save(blank)
+    res = CliRunner().invoke(cli.main, ["db", "enroll", str(path), "--id", "nobody", "--reference", str(blank)])
+    assert res.exit_code == 1 and "no face found in reference photo" in res.output, res.output
+    assert not (tmp_path / "db.references").exists() and PrivacyDatabase.load(path).reference_photos() == {}
+    assert CliRunner().invoke(cli.main, ["db", "enroll", str(path), "--id", "nobody"]).exit_code == 2
+
+
+def test_only_the_authorized_receiver_gets_the_reference_backend(enrolled):
+    db = PrivacyDatabase.load(enrolled[0])
+    auth = receiver_inpainter("auth", "classical", db=db)
+    assert "reference" in auth.backends and auth.policy["face"][0] == "reference"
+    assert "reference" not in receiver_inpainter("eve", "classical").backends
+    with pytest.raises(ValueError, match="eavesdropper has no privacy database"):
+        receiver_inpainter("eve", db=db)
+
+
+def test_gnu_radio_block_restores_from_its_database_and_the_eavesdropper_has_none(enrolled):
+    import pmt
+
+    from sdr_semcom.blocks.generative_fill import GenerativeFill
+    from sdr_semcom.blocks.pdu import to_pdu
+    from sdr_semcom.link import rawimage
+    from sdr_semcom.privacy.detectors.faces import YuNet
+
+    path, photo = enrolled
+    img = np.asarray(Image.open(photo).convert("RGB"))
+    x, y, w, h = YuNet().detect_rows(img)[0][:4]
+    box = [float(x), float(y), float(x + w), float(y + h)]
+    masked = img.copy()
+    masked[int(y): int(y + h), int(x): int(x + w)] = 127
+    rows = [{"box": box, "removed": [int(x), int(y), int(x + w), int(y + h)], "entry": "takeo",
+             "text": "database entry takeo: a human face"}]
+    block = GenerativeFill("authorized", "classical", db_path=str(path))
+    out = block.handle(to_pdu(rawimage.encode(masked), {"regions": rows}))
+    assert pmt.to_python(pmt.car(out))["inpaint_backends"] == ["reference"]
+    with pytest.raises(ValueError, match="eavesdropper has no privacy database"):
+        GenerativeFill("eavesdropper", "classical", db_path=str(path))
+
+
+def test_rx_and_decode_build_the_authorized_stage_from_the_database(enrolled):
+    from sdr_semcom.reception import receiver_stage
+
+    path, _ = enrolled
+    assert "reference" in receiver_stage("auth", "semantic", "classical", db_path=path).backends
+    assert "reference" not in receiver_stage("auth", "semantic", "classical").backends
+    assert receiver_stage("auth", "raw", "classical", db_path=path) is None  # raw payload: no fill
+    with pytest.raises(ValueError, match="eavesdropper has no privacy database"):
+        receiver_stage("eve", "semantic", "classical", db_path=path)
