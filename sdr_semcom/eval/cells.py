@@ -524,7 +524,7 @@ class Scorer:
                             f"{j.name}_reid": bool(reidentify(j, probe, self.gallery[j.name], f.key))})
             out.append(row)
         for k, fnd in enumerate(p.sent.findings):
-            hole = _grown_hole(fnd["box"], sent_mask(p), p.margin)  # the guard's removed pixels of this region
+            hole = _grown_hole(fnd, sent_mask(p), p.margin)  # the guard's removed pixels of this region
             if not hole.any():
                 continue
             out.append({"kind": "region", **head, "region": k, "category": fnd["category"],
@@ -532,13 +532,17 @@ class Scorer:
         return out
 
 
-def _grown_hole(box, mask: np.ndarray, margin: float = DEFAULT_MARGIN) -> np.ndarray:
-    """The removed pixels of one region: ``mask`` inside the box grown by the guard's margin."""
+def _grown_hole(finding: dict, mask: np.ndarray, margin: float = DEFAULT_MARGIN) -> np.ndarray:
+    """The removed pixels of one region: ``mask`` inside the finding's ``removed`` bounds (the guard's,
+    a face's head region included), else inside its box grown by the guard's margin."""
     h, w = mask.shape
-    x0, y0, x1, y1 = box
-    mx, my = margin * (x1 - x0), margin * (y1 - y0)
     out = np.zeros_like(mask)
-    ya, yb = max(int(np.floor(y0 - my)), 0), min(int(np.ceil(y1 + my)), h)
-    xa, xb = max(int(np.floor(x0 - mx)), 0), min(int(np.ceil(x1 + mx)), w)
+    if finding.get("removed"):
+        xa, ya, xb, yb = finding["removed"]
+    else:
+        x0, y0, x1, y1 = finding["box"]
+        mx, my = margin * (x1 - x0), margin * (y1 - y0)
+        ya, yb = max(int(np.floor(y0 - my)), 0), min(int(np.ceil(y1 + my)), h)
+        xa, xb = max(int(np.floor(x0 - mx)), 0), min(int(np.ceil(x1 + mx)), w)
     out[ya:yb, xa:xb] = mask[ya:yb, xa:xb]
     return out
