@@ -36,7 +36,7 @@ import numpy as np
 from ..privacy.masking import DEFAULT_MARGIN
 from .attacks import EVE_FILLS, eve_fills, message_attack
 from .baselines import BASELINES, baseline
-from .identity import Face, find_faces, impostor_floor, judges, leak, reidentify
+from .identity import Face, find_faces, identity_margin, impostor_floor, judges, leak, reidentify
 from .quality import hole_quality, quality
 from .utility import detection_utility
 
@@ -502,7 +502,7 @@ class Scorer:
             for f in p.faces:  # a lost image shows nobody: no leak, no re-identification
                 row = {"kind": "face", **head, "face": f.key, "received": False, "iou": 0.0}
                 for j in self.judges:
-                    row.update({f"{j.name}_sim": None, f"{j.name}_leak": 0.0, f"{j.name}_reid": False,
+                    row.update({f"{j.name}_sim": None, f"{j.name}_leak": 0.0, f"{j.name}_idleak": 0.0, f"{j.name}_reid": False,
                                 f"{j.name}_same": False})
                 out.append(row)
             return out
@@ -519,8 +519,10 @@ class Scorer:
                 probe = j.embed(img, f)
                 sim = j.similarity(probe, self.gallery[j.name][f.key])
                 fl = self.floors[j.name]
+                idm = identity_margin(j, probe, self.gallery[j.name], f.key)
                 row.update({f"{j.name}_sim": round(sim, 4), f"{j.name}_margin": round(sim - j.threshold, 4),
                             f"{j.name}_leak": round(leak(sim, fl), 4), f"{j.name}_same": bool(sim >= j.threshold),
+                            f"{j.name}_idm": round(idm, 4), f"{j.name}_idleak": round(max(0.0, idm), 4),
                             f"{j.name}_reid": bool(reidentify(j, probe, self.gallery[j.name], f.key))})
             out.append(row)
         for k, fnd in enumerate(p.sent.findings):

@@ -7,7 +7,9 @@ Claims are measured at the sweep's highest SNR (the operating point; the plots s
    mean difference with its bootstrap 95 % CI, per category and over all regions.
 2. **The eavesdropper learns less than without privacy**: per judge, the leakage (similarity to the
    original above the impostor floor) of the eavesdropper's strongest fill and of the authorized
-   receiver, against the baselines; reduction = 1 - ours / no privacy; top-1 re-identification rates.
+   receiver, against the baselines; reduction = 1 - ours / no privacy; top-1 re-identification rates;
+   and the identity leakage (the identity margin's positive part, ``identity.identity_margin``), which
+   a judge's response to a content-free crop does not bias (the ``blank`` baseline shows that response).
 3. **The reconstruction keeps its utility**: faces YuNet still finds in place (IoU >= 0.5) and mean IoU.
 
 The claims are taken at one guard margin (the guard's default, 0.15, when the sweep has it, else its
@@ -83,6 +85,8 @@ def claims(rows: list[dict], seed: int = 0) -> dict:
             cur = eve_strong.setdefault(k, {"face": k})
             for j in judges:
                 cur[f"{j}_leak"] = max(cur.get(f"{j}_leak", 0.0), _num(r.get(f"{j}_leak")) if r.get(f"{j}_leak") is not None else 0.0)
+                if r.get(f"{j}_idleak") is not None:
+                    cur[f"{j}_idleak"] = max(cur.get(f"{j}_idleak", 0.0), _num(r.get(f"{j}_idleak")))
                 cur[f"{j}_reid"] = bool(cur.get(f"{j}_reid", False) or r.get(f"{j}_reid"))
                 cur[f"{j}_same"] = bool(cur.get(f"{j}_same", False) or r.get(f"{j}_same"))
                 s = r.get(f"{j}_sim")
@@ -93,9 +97,11 @@ def claims(rows: list[dict], seed: int = 0) -> dict:
     base = by.get("no_privacy", {})
     for j in judges:
         gal = floors[j]["gallery"]
-        for rx in ("no_privacy", "blur", "pixelate", "grey_box", "auth", "net_null", "eve", "eve_strongest"):
+        for rx in ("no_privacy", "blur", "pixelate", "grey_box", "blank", "auth", "net_null", "eve", "eve_strongest"):
             d = by.get(rx, {})
             ks = sorted(set(d) & set(base))
+            if not ks:
+                continue
             lk = np.array([_num(d[k].get(f"{j}_leak")) for k in ks])
             entry = {"leak": bootstrap_mean(lk, seed=seed),
                      "reid": bootstrap_mean([float(d[k].get(f"{j}_reid", False)) for k in ks], seed=seed),
@@ -104,6 +110,12 @@ def claims(rows: list[dict], seed: int = 0) -> dict:
                      "chance": 1 / gal if gal else float("nan")}
             if rx != "no_privacy":
                 entry["reduction"] = ratio_bootstrap(lk, [_num(base[k].get(f"{j}_leak")) for k in ks], seed=seed)
+            if all(d[k].get(f"{j}_idleak") is not None for k in ks):  # rows of runs before it have none
+                idl = np.array([_num(d[k].get(f"{j}_idleak")) for k in ks])
+                entry["idleak"] = bootstrap_mean(idl, seed=seed)
+                if rx != "no_privacy":
+                    entry["id_reduction"] = ratio_bootstrap(idl, [_num(base[k].get(f"{j}_idleak")) for k in ks],
+                                                            seed=seed)
             out["leakage"][f"{j}|{rx}"] = entry
     # 3. utility
     imgs = [r for r in rows if r["kind"] == "image" and r["snr"] in (snr, "baselines") and r.get("received")]
@@ -138,12 +150,16 @@ def table(c: dict) -> list[str]:
     judges = sorted({k.split("|")[0] for k in c["leakage"]})
     for key, e in c["leakage"].items():
         j, rx = key.split("|")
-        if rx not in ("no_privacy", "blur", "pixelate", "grey_box", "auth", "eve_strongest"):
+        if rx not in ("no_privacy", "blur", "pixelate", "grey_box", "blank", "auth", "eve_strongest"):
             continue
         red = f"; reduction {e['reduction'].format(100, 1, '%')}" if "reduction" in e else ""
         paper = PAPER["leakage"] if rx == "eve_strongest" and j == judges[0] else ""
         lines.append(f"| 2 leakage, {j} | {paper} | {rx}: leak above the impostor floor; top-1 re-id rate (chance "
                      f"{e['chance']:.2f}); reduction vs no privacy | {e['leak']}; re-id {e['reid'].mean:.2f}{red} |")
+        if "idleak" in e:
+            idr = f"; reduction {e['id_reduction'].format(100, 1, '%')}" if "id_reduction" in e else ""
+            lines.append(f"| 2 identity leakage, {j} | | {rx}: identity margin (similarity to the own face minus "
+                         f"the mean to the others), positive part; reduction vs no privacy | {e['idleak']}{idr} |")
     if c["message"]:
         m = c["message"]
         lines.append(f"| 2 sealed message | | eve: region count right / nearest-description hits (chance "
