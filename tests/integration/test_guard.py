@@ -119,7 +119,7 @@ def test_sealed_embedding_roundtrip_aligns_and_others_get_nothing(db):
         assert m.entry_id == want and m.score > 0.95 and m.text == text
     with pytest.raises(AuthenticationFailed):  # another database's secret
         unpack_findings(data, LinkKeys.from_secret(bytes(32), db.entries_hash), ctx)
-    assert parse_findings(data).region_count == 2 and len(data) == 5 + 16 + 12 + 4 + 2 * (9 + DIM) + 16
+    assert parse_findings(data).region_count == 2 and len(data) == 5 + 16 + 12 + 10 + 2 * (9 + DIM) + 16
 
 
 def test_plates_and_other_text_are_reported_under_their_own_entries(db):
