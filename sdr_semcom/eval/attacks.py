@@ -4,8 +4,8 @@ Threat model (README): the eavesdropper decodes the masked image from the featur
 the models and the guard's vocabulary, and lacks the database. Here it is made *stronger* than that:
 
 - **Fills**: it finds the removed regions from the grey fill in its decoded image, as many as the
-  sealed message's length says (:func:`eve_regions`: regions that merged, such as the head regions of
-  people side by side, are covered by rectangles) (``eval --eve-mask estimated``, the default; ``oracle`` hands it the
+  sealed message's length says (``generative.receiver.find_grey``: regions that merged, such as the head
+  regions of people side by side, are covered by rectangles) (``eval --eve-mask estimated``, the default; ``oracle`` hands it the
   exact removed pixels instead, an upper bound) and tries every public filler: Telea, the conditional network with its learned null embedding, and the
   public DCGAN face prior on the guess that every region is a face. Its *strongest* fill is, per face
   and per judge, the one most similar to the original (an oracle choice no real eavesdropper has).
@@ -50,69 +50,6 @@ def eve_fills(image: np.ndarray, mask: np.ndarray, boxes: list, available: tuple
         regions = [Region(tuple(b), cat) for b in boxes]
         out[name] = inp.fill(image, mask, regions).image
     return out
-
-
-def eve_regions(image: np.ndarray, count: int, tol: int = 20, min_side: int = 8, scale: int = 4,
-                cover: float = 0.98) -> list:
-    """The removed regions the eavesdropper finds in its decoded ``image``, knowing their ``count`` (the
-    sealed message's length) and that the guard removes rectangles filled with mid grey.
-
-    First :func:`~sdr_semcom.generative.receiver.find_grey` (the grey fill's box-like components). When
-    that finds fewer than ``count`` (regions that touch merge into one component that is not a box: the
-    heads of people side by side), the grey pixels it left are covered by rectangles, largest first
-    (on a grid ``scale`` times coarser), until ``cover`` of them are: every grey pixel is then inside a
-    region, and each rectangle is a guess at one removed box. Returns
-    :class:`~sdr_semcom.generative.Region` s (category ``'unknown'``), to use with
-    ``removed_mask(shape, regions, margin=0.0)``.
-    """
-    import cv2
-
-    from ..generative import Region, removed_mask
-    from ..generative.receiver import find_grey
-
-    found = [] if count <= 0 else find_grey(image, count)
-    if len(found) >= count:
-        return found
-    img = np.asarray(image)
-    near = (np.abs(img.astype(np.int16) - 127) <= tol).all(axis=2).astype(np.uint8)
-    k = np.ones((5, 5), np.uint8)
-    near = cv2.morphologyEx(cv2.morphologyEx(near, cv2.MORPH_OPEN, k), cv2.MORPH_CLOSE, k).astype(bool)
-    rest = near & ~removed_mask(near.shape, found, margin=0.0)
-    h, w = rest.shape
-    small = cv2.resize(rest.astype(np.uint8), (max(w // scale, 1), max(h // scale, 1)),
-                       interpolation=cv2.INTER_AREA) > 0
-    total, side = small.sum(), max(min_side // scale, 1)
-    out = list(found)
-    for _ in range(4 * count):
-        if total == 0 or small.sum() <= (1 - cover) * total:
-            break
-        x0, y0, x1, y1 = _largest_rectangle(small)
-        if x1 - x0 < side or y1 - y0 < side:
-            break
-        small[y0:y1, x0:x1] = False
-        out.append(Region((x0 * scale, y0 * scale, min(x1 * scale, w), min(y1 * scale, h))))
-    return out
-
-
-def _largest_rectangle(m: np.ndarray) -> tuple[int, int, int, int]:
-    """The largest all-True axis-aligned rectangle of the boolean matrix ``m``: (x0, y0, x1, y1), ends exclusive."""
-    best, best_rect = 0, (0, 0, 0, 0)
-    heights = np.zeros(m.shape[1] + 1, int)
-    for y in range(m.shape[0]):
-        heights[:-1] = np.where(m[y], heights[:-1] + 1, 0)
-        stack: list[int] = []
-        for x, hx in enumerate(heights):
-            start = x
-            while stack and heights[stack[-1]] >= hx:
-                top = stack.pop()
-                start = top
-                left = stack[-1] + 1 if stack else 0
-                area = heights[top] * (x - left)
-                if area > best:
-                    best, best_rect = area, (left, y + 1 - heights[top], x, y + 1)
-            stack.append(x)
-            del start
-    return best_rect
 
 
 @lru_cache(maxsize=1)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..privacy.masking import DEFAULT_MARGIN
-from .attacks import EVE_FILLS, eve_fills, eve_regions, message_attack
+from .attacks import EVE_FILLS, eve_fills, message_attack
 from .baselines import BASELINES, baseline
 from .identity import Face, find_faces, identity_margin, impostor_floor, judges, leak, reidentify
 from .quality import hole_quality, quality
@@ -395,7 +395,7 @@ def _opened_vectors(messages, db, codec) -> list[np.ndarray] | None:
 def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Models) -> dict:
     """Every receiver's reconstruction: name -> (image or None, mask, backends)."""
     from ..generative import regions_from_rows, removed_mask
-    from ..generative.receiver import removed_pixels
+    from ..generative.receiver import find_grey, removed_pixels
 
     s = models.settings
     out: dict = {}
@@ -427,7 +427,7 @@ def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Mod
         if s.eve_mask == "oracle":  # stronger than a real eavesdropper: the exact removed pixels
             mask, boxes = true_mask, [f["box"] for f in p.sent.findings]
         else:  # the grey fill it sees, and the region count the sealed message's length gives away
-            found = eve_regions(eve_item.image, eve_item.region_count or 0)
+            found = [] if eve_item.region_count == 0 else find_grey(eve_item.image, eve_item.region_count)
             mask = removed_mask(eve_item.image.shape[:2], found, margin=0.0)
             boxes = [r.box for r in found]
         k = ("eve", digest(eve_item.image, mask, np.array(boxes, float)), s.eve_fills)

@@ -31,13 +31,13 @@ def test_strongest_eve_fill_of_grace_hopper_is_not_reidentified(scene, judge_cls
     margin instead of the head region, SFace re-identifies her in the Telea fill (benchmarks/leak_probe.py)."""
     from sdr_semcom.eval.attacks import eve_fills
     from sdr_semcom.eval.baselines import blur
-    from sdr_semcom.eval.attacks import eve_regions
     from sdr_semcom.generative import removed_mask
+    from sdr_semcom.generative.receiver import find_grey
 
     hopper, res, face, images, faces = scene
     judge = judge_cls()
     gallery = {f.key: judge.embed(images[name], f) for name, fs in faces.items() for f in fs}
-    found = eve_regions(res.masked, len(res.removed))
+    found = find_grey(res.masked, len(res.removed))
     assert len(found) == len(res.removed) == 1
     mask = removed_mask(hopper.shape[:2], found, margin=0.0)
     assert (mask == res.mask).mean() > 0.99  # the grey fill gives the region away (the guard's own bounds)
@@ -56,10 +56,9 @@ def test_strongest_eve_fill_of_grace_hopper_is_not_reidentified(scene, judge_cls
 
 def test_eavesdropper_covers_merged_head_regions_with_rectangles(scene):
     """t1's six head regions touch and merge into grey blobs that are not boxes: the grey-fill finder
-    alone misses most of them; :func:`eve_regions` covers the grey with rectangles, so the eavesdropper
-    fills (and is scored on) nearly all removed pixels."""
-    from sdr_semcom.eval.attacks import eve_regions
-    from sdr_semcom.generative import removed_mask
+    alone misses most of them; ``find_grey`` covers the grey it left with rectangles (``cover_grey``),
+    so the eavesdropper fills (and is scored on) nearly all removed pixels."""
+    from sdr_semcom.generative import regions_from_fill, removed_mask
     from sdr_semcom.generative.receiver import find_grey
     from sdr_semcom.privacy import PrivacyDatabase, PrivacyGuard, default_backends
 
@@ -67,8 +66,8 @@ def test_eavesdropper_covers_merged_head_regions_with_rectangles(scene):
     res = PrivacyGuard(PrivacyDatabase.default(), default_backends(text=False)).process(group)
     assert len(res.removed) == 6
     shape = group.shape[:2]
-    boxlike = removed_mask(shape, find_grey(res.masked, 6), margin=0.0)
+    boxlike = removed_mask(shape, regions_from_fill(res.masked, tol=20), margin=0.0)
     assert (boxlike & res.mask).sum() < 0.5 * res.mask.sum()
-    found = eve_regions(res.masked, 6)
+    found = find_grey(res.masked, 6)
     mask = removed_mask(shape, found, margin=0.0)
     assert (mask & res.mask).sum() > 0.97 * res.mask.sum() and (mask & ~res.mask).sum() < 0.03 * res.mask.sum()
