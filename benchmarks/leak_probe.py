@@ -7,7 +7,9 @@ the original (aligned at the original's landmarks, as ``sdr-semcom eval`` scores
 - ``ring_only``: the image grey everywhere except a ring around the removed region (what the
   eavesdropper sees near the face: hair, ears, outline, clothes), the region itself grey;
 - ``<geometry>`` / ``<geometry>+telea``: the original with that geometry's region removed (grey fill),
-  then the same filled by Telea (a public filler the eavesdropper has);
+  then the same filled by Telea (a public filler the eavesdropper has); with ``--fills`` also
+  ``+eve`` (the null network's fill) and ``+eve_face_prior`` (the DCGAN face prior on every region), in
+  the regions the eavesdropper finds in the grey (``find_grey``), as ``sdr-semcom eval`` does;
 
 and top-1 re-identification against the gallery of the 7 originals. Columns: each face's similarity,
 their mean, ``leak`` (similarity above the impostor median, >= 0: the eval's leakage), ``idm`` (the
@@ -17,7 +19,10 @@ identity margin: similarity to the true face minus the mean similarity to the ot
 (``box0.15``: YuNet/CenterFace box grown by the margin on every side) and head regions
 (``masking.head_box``).
 
-    PYTHONPATH=$PWD python benchmarks/leak_probe.py [--geometries box0.15,head]
+    PYTHONPATH=$PWD python benchmarks/leak_probe.py [--geometries box0,box0.15,box0.3,head] [--fills]
+
+The ring attack: the gallery is every original masked by the same geometry and the probe the
+eavesdropper's grey view (no channel): a judge that matches what is left around the removed region.
 """
 
 from __future__ import annotations
@@ -86,10 +91,12 @@ def main() -> None:
             variants[g + "+telea"] = cv2.inpaint(variants[g], m.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
             if args.fills:
                 from sdr_semcom.eval.attacks import eve_fills
-                from sdr_semcom.generative.region import regions_from_fill
+                from sdr_semcom.generative import removed_mask
+                from sdr_semcom.generative.receiver import find_grey
 
-                found = regions_from_fill(variants[g], tol=0)
-                for k, v in eve_fills(variants[g], m, [r.box for r in found], ("eve", "eve_face_prior")).items():
+                found = find_grey(variants[g], len(dets[name]))  # as the eval's eavesdropper (no channel here)
+                em = removed_mask(m.shape, found, margin=0.0)
+                for k, v in eve_fills(variants[g], em, [r.box for r in found], ("eve", "eve_face_prior")).items():
                     variants[f"{g}+{k}"] = v
             if g == "box0.15":  # the ring around the guard's box only
                 ring = np.zeros_like(m)
