@@ -136,7 +136,8 @@ def main() -> None:
                   + f"{np.mean(sims):>8.3f}{leak:>7.3f}{np.mean(idm):>7.3f}{np.mean(np.maximum(idm, 0)):>7.3f}"
                   + f"{reid:>4}/{len(rows)}")
     print("\nring attack (gallery = the originals masked by the same geometry; probe = the eavesdropper's grey "
-          "view, no channel): top-1 re-identifications " + ", ".join(f"{g}/{j}: {n}/{len(rows)}" for (g, j), n in ring_rows.items()))
+          "view, no channel): top-1 re-identifications "
+          + ", ".join(f"{g}/{j}: {n}/{len(rows)}" for (g, j), n in ring_rows.items()))
     print("\nremoved share of the image: " + ", ".join(f"{k}={rows[0][k]}" for k in rows[0] if k.endswith("_frac")))
 
 

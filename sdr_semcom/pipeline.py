@@ -102,9 +102,8 @@ class SemanticTransmitter:
         header carries the original size for the receiver to restore. Boxes stay in the original
         image's pixels."""
         from .images import fit
-        from .privacy.masking import DILATE_PX
+        from .privacy.masking import DILATE_PX, HEAD_GROWTH
         from .privacy.text_encoder import text_encoder
-        from .privacy.masking import HEAD_GROWTH
         from .privacy.wire import DRAWN_BOX, DRAWN_HEAD, DRAWN_MASK, Context, Drawing, pack_findings
 
         findings, masked, mask = [], img, None

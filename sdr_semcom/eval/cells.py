@@ -502,8 +502,8 @@ class Scorer:
             for f in p.faces:  # a lost image shows nobody: no leak, no re-identification
                 row = {"kind": "face", **head, "face": f.key, "received": False, "iou": 0.0}
                 for j in self.judges:
-                    row.update({f"{j.name}_sim": None, f"{j.name}_leak": 0.0, f"{j.name}_idleak": 0.0, f"{j.name}_reid": False,
-                                f"{j.name}_same": False})
+                    row.update({f"{j.name}_sim": None, f"{j.name}_leak": 0.0, f"{j.name}_idleak": 0.0,
+                                f"{j.name}_reid": False, f"{j.name}_same": False})
                 out.append(row)
             return out
         if img.shape != p.original.shape:

@@ -168,8 +168,8 @@ def table(c: dict) -> list[str]:
                          f"the mean to the others), positive part; reduction vs no privacy | {e['idleak']}{idr} |")
     if c["message"]:
         m = c["message"]
-        lines.append(f"| 2 sealed message | | eve, each distinct message once: region count right / nearest-description hits (chance "
-                     f"{m['desc_chance']:.3f}) / id chance | {m['count_exact']} / {m['desc_hits']} / {m['id_chance']:.2f} |")
+        lines.append(f"| 2 sealed message | | eve, each distinct message once: region count right / "
+                     f"nearest-description hits (chance {m['desc_chance']:.3f}) / id chance | {m['count_exact']} / {m['desc_hits']} / {m['id_chance']:.2f} |")
     for rx, u in c["utility"].items():
         lines.append(f"| 3 utility | {PAPER['utility'] if rx == 'auth' else ''} | {rx}: YuNet detections / faces; "
                      f"faces found in place (IoU >= 0.5); mean IoU | {u['detected']}; {u['found'].mean:.2f}; "

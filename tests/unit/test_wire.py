@@ -5,8 +5,8 @@ from sdr_semcom.privacy.keying import DATABASE_DIFFERS, KEY_MISMATCH, KEY_OK, Au
 from sdr_semcom.privacy.quantize import EmbeddingQuantizer
 from sdr_semcom.privacy.text_encoder import DIM
 from sdr_semcom.privacy.masking import HEAD_GROWTH, head_box, removed_box
-from sdr_semcom.privacy.wire import (DRAWN_BOX, DRAWN_HEAD, DRAWN_MASK, FORMAT, Context, Drawing, pack_findings, packet_tag,
-                                     parse_findings, unpack_findings)
+from sdr_semcom.privacy.wire import (DRAWN_BOX, DRAWN_HEAD, DRAWN_MASK, FORMAT, Context, Drawing, pack_findings,
+                                     packet_tag, parse_findings, unpack_findings)
 
 SECRET = bytes(range(32))
 KEYS = LinkKeys.from_secret(SECRET, "entries-v1")
