@@ -1,6 +1,5 @@
 """The eavesdropper's strongest fill of a guarded face, judged against the shipped gallery (issue #10)."""
 
-import numpy as np
 import pytest
 
 from sdr_semcom.eval.identity import DlibJudge, SFaceJudge, find_faces, identity_margin, reidentify
