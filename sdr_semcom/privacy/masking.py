@@ -18,7 +18,8 @@ DEFAULT_MARGIN = 0.15
 #: default for faces (:func:`head_box`). The transmitter sends the growth it used. Chosen so that the
 #: identity judges' aligned crops (SFace's 112 px crop at the face's landmarks reaches up to 0.47 of the
 #: box's width beyond it sideways, 0.31 of its height up, 0.13 down on the evaluation set) hold nothing
-#: but the fill on all 7 faces of the evaluation set (``benchmarks/leak_probe.py``, docs/eval.md).
+#: but the fill on the evaluation set's faces (dlib's all 7; SFace's 6 of 7, and 12 px of the seventh:
+#: ``benchmarks/leak_probe.py``, docs/eval.md).
 HEAD_GROWTH = (0.5, 0.6, 0.2)
 
 
