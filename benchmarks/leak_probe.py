@@ -31,7 +31,7 @@ import argparse
 import numpy as np
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     import cv2
     import torch
 
@@ -48,7 +48,7 @@ def main() -> None:
                     help="boxM (the box grown by M on every side), head (HEAD_GROWTH), head:S/U/D (growth)")
     ap.add_argument("--fills", action="store_true", help="also the eavesdropper's fills (eval.attacks.eve_fills)")
     ap.add_argument("--ring", type=float, default=0.5, help="ring width, fraction of the box size")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     js = judges()
     images = {p.name: read_rgb(p) for p in default_images()}
     faces, dets = {}, {}
