@@ -54,7 +54,7 @@ from ..channels.spec import FadingSpec
 from ..privacy.masking import DEFAULT_MARGIN
 from .attacks import EVE_FILLS, eve_fills, message_attack
 from .baselines import BASELINES, baseline
-from .identity import Face, find_faces, impostor_floor, judges, leak, reidentify
+from .identity import Face, find_faces, identity_margin, impostor_floor, judges, leak, reidentify
 from .quality import hole_quality, quality
 from .utility import detection_utility
 
@@ -719,8 +719,8 @@ class Scorer:
             for f in p.faces:  # a lost image shows nobody: no leak, no re-identification
                 row = {"kind": "face", **head, "face": f.key, "received": False, "iou": 0.0}
                 for j in self.judges:
-                    row.update({f"{j.name}_sim": None, f"{j.name}_leak": 0.0, f"{j.name}_reid": False,
-                                f"{j.name}_same": False})
+                    row.update({f"{j.name}_sim": None, f"{j.name}_leak": 0.0, f"{j.name}_idleak": 0.0,
+                                f"{j.name}_reid": False, f"{j.name}_same": False})
                 out.append(row)
             return out
         if img.shape != p.original.shape:
@@ -736,12 +736,14 @@ class Scorer:
                 probe = j.embed(img, f)
                 sim = j.similarity(probe, self.gallery[j.name][f.key])
                 fl = self.floors[j.name]
+                idm = identity_margin(j, probe, self.gallery[j.name], f.key)
                 row.update({f"{j.name}_sim": round(sim, 4), f"{j.name}_margin": round(sim - j.threshold, 4),
                             f"{j.name}_leak": round(leak(sim, fl), 4), f"{j.name}_same": bool(sim >= j.threshold),
+                            f"{j.name}_idm": round(idm, 4), f"{j.name}_idleak": round(max(0.0, idm), 4),
                             f"{j.name}_reid": bool(reidentify(j, probe, self.gallery[j.name], f.key))})
             out.append(row)
         for k, fnd in enumerate(p.sent.findings):
-            hole = _grown_hole(fnd["box"], sent_mask(p), p.margin)  # the guard's removed pixels of this region
+            hole = _grown_hole(fnd, sent_mask(p), p.margin)  # the guard's removed pixels of this region
             if not hole.any():
                 continue
             out.append({"kind": "region", **head, "region": k, "category": fnd["category"],
@@ -749,13 +751,17 @@ class Scorer:
         return out
 
 
-def _grown_hole(box, mask: np.ndarray, margin: float = DEFAULT_MARGIN) -> np.ndarray:
-    """The removed pixels of one region: ``mask`` inside the box grown by the guard's margin."""
+def _grown_hole(finding: dict, mask: np.ndarray, margin: float = DEFAULT_MARGIN) -> np.ndarray:
+    """The removed pixels of one region: ``mask`` inside the finding's ``removed`` bounds (the guard's,
+    a face's head region included), else inside its box grown by the guard's margin."""
     h, w = mask.shape
-    x0, y0, x1, y1 = box
-    mx, my = margin * (x1 - x0), margin * (y1 - y0)
     out = np.zeros_like(mask)
-    ya, yb = max(int(np.floor(y0 - my)), 0), min(int(np.ceil(y1 + my)), h)
-    xa, xb = max(int(np.floor(x0 - mx)), 0), min(int(np.ceil(x1 + mx)), w)
+    if finding.get("removed"):
+        xa, ya, xb, yb = finding["removed"]
+    else:
+        x0, y0, x1, y1 = finding["box"]
+        mx, my = margin * (x1 - x0), margin * (y1 - y0)
+        ya, yb = max(int(np.floor(y0 - my)), 0), min(int(np.ceil(y1 + my)), h)
+        xa, xb = max(int(np.floor(x0 - mx)), 0), min(int(np.ceil(x1 + mx)), w)
     out[ya:yb, xa:xb] = mask[ya:yb, xa:xb]
     return out

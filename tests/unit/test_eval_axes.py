@@ -113,3 +113,29 @@ def test_pool_seeds_averages_measures_and_keeps_names():
     p = report.pool_seeds([a, b])
     assert p["face"] == "x#0" and p["seed"] == 0 and p["snr"] == 20.0
     assert p["sface_sim"] == 0.2 and p["sface_reid"] == 0.5 and p["sface_leak"] == pytest.approx(0.2)
+
+
+def test_identity_leakage_and_blank_pool_seeds_and_messages_count_once_per_seed(seeded_rows):
+    """wt-leak's idleak rows and blank baseline under the seed axis: the strongest fill's identity leakage is
+    taken per seed, then pooled per face; a seed's sealed message counts once however many SNR points got it."""
+    rows = [dict(r) for r in seeded_rows]
+    for r in rows:
+        if r["kind"] == "face":
+            hit = r["receiver"] == "eve" and r["snr"] == 20.0 and r["seed"] == 1 and r["face"] == "x#0"
+            r["sface_idleak"] = 0.9 if r["receiver"] == "no_privacy" else (0.4 if hit else 0.0)
+    rows += [{**_face("blank", f, BASELINE_CELL, 0, 0.12, False), "sface_idleak": 0.0} for f in ("x#0", "y#0", "z#0")]
+    for snr in (4.0, 20.0):
+        for seed in (0, 1):
+            rows.append({"kind": "message", "image": "x", "snr": snr, "seed": seed, "region_count": 3,
+                         "true_count": 3, "desc_hits": 1 if seed else 0, "desc_candidates": 162})
+    per = report.per_snr(rows)
+    e = per[20.0]["leakage"]["sface|eve_strongest"]
+    assert e["idleak"].n == 3 and e["idleak"].mean == pytest.approx((0.4 / 2) / 3)  # x: one seed of two
+    assert e["id_reduction"].mean == pytest.approx(1 - e["idleak"].mean / 0.9)
+    assert per[4.0]["leakage"]["sface|eve_strongest"]["idleak"].mean == 0.0
+    blank = per[20.0]["leakage"]["sface|blank"]
+    assert blank["leak"].mean == pytest.approx(0.12) and blank["idleak"].mean == 0.0
+    assert any("blank:" in line for line in report.table(per[20.0]))
+    m = per[20.0]["message"]
+    assert m["desc_hits"] == "1/6" and m["count_exact"] == "2/2"  # two distinct messages (seeds 0, 1), not four rows
+    assert any("/ +" in cell for cell in report.snr_table(per)[-1].split("|"))  # the identity leakage's reduction
