@@ -61,18 +61,26 @@ def main(verbose: int) -> None:
 @click.option("--margins", "margins", default="0.15", show_default=True,
               help="Guard margins to sweep, a list 0,0.15,0.3: leakage and fill quality per margin (claims table "
                    "at 0.15 when swept, else at the first margin).")
+@click.option("--seeds", type=click.IntRange(1), default=1, show_default=True,
+              help="Seeds per SNR point (channel noise, transmitter nonces); the CIs average each face / region "
+                   "over its seeds first.")
+@click.option("--codec-baselines", "codec_baselines", is_flag=False, flag_value="webp,webp_tiles,jpeg_rst",
+              default=None, metavar="[webp,webp_tiles,jpeg_rst]",
+              help="Also send each guarded image with these separation codecs (at our codec's bytes and packet "
+                   "count) over the same link; alone: all three.")
 @click.option("--enroll-references/--no-enroll-references", default=True, show_default=True,
               help="Claim 1 for enrolled faces too: each face enrolled with a reference made from its own photo "
                    "(transformed); reference restore vs generic fill vs null embedding (OUT/enrolled.json).")
 @click.option("--channel", type=click.Choice(FADING_MODELS), default=None,
-              help="Both links through Sionna's fading (.venv-sionna; 300 ns delay spread, 2.4 GHz; each receiver "
-                   "its own realisation, seeded per cell; then its CFO, clock error and SNR) instead of the "
-                   "standard 3-tap multipath. Rows and claims table name it.")
+              help="Every link of a cell (ours, the link and codec baselines) through Sionna's fading "
+                   "(.venv-sionna; 300 ns delay spread, 2.4 GHz; each receiver its own realisation, seeded per "
+                   "cell and seed; then its CFO, clock error and SNR) instead of the standard 3-tap multipath. "
+                   "Rows and claims table name it.")
 @click.option("--speed", type=click.FloatRange(0, 1e3), default=None, metavar="M_S",
               help="With --channel: receiver speed, m/s (default 0.83: 3 km/h).")
 @errors
 def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray_address, workers, eve_mask,
-             margins, enroll_references, channel, speed) -> None:
+             margins, seeds, codec_baselines, enroll_references, channel, speed) -> None:
     """Measure the paper's claims: embedding gain, leakage vs baselines, utility (claims table, rows, plots)."""
     from .channels.launch import SionnaMissing
     from .eval.cluster import ClusterError
@@ -82,7 +90,9 @@ def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray
         raise click.UsageError("--workers goes with --ray")
     try:
         res = evaluate(images, snr_spec, out, eve_snr, generator, size, resume, quick, ray_address, workers,
-                       eve_mask, margins, channel, speed, enroll_references=enroll_references)
+                       eve_mask, margins, seeds,
+                       tuple(c.strip() for c in (codec_baselines or "").split(",") if c.strip()), channel, speed,
+                       enroll_references=enroll_references)
     except SionnaMissing as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)

@@ -172,7 +172,9 @@ def margin_opt(note: str = ""):
     """``--margin``: the guard grows each removed region by this fraction of its size (the default is
     :data:`sdr_semcom.privacy.masking.DEFAULT_MARGIN`)."""
     return click.option("--margin", type=click.FloatRange(0, 2), default=0.15, show_default=True,
-                        help=f"Guard: grow each removed region by this fraction of its size on every side{note}.")
+                        help=f"Guard: grow each removed region by this fraction of its size on every side{note}; "
+                             "faces go with their head region (the face box grown by masking.HEAD_GROWTH: hair, "
+                             "ears), whatever the margin.")
 
 
 calibration_opt = click.option(

@@ -102,9 +102,9 @@ class SemanticTransmitter:
         header carries the original size for the receiver to restore. Boxes stay in the original
         image's pixels."""
         from .images import fit
-        from .privacy.masking import DILATE_PX
+        from .privacy.masking import DILATE_PX, HEAD_GROWTH
         from .privacy.text_encoder import text_encoder
-        from .privacy.wire import DRAWN_BOX, DRAWN_MASK, Context, Drawing, pack_findings
+        from .privacy.wire import DRAWN_BOX, DRAWN_HEAD, DRAWN_MASK, Context, Drawing, pack_findings
 
         findings, masked, mask = [], img, None
         if self.guard is not None:
@@ -117,10 +117,13 @@ class SemanticTransmitter:
                               self.session)
         vectors = text_encoder()([f.description for f in findings]) if findings else np.zeros((0, 0))
         msg_id = (MESSAGES_PER_IMAGE * self._images + EMBEDDING_SLOT) & 0xFFFF
-        drawing = Drawing(float(self.guard.margin), DILATE_PX) if self.guard is not None else Drawing()
+        drawing = Drawing()
+        if self.guard is not None:
+            drawing = Drawing(float(self.guard.margin), DILATE_PX, getattr(self.guard, "head", None) or HEAD_GROWTH)
         msgs.append((pack_findings([f.box for f in findings], vectors, self.keys,
                                    Context(self.codec.id, self.stream, msg_id, msgs[0][0]), self.embed_bits,
-                                   drawing, [DRAWN_MASK if f.pixel_mask else DRAWN_BOX for f in findings],
+                                   drawing, [DRAWN_HEAD if f.head else DRAWN_MASK if f.pixel_mask else DRAWN_BOX
+                                             for f in findings],
                                    packets=msgs[1][0], randbytes=self.randbytes),
                      PayloadType.EMBEDDING))
         self._images += 1
@@ -253,8 +256,7 @@ class SemanticReceiver:
         """Open one EMBEDDING message into ``item``; returns the opened sealed message (None: not
         sealed, not opened, or an eavesdropper)."""
         from .privacy.keying import KEY_OK, AuthenticationFailed
-        from .privacy.masking import removed_box
-        from .privacy.wire import DRAWN_MASK, Context, parse_findings
+        from .privacy.wire import Context, parse_findings
 
         try:
             msg = parse_findings(m.data)
@@ -294,7 +296,7 @@ class SemanticReceiver:
         shape = _image_shape(image_header)
         for box, vec, drawn in opened.regions:
             match = self.aligner.match(vec)
-            removed = removed_box(box, shape, opened.drawing.margin, drawn == DRAWN_MASK, opened.drawing.dilate_px)
+            removed = opened.drawing.removed(box, shape, drawn)
             item.regions.append({"box": list(box), "removed": list(removed), "entry": match.entry_id,
                                  "score": round(match.score, 3), "text": match.text if match.entry_id else None})
             item.vectors.append(np.asarray(vec, np.float32))

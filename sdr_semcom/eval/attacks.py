@@ -4,9 +4,10 @@ Threat model (README): the eavesdropper decodes the masked image from the featur
 the models and the guard's vocabulary, and lacks the database. Here it is made *stronger* than that:
 
 - **Fills**: it finds the removed regions from the grey fill in its decoded image, as many as the
-  sealed message's length says (``eval --eve-mask estimated``, the default; ``oracle`` hands it the
-  exact removed pixels instead, an upper bound) and tries every public filler: Telea, the conditional network with its learned null embedding, and the
-  public DCGAN face prior on the guess that every region is a face. Its *strongest* fill is, per face
+  sealed message's length says (``eval --eve-mask estimated``, the default: ``generative.receiver.find_grey``,
+  which covers regions that touch and merge, such as neighbours' head regions, with rectangles;
+  ``oracle`` hands it the exact removed pixels instead, an upper bound) and tries every public filler:
+  Telea, the conditional network with its learned null embedding, and the public DCGAN face prior on the guess that every region is a face. Its *strongest* fill is, per face
   and per judge, the one most similar to the original (an oracle choice no real eavesdropper has).
 - **Sealed message**: the EMBEDDING message is AES-256-GCM. What its length gives away is the region
   count (:func:`message_attack` checks it equals the true count). The nearest-description search

@@ -1,10 +1,11 @@
-"""Classical privacy baselines on the same removed regions: none, Gaussian blur, pixelation, grey box."""
+"""Classical privacy baselines on the same removed regions: none, Gaussian blur, pixelation, grey box; and
+``blank``, the whole image grey (nothing of anyone: what the judges give a content-free image)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-BASELINES = ("no_privacy", "blur", "pixelate", "grey_box")
+BASELINES = ("no_privacy", "blur", "pixelate", "grey_box", "blank")
 
 
 def blur(img: np.ndarray, mask: np.ndarray, kernel: int = 31) -> np.ndarray:
@@ -36,11 +37,19 @@ def grey_box(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return apply_mask(img, mask)
 
 
+def blank(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The whole image the guard's fill colour, whatever ``mask``: no pixel of anyone. The judges' scores
+    of it are the leakage floor of a content-free image (not zero: SFace gives a grey crop a cosine of
+    0.1-0.25 to any face)."""
+    del mask
+    return grey_box(img, np.ones(img.shape[:2], bool))
+
+
 def baseline(name: str, img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The image ``name`` (one of :data:`BASELINES`) makes of ``img`` with the removed pixels ``mask``."""
     if name == "no_privacy":
         return img.copy()
-    fn = {"blur": blur, "pixelate": pixelate, "grey_box": grey_box}.get(name)
+    fn = {"blur": blur, "pixelate": pixelate, "grey_box": grey_box, "blank": blank}.get(name)
     if fn is None:
         raise ValueError(f"unknown baseline {name!r}: one of {BASELINES}")
     return fn(img, mask)

@@ -1,22 +1,39 @@
 """One cell of the evaluation sweep: a pure function of its inputs and of the models that score it.
 
-A cell is one image, sent through the guard at one margin, at one SNR point (or the image's baselines,
-without channel). Its key is ``(image name, margin, snr)``, ``snr`` a float in dB or ``"baselines"``;
-:func:`run_cell` returns every row the cell contributes (each carries ``margin``) and the reconstructions
-the mosaic needs. Rows written before the margin was an axis have no ``margin``: they read as the
-guard's default (:data:`DEFAULT_MARGIN`), the only margin those runs used. The same function runs in the local loop
-of :func:`sdr_semcom.eval.run.run_eval` and in the Ray workers of :mod:`sdr_semcom.eval.cluster`, so a
-sweep's rows do not depend on where its cells ran.
+A cell is one image, sent through the guard at one margin, at one SNR point with one seed (or the
+image's baselines, without channel). Its key is ``(image name, margin, snr, seed)``, ``snr`` a float in
+dB or ``"baselines"`` (seed 0 only: nothing in it is random); :func:`run_cell` returns every row the cell
+contributes (each carries ``margin`` and ``seed``) and the reconstructions the mosaic needs. Rows written
+before the margin was an axis have no ``margin``: they read as the guard's default
+(:data:`DEFAULT_MARGIN`), the only margin those runs used; rows written before the seed was an axis have
+no ``seed``: they read as seed 0, which draws what those runs drew.
+
+The seed (``--seeds N``: seeds 0 .. N-1) draws the channel noise of both links (:func:`seeded_link`) and
+the transmitter's session id and sealing nonces (:meth:`Models.prepare`); seed 0 is what runs made
+before the seed was an axis. The fills themselves are deterministic (the face prior's candidates are
+seeded per inpainter, not per seed): they differ between seeds where the decoded images differ.
+
+The same function runs in the local loop of :func:`sdr_semcom.eval.run.run_eval` and in the Ray workers
+of :mod:`sdr_semcom.eval.cluster`, so a sweep's rows do not depend on where its cells ran.
 
 Per cell the image's own messages (ids 0, 1, 2: each image has its own transmitter) cross one PHY
-loopback (GNU Radio) with the eavesdropper's tap; the receivers decode, fill and are scored:
+loopback (GNU Radio) with the eavesdropper's tap, or with ``--channel`` Sionna's fading offline (every
+transmission of a cell goes through :func:`over_link`); the receivers decode, fill and are scored:
 
 - ``auth``: the authorized receiver as shipped (aligned embeddings);
 - ``net_true`` / ``net_null`` / ``net_other``: the same network with the true embedding, its null
   embedding, and the embedding of a region of another image (from that image's sealed message as sent,
   opened with the link's key; seeded choice);
 - ``eve``, ``eve_telea``, ``eve_face_prior``: the eavesdropper's fills (:mod:`.attacks`);
-- the ``baselines`` cell: :mod:`.baselines` on the guard's removed pixels.
+- ``blur_link``, ``pixelate_link``: the blur and pixelation baselines (:mod:`.baselines`, on the
+  guard's removed pixels) sent through the same codec over the authorized link at the cell's SNR, as
+  received (a second loopback: the rows of the receivers above do not change);
+- with ``CellSettings.codec_baselines`` (``--codec-baselines``): per separation codec
+  (:mod:`sdr_semcom.semantic.separation`: ``webp``, ``webp_tiles``, ``jpeg_rst``, each at the semantic
+  codec's bytes and packet count for this image), the same guarded image and sealed message over the
+  same link: ``auth`` and the eavesdropper's fills again, their rows with ``codec`` the baseline's
+  name (:func:`codec_baseline` tells them apart; the rows of our codec carry its id);
+- the ``baselines`` cell: :mod:`.baselines` on the guard's removed pixels, without channel.
 
 What a sweep computes once from all its images (the judges' gallery and floors, each image's opened
 vectors) is a :class:`Shared`; what a worker loads once (codec, database, guard, judges, inpainters)
@@ -37,14 +54,18 @@ from ..channels.spec import FadingSpec
 from ..privacy.masking import DEFAULT_MARGIN
 from .attacks import EVE_FILLS, eve_fills, message_attack
 from .baselines import BASELINES, baseline
-from .identity import Face, find_faces, impostor_floor, judges, leak, reidentify
+from .identity import Face, find_faces, identity_margin, impostor_floor, judges, leak, reidentify
 from .quality import hole_quality, quality
 from .utility import detection_utility
 
 log = logging.getLogger(__name__)
 NET_VARIANTS = ("net_true", "net_null", "net_other")
-RECEIVERS = ("auth",) + NET_VARIANTS + tuple(EVE_FILLS)
+LINK_BASELINES = ("blur", "pixelate")  # sent through the codec and the PHY too: receivers blur_link, pixelate_link
+RECEIVERS = ("auth",) + NET_VARIANTS + tuple(EVE_FILLS) + tuple(f"{b}_link" for b in LINK_BASELINES)
 BASELINE_CELL = "baselines"
+#: the separation codecs ``--codec-baselines`` sends (``sdr_semcom.semantic.separation.SYSTEMS``, less the
+#: JPEG stream that one lost packet breaks)
+CODEC_BASELINES = ("webp", "webp_tiles", "jpeg_rst")
 CACHE_ITEMS = 512  # per worker: memoised fills and scores (above the link's threshold SNR points repeat)
 DETECTIONS_KEPT = 8  # per worker: the guard's detections of the last images (re-masked per margin)
 
@@ -75,9 +96,14 @@ class CellSettings:
         Where the eavesdropper fills: ``'estimated'`` (what a real one has: the grey fill found in its
         decoded image, as many regions as the sealed message's length says) or ``'oracle'`` (the exact
         removed pixels and boxes: an upper bound on what it can rebuild).
+    seeds : int
+        Seeds of the channel noise and of the transmitter's nonces, 0 .. ``seeds`` - 1 (the seed axis).
+    codec_baselines : tuple of str
+        Separation codecs (of :data:`CODEC_BASELINES`) that also carry each guarded image.
     channel : FadingSpec or None
-        Both links through this Sionna fading model (:func:`sdr_semcom.link.faded.run_faded_link`: each
-        receiver its own realisation, seeded per cell by :func:`fading_seeds`, then its CFO, clock error and
+        Every transmission of a cell (:func:`over_link`: ours, the link baselines, the separation codecs)
+        through this Sionna fading model (:func:`sdr_semcom.link.faded.run_faded_link`: each receiver its
+        own realisation, seeded per cell and seed by :func:`fading_seeds`, then its CFO, clock error and
         SNR); None: the GNU Radio loopback with the standard impairments (3-tap multipath, CFO, clock).
     """
 
@@ -90,6 +116,8 @@ class CellSettings:
     seed: int = 0
     mosaic_snr: float | None = None
     eve_mask: str = "estimated"
+    seeds: int = 1
+    codec_baselines: tuple[str, ...] = ()
     channel: FadingSpec | None = None
 
 
@@ -106,17 +134,34 @@ def channel_fields(channel: FadingSpec | None) -> dict:
 
 
 def fading_seeds(key: tuple, seed: int = 0) -> dict[str, int]:
-    """Per cell and role, the seed of its fading realisation and noise (``key`` = (image, margin, snr)):
-    a hash, so that cells and the two receivers get independent realisations wherever they run."""
+    """Per cell and role, the seed of its fading realisation and noise: a hash, so that cells, seeds and the
+    two receivers get independent realisations wherever they run.
+
+    Parameters
+    ----------
+    key : tuple
+        The cell's key (:func:`cell_key`: image, margin, snr, seed); seed 0 (or a key without the seed,
+        from before the seed was an axis) hashes (image, margin, snr) alone: the realisations of the runs
+        made before.
+    seed : int
+        The sweep's seed (``CellSettings.seed``).
+
+    Output
+    ------
+    dict
+        ``{"auth": int, "eve": int}``, each in 1 .. 2**31 - 2.
+    """
     import zlib
 
+    if len(key) == 4 and not int(key[3]):
+        key = tuple(key[:3])
     return {role: 1 + zlib.crc32(repr((key, role, seed)).encode()) % (2**31 - 2) for role in ("auth", "eve")}
 
 
 @dataclass
 class Prepared:
     """One image after its transmitter (guard at ``margin``): original, what the guard sent, its faces,
-    its messages."""
+    its messages (seed 0, our codec) and ``sends``: every (codec, seed)'s messages (codec ``""``: ours)."""
 
     name: str
     original: np.ndarray
@@ -124,6 +169,16 @@ class Prepared:
     faces: list[Face]
     messages: list
     margin: float = DEFAULT_MARGIN
+    sends: dict = field(default_factory=dict)
+
+    def send(self, codec: str = "", seed: int = 0) -> list:
+        """The messages of ``codec`` (``""``: ours) with ``seed``'s nonces."""
+        if (codec, seed) == ("", 0):
+            return self.messages
+        try:
+            return self.sends[(codec, seed)]
+        except KeyError:
+            raise ValueError(f"{self.name}: nothing prepared for codec {codec or 'ours'!r}, seed {seed}") from None
 
 
 @dataclass
@@ -176,15 +231,55 @@ class CellResult:
 TIMING_FIELDS = ("wall_s", "cpu_s", "worker")
 
 
-def cell_key(image: str, snr, margin: float = DEFAULT_MARGIN) -> tuple:
-    """The key of a cell and of its rows (``image``, ``margin``, ``snr``): rows are written once per key."""
-    return (image, float(margin), snr)
+def cell_key(image: str, snr, margin: float = DEFAULT_MARGIN, seed: int = 0) -> tuple:
+    """The key of a cell and of its rows (``image``, ``margin``, ``snr``, ``seed``): rows are written once
+    per key."""
+    return (image, float(margin), snr, int(seed))
 
 
 def row_key(row: dict) -> tuple:
     """The cell a row belongs to (a row without ``margin``, from before the margin was an axis: the
-    guard's default)."""
-    return (row.get("image"), float(row.get("margin", DEFAULT_MARGIN)), row.get("snr"))
+    guard's default; without ``seed``, from before the seed was an axis: seed 0)."""
+    return (row.get("image"), float(row.get("margin", DEFAULT_MARGIN)), row.get("snr"), int(row.get("seed", 0)))
+
+
+def row_seed(row: dict) -> int:
+    """The seed of a row's cell (0 for rows without one)."""
+    return int(row.get("seed", 0))
+
+
+def codec_baseline(row: dict) -> bool:
+    """Whether a row is a separation codec's (``--codec-baselines``), not our codec's."""
+    return row.get("codec") in CODEC_BASELINES
+
+
+def seeded_link(link, seed: int):
+    """``link`` with seed ``seed``'s channel noise: each channel's noise seed moved by ``2 * seed`` (seed 0:
+    ``link`` itself; the two channels' seeds stay distinct)."""
+    from dataclasses import replace
+
+    if not seed:
+        return link
+    return replace(link, auth=replace(link.auth, seed=link.auth.seed + 2 * seed),
+                   eve=replace(link.eve, seed=link.eve.seed + 2 * seed))
+
+
+def tx_seed(sweep_seed: int, name: str, margin: float, seed: int = 0) -> str:
+    """What seeds an image's transmitter (session id, nonces): the sweep's seed, the image's name, a swept
+    margin and the seed axis (seed 0 and the default margin add nothing: the rows of older runs)."""
+    swept = "" if float(margin) == DEFAULT_MARGIN else f"/{float(margin)!r}"
+    return f"{sweep_seed}/{name}{swept}" + (f"#{int(seed)}" if seed else "")
+
+
+class _Guarded:
+    """The guard's result for one image at one margin, handed to each transmitter of that image (one per
+    seed and codec): the guard runs once."""
+
+    def __init__(self, result, margin: float) -> None:
+        self.result, self.margin = result, float(margin)
+
+    def process(self, img):
+        return self.result
 
 
 def report_margin(margins) -> float:
@@ -257,6 +352,14 @@ class Models:
         self._inpainters: dict = {}
         self._fills = _Lru()
         self._seen = _Lru()
+        self.separation: dict = {}
+        if settings.codec_baselines:
+            from ..semantic.separation import SYSTEMS
+
+            bad = [c for c in settings.codec_baselines if c not in CODEC_BASELINES]
+            if bad:
+                raise ValueError(f"codec baselines {bad}: choose among {', '.join(CODEC_BASELINES)}")
+            self.separation = {c: SYSTEMS[c]() for c in settings.codec_baselines}
 
     def prepare(self, name: str, source, max_side: int | None = None,
                 margin: float = DEFAULT_MARGIN) -> tuple[Prepared, PreparedInfo]:
@@ -269,25 +372,39 @@ class Models:
         """
         from ..images import fit, read_rgb
         from ..pipeline import SemanticTransmitter
+        from ..semantic.separation import AtBudget
 
         if self.guard is None:
             raise RuntimeError("Models(guard=False) cannot prepare images")
         img = source if isinstance(source, np.ndarray) else read_rgb(source)
         if max_side and max(img.shape[:2]) > max_side:
             img = fit(img, max_side)
-        # seeded session id and nonces (from the seed, the image's name and a swept margin): the run repeats
-        # byte for byte wherever a cell runs (serial, Ray), and no nonce repeats under the sweep's key across
-        # margins; the default margin keeps its rows of runs made before margins were swept (resume).
-        # An eval never goes on the air.
-        swept = "" if float(margin) == DEFAULT_MARGIN else f"/{float(margin)!r}"
-        seeded = random.Random(f"{self.settings.seed}/{name}{swept}")
-        tx = SemanticTransmitter(self.codec, self.guard, self.db, randbytes=seeded.randbytes)
+        # seeded session id and nonces (from the seed, the image's name, a swept margin and the seed axis:
+        # tx_seed): the run repeats byte for byte wherever a cell runs (serial, Ray), and no nonce repeats
+        # under the sweep's key across margins or seeds; the default margin and seed 0 keep the rows of runs
+        # made before margins and seeds were swept (resume). An eval never goes on the air.
         before, self.guard.margin = self.guard.margin, float(margin)
         try:
-            msgs, sent = tx.messages(img, self.settings.size)
+            guarded = _Guarded(self.guard.process(img), margin)  # once: every transmitter below sends it
         finally:
             self.guard.margin = before
-        p = Prepared(name, img, sent, find_faces(name, img), msgs, float(margin))
+        s = self.settings
+        sends, msgs, sent = {}, None, None
+        for seed in range(max(s.seeds, 1)):
+            seeded = random.Random(tx_seed(s.seed, name, margin, seed))
+            tx = SemanticTransmitter(self.codec, guarded, self.db, randbytes=seeded.randbytes)
+            m, snt = tx.messages(img, s.size)
+            if seed == 0:
+                msgs, sent = m, snt
+            else:
+                sends[("", seed)] = m
+            packets = m[1][0]  # our FEATURES packets: the separation codecs get the same bytes and count
+            for c, base in self.separation.items():
+                codec = AtBudget(base, sum(map(len, packets)), len(packets), max(map(len, packets)))
+                other = random.Random(tx_seed(s.seed, name, margin, seed) + f"/{c}")
+                sends[(c, seed)] = SemanticTransmitter(codec, guarded, self.db,
+                                                       randbytes=other.randbytes).messages(img, s.size)[0]
+        p = Prepared(name, img, sent, find_faces(name, img), msgs, float(margin), sends)
         gallery = {j.name: {f.key: j.embed(img, f) for f in p.faces} for j in self.judges}
         return p, PreparedInfo(name, gallery, _open_sent(msgs, self.db, self.codec), float(margin))
 
@@ -310,7 +427,7 @@ def run_cell(key: tuple, p: Prepared, shared: Shared, models: Models) -> CellRes
     import socket
     import time
 
-    name, margin, snr = key
+    name, margin, snr, _seed = key
     if (name, margin) != (p.name, p.margin):
         raise ValueError(f"cell {key}: prepared image is {p.name!r} at margin {p.margin}")
     t0, c0 = time.perf_counter(), time.process_time()
@@ -329,7 +446,7 @@ def _baselines_cell(key: tuple, p: Prepared, scorer: "Scorer") -> CellResult:
     mask = sent_mask(p)
     for b in BASELINES:
         img = baseline(b, p.original, mask)
-        rows += scorer.rows(p, img, {"margin": p.margin, "snr": BASELINE_CELL, "receiver": b}, mask)
+        rows += scorer.rows(p, img, {"margin": p.margin, "snr": BASELINE_CELL, "seed": key[3], "receiver": b}, mask)
         images[b] = img
     frac = round(float(mask.mean()), 6)  # the share of the image's pixels the guard removed at this margin
     rows = [{**r, "removed_frac": frac} if r["kind"] == "image" else r for r in rows]
@@ -338,23 +455,19 @@ def _baselines_cell(key: tuple, p: Prepared, scorer: "Scorer") -> CellResult:
 
 def _snr_cell(key: tuple, p: Prepared, shared: Shared, models: Models, scorer: "Scorer") -> CellResult:
     from ..config import DEMO_LINK
-    from ..link import loopback
     from ..pipeline import SemanticReceiver
 
     s = models.settings
-    snr = float(key[2])
+    snr, seed = float(key[2]), int(key[3])
     eve_snr = snr if s.eve_snr is None else s.eve_snr
-    link = DEMO_LINK.with_overrides(snr_db=snr, eve_snr_db=eve_snr)
-    if s.channel is None:
-        result = loopback.run_loopback(p.messages, link)
-    else:
-        from ..link.faded import run_faded_link
-
-        result = run_faded_link(p.messages, link, s.channel, fading_seeds(key, s.seed))
+    link = CellLink(seeded_link(DEMO_LINK.with_overrides(snr_db=snr, eve_snr_db=eve_snr), seed), s.channel,
+                    None if s.channel is None else fading_seeds(key, s.seed))
+    result = over_link(p.send("", seed), link)
     auth = {it.index: it for it in SemanticReceiver(models.codec, db=models.db).decode(result.rx["auth"].messages)}
     eve = {it.index: it for it in SemanticReceiver(models.codec).decode(result.rx["eve"].messages)}
     vectors = _opened_vectors(result.rx["auth"].messages, models.db, models.codec)
-    base = {"margin": p.margin, "snr": snr, "eve_snr": eve_snr, **channel_fields(s.channel)}
+    base = {"margin": p.margin, "snr": snr, "eve_snr": eve_snr, "seed": seed, "codec": models.codec.id,
+            **channel_fields(s.channel)}
     rows: list[dict] = []
     eve_item = eve.get(0)
     data = _embedding_data(result.rx["eve"].messages)
@@ -364,11 +477,82 @@ def _snr_cell(key: tuple, p: Prepared, shared: Shared, models: Models, scorer: "
                      "eve_region_count": None if eve_item is None else eve_item.region_count})
     images = {}
     outs = _receive(p, auth.get(0), eve_item, vectors, shared, models)
+    outs.update(_link_baselines(p, link, models, seed))
     for rx_name, (img, mask, backends) in outs.items():
         rows += scorer.rows(p, img, {**base, "receiver": rx_name, "backends": backends}, mask)
         if s.mosaic_snr is not None and snr == s.mosaic_snr and img is not None:
             images[rx_name] = img
+    for c, codec in models.separation.items():  # the same guarded image over the same link, another codec
+        res = over_link(p.send(c, seed), link)
+        got = {it.index: it for it in SemanticReceiver(codec, db=models.db).decode(res.rx["auth"].messages)}
+        got_eve = {it.index: it for it in SemanticReceiver(codec).decode(res.rx["eve"].messages)}
+        vecs = _opened_vectors(res.rx["auth"].messages, models.db, codec)
+        outs = _receive(p, got.get(0), got_eve.get(0), vecs, shared, models, nets=False)
+        for rx_name, (img, mask, backends) in outs.items():
+            rows += scorer.rows(p, img, {**base, "codec": c, "receiver": rx_name, "backends": backends}, mask)
     return CellResult(key, rows, images)
+
+
+@dataclass(frozen=True)
+class CellLink:
+    """The channel of one cell: what every transmission of it (:func:`over_link`) crosses.
+
+    Parameters
+    ----------
+    config : LinkConfig
+        Modulation, framing, per role the SNR, impairments and noise seed (:func:`seeded_link`).
+    fading : FadingSpec or None
+        A Sionna fading model (``--channel``) or None (the GNU Radio loopback's standard channel).
+    seeds : dict or None
+        With ``fading``: role -> seed of its realisation (:func:`fading_seeds` of the cell's key).
+    """
+
+    config: object
+    fading: FadingSpec | None = None
+    seeds: dict | None = None
+
+
+def over_link(messages: list, link: CellLink, roles: tuple[str, ...] = ("auth", "eve")):
+    """One transmission of a cell (ours, a link baseline's, a separation codec's) through ``link``, received by
+    ``roles``: the GNU Radio loopback with ``link.config``'s channels, or with ``link.fading`` Sionna's fading
+    offline (:func:`sdr_semcom.link.faded.run_faded_link`, the cell's realisations ``link.seeds``). Every
+    transmission of a cell goes through here, so all of them see the same channel model (and, each from
+    its start, the same realisation and noise seeds).
+
+    Input
+    -----
+    messages : list
+        The transmitter's messages (as for :func:`~sdr_semcom.link.loopback.run_loopback`).
+
+    Output
+    ------
+    :class:`~sdr_semcom.link.loopback.LoopbackResult`
+    """
+    if link.fading is None:
+        from ..link import loopback
+
+        return loopback.run_loopback(messages, link.config, roles=roles)
+    from ..link.faded import run_faded_link
+
+    return run_faded_link(messages, link.config, link.fading, link.seeds, roles=roles)
+
+
+def _link_baselines(p: Prepared, link: CellLink, models: Models, seed: int) -> dict:
+    """Blur and pixelation of the removed pixels sent through our codec over the authorized link (no guard,
+    nothing sealed: one transmitter, seeded as the image's): receiver name -> (image or None, mask, backends)."""
+    from ..pipeline import SemanticReceiver, SemanticTransmitter
+
+    mask = sent_mask(p)
+    seeded = random.Random(tx_seed(models.settings.seed, p.name, p.margin, seed) + "/link-baselines")
+    tx = SemanticTransmitter(models.codec, randbytes=seeded.randbytes)
+    msgs = [m for b in LINK_BASELINES for m in tx.messages(baseline(b, p.original, mask), models.settings.size)[0]]
+    res = over_link(msgs, link, roles=("auth",))
+    got = {it.index: it for it in SemanticReceiver(models.codec).decode(res.rx["auth"].messages)}
+    out = {}
+    for i, b in enumerate(LINK_BASELINES):
+        item = got.get(i)
+        out[f"{b}_link"] = (None, None, None) if item is None or item.image is None else (item.image, mask, [b])
+    return out
 
 
 def sent_mask(p: Prepared) -> np.ndarray:
@@ -423,15 +607,16 @@ def _opened_vectors(messages, db, codec) -> list[np.ndarray] | None:
     return None if data is None or header is None else _open(data, header, db, codec)
 
 
-def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Models) -> dict:
-    """Every receiver's reconstruction: name -> (image or None, mask, backends)."""
+def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Models, nets: bool = True) -> dict:
+    """Every receiver's reconstruction: name -> (image or None, mask, backends) (``nets``: with the network
+    variants :data:`NET_VARIANTS`; else ``auth`` and the eavesdropper's fills only)."""
     from ..generative import regions_from_rows, removed_mask
     from ..generative.receiver import find_grey, removed_pixels
 
     s = models.settings
     out: dict = {}
     if auth_item is None or auth_item.image is None:
-        for n in ("auth",) + NET_VARIANTS:
+        for n in ("auth",) + (NET_VARIANTS if nets else ()):
             out[n] = (None, None, None)
     else:
         rows = auth_item.regions
@@ -441,6 +626,7 @@ def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Mod
         img = auth_item.image
         r = _fill(models, models.inpainter("authorized", s.generator), ("auth", s.generator), img, mask, regions)
         out["auth"] = (r.image, mask, r.backends)
+    if nets and auth_item is not None and auth_item.image is not None:
         net = models.inpainter("authorized", "network")
         r = _fill(models, net, ("net",), img, mask, regions)
         out["net_true"] = (r.image, mask, r.backends)
@@ -533,8 +719,8 @@ class Scorer:
             for f in p.faces:  # a lost image shows nobody: no leak, no re-identification
                 row = {"kind": "face", **head, "face": f.key, "received": False, "iou": 0.0}
                 for j in self.judges:
-                    row.update({f"{j.name}_sim": None, f"{j.name}_leak": 0.0, f"{j.name}_reid": False,
-                                f"{j.name}_same": False})
+                    row.update({f"{j.name}_sim": None, f"{j.name}_leak": 0.0, f"{j.name}_idleak": 0.0,
+                                f"{j.name}_reid": False, f"{j.name}_same": False})
                 out.append(row)
             return out
         if img.shape != p.original.shape:
@@ -550,12 +736,14 @@ class Scorer:
                 probe = j.embed(img, f)
                 sim = j.similarity(probe, self.gallery[j.name][f.key])
                 fl = self.floors[j.name]
+                idm = identity_margin(j, probe, self.gallery[j.name], f.key)
                 row.update({f"{j.name}_sim": round(sim, 4), f"{j.name}_margin": round(sim - j.threshold, 4),
                             f"{j.name}_leak": round(leak(sim, fl), 4), f"{j.name}_same": bool(sim >= j.threshold),
+                            f"{j.name}_idm": round(idm, 4), f"{j.name}_idleak": round(max(0.0, idm), 4),
                             f"{j.name}_reid": bool(reidentify(j, probe, self.gallery[j.name], f.key))})
             out.append(row)
         for k, fnd in enumerate(p.sent.findings):
-            hole = _grown_hole(fnd["box"], sent_mask(p), p.margin)  # the guard's removed pixels of this region
+            hole = _grown_hole(fnd, sent_mask(p), p.margin)  # the guard's removed pixels of this region
             if not hole.any():
                 continue
             out.append({"kind": "region", **head, "region": k, "category": fnd["category"],
@@ -563,13 +751,17 @@ class Scorer:
         return out
 
 
-def _grown_hole(box, mask: np.ndarray, margin: float = DEFAULT_MARGIN) -> np.ndarray:
-    """The removed pixels of one region: ``mask`` inside the box grown by the guard's margin."""
+def _grown_hole(finding: dict, mask: np.ndarray, margin: float = DEFAULT_MARGIN) -> np.ndarray:
+    """The removed pixels of one region: ``mask`` inside the finding's ``removed`` bounds (the guard's,
+    a face's head region included), else inside its box grown by the guard's margin."""
     h, w = mask.shape
-    x0, y0, x1, y1 = box
-    mx, my = margin * (x1 - x0), margin * (y1 - y0)
     out = np.zeros_like(mask)
-    ya, yb = max(int(np.floor(y0 - my)), 0), min(int(np.ceil(y1 + my)), h)
-    xa, xb = max(int(np.floor(x0 - mx)), 0), min(int(np.ceil(x1 + mx)), w)
+    if finding.get("removed"):
+        xa, ya, xb, yb = finding["removed"]
+    else:
+        x0, y0, x1, y1 = finding["box"]
+        mx, my = margin * (x1 - x0), margin * (y1 - y0)
+        ya, yb = max(int(np.floor(y0 - my)), 0), min(int(np.ceil(y1 + my)), h)
+        xa, xb = max(int(np.floor(x0 - mx)), 0), min(int(np.ceil(x1 + mx)), w)
     out[ya:yb, xa:xb] = mask[ya:yb, xa:xb]
     return out

@@ -11,6 +11,8 @@ The floors are computed, not assumed: :func:`impostor_floor` is the similarity t
 of the evaluation set get from the judge (median and max over all pairs); the leakage of a face is its
 similarity to the original above that floor (:func:`leak`), and :func:`reidentify` asks whether it is
 nearest to its own original in a gallery of every evaluated face (top-1; chance is 1 / gallery size).
+:func:`identity_margin` (similarity to the own original minus the mean similarity to the others) is the
+leakage measure a judge's response to a content-free crop does not bias: a grey image scores about 0.
 """
 
 from __future__ import annotations
@@ -137,6 +139,20 @@ def impostor_floor(judge, gallery: dict[str, np.ndarray]) -> Floor:
 def leak(sim: float, floor: Floor) -> float:
     """Identity leakage of a face: its similarity to the original above the impostor median (>= 0)."""
     return max(0.0, sim - floor.impostor_median)
+
+
+def identity_margin(judge, probe: np.ndarray, gallery: dict[str, np.ndarray], true_key: str) -> float:
+    """The identity margin of ``probe``: its similarity to its own original minus its mean similarity to
+    the other faces of ``gallery``.
+
+    A content-free probe (a grey crop) is as alike to every face as to its own, so its margin is about
+    0 whatever the judge's response to grey: unlike :func:`leak`, which counts SFace's 0.1-0.2 cosine
+    of a grey crop to any face as leakage, the margin measures identity only (issue #10).
+    """
+    others = [judge.similarity(probe, e) for k, e in gallery.items() if k != true_key]
+    if not others:
+        return float("nan")
+    return judge.similarity(probe, gallery[true_key]) - float(np.mean(others))
 
 
 def reidentify(judge, probe: np.ndarray, gallery: dict[str, np.ndarray], true_key: str) -> bool:

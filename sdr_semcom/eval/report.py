@@ -1,14 +1,26 @@
 """The claims table, CSV, plots and mosaics of an evaluation (from its rows, so ``--resume`` rebuilds them).
 
-Claims are measured at the sweep's highest SNR (the operating point; the plots show every point):
+The claims are measured at every SNR point of the sweep (:func:`per_snr`, ``claims.json``'s ``per_snr``
+and the compact per-SNR table of ``claims.md``); the full table is printed at the headline SNR, the
+sweep's highest (the operating point; the plots show every point):
 
 1. **The embedding helps the generator**: the same network with the true embedding vs its null embedding
    and vs an embedding from another image; paired over the removed regions (same boxes, same weights),
    mean difference with its bootstrap 95 % CI, per category and over all regions.
 2. **The eavesdropper learns less than without privacy**: per judge, the leakage (similarity to the
    original above the impostor floor) of the eavesdropper's strongest fill and of the authorized
-   receiver, against the baselines; reduction = 1 - ours / no privacy; top-1 re-identification rates.
+   receiver, against the baselines; reduction = 1 - ours / no privacy; top-1 re-identification rates;
+   and the identity leakage (the identity margin's positive part, ``identity.identity_margin``), which
+   a judge's response to a content-free crop does not bias (the ``blank`` baseline shows that response).
 3. **The reconstruction keeps its utility**: faces YuNet still finds in place (IoU >= 0.5) and mean IoU.
+
+Seeds (``--seeds``): each face and each region is averaged over its seeds first (a rate, such as top-1
+re-identification, becomes the share of its seeds), then the bootstrap resamples faces / regions as with
+one seed: the seeds of one face are never counted as independent samples, and ``n`` stays the number of
+faces / regions. The blur and pixelation sent through the link (``blur_link``, ``pixelate_link``) are
+compared with the same no-privacy original as the other receivers. The rows of the separation codecs
+(``--codec-baselines``) are left out of the claims and get their own per-SNR table
+(:func:`codec_table`): the authorized receiver's and the eavesdropper's figures per codec.
 
 The claims are taken at one guard margin (the guard's default, 0.15, when the sweep has it, else its
 first margin). A sweep of several margins (``--margins``) adds the table "leakage vs guard margin"
@@ -25,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cells import report_margin, row_margin
+from .cells import codec_baseline, report_margin, row_margin, row_seed
 from .stats import Estimate, bootstrap_mean, paired_bootstrap, ratio_bootstrap, relative_change
 
 #: the paper's figures (its abstract: arXiv 2509.08142); its tables' per-metric values are not quoted here
@@ -35,6 +47,13 @@ PAPER = {
     "utility": "generalises to unseen image tasks (no figure)",
 }
 EVE_VARIANTS = ("eve", "eve_telea", "eve_face_prior")
+LEAK_RECEIVERS = ("no_privacy", "blur", "pixelate", "grey_box", "blank", "blur_link", "pixelate_link", "auth",
+                  "net_null", "eve", "eve_strongest")
+UTILITY_RECEIVERS = ("no_privacy", "blur", "pixelate", "grey_box", "blur_link", "pixelate_link", "auth", "net_true",
+                     "eve", "eve_strongest")
+#: a row's fields that name what it measured (never averaged over seeds)
+_IDS = frozenset({"kind", "image", "face", "region", "category", "receiver", "snr", "eve_snr", "margin", "seed",
+                  "codec", "backends", "channel"})
 
 
 def _num(v) -> float:
@@ -57,18 +76,61 @@ def channel_label(rows: list[dict], snr) -> str:
     return ", ".join(sorted(names)) or "standard"
 
 
-def claims(rows: list[dict], seed: int = 0) -> dict:
-    """Every claim's figures from the rows (see the module's docstring)."""
-    snr = claim_snr(rows)
+def link_rows(rows: list[dict], codec: str | None = None) -> list[dict]:
+    """The rows of one link codec: ``None``, ours (the separation codecs' rows left out); a separation
+    codec's name: its rows, with the floors and the baselines cell's rows (no link, no codec)."""
+    if codec is None:
+        return [r for r in rows if not codec_baseline(r)]
+    return [r for r in rows if r["kind"] == "floor" or r.get("snr") == "baselines" or r.get("codec") == codec]
+
+
+def pool_seeds(group: list[dict]) -> dict:
+    """One face's or region's rows (one per seed) -> one row: each measure averaged over the seeds that have
+    it (booleans as rates; ``None`` left out, ``None`` when no seed has it); the naming fields of the first."""
+    if len(group) == 1:
+        return group[0]
+    out = dict(group[0])
+    for k in {k for r in group for k in r} - _IDS:
+        vals = [r.get(k) for r in group]
+        nums = [float(v) for v in vals if isinstance(v, (bool, int, float))]
+        if len(nums) == sum(v is not None for v in vals):  # numbers (or bools) only: averaged
+            out[k] = float(np.mean(nums)) if nums else None
+    return out
+
+
+def _strongest(group: list[dict], judges: list[str]) -> dict:
+    """Per judge, the eavesdropper's fill (of one face, one seed) most similar to the original."""
+    cur: dict = {"face": group[0]["face"]}
+    for r in group:
+        for j in judges:
+            lk = r.get(f"{j}_leak")
+            cur[f"{j}_leak"] = max(cur.get(f"{j}_leak", 0.0), _num(lk) if lk is not None else 0.0)
+            if r.get(f"{j}_idleak") is not None:
+                cur[f"{j}_idleak"] = max(cur.get(f"{j}_idleak", 0.0), _num(r.get(f"{j}_idleak")))
+            cur[f"{j}_reid"] = bool(cur.get(f"{j}_reid", False) or r.get(f"{j}_reid"))
+            cur[f"{j}_same"] = bool(cur.get(f"{j}_same", False) or r.get(f"{j}_same"))
+            s = r.get(f"{j}_sim")
+            if s is not None:
+                cur[f"{j}_sim"] = max(cur.get(f"{j}_sim", -np.inf), s)
+        cur["iou"] = max(cur.get("iou", 0.0), r.get("iou") or 0.0)
+    return cur
+
+
+def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) -> dict:
+    """Every claim's figures from the rows (see the module's docstring) at ``snr`` (None: the highest), over
+    the rows of ``codec``'s link (None: ours; :func:`link_rows`), each face / region pooled over its seeds."""
+    rows = link_rows(rows, codec)
+    snr = claim_snr(rows) if snr is None else snr
     out: dict = {"snr": snr, "channel": channel_label(rows, snr), "embedding": {}, "leakage": {}, "utility": {},
                  "message": {}}
     floors = {r["judge"]: r for r in rows if r["kind"] == "floor"}
     out["floors"] = floors
-    # 1. embedding gain, paired by (image, region)
+    # 1. embedding gain, paired by (image, region), each region's seeds pooled first
     reg = {}
     for r in rows:
         if r["kind"] == "region" and r["snr"] == snr:
-            reg.setdefault(r["receiver"], {})[(r["image"], r["region"])] = r
+            reg.setdefault(r["receiver"], {}).setdefault((r["image"], r["region"]), []).append(r)
+    reg = {rx: {k: pool_seeds(g) for k, g in d.items()} for rx, d in reg.items()}
     true = reg.get("net_true", {})
     for other in ("net_null", "net_other"):
         o = reg.get(other, {})
@@ -82,32 +144,34 @@ def claims(rows: list[dict], seed: int = 0) -> dict:
                 "rel_psnr": relative_change(col(true, "hole_psnr"), col(o, "hole_psnr"), seed=seed),
                 "rel_ssim": relative_change(col(true, "hole_ssim"), col(o, "hole_ssim"), seed=seed),
                 "red_lpips": Estimate(-lp.mean, -lp.hi, -lp.lo, lp.n)}
-    # 2. leakage per judge
+    if "hole_psnr" in next(iter(reg.get("auth", {}).values()), {}):
+        out["auth_hole_psnr"] = bootstrap_mean([_num(r["hole_psnr"]) for r in reg["auth"].values()], seed=seed)
+    # 2. leakage per judge: per face, its seeds (the eavesdropper's strongest fill: per seed, then pooled)
     faces = [r for r in rows if r["kind"] == "face"]
     judges = sorted(floors)
-    by = {}
+    raw: dict = {}
     for r in faces:
         if r["snr"] in (snr, "baselines"):
-            by.setdefault(r["receiver"], {})[r["face"]] = r
-    eve_strong = {}
+            r = {**r, "found": float((r.get("iou") or 0) >= 0.5)}
+            raw.setdefault(r["receiver"], {}).setdefault(r["face"], []).append(r)
+    groups: dict = {}
     for v in EVE_VARIANTS:
-        for k, r in by.get(v, {}).items():
-            cur = eve_strong.setdefault(k, {"face": k})
-            for j in judges:
-                cur[f"{j}_leak"] = max(cur.get(f"{j}_leak", 0.0), _num(r.get(f"{j}_leak")) if r.get(f"{j}_leak") is not None else 0.0)
-                cur[f"{j}_reid"] = bool(cur.get(f"{j}_reid", False) or r.get(f"{j}_reid"))
-                cur[f"{j}_same"] = bool(cur.get(f"{j}_same", False) or r.get(f"{j}_same"))
-                s = r.get(f"{j}_sim")
-                if s is not None:
-                    cur[f"{j}_sim"] = max(cur.get(f"{j}_sim", -np.inf), s)
-            cur["iou"] = max(cur.get("iou", 0.0), r.get("iou") or 0.0)
-    by["eve_strongest"] = eve_strong
+        for k, g in raw.get(v, {}).items():
+            for r in g:
+                groups.setdefault(k, {}).setdefault(row_seed(r), []).append(r)
+    raw["eve_strongest"] = {}
+    for k, per in groups.items():
+        strong = [_strongest(g, judges) for g in per.values()]
+        raw["eve_strongest"][k] = [{**x, "found": float(x["iou"] >= 0.5)} for x in strong]
+    by = {rx: {k: pool_seeds(g) for k, g in d.items()} for rx, d in raw.items()}
     base = by.get("no_privacy", {})
     for j in judges:
         gal = floors[j]["gallery"]
-        for rx in ("no_privacy", "blur", "pixelate", "grey_box", "auth", "net_null", "eve", "eve_strongest"):
+        for rx in LEAK_RECEIVERS:
             d = by.get(rx, {})
             ks = sorted(set(d) & set(base))
+            if not ks:
+                continue
             lk = np.array([_num(d[k].get(f"{j}_leak")) for k in ks])
             entry = {"leak": bootstrap_mean(lk, seed=seed),
                      "reid": bootstrap_mean([float(d[k].get(f"{j}_reid", False)) for k in ks], seed=seed),
@@ -116,17 +180,40 @@ def claims(rows: list[dict], seed: int = 0) -> dict:
                      "chance": 1 / gal if gal else float("nan")}
             if rx != "no_privacy":
                 entry["reduction"] = ratio_bootstrap(lk, [_num(base[k].get(f"{j}_leak")) for k in ks], seed=seed)
+            if all(d[k].get(f"{j}_idleak") is not None for k in ks):  # rows of runs before it have none
+                idl = np.array([_num(d[k].get(f"{j}_idleak")) for k in ks])
+                entry["idleak"] = bootstrap_mean(idl, seed=seed)
+                if rx != "no_privacy":
+                    entry["id_reduction"] = ratio_bootstrap(idl, [_num(base[k].get(f"{j}_idleak")) for k in ks],
+                                                            seed=seed)
             out["leakage"][f"{j}|{rx}"] = entry
     # 3. utility
-    imgs = [r for r in rows if r["kind"] == "image" and r["snr"] in (snr, "baselines") and r.get("received")]
-    for rx in ("no_privacy", "blur", "pixelate", "grey_box", "auth", "net_true", "eve", "eve_strongest"):
+    at = [r for r in rows if r["kind"] == "image" and r["snr"] in (snr, "baselines")]
+    out["received"] = {rx: f"{sum(bool(r.get('received')) for r in mine)}/{len(mine)}"
+                       for rx in ("auth", "eve", "blur_link") if (mine := [r for r in at if r["receiver"] == rx])}
+    imgs = [r for r in at if r.get("received")]
+    whole: dict = {}
+    for r in imgs:
+        if r["receiver"] == "auth" and r.get("psnr") is not None:
+            whole.setdefault(r["image"], []).append(r)
+    if whole:  # the authorized receiver's whole image (codec and fill), each image pooled over its seeds
+        out["auth_psnr"] = bootstrap_mean([_num(pool_seeds(g)["psnr"]) for g in whole.values()], seed=seed)
+    for rx in UTILITY_RECEIVERS:
         d = by.get(rx, {})
         ks = sorted(d)
         mine = [r for r in imgs if r["receiver"] == rx]
         out["utility"][rx] = {"detected": f"{sum(r['detected'] for r in mine)}/{sum(r['faces'] for r in mine)}"
-                              if mine else "n/a","found": bootstrap_mean([float((d[k].get("iou") or 0) >= 0.5) for k in ks], seed=seed),
+                              if mine else "n/a",
+                              "found": bootstrap_mean([_num(d[k].get("found")) for k in ks], seed=seed),
                               "iou": bootstrap_mean([_num(d[k].get("iou")) for k in ks], seed=seed)}
-    msgs = [r for r in rows if r["kind"] == "message"]
+    # one row per image, margin and seed: the eval seeds each image's transmission, so every SNR point of a
+    # seed sends the same ciphertext, and counting it at each point would count one record's (un)lucky guess
+    # many times; each seed of --seeds seals with its own nonces: a distinct message
+    distinct: dict = {}
+    for r in rows:
+        if r["kind"] == "message":
+            distinct.setdefault((r["image"], row_margin(r), row_seed(r)), r)
+    msgs = list(distinct.values())
     if msgs:
         hits = sum(r["desc_hits"] for r in msgs)
         n = sum(min(r["region_count"], r["true_count"]) for r in msgs)
@@ -138,7 +225,8 @@ def claims(rows: list[dict], seed: int = 0) -> dict:
 
 def table(c: dict) -> list[str]:
     """The claims table (markdown)."""
-    lines = [f"Claims at {c['snr']} dB (authorized and eavesdropper links, channel {c.get('channel', 'standard')}), "
+    lines = [f"Claims at {c['snr']} dB, the headline SNR (the sweep's highest; authorized and eavesdropper links, "
+             f"channel {c.get('channel', 'standard')}), "
              "mean [bootstrap 95 % CI] (n)", "",
              "| claim | paper | measure | ours |", "| --- | --- | --- | --- |"]
     for key, e in c["embedding"].items():
@@ -151,16 +239,21 @@ def table(c: dict) -> list[str]:
     judges = sorted({k.split("|")[0] for k in c["leakage"]})
     for key, e in c["leakage"].items():
         j, rx = key.split("|")
-        if rx not in ("no_privacy", "blur", "pixelate", "grey_box", "auth", "eve_strongest"):
+        if rx not in ("no_privacy", "blur", "pixelate", "grey_box", "blank", "blur_link", "pixelate_link", "auth",
+                      "eve_strongest"):
             continue
         red = f"; reduction {e['reduction'].format(100, 1, '%')}" if "reduction" in e else ""
         paper = PAPER["leakage"] if rx == "eve_strongest" and j == judges[0] else ""
         lines.append(f"| 2 leakage, {j} | {paper} | {rx}: leak above the impostor floor; top-1 re-id rate (chance "
                      f"{e['chance']:.2f}); reduction vs no privacy | {e['leak']}; re-id {e['reid'].mean:.2f}{red} |")
+        if "idleak" in e:
+            idr = f"; reduction {e['id_reduction'].format(100, 1, '%')}" if "id_reduction" in e else ""
+            lines.append(f"| 2 identity leakage, {j} | | {rx}: identity margin (similarity to the own face minus "
+                         f"the mean to the others), positive part; reduction vs no privacy | {e['idleak']}{idr} |")
     if c["message"]:
         m = c["message"]
-        lines.append(f"| 2 sealed message | | eve: region count right / nearest-description hits (chance "
-                     f"{m['desc_chance']:.3f}) / id chance | {m['count_exact']} / {m['desc_hits']} / {m['id_chance']:.2f} |")
+        lines.append(f"| 2 sealed message | | eve, each distinct message once: region count right / "
+                     f"nearest-description hits (chance {m['desc_chance']:.3f}) / id chance | {m['count_exact']} / {m['desc_hits']} / {m['id_chance']:.2f} |")
     for rx, u in c["utility"].items():
         lines.append(f"| 3 utility | {PAPER['utility'] if rx == 'auth' else ''} | {rx}: YuNet detections / faces; "
                      f"faces found in place (IoU >= 0.5); mean IoU | {u['detected']}; {u['found'].mean:.2f}; "
@@ -171,6 +264,97 @@ def table(c: dict) -> list[str]:
         lines.append("Judges' floors (impostor pairs of the evaluation set): " + "; ".join(
             f"{j} threshold {f['threshold']}, impostor median {f['impostor_median']:.3f}, max {f['impostor_max']:.3f} "
             f"({f['pairs']} pairs, gallery {f['gallery']})" for j, f in fl.items()))
+    return lines
+
+
+def link_snrs(rows: list[dict]) -> list[float]:
+    """The sweep's SNR points, in increasing order."""
+    return sorted({r["snr"] for r in rows if isinstance(r.get("snr"), (int, float))})
+
+
+def per_snr(rows: list[dict], seed: int = 0, codec: str | None = None) -> dict:
+    """``{snr: claims}`` (:func:`claims`) at every SNR point of the sweep."""
+    return {s: claims(rows, seed, s, codec) for s in link_snrs(rows)}
+
+
+def _e(x, scale: float = 1.0, digits: int = 2, unit: str = "") -> str:
+    return x.format(scale, digits, unit) if isinstance(x, Estimate) else "n/a"
+
+
+def snr_table(per: dict) -> list[str]:
+    """The compact per-SNR table (markdown) of :func:`per_snr`'s claims: images received, claim 1 (true vs null
+    embedding, all regions), claim 2 per judge (the eavesdropper's strongest fill, and blur / pixelation
+    through the link: leakage reduction vs no privacy; for the strongest fill also the identity leakage's),
+    claim 3 (the authorized receiver's faces in place)."""
+    if not per:
+        return []
+    judges = sorted(next(iter(per.values()))["floors"])
+    head = ["SNR, dB", "images received: auth / eve", "1: true vs null embedding, PSNR change inside the regions, dB"]
+    for j in judges:
+        head += [f"2 {j}: eve strongest, reduction vs no privacy (leak / identity leak); re-id",
+                 f"2 {j}: through the link, blur / pixelate reduction"]
+    head.append("3: auth faces found in place")
+    lines = ["Claims at every SNR point (pooled over seeds per face / region), mean [bootstrap 95 % CI] (n)", "",
+             "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for snr, c in per.items():
+        rec = c.get("received", {})
+        emb = c["embedding"].get("null|all", {}).get("d_psnr")
+        cells = [f"{snr:g}", f"{rec.get('auth', 'n/a')} / {rec.get('eve', 'n/a')}", _e(emb)]
+        for j in judges:
+            e = c["leakage"].get(f"{j}|eve_strongest", {})
+            reid = e.get("reid")
+            cells.append(f"{_e(e.get('reduction'), 100, 1, '%')} / {_e(e.get('id_reduction'), 100, 1, '%')}; "
+                         f"{reid.mean:.2f}" if reid is not None and reid.n else "n/a")
+            red = [_e(c["leakage"].get(f"{j}|{b}", {}).get("reduction"), 100, 1, "%")
+                   for b in ("blur_link", "pixelate_link")]
+            cells.append(" / ".join(red))
+        found = c["utility"].get("auth", {}).get("found")
+        cells.append(f"{found.mean:.2f}" if isinstance(found, Estimate) and found.n else "n/a")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def codec_sweep(rows: list[dict], seed: int = 0) -> dict:
+    """``{codec: {snr: claims}}`` for our codec (``"ours"``) and each separation codec the rows have
+    (``--codec-baselines``); ``{}`` without them."""
+    names = sorted({r["codec"] for r in rows if codec_baseline(r)})
+    if not names:
+        return {}
+    out = {"ours": per_snr(rows, seed)}
+    for n in names:
+        out[n] = per_snr(rows, seed, n)
+    return out
+
+
+def codec_table(sweep: dict) -> list[str]:
+    """Per SNR point and codec (ours and the separation codecs, each carrying the same guarded image and
+    sealed message at our codec's bytes and packet count): images received, the authorized receiver's PSNR
+    over the whole image (per image) and inside the removed regions, and per judge the eavesdropper's strongest fill's leakage reduction and
+    re-identification (markdown)."""
+    if not sweep:
+        return []
+    first = next(iter(sweep["ours"].values()))
+    judges = sorted(first["floors"])
+    head = ["SNR, dB", "codec", "images received: auth / eve", "auth PSNR, whole image, dB",
+            "auth PSNR inside the removed regions, dB"]
+    head += [f"{j}: eve strongest, reduction vs no privacy; re-id" for j in judges]
+    lines = ["Our codec vs the separation codecs (--codec-baselines: same guarded image and sealed message, same "
+             "bytes and packet count, same link), mean [bootstrap 95 % CI] (n)", "",
+             "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for snr in sweep["ours"]:
+        for name, per in sweep.items():
+            c = per.get(snr)
+            if c is None:
+                continue
+            rec = c.get("received", {})
+            cells = [f"{snr:g}", name, f"{rec.get('auth', 'n/a')} / {rec.get('eve', 'n/a')}",
+                     _e(c.get("auth_psnr")), _e(c.get("auth_hole_psnr"))]
+            for j in judges:
+                e = c["leakage"].get(f"{j}|eve_strongest", {})
+                reid = e.get("reid")
+                cells.append(f"{_e(e.get('reduction'), 100, 1, '%')}; {reid.mean:.2f}" if reid is not None and reid.n
+                             else "n/a")
+            lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
@@ -210,6 +394,7 @@ def _plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows = link_rows(rows)
     snrs = sorted({r["snr"] for r in rows if isinstance(r.get("snr"), (int, float))})
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
     for rx in ("auth", "net_true", "net_null", "net_other", "eve", "eve_telea", "eve_face_prior"):
@@ -221,12 +406,13 @@ def _plot(rows: list[dict], path: Path) -> None:
     for k, (metric, title) in enumerate(((f"{judge}_sim", "SFace similarity to the original (median)"),
                                          (f"{judge}_reid", "SFace top-1 re-identification rate"))):
         a = ax[1 + k]
-        for rx in ("auth", "eve", "eve_telea", "eve_face_prior"):
+        for rx in ("auth", "eve", "eve_telea", "eve_face_prior", "blur_link", "pixelate_link"):
             y = []
             for s in snrs:
                 v = [_num(r.get(metric)) for r in rows if r["kind"] == "face" and r["receiver"] == rx and r["snr"] == s]
                 y.append(np.nanmedian(v) if v and metric.endswith("sim") else np.nanmean(v) if v else np.nan)
-            a.plot(snrs, y, marker="o", label=rx)
+            a.plot(snrs, y, marker="o" if not rx.endswith("_link") else "x", ls="-" if not rx.endswith("_link")
+                   else ":", label=rx)
         for b, ls in (("no_privacy", "-"), ("blur", "--"), ("pixelate", ":"), ("grey_box", "-.")):
             v = [_num(r.get(metric)) for r in rows if r["kind"] == "face" and r["receiver"] == b]
             if v:
@@ -273,7 +459,7 @@ def margin_sweep(rows: list[dict], seed: int = 0) -> dict:
     floors = [r for r in rows if r["kind"] == "floor"]
     out: dict = {}
     for m in sorted({row_margin(r) for r in rows if r["kind"] != "floor"}):
-        mine = floors + [r for r in rows if r["kind"] != "floor" and row_margin(r) == m]
+        mine = floors + [r for r in link_rows(rows) if r["kind"] != "floor" and row_margin(r) == m]
         c = claims(mine, seed)
         snr = c["snr"]
         fig: dict = {"snr": snr, "removed": bootstrap_mean(
@@ -282,8 +468,7 @@ def margin_sweep(rows: list[dict], seed: int = 0) -> dict:
         for j in sorted(c["floors"]):
             e = c["leakage"].get(f"{j}|eve_strongest", {})
             fig.update({f"{j}_reduction": e.get("reduction"), f"{j}_leak": e.get("leak"), f"{j}_reid": e.get("reid")})
-        fig["auth_hole_psnr"] = bootstrap_mean([_num(r.get("hole_psnr")) for r in mine if r["kind"] == "region"
-                                                and r.get("receiver") == "auth" and r.get("snr") == snr], seed=seed)
+        fig["auth_hole_psnr"] = c.get("auth_hole_psnr", bootstrap_mean([], seed=seed))  # regions pooled over seeds
         out[m] = fig
     return out
 
@@ -348,13 +533,20 @@ def write_all(rows: list[dict], out: Path, prepared_names: list[str], seed: int 
     ref = report_margin(margins)
     at_ref = [r for r in rows if r["kind"] == "floor" or row_margin(r) == ref]
     c = claims(at_ref, seed)
+    per = per_snr(at_ref, seed)
     lines = table(c)
+    lines += [""] + snr_table(per)
+    codecs = codec_sweep(at_ref, seed)
+    if codecs:
+        lines += [""] + codec_table(codecs)
     sweep = margin_sweep(rows, seed) if len(margins) > 1 else {}
     if sweep:
         lines[0] += f", guard margin {ref:g}"
         lines += [""] + margin_table(sweep)
         margin_plot(sweep, out / "margin.png")
-    doc = {"meta": meta or {}, "claims": _jsonable(c)}
+    doc = {"meta": meta or {}, "claims": _jsonable(c), "per_snr": {f"{k:g}": _jsonable(v) for k, v in per.items()}}
+    if codecs:
+        doc["codecs"] = {n: {f"{k:g}": _jsonable(v) for k, v in p.items()} for n, p in codecs.items()}
     if sweep:
         doc["margins"] = {f"{m:g}": _jsonable(f) for m, f in sweep.items()}
     (out / "claims.json").write_text(json.dumps(doc, indent=1, default=str))

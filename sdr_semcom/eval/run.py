@@ -11,9 +11,11 @@ Rows (``rows.jsonl``, one JSON object a line, flushed a cell at a time): ``kind`
 detection utility), ``face`` (per judge: similarity to the original, margin to the threshold,
 leakage above the impostor floor, top-1 re-identification), ``region`` (quality inside each
 removed region, with its category), ``message`` (the eavesdropper's reading of the sealed message),
-``floor`` (the judges' computed floors) and ``done`` (a cell, ``image``, ``margin`` and ``snr``,
+``floor`` (the judges' computed floors) and ``done`` (a cell, ``image``, ``margin``, ``snr`` and ``seed``,
 finished: ``--resume`` skips those, and a cell is never written twice). Every cell row carries the
-guard's ``margin`` (``--margins``: the guard runs once per margin on each image's same detections).
+guard's ``margin`` (``--margins``: the guard runs once per margin on each image's same detections) and
+its ``seed`` (``--seeds``: channel noise and transmitter nonces); the rows of a link carry the ``codec``
+that sent the image (``--codec-baselines`` adds the separation codecs').
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ import numpy as np
 
 from ..channels.spec import FadingSpec
 from .attacks import EVE_FILLS
-from .cells import (BASELINE_CELL, DEFAULT_MARGIN, NET_VARIANTS, RECEIVERS, CellResult, CellSettings, Models,
-                    PreparedInfo, Shared, cell_key, channel_fields, report_margin, row_key, run_cell)
+from .cells import (BASELINE_CELL, CODEC_BASELINES, DEFAULT_MARGIN, NET_VARIANTS, RECEIVERS, CellResult, CellSettings,
+                    Models, PreparedInfo, Shared, cell_key, channel_fields, report_margin, row_key, run_cell)
 
 log = logging.getLogger(__name__)
 __all__ = ["EvalConfig", "RowWriter", "LocalExecutor", "run_eval", "evaluate", "NET_VARIANTS", "RECEIVERS"]
@@ -72,9 +74,16 @@ class EvalConfig:
     margins : list of float
         The guard's margins (each image goes through the guard once per margin; the claims table is
         taken at the default margin, 0.15, when swept, else at the first).
+    seeds : int
+        Seeds 0 .. ``seeds`` - 1 of every SNR point: each draws the channel noise and the transmitter's
+        session id and nonces (seed 0: what runs before the seed axis drew), and with ``channel`` the
+        fading realisations.
+    codec_baselines : tuple of str
+        Separation codecs that also carry each guarded image (:data:`~sdr_semcom.eval.cells.CODEC_BASELINES`).
     channel : FadingSpec or None
-        Both links through this Sionna fading model (``.venv-sionna``; see
-        :class:`~sdr_semcom.eval.cells.CellSettings`); None: the standard impairments.
+        Every transmission of a cell (ours, the link baselines, the separation codecs) through this Sionna
+        fading model (``.venv-sionna``; see :class:`~sdr_semcom.eval.cells.CellSettings`); None: the
+        standard impairments.
     """
 
     images: list[Path]
@@ -93,6 +102,8 @@ class EvalConfig:
     eve_mask: str = "estimated"
     margins: list[float] = field(default_factory=lambda: [DEFAULT_MARGIN])
     extra: dict = field(default_factory=dict)
+    seeds: int = 1
+    codec_baselines: tuple[str, ...] = ()
     channel: FadingSpec | None = None
 
 
@@ -100,8 +111,11 @@ def default_images(quick: bool = False) -> list[Path]:
     """The shipped photos with faces whose people the inpainter never trained on.
 
     ``inpainter_v1`` trained on ``sdr_semcom.semantic.data.FACES_TRAIN`` (breakingbad, einstein, lenna,
-    takeo, tongue, Tom Hanks) and on scikit-image's astronaut; it held out ``t1.jpg`` (six people) and
-    ``grace_hopper``: those are the evaluation set (7 faces, 7 identities).
+    takeo, tongue, Tom Hanks) and on scikit-image's astronaut and camera (the cameraman); it held out
+    ``t1.jpg`` (six people) and ``grace_hopper``: those are the evaluation set (7 faces, 7 identities).
+    No other photo with a face ships in the installed packages (YuNet run over every image of the venv,
+    ``/usr/share`` and ``/usr/lib/python3/dist-packages``: its other hits are scikit-image's
+    motorcycle headlights; scikit-image's ``lfw_subset`` faces are 25 x 25 px).
     """
     from ..samples import fetch_face_samples, fetch_samples
     from ..semantic.data import FACES_TRAIN
@@ -168,7 +182,7 @@ class RowWriter:
         self._f = path.open("a")
 
     def done(self) -> set:
-        """The keys ``(image, margin, snr)`` of the finished cells."""
+        """The keys ``(image, margin, snr, seed)`` of the finished cells."""
         return {row_key(r) for r in self.rows if r["kind"] == "done"}
 
     def write(self, row: dict) -> None:
@@ -183,7 +197,7 @@ class RowWriter:
             log.warning("cell %s came twice: kept once", key)
             return False
         text = "".join(json.dumps(r, default=_json_default) + "\n" for r in rows)
-        done = {"kind": "done", "image": key[0], "margin": key[1], "snr": key[2], **(timing or {})}
+        done = {"kind": "done", "image": key[0], "margin": key[1], "snr": key[2], "seed": key[3], **(timing or {})}
         self._f.write(text + json.dumps(done) + "\n")  # one write: a kill leaves the cell whole or unfinished
         self._f.flush()
         self.rows += [json.loads(line) for line in text.splitlines()] + [done]
@@ -274,7 +288,8 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     categories = {e.id: e.category for e in db.entries}
     cfg.extra["categories"] = categories
     settings = CellSettings(cfg.generator, cfg.size, cfg.perceptual, tuple(cfg.judge_names), tuple(cfg.eve_fills),
-                            cfg.eve_snr, cfg.seed, cfg.snrs[-1] if cfg.snrs else None, cfg.eve_mask, cfg.channel)
+                            cfg.eve_snr, cfg.seed, cfg.snrs[-1] if cfg.snrs else None, cfg.eve_mask,
+                            max(int(cfg.seeds), 1), tuple(cfg.codec_baselines), cfg.channel)
     if cfg.channel is not None:
         from ..channels.launch import sionna_python
 
@@ -307,16 +322,16 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         shared = Shared(tuple(names), gallery, floors, {(i.name, i.margin): i.vectors for i in infos}, categories,
                         token=f"{os.getpid()}-{time.time_ns()}")
         handles = {(it[0], float(it[2])): h for it, (h, _) in ok}
-        keys = [k for k in sweep_cells(names, cfg.snrs, margins) if (k[0], k[1]) in handles]
+        keys = [k for k in sweep_cells(names, cfg.snrs, margins, settings.seeds) if (k[0], k[1]) in handles]
         todo = [(k, handles[(k[0], k[1])]) for k in keys if k not in done]
         _progress(f"{len(keys)} cells, {len(keys) - len(todo)} already in rows.jsonl (--resume)")
         for n, res in enumerate(ex.run(todo, shared), 1):
             if writer.write_cell(res.key, res.rows, res.timing):
                 for rx_name, img in res.images.items():
-                    if res.key[1] == report_margin(margins):  # the mosaic: at the claims' margin
+                    if res.key[1] == report_margin(margins) and res.key[3] == 0:  # the mosaic: claims' margin
                         _save(mosaic_dir / rx_name / f"{res.key[0]}.png", img)
             _progress(f"cell {n}/{len(todo)}: {res.key[0]}, margin {res.key[1]}, at {_snr_text(res.key[2])}, "
-                      f"{len(res.rows)} rows")
+                      f"seed {res.key[3]}, {len(res.rows)} rows")
     finally:
         ex.close()
         if writer is not None:
@@ -327,16 +342,20 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     summary = report.write_all(rows, out, prepared_names=names, seed=cfg.seed,
                                meta={"images": [str(p) for p in cfg.images], "snrs": cfg.snrs, "eve_snr": cfg.eve_snr,
                                      "generator": cfg.generator, "size": cfg.size, "quick": cfg.quick,
-                                     "margins": margins, **channel_fields(cfg.channel),
+                                     "margins": margins, "seeds": settings.seeds,
+                                     "codec_baselines": list(settings.codec_baselines), **channel_fields(cfg.channel),
                                      "wall_s": round(wall, 1), "peak_rss_mb": round(peak_mb, 1)})
     _progress(f"done in {wall:.0f} s, peak memory {peak_mb:.0f} MB")
     return summary
 
 
-def sweep_cells(names: list[str], snrs: list[float], margins: list[float] = (DEFAULT_MARGIN,)) -> list[tuple]:
-    """The sweep's cell keys in order: margin by margin, each image's baselines, then SNR point by SNR point."""
+def sweep_cells(names: list[str], snrs: list[float], margins: list[float] = (DEFAULT_MARGIN,),
+                seeds: int = 1) -> list[tuple]:
+    """The sweep's cell keys in order: margin by margin, each image's baselines (seed 0: nothing random in
+    them), then seed by seed, SNR point by SNR point."""
     return [k for m in margins for k in
-            [cell_key(n, BASELINE_CELL, m) for n in names] + [cell_key(n, s, m) for s in snrs for n in names]]
+            [cell_key(n, BASELINE_CELL, m) for n in names]
+            + [cell_key(n, s, m, seed) for seed in range(max(seeds, 1)) for s in snrs for n in names]]
 
 
 def sorted_rows(rows: list[dict], keys: list[tuple]) -> list[dict]:
@@ -359,14 +378,16 @@ def _save(path: Path, img: np.ndarray) -> None:
 def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Path("out/eval"), eve_snr: float | None = None,
              generator: str = "auto", size: int = 256, resume: bool = False, quick: bool = False,
              ray: str | None = None, workers: int | None = None, eve_mask: str = "estimated",
-             margins: str | None = None, channel: str | None = None, speed_mps: float | None = None,
-             enroll_references: bool = True) -> dict:
+             margins: str | None = None, seeds: int = 1, codec_baselines: tuple[str, ...] = (),
+             channel: str | None = None, speed_mps: float | None = None, enroll_references: bool = True) -> dict:
     """The ``eval`` command: build the :class:`EvalConfig` and :func:`run_eval` it.
 
     ``eve_mask``: where the eavesdropper fills (:class:`~sdr_semcom.eval.cells.CellSettings`).
     ``margins``: the guard margins swept, ``'0,0.15,0.3'`` (None: the guard's default, 0.15).
-    ``channel``, ``speed_mps``: both links through this Sionna fading model (``tdl-a``, ``cdl-c``, ...; 300 ns
-    delay spread, 2.4 GHz) at this receiver speed (default 3 km/h); None: the standard impairments.
+    ``seeds``: seeds per SNR point (channel noise, transmitter nonces). ``codec_baselines``: separation
+    codecs that also carry each guarded image (``--codec-baselines``).
+    ``channel``, ``speed_mps``: every link of a cell through this Sionna fading model (``tdl-a``, ``cdl-c``,
+    ...; 300 ns delay spread, 2.4 GHz) at this receiver speed (default 3 km/h); None: the standard impairments.
 
     ``quick``: two images (the defaults, or the first two given) scaled to a long side of 512 px, two
     SNR points (the lowest and highest of ``snr``), SFace only, no ST-LPIPS / MS-SSIM, no DCGAN face
@@ -389,13 +410,19 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
     judge_names = ("sface", "dlib")
     if quick:
         paths, snrs, judge_names = paths[:2], sorted({snrs[0], snrs[-1]}), ("sface",)
+    if seeds < 1:
+        raise ValueError(f"--seeds {seeds}: give 1 or more")
+    bad = [c for c in codec_baselines if c not in CODEC_BASELINES]
+    if bad:
+        raise ValueError(f"--codec-baselines {','.join(bad)}: choose among {','.join(CODEC_BASELINES)}")
     fading = None
     if channel is not None:
         fading = FadingSpec(channel) if speed_mps is None else FadingSpec(channel, speed_mps=float(speed_mps))
     elif speed_mps is not None:
         raise ValueError("--speed goes with --channel")
     cfg = EvalConfig(list(paths), snrs, Path(out), eve_snr, generator, size, resume, perceptual=not quick,
-                     judge_names=judge_names, quick=quick, eve_mask=eve_mask, margins=margin_list, channel=fading)
+                     judge_names=judge_names, quick=quick, eve_mask=eve_mask, margins=margin_list, seeds=seeds,
+                     codec_baselines=tuple(dict.fromkeys(codec_baselines)), channel=fading)
     if quick:
         cfg.max_side, cfg.eve_fills = 512, ("eve", "eve_telea")
         cfg.generator = "network" if generator == "auto" else generator

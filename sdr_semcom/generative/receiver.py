@@ -16,7 +16,7 @@ import numpy as np
 
 from ..privacy.masking import DEFAULT_MARGIN
 from .base import Inpainter
-from .region import regions_from_fill, regions_from_rows, removed_mask
+from .region import cover_grey, regions_from_fill, regions_from_rows, removed_mask
 
 #: the CLI's role names -> :func:`~.factory.make_inpainter`'s
 ROLES = {"auth": "authorized", "eve": "eavesdropper", "authorized": "authorized", "eavesdropper": "eavesdropper"}
@@ -172,7 +172,8 @@ def removed_pixels(shape: tuple[int, int], rows: list[dict], regions: list) -> n
 
 def find_grey(image: np.ndarray, count: int | None) -> list:
     """:func:`~.region.regions_from_fill` at the narrowest of :data:`GREY_TOLERANCES` that finds ``count``
-    regions (``None``, count unknown: the narrowest only); if none does, the one that finds the most."""
+    regions (``None``, count unknown: the narrowest only); if none does, the one that finds the most,
+    with the grey it missed (regions that touch merged) covered by rectangles (:func:`~.region.cover_grey`)."""
     best: list = []
     for tol in GREY_TOLERANCES[:1] if count is None else GREY_TOLERANCES:
         regions = regions_from_fill(image, tol=tol)
@@ -180,4 +181,6 @@ def find_grey(image: np.ndarray, count: int | None) -> list:
             best = regions
         if count is None or len(best) >= count:
             break
+    if count is not None and len(best) < count:
+        best = cover_grey(image, best, count, tol=GREY_TOLERANCES[-1])
     return best

@@ -158,3 +158,57 @@ def regions_from_fill(image: np.ndarray, fill: tuple[int, int, int] = (127, 127,
         if bw >= min_side and bh >= min_side and area >= min_solidity * bw * bh:
             out.append(Region((max(x - pad, 0), max(y - pad, 0), min(x + bw + pad, w), min(y + bh + pad, h))))
     return out
+
+
+def cover_grey(image: np.ndarray, found: list[Region], count: int, fill: tuple[int, int, int] = (127, 127, 127),
+               tol: int = 20, min_side: int = 8, scale: int = 4, cover: float = 0.98) -> list[Region]:
+    """``found`` (the grey fill's box-like regions, :func:`regions_from_fill`) and rectangles covering the
+    grey pixels they miss, when they are fewer than the ``count`` regions removed.
+
+    Removed regions that touch merge into one grey component that is not a box (the head regions of
+    people side by side) and :func:`regions_from_fill` drops it. Here the grey left outside ``found`` is
+    covered by rectangles, largest first (on a grid ``scale`` times coarser), until ``cover`` of it is
+    (at most ``4 x count`` rectangles): every grey pixel is then in a region, each rectangle a guess at
+    a removed box. Category ``'unknown'``; use with ``removed_mask(shape, regions, margin=0.0)``.
+    """
+    import cv2
+
+    if len(found) >= count:
+        return list(found)
+    img = np.asarray(image)
+    near = (np.abs(img.astype(np.int16) - np.asarray(fill, np.int16)) <= tol).all(axis=2).astype(np.uint8)
+    k = np.ones((5, 5), np.uint8)
+    near = cv2.morphologyEx(cv2.morphologyEx(near, cv2.MORPH_OPEN, k), cv2.MORPH_CLOSE, k).astype(bool)
+    rest = near & ~removed_mask(near.shape, found, margin=0.0)
+    h, w = rest.shape
+    small = cv2.resize(rest.astype(np.uint8), (max(w // scale, 1), max(h // scale, 1)),
+                       interpolation=cv2.INTER_AREA) > 0
+    total, side = small.sum(), max(min_side // scale, 1)
+    out = list(found)
+    for _ in range(4 * count):
+        if total == 0 or small.sum() <= (1 - cover) * total:
+            break
+        x0, y0, x1, y1 = _largest_rectangle(small)
+        if x1 - x0 < side or y1 - y0 < side:
+            break
+        small[y0:y1, x0:x1] = False
+        out.append(Region((x0 * scale, y0 * scale, min(x1 * scale, w), min(y1 * scale, h))))
+    return out
+
+
+def _largest_rectangle(m: np.ndarray) -> tuple[int, int, int, int]:
+    """The largest all-True axis-aligned rectangle of the boolean matrix ``m``: (x0, y0, x1, y1), ends exclusive."""
+    best, best_rect = 0, (0, 0, 0, 0)
+    heights = np.zeros(m.shape[1] + 1, int)
+    for y in range(m.shape[0]):
+        heights[:-1] = np.where(m[y], heights[:-1] + 1, 0)
+        stack: list[int] = []
+        for x, hx in enumerate(heights):
+            while stack and heights[stack[-1]] >= hx:
+                top = stack.pop()
+                left = stack[-1] + 1 if stack else 0
+                area = heights[top] * (x - left)
+                if area > best:
+                    best, best_rect = area, (left, y + 1 - int(heights[top]), x, y + 1)
+            stack.append(x)
+    return best_rect

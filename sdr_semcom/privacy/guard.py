@@ -17,7 +17,7 @@ import numpy as np
 from .database import Entry, PrivacyDatabase
 from .detectors.base import Detection, Detector
 from .descriptions import describe
-from .masking import DEFAULT_MARGIN, apply_mask, region_mask
+from .masking import DEFAULT_MARGIN, HEAD_GROWTH, apply_mask, head_box, region_mask
 from .text_encoder import text_encoder
 
 log = logging.getLogger(__name__)
@@ -38,11 +38,22 @@ class Finding:
     identity_score: float | None = None
     mask: np.ndarray | None = field(default=None, repr=False)
     pixel_mask: bool = False  # the removed pixels grew from the detection's pixel mask, not its box
+    head: bool = False  # the removed pixels are the face's head region (masking.head_box), not the grown box
+
+    @property
+    def removed(self) -> list[int] | None:
+        """The pixel bounds ``[x0, y0, x1, y1]`` (exclusive ends) of the removed pixels (None: no mask)."""
+        if self.mask is None or not self.mask.any():
+            return None
+        ys, xs = np.nonzero(self.mask)
+        return [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
 
     def to_json(self) -> dict:
         d = asdict(self)
         d.pop("mask")
         d.pop("pixel_mask")
+        d.pop("head")
+        d["removed"] = self.removed
         d["box"] = [round(float(v), 1) for v in self.box]
         d["score"] = round(self.score, 3)
         if self.identity_score is not None:
@@ -71,7 +82,12 @@ class PrivacyGuard:
     backends : list of Detector
         Typically ``default_backends()``; order does not matter.
     margin : float
-        Removed region = detection grown by this fraction of its size on every side.
+        Removed region = detection grown by this fraction of its size on every side (text, plates,
+        open-vocabulary regions; faces too when ``head`` is None).
+    head : (float, float, float) or None
+        A face's removed region is its head region (:func:`~.masking.head_box`): the face box grown
+        by ``(side, up, down)`` fractions of its width / height, to take the hair and ears with the
+        face (default :data:`~.masking.HEAD_GROWTH`); None: the face box grown by ``margin``.
 
     Input
     -----
@@ -83,10 +99,13 @@ class PrivacyGuard:
     """
 
     def __init__(self, db: PrivacyDatabase, backends: list[Detector], margin: float = DEFAULT_MARGIN, encoder=None,
-                 recogniser=None) -> None:
+                 recogniser=None, head: tuple[float, float, float] | None = HEAD_GROWTH) -> None:
         self.db = db
         self.backends = {b.name: b for b in backends}
         self.margin = margin
+        if head is not None and (len(head) != 3 or min(head) < 0):
+            raise ValueError(f"head growth must be three fractions (side, up, down) >= 0, got {head}")
+        self.head = None if head is None else tuple(float(g) for g in head)
         self._encoder = encoder
         self._recogniser = recogniser
         self.plan, self.unserved = self._align()
@@ -170,10 +189,16 @@ class PrivacyGuard:
                         continue
                 else:
                     entry, ident = _entry_for(det, entries), None
-                m = region_mask(shape, det, self.margin)
+                head = self.head is not None and "human face" in backend.finds and det.mask is None
+                if head:
+                    m = np.zeros(shape, bool)
+                    xa, ya, xb, yb = head_box(det.box, shape, self.head)
+                    m[ya:yb, xa:xb] = True
+                else:
+                    m = region_mask(shape, det, self.margin)
                 findings.append(Finding(entry.id, entry.category, det.box, det.score,
                                         describe(entry.category, det.box, shape, entry), "+".join(det.sources) or name,
-                                        entry.policy, ident, m, det.mask is not None))
+                                        entry.policy, ident, m, det.mask is not None and not head, head))
         union = np.zeros(shape, bool)
         for f in findings:
             if f.policy == "remove":

@@ -1,19 +1,21 @@
 """What the transmitter says about removed regions, on the wire (an EMBEDDING message).
 
-Layout, format 3::
+Layout, format 4::
 
-    format u8 (3) | flags u8 (bit 0: sealed) | bits u8 | packets u16   clear
+    format u8 (4) | flags u8 (bit 0: sealed) | bits u8 | packets u16   clear
     key_id (8 B) | version_tag (8 B)                                   clear, sealed messages only
     nonce (12 B) | AES-256-GCM(plaintext) | tag (16 B)                 sealed messages only
 
-    plaintext = margin u16 (thousandths) | dilate u8 | count u8
+    plaintext = margin u16 (thousandths) | dilate u8 | head side, up, down (u16 thousandths each) | count u8
                 | packets x packet tag (8 B: truncated SHA-256 of the packet's index and bytes)
                 | count x (x0 y0 x1 y1 (u16 each) | drawn u8 | quantized embedding (EmbeddingQuantizer.nbytes))
 
-``margin`` and ``dilate`` say how the guard drew the removed pixels around each box (``drawn``:
+``margin``, ``dilate`` and ``head`` say how the guard drew the removed pixels around each box (``drawn``:
 0, the box grown by ``margin`` of its size; 1, a pixel mask dilated by ``dilate`` + ``margin`` x its
-longer side / 2, see :func:`~sdr_semcom.privacy.masking.removed_box`), so the authorized receiver
-rebuilds them whatever ``--margin`` the transmitter ran with.
+longer side / 2, see :func:`~sdr_semcom.privacy.masking.removed_box`; 2, a face's head region, the
+box grown by the ``head`` growth: side x its width left and right, up / down x its height, see
+:func:`~sdr_semcom.privacy.masking.head_box`), so the authorized receiver rebuilds them whatever
+the transmitter ran with (:meth:`Drawing.removed`).
 
 The boxes, the embeddings and so any entry-specific words travel sealed under the database's
 AEAD key (:class:`~sdr_semcom.privacy.keying.LinkKeys`). The associated data (:class:`Context`)
@@ -34,7 +36,8 @@ message says anyway) and the length, hence the region count (fixed size per regi
 else: no boxes. An unsealed message (a transmitter without a database) carries no region, no
 packet tag and a zero margin.
 
-Format 2 (no session, no image binding, no margin) is refused with a message naming both formats.
+Formats 2 (no session, no image binding, no margin) and 3 (no head growth) are refused with a message
+naming both formats.
 """
 
 from __future__ import annotations
@@ -50,16 +53,17 @@ from typing import NamedTuple
 import numpy as np
 
 from .keying import KEY_ID_LEN, NONCE_LEN, TAG_LEN, VERSION_TAG_LEN, LinkKeys
-from .masking import DEFAULT_MARGIN, DILATE_PX
+from .masking import DEFAULT_MARGIN, DILATE_PX, HEAD_GROWTH, head_box, removed_box
 from .quantize import EmbeddingQuantizer
 
-FORMAT = 3
+FORMAT = 4
 SEALED = 0x01
 #: ``drawn`` values: how the guard drew a region's removed pixels around its box
-DRAWN_BOX, DRAWN_MASK = 0, 1
+DRAWN_BOX, DRAWN_MASK, DRAWN_HEAD = 0, 1, 2
+_DRAWN = (DRAWN_BOX, DRAWN_MASK, DRAWN_HEAD)
 _CLEAR = struct.Struct(">BBBH")  # format, flags, bits, packets
 _KEYS = struct.Struct(f">{KEY_ID_LEN}s{VERSION_TAG_LEN}s")
-_HEAD = struct.Struct(">HBB")  # margin (thousandths), dilate (px), count
+_HEAD = struct.Struct(">HBHHHB")  # margin (thousandths), dilate (px), head side / up / down (thousandths), count
 _BOX = struct.Struct(">HHHHB")  # x0 y0 x1 y1, drawn
 _AD_LABEL = b"sdr-semcom/embedding/v3|"
 PACKET_TAG_LEN = 8
@@ -109,16 +113,28 @@ class Drawing:
         Fraction of a box's size it was grown by on every side (``PrivacyGuard(margin=...)``).
     dilate_px : int
         Pixels a pixel mask was dilated by before the margin (``masking.DILATE_PX``).
+    head : (float, float, float)
+        A face's head region around its box (``drawn`` :data:`DRAWN_HEAD`): growth side, up, down as
+        fractions of the box's width / height (``masking.HEAD_GROWTH``).
     """
 
     margin: float = DEFAULT_MARGIN
     dilate_px: int = DILATE_PX
+    head: tuple[float, float, float] = HEAD_GROWTH
+
+    def removed(self, box: tuple[float, float, float, float], shape: tuple[int, int], drawn: int
+                ) -> tuple[int, int, int, int]:
+        """The pixel bounds ``(x0, y0, x1, y1)`` (exclusive ends) holding every pixel the guard removed
+        for ``box`` drawn as ``drawn`` in an image of ``shape`` (exactly them, but for a pixel mask)."""
+        if drawn == DRAWN_HEAD:
+            return head_box(box, shape, self.head)
+        return removed_box(box, shape, self.margin, drawn == DRAWN_MASK, self.dilate_px)
 
 
 class Region(NamedTuple):
     box: tuple[int, int, int, int]
     vector: np.ndarray  # unit 384-d, dequantized
-    drawn: int = DRAWN_BOX  # DRAWN_BOX or DRAWN_MASK
+    drawn: int = DRAWN_BOX  # DRAWN_BOX, DRAWN_MASK or DRAWN_HEAD
 
 
 class Findings(NamedTuple):
@@ -167,7 +183,7 @@ class EmbeddingMessage:
             plain = keys.open(self.body, context.associated(self.header))
         if len(plain) < _HEAD.size:
             raise ValueError(f"findings plaintext has {len(plain)} B, shorter than its {_HEAD.size}-byte head")
-        margin, dilate, count = _HEAD.unpack_from(plain)
+        margin, dilate, side, up, down, count = _HEAD.unpack_from(plain)
         step, tags_end = _step(self.bits), _HEAD.size + self.packets * PACKET_TAG_LEN
         if len(plain) != tags_end + count * step:
             raise ValueError(f"findings plaintext has {len(plain)} B, expected {tags_end + count * step}")
@@ -179,10 +195,10 @@ class EmbeddingMessage:
         for i in range(count):
             off = tags_end + i * step
             *box, drawn = _BOX.unpack_from(plain, off)
-            if drawn not in (DRAWN_BOX, DRAWN_MASK):
+            if drawn not in _DRAWN:
                 raise ValueError(f"region {i}: unknown drawing {drawn}")
             out.append(Region(tuple(box), q.decode(plain[off + _BOX.size : off + step]), drawn))
-        return Findings(out, Drawing(margin / 1000, dilate), tags)
+        return Findings(out, Drawing(margin / 1000, dilate, (side / 1000, up / 1000, down / 1000)), tags)
 
 
 def _step(bits: int) -> int:
@@ -204,7 +220,7 @@ def pack_findings(boxes: list[tuple[float, float, float, float]], vectors: np.nd
 
     ``randbytes``: the nonce's source (:meth:`~sdr_semcom.privacy.keying.LinkKeys.seal`).
 
-    ``drawn`` gives each box's :data:`DRAWN_BOX` / :data:`DRAWN_MASK` (default: all boxes);
+    ``drawn`` gives each box's :data:`DRAWN_BOX` / :data:`DRAWN_MASK` / :data:`DRAWN_HEAD` (default: all boxes);
     ``packets`` are the image's FEATURES packets, whose tags the sealed message lists (an
     unsealed message lists none).
     """
@@ -213,18 +229,21 @@ def pack_findings(boxes: list[tuple[float, float, float, float]], vectors: np.nd
     if len(boxes) != len(vectors):
         raise ValueError(f"{len(boxes)} boxes but {len(vectors)} vectors")
     drawn = [DRAWN_BOX] * len(boxes) if drawn is None else list(drawn)
-    if len(drawn) != len(boxes) or any(d not in (DRAWN_BOX, DRAWN_MASK) for d in drawn):
-        raise ValueError(f"drawn must give {DRAWN_BOX} or {DRAWN_MASK} for each of the {len(boxes)} boxes")
+    if len(drawn) != len(boxes) or any(d not in _DRAWN for d in drawn):
+        raise ValueError(f"drawn must give one of {_DRAWN} for each of the {len(boxes)} boxes")
     if boxes and keys is None:
         raise ValueError("removed regions are only sent sealed: give the transmitter the privacy database")
-    if not 0 <= drawing.margin <= 65.535 or not 0 <= drawing.dilate_px <= 255:
-        raise ValueError(f"margin {drawing.margin} / dilate {drawing.dilate_px} px out of the wire's range")
+    if (not 0 <= drawing.margin <= 65.535 or not 0 <= drawing.dilate_px <= 255
+            or len(drawing.head) != 3 or not all(0 <= g <= 65.535 for g in drawing.head)):
+        raise ValueError(f"margin {drawing.margin} / dilate {drawing.dilate_px} px / head {drawing.head} out of the "
+                         "wire's range")
     if keys is None:  # nothing was removed: nothing to say about how, and nothing to authenticate with
-        drawing, packets = Drawing(0.0, 0), ()
+        drawing, packets = Drawing(0.0, 0, (0.0, 0.0, 0.0)), ()
     if len(packets) > 0xFFFF:
         raise ValueError(f"{len(packets)} packets: at most 65535 per image")
     q = EmbeddingQuantizer(bits)
-    plain = [_HEAD.pack(int(round(drawing.margin * 1000)), int(drawing.dilate_px), len(boxes))]
+    plain = [_HEAD.pack(int(round(drawing.margin * 1000)), int(drawing.dilate_px),
+                        *(int(round(g * 1000)) for g in drawing.head), len(boxes))]
     plain += [packet_tag(i, p) for i, p in enumerate(packets)]
     for box, vec, d in zip(boxes, vectors, drawn):
         plain.append(_BOX.pack(*(int(np.clip(round(v), 0, 0xFFFF)) for v in box), d))

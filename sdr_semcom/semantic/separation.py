@@ -281,3 +281,28 @@ class JpegRestart(_Budgeted):
 
 
 SYSTEMS = {cls.name: cls for cls in (JpegStream, WebpStream, WebpTiles, JpegRestart)}
+
+
+class AtBudget:
+    """A baseline of :data:`SYSTEMS` held to one image's budget, as an :class:`~.api.ImageCodec`: every
+    ``encode`` gets at most ``budget`` bytes in ``n_packets`` packets, none over ``largest`` (what the
+    semantic codec spent on that image: ``sdr-semcom eval --codec-baselines``).
+
+    Parameters
+    ----------
+    base : one of :data:`SYSTEMS`' classes, built
+    budget, n_packets, largest : int
+        Bytes in all, packets, bytes of the largest packet.
+    """
+
+    def __init__(self, base, budget: int, n_packets: int, largest: int) -> None:
+        if min(budget, n_packets, largest) < 1:
+            raise ValueError(f"budget {budget} B in {n_packets} packets (largest {largest} B): all must be >= 1")
+        self.base, self.budget, self.n_packets, self.largest = base, budget, n_packets, largest
+        self.id = base.id
+
+    def encode(self, img):
+        return self.base.encode(img, self.budget, self.n_packets, self.largest)
+
+    def decode(self, header, packets):
+        return self.base.decode(header, packets)

@@ -35,6 +35,38 @@ def test_fading_seeds_differ_per_cell_and_role():
     assert all(1 <= s < 2**31 for s in a.values())
 
 
+def test_fading_seeds_of_seed_0_are_those_of_the_three_part_key_and_other_seeds_differ():
+    """The seed axis (cell key image, margin, snr, seed): seed 0 draws the realisations of runs made before it."""
+    import zlib
+
+    old = {role: 1 + zlib.crc32(repr((("img", 0.15, 10.0), role, 0)).encode()) % (2**31 - 2)
+           for role in ("auth", "eve")}
+    assert fading_seeds(("img", 0.15, 10.0, 0)) == fading_seeds(("img", 0.15, 10.0)) == old
+    one, two = fading_seeds(("img", 0.15, 10.0, 1)), fading_seeds(("img", 0.15, 10.0, 2))
+    assert len({*old.values(), *one.values(), *two.values()}) == 6
+
+
+def test_every_transmission_of_a_cell_sees_the_fading(monkeypatch):
+    """over_link: with a fading model, each transmission (ours, a link baseline's to auth only) goes through
+    run_faded_link with the cell's seeds; without one, the GNU Radio loopback with the link's config."""
+    from sdr_semcom.channels.spec import FadingSpec
+    from sdr_semcom.config import DEMO_LINK
+    from sdr_semcom.eval import cells
+    from sdr_semcom.link import faded, loopback
+
+    calls = []
+    monkeypatch.setattr(faded, "run_faded_link", lambda m, cfg, fad, seeds, roles: calls.append(
+        ("faded", cfg, fad.model, seeds, tuple(roles))) or "F")
+    monkeypatch.setattr(loopback, "run_loopback", lambda m, cfg, roles: calls.append(("gr", cfg, tuple(roles))) or "L")
+    seeds = fading_seeds(("img", 0.15, 10.0, 1))
+    link = cells.CellLink(DEMO_LINK, FadingSpec("tdl-a"), seeds)
+    assert cells.over_link([], link) == "F" and cells.over_link([], link, roles=("auth",)) == "F"
+    assert calls == [("faded", DEMO_LINK, "tdl-a", seeds, ("auth", "eve")),
+                     ("faded", DEMO_LINK, "tdl-a", seeds, ("auth",))]
+    calls.clear()
+    assert cells.over_link([], cells.CellLink(DEMO_LINK)) == "L" and calls == [("gr", DEMO_LINK, ("auth", "eve"))]
+
+
 def test_eval_channel_without_sionna_is_one_line(monkeypatch, tmp_path):
     monkeypatch.setattr(launch, "SIONNA_VENV", tmp_path / "none")
     monkeypatch.delenv(launch.ENV_PYTHON, raising=False)

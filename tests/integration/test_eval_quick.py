@@ -31,8 +31,21 @@ def test_quick_eval_writes_its_files(quick_run):
     nopriv = [r for r in rows if r["kind"] == "face" and r["receiver"] == "no_privacy"]
     assert len(nopriv) == 7 and all(r["sface_reid"] for r in nopriv)  # the original is itself
     assert "| claim | paper | measure | ours |" in text and "wall time" in text and "peak memory" in text
-    claims = json.loads((out / "claims.json").read_text())["claims"]
+    doc = json.loads((out / "claims.json").read_text())
+    claims = doc["claims"]
     assert claims["snr"] == 20.0 and claims["floors"]["sface"]["pairs"] == 21
+    # every claim at every SNR point; the printed table: the headline SNR (the highest) and a per-SNR one
+    assert set(doc["per_snr"]) == {"12", "20"} and doc["per_snr"]["20"]["leakage"] == claims["leakage"]
+    assert "Claims at 20.0 dB, the headline SNR" in text and "Claims at every SNR point" in text
+    # blur and pixelation sent through our codec and the PHY, their rows naming the codec
+    from sdr_semcom.semantic.weights import load_codec
+
+    linked = [r for r in rows if r["kind"] == "image" and r["receiver"] in ("blur_link", "pixelate_link")]
+    assert {(r["receiver"], r["snr"]) for r in linked} == {(b, s) for b in ("blur_link", "pixelate_link")
+                                                          for s in (12.0, 20.0)}
+    assert len(linked) == 8 and {r["codec"] for r in linked} == {load_codec().id} and {r["seed"] for r in linked} == {0}
+    assert all(r["received"] for r in linked if r["snr"] == 20.0)
+    assert "sface|blur_link" in claims["leakage"]
 
 
 def test_resume_keeps_rows_and_reruns_nothing(quick_run, monkeypatch):
@@ -55,10 +68,10 @@ def test_resume_drops_an_unfinished_point(tmp_path):
     rows = [{"kind": "floor", "judge": "sface"}, {"kind": "image", "image": "a", "snr": 10.0},
             {"kind": "done", "image": "a", "snr": 10.0}, {"kind": "image", "image": "a", "snr": 12.0}]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n{\"kind\": \"ima")  # killed mid-line
-    w = RowWriter(path, resume=True)  # rows from before the margin was an axis: the guard's default, 0.15
-    assert not w.write_cell(("a", 0.15, 10.0), [{"kind": "image", "image": "a", "snr": 10.0}])  # written once
+    w = RowWriter(path, resume=True)  # rows from before the margin and the seed were axes: 0.15, seed 0
+    assert not w.write_cell(("a", 0.15, 10.0, 0), [{"kind": "image", "image": "a", "snr": 10.0}])  # written once
     w.close()
-    assert w.done() == {("a", 0.15, 10.0)}
+    assert w.done() == {("a", 0.15, 10.0, 0)}
     assert [json.loads(x) for x in path.read_text().splitlines()] == rows[:3]
     w = RowWriter(path, resume=False)
     w.close()
@@ -86,3 +99,29 @@ def test_two_guard_margins_give_rows_for_both_and_the_margin_table(tmp_path, sam
 def test_bad_margins_is_a_usage_error(tmp_path):
     res = CliRunner().invoke(main, ["eval", "--margins", "0,x", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "--margins" in res.output
+
+
+def test_two_seeds_and_a_separation_codec(tmp_path, samples):
+    """``--seeds 2 --codec-baselines webp_tiles``: every SNR cell once per seed, the same link carrying the
+    guarded image with WebP tiles too (rows naming it, left out of our claims), CIs over faces, not seeds."""
+    hopper = next(p for p in samples if p.stem == "grace_hopper")
+    out = tmp_path / "seeds"
+    res = CliRunner().invoke(main, ["eval", "--quick", "--images", str(hopper), "--snr", "20", "--seeds", "2",
+                                    "--codec-baselines", "webp_tiles", "--out", str(out)])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
+    done = {(r["image"], r["snr"], r["seed"]) for r in rows if r["kind"] == "done"}
+    assert done == {("grace_hopper", "baselines", 0), ("grace_hopper", 20.0, 0), ("grace_hopper", 20.0, 1)}
+    tiles = [r for r in rows if r.get("codec") == "webp_tiles"]
+    assert {r["receiver"] for r in tiles if r["kind"] == "image"} == {"auth", "eve", "eve_telea"}
+    assert {r["seed"] for r in tiles} == {0, 1}
+    msgs = [r for r in rows if r["kind"] == "message"]
+    assert len(msgs) == 2  # ours only, once per seed
+    doc = json.loads((out / "claims.json").read_text())
+    assert doc["meta"]["seeds"] == 2 and doc["claims"]["leakage"]["sface|auth"]["leak"]["n"] == 1  # one face
+    assert set(doc["codecs"]) == {"ours", "webp_tiles"} and "| webp_tiles |" in res.output
+
+
+def test_bad_codec_baseline_is_a_usage_error(tmp_path):
+    res = CliRunner().invoke(main, ["eval", "--codec-baselines", "png", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "--codec-baselines" in res.output

@@ -119,7 +119,7 @@ def test_sealed_embedding_roundtrip_aligns_and_others_get_nothing(db):
         assert m.entry_id == want and m.score > 0.95 and m.text == text
     with pytest.raises(AuthenticationFailed):  # another database's secret
         unpack_findings(data, LinkKeys.from_secret(bytes(32), db.entries_hash), ctx)
-    assert parse_findings(data).region_count == 2 and len(data) == 5 + 16 + 12 + 4 + 2 * (9 + DIM) + 16
+    assert parse_findings(data).region_count == 2 and len(data) == 5 + 16 + 12 + 10 + 2 * (9 + DIM) + 16
 
 
 def test_plates_and_other_text_are_reported_under_their_own_entries(db):
@@ -236,3 +236,35 @@ def test_yunet_drops_rows_that_are_not_numbers():
                                "detect": lambda self, img: (1, np.stack([good, np.full(15, np.nan, np.float32)]))})()
     rows = y.detect_rows(np.zeros((32, 32, 3), np.uint8))
     assert rows.shape == (1, 15) and (rows == good).all()
+
+
+def test_faces_go_with_their_head_region_so_the_judges_see_nothing(db, face_backends):
+    """grace_hopper: the guard removes her head region (the face box grown up for the hair and cap,
+    sideways for the ears), not just the face box; the identity judges' aligned crops of the masked
+    image are then all fill: nothing of her is left for them (with the face box grown by the margin
+    alone, SFace's crop still holds her cap, hair and ears)."""
+    from sdr_semcom.eval.identity import SFaceJudge, find_faces
+    from sdr_semcom.privacy.masking import FILL, HEAD_GROWTH, head_box, removed_box
+
+    img = rgb("grace_hopper.png")
+    res = PrivacyGuard(db, face_backends).process(img)
+    (face,) = [f for f in res.removed if f.category == "face"]
+    x0, y0, x1, y1 = face.box
+    assert face.head and res.removed[0].removed == list(head_box(face.box, img.shape[:2], HEAD_GROWTH))
+    xa, ya, xb, yb = face.removed
+    assert ya <= max(y0 - 0.5 * (y1 - y0), 0) and xa <= x0 - 0.3 * (x1 - x0) and xb >= x1 + 0.3 * (x1 - x0)
+    assert yb >= y1 and res.mask[ya:yb, xa:xb].all() and (res.masked[ya:yb, xa:xb] == FILL).all()
+    assert res.mask.sum() == (yb - ya) * (xb - xa)  # the head region only (no text on this photo's face)
+    (truth,) = find_faces("grace_hopper", img)
+    sface = SFaceJudge()._rec
+    row = np.concatenate([[truth.box[0], truth.box[1], truth.box[2] - truth.box[0], truth.box[3] - truth.box[1]],
+                          truth.landmarks.ravel(), [truth.score]]).astype(np.float32)
+    crop = sface.alignCrop(np.ascontiguousarray(res.masked[..., ::-1]), row)
+    assert (crop == 127).all()
+    boxed = img.copy()
+    bx0, by0, bx1, by1 = removed_box(face.box, img.shape[:2], 0.15, False)
+    boxed[by0:by1, bx0:bx1] = FILL
+    assert (sface.alignCrop(np.ascontiguousarray(boxed[..., ::-1]), row) != 127).any(-1).mean() > 0.01
+    old = PrivacyGuard(db, face_backends, head=None).process(img)  # the margin-grown box, on request
+    (f_old,) = [f for f in old.removed if f.category == "face"]
+    assert not f_old.head and f_old.removed == [bx0, by0, bx1, by1]

@@ -160,18 +160,18 @@ class _Codec:
 class _Guard:
     """Removes one face, the same every image."""
 
-    def __init__(self, margin=0.15):
-        self.margin = margin
+    def __init__(self, margin=0.15, head=None):
+        self.margin, self.head = margin, head
 
     def process(self, img):
         f = Finding("faces", "face", (10.0, 20.0, 60.0, 90.0), 0.9, "a medium-sized human face in the top left "
-                    "of the image", "test", "remove")
+                    "of the image", "test", "remove", head=self.head is not None)
         return SimpleNamespace(masked=img, removed=[f], mask=np.zeros(img.shape[:2], bool))
 
 
-def _transmission(tx_db, images=2, size=100, margin=0.15, stream=0):
+def _transmission(tx_db, images=2, size=100, margin=0.15, stream=0, head=None):
     """One transmitter run (one session): every message, numbered from 0 as the link layer does."""
-    tx = SemanticTransmitter(_Codec(), _Guard(margin) if tx_db else None, tx_db, stream=stream)
+    tx = SemanticTransmitter(_Codec(), _Guard(margin, head) if tx_db else None, tx_db, stream=stream)
     msgs = [m for _ in range(images) for m in tx.messages(np.zeros((size, size, 3), np.uint8))[0]]
     return [Message(stream, i, pt, [data] if pt is not PayloadType.FEATURES else list(data))
             for i, (data, pt) in enumerate(msgs)]
@@ -235,7 +235,7 @@ def test_message_moved_to_another_image_fails_and_unsealed_is_flagged(db):
         SemanticReceiver(_Codec(), db=db, strict=True).decode(swapped)
     (it,) = SemanticReceiver(_Codec(), db=db).decode(_link(None, images=1))
     assert it.key_check == NOT_SEALED and it.region_count == 0
-    assert parse_findings(b"\x03\x00\x08\x00\x00\x00\x00\x00\x00").region_count == 0
+    assert parse_findings(b"\x04\x00\x08\x00\x00" + bytes(10)).region_count == 0
 
 
 def test_rx_cli_strict_exits_non_zero_on_another_database(db, tmp_path, monkeypatch):
@@ -378,6 +378,33 @@ def test_the_guards_margin_travels_sealed_and_the_fill_uses_it(db):
     assert eve.margin is None and eve.regions == [] and eve.region_count == 1
     plain = parse_findings(_embedding(msgs, 0).data)
     assert len(plain.body) == len(parse_findings(_embedding(_transmission(db, images=1), 0).data).body)
+
+
+def test_a_faces_head_region_travels_sealed_and_the_fill_covers_exactly_it(db):
+    """tx removed the face's head region (growth side 0.5, up 0.6, down 0.2 of the box): the authorized
+    receiver rebuilds exactly those bounds and fills them; the message is as long as a boxed one (the
+    eavesdropper cannot tell the geometry) and it gets no bounds."""
+    from sdr_semcom.generative.base import FillResult
+    from sdr_semcom.generative.receiver import fill_regions
+
+    msgs = _transmission(db, images=1, size=200, head=(0.5, 0.6, 0.2))
+    (it,) = SemanticReceiver(_Codec(), db=db).decode(msgs)
+    x0, y0, x1, y1 = 10, 20, 60, 90  # the face box (50 x 70): 25 px each side, 42 up, 14 down
+    assert it.regions[0]["removed"] == [0, 0, 85, 104]
+
+    class _Spy:
+        name = "spy"
+
+        def fill(self, image, mask, regions):
+            self.mask = mask
+            return FillResult(image, ["spy"] * len(regions))
+
+    spy = _Spy()
+    fill_regions(it.image, spy, it.regions, it.vectors, it.region_count)
+    assert spy.mask[:104, :85].all() and spy.mask.sum() == 85 * 104
+    (eve,) = SemanticReceiver(_Codec()).decode(msgs)
+    assert eve.regions == [] and eve.region_count == 1
+    assert len(_embedding(msgs, 0).data) == len(_embedding(_transmission(db, images=1, size=200), 0).data)
 
 
 def test_replaced_feature_packets_are_decoded_as_lost_by_the_authorized_receiver(db):

@@ -52,6 +52,17 @@ def link(tmp_path_factory):
     return img, sent, db, db_file, codec, wire
 
 
+def head_mask(shape):
+    """The pixels the guard removed for the face at :data:`BOX`: its head region (``masking.head_box``),
+    which the authorized receiver rebuilds from the sealed message."""
+    from sdr_semcom.privacy.masking import HEAD_GROWTH, head_box
+
+    m = np.zeros(shape, bool)
+    x0, y0, x1, y1 = head_box(BOX, shape, HEAD_GROWTH)
+    m[y0:y1, x0:x1] = True
+    return m
+
+
 def fill_regions(rows):
     """Report rows -> regions (their boxes only)."""
     from sdr_semcom.generative import Region
@@ -78,8 +89,8 @@ def test_authorized_receiver_keeps_the_vector_and_fills_the_boxes(link):
     assert "vector" not in item.regions[0]  # the report rows stay free of vectors
     filled, rows = fill_item(item, "auth", receiver_inpainter("auth", "classical"), db)
     assert rows == [{"box": list(BOX), "category": "face", "backend": "telea"}]
-    mask = removed_mask(item.image.shape[:2], fill_regions(rows))
-    assert (mask & sent.mask).sum() / sent.mask.sum() > 0.9
+    mask = head_mask(item.image.shape[:2])
+    assert item.regions[0]["removed"] == [24, 2, 88, 68] and np.array_equal(mask, sent.mask)
     _filled_where_removed(item.image, filled, mask)
 
 
@@ -146,8 +157,9 @@ def test_rx_command_writes_decoded_and_filled_images(link, role, tmp_path, monke
     assert [g["backend"] for g in row["filled_regions"]] == ["telea"]
     decoded = np.asarray(Image.open(tmp_path / "img_0000.png"))
     filled = np.asarray(Image.open(tmp_path / "img_0000_filled.png"))
-    margin = 0.15 if role == "auth" else 0.0
-    _filled_where_removed(decoded, filled, removed_mask(decoded.shape[:2], fill_regions(row["filled_regions"]), margin))
+    shape = decoded.shape[:2]
+    mask = head_mask(shape) if role == "auth" else removed_mask(shape, fill_regions(row["filled_regions"]), 0.0)
+    _filled_where_removed(decoded, filled, mask)
 
 
 def test_demo_fills_both_receivers(link, tmp_path):
@@ -166,8 +178,8 @@ def test_demo_fills_both_receivers(link, tmp_path):
         assert [g["backend"] for g in row["filled_regions"]] == ["telea"], role
         decoded = np.asarray(Image.open(tmp_path / role / "scene.png"))
         filled = np.asarray(Image.open(tmp_path / role / "scene_filled.png"))
-        margin = 0.15 if role == "auth" else 0.0
-        mask = removed_mask(decoded.shape[:2], fill_regions(row["filled_regions"]), margin)
+        shape = decoded.shape[:2]
+        mask = head_mask(shape) if role == "auth" else removed_mask(shape, fill_regions(row["filled_regions"]), 0.0)
         _filled_where_removed(decoded, filled, mask)
     assert json.loads((tmp_path / "report.json").read_text())["receivers"]["eve"]["images"][0]["filled_regions"]
     assert Image.open(tmp_path / "mosaic.png").size[0] == 6 * 160  # original, sent, auth, auth filled, eve, eve filled

@@ -4,8 +4,9 @@ import pytest
 from sdr_semcom.privacy.keying import DATABASE_DIFFERS, KEY_MISMATCH, KEY_OK, AuthenticationFailed, LinkKeys
 from sdr_semcom.privacy.quantize import EmbeddingQuantizer
 from sdr_semcom.privacy.text_encoder import DIM
-from sdr_semcom.privacy.wire import (DRAWN_BOX, DRAWN_MASK, FORMAT, Context, Drawing, pack_findings, packet_tag,
-                                     parse_findings, unpack_findings)
+from sdr_semcom.privacy.masking import HEAD_GROWTH, head_box, removed_box
+from sdr_semcom.privacy.wire import (DRAWN_BOX, DRAWN_HEAD, DRAWN_MASK, FORMAT, Context, Drawing, pack_findings,
+                                     packet_tag, parse_findings, unpack_findings)
 
 SECRET = bytes(range(32))
 KEYS = LinkKeys.from_secret(SECRET, "entries-v1")
@@ -37,7 +38,7 @@ def test_same_findings_sealed_twice_differ(rng):
     vecs = _vectors(rng, 1)
     a, b = (pack_findings(BOXES[:1], vecs, KEYS, CTX) for _ in range(2))
     assert a != b and len(a) == len(b)
-    header = len(a) - 12 - 16 - 4 - 9 - EmbeddingQuantizer(8).nbytes
+    header = len(a) - 12 - 16 - 10 - 9 - EmbeddingQuantizer(8).nbytes  # nonce, tag, plaintext head, box
     assert a[:header] == b[:header] and a[header:header + 12] != b[header:header + 12]  # fresh nonce
 
 
@@ -83,13 +84,19 @@ def test_message_of_another_session_or_image_header_fails_authentication(rng):
 
 
 def test_margin_and_drawing_travel_sealed(rng):
-    vecs = _vectors(rng, 2)
-    data = pack_findings(BOXES[:2], vecs, KEYS, CTX, drawing=Drawing(0.4, 3), drawn=[DRAWN_BOX, DRAWN_MASK])
+    vecs = _vectors(rng, 3)
+    drawn = [DRAWN_BOX, DRAWN_MASK, DRAWN_HEAD]
+    data = pack_findings(BOXES[:3], vecs, KEYS, CTX, drawing=Drawing(0.4, 3, (0.25, 0.7, 0.1)), drawn=drawn)
     opened = unpack_findings(data, KEYS, CTX)
-    assert opened.drawing == Drawing(0.4, 3) and [r.drawn for r in opened.regions] == [DRAWN_BOX, DRAWN_MASK]
-    default = unpack_findings(pack_findings(BOXES[:2], vecs, KEYS, CTX), KEYS, CTX)
-    assert default.drawing == Drawing(0.15, 2)
-    same_length = pack_findings(BOXES[:2], vecs, KEYS, CTX)  # the margin is inside: the length does not tell it
+    assert opened.drawing == Drawing(0.4, 3, (0.25, 0.7, 0.1)) and [r.drawn for r in opened.regions] == drawn
+    default = unpack_findings(pack_findings(BOXES[:2], vecs[:2], KEYS, CTX), KEYS, CTX)
+    assert default.drawing == Drawing(0.15, 2, HEAD_GROWTH)
+    box, shape = (100, 80, 140, 130), (400, 400)  # a head region: the box grown by its growth, exactly
+    assert opened.drawing.removed(box, shape, DRAWN_HEAD) == head_box(box, shape, (0.25, 0.7, 0.1)) == (90, 45, 150, 135)
+    assert opened.drawing.removed(box, shape, DRAWN_BOX) == removed_box(box, shape, 0.4, False)
+    with pytest.raises(ValueError, match="head"):
+        pack_findings(BOXES[:1], vecs[:1], KEYS, CTX, drawing=Drawing(0.15, 2, (0.1, -0.2, 0.1)))
+    same_length = pack_findings(BOXES[:3], vecs, KEYS, CTX)  # the margin is inside: the length does not tell it
     assert len(same_length) == len(data)
     with pytest.raises(ValueError, match="drawn"):
         pack_findings(BOXES[:1], vecs[:1], KEYS, CTX, drawn=[7])
@@ -114,11 +121,12 @@ def test_feature_packet_tags_travel_sealed_and_check_each_packet(rng):
     assert parse_findings(pack_findings([], np.zeros((0, DIM)), None, CTX, packets=packets)).packets == 0
 
 
-def test_format_2_messages_are_refused_naming_both_formats(rng):
+@pytest.mark.parametrize("old", [2, 3])
+def test_older_formats_are_refused_naming_both_formats(rng, old):
     data = bytearray(pack_findings(BOXES[:1], _vectors(rng, 1), KEYS, CTX))
-    assert data[0] == FORMAT == 3
-    data[0] = 2  # a transmitter of the previous version
-    with pytest.raises(ValueError, match="format 2, this receiver reads format 3"):
+    assert data[0] == FORMAT == 4
+    data[0] = old  # a transmitter of a previous version (3: no head growth)
+    with pytest.raises(ValueError, match=f"format {old}, this receiver reads format 4"):
         parse_findings(bytes(data))
 
 
@@ -147,11 +155,11 @@ def test_malformed_findings_raise():
     with pytest.raises(ValueError, match="format 0"):
         parse_findings(bytes([0, 8]))
     with pytest.raises(ValueError, match="whole number"):
-        parse_findings(bytes([3, 0, 8, 0, 0, 1]) + b"\0" * 10)
+        parse_findings(bytes([4, 0, 8, 0, 0, 1]) + b"\0" * 10)
     with pytest.raises(ValueError, match="too short"):
-        parse_findings(bytes([3, 1, 8, 0, 0]) + b"\0" * 20)
+        parse_findings(bytes([4, 1, 8, 0, 0]) + b"\0" * 20)
     with pytest.raises(ValueError, match="whole number"):  # says 2 packet tags, holds none
-        parse_findings(bytes([3, 0, 8, 0, 2, 0, 0, 0, 0]))
+        parse_findings(bytes([4, 0, 8, 0, 2, 0, 0, 0, 0]))
 
 
 def test_quantizer_roundtrip_and_limits(rng):
