@@ -92,19 +92,19 @@ def vocabulary() -> tuple[list[tuple[str, str, str, str]], list[str]]:
 
 def part_vectors() -> dict[str, np.ndarray]:
     """MiniLM vector of every alignment phrase and appearance phrase the guard can say (no entry)."""
-    from ..privacy.descriptions import appearance_vocabulary
+    from ..privacy.descriptions import appearance_groups
 
     _, texts = vocabulary()
-    texts = texts + sorted({a for c in CATEGORIES for a in appearance_vocabulary(c)})
+    texts = texts + sorted({w for c in CATEGORIES for g in appearance_groups(c) for w in g})
     return dict(zip(texts, embed_texts(texts)))
 
 
 def vector_of(text: str, parts: dict[str, np.ndarray]) -> np.ndarray:
     """The guard's vector for a description (``privacy.descriptions.embed_descriptions``, from cached parts)."""
-    from ..privacy.descriptions import combine, split
+    from ..privacy.descriptions import appearance_vector, combine, split
 
     a, b = split(text)
-    return combine(parts[a][None], parts[b][None] if b else None)[0]
+    return combine(parts[a][None], appearance_vector(b, parts)[None] if b else None)[0]
 
 
 def describe(category: str, box, shape, rgb: np.ndarray | None = None, landmarks=None,

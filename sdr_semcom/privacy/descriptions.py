@@ -8,13 +8,14 @@ A description has two parts joined by ``"; "``:
   the pixels the guard is about to remove, from a small closed vocabulary
   (:func:`appearance_vocabulary`). Faces: skin tone, hair colour, lighting side, head pose
   (from YuNet's landmarks when present), e.g. ``"light skin, dark brown hair, lit from the left,
-  facing right"``. Text / plates: ``"black text on white"``. Other regions: the colours of the
+  facing right"``. Text / plates: ``"black text, white background"``. Other regions: the colours of the
   region's top and bottom halves, ``"blue above, grey below"``.
 
 The vector that travels (sealed, :mod:`~sdr_semcom.privacy.keying`) is :func:`embed_descriptions`:
-the normalised sum of the MiniLM vectors of the two parts, so the receiver's
-:class:`~sdr_semcom.privacy.aligner.Aligner` scores every (alignment phrase, appearance phrase)
-pair of its database from the two parts' vectors alone, and the conditional inpainter
+``normalise(a + p)``, ``a`` the MiniLM vector of the alignment phrase, ``p`` the normalised sum of the
+MiniLM vectors of the appearance words (one per group, :func:`appearance_groups`). The receiver's
+:class:`~sdr_semcom.privacy.aligner.Aligner` thus scores every (alignment phrase, appearance phrase)
+pair of its database from a few dozen embedded texts, and the conditional inpainter
 (:mod:`sdr_semcom.generative.network`) learns from the same vector. Only the authorized receiver
 (which holds the database) can open it; it learns these soft attributes, never the pixels.
 """
@@ -117,8 +118,8 @@ def _text_words(crop: np.ndarray, noun: str) -> list[str]:
         fg = ~fg
     if not fg.any() or fg.all():
         name = colour_name(crop.reshape(-1, 3))
-        return [f"{name} {noun} on {name}"]
-    return [f"{colour_name(crop[fg])} {noun} on {colour_name(crop[~fg])}"]
+        return [f"{name} {noun}", f"{name} background"]
+    return [f"{colour_name(crop[fg])} {noun}", f"{colour_name(crop[~fg])} background"]
 
 
 def appearance(rgb: np.ndarray, box, category: str, landmarks: np.ndarray | None = None) -> str:
@@ -156,15 +157,26 @@ def appearance(rgb: np.ndarray, box, category: str, landmarks: np.ndarray | None
     return ", ".join(words)
 
 
-def appearance_vocabulary(category: str) -> list[str]:
-    """Every phrase :func:`appearance` can return for ``category`` (faces: 420, text: 100, other: 100)."""
+def appearance_groups(category: str) -> list[tuple[str, ...]]:
+    """The appearance words of ``category``, group by group (one word of each group, in order, joined
+    by ``", "``; a face's last group, the pose, may be missing)."""
     if category == "face":
-        base = [f"{s} skin, {h} hair, {li}" for s in SKIN for h in HAIR for li in LIGHT]
-        return base + [f"{b}, {p}" for b in base for p in POSE]
+        return [tuple(f"{s} skin" for s in SKIN), tuple(f"{h} hair" for h in HAIR), LIGHT, POSE]
     if category in ("text", "license_plate"):
         noun = "text" if category == "text" else "characters"
-        return [f"{f} {noun} on {g}" for f in COLOURS for g in COLOURS]
-    return [f"{a} above, {b} below" for a in COLOURS for b in COLOURS]
+        return [tuple(f"{c} {noun}" for c in COLOURS), tuple(f"{c} background" for c in COLOURS)]
+    return [tuple(f"{c} above" for c in COLOURS), tuple(f"{c} below" for c in COLOURS)]
+
+
+def appearance_vocabulary(category: str) -> list[str]:
+    """Every phrase :func:`appearance` can return for ``category`` (faces: 420, other categories: 100)."""
+    import itertools
+
+    groups = appearance_groups(category)
+    out = [", ".join(c) for c in itertools.product(*groups)]
+    if category == "face":
+        out += [", ".join(c) for c in itertools.product(*groups[:-1])]
+    return out
 
 
 def describe(category: str, box, shape, entry: Entry | None = None, rgb: np.ndarray | None = None,
@@ -205,12 +217,27 @@ def split(description: str) -> tuple[str, str]:
     return head, tail
 
 
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def appearance_vector(phrase: str, word_vectors: dict[str, np.ndarray]) -> np.ndarray:
+    """Unit sum of the MiniLM vectors of an appearance phrase's words (its ``", "``-separated groups)."""
+    return _unit(np.sum([word_vectors[w] for w in phrase.split(", ")], axis=0))
+
+
 def combine(phrase_vectors: np.ndarray, appearance_vectors: np.ndarray | None) -> np.ndarray:
     """Unit ``normalise(phrase + appearance)`` rows (a row without appearance: zeros in ``appearance_vectors``)."""
     v = np.asarray(phrase_vectors, np.float32)
     if appearance_vectors is not None:
         v = v + np.asarray(appearance_vectors, np.float32)
-    return (v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+    return _unit(v)
+
+
+def description_parts(description: str) -> list[str]:
+    """The texts whose MiniLM vectors make a description's vector: its alignment phrase and appearance words."""
+    head, tail = split(description)
+    return [head, *(tail.split(", ") if tail else [])]
 
 
 def embed_descriptions(descriptions: list[str], encoder=None) -> np.ndarray:
@@ -229,11 +256,12 @@ def embed_descriptions(descriptions: list[str], encoder=None) -> np.ndarray:
     if not descriptions:
         return np.zeros((0, DIM), np.float32)
     enc = encoder or text_encoder()
-    parts = [split(d) for d in descriptions]
-    uniq = sorted({p for pair in parts for p in pair if p})
+    uniq = sorted({p for d in descriptions for p in description_parts(d)})
     vec = dict(zip(uniq, np.asarray(enc(uniq), np.float32)))
     zero = np.zeros(DIM, np.float32)
-    return combine(np.stack([vec[a] for a, _ in parts]), np.stack([vec[b] if b else zero for _, b in parts]))
+    parts = [split(d) for d in descriptions]
+    return combine(np.stack([vec[a] for a, _ in parts]),
+                   np.stack([appearance_vector(b, vec) if b else zero for _, b in parts]))
 
 
 def candidate_descriptions(entry: Entry) -> list[str]:

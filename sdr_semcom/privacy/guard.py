@@ -172,7 +172,8 @@ class PrivacyGuard:
                     entry, ident = _entry_for(det, entries), None
                 m = region_mask(shape, det, self.margin)
                 findings.append(Finding(entry.id, entry.category, det.box, det.score,
-                                        describe(entry.category, det.box, shape, entry), "+".join(det.sources) or name,
+                                        describe(entry.category, det.box, shape, entry, rgb, det.landmarks),
+                                        "+".join(det.sources) or name,
                                         entry.policy, ident, m, det.mask is not None))
         union = np.zeros(shape, bool)
         for f in findings:
