@@ -34,7 +34,7 @@ class NetConfig:
     size: int = 96
     window: float = 2.0
     cond_dim: int = 128
-    film_encoder: bool = False
+    film_encoder: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -219,6 +219,6 @@ def load_network(name: str = DEFAULT_NAME, models_dir: Path = MODELS_DIR) -> Inp
     import io
 
     blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    net = InpaintNet(NetConfig(**blob["config"]))
+    net = InpaintNet(NetConfig(**{"film_encoder": False, **blob["config"]}))  # inpainter_v1 predates the field
     net.load_state_dict(blob["state_dict"])
     return net.eval()
