@@ -1,8 +1,11 @@
-"""Training and held-out evaluation of the conditional inpainter (``models/inpainter_v1``).
+"""Training and held-out evaluation of the conditional inpainter (``models/inpainter_v2``;
+``inpainter_v1`` is the same recipe without appearance words and without FiLM in the encoder).
 
 Data (all shipped in packages, see ``sdr_semcom.semantic.data``): the codec's training images,
-longer side scaled to :data:`MAX_SIDE`. Holes, each with the MiniLM embedding of the words the
-privacy guard would send for it (``sdr_semcom.privacy.descriptions.describe``):
+longer side scaled to :data:`MAX_SIDE`. Holes, each with the vector the privacy guard would send for
+it: ``sdr_semcom.privacy.descriptions.describe`` with the appearance words of the hole's true pixels
+(the function the guard uses, with YuNet's landmarks for the head pose), embedded as
+``embed_descriptions`` does (:func:`vector_of`):
 
 - ``face`` (30 %): YuNet's faces in the training photos (box jittered), grown by the guard's margin;
 - ``pasted`` (25 %): a synthetic DigiFace-1M DCGAN face (:mod:`.faceprior`) pasted into a scene, then removed;

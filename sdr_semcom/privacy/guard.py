@@ -72,6 +72,10 @@ class PrivacyGuard:
         Typically ``default_backends()``; order does not matter.
     margin : float
         Removed region = detection grown by this fraction of its size on every side.
+    appearance : bool
+        Add the coarse appearance words of the removed pixels to each description
+        (:func:`~sdr_semcom.privacy.descriptions.appearance`; default). ``False``: category, size
+        and position only.
 
     Input
     -----
@@ -83,8 +87,9 @@ class PrivacyGuard:
     """
 
     def __init__(self, db: PrivacyDatabase, backends: list[Detector], margin: float = DEFAULT_MARGIN, encoder=None,
-                 recogniser=None) -> None:
+                 recogniser=None, appearance: bool = True) -> None:
         self.db = db
+        self.appearance = appearance
         self.backends = {b.name: b for b in backends}
         self.margin = margin
         self._encoder = encoder
@@ -172,7 +177,8 @@ class PrivacyGuard:
                     entry, ident = _entry_for(det, entries), None
                 m = region_mask(shape, det, self.margin)
                 findings.append(Finding(entry.id, entry.category, det.box, det.score,
-                                        describe(entry.category, det.box, shape, entry, rgb, det.landmarks),
+                                        describe(entry.category, det.box, shape, entry,
+                                                 rgb if self.appearance else None, det.landmarks),
                                         "+".join(det.sources) or name,
                                         entry.policy, ident, m, det.mask is not None))
         union = np.zeros(shape, bool)

@@ -59,3 +59,5 @@ def test_guard_description_of_a_real_face_aligns(db, aligner):
         assert "; " in f.description and " skin, " in f.description
         m = aligner.match(v)
         assert m.entry_id == "faces" and m.text == f.description
+    plain = PrivacyGuard(db, default_backends(text=False), appearance=False).process(img).removed
+    assert [f.description for f in plain] == [f.description.split("; ")[0] for f in res.removed]
