@@ -51,7 +51,7 @@ CATEGORIES = ("face", "text", "custom", "license_plate")
 class TrainConfig:
     """Training options (all recorded in the manifest)."""
 
-    steps: int = 3500
+    steps: int = 1800
     batch: int = 8
     lr: float = 2e-3
     cond_dropout: float = 0.3
