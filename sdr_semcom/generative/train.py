@@ -94,7 +94,7 @@ def vocabulary() -> tuple[list[tuple[str, str, str, str]], list[str]]:
 
 
 def part_vectors() -> dict[str, np.ndarray]:
-    """MiniLM vector of every alignment phrase and appearance phrase the guard can say (no entry)."""
+    """MiniLM vector of every alignment phrase (no entry) and every appearance word the guard can say."""
     from ..privacy.descriptions import appearance_groups
 
     _, texts = vocabulary()
