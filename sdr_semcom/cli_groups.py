@@ -142,9 +142,9 @@ def train_codec(kind, name, out, data_dir, bpp, channels, bits, downsample, widt
 
 
 @train.command("inpainter")
-@click.option("--name", default=None, help="Writes models/NAME.pt and models/NAME.json [inpainter_v1].")
+@click.option("--name", default=None, help="Writes models/NAME.pt and models/NAME.json [inpainter_v2].")
 @out_opt(None, " Default: models/.")
-@click.option("--steps", type=click.IntRange(1), default=3500, show_default=True)
+@click.option("--steps", type=click.IntRange(1), default=1800, show_default=True)
 @click.option("--batch", type=click.IntRange(1), default=8, show_default=True)
 @click.option("--minutes", type=float, default=28.0, show_default=True, help="Stop earlier when this is reached.")
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="torch CPU threads.")

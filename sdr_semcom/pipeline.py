@@ -102,8 +102,8 @@ class SemanticTransmitter:
         header carries the original size for the receiver to restore. Boxes stay in the original
         image's pixels."""
         from .images import fit
+        from .privacy.descriptions import embed_descriptions
         from .privacy.masking import DILATE_PX, HEAD_GROWTH
-        from .privacy.text_encoder import text_encoder
         from .privacy.wire import DRAWN_BOX, DRAWN_HEAD, DRAWN_MASK, Context, Drawing, pack_findings
 
         findings, masked, mask = [], img, None
@@ -115,7 +115,7 @@ class SemanticTransmitter:
                              "descriptions: pass db=")
         msgs = image_messages(self.codec, masked if size is None else fit(masked, size), masked.shape[:2],
                               self.session)
-        vectors = text_encoder()([f.description for f in findings]) if findings else np.zeros((0, 0))
+        vectors = embed_descriptions([f.description for f in findings]) if findings else np.zeros((0, 0))
         msg_id = (MESSAGES_PER_IMAGE * self._images + EMBEDDING_SLOT) & 0xFFFF
         drawing = Drawing()
         if self.guard is not None:

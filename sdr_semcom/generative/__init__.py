@@ -8,7 +8,7 @@ eavesdropper) and :func:`regions_from_rows` (``SemanticReceiver.decode`` rows + 
 
 Backends: ``telea`` (OpenCV, always), ``face_prior`` (DigiFace-1M DCGAN fitted to the hole's ring,
 Poisson-cloned; weights from ``gan_face_generate`` 1.1.1, non-commercial research only),
-``network`` / ``network_null`` (``models/inpainter_v1``: gated U-Net, FiLM on the MiniLM vector or a
+``network`` / ``network_null`` (``models/inpainter_v2``: gated U-Net, FiLM on the guard's description vector or a
 learned null embedding), ``diffusers`` (a local Stable Diffusion inpainting pipeline).
 """
 

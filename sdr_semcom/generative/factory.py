@@ -25,7 +25,7 @@ def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | Non
     generator : str
         ``'auto'``: the default policy (:data:`~.base.DEFAULT_POLICY`, set by the benchmark) over
         whatever is available: authorized faces get the DCGAN face prior if its weights are cached, else
-        the committed network ``inpainter_v1``; everything else Telea; a diffusers pipeline, if
+        the committed network ``inpainter_v2``; everything else Telea; a diffusers pipeline, if
         ``generator_dir`` is given, goes first for every category (each one missing is logged, and
         :class:`~.base.FillResult` names the backend used per region).
         ``'classical'``, ``'network'`` (with the aligned embedding; an eavesdropper's with the null one),
@@ -35,7 +35,7 @@ def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | Non
     generator_dir : Path or None
         A saved ``StableDiffusionInpaintPipeline`` (required by ``'diffusers'``).
     network : str or None
-        Name of the network in ``models/`` (default ``inpainter_v1``).
+        Name of the network in ``models/`` (default ``inpainter_v2``; ``inpainter_v1`` is kept).
     face_weights : Path or None
         The DCGAN ``weights.tar`` (default: :func:`~.faceprior.fetch_face_generator`'s cache).
     references : dict or None

@@ -21,17 +21,20 @@ from torch import nn
 from .region import EMBED_DIM, Region
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-DEFAULT_NAME = "inpainter_v1"
+DEFAULT_NAME = "inpainter_v2"
 
 
 @dataclass
 class NetConfig:
-    """Shape of :class:`InpaintNet`: base ``width``, input ``size`` (pixels), ``window`` factor."""
+    """Shape of :class:`InpaintNet`: base ``width``, input ``size`` (pixels), ``window`` factor, condition
+    width, and ``film_encoder``: FiLM after every encoder level too (``inpainter_v2``), not only in the
+    bottleneck and decoder (``inpainter_v1``)."""
 
     width: int = 32
     size: int = 96
     window: float = 2.0
     cond_dim: int = 128
+    film_encoder: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -93,6 +96,8 @@ class InpaintNet(nn.Module):
         self.d1 = GatedConv(6 * w, 2 * w)
         self.d0 = GatedConv(3 * w, w)
         self.f_d = nn.ModuleList([FiLM(c, 4 * w), FiLM(c, 2 * w), FiLM(c, w)])
+        if cfg.film_encoder:
+            self.f_e = nn.ModuleList([FiLM(c, w), FiLM(c, 2 * w), FiLM(c, 4 * w), FiLM(c, 4 * w)])
         self.out = nn.Conv2d(w, 3, 3, padding=1)
 
     def condition(self, emb: torch.Tensor | None, n: int, use_null: torch.Tensor | None = None) -> torch.Tensor:
@@ -107,10 +112,16 @@ class InpaintNet(nn.Module):
                 use_null: torch.Tensor | None = None) -> torch.Tensor:
         c = self.condition(emb, x.shape[0], use_null)
         xin = torch.cat([x * (1 - hole) - 0.5 * hole, hole], dim=1)
-        h0 = self.e0(xin)
-        h1 = self.e1(h0)
-        h2 = self.e2(h1)
-        h = self.e3(h2)
+        if self.cfg.film_encoder:
+            h0 = self.f_e[0](self.e0(xin), c)
+            h1 = self.f_e[1](self.e1(h0), c)
+            h2 = self.f_e[2](self.e2(h1), c)
+            h = self.f_e[3](self.e3(h2), c)
+        else:
+            h0 = self.e0(xin)
+            h1 = self.e1(h0)
+            h2 = self.e2(h1)
+            h = self.e3(h2)
         for conv, film in zip(self.mid, self.f_mid):
             h = h + film(conv(h), c)
         up = lambda t, ref: F.interpolate(t, size=ref.shape[-2:], mode="nearest")  # noqa: E731
@@ -208,6 +219,6 @@ def load_network(name: str = DEFAULT_NAME, models_dir: Path = MODELS_DIR) -> Inp
     import io
 
     blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    net = InpaintNet(NetConfig(**blob["config"]))
+    net = InpaintNet(NetConfig(**{"film_encoder": False, **blob["config"]}))  # inpainter_v1 predates the field
     net.load_state_dict(blob["state_dict"])
     return net.eval()

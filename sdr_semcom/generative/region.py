@@ -69,9 +69,9 @@ def category_of(text: str | None) -> str:
     """The category a guard description names (``'unknown'`` if none does)."""
     if not text:
         return "unknown"
-    from ..privacy.descriptions import CATEGORY_WORDS
+    from ..privacy.descriptions import CATEGORY_WORDS, split
 
-    t = text.lower()
+    t = split(text)[0].lower()  # the alignment phrase: appearance words never name the category
     for cat, words in sorted(CATEGORY_WORDS.items(), key=lambda kv: -len(kv[1])):
         if words in t:
             return cat

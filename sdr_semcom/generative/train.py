@@ -1,8 +1,11 @@
-"""Training and held-out evaluation of the conditional inpainter (``models/inpainter_v1``).
+"""Training and held-out evaluation of the conditional inpainter (``models/inpainter_v2``;
+``inpainter_v1`` is the same recipe without appearance words and without FiLM in the encoder).
 
 Data (all shipped in packages, see ``sdr_semcom.semantic.data``): the codec's training images,
-longer side scaled to :data:`MAX_SIDE`. Holes, each with the MiniLM embedding of the words the
-privacy guard would send for it (``sdr_semcom.privacy.descriptions.describe``):
+longer side scaled to :data:`MAX_SIDE`. Holes, each with the vector the privacy guard would send for
+it: ``sdr_semcom.privacy.descriptions.describe`` with the appearance words of the hole's true pixels
+(the function the guard uses, with YuNet's landmarks for the head pose), embedded as
+``embed_descriptions`` does (:func:`vector_of`):
 
 - ``face`` (30 %): YuNet's faces in the training photos (box jittered), grown by the guard's margin;
 - ``pasted`` (25 %): a synthetic DigiFace-1M DCGAN face (:mod:`.faceprior`) pasted into a scene, then removed;
@@ -48,13 +51,15 @@ CATEGORIES = ("face", "text", "custom", "license_plate")
 class TrainConfig:
     """Training options (all recorded in the manifest)."""
 
-    steps: int = 3500
+    steps: int = 1800
     batch: int = 8
     lr: float = 2e-3
     cond_dropout: float = 0.3
     seed: int = 1
     minutes: float = 28.0
     threads: int = 1
+    appearance_words: bool = True
+    grad_loss: float = 0.0
 
 
 def scaled(img: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
@@ -88,10 +93,30 @@ def vocabulary() -> tuple[list[tuple[str, str, str, str]], list[str]]:
     return keys, texts
 
 
-def describe(category: str, box, shape) -> str:
+def part_vectors() -> dict[str, np.ndarray]:
+    """MiniLM vector of every alignment phrase (no entry) and every appearance word the guard can say."""
+    from ..privacy.descriptions import appearance_groups
+
+    _, texts = vocabulary()
+    texts = texts + sorted({w for c in CATEGORIES for g in appearance_groups(c) for w in g})
+    return dict(zip(texts, embed_texts(texts)))
+
+
+def vector_of(text: str, parts: dict[str, np.ndarray]) -> np.ndarray:
+    """The guard's vector for a description (``privacy.descriptions.embed_descriptions``, from cached parts)."""
+    from ..privacy.descriptions import appearance_vector, combine, split
+
+    a, b = split(text)
+    return combine(parts[a][None], appearance_vector(b, parts)[None] if b else None)[0]
+
+
+def describe(category: str, box, shape, rgb: np.ndarray | None = None, landmarks=None,
+             appearance_words: bool = True) -> str:
+    """The guard's description of a hole (``privacy.descriptions.describe``), with the appearance words
+    of ``rgb``'s true pixels unless ``appearance_words`` is off (``inpainter_v1`` was trained without)."""
     from ..privacy.descriptions import describe as guard_describe
 
-    return guard_describe(category, box, shape)
+    return guard_describe(category, box, shape, rgb=rgb if appearance_words else None, landmarks=landmarks)
 
 
 def embed_texts(texts: list[str]) -> np.ndarray:
@@ -101,16 +126,35 @@ def embed_texts(texts: list[str]) -> np.ndarray:
     return text_encoder()(list(texts))
 
 
-def face_boxes(images: dict[str, np.ndarray]) -> dict[str, list[list[float]]]:
-    """YuNet face boxes ``[x0, y0, x1, y1]`` per image (the guard's face detector)."""
+def face_boxes(images: dict[str, np.ndarray], landmarks: bool = False):
+    """YuNet face boxes ``[x0, y0, x1, y1]`` per image (the guard's face detector); with ``landmarks``
+    also ``{name: [[x, y] * 5 per face]}``."""
     from ..privacy.detectors.faces import YuNet
 
     det = YuNet()
-    out = {}
+    out, lms = {}, {}
     for name, img in images.items():
         rows = det.detect_rows(img)
         out[name] = [[round(float(r[0]), 1), round(float(r[1]), 1), round(float(r[0] + r[2]), 1),
                       round(float(r[1] + r[3]), 1)] for r in rows]
+        lms[name] = [np.round(np.asarray(r[4:14], float).reshape(5, 2), 1).tolist() for r in rows]
+    return (out, lms) if landmarks else out
+
+
+def dcgan_landmarks(faces: np.ndarray) -> list[np.ndarray | None]:
+    """YuNet's landmarks on each synthetic face (upscaled 3 x), in the face crop's own pixels; None when missed."""
+    import cv2
+
+    from ..privacy.detectors.faces import YuNet
+
+    det = YuNet()
+    out = []
+    for f in faces:
+        side = f.shape[0]
+        big = cv2.resize(cv2.copyMakeBorder(f, side // 2, side // 2, side // 2, side // 2, cv2.BORDER_REPLICATE),
+                         None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+        rows = det.detect_rows(big)
+        out.append(None if len(rows) == 0 else rows[int(np.argmax(rows[:, 14]))][4:14].reshape(5, 2) / 3 - side // 2)
     return out
 
 
@@ -118,18 +162,24 @@ class Sampler:
     """Seeded training windows: ``(x, hole, target, text)`` at the network's input size."""
 
     def __init__(self, images: dict[str, np.ndarray], faces: dict[str, list], dcgan_faces: np.ndarray,
-                 cfg: NetConfig, seed: int) -> None:
+                 cfg: NetConfig, seed: int, landmarks: dict[str, list] | None = None,
+                 dcgan_marks: list | None = None, appearance_words: bool = True) -> None:
         self.names = sorted(images)
         self.images, self.faces, self.dcgan, self.cfg = images, faces, dcgan_faces, cfg
-        self.face_list = [(n, b) for n in self.names for b in faces.get(n, [])]
+        landmarks = landmarks or {}
+        self.face_list = [(n, b, (landmarks.get(n) or [None] * len(faces[n]))[i])
+                          for n in self.names for i, b in enumerate(faces.get(n, []))]
+        self.dcgan_marks = dcgan_marks or [None] * len(dcgan_faces)
+        self.appearance_words = appearance_words
         self.rng = np.random.default_rng(seed)
 
     def sample(self, rng: np.random.Generator | None = None):
         """One window (from ``rng``, default the sampler's own sequential generator)."""
         rng = rng or self.rng
         kind = rng.choice(["face", "pasted", "random"], p=[0.3, 0.25, 0.45] if self.face_list else [0, 0.4, 0.6])
+        lm = None
         if kind == "face":
-            name, b = self.face_list[rng.integers(len(self.face_list))]
+            name, b, lm = self.face_list[rng.integers(len(self.face_list))]
             img = self.images[name]
             bw, bh = b[2] - b[0], b[3] - b[1]
             j = rng.uniform(-0.06, 0.06, 4) * [bw, bh, bw, bh]
@@ -139,7 +189,7 @@ class Sampler:
             img = self.images[name]
             h, w = img.shape[:2]
             if kind == "pasted":
-                img, box = self._paste(img, rng)
+                img, box, lm = self._paste(img, rng)
                 cat = "face"
             else:
                 bw = rng.uniform(0.05, 0.3) * w
@@ -151,7 +201,10 @@ class Sampler:
             img = img[:, ::-1]
             w = img.shape[1]
             box = [w - box[2], box[1], w - box[0], box[3]]
-        text = describe(cat, box, img.shape[:2])
+            if lm is not None:
+                lm = np.asarray(lm, float) * [-1, 1] + [w, 0]
+                lm = lm[[1, 0, 2, 4, 3]]  # mirrored: the eyes and mouth corners swap sides
+        text = describe(cat, box, img.shape[:2], img, lm, self.appearance_words)
         g = grown(box, img.shape[:2])
         hole = np.zeros(img.shape[:2], bool)
         hole[g[1] : g[3], g[0] : g[2]] = True
@@ -159,11 +212,12 @@ class Sampler:
         x, m = cut_window(img, hole, win, self.cfg.size)
         return x, m, text
 
-    def _paste(self, img: np.ndarray, rng) -> tuple[np.ndarray, list[float]]:
+    def _paste(self, img: np.ndarray, rng) -> tuple[np.ndarray, list[float], np.ndarray | None]:
         import cv2
 
         h, w = img.shape[:2]
-        face = self.dcgan[rng.integers(len(self.dcgan))]
+        k = int(rng.integers(len(self.dcgan)))
+        face = self.dcgan[k]
         side = int(rng.uniform(0.12, 0.45) * min(h, w))
         x0, y0 = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
         patch = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
@@ -174,30 +228,46 @@ class Sampler:
         sl = np.s_[y0 : y0 + side, x0 : x0 + side]
         out[sl] = (a * patch + (1 - a) * img[sl]).astype(np.uint8)
         inner = 0.15 * side  # the face itself is the crop's central ~70 %
-        return out, [x0 + inner, y0 + inner, x0 + side - inner, y0 + side - inner]
+        marks = self.dcgan_marks[k]
+        lm = None if marks is None else np.asarray(marks) * side / face.shape[0] + [x0, y0]
+        return out, [x0 + inner, y0 + inner, x0 + side - inner, y0 + side - inner], lm
 
 
-def _batch(sampler: Sampler, n: int, emb_of: dict[str, np.ndarray], rngs: list | None = None):
+def _batch(sampler: Sampler, n: int, parts: dict[str, np.ndarray], rngs: list | None = None):
     """``n`` windows from the sampler's stream, or one from each of ``rngs``."""
     xs, ms, es = [], [], []
     for k in range(n if rngs is None else len(rngs)):
         x, m, text = sampler.sample(None if rngs is None else rngs[k])
         xs.append(x)
         ms.append(m)
-        es.append(emb_of[text])
+        es.append(vector_of(text, parts))
     x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).float() / 255
     m = torch.from_numpy(np.stack(ms).astype(np.float32))[:, None]
     return x, m, torch.from_numpy(np.stack(es))
 
 
-def held_out_holes(images: dict[str, np.ndarray], faces: dict[str, list], seed: int = 7) -> list[dict]:
-    """The evaluation holes: every detected face, plus 3 seeded random boxes per image without one."""
+def _grad_l1(y: torch.Tensor, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """L1 between the horizontal / vertical differences of ``y`` and ``x`` where ``m`` touches."""
+    out = 0.0
+    for d in (2, 3):
+        gy, gx = y.diff(dim=d), x.diff(dim=d)
+        mm = torch.maximum(m.narrow(d, 1, m.shape[d] - 1), m.narrow(d, 0, m.shape[d] - 1))
+        out = out + ((gy - gx).abs() * mm).sum() / (mm.sum() * 3).clamp(min=1)
+    return out
+
+
+def held_out_holes(images: dict[str, np.ndarray], faces: dict[str, list], seed: int = 7,
+                   landmarks: dict[str, list] | None = None) -> list[dict]:
+    """The evaluation holes: every detected face (with its landmarks when given), plus 3 seeded random
+    boxes per image without one."""
     rng = np.random.default_rng(seed)
     out = []
     for name in sorted(images):
         h, w = images[name].shape[:2]
-        for b in faces.get(name, []):
+        for i, b in enumerate(faces.get(name, [])):
             out.append({"image": name, "box": b, "category": "face"})
+            if landmarks and landmarks.get(name):
+                out[-1]["landmarks"] = landmarks[name][i]
         if not faces.get(name):
             for _ in range(3):
                 bw, bh = rng.uniform(0.1, 0.25) * w, rng.uniform(0.1, 0.25) * h
@@ -207,10 +277,14 @@ def held_out_holes(images: dict[str, np.ndarray], faces: dict[str, list], seed: 
     return out
 
 
-def eval_cases(images: dict[str, np.ndarray], holes: list[dict]):
-    """``(name, image, hole mask, Region with embedding, category)`` per evaluation hole."""
-    texts = [describe(c["category"], c["box"], images[c["image"]].shape[:2]) for c in holes]
-    embs = embed_texts(texts)
+def eval_cases(images: dict[str, np.ndarray], holes: list[dict], appearance_words: bool = True):
+    """``(name, image, hole mask, Region with embedding, category)`` per evaluation hole; the embedding is
+    the guard's (appearance words of the hole's true pixels unless ``appearance_words`` is off)."""
+    from ..privacy.descriptions import embed_descriptions
+
+    texts = [describe(c["category"], c["box"], images[c["image"]].shape[:2], images[c["image"]],
+                      c.get("landmarks"), appearance_words) for c in holes]
+    embs = embed_descriptions(texts)
     for c, t, e in zip(holes, texts, embs):
         img = images[c["image"]]
         g = grown(c["box"], img.shape[:2])
@@ -219,14 +293,14 @@ def eval_cases(images: dict[str, np.ndarray], holes: list[dict]):
         yield c["image"], img, hole, Region(tuple(g), c["category"], None, t, e), c["category"]
 
 
-def evaluate(net: InpaintNet, images: dict[str, np.ndarray], holes: list[dict]) -> dict:
+def evaluate(net: InpaintNet, images: dict[str, np.ndarray], holes: list[dict], appearance_words: bool = True) -> dict:
     """Mean hole PSNR / SSIM of the network with the true embedding, with the null one, and of Telea."""
     from .classical import ClassicalInpainter
 
     backends = {"network": NetworkInpainter(net, True), "network_null": NetworkInpainter(net, False),
                 "telea": ClassicalInpainter()}
     acc: dict[str, list] = {k: [] for k in backends}
-    for _, img, hole, region, _ in eval_cases(images, holes):
+    for _, img, hole, region, _ in eval_cases(images, holes, appearance_words):
         masked = img.copy()
         masked[hole] = 127
         for k, b in backends.items():
@@ -238,7 +312,7 @@ def evaluate(net: InpaintNet, images: dict[str, np.ndarray], holes: list[dict]) 
 
 
 def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: TrainConfig = TrainConfig(),
-                    net_cfg: NetConfig = NetConfig(width=16, size=64), command: str = "") -> dict:
+                    net_cfg: NetConfig = NetConfig(width=16, size=64, film_encoder=True), command: str = "") -> dict:
     """Train the conditional inpainter; write ``<name>.pt`` and its manifest ``<name>.json``.
 
     Parameters
@@ -267,11 +341,11 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
     train = {k: scaled(v) for k, v in training_images().items()}
     held = {k: scaled(v) for k, v in held_out_images().items()}
     assert not set(train) & set(HELD_OUT)
-    faces_train, faces_held = face_boxes(train), face_boxes(held)
-    keys, texts = vocabulary()
-    emb_of = dict(zip(texts, embed_texts(texts)))
+    (faces_train, marks_train), (faces_held, marks_held) = face_boxes(train, True), face_boxes(held, True)
+    parts = part_vectors()
     dcgan = sample_faces(512, seed=cfg.seed)
-    sampler = Sampler(train, faces_train, dcgan, net_cfg, cfg.seed)
+    sampler = Sampler(train, faces_train, dcgan, net_cfg, cfg.seed, marks_train, dcgan_landmarks(dcgan),
+                      cfg.appearance_words)
     mine = distributed.shard(cfg.batch, w) if per_sample else range(cfg.batch)
     net = InpaintNet(net_cfg).to(w.device)
     model = distributed.wrap(net, w)
@@ -284,15 +358,17 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
     for step in range(1, cfg.steps + 1):
         if per_sample:
             rngs = [distributed.sample_rng(cfg.seed, step, j) for j in mine]
-            x, m, e = _batch(sampler, len(rngs), emb_of, rngs)
+            x, m, e = _batch(sampler, len(rngs), parts, rngs)
             use_null = torch.tensor([r.random() < cfg.cond_dropout for r in rngs])
         else:
-            x, m, e = _batch(sampler, cfg.batch, emb_of)
+            x, m, e = _batch(sampler, cfg.batch, parts)
             use_null = torch.rand(cfg.batch, generator=gen) < cfg.cond_dropout
         x, m, e, use_null = x.to(w.device), m.to(w.device), e.to(w.device), use_null.to(w.device)
         y = model(x, m, e, use_null)
         hole_l1 = ((y - x).abs() * m).sum(dim=(1, 2, 3)) / (m.sum(dim=(1, 2, 3)) * 3).clamp(min=1)
         loss = hole_l1.mean()
+        if cfg.grad_loss:
+            loss = loss + cfg.grad_loss * _grad_l1(y, x, m)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -310,8 +386,8 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
     seconds = time.time() - t_start
     if not w.main:
         return {}
-    holes = held_out_holes(held, faces_held)
-    metrics = evaluate(net, held, holes)
+    holes = held_out_holes(held, faces_held, landmarks=marks_held)
+    metrics = evaluate(net, held, holes, cfg.appearance_words)
     buf = io.BytesIO()
     torch.save({"config": net_cfg.to_dict(), "state_dict": net.state_dict()}, buf)
     data = buf.getvalue()
@@ -329,10 +405,14 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
             "train": sorted(train), "held_out": sorted(held), "train_face_boxes": faces_train,
             "held_out_holes": holes, "hole_margin": MARGIN,
             "holes": "30% YuNet faces (jittered), 25% pasted DCGAN faces, 45% random boxes (text in text/page)",
+            "appearance_words": cfg.appearance_words,
+            "description": "privacy.descriptions.describe(category, box, shape, rgb=true pixels, landmarks) -> "
+                           "embed_descriptions" if cfg.appearance_words else "alignment phrase only",
         },
         "command": command, "seed": cfg.seed,
         "training": {"steps": step, "steps_planned": cfg.steps, "batch": cfg.batch, "lr": cfg.lr,
-                     "cond_dropout": cfg.cond_dropout, "loss": "L1 in the hole",
+                     "cond_dropout": cfg.cond_dropout,
+                     "loss": "L1 in the hole" + (f" + {cfg.grad_loss} x L1 of the image gradients" if cfg.grad_loss else ""),
                      "final_loss": round(float(np.mean(losses[-100:])), 4),
                      "seconds": round(seconds), "threads": cfg.threads, "device": w.device, "torch": torch.__version__,
                      "machine": platform.machine(), **w.to_json(),
@@ -360,13 +440,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=TrainConfig.threads)
     p.add_argument("--width", type=int, default=16, help="base channel width of the U-Net")
     p.add_argument("--size", type=int, default=64, help="the network's window, in pixels")
+    p.add_argument("--film-encoder", action=argparse.BooleanOptionalAction, default=True,
+                   help="FiLM after every encoder level too (inpainter_v2)")
+    p.add_argument("--cond-dropout", type=float, default=TrainConfig.cond_dropout)
+    p.add_argument("--grad-loss", type=float, default=TrainConfig.grad_loss,
+                   help="weight of an L1 term on the image gradients in the hole")
+    p.add_argument("--no-appearance", action="store_true",
+                   help="descriptions without appearance words (how inpainter_v1 was trained)")
     p.add_argument("--out", type=Path, default=MODELS_DIR)
     p.add_argument("--name", default=DEFAULT_NAME)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cmd = "python -m sdr_semcom.generative.train " + " ".join(argv if argv is not None else sys.argv[1:])
-    m = train_inpainter(a.out, a.name, TrainConfig(a.steps, a.batch, seed=a.seed, minutes=a.minutes, threads=a.threads),
-                        NetConfig(width=a.width, size=a.size), command=cmd.strip())
+    tc = TrainConfig(a.steps, a.batch, seed=a.seed, minutes=a.minutes, threads=a.threads, cond_dropout=a.cond_dropout,
+                     appearance_words=not a.no_appearance, grad_loss=a.grad_loss)
+    m = train_inpainter(a.out, a.name, tc, NetConfig(width=a.width, size=a.size, film_encoder=a.film_encoder),
+                        command=cmd.strip())
     print(json.dumps(m["metrics_held_out"], indent=1))
     return 0
 

@@ -88,6 +88,10 @@ class PrivacyGuard:
         A face's removed region is its head region (:func:`~.masking.head_box`): the face box grown
         by ``(side, up, down)`` fractions of its width / height, to take the hair and ears with the
         face (default :data:`~.masking.HEAD_GROWTH`); None: the face box grown by ``margin``.
+    appearance : bool
+        Add the coarse appearance words of the removed pixels to each description
+        (:func:`~sdr_semcom.privacy.descriptions.appearance`; default). ``False``: category, size
+        and position only.
 
     Input
     -----
@@ -99,8 +103,10 @@ class PrivacyGuard:
     """
 
     def __init__(self, db: PrivacyDatabase, backends: list[Detector], margin: float = DEFAULT_MARGIN, encoder=None,
-                 recogniser=None, head: tuple[float, float, float] | None = HEAD_GROWTH) -> None:
+                 recogniser=None, head: tuple[float, float, float] | None = HEAD_GROWTH,
+                 appearance: bool = True) -> None:
         self.db = db
+        self.appearance = appearance
         self.backends = {b.name: b for b in backends}
         self.margin = margin
         if head is not None and (len(head) != 3 or min(head) < 0):
@@ -197,7 +203,9 @@ class PrivacyGuard:
                 else:
                     m = region_mask(shape, det, self.margin)
                 findings.append(Finding(entry.id, entry.category, det.box, det.score,
-                                        describe(entry.category, det.box, shape, entry), "+".join(det.sources) or name,
+                                        describe(entry.category, det.box, shape, entry,
+                                                 rgb if self.appearance else None, det.landmarks),
+                                        "+".join(det.sources) or name,
                                         entry.policy, ident, m, det.mask is not None and not head, head))
         union = np.zeros(shape, bool)
         for f in findings:

@@ -148,8 +148,8 @@ def test_train_inpainter_calls_the_trainer(monkeypatch, tmp_path):
     monkeypatch.setattr(train, "train_inpainter", fake)
     r = CliRunner().invoke(cli.main, ["train", "inpainter", "--steps", "7", "--width", "8", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
-    assert (seen["cfg"].steps, seen["net"].width, seen["out"], seen["name"]) == (7, 8, tmp_path, "inpainter_v1")
-    assert "wrote inpainter_v1.pt" in r.output
+    assert (seen["cfg"].steps, seen["net"].width, seen["out"], seen["name"]) == (7, 8, tmp_path, "inpainter_v2")
+    assert "wrote inpainter_v2.pt" in r.output
 
 
 def test_train_codec_coder_needs_from_weights(tmp_path):

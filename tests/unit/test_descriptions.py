@@ -1,0 +1,68 @@
+"""The guard's appearance words follow the removed pixels, from a closed vocabulary."""
+
+import numpy as np
+
+from sdr_semcom.privacy.descriptions import (SEP, appearance, appearance_vocabulary, combine, describe, split)
+
+
+def face_image(skin, hair, shade_left=0):
+    """A 200 x 200 scene with a 'face' box (60..140) of one skin colour under a hair band."""
+    img = np.full((200, 200, 3), 120, np.uint8)
+    img[60:140, 60:140] = skin
+    img[45:66, 60:140] = hair
+    if shade_left:
+        img[66:140, 60:100] = np.clip(np.asarray(skin, int) - shade_left, 0, 255)
+    return img
+
+
+BOX = (60, 60, 140, 140)
+
+
+def test_dark_and_light_faces_get_different_words():
+    light = appearance(face_image((235, 205, 185), (215, 180, 110)), BOX, "face")
+    dark = appearance(face_image((95, 62, 45), (25, 22, 22)), BOX, "face")
+    assert light.startswith("pale skin, blond hair") and dark.startswith("dark skin, black hair"), (light, dark)
+    grey = appearance(face_image((150, 150, 150), (30, 30, 30)), BOX, "face")
+    assert grey.startswith("grey-toned skin")
+    shaded = appearance(face_image((200, 160, 140), (25, 22, 22), shade_left=60), BOX, "face")
+    assert "lit from the right" in shaded and "evenly lit" in light
+
+
+def test_head_pose_from_landmarks():
+    img = face_image((200, 160, 140), (25, 22, 22))
+    eyes = [[85, 90], [115, 90]]
+    mouth = [[88, 120], [112, 120]]
+    words = [appearance(img, BOX, "face", np.array(eyes + [[x, 105]] + mouth)) for x in (88, 100, 112)]
+    assert [w.rsplit(", ", 1)[1] for w in words] == ["facing left", "facing the camera", "facing right"]
+    assert "facing" not in appearance(img, BOX, "face")
+
+
+def test_text_colours_and_polarity():
+    img = np.full((100, 300, 3), 235, np.uint8)
+    img[40:60, 20:280:10] = (15, 15, 15)  # dark strokes on white
+    assert appearance(img, (10, 30, 290, 70), "text") == "black text, white background"
+    assert appearance(255 - img, (10, 30, 290, 70), "license_plate") == "white characters, black background"
+
+
+def test_every_word_is_in_the_vocabulary_and_describe_joins_the_parts():
+    rng = np.random.default_rng(3)
+    for cat in ("face", "text", "license_plate", "custom"):
+        vocab = set(appearance_vocabulary(cat))
+        for _ in range(30):
+            img = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) // rng.integers(1, 8)
+            lm = rng.uniform(10, 50, (5, 2)) if cat == "face" and rng.random() < 0.5 else None
+            assert appearance(img, (5, 5, 60, 60), cat, lm) in vocab
+    text = describe("face", BOX, (200, 200), rgb=face_image((95, 62, 45), (25, 22, 22)))
+    head, tail = split(text)
+    assert head == "a large human face in the center of the image" and tail.startswith("dark skin")
+    assert split(head) == (head, "") and SEP in text
+    assert appearance(np.zeros((10, 10, 3), np.uint8), (20, 20, 30, 30), "face") == ""  # outside the image
+
+
+def test_combined_vector_is_unit_and_keeps_both_parts():
+    rng = np.random.default_rng(0)
+    a, p = rng.standard_normal((2, 384)).astype(np.float32)
+    a, p = a / np.linalg.norm(a), p / np.linalg.norm(p)
+    v = combine(a[None], p[None])[0]
+    assert abs(np.linalg.norm(v) - 1) < 1e-5 and v @ a > 0.6 and v @ p > 0.6
+    assert np.allclose(combine(a[None], None)[0], a, atol=1e-6)
