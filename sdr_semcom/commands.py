@@ -330,14 +330,16 @@ def enroll(db_path: str, paths: list[str | Path], entry_id: str, policy: str = "
 def train_codec(kind: str, name: str | None, out: Path | None, data_dir: str | None, command: str, *, bpp: float,
                 channels: int, bits: int, downsample: int, width: int | None, steps: int | None, minutes: float,
                 batch: int | None, crop: int | None, seed: int, nproc: int | None = None,
-                from_weights: str | None = None, artefact_quant: int = 0, coder: int | None = None) -> list[str]:
+                from_weights: str | None = None, artefact_quant: int = 0, coder: int | None = None,
+                rd_choice: bool = False) -> list[str]:
     """The ``train codec`` command: train ``dct`` (codec v2) or ``latent`` (codec v1); returns its summary lines.
 
     ``None`` picks the kind's default (width, steps, batch, crop: dct 16, 6000, 8, 128; latent 48, 4000, 16, 64).
     ``nproc``: data-parallel in that many processes (dct only; see :mod:`sdr_semcom.distributed`); under
     ``torchrun`` this process is one rank whatever ``nproc`` says.
     ``from_weights`` (dct): no training, that codec's weights with ``artefact_quant`` (codec v3) and,
-    with ``coder``, another entropy coder whose probabilities are learned (codec v4).
+    with ``coder``, another entropy coder whose probabilities are learned (codec v4), and with
+    ``rd_choice`` an encoder that picks the quantiser tables per image.
     """
     from . import distributed
     from .semantic.weights import MODELS_DIR
@@ -346,6 +348,8 @@ def train_codec(kind: str, name: str | None, out: Path | None, data_dir: str | N
     data = Path(data_dir) if data_dir else None
     if coder is not None and not (kind == "dct" and from_weights):
         raise ValueError("--coder goes with --kind dct --from-weights (codec v4 from codec_v3)")
+    if rd_choice and not (kind == "dct" and from_weights):
+        raise ValueError("--rd-choice goes with --kind dct --from-weights (codec v4 from codec_v3)")
     if kind == "dct" and from_weights:
         if nproc is not None:
             raise ValueError("--from-weights trains nothing: drop --nproc")
@@ -353,7 +357,7 @@ def train_codec(kind: str, name: str | None, out: Path | None, data_dir: str | N
 
         name = name or ("codec_v4" if coder == 4 else "codec_v3")
         return _trained(name, derive(out, name, from_weights, artefact_quant, command=command, coder=coder,
-                                     data_dir=data))
+                                     data_dir=data, rd_choice=rd_choice))
     if kind == "dct":
         from .semantic.dct.restore import RestoreConfig
         from .semantic.dct.train import train as run_dct

@@ -37,6 +37,7 @@ class ImageHeader:
     planes       latent channels per position    3 (Y, Cb, Cr)
     bits         bits per latent value           0 (entropy-coded, variable length)
     quant        0                               quantiser scale in thousandths
+                                                 + 32768 x quantiser table set
     ============ =============================== ===================================
 
     Parameters

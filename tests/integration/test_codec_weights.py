@@ -86,32 +86,37 @@ def test_codec_v3_is_v2s_bitstream_with_the_network_only_where_packets_were_lost
 @pytest.mark.parametrize("bpp", [0.25, 1.5])
 def test_codec_v4_is_v3_with_a_shorter_code(bpp):
     """Same transform, network and decoder rule as v3; its entropy coder fits a finer quantiser into
-    the same bytes, so the picture is better at every rate (nothing lost), and losses stay concealed."""
+    the same bytes, so the picture is better at every rate (nothing lost), and losses stay concealed.
+    Its encoder's choice of table set (``rd_choice``) only ever adds to that."""
     img = _hopper()
     v3, v4 = load_codec("codec_v3", bpp=bpp), load_codec("codec_v4", bpp=bpp)
+    plain = load_codec("codec_v4", bpp=bpp, rd_choice=False)
+    assert v4.rd_choice and not v3.rd_choice
     assert all(torch.equal(a, b) for a, b in zip(v3.restore.state_dict().values(), v4.restore.state_dict().values()))
-    (h3, p3), (h4, p4) = v3.encode(img), v4.encode(img)
+    (h3, p3), (h4, p4), (h0, p0) = v3.encode(img), v4.encode(img), plain.encode(img)
     assert len(p4) == len(p3) and sum(map(len, p4)) <= int(np.ceil(bpp * 256 * 256 / 8))
-    assert h4.quant < h3.quant  # a finer quantiser in the same budget
-    assert psnr(img, v4.decode(h4, p4)[0]) > psnr(img, v3.decode(h3, p3)[0]) + 0.1
+    assert h0.quant < h3.quant  # the same table: a finer quantiser in the same budget
+    plain_db = psnr(img, plain.decode(h0, p0)[0])
+    assert psnr(img, v4.decode(h4, p4)[0]) >= plain_db > psnr(img, v3.decode(h3, p3)[0]) + 0.1
     lost = [None if i % 4 == 1 else p for i, p in enumerate(p4)]
     out, info = v4.decode(h4, lost)
     assert info.packets_received == len(p4) - len(p4[1::4]) and psnr(img, out) > 20
 
 
 def test_derive_with_coder_4_learns_probabilities_and_keeps_the_network(tmp_path):
-    """What made codec_v4 (``train codec --from-weights codec_v3 --coder 4``), on a one-image folder."""
+    """What made codec_v4 (``train codec --from-weights codec_v3 --coder 4 --rd-choice``), on a one-image folder."""
     from sdr_semcom.semantic.dct import contexts
     from sdr_semcom.semantic.dct.train import derive
 
     data = tmp_path / "data"
     data.mkdir()
     Image.fromarray(_hopper()[:96, :128]).save(data / "one.png")
-    manifest = derive(tmp_path / "models", "v4test", "codec_v3", 500, command="test", coder=4, data_dir=data)
-    assert manifest["config"]["coder"] == 4 and manifest["derived_from"]["name"] == "codec_v3"
+    manifest = derive(tmp_path / "models", "v4test", "codec_v3", 500, command="test", coder=4, data_dir=data,
+                       rd_choice=True)
+    assert manifest["config"]["coder"] == 4 and manifest["config"]["rd_choice"] is True and manifest["derived_from"]["name"] == "codec_v3"
     assert manifest["data"]["train"] == ["one"] and manifest["data"]["network"]["held_out"]
     codec = load_codec("v4test", tmp_path / "models")
-    assert codec.coder == 4 and codec.probs.shape == (3, contexts.N_CTX)
+    assert codec.coder == 4 and codec.rd_choice and codec.probs.shape == (3, contexts.N_CTX)
     assert len(np.unique(codec.probs)) > 50  # learned, not the flat 1/2
     v3 = load_codec("codec_v3")
     assert all(torch.equal(a, b) for a, b in zip(v3.restore.state_dict().values(), codec.restore.state_dict().values()))

@@ -156,3 +156,8 @@ def test_train_codec_coder_needs_from_weights(tmp_path):
     r = CliRunner().invoke(cli.main, ["train", "codec", "--kind", "latent", "--coder", "4", "--out", str(tmp_path)])
     assert r.exit_code == 2 and "--coder goes with --kind dct --from-weights" in r.output
     assert not list(tmp_path.iterdir())
+
+
+def test_train_codec_rd_choice_needs_from_weights(tmp_path):
+    r = CliRunner().invoke(cli.main, ["train", "codec", "--kind", "dct", "--rd-choice", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "--rd-choice goes with --kind dct --from-weights" in r.output

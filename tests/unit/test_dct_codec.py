@@ -231,3 +231,50 @@ def test_codec4_corrupt_packets_are_counted_losses(codec4, rng):
     out, info = codec4.decode(header, bad)
     assert out.shape == (64, 96, 3)
     assert info.packets_received + info.packets_dropped == len(packets) and info.packets_dropped >= 2
+
+
+def test_every_table_set_round_trips_through_the_header(codec4, rng):
+    from sdr_semcom.semantic.dct.codec import SCALE_RANGE, TABLES_UNIT
+
+    img = _image(rng)
+    coefs = transform.forward(img)
+    layout = codec4._layout(*img.shape[:2])
+    full = np.log(SCALE_RANGE[0]), np.log(SCALE_RANGE[1])
+    outs = []
+    for tables in range(len(transform.TABLE_SETS)):
+        scale, packets = codec4._fit(coefs, tables, transform.DEADZONE, layout, img.shape[1] // 16, *full)
+        header = ImageHeader(codec4.id, 64, 96, 4, 6, 3, 0, layout[0], scale + TABLES_UNIT * tables)
+        header = ImageHeader.from_bytes(header.to_bytes())
+        out, info = codec4.decode(header, packets)
+        assert info.packets_received == len(packets) and psnr(img, out) > 30, tables
+        outs.append(out)
+        if tables:  # the index matters: read with set 0's steps, the same packets decode to another image
+            wrong = codec4.decode(ImageHeader(*list(header.__dict__.values())[:8], scale), packets)[0]
+            assert psnr(img, wrong) < psnr(img, out) - 1
+    assert not np.array_equal(outs[0], outs[1])
+
+
+def test_rd_choice_is_never_worse_and_keeps_the_budget(codec4, rng):
+    import skimage.data
+
+    from sdr_semcom.semantic.dct.codec import TABLES_UNIT
+
+    rd = DctCodec(codec4.probs, codec4.restore, "t4", "0" * 64, bpp=1.0, packet_bytes=100, artefact_quant=500,
+                  coder=4, rd_choice=True)
+    assert DctCodec.from_state(rd.state(), "t4", "0" * 64).rd_choice and not codec4.rd_choice
+    chosen = set()
+    for img in (skimage.data.coffee()[::4, ::4][:64, :96], skimage.data.chelsea()[::4, ::4][:64, :96], _image(rng)):
+        (h0, p0), (h1, p1) = codec4.encode(img), rd.encode(img)
+        assert h0.quant < TABLES_UNIT and sum(map(len, p1)) <= 64 * 96 // 8 and len(p1) == len(p0)
+        assert psnr(img, rd.decode(h1, p1)[0]) >= psnr(img, codec4.decode(h0, p0)[0])
+        assert h1.quant // TABLES_UNIT < len(transform.TABLE_SETS)
+        chosen.add(h1.quant // TABLES_UNIT)
+    assert chosen - {0}, "the encoder never chose another table set"
+
+
+@pytest.mark.parametrize("quant", [3 * (1 << 15) + 500, 1 << 20, -7, 0, 1 << 15, 1.5])
+def test_a_header_naming_an_unknown_table_set_or_scale_is_refused(codec4, rng, quant):
+    header, packets = codec4.encode(_image(rng))
+    bad = ImageHeader(*list(header.__dict__.values())[:8], quant)
+    with pytest.raises(ValueError, match="table set|does not describe"):
+        codec4.decode(bad, packets)

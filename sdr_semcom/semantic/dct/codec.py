@@ -8,7 +8,9 @@ Encoder (no learning, ~15 ms at 256x256): JPEG's transform (:mod:`.transform`), 
 scale chosen by bisection so that the packets fit the budget, MCUs spread over the
 packets by a fixed interleaver, each packet arithmetic-coded on its own (:mod:`.entropy`)
 from initial probabilities learned on the training images. No per-image tables travel: the
-header is the image size, the scale and the packet count.
+header is the image size, the scale and the packet count. With ``rd_choice`` (codec v4) the encoder
+codes the image with each of :data:`CHOICES` (quantiser table set, dead zone), decodes each and keeps
+the one nearest the image (the header's ``quant`` says which table set).
 
 Decoder: each packet that arrives decodes alone to its MCUs (a packet that is malformed or
 fails to parse is dropped and counted); the learned network (:mod:`.restore`) then removes
@@ -18,7 +20,9 @@ coding artefacts and fills the MCUs of the lost packets from their received neig
 bandwidth ratio; the link carries ``ceil(budget / packet_bytes)`` packets.
 
 In the :class:`~..api.ImageHeader`: ``grid_h x grid_w`` MCUs, ``planes`` 3 (Y, Cb, Cr),
-``bits`` 0 (entropy-coded), ``quant`` the quantiser scale in thousandths (:data:`SCALE_UNIT`).
+``bits`` 0 (entropy-coded), ``quant`` the quantiser scale in thousandths (:data:`SCALE_UNIT`) plus
+:data:`TABLES_UNIT` times the quantiser table set (an index into :data:`.transform.TABLE_SETS`; 0,
+Annex K flattened, for codecs v2 and v3 and before codec v4 chose).
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ from .restore import Restore, RestoreConfig
 
 SCALE_UNIT = 1000  # the header carries the quantiser scale in thousandths
 SCALE_RANGE = (16, 30000)
+TABLES_UNIT = 1 << 15  # header quant = scale + TABLES_UNIT * table set (scales stay below it)
+#: What the encoder tries with ``rd_choice``: (table set, dead zone); measured on the held-out photos
+#: and motorcycle_left at 0.25-1.5 bit/pixel, each choice is the best for some image and rate.
+CHOICES = ((0, transform.DEADZONE), (0, 0.0), (1, transform.DEADZONE), (2, transform.DEADZONE))
 MAX_SIDE = 1 << 14  # a header claiming a larger image is refused (it would only allocate memory)
 KEEP_MARGIN = 1  # below artefact_quant: pixels this near a lost MCU are the network's too
 
@@ -64,12 +72,17 @@ class DctCodec:
     coder : int
         The entropy coder, part of the bitstream: 2 (codecs v2 and v3, :mod:`.entropy`, block by
         block) or 4 (codec v4, :mod:`.contexts`, MCU by MCU with neighbour-aware contexts).
+    rd_choice : bool
+        Encoder only: code each image with every one of :data:`CHOICES` and send the one whose
+        decoded image is nearest (in squared error) to the original; ~4x the encoder's time. Off:
+        table set 0 with :data:`.transform.DEADZONE`. Every decoder reads any table set.
     """
 
     CODERS = (2, 4)
 
     def __init__(self, probs: np.ndarray, restore: Restore, name: str = "codec_v2", sha256: str = "",
-                 bpp: float = 0.75, packet_bytes: int = 512, artefact_quant: int = 0, coder: int = 2) -> None:
+                 bpp: float = 0.75, packet_bytes: int = 512, artefact_quant: int = 0, coder: int = 2,
+                 rd_choice: bool = False) -> None:
         if coder not in self.CODERS:
             raise ValueError(f"entropy coder {coder}: this version knows {self.CODERS}")
         n_ctx = contexts.N_CTX if coder == 4 else entropy.N_CTX
@@ -82,6 +95,7 @@ class DctCodec:
         self.bpp = bpp
         self.packet_bytes = packet_bytes
         self.artefact_quant = int(artefact_quant)
+        self.rd_choice = bool(rd_choice)
 
     # ------------------------------------------------------------------------------ encoder
     def _layout(self, h: int, w: int) -> tuple[int, int, int, list[np.ndarray]]:
@@ -93,18 +107,34 @@ class DctCodec:
         return n_packets, budget, largest, packet_cells((ph // 16) * (pw // 16), n_packets)
 
     def _code(self, q: np.ndarray, assign: list[np.ndarray], budget: int, largest: int, grid_w: int,
-              scale: float) -> list[bytes] | None:
+              scale: float, tables: int) -> list[bytes] | None:
         """Arithmetic-code each packet; None as soon as the total or one packet is over."""
         out = np.empty(largest + 16, np.uint8)
         counts = np.zeros((3, self.probs.shape[1], 2), np.int64)
         packets, total = [], 0
         for idx in assign:
-            n = encode_packet(self.coder, q[idx], idx, grid_w, scale, self.probs, counts, out)
+            n = encode_packet(self.coder, q[idx], idx, grid_w, scale, self.probs, counts, out, tables)
             total += n
             if n > largest or total > budget:
                 return None
             packets.append(out[:n].tobytes())
         return packets
+
+    def _fit(self, coefs: np.ndarray, tables: int, deadzone: float, layout: tuple, grid_w: int,
+             lo: float, hi: float) -> tuple[int, list[bytes]] | None:
+        """Bisection on log(scale) in [lo, hi]: the finest quantiser whose packets fit, within 1 %."""
+        _, budget, largest, assign = layout
+        best = None
+        while hi - lo > 0.01:
+            mid = (lo + hi) / 2
+            scale = int(round(np.exp(mid)))
+            packets = self._code(transform.quantise(coefs, scale / SCALE_UNIT, tables, deadzone), assign, budget,
+                                 largest, grid_w, scale / SCALE_UNIT, tables)
+            if packets is None:
+                lo = mid
+            else:
+                best, hi = (scale, packets), mid
+        return best
 
     def encode(self, img: np.ndarray) -> tuple[ImageHeader, list[bytes]]:
         """Image (H, W[, 3 or 4]) uint8 -> header and packets (at most ``bpp * H * W / 8`` bytes in
@@ -113,24 +143,32 @@ class DctCodec:
         h, w = rgb.shape[:2]
         ph, pw = transform.padded_shape(h, w)
         coefs = transform.forward(np.pad(rgb, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge"))
-        n_packets, budget, largest, assign = self._layout(h, w)
-        # bisection on log(scale): the finest quantiser whose packets fit, within 1 %
-        lo, hi = np.log(SCALE_RANGE[0]), np.log(SCALE_RANGE[1])
-        best = None
-        while hi - lo > 0.01:
-            mid = (lo + hi) / 2
-            scale = int(round(np.exp(mid)))
-            packets = self._code(transform.quantise(coefs, scale / SCALE_UNIT), assign, budget, largest, pw // 16,
-                                 scale / SCALE_UNIT)
-            if packets is None:
-                lo = mid
-            else:
-                best, hi = (scale, packets), mid
-        if best is None:  # even the coarsest quantiser does not fit: send it anyway, over budget
+        layout = self._layout(h, w)
+        full = np.log(SCALE_RANGE[0]), np.log(SCALE_RANGE[1])
+
+        def header(scale: int, tables: int) -> ImageHeader:
+            return ImageHeader(self.id, h, w, ph // 16, pw // 16, 3, 0, layout[0], quant=scale + TABLES_UNIT * tables)
+
+        first = self._fit(coefs, *CHOICES[0], layout, pw // 16, *full)
+        if first is None:  # even the coarsest quantiser does not fit: send it anyway, over budget
             coarsest = transform.quantise(coefs, SCALE_RANGE[1] / SCALE_UNIT)
-            best = (SCALE_RANGE[1], self._code(coarsest, assign, 1 << 40, 1 << 20, pw // 16, SCALE_RANGE[1] / SCALE_UNIT))
-        header = ImageHeader(self.id, h, w, ph // 16, pw // 16, 3, 0, n_packets, quant=best[0])
-        return header, best[1]
+            return header(SCALE_RANGE[1], 0), self._code(coarsest, layout[3], 1 << 40, 1 << 20, pw // 16,
+                                                        SCALE_RANGE[1] / SCALE_UNIT, 0)
+        best = header(first[0], 0), first[1]
+        if not self.rd_choice:
+            return best
+        ref = rgb.astype(np.float64)
+        err = np.mean((self.decode(*best)[0] - ref) ** 2)
+        for tables, deadzone in CHOICES[1:]:  # the other choices' scales are within ~20 % of the first's
+            near = np.log(first[0])
+            got = self._fit(coefs, tables, deadzone, layout, pw // 16, near - 0.4, near + 0.4)
+            if got is None:
+                continue
+            cand = header(got[0], tables), got[1]
+            e = np.mean((self.decode(*cand)[0] - ref) ** 2)
+            if e < err:
+                best, err = cand, e
+        return best
 
     # ------------------------------------------------------------------------------ decoder
     def decode(self, header: ImageHeader, packets: list[bytes | None]) -> tuple[np.ndarray, DecodeInfo]:
@@ -138,9 +176,15 @@ class DctCodec:
         if header.codec != self.id:
             raise ValueError(f"features were made by codec {header.codec}, this receiver has {self.id}")
         ph, pw = header.grid_h * 16, header.grid_w * 16
-        if (not (0 < header.quant and 0 < ph <= MAX_SIDE and 0 < pw <= MAX_SIDE and header.n_packets > 0)
+        if not isinstance(header.quant, int):
+            raise ValueError("image header does not describe a codec-v2 image")
+        scale, tables = header.quant % TABLES_UNIT, header.quant // TABLES_UNIT
+        if (not (0 < scale and 0 < ph <= MAX_SIDE and 0 < pw <= MAX_SIDE and header.n_packets > 0)
                 or (ph, pw) != transform.padded_shape(header.height, header.width)):
             raise ValueError("image header does not describe a codec-v2 image")
+        if not 0 <= tables < len(transform.TABLE_SETS):
+            raise ValueError(f"image header names quantiser table set {tables}: this version knows "
+                             f"0-{len(transform.TABLE_SETS) - 1}")
         n_mcu = header.grid_h * header.grid_w
         q = np.zeros((n_mcu, transform.BLOCKS_PER_MCU, 64), np.int32)
         received = np.zeros(n_mcu, bool)
@@ -149,7 +193,7 @@ class DctCodec:
             if pkt is None:
                 continue
             coefs, bad = decode_packet(self.coder, np.frombuffer(pkt, np.uint8), idx, header.grid_w,
-                                       header.quant / SCALE_UNIT, self.probs)
+                                       scale / SCALE_UNIT, self.probs, tables)
             if bad or np.abs(coefs).max(initial=0) > 2048 * 8:
                 dropped += 1
                 continue
@@ -160,9 +204,9 @@ class DctCodec:
         info = DecodeInfo(header.n_packets, ok, dropped, float(received.mean()), not received.any())
         if info.all_lost:
             return np.full((header.height, header.width, 3), GREY, np.uint8), info
-        ycc, mask = transform.inverse(q, header.quant / SCALE_UNIT, received, (ph, pw))
+        ycc, mask = transform.inverse(q, scale / SCALE_UNIT, received, (ph, pw), tables)
         rgb = np.clip(transform.ycc_to_rgb(ycc) / 255, 0, 1)
-        lost_only = header.quant < self.artefact_quant
+        lost_only = scale < self.artefact_quant
         if lost_only and received.all():
             img = (rgb * 255 + 0.5).astype(np.uint8)
             return img[: header.height, : header.width], info
@@ -181,37 +225,39 @@ class DctCodec:
         return {"kind": "dct", "probs": torch.from_numpy(self.probs), "restore_config": self.restore.cfg.to_dict(),
                 "state_dict": self.restore.state_dict(), "bpp": self.bpp, "packet_bytes": self.packet_bytes,
                 **({"artefact_quant": self.artefact_quant} if self.artefact_quant else {}),
-                **({"coder": self.coder} if self.coder != 2 else {})}
+                **({"coder": self.coder} if self.coder != 2 else {}),
+                **({"rd_choice": True} if self.rd_choice else {})}
 
     @classmethod
     def from_state(cls, blob: dict, name: str, sha256: str, **kw) -> "DctCodec":
         net = Restore(RestoreConfig(**blob["restore_config"]))
         net.load_state_dict(blob["state_dict"])
         opts = {"bpp": float(blob["bpp"]), "packet_bytes": int(blob["packet_bytes"]),
-                "artefact_quant": int(blob.get("artefact_quant", 0)), "coder": int(blob.get("coder", 2)), **kw}
+                "artefact_quant": int(blob.get("artefact_quant", 0)), "coder": int(blob.get("coder", 2)), "rd_choice": bool(blob.get("rd_choice", False)), **kw}
         return cls(blob["probs"].numpy(), net, name, sha256, **opts)
 
 
 def encode_packet(coder: int, q: np.ndarray, cells: np.ndarray, grid_w: int, scale: float, probs: np.ndarray,
-                  counts: np.ndarray, out: np.ndarray) -> int:
+                  counts: np.ndarray, out: np.ndarray, tables: int = 0) -> int:
     """One packet's MCUs ``q`` (N, 6, 64) (grid cells ``cells``, sorted) arithmetic-coded into ``out``
     by entropy coder ``coder`` (2 or 4); returns the bytes written (over ``out.size``: did not fit).
     ``counts`` (3, contexts, 2) gathers the coder's decisions; ``scale`` is the quantiser's (coder 4
-    predicts DCs in the pixel domain)."""
+    predicts DCs in the pixel domain, by table set ``tables``)."""
     if coder == 4:
         ref, where = contexts.dc_references(cells, grid_w)
-        return int(contexts.encode_mcus(np.ascontiguousarray(q, np.int32), ref, where, transform.quant_tables(scale),
+        return int(contexts.encode_mcus(np.ascontiguousarray(q, np.int32), ref, where,
+                                        transform.quant_tables(scale, tables),
                                         transform.ZIGZAG, transform.DCT_BASIS, contexts.start_probabilities(probs), counts, out))
     return int(entropy.encode_blocks(q.reshape(-1, 64), np.tile(transform.CHANNEL_OF_BLOCK, cells.size), probs,
                                      counts, out))
 
 
 def decode_packet(coder: int, data: np.ndarray, cells: np.ndarray, grid_w: int, scale: float,
-                  probs: np.ndarray) -> tuple[np.ndarray, bool]:
+                  probs: np.ndarray, tables: int = 0) -> tuple[np.ndarray, bool]:
     """Inverse of :func:`encode_packet`: (N, 6, 64) int32 coefficients and whether the packet is corrupt."""
     if coder == 4:
         ref, where = contexts.dc_references(cells, grid_w)
-        return contexts.decode_mcus(data, ref, where, transform.quant_tables(scale), transform.ZIGZAG,
+        return contexts.decode_mcus(data, ref, where, transform.quant_tables(scale, tables), transform.ZIGZAG,
                                     transform.DCT_BASIS, contexts.start_probabilities(probs))
     coefs, bad = entropy.decode_blocks(data, np.tile(transform.CHANNEL_OF_BLOCK, cells.size), probs)
     return coefs.reshape(cells.size, transform.BLOCKS_PER_MCU, 64), bad

@@ -123,14 +123,17 @@ def train(out_dir: Path, name: str, cfg: RestoreConfig = RestoreConfig(), bpp: f
 
 
 def derive(out_dir: Path, name: str, source: str, artefact_quant: int, command: str = "",
-           models_dir: Path = MODELS_DIR, coder: int | None = None, data_dir: Path | None = None) -> dict:
+           models_dir: Path = MODELS_DIR, coder: int | None = None, data_dir: Path | None = None,
+           rd_choice: bool = False) -> dict:
     """A codec with ``source``'s network (no training) and its own decoder option ``artefact_quant``
     (see :class:`.codec.DctCodec`); writes ``<name>.pt`` and ``<name>.json`` (the source's data and
     training figures, ``derived_from`` its name and sha256, held-out metrics).
 
     ``coder`` (None: the source's): another entropy coder, whose initial probabilities are then
     learned here from the training images (:func:`learn_probabilities`; a new bitstream: codec v4
-    is codec v3 with coder 4); the network stays the source's, as the pixels it sees are the same."""
+    is codec v3 with coder 4); the network stays the source's, as the pixels it sees are the same.
+    ``rd_choice``: the encoder picks a quantiser table set and dead zone per image (an encoder option,
+    see :class:`.codec.DctCodec`)."""
     blob, source_sha = checked_weights(source, models_dir)
     if blob.get("kind") != "dct":
         raise ValueError(f"{source} is not a DCT codec: nothing to derive from")
@@ -145,11 +148,13 @@ def derive(out_dir: Path, name: str, source: str, artefact_quant: int, command: 
         if data_dir is not None:  # the probabilities are the folder's; the network stays the source's
             data = {"source": str(data_dir), "train": sorted(run.images), "network": src_data}
         blob = {k: v for k, v in blob.items() if k != "coder"} | ({"coder": coder} if coder != 2 else {})
+    blob = {k: v for k, v in blob.items() if k != "rd_choice"} | ({"rd_choice": True} if rd_choice else {})
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / f"{name}.pt"
     torch.save(blob, weights)
     sha = hashlib.sha256(weights.read_bytes()).hexdigest()
-    config = {**src.get("config", {}), "artefact_quant": int(artefact_quant), "coder": int(blob.get("coder", 2))}
+    config = {**src.get("config", {}), "artefact_quant": int(artefact_quant), "coder": int(blob.get("coder", 2)),
+              **({"rd_choice": True} if rd_choice else {})}
     manifest = {"name": name, "kind": "dct", "weights": weights.name, "sha256": sha, "config": config,
                 "derived_from": {"name": source, "sha256": source_sha}, "data": data,
                 "command": command, "seed": src.get("seed"), "training": src.get("training")}

@@ -34,8 +34,17 @@ def _flatten(table: np.ndarray, gamma: float) -> np.ndarray:
 #: Quantiser steps at scale 1. JPEG's tables are tuned for the eye; for PSNR (what this link
 #: is measured by) flatter steps and finer chroma do better: Annex K flattened with exponent
 #: 0.2, chroma at 0.4x, chosen on the training images (+0.8 dB there at the same bytes).
-LUMA_STEPS = _flatten(LUMA_TABLE, 0.2)
-CHROMA_STEPS = _flatten(CHROMA_TABLE, 0.2) * 0.4 * LUMA_TABLE.mean() / LUMA_STEPS.mean()
+def _steps(gamma: float, chroma: float) -> tuple[np.ndarray, np.ndarray]:
+    luma = _flatten(LUMA_TABLE, gamma)
+    return luma, _flatten(CHROMA_TABLE, gamma) * chroma * LUMA_TABLE.mean() / luma.mean()
+
+
+#: The table sets (flatness exponent, chroma ratio) an image may be coded with; the encoder of
+#: codec v4 picks one per image (rate-distortion choice) and the header says which (see
+#: :class:`.codec.DctCodec`). Set 0 is the default above; 1 and 2 are flatter, 1 with finer chroma.
+TABLE_SETS = ((0.2, 0.4), (0.1, 0.3), (0.1, 0.4))
+_STEPS = [_steps(*t) for t in TABLE_SETS]
+LUMA_STEPS, CHROMA_STEPS = _STEPS[0]
 DEADZONE = 0.1  # AC coefficients round toward 0 by this much more: fewer isolated +-1s
 
 _ZZ = sorted(((i, j) for i in range(8) for j in range(8)),
@@ -47,9 +56,10 @@ _UV = np.arange(8)
 DCT_BASIS = np.sqrt(np.where(_UV[:, None] == 0, 1 / 8, 2 / 8)) * np.cos(np.pi * (2 * _UV[None, :] + 1) * _UV[:, None] / 16)
 
 
-def quant_tables(scale: float) -> np.ndarray:
-    """(6, 64) quantiser steps in zig-zag order, one row per block of an MCU."""
-    tabs = [np.clip(np.round(t * scale), 1, 255).ravel()[ZIGZAG] for t in (LUMA_STEPS, CHROMA_STEPS)]
+def quant_tables(scale: float, tables: int = 0) -> np.ndarray:
+    """(6, 64) quantiser steps in zig-zag order, one row per block of an MCU, of table set ``tables``
+    (an index into :data:`TABLE_SETS`)."""
+    tabs = [np.clip(np.round(t * scale), 1, 255).ravel()[ZIGZAG] for t in _STEPS[tables]]
     return np.stack([tabs[0]] * 4 + [tabs[1]] * 2)
 
 
@@ -83,25 +93,25 @@ def forward(rgb: np.ndarray) -> np.ndarray:
     return dctn(blocks, axes=(-2, -1), norm="ortho").reshape(r * c, BLOCKS_PER_MCU, 64)[..., ZIGZAG]
 
 
-_ROUNDING = np.full(64, 0.5 - DEADZONE)
-_ROUNDING[0] = 0.5
-
-
-def quantise(coefs: np.ndarray, scale: float) -> np.ndarray:
-    """Coefficients (..., 6, 64) -> quantised integers (DC rounded, AC with a dead zone)."""
+def quantise(coefs: np.ndarray, scale: float, tables: int = 0, deadzone: float = DEADZONE) -> np.ndarray:
+    """Coefficients (..., 6, 64) -> quantised integers (DC rounded, AC with a dead zone of
+    ``deadzone`` steps, an encoder's choice) by table set ``tables``."""
+    rounding = np.full(64, 0.5 - deadzone)
+    rounding[0] = 0.5
     x = np.abs(coefs)
-    x *= 1.0 / quant_tables(scale)
-    x += _ROUNDING
+    x *= 1.0 / quant_tables(scale, tables)
+    x += rounding
     np.floor(x, out=x)
     return np.copysign(x, coefs).astype(np.int32)
 
 
-def inverse(q: np.ndarray, scale: float, received: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Quantised coefficients (MCUs, 6, 64) -> (YCbCr float (H, W, 3) with chroma upsampled,
+def inverse(q: np.ndarray, scale: float, received: np.ndarray, shape: tuple[int, int],
+            tables: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Quantised coefficients (MCUs, 6, 64) of table set ``tables`` -> (YCbCr float (H, W, 3) with chroma upsampled,
     MCU mask (H, W) float: 1 where the MCU arrived). MCUs not received are 0 in all three planes."""
     h, w = shape
     r, c = h // MCU, w // MCU
-    deq = (q * quant_tables(scale))[..., UNZIGZAG].reshape(r * c, BLOCKS_PER_MCU, 8, 8)
+    deq = (q * quant_tables(scale, tables))[..., UNZIGZAG].reshape(r * c, BLOCKS_PER_MCU, 8, 8)
     pix = idctn(deq, axes=(-2, -1), norm="ortho") + 128
     pix[~received] = 0
     y = pix[:, :4].reshape(r, c, 2, 2, 8, 8).transpose(0, 2, 4, 1, 3, 5).reshape(h, w)
