@@ -8,6 +8,7 @@ An image resized for the link carries its original size in the header; the recei
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -16,6 +17,8 @@ import numpy as np
 from ..images import resize
 from ..phy.framing import Message, PayloadType
 from .api import DecodeInfo, ImageCodec, ImageHeader
+
+log = logging.getLogger(__name__)
 
 
 #: largest original side a header may ask the receiver to restore (larger: not restored)
@@ -56,7 +59,8 @@ def received_images(codec: ImageCodec, messages: list[Message], accept: PacketCh
                     ) -> tuple[list[ReceivedImage], int]:
     """Decode every image whose header arrived; returns the images and how many were lost whole.
 
-    An image whose header was lost cannot be placed and counts as lost; one whose features were
+    An image whose header was lost cannot be placed and counts as lost, and so does one whose header
+    the codec refuses (another codec's features, an unknown quantiser table set: logged); one whose features were
     all lost decodes to the defined grey image (``info.all_lost``). ``accept`` (the authorized
     receiver's check of each packet against its sealed tag) turns a packet it refuses into a lost one.
     """
@@ -81,7 +85,12 @@ def received_images(codec: ImageCodec, messages: list[Message], accept: PacketCh
             for k, p in enumerate(packets):
                 if p is not None and not accept(m.msg_id, k, p):
                     packets[k], rejected = None, rejected + 1
-        img, info = codec.decode(header, packets)
+        try:
+            img, info = codec.decode(header, packets)
+        except ValueError as exc:  # a header this codec refuses (another codec's, an unknown table set)
+            log.warning("image %d: not decoded, counted lost: %s", m.msg_id, exc)
+            lost += 1
+            continue
         if 0 < header.orig_height <= MAX_RESTORED_SIDE and 0 < header.orig_width <= MAX_RESTORED_SIDE:
             img = resize(img, (header.orig_height, header.orig_width))
         out.append(ReceivedImage(img, info, m.msg_id, rejected))

@@ -72,3 +72,23 @@ def test_receiver_restores_the_original_size(photo):
     small = fit(photo, 64)
     msgs, _ = SemanticTransmitter(codec).messages(small)
     assert ImageHeader.from_bytes(msgs[0][0]).orig_height == 0
+
+
+def test_a_header_the_codec_refuses_is_a_counted_loss(photo, caplog):
+    """Another codec's features (or an unknown table set) in a well-formed header: that image is lost, logged,
+    and the next image still decodes: no traceback at the receiver."""
+    from dataclasses import replace
+
+    codec = load_codec()
+    msgs, _ = SemanticTransmitter(codec).messages(photo, 64)
+    (header, _), (packets, _) = msgs[:2]
+    h = ImageHeader.from_bytes(header)
+    foreign = replace(h, codec="codec_v9:0123456789ab").to_bytes()
+    bad_set = replace(h, quant=h.quant + 32768 * 7).to_bytes()  # a quantiser table set no decoder knows
+    stream = [Message(0, 0, PayloadType.METADATA, [foreign]), Message(0, 1, PayloadType.FEATURES, list(packets)),
+              Message(0, 3, PayloadType.METADATA, [bad_set]), Message(0, 4, PayloadType.FEATURES, list(packets)),
+              Message(0, 6, PayloadType.METADATA, [header]), Message(0, 7, PayloadType.FEATURES, list(packets))]
+    with caplog.at_level("WARNING"):
+        got, lost = received_images(codec, stream)
+    assert lost == 2 and [g.msg_id for g in got] == [6]
+    assert "counted lost" in caplog.text and "codec_v9" in caplog.text
