@@ -84,29 +84,13 @@ def _clip_box(box, shape) -> tuple[int, int, int, int] | None:
     return (x0, y0, x1, y1) if x1 - x0 >= 2 and y1 - y0 >= 2 else None
 
 
-def _hair_band(rgb: np.ndarray, box) -> np.ndarray:
-    """The pixels the hair colour is read from: the middle two thirds of the face box's width, from 0.45 to
-    0.05 of its height above it (inside the head region the guard removes, ``masking.HEAD_GROWTH`` 0.6 up);
-    a face at the image's top edge (fewer than 0.1 of its height there): the band across the box's top edge.
-
-    The detector's box starts near the hairline, so a band across that edge mixes forehead and hair, and its
-    word flipped with a few pixels of box jitter (blond / brown / dark brown on 4 of t1.jpg's 6 faces, 20
-    jittered boxes each, ``scratch`` measurement in docs/generative.md); above the box it held on 5 of 6.
-    """
-    x0, y0, x1, y1 = box
-    h, w = y1 - y0, x1 - x0
-    top, bottom = max(y0 - int(0.45 * h), 0), max(y0 - int(0.05 * h), 0)
-    if bottom - top >= max(int(0.1 * h), 2):
-        return rgb[top:bottom, x0 + w // 6 : x1 - w // 6]
-    return rgb[max(y0 - int(0.15 * h), 0) : y0 + max(int(0.08 * h), 1), x0 + w // 6 : x1 - w // 6]
-
-
 def _face_words(rgb: np.ndarray, box, landmarks) -> list[str]:
     x0, y0, x1, y1 = box
     crop = rgb[y0:y1, x0:x1]
     h, w = crop.shape[:2]
     centre = crop[int(0.3 * h) : int(0.8 * h), int(0.25 * w) : int(0.75 * w)].reshape(-1, 3)
-    band = _hair_band(rgb, box)
+    # hair: the band across the top of the box and the guard's margin above it (removed too)
+    band = rgb[max(y0 - int(0.15 * h), 0) : y0 + max(int(0.08 * h), 1), x0 + w // 6 : x1 - w // 6]
     lab = _lab(np.median(centre.astype(np.float32), axis=0)[None])[0]
     chroma = float(np.hypot(lab[1], lab[2]))
     skin = SKIN[4] if chroma < 6 else SKIN[0 if lab[0] > 75 else 1 if lab[0] > 62 else 2 if lab[0] > 45 else 3]

@@ -6,10 +6,10 @@ from sdr_semcom.privacy.descriptions import (SEP, appearance, appearance_vocabul
 
 
 def face_image(skin, hair, shade_left=0):
-    """A 200 x 200 scene with a 'face' box (60..140) of one skin colour under its hair (rows 20..66)."""
+    """A 200 x 200 scene with a 'face' box (60..140) of one skin colour under a hair band."""
     img = np.full((200, 200, 3), 120, np.uint8)
     img[60:140, 60:140] = skin
-    img[20:66, 60:140] = hair
+    img[45:66, 60:140] = hair
     if shade_left:
         img[66:140, 60:100] = np.clip(np.asarray(skin, int) - shade_left, 0, 255)
     return img
