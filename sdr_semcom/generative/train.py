@@ -7,7 +7,9 @@ it: ``sdr_semcom.privacy.descriptions.describe`` with the appearance words of th
 (the function the guard uses, with YuNet's landmarks for the head pose), embedded as
 ``embed_descriptions`` does (:func:`vector_of`):
 
-- ``face`` (30 %): YuNet's faces in the training photos (box jittered), grown by the guard's margin;
+- ``face`` (30 %): YuNet's faces in the training photos (box jittered), grown by the guard's margin, or
+  with ``--head`` (:attr:`TrainConfig.head`) the guard's head region of the face (``privacy.masking.head_box``,
+  the function the guard uses; pasted faces too);
 - ``pasted`` (25 %): a synthetic DigiFace-1M DCGAN face (:mod:`.faceprior`) pasted into a scene, then removed;
 - ``random`` (45 %): random rectangles, category ``text`` in the text images (``text``, ``page``), else ``custom``.
 
@@ -61,7 +63,7 @@ class TrainConfig:
     threads: int = 1
     appearance_words: bool = True
     grad_loss: float = 0.0
-    head: bool = True  # face holes are the guard's head region (masking.head_box), not the box grown by MARGIN
+    head: bool = False  # face holes are the guard's head region (masking.head_box), not the box grown by MARGIN
 
 
 def scaled(img: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
@@ -460,16 +462,17 @@ def main(argv: list[str] | None = None) -> int:
                    help="weight of an L1 term on the image gradients in the hole")
     p.add_argument("--no-appearance", action="store_true",
                    help="descriptions without appearance words (how inpainter_v1 was trained)")
-    p.add_argument("--no-head", action="store_true",
-                   help="face holes = the face box grown by the margin (how inpainter_v1 was trained), "
-                        "not the guard's head region")
+    p.add_argument("--head", action="store_true",
+                   help="face holes = the guard's head region (privacy.masking.head_box, what the guard removes "
+                        "since wire format 4), not the face box grown by the margin (how the committed "
+                        "inpainter_v1 / inpainter_v2 were trained; docs/generative.md: --head trained worse)")
     p.add_argument("--out", type=Path, default=MODELS_DIR)
     p.add_argument("--name", default=DEFAULT_NAME)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cmd = "python -m sdr_semcom.generative.train " + " ".join(argv if argv is not None else sys.argv[1:])
     tc = TrainConfig(a.steps, a.batch, seed=a.seed, minutes=a.minutes, threads=a.threads, cond_dropout=a.cond_dropout,
-                     appearance_words=not a.no_appearance, grad_loss=a.grad_loss, head=not a.no_head)
+                     appearance_words=not a.no_appearance, grad_loss=a.grad_loss, head=a.head)
     m = train_inpainter(a.out, a.name, tc, NetConfig(width=a.width, size=a.size, film_encoder=a.film_encoder),
                         command=cmd.strip())
     print(json.dumps(m["metrics_held_out"], indent=1))
