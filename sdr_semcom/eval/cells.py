@@ -678,7 +678,7 @@ def _fill(models: Models, inp, key: tuple, image: np.ndarray, mask: np.ndarray, 
 def _other_embeddings(name: str, i: int, regions: list, vectors: dict, seed: int) -> list:
     """``regions`` with each embedding replaced by one of a region of another image (seeded by ``seed``
     and the image's index ``i``); another region of the same image when no other image has one."""
-    from ..generative import Region
+    import dataclasses
 
     rng = np.random.default_rng(seed + 1000 * i)
     pool = [v for n, vs in vectors.items() if n != name and vs for v in vs]
@@ -690,7 +690,7 @@ def _other_embeddings(name: str, i: int, regions: list, vectors: dict, seed: int
             out.append(r)
             continue
         cands = [v for v in pool if not np.allclose(v, r.embedding)] or pool
-        out.append(Region(r.box, r.category, r.entry_id, r.description, cands[int(rng.integers(len(cands)))]))
+        out.append(dataclasses.replace(r, embedding=cands[int(rng.integers(len(cands)))]))
     return out
 
 

@@ -21,7 +21,10 @@ class Backend(Protocol):
     ``(H, W)`` pixels to fill for this region (``hole``), every pixel not to be trusted as context
     (``unknown``, a superset of ``hole``) and the :class:`Region`; it returns an RGB uint8 image of
     the same shape whose ``hole`` pixels are the fill (other pixels are ignored). A backend that serves
-    only some regions (``reference``: enrolled persons) also has ``has(region) -> bool``.
+    only some regions (``reference``: enrolled persons) also has ``has(region) -> bool``. A backend with
+    ``fills_removed = True`` (the trained network: it learned the guard's removed regions, a face's
+    whole head region) is given all of a region's removed pixels (:attr:`Region.removed`); the others
+    the pixels of its box grown by the inpainter's ``grow`` (a face backend models the face, not the head).
     """
 
     name: str
@@ -76,7 +79,9 @@ class Inpainter:
     -----
     :meth:`fill`: ``image`` RGB uint8 ``(H, W, 3)``; ``mask`` boolean ``(H, W)``, the removed pixels
     (the guard's union mask); ``regions``, a list of :class:`Region`. A region fills the masked pixels
-    inside its box grown by ``grow`` (smaller regions first); masked pixels outside every box are filled by Telea.
+    inside its box grown by ``grow`` (smaller regions first), or, for a backend with ``fills_removed``, the
+    masked pixels inside the region's :attr:`~Region.removed` bounds when it has them; masked pixels no region
+    owns are filled by Telea.
 
     Output
     ------
@@ -120,11 +125,11 @@ class Inpainter:
         names_by, secs_by = {}, {}
         for i in order:
             r = regions[i]
-            hole = mask & _grown(r, self.grow).box_mask(mask.shape) & unknown
+            name = self.choose(r)
+            hole = mask & self._owned(r, name, mask.shape) & unknown
             if not hole.any():
                 names_by[i], secs_by[i] = "none", 0.0
                 continue
-            name = self.choose(r)
             t = time.perf_counter()
             try:
                 filled = self.backends[name].fill(out, hole, unknown, r)
@@ -147,6 +152,17 @@ class Inpainter:
         secs = [secs_by[i] for i in range(len(regions))]
         out[~mask] = image[~mask]  # the guarantee, whatever a backend did
         return FillResult(out, names, secs, rest)
+
+
+    def _owned(self, region: Region, backend: str, shape: tuple[int, int]) -> np.ndarray:
+        """The pixels ``region`` may fill with ``backend``: its removed bounds for a backend that fills whole
+        removed regions (``fills_removed``), else its box grown by :attr:`grow`."""
+        if region.removed is not None and getattr(self.backends.get(backend), "fills_removed", False):
+            x0, y0, x1, y1 = region.removed
+            out = np.zeros(shape, bool)
+            out[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)] = True
+            return out
+        return _grown(region, self.grow).box_mask(shape)
 
 
 def _area(r: Region) -> float:

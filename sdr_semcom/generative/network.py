@@ -167,6 +167,10 @@ class NetworkInpainter:
         region's embedding when it has one.
     """
 
+    #: trained on the guard's removed regions (a face's head region): the :class:`~.base.Inpainter` gives
+    #: it all of a region's removed pixels, not only the face box grown by its ``grow``
+    fills_removed = True
+
     def __init__(self, net: InpaintNet, use_embedding: bool = True) -> None:
         self.net = net.eval()
         self.use_embedding = use_embedding

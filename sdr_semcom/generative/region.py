@@ -30,6 +30,11 @@ class Region:
     embedding : numpy.ndarray or None
         ``(384,)`` float32 MiniLM vector opened from the sealed EMBEDDING message (authorized
         receiver); ``None`` at an eavesdropper, which cannot open the message.
+    removed : tuple of 4 int or None
+        The pixel bounds ``(x0, y0, x1, y1)`` (exclusive ends) the transmitter's guard removed for this
+        region, as the receiver opened them (a row's ``removed``): for a face its head region
+        (``privacy.masking.head_box``), larger than ``box``. ``None``: unknown (an eavesdropper's
+        regions, rows from before the bounds were sent).
     """
 
     box: tuple[float, float, float, float]
@@ -37,6 +42,7 @@ class Region:
     entry_id: str | None = None
     description: str | None = None
     embedding: np.ndarray | None = None
+    removed: tuple[int, int, int, int] | None = None
 
     def __post_init__(self) -> None:
         if len(self.box) != 4:
@@ -49,6 +55,10 @@ class Region:
             if e.size != EMBED_DIM:
                 raise ValueError(f"Region.embedding must have {EMBED_DIM} values (MiniLM), got {e.size}")
             self.embedding = e
+        if self.removed is not None:
+            if len(self.removed) != 4:
+                raise ValueError(f"Region.removed must be (x0, y0, x1, y1), got {self.removed!r}")
+            self.removed = tuple(int(v) for v in self.removed)
 
     def pixel_box(self, shape: tuple[int, int]) -> tuple[int, int, int, int]:
         """The box as integer pixel bounds clipped to an ``(H, W)`` image (may be empty)."""
@@ -95,6 +105,8 @@ def regions_from_rows(rows: list[dict], vectors=None, categories: dict[str, str]
         ``entry id -> category`` from the receiver's database (``{e.id: e.category for e in db.entries}``);
         without it the category is read from the description's words.
 
+    A row's ``removed`` bounds become the region's :attr:`Region.removed`.
+
     Output
     ------
     list of Region, in row order.
@@ -113,7 +125,9 @@ def regions_from_rows(rows: list[dict], vectors=None, categories: dict[str, str]
         else:
             cat = category_of(text) if entry is not None else "unknown"
         vec = None if vectors is None or entry is None else vectors[i]
-        out.append(Region(tuple(row["box"]), cat, entry, text if entry is not None else None, vec))
+        removed = row.get("removed")
+        removed = tuple(removed) if removed is not None and len(removed) == 4 else None
+        out.append(Region(tuple(row["box"]), cat, entry, text if entry is not None else None, vec, removed))
     return out
 
 

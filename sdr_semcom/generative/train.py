@@ -7,7 +7,9 @@ it: ``sdr_semcom.privacy.descriptions.describe`` with the appearance words of th
 (the function the guard uses, with YuNet's landmarks for the head pose), embedded as
 ``embed_descriptions`` does (:func:`vector_of`):
 
-- ``face`` (30 %): YuNet's faces in the training photos (box jittered), grown by the guard's margin;
+- ``face`` (30 %): YuNet's faces in the training photos (box jittered), grown by the guard's margin, or
+  with ``--head`` (:attr:`TrainConfig.head`) the guard's head region of the face (``privacy.masking.head_box``,
+  the function the guard uses; pasted faces too);
 - ``pasted`` (25 %): a synthetic DigiFace-1M DCGAN face (:mod:`.faceprior`) pasted into a scene, then removed;
 - ``random`` (45 %): random rectangles, category ``text`` in the text images (``text``, ``page``), else ``custom``.
 
@@ -37,6 +39,7 @@ import torch
 
 from .. import distributed
 from .metrics import hole_psnr_ssim
+from ..privacy.masking import HEAD_GROWTH, head_box
 from .network import DEFAULT_NAME, MODELS_DIR, InpaintNet, NetConfig, NetworkInpainter, cut_window, window_of
 from .region import Region
 
@@ -60,6 +63,7 @@ class TrainConfig:
     threads: int = 1
     appearance_words: bool = True
     grad_loss: float = 0.0
+    head: bool = False  # face holes are the guard's head region (masking.head_box), not the box grown by MARGIN
 
 
 def scaled(img: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
@@ -77,6 +81,12 @@ def grown(box, shape, margin: float = MARGIN) -> tuple[int, int, int, int]:
     mx, my = margin * (x1 - x0), margin * (y1 - y0)
     return (max(int(np.floor(x0 - mx)), 0), max(int(np.floor(y0 - my)), 0),
             min(int(np.ceil(x1 + mx)), w), min(int(np.ceil(y1 + my)), h))
+
+
+def removed_bounds(category: str, box, shape, head: bool = True) -> tuple[int, int, int, int]:
+    """The pixel bounds the guard removes for a hole: a face's head region (:func:`~sdr_semcom.privacy.masking.head_box`,
+    the guard's default growth) when ``head``, else (and for every other category) the box grown by :data:`MARGIN`."""
+    return head_box(box, shape) if head and category == "face" else grown(box, shape)
 
 
 def vocabulary() -> tuple[list[tuple[str, str, str, str]], list[str]]:
@@ -163,7 +173,7 @@ class Sampler:
 
     def __init__(self, images: dict[str, np.ndarray], faces: dict[str, list], dcgan_faces: np.ndarray,
                  cfg: NetConfig, seed: int, landmarks: dict[str, list] | None = None,
-                 dcgan_marks: list | None = None, appearance_words: bool = True) -> None:
+                 dcgan_marks: list | None = None, appearance_words: bool = True, head: bool = True) -> None:
         self.names = sorted(images)
         self.images, self.faces, self.dcgan, self.cfg = images, faces, dcgan_faces, cfg
         landmarks = landmarks or {}
@@ -171,6 +181,7 @@ class Sampler:
                           for n in self.names for i, b in enumerate(faces.get(n, []))]
         self.dcgan_marks = dcgan_marks or [None] * len(dcgan_faces)
         self.appearance_words = appearance_words
+        self.head = head
         self.rng = np.random.default_rng(seed)
 
     def sample(self, rng: np.random.Generator | None = None):
@@ -205,7 +216,7 @@ class Sampler:
                 lm = np.asarray(lm, float) * [-1, 1] + [w, 0]
                 lm = lm[[1, 0, 2, 4, 3]]  # mirrored: the eyes and mouth corners swap sides
         text = describe(cat, box, img.shape[:2], img, lm, self.appearance_words)
-        g = grown(box, img.shape[:2])
+        g = removed_bounds(cat, box, img.shape[:2], self.head)
         hole = np.zeros(img.shape[:2], bool)
         hole[g[1] : g[3], g[0] : g[2]] = True
         win = window_of(g, self.cfg.window * rng.uniform(0.85, 1.2))
@@ -257,15 +268,15 @@ def _grad_l1(y: torch.Tensor, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
 
 
 def held_out_holes(images: dict[str, np.ndarray], faces: dict[str, list], seed: int = 7,
-                   landmarks: dict[str, list] | None = None) -> list[dict]:
-    """The evaluation holes: every detected face (with its landmarks when given), plus 3 seeded random
-    boxes per image without one."""
+                   landmarks: dict[str, list] | None = None, head: bool = False) -> list[dict]:
+    """The evaluation holes: every detected face (with its landmarks when given; ``"head": true`` when its
+    hole is the head region, :func:`removed_bounds`), plus 3 seeded random boxes per image without one."""
     rng = np.random.default_rng(seed)
     out = []
     for name in sorted(images):
         h, w = images[name].shape[:2]
         for i, b in enumerate(faces.get(name, [])):
-            out.append({"image": name, "box": b, "category": "face"})
+            out.append({"image": name, "box": b, "category": "face", **({"head": True} if head else {})})
             if landmarks and landmarks.get(name):
                 out[-1]["landmarks"] = landmarks[name][i]
         if not faces.get(name):
@@ -279,7 +290,9 @@ def held_out_holes(images: dict[str, np.ndarray], faces: dict[str, list], seed: 
 
 def eval_cases(images: dict[str, np.ndarray], holes: list[dict], appearance_words: bool = True):
     """``(name, image, hole mask, Region with embedding, category)`` per evaluation hole; the embedding is
-    the guard's (appearance words of the hole's true pixels unless ``appearance_words`` is off)."""
+    the guard's (appearance words of the hole's true pixels unless ``appearance_words`` is off). A hole with
+    ``"head": true`` is its face's head region, the others the box grown by :data:`MARGIN` (manifests from
+    before the guard removed head regions)."""
     from ..privacy.descriptions import embed_descriptions
 
     texts = [describe(c["category"], c["box"], images[c["image"]].shape[:2], images[c["image"]],
@@ -287,7 +300,7 @@ def eval_cases(images: dict[str, np.ndarray], holes: list[dict], appearance_word
     embs = embed_descriptions(texts)
     for c, t, e in zip(holes, texts, embs):
         img = images[c["image"]]
-        g = grown(c["box"], img.shape[:2])
+        g = removed_bounds(c["category"], c["box"], img.shape[:2], bool(c.get("head")))
         hole = np.zeros(img.shape[:2], bool)
         hole[g[1] : g[3], g[0] : g[2]] = True
         yield c["image"], img, hole, Region(tuple(g), c["category"], None, t, e), c["category"]
@@ -345,7 +358,7 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
     parts = part_vectors()
     dcgan = sample_faces(512, seed=cfg.seed)
     sampler = Sampler(train, faces_train, dcgan, net_cfg, cfg.seed, marks_train, dcgan_landmarks(dcgan),
-                      cfg.appearance_words)
+                      cfg.appearance_words, cfg.head)
     mine = distributed.shard(cfg.batch, w) if per_sample else range(cfg.batch)
     net = InpaintNet(net_cfg).to(w.device)
     model = distributed.wrap(net, w)
@@ -386,7 +399,7 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
     seconds = time.time() - t_start
     if not w.main:
         return {}
-    holes = held_out_holes(held, faces_held, landmarks=marks_held)
+    holes = held_out_holes(held, faces_held, landmarks=marks_held, head=cfg.head)
     metrics = evaluate(net, held, holes, cfg.appearance_words)
     buf = io.BytesIO()
     torch.save({"config": net_cfg.to_dict(), "state_dict": net.state_dict()}, buf)
@@ -404,6 +417,8 @@ def train_inpainter(out_dir: Path = MODELS_DIR, name: str = DEFAULT_NAME, cfg: T
                       "(DigiFace-1M DCGAN: non-commercial research only)",
             "train": sorted(train), "held_out": sorted(held), "train_face_boxes": faces_train,
             "held_out_holes": holes, "hole_margin": MARGIN,
+            **({"face_holes": "head region: privacy.masking.head_box", "head_growth": list(HEAD_GROWTH)}
+               if cfg.head else {"face_holes": "box grown by hole_margin"}),
             "holes": "30% YuNet faces (jittered), 25% pasted DCGAN faces, 45% random boxes (text in text/page)",
             "appearance_words": cfg.appearance_words,
             "description": "privacy.descriptions.describe(category, box, shape, rgb=true pixels, landmarks) -> "
@@ -447,13 +462,17 @@ def main(argv: list[str] | None = None) -> int:
                    help="weight of an L1 term on the image gradients in the hole")
     p.add_argument("--no-appearance", action="store_true",
                    help="descriptions without appearance words (how inpainter_v1 was trained)")
+    p.add_argument("--head", action="store_true",
+                   help="face holes = the guard's head region (privacy.masking.head_box, what the guard removes "
+                        "since wire format 4), not the face box grown by the margin (how the committed "
+                        "inpainter_v1 / inpainter_v2 were trained; docs/generative.md: --head trained worse)")
     p.add_argument("--out", type=Path, default=MODELS_DIR)
     p.add_argument("--name", default=DEFAULT_NAME)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cmd = "python -m sdr_semcom.generative.train " + " ".join(argv if argv is not None else sys.argv[1:])
     tc = TrainConfig(a.steps, a.batch, seed=a.seed, minutes=a.minutes, threads=a.threads, cond_dropout=a.cond_dropout,
-                     appearance_words=not a.no_appearance, grad_loss=a.grad_loss)
+                     appearance_words=not a.no_appearance, grad_loss=a.grad_loss, head=a.head)
     m = train_inpainter(a.out, a.name, tc, NetConfig(width=a.width, size=a.size, film_encoder=a.film_encoder),
                         command=cmd.strip())
     print(json.dumps(m["metrics_held_out"], indent=1))

@@ -152,3 +152,30 @@ def test_regions_from_the_grey_fill(rng):
     for g, b in zip(got, sorted(boxes)):
         assert np.abs(np.subtract(g, b)).max() <= 2, (g, b)
     assert all(r.category == "unknown" and r.embedding is None for r in regions_from_fill(img))
+
+
+def test_a_head_region_goes_whole_to_a_backend_that_fills_removed_regions(rng):
+    """The guard removes a face's head region (``removed``, far larger than the face ``box``): the network,
+    trained on those holes, gets all of it; a face backend keeps the face box grown by ``grow``; the rest of
+    the head is then Telea's. (Before the fix the network got only the face box + 0.2, the hair and ears
+    were Telea-prefilled as its context.)"""
+    img = rng.integers(0, 256, (120, 120, 3), dtype=np.uint8)
+    head = (20, 4, 100, 92)  # masking.head_box of the face box (40, 40, 80, 80): 0.5 side, 0.6 up, 0.3 down
+    rows = [{"box": [40, 40, 80, 80], "entry": "faces", "text": "a human face", "removed": list(head)}]
+    (region,) = regions_from_rows(rows, categories={"faces": "face"})
+    assert region.removed == head
+    mask = np.zeros(img.shape[:2], bool)
+    mask[head[1] : head[3], head[0] : head[2]] = True
+    whole, face = Scribbler("network", 5), Scribbler("face_prior", 7)
+    whole.fills_removed = True
+    for backend in (whole, face):
+        res = Inpainter({"telea": ClassicalInpainter(), backend.name: backend}, {"*": (backend.name,)}).fill(
+            img, mask, [region])
+        (hole, _, _), = backend.calls
+        if backend is whole:
+            assert (hole == mask).all() and res.rest is None and (res.image[mask] == 5).all()
+        else:  # the face box grown by 0.2: (32, 32, 88, 88)
+            assert hole.sum() == 56 * 56 and res.rest == "telea"
+    without = Region(region.box, "face")  # no removed bounds (an old row): the grown box, as before
+    Inpainter({"telea": ClassicalInpainter(), "network": whole}, {"*": ("network",)}).fill(img, mask, [without])
+    assert whole.calls[-1][0].sum() == 56 * 56

@@ -1,0 +1,130 @@
+"""Claim 1 on faces, bisected between the inpainting bench's setting and the eval's.
+
+The eval's (``sdr-semcom eval --quick``) two images (t1.jpg, grace_hopper; 7 faces) at a long side of
+``--side`` px, through the eval's own transmitter (guard, codec, sealed EMBEDDING message) and the GNU Radio
+loopback at 20 dB. For every face, the network with its true embedding vs its null one, PSNR inside the
+hole (true minus null, dB), under each combination of:
+
+- hole: ``face015`` (the face box grown by 0.15: how ``inpainter_v2`` was first trained) or ``head`` (the
+  guard's removed head region, ``privacy.masking.head_box``);
+- context: ``orig`` (the original's pixels around the hole: the bench) or ``codec`` (the decoded image);
+- vector: ``guard`` (``embed_descriptions`` of the guard's description) or ``opened`` (what the authorized
+  receiver opened from the sealed message); the cosine between the two is printed;
+
+each face filled alone, and then as the eval fills (``make_inpainter`` of each role, every region of the
+image at once). ``--boxes yunet`` also fills the face015 / orig holes at YuNet's own boxes and their
+descriptions (the manifest's held-out holes come from YuNet; the guard fuses YuNet and CenterFace).
+
+Usage: ``python benchmarks/claim1_faces.py [--side 512] [--network inpainter_v2] [--models-dir DIR]``
+(one torch thread).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--side", type=int, default=512)
+    p.add_argument("--network", default="inpainter_v2")
+    p.add_argument("--models-dir", type=Path, default=None)
+    p.add_argument("--boxes", choices=("guard", "yunet"), default="guard")
+    a = p.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(1)
+    from sdr_semcom.config import DEMO_LINK
+    from sdr_semcom.eval.cells import CellLink, CellSettings, Models, _opened_vectors, over_link, seeded_link
+    from sdr_semcom.eval.run import default_images
+    from sdr_semcom.generative import Inpainter, Region, regions_from_rows
+    from sdr_semcom.generative.classical import ClassicalInpainter
+    from sdr_semcom.generative.factory import policy_for
+    from sdr_semcom.generative.metrics import hole_psnr_ssim
+    from sdr_semcom.generative.network import MODELS_DIR, NetworkInpainter, load_network
+    from sdr_semcom.generative.receiver import removed_pixels
+    from sdr_semcom.generative.train import describe, face_boxes, grown
+    from sdr_semcom.pipeline import SemanticReceiver
+    from sdr_semcom.privacy import PrivacyDatabase
+    from sdr_semcom.privacy.descriptions import embed_descriptions
+
+    db = PrivacyDatabase.default()
+    models = Models(CellSettings(judge_names=(), generator="network"), db)
+    net = load_network(a.network, a.models_dir or MODELS_DIR)
+    true, null = NetworkInpainter(net, True), NetworkInpainter(net, False)
+    # as make_inpainter(role, "network") builds them, with this network
+    whole = {role: Inpainter({"telea": ClassicalInpainter(), b.name: b}, policy_for(role, "network", {}))
+             for role, b in (("authorized", true), ("eavesdropper", null))}
+    gains: dict[str, list[float]] = {}
+
+    def score(key, original, ft, fn, hole):
+        gains.setdefault(key, []).append(hole_psnr_ssim(original, ft, hole)[0] - hole_psnr_ssim(original, fn, hole)[0])
+
+    def alone(ctx, hole, region):
+        masked = ctx.copy()
+        masked[hole] = 127
+        out = []
+        for b in (true, null):
+            o = masked.copy()
+            o[hole] = b.fill(masked, hole, hole, region)[hole]
+            out.append(o)
+        return out
+
+    for path in default_images(True)[:2]:
+        prep, _ = models.prepare(path.stem, path, a.side)
+        orig, shape = prep.original, prep.original.shape[:2]
+        res = over_link(prep.send("", 0), CellLink(seeded_link(DEMO_LINK.with_overrides(snr_db=20, eve_snr_db=20), 0)))
+        item = {it.index: it for it in SemanticReceiver(models.codec, db=db).decode(res.rx["auth"].messages)}[0]
+        opened = _opened_vectors(res.rx["auth"].messages, db, models.codec)
+        found = prep.sent.findings
+        guard_vecs = embed_descriptions([f["description"] for f in found])
+        print(f"{prep.name} {orig.shape[1]}x{orig.shape[0]}: cos(opened, guard) "
+              f"{[round(float(u @ v), 4) for u, v in zip(opened, guard_vecs)]}")
+        yb, ylm = face_boxes({"x": orig}, True) if a.boxes == "yunet" else ({"x": []}, {"x": []})
+        for k, f in enumerate(found):
+            if f["category"] != "face":
+                continue
+            print(f"  face {[round(v) for v in f['box']]} removed {f['removed']}: {f['description']}")
+            for geo in ("face015", "head"):
+                g = grown(f["box"], shape) if geo == "face015" else f["removed"]
+                hole = np.zeros(shape, bool)
+                hole[g[1] : g[3], g[0] : g[2]] = True
+                for cname, ctx in (("orig", orig), ("codec", item.image)):
+                    for vname, v in (("guard", guard_vecs[k]), ("opened", opened[k])):
+                        ft, fn = alone(ctx, hole, Region(tuple(g), "face", None, f["description"], v))
+                        score(f"{geo:7s} {cname:5s} {vname:6s} alone", orig, ft, fn, hole)
+            if yb["x"]:
+                j = int(np.argmin(np.abs(np.array(yb["x"]) - np.array(f["box"])).sum(1)))
+                d = describe("face", yb["x"][j], shape, orig, ylm["x"][j])
+                g = grown(yb["x"][j], shape)
+                hole = np.zeros(shape, bool)
+                hole[g[1] : g[3], g[0] : g[2]] = True
+                ft, fn = alone(orig, hole, Region(tuple(g), "face", None, d, embed_descriptions([d])[0]))
+                score("face015 orig  yunet  alone (YuNet box + its words)", orig, ft, fn, hole)
+        regions = regions_from_rows(item.regions, opened, categories=models.categories)
+        mask = removed_pixels(shape, item.regions, regions)
+        ft = whole["authorized"].fill(item.image, mask, regions).image
+        fn = whole["eavesdropper"].fill(item.image, mask, regions).image
+        for f in found:
+            if f["category"] == "face":
+                g = f["removed"]
+                hole = np.zeros(shape, bool)
+                hole[g[1] : g[3], g[0] : g[2]] = True
+                score("head    codec opened all regions (the eval)", orig, ft, fn, hole & mask)
+    print(f"\n{a.network} ({a.models_dir or MODELS_DIR}), side {a.side}: true - null PSNR inside the hole, dB")
+    for k, v in gains.items():
+        print(f"{k:52s} mean {np.mean(v):+.2f}  faces true > null {int(np.sum(np.array(v) > 0))}/{len(v)}  "
+              f"per face {np.round(v, 2).tolist()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
