@@ -136,3 +136,18 @@ def test_a_huge_reference_photo_is_an_error_not_a_traceback(enrolled, monkeypatc
         receiver_inpainter("auth", "classical", db=PrivacyDatabase.load(path))
     res = CliRunner().invoke(cli.main, ["db", "enroll", str(path), "--id", "takeo2", "--reference", str(photo)])
     assert res.exit_code == 1 and "not a readable image" in res.output and "Traceback" not in res.output, res.output
+
+
+def test_a_reference_photo_others_can_read_warns_like_the_file(enrolled, caplog):
+    """A photo copied back world-readable (the error message says to copy it back) is biometric data
+    others can read: the receiver warns, as it does for the database file, and still uses it."""
+    path, _ = enrolled
+    photo = path.parent / "db.references" / "takeo-1.png"
+    db = PrivacyDatabase.load(path)
+    with caplog.at_level("WARNING", logger="sdr_semcom.privacy.database"):
+        db.reference_photos()
+    assert not caplog.records  # 0600 as enrolled: nothing to say
+    photo.chmod(0o644)
+    with caplog.at_level("WARNING", logger="sdr_semcom.privacy.database"):
+        assert db.reference_photos() == {"takeo": [photo]}
+    assert any("takeo-1.png is readable by group or others (mode 0644)" in r.getMessage() for r in caplog.records)
