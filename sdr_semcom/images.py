@@ -93,7 +93,7 @@ def read_rgb(path: str | Path) -> np.ndarray:
             if im.mode in ("RGB", "L", "1") or im.mode.startswith(("I", "F")):
                 return to_rgb(np.asarray(im))  # 16-bit, 32-bit and float modes: scaled, not clipped
             return np.asarray(im.convert("RGB"))  # palette, RGBA, CMYK, YCbCr, LA, ...
-    except (OSError, UnidentifiedImageError, ValueError, TypeError) as exc:
+    except (OSError, UnidentifiedImageError, ValueError, TypeError, Image.DecompressionBombError) as exc:
         raise ImageError(f"{path}: not a readable image ({exc})") from exc
 
 

@@ -266,9 +266,11 @@ def seeded_link(link, seed: int):
 
 def tx_seed(sweep_seed: int, name: str, margin: float, seed: int = 0) -> str:
     """What seeds an image's transmitter (session id, nonces): the sweep's seed, the image's name, a swept
-    margin and the seed axis (seed 0 and the default margin add nothing: the rows of older runs)."""
+    margin and the seed axis (seed 0 and the default margin add nothing: the rows of older runs). One to one
+    (a '#' in a name is doubled, so that ``face#1`` at seed 0 is not ``face`` at seed 1): no two transmitters
+    of a sweep seal under the same nonces."""
     swept = "" if float(margin) == DEFAULT_MARGIN else f"/{float(margin)!r}"
-    return f"{sweep_seed}/{name}{swept}" + (f"#{int(seed)}" if seed else "")
+    return f"{sweep_seed}/{name.replace('#', '##')}{swept}" + (f"#{int(seed)}" if seed else "")
 
 
 class _Guarded:

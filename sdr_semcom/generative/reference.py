@@ -80,7 +80,8 @@ def _read(eid: str, path, image_module) -> np.ndarray:
     try:
         with image_module.open(path) as im:
             return np.asarray(im.convert("RGB"))
-    except (OSError, ValueError) as exc:  # missing, unreadable, not an image (PIL's UnidentifiedImageError)
+    except (OSError, ValueError, image_module.DecompressionBombError) as exc:  # missing, unreadable, not an
+        # image (PIL's UnidentifiedImageError), or past Pillow's decompression-bomb limit
         raise ValueError(f"entry {eid!r}: reference photo {path} cannot be read ({exc})") from exc
 
 

@@ -246,6 +246,10 @@ class PrivacyDatabase:
                     why = "not found" if not p.exists() else "not a readable file"
                     raise DatabaseError(f"{self.path or self.name}: entry '{e.id}': reference photo {ref!r} ({p}) is "
                                         f"{why}: copy it back, or re-enrol with `sdr-semcom db enroll --reference`")
+                if stat.S_IMODE(p.stat().st_mode) & 0o077:  # biometric data, like the file's secret: warn
+                    log.warning("%s: entry '%s': reference photo %s is readable by group or others (mode %04o): "
+                                "run `chmod 600 %s`", self.path or self.name, e.id, p,
+                                stat.S_IMODE(p.stat().st_mode), p)
                 paths.append(p)
             out[e.id] = paths
         return out

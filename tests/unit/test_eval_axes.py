@@ -58,6 +58,15 @@ def test_seed_0_is_the_link_and_transmitter_of_older_runs_and_other_seeds_differ
     assert len({tx_seed(0, "t1", DEFAULT_MARGIN, s) for s in range(3)}) == 3
 
 
+def test_tx_seed_is_one_to_one_so_no_nonce_repeats_under_the_sweeps_key():
+    """An image named ``face#1`` at seed 0 and ``face`` at seed 1 would seed the same nonces and session id:
+    two different plaintexts sealed under one AES-GCM key and nonce (keystream reuse). Names with '#' differ."""
+    keys = [(n, m, s) for n in ("face", "face#1", "face#", "face##1", "face#1#1") for m in (DEFAULT_MARGIN, 0.3)
+            for s in range(3)]
+    assert len({tx_seed(0, n, m, s) for n, m, s in keys}) == len(keys)
+    assert tx_seed(0, "face", DEFAULT_MARGIN, 1) == "0/face#1"  # names without '#': the strings of older runs
+
+
 def _face(rx, face, snr, seed, leak, reid, codec=None):
     r = {"kind": "face", "image": face[0], "face": face, "receiver": rx, "snr": snr, "seed": seed, "received": True,
          "iou": 0.6 if reid else 0.1, "sface_sim": leak, "sface_leak": leak, "sface_reid": reid, "sface_same": reid}

@@ -11,6 +11,7 @@ from PIL import Image
 
 from sdr_semcom import cli
 from sdr_semcom.generative import receiver_inpainter
+from sdr_semcom.generative.receiver import GeneratorError
 from sdr_semcom.privacy import DatabaseError, PrivacyDatabase
 from sdr_semcom.samples import fetch_face_samples
 
@@ -124,3 +125,29 @@ def test_rx_and_decode_build_the_authorized_stage_from_the_database(enrolled):
     assert receiver_stage("auth", "raw", "classical", db_path=path) is None  # raw payload: no fill
     with pytest.raises(ValueError, match="eavesdropper has no privacy database"):
         receiver_stage("eve", "semantic", "classical", db_path=path)
+
+
+def test_a_huge_reference_photo_is_an_error_not_a_traceback(enrolled, monkeypatch):
+    """A photo past Pillow's decompression-bomb limit (DecompressionBombError is no OSError / ValueError):
+    a clear error naming the entry and the file, at the receiver and at enrolment."""
+    path, photo = enrolled
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # the photo's pixels are > 2x this: a "bomb"
+    with pytest.raises(GeneratorError, match=r"entry 'takeo': reference photo .*takeo-1.png cannot be read"):
+        receiver_inpainter("auth", "classical", db=PrivacyDatabase.load(path))
+    res = CliRunner().invoke(cli.main, ["db", "enroll", str(path), "--id", "takeo2", "--reference", str(photo)])
+    assert res.exit_code == 1 and "not a readable image" in res.output and "Traceback" not in res.output, res.output
+
+
+def test_a_reference_photo_others_can_read_warns_like_the_file(enrolled, caplog):
+    """A photo copied back world-readable (the error message says to copy it back) is biometric data
+    others can read: the receiver warns, as it does for the database file, and still uses it."""
+    path, _ = enrolled
+    photo = path.parent / "db.references" / "takeo-1.png"
+    db = PrivacyDatabase.load(path)
+    with caplog.at_level("WARNING", logger="sdr_semcom.privacy.database"):
+        db.reference_photos()
+    assert not caplog.records  # 0600 as enrolled: nothing to say
+    photo.chmod(0o644)
+    with caplog.at_level("WARNING", logger="sdr_semcom.privacy.database"):
+        assert db.reference_photos() == {"takeo": [photo]}
+    assert any("takeo-1.png is readable by group or others (mode 0644)" in r.getMessage() for r in caplog.records)
