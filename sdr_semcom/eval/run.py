@@ -438,5 +438,5 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
         extra = run_enrolled(cfg.images, cfg.out, cfg.generator, cfg.size, cfg.max_side, cfg.seed)
         summary["enrolled"] = extra["summary"]
         summary["table"] = list(summary["table"]) + extra["table"]
-        summary["files"] = list(summary["files"]) + extra["files"]
+        summary["files"] = list(dict.fromkeys([*summary["files"], *extra["files"]]))  # --resume lists them already
     return summary

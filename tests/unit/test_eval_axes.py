@@ -148,3 +148,18 @@ def test_identity_leakage_and_blank_pool_seeds_and_messages_count_once_per_seed(
     m = per[20.0]["message"]
     assert m["desc_hits"] == "1/6" and m["count_exact"] == "2/2"  # two distinct messages (seeds 0, 1), not four rows
     assert any("/ +" in cell for cell in report.snr_table(per)[-1].split("|"))  # the identity leakage's reduction
+
+
+def test_the_oracles_best_of_k_fills_has_its_own_chance(seeded_rows):
+    """eve_strongest picks, per face, the best of the eavesdropper's fills: k tries at top-1, so its chance level is
+    1 - (1 - 1/G)^k, not 1/G; the table says so."""
+    one = report.claims(seeded_rows)["leakage"]
+    assert one["sface|eve_strongest"]["tries"] == 1
+    assert one["sface|eve_strongest"]["chance"] == pytest.approx(1 / 3)
+    more = seeded_rows + [{**r, "receiver": "eve_telea"} for r in seeded_rows if r.get("receiver") == "eve"]
+    two = report.claims(more)["leakage"]
+    assert two["sface|eve_strongest"]["tries"] == 2
+    assert two["sface|eve_strongest"]["chance"] == pytest.approx(1 - (2 / 3) ** 2)
+    assert two["sface|no_privacy"]["chance"] == pytest.approx(1 / 3) and "tries" not in two["sface|no_privacy"]
+    lines = [ln for ln in report.table(report.claims(more)) if "eve_strongest: leak" in ln]
+    assert lines and all("chance 0.56 for the best of 2 fills" in ln for ln in lines)
