@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .entropy import PROB_BITS, TOP, UNARY, _dec_direct, _dec_norm, _enc_direct, _shift_low
+from .entropy import PROB_BITS, TOP, UNARY, _band, _dec_direct, _dec_norm, _enc_direct, _shift_low
 
 _OPTS = {"cache": True, "nogil": True}
 
@@ -197,17 +197,6 @@ def dc_references(cells: np.ndarray, grid_w: int) -> tuple[np.ndarray, np.ndarra
     code = np.clip(-dr[i, ref[1:]], -1, 1) * 4 + np.clip(-dc[i, ref[1:]], -1, 1) + 5  # where the reference is
     where[1:] = d * 16 + code
     return ref, where
-
-
-@njit(**_OPTS)
-def _band(k):
-    if k < 3:
-        return 0
-    if k < 10:
-        return 1
-    if k < 28:
-        return 2
-    return 3
 
 
 @njit(**_OPTS)
