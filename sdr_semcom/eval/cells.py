@@ -134,15 +134,18 @@ def channel_fields(channel: FadingSpec | None) -> dict:
 
 
 def fading_seeds(key: tuple, seed: int = 0) -> dict[str, int]:
-    """Per cell and role, the seed of its fading realisation and noise: a hash, so that cells, seeds and the
-    two receivers get independent realisations wherever they run.
+    """Per cell and role, the seed of its fading realisation and noise: a hash of (image, snr, seed, role), so
+    that images, SNR points, seeds and the two receivers get independent realisations wherever they run, and
+    the margins of a sweep share them (a margin sweep is paired: the same fades at every margin).
 
     Parameters
     ----------
     key : tuple
-        The cell's key (:func:`cell_key`: image, margin, snr, seed); seed 0 (or a key without the seed,
-        from before the seed was an axis) hashes (image, margin, snr) alone: the realisations of the runs
-        made before.
+        The cell's key (:func:`cell_key`: image, margin, snr, seed). Its margin is left out: the hash takes
+        the guard's default (:data:`DEFAULT_MARGIN`) in its place, so that the default margin's cells keep
+        the realisations of the runs made before (seed 0, or a key without the seed, from before the seed
+        was an axis, hashes (image, 0.15, snr) alone), and every other margin now gets them too (before,
+        the hash took the margin: a margin sweep mixed in different fades).
     seed : int
         The sweep's seed (``CellSettings.seed``).
 
@@ -153,6 +156,7 @@ def fading_seeds(key: tuple, seed: int = 0) -> dict[str, int]:
     """
     import zlib
 
+    key = (key[0], DEFAULT_MARGIN, *key[2:])
     if len(key) == 4 and not int(key[3]):
         key = tuple(key[:3])
     return {role: 1 + zlib.crc32(repr((key, role, seed)).encode()) % (2**31 - 2) for role in ("auth", "eve")}
@@ -456,14 +460,12 @@ def _baselines_cell(key: tuple, p: Prepared, scorer: "Scorer") -> CellResult:
 
 
 def _snr_cell(key: tuple, p: Prepared, shared: Shared, models: Models, scorer: "Scorer") -> CellResult:
-    from ..config import DEMO_LINK
     from ..pipeline import SemanticReceiver
 
     s = models.settings
     snr, seed = float(key[2]), int(key[3])
     eve_snr = snr if s.eve_snr is None else s.eve_snr
-    link = CellLink(seeded_link(DEMO_LINK.with_overrides(snr_db=snr, eve_snr_db=eve_snr), seed), s.channel,
-                    None if s.channel is None else fading_seeds(key, s.seed))
+    link = cell_link(key, s)
     result = over_link(p.send("", seed), link)
     auth = {it.index: it for it in SemanticReceiver(models.codec, db=models.db).decode(result.rx["auth"].messages)}
     eve = {it.index: it for it in SemanticReceiver(models.codec).decode(result.rx["eve"].messages)}
@@ -512,6 +514,30 @@ class CellLink:
     config: object
     fading: FadingSpec | None = None
     seeds: dict | None = None
+
+
+def cell_link(key: tuple, settings: CellSettings) -> CellLink:
+    """The channel of the SNR cell ``key``: a function of its image, SNR point and seed (and the sweep's
+    settings), not of its margin, so that the cells of a margin sweep cross the same channel (the same noise
+    seeds and, with ``settings.channel``, the same fading realisations: :func:`fading_seeds`), and not of the
+    system sent, so that ours, the link baselines and the separation codecs are paired too (:func:`over_link`).
+
+    Parameters
+    ----------
+    key : tuple
+        The cell's key (:func:`cell_key`), its snr a number.
+    settings : CellSettings
+
+    Output
+    ------
+    CellLink
+    """
+    from ..config import DEMO_LINK
+
+    snr, seed = float(key[2]), int(key[3])
+    eve_snr = snr if settings.eve_snr is None else settings.eve_snr
+    return CellLink(seeded_link(DEMO_LINK.with_overrides(snr_db=snr, eve_snr_db=eve_snr), seed), settings.channel,
+                    None if settings.channel is None else fading_seeds(key, settings.seed))
 
 
 def over_link(messages: list, link: CellLink, roles: tuple[str, ...] = ("auth", "eve")):
