@@ -369,8 +369,14 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         names = list(dict.fromkeys(it[0] for it, _ in ok))
         prepared = [g for _, g in ok]
         if not prepared:
-            raise ImageError(f"no readable image among {len(files)} file(s)")
+            shown = ", ".join(str(f) for f in files[:5]) + (", ..." if len(files) > 5 else "")
+            raise ImageError(f"no readable image among {len(files)} file(s): {shown} (each skipped above, with why)")
         infos = [info for _, info in prepared]
+        inputs = {"skipped_files": sorted({str(it[1]) for it, g in zip(items, got) if g is None}),
+                  "images_without_faces": sorted({i.name for i in infos if not any(i.gallery.values())})}
+        for k, v in inputs.items():
+            if v:
+                _progress(f"{k.replace('_', ' ')}: {len(v)} ({', '.join(Path(x).name for x in v)})")
         first = {}  # the galleries (embeddings of the originals) do not depend on the margin
         for i in infos:
             first.setdefault(i.name, i)
@@ -423,7 +429,7 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
                                      "generator": cfg.generator, "size": cfg.size, "quick": cfg.quick,
                                      "margins": margins, "seeds": settings.seeds,
                                      "codec_baselines": list(settings.codec_baselines), **channel_fields(cfg.channel),
-                                     "resume_added": added,
+                                     "resume_added": added, "evaluated_images": len(names), **inputs,
                                      "wall_s": round(wall, 1), "peak_rss_mb": round(peak_mb, 1)})
     _progress(f"done in {wall:.0f} s, peak memory {peak_mb:.0f} MB")
     return summary
@@ -482,9 +488,12 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
     head node's address, ``local``: start one on this machine), ``workers`` workers (default: one per
     CPU of the cluster). None: here, without importing Ray.
     """
-    from ..images import image_files
+    from ..images import IMAGE_SUFFIXES, ImageError, image_files
 
     paths = image_files(images) if images else default_images(quick)
+    if not paths:  # before any model is loaded
+        raise ImageError(f"--images {', '.join(map(str, images))}: no image files there (a folder gives its files "
+                         f"ending in {', '.join(sorted(IMAGE_SUFFIXES))})")
     snrs = parse_snrs(snr)
     margin_list = parse_margins(margins) if margins is not None else [DEFAULT_MARGIN]
     judge_names = ("sface", "dlib")

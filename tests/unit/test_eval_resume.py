@@ -123,3 +123,75 @@ def test_rows_added_after_a_cell_finished_but_cut_by_a_kill_are_dropped(tmp_path
     assert n == 1 and RowWriter(path, resume=True).rows[-1]["added"] == [["pixelate_link", ""]]
     with pytest.raises(ValueError, match="not finished"):
         RowWriter(path, resume=True).add_rows(("b", DEFAULT_MARGIN, 20.0, 0), [], [("auth", "")])
+
+
+def test_unreadable_files_and_faceless_images_are_counted(tmp_path, monkeypatch):
+    """A folder with a corrupt file and an image without a face: the first skipped, the second evaluated but left
+    out of the identity figures, both counted in the claims.json meta and in one line of the table."""
+    got = {}
+
+    def write_all(rows, out, prepared_names, seed=0, meta=None):
+        got.update(meta=meta, names=prepared_names)
+        return {"claims": {}, "table": [], "files": []}
+
+    monkeypatch.setattr(report, "write_all", write_all)
+
+    class Mixed(Recorder):
+        def prepare(self, items, max_side):
+            return [None if name == "corrupt" else
+                    (name, PreparedInfo(name, {"sface": {} if name == "wall" else {f"{name}#0": None}}, None, m))
+                    for name, _, m in items]
+
+    for n in ("corrupt", "face", "wall"):
+        (tmp_path / f"{n}.png").write_bytes(b"")
+    run_eval(EvalConfig([tmp_path], [20.0], tmp_path / "out", judge_names=("sface",)), Mixed("v1"))
+    meta = got["meta"]
+    assert got["names"] == ["face", "wall"] and meta["evaluated_images"] == 2
+    assert meta["skipped_files"] == [str(tmp_path / "corrupt.png")] and meta["images_without_faces"] == ["wall"]
+    line = report.inputs_line(meta)
+    assert line == ("Images: 2 evaluated; 1 without a detectable face, left out of the identity and face figures "
+                    "(wall); 1 file(s) skipped, not readable images (corrupt.png)")
+    assert report.inputs_line({"evaluated_images": 2, "skipped_files": [], "images_without_faces": []}) is None
+
+
+def test_an_empty_folder_or_a_non_image_is_one_line_before_any_model(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from sdr_semcom.cli import main
+    from sdr_semcom.eval import cells
+
+    monkeypatch.setattr(cells.Models, "__init__", lambda *a, **k: (_ for _ in ()).throw(AssertionError("loaded")))
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("not an image")
+    for folder in ("empty", "notes"):
+        res = CliRunner().invoke(main, ["eval", "--quick", "--images", str(tmp_path / folder), "--out",
+                                        str(tmp_path / "o")])
+        assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+        assert f"--images {tmp_path / folder}: no image files there" in res.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_file_that_is_not_an_image_is_skipped_then_one_line(tmp_path, monkeypatch, caplog):
+    """--images pointing at one file that is no image (an image's suffix, other bytes): skipped with a warning
+    naming it, then one line (exit 2) that no image was readable; no traceback, no rows."""
+    from click.testing import CliRunner
+
+    from sdr_semcom.cli import main
+    from sdr_semcom.images import read_rgb
+
+    class Reader:  # the models' prepare as far as it reads the file
+        def __init__(self, settings, db):
+            pass
+
+        def prepare(self, name, path, max_side=None, margin=DEFAULT_MARGIN):
+            read_rgb(path)
+            raise AssertionError("read")
+
+    monkeypatch.setattr(run, "Models", Reader)
+    bad = tmp_path / "photo.png"
+    bad.write_text("not an image")
+    res = CliRunner().invoke(main, ["eval", "--quick", "--images", str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert f"no readable image among 1 file(s): {bad} (each skipped" in res.output
+    assert f"skipping {bad}: not a readable image" in caplog.text
