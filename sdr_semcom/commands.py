@@ -295,7 +295,7 @@ def enroll(db_path: str, paths: list[str | Path], entry_id: str, policy: str = "
     ``paths``: photos whose SFace features recognise the person (a photo without a face is skipped with a
     warning). ``references``: photos the authorized receiver restores the person's removed face from;
     each gives features too, must show a face (YuNet), and is copied beside the database
-    (:meth:`~sdr_semcom.privacy.PrivacyDatabase.add_reference`, owner-only).
+    (:meth:`~sdr_semcom.privacy.PrivacyDatabase.add_references`, owner-only; all or nothing).
     """
     from .images import REFERENCE_MAX_PIXELS
     from .privacy import DatabaseError
