@@ -106,14 +106,18 @@ def test_each_margins_cell_hands_the_same_fade_seeds_to_the_faded_link(monkeypat
 
     class _Models:
         settings = cells.CellSettings(channel=FadingSpec("tdl-a"))
+        codec = type("Codec", (), {"id": "ours"})
 
     class _P:
+        def __init__(self, margin):
+            self.margin = margin
+
         def send(self, codec, seed):
             return []
 
     for m in (0.0, 0.3):
         try:
-            cells._snr_cell(cells.cell_key("img", 10.0, m, 1), _P(), None, _Models(), None)
+            cells._snr_cell(cells.cell_key("img", 10.0, m, 1), _P(m), None, _Models(), None)
         except ZeroDivisionError:
             pass
     assert len(got) == 2 and got[0] == got[1] and got[0].seeds == fading_seeds(("img", 0.15, 10.0, 1))
