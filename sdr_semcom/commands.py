@@ -295,8 +295,9 @@ def enroll(db_path: str, paths: list[str | Path], entry_id: str, policy: str = "
     ``paths``: photos whose SFace features recognise the person (a photo without a face is skipped with a
     warning). ``references``: photos the authorized receiver restores the person's removed face from;
     each gives features too, must show a face (YuNet), and is copied beside the database
-    (:meth:`~sdr_semcom.privacy.PrivacyDatabase.add_reference`, owner-only).
+    (:meth:`~sdr_semcom.privacy.PrivacyDatabase.add_references`, owner-only; all or nothing).
     """
+    from .images import REFERENCE_MAX_PIXELS
     from .privacy import DatabaseError
     from .privacy.detectors.faces import SFace
 
@@ -312,7 +313,7 @@ def enroll(db_path: str, paths: list[str | Path], entry_id: str, policy: str = "
             continue
         feats.append(f.tolist())
     for p in map(Path, references):
-        f = sface.largest_face_feature(read_rgb(p))
+        f = sface.largest_face_feature(read_rgb(p, max_pixels=REFERENCE_MAX_PIXELS))
         if f is None:
             raise DatabaseError(f"no face found in reference photo {p}: a reference must show the person's face")
         feats.append(f.tolist())
@@ -320,9 +321,7 @@ def enroll(db_path: str, paths: list[str | Path], entry_id: str, policy: str = "
     if not feats:
         raise DatabaseError("no face found in any reference image")
     d.enroll(entry_id, feats, [], policy=policy)
-    for p in refs:
-        d.add_reference(entry_id, p)
-    d.save()
+    d.add_references(entry_id, refs)  # copies, then saves: a failure leaves no copy behind
     kept = f", {len(refs)} reference photo(s) kept in {d.references_dir} (owner only)" if refs else ""
     return f"{db_path}: enrolled '{entry_id}' from {len(feats)} image(s){kept}"
 

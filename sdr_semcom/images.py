@@ -21,6 +21,12 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
 
 
+#: the most pixels a reference photo of an enrolled person may have (``read_rgb(..., max_pixels=...)``): Pillow's
+#: own decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``' default, 89.5 Mpx, ~268 MB as RGB), above which
+#: Pillow only *warns* up to twice that and refuses beyond: here every photo above it is refused, before decoding
+REFERENCE_MAX_PIXELS = 89_478_485
+
+
 class ImageError(ValueError):
     """A file that is not a readable image; the message names the file."""
 
@@ -76,25 +82,75 @@ def to_rgb(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a[..., :3])
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
+def read_rgb(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
     """An image file -> (H, W, 3) RGB uint8 at its own size; deeper samples are scaled to 8 bits.
+
+    Parameters
+    ----------
+    path : str or Path
+    max_pixels : int or None
+        Refuse an image of more pixels (width x height, read from the header before anything is decoded),
+        e.g. :data:`REFERENCE_MAX_PIXELS`; None: Pillow's own limit (a warning from 89.5 Mpx, an error from
+        twice that).
 
     Raises
     ------
     ImageError
-        The file is missing or is not an image Pillow can read (the message names it).
+        The file is missing, is not an image Pillow can read, or has more than ``max_pixels`` pixels (the
+        message names it).
     """
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     try:
-        with Image.open(path) as im:
+        with _open_checked(path, max_pixels) as im:
             im.load()
             if im.mode in ("RGB", "L", "1") or im.mode.startswith(("I", "F")):
                 return to_rgb(np.asarray(im))  # 16-bit, 32-bit and float modes: scaled, not clipped
             return np.asarray(im.convert("RGB"))  # palette, RGBA, CMYK, YCbCr, LA, ...
+    except ImageError:
+        raise
     except (OSError, UnidentifiedImageError, ValueError, TypeError, Image.DecompressionBombError) as exc:
         raise ImageError(f"{path}: not a readable image ({exc})") from exc
+
+
+def check_image(path: str | Path, max_pixels: int | None = None) -> tuple[int, int]:
+    """The ``(width, height)`` of an image file, from its header (nothing decoded).
+
+    Raises
+    ------
+    ImageError
+        As :func:`read_rgb`: missing, not an image, or more than ``max_pixels`` pixels.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with _open_checked(path, max_pixels) as im:
+            return im.size
+    except ImageError:
+        raise
+    except (OSError, UnidentifiedImageError, ValueError, TypeError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"{path}: not a readable image ({exc})") from exc
+
+
+def _open_checked(path: Path, max_pixels: int | None):
+    """``PIL.Image.open(path)``, refused (:class:`ImageError`, the image closed) above ``max_pixels`` pixels;
+    Pillow's decompression-bomb warning is then not given (its range is refused)."""
+    import warnings
+
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        if max_pixels is not None and max_pixels <= (Image.MAX_IMAGE_PIXELS or max_pixels):
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        im = Image.open(path)
+    if max_pixels is not None and im.size[0] * im.size[1] > max_pixels:
+        w, h = im.size
+        im.close()
+        raise ImageError(f"{path}: {w} x {h} px = {w * h / 1e6:.1f} Mpx, more than the {max_pixels / 1e6:.1f} Mpx "
+                         "allowed (a decompression bomb, or a photo to scale down first)")
+    return im
 
 
 @dataclass(frozen=True)

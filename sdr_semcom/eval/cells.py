@@ -134,15 +134,18 @@ def channel_fields(channel: FadingSpec | None) -> dict:
 
 
 def fading_seeds(key: tuple, seed: int = 0) -> dict[str, int]:
-    """Per cell and role, the seed of its fading realisation and noise: a hash, so that cells, seeds and the
-    two receivers get independent realisations wherever they run.
+    """Per cell and role, the seed of its fading realisation and noise: a hash of (image, snr, seed, role), so
+    that images, SNR points, seeds and the two receivers get independent realisations wherever they run, and
+    the margins of a sweep share them (a margin sweep is paired: the same fades at every margin).
 
     Parameters
     ----------
     key : tuple
-        The cell's key (:func:`cell_key`: image, margin, snr, seed); seed 0 (or a key without the seed,
-        from before the seed was an axis) hashes (image, margin, snr) alone: the realisations of the runs
-        made before.
+        The cell's key (:func:`cell_key`: image, margin, snr, seed). Its margin is left out: the hash takes
+        the guard's default (:data:`DEFAULT_MARGIN`) in its place, so that the default margin's cells keep
+        the realisations of the runs made before (seed 0, or a key without the seed, from before the seed
+        was an axis, hashes (image, 0.15, snr) alone), and every other margin now gets them too (before,
+        the hash took the margin: a margin sweep mixed in different fades).
     seed : int
         The sweep's seed (``CellSettings.seed``).
 
@@ -153,6 +156,7 @@ def fading_seeds(key: tuple, seed: int = 0) -> dict[str, int]:
     """
     import zlib
 
+    key = (key[0], DEFAULT_MARGIN, *key[2:])
     if len(key) == 4 and not int(key[3]):
         key = tuple(key[:3])
     return {role: 1 + zlib.crc32(repr((key, role, seed)).encode()) % (2**31 - 2) for role in ("auth", "eve")}
@@ -226,6 +230,7 @@ class CellResult:
     rows: list[dict]
     images: dict[str, np.ndarray] = field(default_factory=dict)
     timing: dict = field(default_factory=dict)
+    added: tuple | None = None  # a finished cell's missing receivers computed (:func:`run_cell`'s ``only``)
 
 
 TIMING_FIELDS = ("wall_s", "cpu_s", "worker")
@@ -251,6 +256,40 @@ def row_seed(row: dict) -> int:
 def codec_baseline(row: dict) -> bool:
     """Whether a row is a separation codec's (``--codec-baselines``), not our codec's."""
     return row.get("codec") in CODEC_BASELINES
+
+
+def row_receiver(row: dict) -> tuple[str, str]:
+    """What a cell row measured: ``(receiver, codec)``, the codec a separation codec's name
+    (``--codec-baselines``) and ``""`` for ours (and for the baselines cell, which has no link)."""
+    return (row.get("receiver"), row["codec"] if codec_baseline(row) else "")
+
+
+def cell_receivers(key: tuple, settings: CellSettings) -> frozenset:
+    """Every ``(receiver, codec)`` (:func:`row_receiver`) whose rows the current version writes in cell ``key``:
+    the baselines cell's :data:`~sdr_semcom.eval.baselines.BASELINES`; an SNR cell's :data:`RECEIVERS` (the
+    eavesdropper's fills those of ``settings``) and, per separation codec, ``auth`` and the eavesdropper's fills."""
+    if key[2] == BASELINE_CELL:
+        return frozenset((b, "") for b in BASELINES)
+    ours = ("auth",) + NET_VARIANTS + tuple(settings.eve_fills) + tuple(f"{b}_link" for b in LINK_BASELINES)
+    return frozenset([(r, "") for r in ours] +
+                     [(r, c) for c in settings.codec_baselines for r in ("auth",) + tuple(settings.eve_fills)])
+
+
+def missing_receivers(rows: list[dict], key: tuple, settings: CellSettings) -> frozenset:
+    """The ``(receiver, codec)`` pairs of :func:`cell_receivers` that the finished cell ``key``'s ``rows`` lack
+    (written by an older version: a receiver, a baseline or a separation codec added since), or whose face rows
+    lack a judge of ``settings`` (a judge added since: those receivers are computed again, their rows replaced).
+    A receiver that lost its image has its ``received: false`` rows: not missing."""
+    have: dict[tuple, list] = {}
+    for r in rows:
+        if r.get("kind") in ("image", "face", "region") and row_key(r) == tuple(key):
+            have.setdefault(row_receiver(r), []).append(r)
+    out = set()
+    for rx in cell_receivers(key, settings):
+        got = have.get(rx)
+        if not got or any(r["kind"] == "face" and f"{j}_sim" not in r for r in got for j in settings.judge_names):
+            out.add(rx)
+    return frozenset(out)
 
 
 def seeded_link(link, seed: int):
@@ -423,8 +462,13 @@ class Models:
         return self._inpainters[key]
 
 
-def run_cell(key: tuple, p: Prepared, shared: Shared, models: Models) -> CellResult:
-    """Every row of one cell (``key`` = (image, margin, snr)); a pure function of its inputs and ``models``."""
+def run_cell(key: tuple, p: Prepared, shared: Shared, models: Models, only: frozenset | None = None) -> CellResult:
+    """Every row of one cell (``key`` = (image, margin, snr, seed)); a pure function of its inputs and ``models``.
+
+    ``only``: the rows of these ``(receiver, codec)`` pairs (:func:`row_receiver`) alone, the rest of the cell not
+    computed (``--resume`` completing a cell an older version finished: :func:`missing_receivers`); each
+    transmission starts from the cell's seeds, so they are the rows the whole cell gives. None: the whole cell.
+    """
     import os
     import socket
     import time
@@ -435,18 +479,22 @@ def run_cell(key: tuple, p: Prepared, shared: Shared, models: Models) -> CellRes
     t0, c0 = time.perf_counter(), time.process_time()
     scorer = Scorer(models, shared)
     if snr == BASELINE_CELL:
-        res = _baselines_cell(key, p, scorer)
+        res = _baselines_cell(key, p, scorer, only)
     else:
-        res = _snr_cell(key, p, shared, models, scorer)
+        res = _snr_cell(key, p, shared, models, scorer, only)
+    if only is not None:
+        res.added = tuple(sorted(only))
     res.timing = {"wall_s": round(time.perf_counter() - t0, 3), "cpu_s": round(time.process_time() - c0, 3),
                   "worker": f"{socket.gethostname()}:{os.getpid()}"}
     return res
 
 
-def _baselines_cell(key: tuple, p: Prepared, scorer: "Scorer") -> CellResult:
+def _baselines_cell(key: tuple, p: Prepared, scorer: "Scorer", only: frozenset | None = None) -> CellResult:
     rows, images = [], {}
     mask = sent_mask(p)
     for b in BASELINES:
+        if only is not None and (b, "") not in only:
+            continue
         img = baseline(b, p.original, mask)
         rows += scorer.rows(p, img, {"margin": p.margin, "snr": BASELINE_CELL, "seed": key[3], "receiver": b}, mask)
         images[b] = img
@@ -455,41 +503,53 @@ def _baselines_cell(key: tuple, p: Prepared, scorer: "Scorer") -> CellResult:
     return CellResult(key, rows, images)
 
 
-def _snr_cell(key: tuple, p: Prepared, shared: Shared, models: Models, scorer: "Scorer") -> CellResult:
-    from ..config import DEMO_LINK
+def _snr_cell(key: tuple, p: Prepared, shared: Shared, models: Models, scorer: "Scorer",
+              only: frozenset | None = None) -> CellResult:
     from ..pipeline import SemanticReceiver
 
     s = models.settings
     snr, seed = float(key[2]), int(key[3])
     eve_snr = snr if s.eve_snr is None else s.eve_snr
-    link = CellLink(seeded_link(DEMO_LINK.with_overrides(snr_db=snr, eve_snr_db=eve_snr), seed), s.channel,
-                    None if s.channel is None else fading_seeds(key, s.seed))
-    result = over_link(p.send("", seed), link)
-    auth = {it.index: it for it in SemanticReceiver(models.codec, db=models.db).decode(result.rx["auth"].messages)}
-    eve = {it.index: it for it in SemanticReceiver(models.codec).decode(result.rx["eve"].messages)}
-    vectors = _opened_vectors(result.rx["auth"].messages, models.db, models.codec)
+    link = cell_link(key, s)
     base = {"margin": p.margin, "snr": snr, "eve_snr": eve_snr, "seed": seed, "codec": models.codec.id,
             **channel_fields(s.channel)}
     rows: list[dict] = []
-    eve_item = eve.get(0)
-    data = _embedding_data(result.rx["eve"].messages)
-    if data is not None:
-        ma = message_attack(data, [f["description"] for f in p.sent.findings])
-        rows.append({"kind": "message", "image": p.name, **base, **ma.to_json(),
-                     "eve_region_count": None if eve_item is None else eve_item.region_count})
     images = {}
-    outs = _receive(p, auth.get(0), eve_item, vectors, shared, models)
-    outs.update(_link_baselines(p, link, models, seed))
+
+    def wanted(codec: str) -> frozenset | None:  # this link codec's receivers to compute (None: all)
+        return None if only is None else frozenset(r for r, c in only if c == codec)
+
+    ours = wanted("")
+    links = {f"{b}_link" for b in LINK_BASELINES}
+    if ours is None or ours - links:
+        result = over_link(p.send("", seed), link)
+        auth = {it.index: it for it in SemanticReceiver(models.codec, db=models.db).decode(result.rx["auth"].messages)}
+        eve = {it.index: it for it in SemanticReceiver(models.codec).decode(result.rx["eve"].messages)}
+        vectors = _opened_vectors(result.rx["auth"].messages, models.db, models.codec)
+        eve_item = eve.get(0)
+        data = _embedding_data(result.rx["eve"].messages)
+        if data is not None and only is None:  # the sealed message's reading: with the whole cell only
+            ma = message_attack(data, [f["description"] for f in p.sent.findings])
+            rows.append({"kind": "message", "image": p.name, **base, **ma.to_json(),
+                         "eve_region_count": None if eve_item is None else eve_item.region_count})
+        outs = _receive(p, auth.get(0), eve_item, vectors, shared, models, want=ours)
+    else:
+        outs = {}
+    if ours is None or ours & links:
+        outs.update({k: v for k, v in _link_baselines(p, link, models, seed).items() if ours is None or k in ours})
     for rx_name, (img, mask, backends) in outs.items():
         rows += scorer.rows(p, img, {**base, "receiver": rx_name, "backends": backends}, mask)
         if s.mosaic_snr is not None and snr == s.mosaic_snr and img is not None:
             images[rx_name] = img
     for c, codec in models.separation.items():  # the same guarded image over the same link, another codec
+        want = wanted(c)
+        if want is not None and not want:
+            continue
         res = over_link(p.send(c, seed), link)
         got = {it.index: it for it in SemanticReceiver(codec, db=models.db).decode(res.rx["auth"].messages)}
         got_eve = {it.index: it for it in SemanticReceiver(codec).decode(res.rx["eve"].messages)}
         vecs = _opened_vectors(res.rx["auth"].messages, models.db, codec)
-        outs = _receive(p, got.get(0), got_eve.get(0), vecs, shared, models, nets=False)
+        outs = _receive(p, got.get(0), got_eve.get(0), vecs, shared, models, nets=False, want=want)
         for rx_name, (img, mask, backends) in outs.items():
             rows += scorer.rows(p, img, {**base, "codec": c, "receiver": rx_name, "backends": backends}, mask)
     return CellResult(key, rows, images)
@@ -512,6 +572,30 @@ class CellLink:
     config: object
     fading: FadingSpec | None = None
     seeds: dict | None = None
+
+
+def cell_link(key: tuple, settings: CellSettings) -> CellLink:
+    """The channel of the SNR cell ``key``: a function of its image, SNR point and seed (and the sweep's
+    settings), not of its margin, so that the cells of a margin sweep cross the same channel (the same noise
+    seeds and, with ``settings.channel``, the same fading realisations: :func:`fading_seeds`), and not of the
+    system sent, so that ours, the link baselines and the separation codecs are paired too (:func:`over_link`).
+
+    Parameters
+    ----------
+    key : tuple
+        The cell's key (:func:`cell_key`), its snr a number.
+    settings : CellSettings
+
+    Output
+    ------
+    CellLink
+    """
+    from ..config import DEMO_LINK
+
+    snr, seed = float(key[2]), int(key[3])
+    eve_snr = snr if settings.eve_snr is None else settings.eve_snr
+    return CellLink(seeded_link(DEMO_LINK.with_overrides(snr_db=snr, eve_snr_db=eve_snr), seed), settings.channel,
+                    None if settings.channel is None else fading_seeds(key, settings.seed))
 
 
 def over_link(messages: list, link: CellLink, roles: tuple[str, ...] = ("auth", "eve")):
@@ -609,37 +693,46 @@ def _opened_vectors(messages, db, codec) -> list[np.ndarray] | None:
     return None if data is None or header is None else _open(data, header, db, codec)
 
 
-def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Models, nets: bool = True) -> dict:
+def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Models, nets: bool = True,
+             want: frozenset | None = None) -> dict:
     """Every receiver's reconstruction: name -> (image or None, mask, backends) (``nets``: with the network
-    variants :data:`NET_VARIANTS`; else ``auth`` and the eavesdropper's fills only)."""
+    variants :data:`NET_VARIANTS`; else ``auth`` and the eavesdropper's fills only; ``want``: these receivers
+    alone, None: all)."""
     from ..generative import regions_from_rows, removed_mask
     from ..generative.receiver import find_grey, removed_pixels
 
     s = models.settings
     out: dict = {}
-    if auth_item is None or auth_item.image is None:
-        for n in ("auth",) + (NET_VARIANTS if nets else ()):
+    auth_side = [n for n in ("auth",) + (NET_VARIANTS if nets else ()) if want is None or n in want]
+    eve_side = [n for n in s.eve_fills if want is None or n in want]
+    if auth_side and (auth_item is None or auth_item.image is None):
+        for n in auth_side:
             out[n] = (None, None, None)
-    else:
+    elif auth_side:
         rows = auth_item.regions
         regions = regions_from_rows(rows, vecs if vecs is not None and len(vecs) == len(rows) else None,
                                     categories=shared.categories)
         mask = removed_pixels(auth_item.image.shape[:2], rows, regions)  # the sealed bounds, as rx fills
         img = auth_item.image
-        r = _fill(models, models.inpainter("authorized", s.generator), ("auth", s.generator), img, mask, regions)
-        out["auth"] = (r.image, mask, r.backends)
-    if nets and auth_item is not None and auth_item.image is not None:
-        net = models.inpainter("authorized", "network")
-        r = _fill(models, net, ("net",), img, mask, regions)
-        out["net_true"] = (r.image, mask, r.backends)
-        r = _fill(models, models.inpainter("eavesdropper", "network"), ("null",), img, mask, regions)
-        out["net_null"] = (r.image, mask, r.backends)
-        i = shared.order.index(p.name)
-        same = {n: v for (n, m), v in shared.vectors.items() if m == p.margin}  # the other images at this margin
-        r = _fill(models, net, ("net",), img, mask, _other_embeddings(p.name, i, regions, same, s.seed))
-        out["net_other"] = (r.image, mask, r.backends)
-    if eve_item is None or eve_item.image is None:
-        for n in s.eve_fills:
+        if "auth" in auth_side:
+            r = _fill(models, models.inpainter("authorized", s.generator), ("auth", s.generator), img, mask, regions)
+            out["auth"] = (r.image, mask, r.backends)
+        if "net_true" in auth_side:
+            r = _fill(models, models.inpainter("authorized", "network"), ("net",), img, mask, regions)
+            out["net_true"] = (r.image, mask, r.backends)
+        if "net_null" in auth_side:
+            r = _fill(models, models.inpainter("eavesdropper", "network"), ("null",), img, mask, regions)
+            out["net_null"] = (r.image, mask, r.backends)
+        if "net_other" in auth_side:
+            i = shared.order.index(p.name)
+            same = {n: v for (n, m), v in shared.vectors.items() if m == p.margin}  # the other images at this margin
+            r = _fill(models, models.inpainter("authorized", "network"), ("net",), img, mask,
+                      _other_embeddings(p.name, i, regions, same, s.seed))
+            out["net_other"] = (r.image, mask, r.backends)
+    if not eve_side:
+        pass
+    elif eve_item is None or eve_item.image is None:
+        for n in eve_side:
             out[n] = (None, None, None)
     else:
         true_mask = sent_mask(p)  # scores are taken inside the pixels really removed, as the auth's
@@ -649,8 +742,8 @@ def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Mod
             found = [] if eve_item.region_count == 0 else find_grey(eve_item.image, eve_item.region_count)
             mask = removed_mask(eve_item.image.shape[:2], found, margin=0.0)
             boxes = [r.box for r in found]
-        k = ("eve", digest(eve_item.image, mask, np.array(boxes, float)), s.eve_fills)
-        fills = models._fills.get_or(k, lambda: eve_fills(eve_item.image, mask, boxes, s.eve_fills))
+        k = ("eve", digest(eve_item.image, mask, np.array(boxes, float)), tuple(eve_side))
+        fills = models._fills.get_or(k, lambda: eve_fills(eve_item.image, mask, boxes, tuple(eve_side)))
         for n, img in fills.items():
             out[n] = (None, None, None) if isinstance(img, Exception) else (img, true_mask, [n])
     return out

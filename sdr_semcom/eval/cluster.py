@@ -118,7 +118,7 @@ class EvalWorker:
     def floors(self, gallery: dict) -> dict:
         return self.models.floors(gallery)
 
-    def cell(self, key: tuple, p, shared_box: list) -> CellResult:
+    def cell(self, key: tuple, p, shared_box: list, only: frozenset | None = None) -> CellResult:
         """Run one cell; ``shared_box`` holds the reference of the sweep's :class:`Shared` (fetched once)."""
         import ray
 
@@ -128,7 +128,7 @@ class EvalWorker:
         if self.crash_once and not os.path.exists(self.crash_once):
             Path(self.crash_once).touch()
             os._exit(1)
-        return run_cell(key, p, self._shared[1], self.models)
+        return run_cell(key, p, self._shared[1], self.models, only)
 
 
 def _node_id() -> str:
@@ -215,7 +215,7 @@ class RayExecutor:
         except ray.exceptions.RayError as exc:
             raise ClusterError(f"the judges' floors: {_cause(exc)}") from None
 
-    def run(self, cells: list[tuple[tuple, object]], shared: Shared) -> Iterator[CellResult]:
+    def run(self, cells: list[tuple[tuple, object, frozenset | None]], shared: Shared) -> Iterator[CellResult]:
         """The cells' results as they finish (any order), at most ``IN_FLIGHT`` queued per worker.
 
         Cells of one image go to the same worker (its fills and scores repeat across SNR points above
@@ -227,15 +227,15 @@ class RayExecutor:
         n = len(self.actors)
         index = {name: i for i, name in enumerate(shared.order)}
         queues: list[deque] = [deque() for _ in range(n)]
-        for key, p in cells:
-            queues[index.get(key[0], 0) % n].append((key, p))
+        for key, p, only in cells:
+            queues[index.get(key[0], 0) % n].append((key, p, only))
         pending: dict = {}
 
         def submit(a: int) -> None:
             q = queues[a] if queues[a] else max(queues, key=len)
             if q:
-                key, p = q.popleft() if q is queues[a] else q.pop()
-                pending[self.actors[a].cell.remote(key, p, box)] = (a, key)
+                key, p, only = q.popleft() if q is queues[a] else q.pop()
+                pending[self.actors[a].cell.remote(key, p, box, only)] = (a, key)
 
         for _ in range(IN_FLIGHT):
             for a in range(n):

@@ -268,7 +268,9 @@ def table(c: dict) -> list[str]:
         lines.append("")
         lines.append("Judges' floors (impostor pairs of the evaluation set): " + "; ".join(
             f"{j} threshold {f['threshold']}, impostor median {f['impostor_median']:.3f}, max {f['impostor_max']:.3f} "
-            f"({f['pairs']} pairs, gallery {f['gallery']})" for j, f in fl.items()))
+            f"({f['pairs']} pairs, gallery {f['gallery']})" if f["pairs"] else
+            f"{j} threshold {f['threshold']}, no impostor pairs (gallery {f['gallery']}: fewer than two faces)"
+            for j, f in fl.items()))
     return lines
 
 
@@ -531,6 +533,22 @@ def margin_plot(sweep: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def inputs_line(meta: dict) -> str | None:
+    """What of the input the figures leave out, counted (None: nothing): files skipped as unreadable, images
+    without a detectable face (in the quality figures, out of the identity and face figures)."""
+    skipped, faceless = meta.get("skipped_files") or [], meta.get("images_without_faces") or []
+    if not skipped and not faceless:
+        return None
+    parts = [f"Images: {meta.get('evaluated_images', '?')} evaluated"]
+    if faceless:
+        parts.append(f"{len(faceless)} without a detectable face, left out of the identity and face figures "
+                     f"({', '.join(faceless)})")
+    if skipped:
+        parts.append(f"{len(skipped)} file(s) skipped, not readable images "
+                     f"({', '.join(Path(f).name for f in skipped)})")
+    return "; ".join(parts)
+
+
 def write_all(rows: list[dict], out: Path, prepared_names: list[str], seed: int = 0, meta: dict | None = None) -> dict:
     """claims.json, rows.csv, plot.png, mosaic.png (and, for several guard margins, margin.png) into ``out``;
     returns ``{"claims", "table", "files"}`` (and ``"margins"``: :func:`margin_sweep`'s figures)."""
@@ -540,6 +558,9 @@ def write_all(rows: list[dict], out: Path, prepared_names: list[str], seed: int 
     c = claims(at_ref, seed)
     per = per_snr(at_ref, seed)
     lines = table(c)
+    said = inputs_line(meta or {})
+    if said:
+        lines += ["", said]
     lines += [""] + snr_table(per)
     codecs = codec_sweep(at_ref, seed)
     if codecs:

@@ -36,7 +36,8 @@ import numpy as np
 from ..channels.spec import FadingSpec
 from .attacks import EVE_FILLS
 from .cells import (BASELINE_CELL, CODEC_BASELINES, DEFAULT_MARGIN, NET_VARIANTS, RECEIVERS, CellResult, CellSettings,
-                    Models, PreparedInfo, Shared, cell_key, channel_fields, report_margin, row_key, run_cell)
+                    Models, PreparedInfo, Shared, cell_key, channel_fields, missing_receivers, report_margin,
+                    row_key, row_receiver, run_cell)
 
 log = logging.getLogger(__name__)
 __all__ = ["EvalConfig", "RowWriter", "LocalExecutor", "run_eval", "evaluate", "NET_VARIANTS", "RECEIVERS"]
@@ -158,7 +159,9 @@ class RowWriter:
     Rows come a cell at a time (:meth:`write_cell`): the cell's rows, then its ``done`` row. A cell
     whose ``done`` row is already there is not written again (a retried cell is never counted twice);
     ``resume`` keeps the finished cells' rows (and the floors) and drops the rest, a line cut by a kill
-    included.
+    included. A finished cell that lacks rows of the current version gets them with :meth:`add_rows`: the
+    rows, then a second ``done`` row whose ``added`` lists their receivers; rows after a cell's ``done`` row
+    that no such ``done`` row follows (a write cut by a kill) are dropped on resume, and computed again.
     """
 
     def __init__(self, path: Path, resume: bool) -> None:
@@ -171,15 +174,19 @@ class RowWriter:
                         self.rows.append(json.loads(line))
                     except json.JSONDecodeError:  # a line cut by a kill: dropped, its cell reruns
                         break
-            # drop the rows of unfinished cells: they are recomputed
-            done = self.done()
-            self.rows = [r for r in self.rows if r["kind"] == "floor" or row_key(r) in done]
+            self.rows = _finished(self.rows)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w") as f:
-            for r in self.rows:
-                f.write(json.dumps(r) + "\n")
+        self._rewrite()
         self._done = self.done()
-        self._f = path.open("a")
+
+    def _rewrite(self) -> None:
+        """``rows.jsonl`` := :attr:`rows` (through a temporary file: a kill leaves the old file or the new one)."""
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with tmp.open("w") as f:
+            for r in self.rows:
+                f.write(json.dumps(r, default=_json_default) + "\n")
+        os.replace(tmp, self.path)
+        self._f = self.path.open("a")
 
     def done(self) -> set:
         """The keys ``(image, margin, snr, seed)`` of the finished cells."""
@@ -204,8 +211,58 @@ class RowWriter:
         self._done.add(key)
         return True
 
+    def add_rows(self, key: tuple, rows: list[dict], receivers, timing: dict | None = None) -> int:
+        """Complete the finished cell ``key``: its rows of ``receivers`` (``(receiver, codec)`` pairs:
+        :func:`~sdr_semcom.eval.cells.row_receiver`) replaced by ``rows`` (none there: appended), then a
+        ``done`` row with ``added`` (the receivers) and ``timing``. Returns the number of rows added."""
+        receivers = {tuple(r) for r in receivers}
+        if key not in self._done:
+            raise ValueError(f"cell {key} is not finished: write it whole (write_cell)")
+        old = [r for r in self.rows if r["kind"] in ("image", "face", "region") and row_key(r) == key
+               and row_receiver(r) in receivers]
+        done = {"kind": "done", "image": key[0], "margin": key[1], "snr": key[2], "seed": key[3],
+                "added": sorted(list(r) for r in receivers), **(timing or {})}
+        rows = [json.loads(json.dumps(r, default=_json_default)) for r in rows]
+        if old:  # a receiver computed again (a judge added): its old rows go, the file is rewritten
+            gone = {id(r) for r in old}
+            self._f.close()
+            self.rows = [r for r in self.rows if id(r) not in gone] + rows + [done]
+            self._rewrite()
+        else:
+            self._f.write("".join(json.dumps(r) + "\n" for r in [*rows, done]))  # one write, the done row last
+            self._f.flush()
+            self.rows += [*rows, done]
+        return len(rows)
+
     def close(self) -> None:
         self._f.close()
+
+
+def _finished(rows: list[dict]) -> list[dict]:
+    """The rows a resume keeps: the floors, and the rows of finished cells (a ``done`` row after them). Rows
+    after their cell's first ``done`` row (added by :meth:`RowWriter.add_rows`) are kept when a later ``done``
+    row of the cell follows them; the rest (cells and additions cut by a kill) go."""
+    first_done: dict = {}
+    for i, r in enumerate(rows):
+        if r["kind"] == "done":
+            first_done.setdefault(row_key(r), i)
+    out, pending = [], {}
+    for i, r in enumerate(rows):
+        if r["kind"] == "floor":
+            out.append(r)
+            continue
+        k = row_key(r)
+        if k not in first_done:
+            continue
+        if i <= first_done[k]:
+            out.append(r)
+        elif r["kind"] == "done":
+            out += pending.pop(k, []) + [r]
+        else:
+            pending.setdefault(k, []).append(r)
+    for k, left in pending.items():
+        log.warning("cell %s: %d row(s) added after it finished were cut off: computed again", k, len(left))
+    return out
 
 
 def _json_default(o):
@@ -231,7 +288,9 @@ class Executor(Protocol):
 
     def floors(self, gallery: dict) -> dict: ...
 
-    def run(self, cells: list[tuple[tuple, object]], shared: Shared) -> Iterator[CellResult]: ...
+    def run(self, cells: list[tuple[tuple, object, frozenset | None]], shared: Shared) -> Iterator[CellResult]:
+        """Each ``(key, prepared image, only)``: :func:`~sdr_semcom.eval.cells.run_cell`'s result."""
+        ...
 
     def close(self) -> None: ...
 
@@ -260,9 +319,9 @@ class LocalExecutor:
     def floors(self, gallery: dict) -> dict:
         return self.models.floors(gallery)
 
-    def run(self, cells: list[tuple[tuple, object]], shared: Shared) -> Iterator[CellResult]:
-        for key, p in cells:
-            yield run_cell(key, p, shared, self.models)
+    def run(self, cells: list[tuple[tuple, object, frozenset | None]], shared: Shared) -> Iterator[CellResult]:
+        for key, p, only in cells:
+            yield run_cell(key, p, shared, self.models, only)
 
     def close(self) -> None:
         pass
@@ -297,6 +356,7 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     ex = executor or LocalExecutor()
     mosaic_dir = out / "recon"
     writer = None
+    added = {"cells": 0, "rows": 0, "receivers": []}  # what --resume added to cells finished by older versions
     try:
         ex.start(settings, db)  # before any file is touched: no cluster, no change to OUT
         out.mkdir(parents=True, exist_ok=True)
@@ -309,8 +369,14 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         names = list(dict.fromkeys(it[0] for it, _ in ok))
         prepared = [g for _, g in ok]
         if not prepared:
-            raise ImageError(f"no readable image among {len(files)} file(s)")
+            shown = ", ".join(str(f) for f in files[:5]) + (", ..." if len(files) > 5 else "")
+            raise ImageError(f"no readable image among {len(files)} file(s): {shown} (each skipped above, with why)")
         infos = [info for _, info in prepared]
+        inputs = {"skipped_files": sorted({str(it[1]) for it, g in zip(items, got) if g is None}),
+                  "images_without_faces": sorted({i.name for i in infos if not any(i.gallery.values())})}
+        for k, v in inputs.items():
+            if v:
+                _progress(f"{k.replace('_', ' ')}: {len(v)} ({', '.join(Path(x).name for x in v)})")
         first = {}  # the galleries (embeddings of the originals) do not depend on the margin
         for i in infos:
             first.setdefault(i.name, i)
@@ -323,15 +389,34 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
                         token=f"{os.getpid()}-{time.time_ns()}")
         handles = {(it[0], float(it[2])): h for it, (h, _) in ok}
         keys = [k for k in sweep_cells(names, cfg.snrs, margins, settings.seeds) if (k[0], k[1]) in handles]
-        todo = [(k, handles[(k[0], k[1])]) for k in keys if k not in done]
-        _progress(f"{len(keys)} cells, {len(keys) - len(todo)} already in rows.jsonl (--resume)")
+        todo = [(k, handles[(k[0], k[1])], None) for k in keys if k not in done]
+        by_cell: dict = {}
+        for r in writer.rows:
+            by_cell.setdefault(row_key(r), []).append(r)
+        missing = {k: missing_receivers(by_cell.get(k, []), k, settings) for k in keys if k in done}
+        partial = [(k, handles[(k[0], k[1])], m) for k, m in missing.items() if m]
+        names_missing = sorted({rx if not c else f"{c}:{rx}" for m in missing.values() for rx, c in m})
+        _progress(f"{len(keys)} cells, {len(keys) - len(todo)} already in rows.jsonl (--resume)"
+                  + (f", {len(partial)} of them without the rows of {', '.join(names_missing)}: adding those"
+                     if partial else ""))
+        todo += partial
         for n, res in enumerate(ex.run(todo, shared), 1):
-            if writer.write_cell(res.key, res.rows, res.timing):
+            if res.added is not None:
+                added["rows"] += writer.add_rows(res.key, res.rows, res.added, res.timing)
+                added["cells"] += 1
+                fresh = True
+            else:
+                fresh = writer.write_cell(res.key, res.rows, res.timing)
+            if fresh:
                 for rx_name, img in res.images.items():
                     if res.key[1] == report_margin(margins) and res.key[3] == 0:  # the mosaic: claims' margin
                         _save(mosaic_dir / rx_name / f"{res.key[0]}.png", img)
             _progress(f"cell {n}/{len(todo)}: {res.key[0]}, margin {res.key[1]}, at {_snr_text(res.key[2])}, "
-                      f"seed {res.key[3]}, {len(res.rows)} rows")
+                      f"seed {res.key[3]}, {len(res.rows)} rows" + (" added" if res.added is not None else ""))
+        if partial:
+            added["receivers"] = names_missing
+            _progress(f"--resume added {added['rows']} rows to {added['cells']} finished cells "
+                      f"({', '.join(names_missing)})")
     finally:
         ex.close()
         if writer is not None:
@@ -344,6 +429,7 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
                                      "generator": cfg.generator, "size": cfg.size, "quick": cfg.quick,
                                      "margins": margins, "seeds": settings.seeds,
                                      "codec_baselines": list(settings.codec_baselines), **channel_fields(cfg.channel),
+                                     "resume_added": added, "evaluated_images": len(names), **inputs,
                                      "wall_s": round(wall, 1), "peak_rss_mb": round(peak_mb, 1)})
     _progress(f"done in {wall:.0f} s, peak memory {peak_mb:.0f} MB")
     return summary
@@ -402,9 +488,12 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
     head node's address, ``local``: start one on this machine), ``workers`` workers (default: one per
     CPU of the cluster). None: here, without importing Ray.
     """
-    from ..images import image_files
+    from ..images import IMAGE_SUFFIXES, ImageError, image_files
 
     paths = image_files(images) if images else default_images(quick)
+    if not paths:  # before any model is loaded
+        raise ImageError(f"--images {', '.join(map(str, images))}: no image files there (a folder gives its files "
+                         f"ending in {', '.join(sorted(IMAGE_SUFFIXES))})")
     snrs = parse_snrs(snr)
     margin_list = parse_margins(margins) if margins is not None else [DEFAULT_MARGIN]
     judge_names = ("sface", "dlib")

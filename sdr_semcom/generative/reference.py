@@ -31,8 +31,6 @@ class ReferenceRestore:
     name = "reference"
 
     def __init__(self, references: dict, detector=None) -> None:
-        from PIL import Image
-
         if detector is None:
             from ..privacy.detectors.faces import YuNet
 
@@ -40,7 +38,7 @@ class ReferenceRestore:
         self.faces: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for eid, refs in references.items():
             for ref in refs:
-                img = ref if isinstance(ref, np.ndarray) else _read(eid, ref, Image)
+                img = ref if isinstance(ref, np.ndarray) else _read(eid, ref)
                 rows = detector.detect_rows(img)
                 if len(rows):
                     best = rows[np.argmax(rows[:, 2] * rows[:, 3])]
@@ -75,13 +73,14 @@ class ReferenceRestore:
         return poisson_blend(dst, warped, clone)
 
 
-def _read(eid: str, path, image_module) -> np.ndarray:
-    """A reference photo as RGB uint8; ``ValueError`` naming the entry and the file when it cannot be read."""
+def _read(eid: str, path) -> np.ndarray:
+    """A reference photo as RGB uint8; ``ValueError`` naming the entry and the file when it cannot be read: missing,
+    not an image, or more than :data:`~sdr_semcom.images.REFERENCE_MAX_PIXELS` pixels (refused before decoding)."""
+    from ..images import REFERENCE_MAX_PIXELS, ImageError, read_rgb
+
     try:
-        with image_module.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except (OSError, ValueError, image_module.DecompressionBombError) as exc:  # missing, unreadable, not an
-        # image (PIL's UnidentifiedImageError), or past Pillow's decompression-bomb limit
+        return read_rgb(path, max_pixels=REFERENCE_MAX_PIXELS)
+    except ImageError as exc:
         raise ValueError(f"entry {eid!r}: reference photo {path} cannot be read ({exc})") from exc
 
 

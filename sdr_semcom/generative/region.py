@@ -211,18 +211,43 @@ def cover_grey(image: np.ndarray, found: list[Region], count: int, fill: tuple[i
 
 
 def _largest_rectangle(m: np.ndarray) -> tuple[int, int, int, int]:
-    """The largest all-True axis-aligned rectangle of the boolean matrix ``m``: (x0, y0, x1, y1), ends exclusive."""
-    best, best_rect = 0, (0, 0, 0, 0)
-    heights = np.zeros(m.shape[1] + 1, int)
-    for y in range(m.shape[0]):
-        heights[:-1] = np.where(m[y], heights[:-1] + 1, 0)
-        stack: list[int] = []
-        for x, hx in enumerate(heights):
-            while stack and heights[stack[-1]] >= hx:
-                top = stack.pop()
-                left = stack[-1] + 1 if stack else 0
-                area = heights[top] * (x - left)
-                if area > best:
-                    best, best_rect = area, (left, y + 1 - int(heights[top]), x, y + 1)
-            stack.append(x)
-    return best_rect
+    """The largest all-True axis-aligned rectangle of the boolean matrix ``m``: (x0, y0, x1, y1), ends exclusive
+    ((0, 0, 0, 0) when ``m`` has no True).
+
+    Vectorised form of the row-by-row histogram stack, all rows at once: for each row ``y`` and column ``x``
+    the bar of True cells ending at ``y`` (height ``H``), spread left to just after the nearest lower bar and
+    right to the nearest bar not taller (the stack's pops), both found by pointer jumping (a bar that does
+    not bound ``x`` hands over its own bound). Of the rectangles with the largest area, the one the stack
+    scan meets first: lowest bottom row, then leftmost right end, then the right-most bar (identical output;
+    test ``test_largest_rectangle_matches_the_stack_scan``).
+    """
+    m = np.asarray(m, bool)
+    rows, w = m.shape
+    if rows == 0 or w == 0 or not m.any():
+        return (0, 0, 0, 0)
+    idx = np.arange(rows)[:, None]
+    heights = np.where(m, idx - np.maximum.accumulate(np.where(m, -1, idx), axis=0), 0)  # run ending at each row
+    # columns 1 .. w are the bars, 0 and w + 1 sentinels lower than any bar; flat indices, rows apart
+    h = np.pad(heights, ((0, 0), (1, 1)), constant_values=-1).ravel()
+    bars = np.flatnonzero(h > 0)  # bars of height 0 bound rectangles but span none (area 0): theirs are not needed
+    left, right = np.arange(h.size) - 1, np.arange(h.size) + 1
+    left = _jump(h, left, bars, np.greater_equal)  # nearest lower bar on the left: skip bars >= H via their bound
+    right = _jump(h, right, bars, np.greater)  # nearest bar not taller on the right: skip bars > H
+    left, right = left.reshape(rows, w + 2) % (w + 2), right.reshape(rows, w + 2) % (w + 2)
+    x0, x1 = left[:, 1:-1], right[:, 1:-1] - 1  # in bar coordinates: the rectangle spans x0 .. x1 - 1
+    area = heights * (x1 - x0)
+    top = int(area.max())
+    ys, xs = np.nonzero(area == top)
+    first = np.lexsort((-xs, x1[ys, xs], ys))[0]  # the stack scan's order: row, right end, the later bar
+    y, x = int(ys[first]), int(xs[first])
+    return (int(x0[y, x]), y + 1 - int(heights[y, x]), int(x1[y, x]), y + 1)
+
+
+def _jump(h: np.ndarray, bound: np.ndarray, todo: np.ndarray, skip) -> np.ndarray:
+    """Pointer jumping: while ``skip(h[bound[i]], h[i])``, ``bound[i] = bound[bound[i]]`` for the indices ``todo``
+    (all at once: a bound handed over is itself one, so the skips grow as the passes go)."""
+    todo = todo[skip(h[bound[todo]], h[todo])]
+    while todo.size:
+        bound[todo] = bound[bound[todo]]
+        todo = todo[skip(h[bound[todo]], h[todo])]
+    return bound

@@ -24,8 +24,11 @@ person's removed face from (:class:`~sdr_semcom.generative.reference.ReferenceRe
 biometric data, kept with the database: :meth:`PrivacyDatabase.add_reference` copies a photo into the
 folder beside the file, ``<stem>.references/`` (mode 0700, each photo 0600), and stores its path
 relative to the database's folder, so that the file and its folder move together (absolute paths are
-kept as they are). :meth:`PrivacyDatabase.reference_photos` resolves them at a receiver; a missing or
-unreadable photo is a :class:`DatabaseError` naming the entry and the file, never a silent skip.
+kept as they are). A photo is checked before it is copied (an image of at most
+:data:`~sdr_semcom.images.REFERENCE_MAX_PIXELS` pixels); :meth:`PrivacyDatabase.add_references` copies and
+saves all or nothing (a failure removes its copies). :meth:`PrivacyDatabase.reference_photos` resolves them at a
+receiver; a missing or unreadable photo is a :class:`DatabaseError` naming the entry and the file, never a silent
+skip.
 
 Validation errors name the file, the line and the field. :attr:`PrivacyDatabase.content_hash`
 is a SHA-256 over the canonical content (secret included) that both link ends can compare
@@ -58,6 +61,7 @@ CATEGORIES = ("face", "text", "license_plate", "screen", "document", "custom")
 POLICIES = ("remove", "keep")
 log = logging.getLogger(__name__)
 _ID = re.compile(r"^[a-z0-9_-]{1,64}$")
+_NAME_TRIES = 1000  # names tried for one reference photo's copy before giving up
 
 
 class DatabaseError(ValueError):
@@ -195,34 +199,93 @@ class PrivacyDatabase:
 
     def add_reference(self, entry_id: str, photo: str | Path) -> str:
         """Copy ``photo`` into :attr:`references_dir` (0700; the copy 0600) and list it under the enrolled
-        entry ``entry_id``; returns the stored path (relative to the database's folder). Save the database after.
+        entry ``entry_id``; returns the stored path (relative to the database's folder). Save the database after
+        (or use :meth:`add_references`, which saves and leaves no copy behind when anything fails).
+
+        The photo is checked first (an image, at most :data:`~sdr_semcom.images.REFERENCE_MAX_PIXELS`
+        pixels: nothing is copied otherwise). The copy's name ``<entry>-<n><suffix>`` is taken with
+        ``O_EXCL``: a name another process took meanwhile is skipped for the next free one (never
+        overwritten or removed), and a copy that fails midway is removed.
 
         Raises
         ------
         DatabaseError
-            The entry is not enrolled, the database has no file, or the photo cannot be read.
+            The entry is not enrolled, the database has no file, or the photo cannot be read or copied.
         """
+        from ..images import REFERENCE_MAX_PIXELS, ImageError, check_image
+
         e = self.entry(entry_id)
         if e.enrolled is None:
             raise DatabaseError(f"entry '{entry_id}' is not enrolled: enrol the person before adding reference photos")
         photo = Path(photo)
+        try:
+            check_image(photo, REFERENCE_MAX_PIXELS)
+        except ImageError as exc:
+            raise DatabaseError(f"reference photo for entry '{entry_id}': {exc}") from None
         folder = self.references_dir
         folder.mkdir(mode=0o700, exist_ok=True)
         os.chmod(folder, 0o700)
         n = len(e.enrolled.references) + 1
-        while (dest := folder / f"{entry_id}-{n}{photo.suffix.lower()}").exists():
-            n += 1
-        try:
-            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        for _ in range(_NAME_TRIES):
+            dest = folder / f"{entry_id}-{n}{photo.suffix.lower()}"
+            try:
+                fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # taken (by an earlier photo, or by another process just now): the next one
+                n += 1
+                continue
+            except OSError as exc:
+                raise DatabaseError(f"reference photo {photo} for entry '{entry_id}': cannot create {dest} "
+                                    f"({exc.strerror or exc})") from exc
+            break
+        else:
+            raise DatabaseError(f"reference photo {photo} for entry '{entry_id}': no free name in {folder} after "
+                                f"{_NAME_TRIES} tries")
+        try:  # the name is ours from here: a failed copy removes it
             with os.fdopen(fd, "wb") as out, photo.open("rb") as src:
                 shutil.copyfileobj(src, out)
-        except OSError as exc:
+        except BaseException as exc:
             dest.unlink(missing_ok=True)
+            if not isinstance(exc, OSError):
+                raise
             raise DatabaseError(f"reference photo {photo} for entry '{entry_id}': cannot copy "
                                 f"({exc.strerror or exc})") from exc
         rel = dest.relative_to(self.path.parent).as_posix()
         e.enrolled.references.append(rel)
         return rel
+
+    def add_references(self, entry_id: str, photos: list[str | Path]) -> list[str]:
+        """:meth:`add_reference` for each photo, then :meth:`save`: all or nothing. When a photo cannot be copied
+        or the file cannot be written, the copies made here are removed and unlisted (and the references folder,
+        when this call made it and it is left empty), and the error raised: no photo is left behind unlisted.
+
+        Output
+        ------
+        list of str
+            The stored paths (relative to the database's folder).
+        """
+        folder = self.references_dir
+        existed = folder.exists()
+        e = self.entry(entry_id)
+        listed = list(e.enrolled.references) if e.enrolled is not None else None
+        added: list[str] = []
+        try:
+            for p in photos:
+                added.append(self.add_reference(entry_id, p))
+            try:
+                self.save()
+            except OSError as exc:
+                raise DatabaseError(f"{self.path}: cannot write the database ({exc.strerror or exc}); "
+                                    f"the {len(added)} reference photo(s) copied for entry '{entry_id}' were "
+                                    "removed") from exc
+        except BaseException:
+            for rel in added:
+                (self.path.parent / rel).unlink(missing_ok=True)
+            if e.enrolled is not None and listed is not None:
+                e.enrolled.references[:] = listed
+            if not existed and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+            raise
+        return added
 
     def reference_photos(self) -> dict[str, list[Path]]:
         """``entry id -> reference photo files`` of the enrolled entries that list some, resolved against the

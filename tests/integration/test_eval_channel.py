@@ -76,3 +76,48 @@ def test_eval_channel_without_sionna_is_one_line(monkeypatch, tmp_path):
     assert not (tmp_path / "o").exists()
     res = CliRunner().invoke(main, ["eval", "--speed", "3", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "--speed goes with --channel" in res.output
+
+
+def test_a_margin_sweep_crosses_the_same_channel_realisation():
+    """The cells of two guard margins (same image, SNR point and seed) get the same fade seeds and link noise:
+    the margin sweep is paired; other seeds and images still draw other realisations."""
+    from sdr_semcom.channels.spec import FadingSpec
+    from sdr_semcom.eval.cells import DEFAULT_MARGIN, CellSettings, cell_key, cell_link
+
+    s = CellSettings(channel=FadingSpec("tdl-a"))
+    for seed in (0, 1):
+        a, b = cell_link(cell_key("img", 10.0, 0.0, seed), s), cell_link(cell_key("img", 10.0, 0.3, seed), s)
+        assert a.seeds == b.seeds and a.config == b.config
+        assert a.seeds == cell_link(cell_key("img", 10.0, DEFAULT_MARGIN, seed), s).seeds
+    assert cell_link(cell_key("img", 10.0, 0.3, 1), s).seeds != cell_link(cell_key("img", 10.0, 0.3, 0), s).seeds
+    assert cell_link(cell_key("img", 10.0, 0.3), s).seeds != cell_link(cell_key("img2", 10.0, 0.3), s).seeds
+    assert fading_seeds(("img", 0.3, 10.0, 0)) == fading_seeds(("img", DEFAULT_MARGIN, 10.0))  # the old seed 0
+    plain = CellSettings()
+    assert cell_link(cell_key("img", 10.0, 0.0, 1), plain) == cell_link(cell_key("img", 10.0, 0.3, 1), plain)
+
+
+def test_each_margins_cell_hands_the_same_fade_seeds_to_the_faded_link(monkeypatch):
+    """Through _snr_cell's own link: what over_link gets for two margins' cells is the same CellLink."""
+    from sdr_semcom.channels.spec import FadingSpec
+    from sdr_semcom.eval import cells
+
+    got = []
+    monkeypatch.setattr(cells, "over_link", lambda msgs, link, roles=("auth", "eve"): got.append(link) or 1 / 0)
+
+    class _Models:
+        settings = cells.CellSettings(channel=FadingSpec("tdl-a"))
+        codec = type("Codec", (), {"id": "ours"})
+
+    class _P:
+        def __init__(self, margin):
+            self.margin = margin
+
+        def send(self, codec, seed):
+            return []
+
+    for m in (0.0, 0.3):
+        try:
+            cells._snr_cell(cells.cell_key("img", 10.0, m, 1), _P(m), None, _Models(), None)
+        except ZeroDivisionError:
+            pass
+    assert len(got) == 2 and got[0] == got[1] and got[0].seeds == fading_seeds(("img", 0.15, 10.0, 1))

@@ -61,6 +61,38 @@ def test_resume_keeps_rows_and_reruns_nothing(quick_run, monkeypatch):
     assert (out / "rows.jsonl").read_text() == before
 
 
+def test_resume_adds_the_rows_an_older_version_did_not_write(quick_run, tmp_path, monkeypatch):
+    """Cells finished without the blank baseline and the link baselines (as before they existed): --resume
+    computes those rows alone (only the link baselines' transmissions cross the PHY) and they equal the rows
+    the whole cell wrote; every other row stays as it was."""
+    import shutil
+
+    from sdr_semcom.link import loopback
+
+    out, _ = quick_run
+    work = tmp_path / "resumed"
+    shutil.copytree(out, work)
+    rows = [json.loads(line) for line in (work / "rows.jsonl").read_text().splitlines()]
+    gone = ("blank", "blur_link", "pixelate_link")
+    old = [r for r in rows if r.get("receiver") not in gone]
+    (work / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in old))
+    roles, real = [], loopback.run_loopback
+    monkeypatch.setattr(loopback, "run_loopback", lambda m, cfg, roles=("auth", "eve"): roles_seen(m, cfg, roles))
+
+    def roles_seen(m, cfg, r):
+        roles.append(tuple(r))
+        return real(m, cfg, roles=r)
+
+    res = CliRunner().invoke(main, ["eval", "--quick", "--snr", "12,20", "--out", str(work), "--resume"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert roles and set(roles) == {("auth",)}  # the link baselines' sends only: ours is not sent again
+    new = [json.loads(line) for line in (work / "rows.jsonl").read_text().splitlines()]
+    assert new[:len(old)] == old
+    strip = lambda rs: sorted(json.dumps(r, sort_keys=True) for r in rs if r["kind"] != "done")  # noqa: E731
+    assert strip(new[len(old):]) == strip(r for r in rows if r.get("receiver") in gone)
+    assert "--resume added" in res.output
+
+
 def test_resume_drops_an_unfinished_point(tmp_path):
     from sdr_semcom.eval.run import RowWriter
 

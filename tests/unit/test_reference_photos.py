@@ -151,3 +151,118 @@ def test_a_reference_photo_others_can_read_warns_like_the_file(enrolled, caplog)
     with caplog.at_level("WARNING", logger="sdr_semcom.privacy.database"):
         assert db.reference_photos() == {"takeo": [photo]}
     assert any("takeo-1.png is readable by group or others (mode 0644)" in r.getMessage() for r in caplog.records)
+
+
+def _png_claiming(path, width: int, height: int) -> None:
+    """A small PNG whose header says ``width`` x ``height`` (what Pillow reads before decoding anything)."""
+    import struct
+    import zlib
+
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(path)
+    data = bytearray(path.read_bytes())
+    ihdr = bytes(data[12:16]) + struct.pack(">II", width, height) + bytes(data[24:29])
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(ihdr) & 0xFFFFFFFF)
+    path.write_bytes(bytes(data))
+
+
+def test_a_photo_in_pillows_warning_range_is_refused_naming_the_file(enrolled, tmp_path, recwarn):
+    """96 Mpx (Pillow only warns from 89.5 to 179 Mpx): refused before decoding, at enrolment, when copied and at
+    the receiver, each time naming the file and the limit; nothing is copied."""
+    from sdr_semcom.generative.reference import ReferenceRestore
+    from sdr_semcom.images import REFERENCE_MAX_PIXELS, ImageError, check_image, read_rgb
+
+    path, _ = enrolled
+    big = tmp_path / "big.png"
+    _png_claiming(big, 12000, 8000)
+    assert 12000 * 8000 > REFERENCE_MAX_PIXELS == Image.MAX_IMAGE_PIXELS
+    with pytest.raises(ImageError, match=r"big.png: 12000 x 8000 px = 96.0 Mpx, more than the 89.5 Mpx"):
+        read_rgb(big, max_pixels=REFERENCE_MAX_PIXELS)
+    with pytest.raises(ImageError, match="96.0 Mpx"):
+        check_image(big, REFERENCE_MAX_PIXELS)
+    res = CliRunner().invoke(cli.main, ["db", "enroll", str(path), "--id", "big", "--reference", str(big)])
+    assert res.exit_code == 1 and "big.png: 12000 x 8000 px" in res.output and "Traceback" not in res.output
+    db = PrivacyDatabase.load(path)
+    with pytest.raises(DatabaseError, match=r"entry 'takeo'.*big.png: 12000 x 8000 px"):
+        db.add_reference("takeo", big)
+    assert sorted(p.name for p in (path.parent / "db.references").iterdir()) == ["takeo-1.png"]
+    with pytest.raises(ValueError, match=r"entry 'takeo': reference photo .*big.png cannot be read.*96.0 Mpx"):
+        ReferenceRestore({"takeo": [big]}, detector=object())
+    assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+def test_a_failed_enrolment_leaves_no_copied_photo(enrolled, tmp_path, monkeypatch):
+    """Two references, the database file cannot be written: the photos copied for it are removed, the file
+    and the folder are as before; the same when the second photo's copy fails."""
+    path, photo = enrolled
+    second = tmp_path / "takeo2.png"
+    shutil.copy(photo, second)
+    folder = path.parent / "db.references"
+    before, files = path.read_bytes(), sorted(folder.iterdir())
+
+    def no_write(self, path=None):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(PrivacyDatabase, "save", no_write)
+    res = CliRunner().invoke(cli.main, ["db", "enroll", str(path), "--id", "takeo",
+                                        "--reference", str(photo), "--reference", str(second)])
+    assert res.exit_code == 1 and "cannot write the database" in res.output and "were removed" in res.output
+    assert "Traceback" not in res.output
+    assert sorted(folder.iterdir()) == files and path.read_bytes() == before
+    monkeypatch.undo()
+
+    calls, real_copy = [], shutil.copyfileobj
+
+    def copy_fails_second(src, dst):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_copy(src, dst)
+
+    monkeypatch.setattr(shutil, "copyfileobj", copy_fails_second)
+    db = PrivacyDatabase.load(path)
+    with pytest.raises(DatabaseError, match="No space left on device"):
+        db.add_references("takeo", [photo, second])
+    assert sorted(folder.iterdir()) == files and path.read_bytes() == before
+    assert db.entry("takeo").enrolled.references == ["db.references/takeo-1.png"]
+
+
+def test_a_failed_first_enrolment_removes_the_folder_it_made(tmp_path, monkeypatch):
+    path = tmp_path / "db.yaml"
+    db = PrivacyDatabase.default()
+    db.save(path)
+    db.enroll("who", [[0.0] * 128], [])
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photo)
+    monkeypatch.setattr(PrivacyDatabase, "save", lambda self, p=None: (_ for _ in ()).throw(OSError(5, "I/O error")))
+    with pytest.raises(DatabaseError, match="I/O error"):
+        db.add_references("who", [photo])
+    assert not (tmp_path / "db.references").exists() and db.entry("who").enrolled.references == []
+
+
+def test_a_name_taken_meanwhile_is_skipped_not_overwritten_or_removed(enrolled, monkeypatch):
+    """Another process creates takeo-2.png between the free-name look-up and O_EXCL: that file stays untouched and
+    ours is takeo-3.png; a copy that fails midway removes only its own file."""
+    import os
+
+    path, photo = enrolled
+    folder = path.parent / "db.references"
+    real_open = os.open
+    theirs = folder / "takeo-2.png"
+
+    def racing_open(p, flags, mode=0o777):
+        if str(p) == str(theirs) and not theirs.exists():
+            theirs.write_bytes(b"another process's photo")
+        return real_open(p, flags, mode)
+
+    monkeypatch.setattr(os, "open", racing_open)
+    db = PrivacyDatabase.load(path)
+    assert db.add_reference("takeo", photo) == "db.references/takeo-3.png"
+    assert theirs.read_bytes() == b"another process's photo"
+    assert (folder / "takeo-3.png").read_bytes() == photo.read_bytes()
+    monkeypatch.setattr(shutil, "copyfileobj", lambda s, d: (d.write(b"half"), (_ for _ in ()).throw(
+        OSError(5, "I/O error")))[1])
+    with pytest.raises(DatabaseError, match="cannot copy"):
+        db.add_reference("takeo", photo)
+    assert sorted(p.name for p in folder.iterdir()) == ["takeo-1.png", "takeo-2.png", "takeo-3.png"]
+    assert theirs.read_bytes() == b"another process's photo"

@@ -1,0 +1,197 @@
+"""``sdr-semcom eval --resume`` completes cells finished by older versions: the rows of receivers (a baseline, a
+link baseline, a separation codec, a judge) the current version writes and a cell lacks are computed alone and
+added; the rest is not computed again. Without models: a recording executor stands in for the cells."""
+
+import json
+
+import pytest
+
+from sdr_semcom.eval import report, run
+from sdr_semcom.eval.cells import (BASELINE_CELL, DEFAULT_MARGIN, CellResult, CellSettings, PreparedInfo,
+                                   cell_receivers, missing_receivers)
+from sdr_semcom.eval.identity import Floor
+from sdr_semcom.eval.run import EvalConfig, RowWriter, run_eval
+
+
+class Recorder:
+    """An executor whose cells write one image row and one face row per receiver, tagged with the run ``tag``."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag, self.calls = tag, []
+
+    def start(self, settings, db):
+        self.settings = settings
+
+    def prepare(self, items, max_side):
+        return [(name, PreparedInfo(name, {j: {f"{name}#0": None} for j in self.settings.judge_names}, None, m))
+                for name, _, m in items]
+
+    def floors(self, gallery):
+        return {j: Floor(j, 0.363, 0.0, 0.3, 1) for j in gallery}
+
+    def run(self, cells, shared):
+        for key, _, only in cells:
+            self.calls.append((key, only))
+            rows = []
+            for rx, codec in sorted(only if only is not None else cell_receivers(key, self.settings)):
+                head = {"image": key[0], "margin": key[1], "snr": key[2], "seed": key[3], "receiver": rx,
+                        "tag": self.tag, **({"codec": codec} if codec else {})}
+                rows += [{"kind": "image", **head},
+                         {"kind": "face", **head, **{f"{j}_sim": 0.1 for j in self.settings.judge_names}}]
+            yield CellResult(key, rows, added=None if only is None else tuple(sorted(only)))
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def sweep(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "write_all", lambda rows, out, **kw: {"claims": {}, "table": [], "files": []})
+    images = []
+    for n in ("a", "b"):
+        (tmp_path / f"{n}.png").write_bytes(b"")  # never read: the recorder prepares nothing
+        images.append(tmp_path / f"{n}.png")
+
+    def go(tag, judges=("sface",), resume=True):
+        ex = Recorder(tag)
+        cfg = EvalConfig(images, [20.0], tmp_path / "out", resume=resume, judge_names=judges,
+                         eve_fills=("eve", "eve_telea"))
+        run_eval(cfg, ex)
+        return ex.calls, [json.loads(x) for x in (tmp_path / "out" / "rows.jsonl").read_text().splitlines()]
+
+    return go, tmp_path / "out" / "rows.jsonl"
+
+
+def test_resume_adds_a_missing_baselines_rows_and_computes_nothing_else(sweep, capsys):
+    go, path = sweep
+    calls, rows = go("v1", resume=False)
+    assert len(calls) == 4 and all(only is None for _, only in calls)  # 2 images x (baselines, 20 dB)
+    # as an older version wrote them: a's baselines cell without blank, its 20 dB cell without blur_link
+    old = [r for r in rows if not (r.get("image") == "a" and r.get("receiver") in ("blank", "blur_link"))]
+    path.write_text("".join(json.dumps(r) + "\n" for r in old))
+    calls, rows = go("v2")
+    assert calls == [(("a", DEFAULT_MARGIN, BASELINE_CELL, 0), frozenset({("blank", "")})),
+                     (("a", DEFAULT_MARGIN, 20.0, 0), frozenset({("blur_link", "")}))]
+    new = [r for r in rows if r.get("tag") == "v2"]
+    assert {(r["image"], r["snr"], r["receiver"], r["kind"]) for r in new} == \
+        {("a", BASELINE_CELL, "blank", k) for k in ("image", "face")} | {("a", 20.0, "blur_link", k)
+                                                                        for k in ("image", "face")}
+    assert rows[:len(old)] == old  # the rows already there: kept as they were, not computed again
+    added = [r for r in rows if r["kind"] == "done" and "added" in r]
+    assert [(r["snr"], r["added"]) for r in added] == [(BASELINE_CELL, [["blank", ""]]), (20.0, [["blur_link", ""]])]
+    err = capsys.readouterr().err
+    assert "2 of them without the rows of blank, blur_link: adding those" in err
+    assert "--resume added 4 rows to 2 finished cells" in err
+    calls, again = go("v3")  # complete now: nothing to do, nothing written
+    assert calls == [] and again == rows
+
+
+def test_a_new_judge_recomputes_and_replaces_its_receivers_rows(sweep):
+    go, path = sweep
+    go("v1", resume=False)
+    calls, rows = go("v2", judges=("sface", "dlib"))
+    assert len(calls) == 4 and all(only == cell_receivers(k, CellSettings(eve_fills=("eve", "eve_telea")))
+                                   for k, only in calls)
+    faces = [r for r in rows if r["kind"] == "face"]
+    assert faces and all("dlib_sim" in r and r["tag"] == "v2" for r in faces)  # the v1 rows replaced, not doubled
+    assert len(faces) == len({(r["image"], r["snr"], r["receiver"], r.get("codec")) for r in faces})
+    assert RowWriter(path, resume=True).rows == rows  # the rewritten file reads back whole
+
+
+def test_separation_codec_rows_are_missing_per_codec():
+    s = CellSettings(eve_fills=("eve",), codec_baselines=("webp",))
+    key = ("a", DEFAULT_MARGIN, 20.0, 0)
+    ours = [{"kind": "image", "image": "a", "margin": DEFAULT_MARGIN, "snr": 20.0, "receiver": rx, "codec": "dct4"}
+            for rx, c in cell_receivers(key, s) if not c]
+    assert missing_receivers(ours, key, s) == {("auth", "webp"), ("eve", "webp")}
+    lost = [{**r, "kind": "image", "received": False} for r in ours]  # a lost image's rows are rows
+    assert missing_receivers(lost, key, CellSettings(eve_fills=("eve",))) == frozenset()
+
+
+def test_rows_added_after_a_cell_finished_but_cut_by_a_kill_are_dropped(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    head = {"image": "a", "margin": DEFAULT_MARGIN, "snr": 20.0, "seed": 0}
+    rows = [{"kind": "image", **head, "receiver": "auth"}, {"kind": "done", **head},
+            {"kind": "image", **head, "receiver": "blur_link"}, {"kind": "done", **head, "added": [["blur_link", ""]]},
+            {"kind": "image", **head, "receiver": "pixelate_link"}]  # its done row never came
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    w = RowWriter(path, resume=True)
+    assert w.rows == rows[:4]
+    n = w.add_rows(("a", DEFAULT_MARGIN, 20.0, 0), [{"kind": "image", **head, "receiver": "pixelate_link"}],
+                   [("pixelate_link", "")])
+    w.close()
+    assert n == 1 and RowWriter(path, resume=True).rows[-1]["added"] == [["pixelate_link", ""]]
+    with pytest.raises(ValueError, match="not finished"):
+        RowWriter(path, resume=True).add_rows(("b", DEFAULT_MARGIN, 20.0, 0), [], [("auth", "")])
+
+
+def test_unreadable_files_and_faceless_images_are_counted(tmp_path, monkeypatch):
+    """A folder with a corrupt file and an image without a face: the first skipped, the second evaluated but left
+    out of the identity figures, both counted in the claims.json meta and in one line of the table."""
+    got = {}
+
+    def write_all(rows, out, prepared_names, seed=0, meta=None):
+        got.update(meta=meta, names=prepared_names)
+        return {"claims": {}, "table": [], "files": []}
+
+    monkeypatch.setattr(report, "write_all", write_all)
+
+    class Mixed(Recorder):
+        def prepare(self, items, max_side):
+            return [None if name == "corrupt" else
+                    (name, PreparedInfo(name, {"sface": {} if name == "wall" else {f"{name}#0": None}}, None, m))
+                    for name, _, m in items]
+
+    for n in ("corrupt", "face", "wall"):
+        (tmp_path / f"{n}.png").write_bytes(b"")
+    run_eval(EvalConfig([tmp_path], [20.0], tmp_path / "out", judge_names=("sface",)), Mixed("v1"))
+    meta = got["meta"]
+    assert got["names"] == ["face", "wall"] and meta["evaluated_images"] == 2
+    assert meta["skipped_files"] == [str(tmp_path / "corrupt.png")] and meta["images_without_faces"] == ["wall"]
+    line = report.inputs_line(meta)
+    assert line == ("Images: 2 evaluated; 1 without a detectable face, left out of the identity and face figures "
+                    "(wall); 1 file(s) skipped, not readable images (corrupt.png)")
+    assert report.inputs_line({"evaluated_images": 2, "skipped_files": [], "images_without_faces": []}) is None
+
+
+def test_an_empty_folder_or_a_non_image_is_one_line_before_any_model(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from sdr_semcom.cli import main
+    from sdr_semcom.eval import cells
+
+    monkeypatch.setattr(cells.Models, "__init__", lambda *a, **k: (_ for _ in ()).throw(AssertionError("loaded")))
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("not an image")
+    for folder in ("empty", "notes"):
+        res = CliRunner().invoke(main, ["eval", "--quick", "--images", str(tmp_path / folder), "--out",
+                                        str(tmp_path / "o")])
+        assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+        assert f"--images {tmp_path / folder}: no image files there" in res.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_file_that_is_not_an_image_is_skipped_then_one_line(tmp_path, monkeypatch, caplog):
+    """--images pointing at one file that is no image (an image's suffix, other bytes): skipped with a warning
+    naming it, then one line (exit 2) that no image was readable; no traceback, no rows."""
+    from click.testing import CliRunner
+
+    from sdr_semcom.cli import main
+    from sdr_semcom.images import read_rgb
+
+    class Reader:  # the models' prepare as far as it reads the file
+        def __init__(self, settings, db):
+            pass
+
+        def prepare(self, name, path, max_side=None, margin=DEFAULT_MARGIN):
+            read_rgb(path)
+            raise AssertionError("read")
+
+    monkeypatch.setattr(run, "Models", Reader)
+    bad = tmp_path / "photo.png"
+    bad.write_text("not an image")
+    res = CliRunner().invoke(main, ["eval", "--quick", "--images", str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert f"no readable image among 1 file(s): {bad} (each skipped" in res.output
+    assert f"skipping {bad}: not a readable image" in caplog.text
