@@ -5,7 +5,11 @@ Every face of the evaluation set is enrolled in a database of its own (``faces``
 face, policy ``remove``) with **a reference made from the same photo transformed**
 (:func:`transformed_reference`: the face with its surroundings, mirrored, scaled by 1.4, rotated by
 6 degrees, relit with a gamma and a colour cast): no second photo of these people ships, so the
-figures are an upper bound on what a different photo of the person gives. The guard (YuNet +
+figures are an upper bound on what a different photo of the person gives. With identity labels
+(:mod:`.labels`: ``labels.csv`` beside the images, as ``--set pkgfaces`` has), a face whose person has
+another photo in the set is enrolled with **that other photo** instead (:func:`photo_reference`: the
+other photo's face with the same surroundings, untransformed); each row says which (``reference``:
+``other_photo`` or ``transformed``) and the summary has both splits (``by_reference``). The guard (YuNet +
 CenterFace) recognises each face as its entry by SFace; the sealed messages travel without channel
 (the sent messages as received: the claims table's links are error-free above their threshold SNR);
 the authorized receiver opens and aligns them and fills each face three ways, on the same regions:
@@ -54,8 +58,16 @@ def transformed_reference(img: np.ndarray, box) -> np.ndarray:
     return np.clip((ref / 255.0) ** 0.8 * np.array([1.08, 1.0, 0.9]) * 255, 0, 255).astype(np.uint8)
 
 
+def photo_reference(img: np.ndarray, box) -> np.ndarray:
+    """A reference photo of the face in ``box`` of *another* photo ``img`` of the person: the face with
+    the surroundings :func:`transformed_reference` keeps, untransformed."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    return np.ascontiguousarray(img[max(int(y0 - h), 0): int(y1 + 0.8 * h), max(int(x0 - w), 0): int(x1 + w)])
+
+
 def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: str = "auto", size: int = 256,
-                   seed: int = 0) -> dict:
+                   seed: int = 0, labels: dict[str, str] | None = None) -> dict:
     """Enrol every face of ``images`` with a transformed reference and score the three fills.
 
     Parameters
@@ -71,6 +83,9 @@ def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: s
         Long side of the image sent.
     seed : int
         Seeds the transmitter's nonces and the bootstrap.
+    labels : dict or None
+        Image name -> identity of its largest face (:func:`.labels.read_labels`): a face whose person has
+        a face in another image is enrolled with that photo (the first other one, in ``images`` order).
 
     Output
     ------
@@ -98,12 +113,23 @@ def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: s
     db = PrivacyDatabase([Entry("faces", "face", "human face")], PrivacyDatabase.default().secret, "eval-enrolled")
     db.save(folder / "db.yaml")
     sface, skipped = SFace(), {"no_reference_face": 0, "not_removed": 0, "wrong_entry": 0}
+    from .labels import face_identities, other_photos
+
     faces: dict[str, list] = {}
+    found = {name: find_faces(name, img) for name, img in images}
+    pixels = dict(images)
+    by_key = {f.key: (name, f) for name, fs in found.items() for f in fs}
+    others = other_photos(face_identities(list(by_key), labels)) if labels else {}
+    kinds: dict[str, str] = {}
     for name, img in images:
         faces[name] = []
-        for f in find_faces(name, img):
+        for f in found[name]:
             eid = _entry_id(name, f.index)
-            ref = transformed_reference(img, f.box)
+            if others.get(f.key):
+                oname, of = by_key[others[f.key][0]]
+                ref, kinds[f.key] = photo_reference(pixels[oname], of.box), "other_photo"
+            else:
+                ref, kinds[f.key] = transformed_reference(img, f.box), "transformed"
             feat = sface.largest_face_feature(ref)
             if feat is None:
                 skipped["no_reference_face"] += 1
@@ -148,15 +174,20 @@ def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: s
                 res = fills[fill].fill(item.image, mask, regions)
                 q = hole_quality(img, res.image, hole, perceptual=True)
                 sim = judge.similarity(judge.embed(res.image, f), original)
-                rows.append({"kind": "enrolled", "image": name, "face": f.key, "entry": eid,
+                rows.append({"kind": "enrolled", "image": name, "face": f.key, "entry": eid, "reference": kinds[f.key],
                              "aligned": regions[k].entry_id, "fill": fill, "backend": res.backends[k], **q,
                              "sface_sim": round(sim, 4), "sface_same": bool(sim >= judge.threshold)})
     summary = summarize(rows, seed)
+    summary["by_reference"] = {k: summarize([r for r in rows if r["reference"] == k], seed)
+                               for k in ("other_photo", "transformed") if any(r["reference"] == k for r in rows)}
     summary["skipped"] = skipped
     with (out / "enrolled_rows.jsonl").open("w") as fh:
         fh.writelines(json.dumps(r) + "\n" for r in rows)
     (out / "enrolled.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return {"rows": rows, "summary": summary, "table": table(summary),
+    lines = table(summary)
+    if "other_photo" in summary["by_reference"]:  # with labels: the honest split on its own
+        lines += table(summary["by_reference"]["other_photo"], "another photo of the person")
+    return {"rows": rows, "summary": summary, "table": lines,
             "files": ["enrolled_rows.jsonl", "enrolled.json", "enrolled/"]}
 
 
@@ -177,7 +208,9 @@ def run_enrolled(paths: list[Path], out: Path, generator: str = "auto", size: in
             log.warning("enrolled study: skipping %s", exc)
             continue
         images.append((p.stem, fit(img, max_side) if max_side and max(img.shape[:2]) > max_side else img))
-    res = enrolled_study(images, out, generator, size, seed)
+    from .labels import read_labels
+
+    res = enrolled_study(images, out, generator, size, seed, labels=read_labels(image_files(paths)))
     res["summary"]["wall_s"] = round(time.time() - t0, 1)
     res["table"].append(f"(enrolled study: {res['summary']['wall_s']:.0f} s; rows in enrolled_rows.jsonl)")
     return res
@@ -201,12 +234,18 @@ def summarize(rows: list[dict], seed: int = 0) -> dict:
     return out
 
 
-def table(s: dict) -> list[str]:
-    """The printed lines: claim 1 for enrolled faces (reference restore vs generic fill vs null embedding)."""
+def table(s: dict, reference: str | None = None) -> list[str]:
+    """The printed lines: claim 1 for enrolled faces (reference restore vs generic fill vs null embedding);
+    ``reference`` says what the reference photos were (None: from ``s['by_reference']``)."""
     from .stats import Estimate
 
+    if reference is None:
+        n = {k: v["faces"] for k, v in s.get("by_reference", {}).items()}
+        reference = ("the same photo transformed" if not n.get("other_photo") else
+                     f"another photo of the person for {n['other_photo']}, the same photo transformed for "
+                     f"{n.get('transformed', 0)}")
     e = lambda d: Estimate(**d)  # noqa: E731
-    lines = [f"\nClaim 1, enrolled faces ({s['faces']}; reference = the same photo transformed, no channel): "
+    lines = [f"\nClaim 1, enrolled faces ({s['faces']}; reference = {reference}, no channel): "
              "inside the face masks, and SFace similarity to the original (same person >= 0.363)",
              f"{'fill':<17} {'PSNR dB':>22} {'SSIM':>22} {'ST-LPIPS':>22} {'SFace sim':>22} {'same':>5}  backend"]
     for fill, f in s["fills"].items():
