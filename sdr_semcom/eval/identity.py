@@ -156,9 +156,12 @@ def identity_margin(judge, probe: np.ndarray, gallery: dict[str, np.ndarray], tr
 
     A content-free probe (a grey crop) is as alike to every face as to its own, so its margin is about
     0 whatever the judge's response to grey: unlike :func:`leak`, which counts SFace's 0.1-0.2 cosine
-    of a grey crop to any face as leakage, the margin measures identity only (issue #10).
+    of a grey crop to any face as leakage, the margin measures identity only (issue #10). With ``identities`` (face key -> person) the
+    others are other people's faces only.
     """
-    others = [judge.similarity(probe, e) for k, e in gallery.items() if k != true_key]
+    ident = identities or {}
+    who = ident.get(true_key, true_key)
+    others = [judge.similarity(probe, e) for k, e in gallery.items() if k != true_key and ident.get(k, k) != who]
     if not others:
         return float("nan")
     return judge.similarity(probe, gallery[true_key]) - float(np.mean(others))
