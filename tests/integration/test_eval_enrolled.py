@@ -55,8 +55,8 @@ def test_summary_pairs_the_same_faces():
 
 
 def test_labelled_face_is_enrolled_with_the_other_photo(tmp_path):
-    """Two images labelled as one person: each is enrolled with the *other* one (photo_reference), and
-    the table prints that split; an unlabelled third keeps the transformed reference."""
+    """Two images labelled as one person: each is restored from the *other* one (photo_reference), and
+    the table prints that split; without labels the reference is the photo transformed."""
     from sdr_semcom.eval.enrolled import photo_reference
     from sdr_semcom.eval.identity import find_faces
 
@@ -70,6 +70,10 @@ def test_labelled_face_is_enrolled_with_the_other_photo(tmp_path):
                          labels={"a": "hopper", "b": "hopper"})
     kinds = {r["face"]: r["reference"] for r in res["rows"]}
     assert kinds == {"a#0": "other_photo", "b#0": "other_photo"}
+    # one entry for the person, in two databases (a's holds b's photo and b's holds a's): never its own photo
+    assert all(r["entry"] == r["aligned"] == "hopper-person" for r in res["rows"])
+    assert res["summary"]["skipped"]["wrong_entry"] == 0
+    assert (tmp_path / "enrolled" / "db.yaml").exists() and (tmp_path / "enrolled" / "db2.yaml").exists()
     assert set(res["summary"]["by_reference"]) == {"other_photo"}
     assert any("another photo of the person for 2" in line for line in res["table"])
     plain = enrolled_study([("a", img)], tmp_path / "plain", generator="classical", size=128)
