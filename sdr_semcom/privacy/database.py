@@ -60,7 +60,7 @@ VERSION = 1
 CATEGORIES = ("face", "text", "license_plate", "screen", "document", "custom")
 POLICIES = ("remove", "keep")
 log = logging.getLogger(__name__)
-_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
+_ID = re.compile(r"^[a-z0-9_-]{1,64}$")  # with fullmatch: .match's "$" also matches before a final newline
 _NAME_TRIES = 1000  # names tried for one reference photo's copy before giving up
 
 
@@ -179,7 +179,7 @@ class PrivacyDatabase:
             if e.category != "face":
                 raise DatabaseError(f"entry '{entry_id}' is a {e.category} entry, only face entries take enrolments")
         except KeyError:
-            if not _ID.match(entry_id):
+            if not _ID.fullmatch(entry_id):
                 raise DatabaseError(f"entry id '{entry_id}' must match {_ID.pattern}") from None
             e = Entry(entry_id, "face", description, policy)
             self.entries.append(e)
@@ -212,16 +212,26 @@ class PrivacyDatabase:
         DatabaseError
             The entry is not enrolled, the database has no file, or the photo cannot be read or copied.
         """
-        from ..images import REFERENCE_MAX_PIXELS, ImageError, check_image
+        from .. import images
 
         e = self.entry(entry_id)
         if e.enrolled is None:
             raise DatabaseError(f"entry '{entry_id}' is not enrolled: enrol the person before adding reference photos")
         photo = Path(photo)
         try:
-            check_image(photo, REFERENCE_MAX_PIXELS)
-        except ImageError as exc:
+            src = images.open_regular(photo)  # one open file, checked then copied: a file swapped meanwhile is not
+        except images.ImageError as exc:  # read; a FIFO, a device or a folder is refused, without blocking
             raise DatabaseError(f"reference photo for entry '{entry_id}': {exc}") from None
+        with src:
+            try:
+                images.check_image(photo, images.REFERENCE_MAX_PIXELS, fp=src)
+                src.seek(0)
+            except (images.ImageError, OSError) as exc:
+                raise DatabaseError(f"reference photo for entry '{entry_id}': {exc}") from None
+            return self._copy_reference(e, entry_id, photo, src)
+
+    def _copy_reference(self, e: Entry, entry_id: str, photo: Path, src) -> str:
+        """:meth:`add_reference`'s copy of the open, checked photo ``src`` under a free name (``O_EXCL``)."""
         folder = self.references_dir
         folder.mkdir(mode=0o700, exist_ok=True)
         os.chmod(folder, 0o700)
@@ -241,7 +251,7 @@ class PrivacyDatabase:
             raise DatabaseError(f"reference photo {photo} for entry '{entry_id}': no free name in {folder} after "
                                 f"{_NAME_TRIES} tries")
         try:  # the name is ours from here: a failed copy removes it
-            with os.fdopen(fd, "wb") as out, photo.open("rb") as src:
+            with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(src, out)
         except BaseException as exc:
             dest.unlink(missing_ok=True)
@@ -366,7 +376,7 @@ def _validate(data, node, path: Path) -> PrivacyDatabase:
             if k not in ("id", "category", "description", "policy", "enrolled"):
                 fail("unknown field", "entries", i, k)
         eid = e.get("id")
-        if not isinstance(eid, str) or not _ID.match(eid):
+        if not isinstance(eid, str) or not _ID.fullmatch(eid):
             fail(f"must match {_ID.pattern}", "entries", i, "id")
         if eid in seen:
             fail(f"duplicate id '{eid}'", "entries", i, "id")
