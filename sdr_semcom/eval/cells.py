@@ -125,12 +125,29 @@ class CellSettings:
 STANDARD_CHANNEL = "standard"
 
 
+#: what the rows of a fading cell record of its fade seeds (``fades``): ``"paired"``, the margin left out of their
+#: hash (:func:`fading_seeds`). Rows of a fading cell at another margin than the default without it were written by
+#: a version that hashed the margin: they crossed other fades than a run now does (:func:`stale_fades`)
+FADES = "paired"
+
+
 def channel_fields(channel: FadingSpec | None) -> dict:
     """What a cell's rows record of its channel: ``channel`` (the model, or :data:`STANDARD_CHANNEL`) and,
-    for a fading model, ``speed_mps``."""
+    for a fading model, ``speed_mps`` and ``fades`` (:data:`FADES`)."""
     if channel is None:
         return {"channel": STANDARD_CHANNEL}
-    return {"channel": channel.model, "speed_mps": round(channel.speed_mps, 4)}
+    return {"channel": channel.model, "speed_mps": round(channel.speed_mps, 4), "fades": FADES}
+
+
+def stale_fades(rows: list[dict], key: tuple, settings: "CellSettings") -> bool:
+    """Whether the finished SNR cell ``key``'s ``rows`` crossed fades other than those a run now draws: with a
+    fading channel (``settings.channel``), at a margin other than :data:`DEFAULT_MARGIN`, a measured row
+    without ``fades`` = :data:`FADES` (written before :func:`fading_seeds` left the margin out of the hash; the
+    default margin's fades are the same either way). ``--resume`` computes such a cell again, whole."""
+    if settings.channel is None or key[2] == BASELINE_CELL or float(key[1]) == DEFAULT_MARGIN:
+        return False
+    return any(r.get("kind") in ("image", "face", "region", "message") and row_key(r) == tuple(key)
+               and r.get("fades") != FADES for r in rows)
 
 
 def fading_seeds(key: tuple, seed: int = 0) -> dict[str, int]:

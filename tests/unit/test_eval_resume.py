@@ -195,3 +195,44 @@ def test_a_file_that_is_not_an_image_is_skipped_then_one_line(tmp_path, monkeypa
     assert res.exit_code == 2 and "Traceback" not in res.output, res.output
     assert f"no readable image among 1 file(s): {bad} (each skipped" in res.output
     assert f"skipping {bad}: not a readable image" in caplog.text
+
+
+def test_a_fading_margin_sweep_from_before_the_paired_fades_is_computed_again(tmp_path, monkeypatch):
+    """Review attack: cells at a margin other than the default, finished through a fading channel by a version
+    that hashed the margin into the fade seeds, crossed other fades than a fresh run's: --resume computes them
+    again, whole (their old rows gone, not doubled); the default margin's cells (the same fades) are kept; a
+    second --resume adds nothing."""
+    from sdr_semcom.channels import launch
+    from sdr_semcom.channels.spec import FadingSpec
+    from sdr_semcom.eval.cells import channel_fields
+
+    monkeypatch.setattr(report, "write_all", lambda rows, out, **kw: {"claims": {}, "table": [], "files": []})
+    monkeypatch.setattr(launch, "sionna_python", lambda: "python")
+    (tmp_path / "a.png").write_bytes(b"")
+
+    class Faded(Recorder):
+        def run(self, cells, shared):
+            for res in super().run(cells, shared):
+                if res.key[2] != BASELINE_CELL:
+                    res.rows = [{**r, **channel_fields(self.settings.channel)} for r in res.rows]
+                yield res
+
+    def go(tag, resume=True):
+        ex = Faded(tag)
+        run_eval(EvalConfig([tmp_path / "a.png"], [20.0], tmp_path / "out", resume=resume, judge_names=("sface",),
+                            eve_fills=("eve",), margins=[DEFAULT_MARGIN, 0.3], channel=FadingSpec("tdl-a")), ex)
+        return ex.calls, [json.loads(x) for x in (tmp_path / "out" / "rows.jsonl").read_text().splitlines()]
+
+    go("v1", resume=False)
+    path = tmp_path / "out" / "rows.jsonl"
+    old = [{k: v for k, v in json.loads(x).items() if k != "fades"} for x in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps(r) + "\n" for r in old))  # as the version before the paired fades wrote it
+    calls, rows = go("v2")
+    assert calls == [(("a", 0.3, 20.0, 0), None)]
+    at03 = [r for r in rows if r.get("margin") == 0.3 and r.get("snr") == 20.0]
+    assert at03 and all(r["tag"] == "v2" for r in at03 if r["kind"] != "done")
+    assert sum(r["kind"] == "done" for r in at03) == 1
+    assert [r for r in rows if r.get("tag") == "v1"] == [r for r in old if r.get("tag") == "v1"
+                                                         and not (r["margin"] == 0.3 and r["snr"] == 20.0)]
+    calls, again = go("v3")
+    assert calls == [] and again == rows
