@@ -236,3 +236,53 @@ def test_a_fading_margin_sweep_from_before_the_paired_fades_is_computed_again(tm
                                                          and not (r["margin"] == 0.3 and r["snr"] == 20.0)]
     calls, again = go("v3")
     assert calls == [] and again == rows
+
+
+def test_a_kill_at_any_byte_leaves_only_whole_cells_and_whole_additions(tmp_path):
+    """Review attack: the file cut anywhere (a kill mid-write, whole cells, additions appended, a judge's
+    replacement rewritten): a resume keeps exactly the floors and the segments (a cell's rows and its done row, an
+    addition's rows and its done row) written whole before the cut, nothing of a half one; a second resume keeps
+    the same rows."""
+    path = tmp_path / "rows.jsonl"
+    w = RowWriter(path, resume=False)
+    w.write({"kind": "floor", "judge": "sface"})
+    head = lambda n, s: {"image": n, "margin": DEFAULT_MARGIN, "snr": s, "seed": 0}  # noqa: E731
+    segments = []
+    for n, s in (("a", 20.0), ("b", 20.0), ("a", 10.0)):
+        rows = [{"kind": "image", **head(n, s), "receiver": rx} for rx in ("auth", "eve")]
+        w.write_cell((n, DEFAULT_MARGIN, s, 0), rows)
+        segments.append(rows + [w.rows[-1]])
+    for n, s, rx in (("a", 20.0, "blur_link"), ("b", 20.0, "blank_link"), ("a", 20.0, "pixelate_link")):
+        w.add_rows((n, DEFAULT_MARGIN, s, 0), [{"kind": "image", **head(n, s), "receiver": rx}], [(rx, "")])
+        segments.append(w.rows[-2:])
+    w.close()
+    text = path.read_bytes()
+    whole = [json.loads(x) for x in text.splitlines()]
+    assert whole == [{"kind": "floor", "judge": "sface"}] + [r for seg in segments for r in seg]
+    ends, pos = [], len(json.dumps(whole[0])) + 1  # byte offset where each segment's done line is complete
+    for seg in segments:
+        pos += sum(len(json.dumps(r)) + 1 for r in seg)
+        ends.append(pos - 1)  # its closing brace, before the newline
+    cut_file = tmp_path / "cut.jsonl"
+    lines = [i for i, b in enumerate(text) if b == ord("\n")]
+    cuts = sorted({c for i in lines for c in (i - 2, i - 1, i, i + 1, i + 2)} | {i // 2 for i in lines}
+                  | {0, len(text)})  # around every line's end (a closing brace cut or not), and mid-lines
+    assert len(cuts) > 60
+    for cut in (c for c in cuts if 0 <= c <= len(text)):
+        cut_file.write_bytes(text[:cut])
+        kept = RowWriter(cut_file, resume=True)
+        kept.close()
+        expect = ([whole[0]] if cut >= len(json.dumps(whole[0])) else []) + \
+            [r for seg, end in zip(segments, ends) if cut >= end for r in seg]
+        assert kept.rows == expect, cut
+        again = RowWriter(cut_file, resume=True)
+        again.close()
+        assert again.rows == expect, cut
+
+
+def test_resume_after_a_judge_was_added_adds_nothing_the_second_time(sweep):
+    go, _ = sweep
+    go("v1", resume=False)
+    _, rows = go("v2", judges=("sface", "dlib"))
+    calls, again = go("v3", judges=("sface", "dlib"))
+    assert calls == [] and again == rows
