@@ -233,8 +233,12 @@ class PrivacyDatabase:
     def _copy_reference(self, e: Entry, entry_id: str, photo: Path, src) -> str:
         """:meth:`add_reference`'s copy of the open, checked photo ``src`` under a free name (``O_EXCL``)."""
         folder = self.references_dir
-        folder.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(folder, 0o700)
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(folder, 0o700)
+        except OSError as exc:  # e.g. a file where the folder goes
+            raise DatabaseError(f"reference photo {photo} for entry '{entry_id}': cannot make the folder {folder} "
+                                f"({exc.strerror or exc})") from exc
         n = len(e.enrolled.references) + 1
         for _ in range(_NAME_TRIES):
             dest = folder / f"{entry_id}-{n}{photo.suffix.lower()}"

@@ -373,3 +373,20 @@ def test_later_frames_and_exif_rotation_do_not_pass_the_limit(enrolled, tmp_path
                      + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b""))
     with pytest.raises(ImageError, match="more than"):
         read_rgb(liar, max_pixels=images.REFERENCE_MAX_PIXELS)
+
+
+def test_a_file_where_the_references_folder_goes_is_a_database_error(tmp_path):
+    """Review attack: ``<stem>.references`` exists as a file: a DatabaseError naming it (no OSError traceback),
+    the file untouched, the database file unchanged, nothing listed."""
+    path = tmp_path / "db.yaml"
+    db = PrivacyDatabase.default()
+    db.save(path)
+    db.enroll("who", [[0.0] * 128], [])
+    before = path.read_bytes()
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photo)
+    (tmp_path / "db.references").write_text("not a folder")
+    with pytest.raises(DatabaseError, match="db.references"):
+        db.add_references("who", [photo])
+    assert (tmp_path / "db.references").read_text() == "not a folder"
+    assert path.read_bytes() == before and db.entry("who").enrolled.references == []
