@@ -26,6 +26,10 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp", ".t
 #: Pillow only *warns* up to twice that and refuses beyond: here every photo above it is refused, before decoding
 REFERENCE_MAX_PIXELS = 89_478_485
 
+#: the most bytes a reference photo's file may have: the pixel limit at 8 bytes a pixel (16-bit RGBA, uncompressed,
+#: ~716 MB); a small image with gigabytes appended (which the pixel limit does not see) is not copied
+REFERENCE_MAX_BYTES = 8 * REFERENCE_MAX_PIXELS
+
 
 class ImageError(ValueError):
     """A file that is not a readable image; the message names the file."""

@@ -226,12 +226,18 @@ class PrivacyDatabase:
             try:
                 images.check_image(photo, images.REFERENCE_MAX_PIXELS, fp=src)
                 src.seek(0)
+                size = os.fstat(src.fileno()).st_size
             except (images.ImageError, OSError) as exc:
                 raise DatabaseError(f"reference photo for entry '{entry_id}': {exc}") from None
+            if size > images.REFERENCE_MAX_BYTES:
+                raise DatabaseError(f"reference photo for entry '{entry_id}': {photo}: {size / 1e6:.1f} MB, more than "
+                                    f"the {images.REFERENCE_MAX_BYTES / 1e6:.1f} MB a reference photo may have")
             return self._copy_reference(e, entry_id, photo, src)
 
     def _copy_reference(self, e: Entry, entry_id: str, photo: Path, src) -> str:
         """:meth:`add_reference`'s copy of the open, checked photo ``src`` under a free name (``O_EXCL``)."""
+        from .. import images
+
         folder = self.references_dir
         try:
             folder.mkdir(mode=0o700, exist_ok=True)
@@ -256,7 +262,7 @@ class PrivacyDatabase:
                                 f"{_NAME_TRIES} tries")
         try:  # the name is ours from here: a failed copy removes it
             with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(src, out)
+                shutil.copyfileobj(_Bounded(src, images.REFERENCE_MAX_BYTES), out)  # a file growing meanwhile too
         except BaseException as exc:
             dest.unlink(missing_ok=True)
             if not isinstance(exc, OSError):
@@ -330,6 +336,20 @@ class PrivacyDatabase:
                 paths.append(p)
             out[e.id] = paths
         return out
+
+
+class _Bounded:
+    """A binary file read through at most ``limit`` bytes: one more is an ``OSError`` (the copy is removed)."""
+
+    def __init__(self, f, limit: int) -> None:
+        self.f, self.left, self.limit = f, limit, limit
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(self.left + 1 if n is None or n < 0 else min(n, self.left + 1))
+        self.left -= len(data)
+        if self.left < 0:
+            raise OSError(f"the file grew past {self.limit / 1e6:.1f} MB while it was copied")
+        return data
 
 
 def _line(node, *keys) -> int:

@@ -390,3 +390,25 @@ def test_a_file_where_the_references_folder_goes_is_a_database_error(tmp_path):
         db.add_references("who", [photo])
     assert (tmp_path / "db.references").read_text() == "not a folder"
     assert path.read_bytes() == before and db.entry("who").enrolled.references == []
+
+
+def test_a_small_image_with_a_huge_tail_is_not_copied(enrolled, tmp_path, monkeypatch):
+    """Review attack: an image within the pixel limit with bytes appended (the pixel limit does not see them):
+    refused over REFERENCE_MAX_BYTES, nothing copied; one that grows while it is copied: the copy removed."""
+    from sdr_semcom import images
+
+    path, photo = enrolled
+    folder = path.parent / "db.references"
+    files = sorted(folder.iterdir())
+    tail = tmp_path / "tail.png"
+    tail.write_bytes(photo.read_bytes() + b"\0" * 200_000)
+    monkeypatch.setattr(images, "REFERENCE_MAX_BYTES", len(photo.read_bytes()) + 100_000)
+    db = PrivacyDatabase.load(path)
+    with pytest.raises(DatabaseError, match="more than"):
+        db.add_reference("takeo", tail)
+    assert sorted(folder.iterdir()) == files
+    real_fstat = __import__("os").fstat
+    monkeypatch.setattr("os.fstat", lambda fd: type("S", (), {"st_size": 1, "st_mode": real_fstat(fd).st_mode})())
+    with pytest.raises(DatabaseError, match="grew past"):
+        db.add_reference("takeo", tail)
+    assert sorted(folder.iterdir()) == files and db.entry("takeo").enrolled.references == ["db.references/takeo-1.png"]
