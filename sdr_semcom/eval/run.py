@@ -37,7 +37,7 @@ from ..channels.spec import FadingSpec
 from .attacks import EVE_FILLS
 from .cells import (BASELINE_CELL, CODEC_BASELINES, DEFAULT_MARGIN, NET_VARIANTS, RECEIVERS, CellResult, CellSettings,
                     Models, PreparedInfo, Shared, cell_key, channel_fields, missing_receivers, report_margin,
-                    row_key, row_receiver, run_cell, stale_fades)
+                    link_mismatch, row_key, row_receiver, run_cell, stale_fades)
 
 log = logging.getLogger(__name__)
 __all__ = ["EvalConfig", "RowWriter", "LocalExecutor", "run_eval", "evaluate", "NET_VARIANTS", "RECEIVERS"]
@@ -374,6 +374,10 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         ex.start(settings, db)  # before any file is touched: no cluster, no change to OUT
         out.mkdir(parents=True, exist_ok=True)
         writer = RowWriter(out / "rows.jsonl", cfg.resume)
+        mismatch = link_mismatch(writer.rows, settings) if cfg.resume else None
+        if mismatch:  # its finished cells crossed another link: resumed, two sweeps would mix in one file
+            raise ValueError(f"--resume {out / 'rows.jsonl'}: {mismatch}; resume with its settings, or give another "
+                             "--out")
         cell_rows: dict = {}
         for r in writer.rows:
             cell_rows.setdefault(row_key(r), []).append(r)

@@ -286,3 +286,46 @@ def test_resume_after_a_judge_was_added_adds_nothing_the_second_time(sweep):
     _, rows = go("v2", judges=("sface", "dlib"))
     calls, again = go("v3", judges=("sface", "dlib"))
     assert calls == [] and again == rows
+
+
+def test_resume_with_another_channel_or_eve_snr_is_refused_not_mixed(tmp_path, monkeypatch):
+    """Review attack: rows.jsonl made over the standard channel, resumed with --channel tdl-a (or with another
+    --eve-snr): the finished cells crossed another link than a fresh run's, so keeping them would mix two sweeps.
+    One clear error naming the setting, no cell computed, the finished rows kept."""
+    from sdr_semcom.channels import launch
+    from sdr_semcom.channels.spec import FadingSpec
+    from sdr_semcom.eval.cells import channel_fields
+
+    monkeypatch.setattr(report, "write_all", lambda rows, out, **kw: {"claims": {}, "table": [], "files": []})
+    monkeypatch.setattr(launch, "sionna_python", lambda: "python")
+    (tmp_path / "a.png").write_bytes(b"")
+
+    class Linked(Recorder):
+        def run(self, cells, shared):
+            for res in super().run(cells, shared):
+                if res.key[2] != BASELINE_CELL:
+                    s = self.settings
+                    res.rows = [{**r, **channel_fields(s.channel),
+                                 "eve_snr": res.key[2] if s.eve_snr is None else s.eve_snr} for r in res.rows]
+                yield res
+
+    def go(tag, resume=True, **kw):
+        ex = Linked(tag)
+        run_eval(EvalConfig([tmp_path / "a.png"], [20.0], tmp_path / "out", resume=resume, judge_names=("sface",),
+                            eve_fills=("eve",), **kw), ex)
+        return ex.calls
+
+    go("v1", resume=False)
+    rows = (tmp_path / "out" / "rows.jsonl").read_text()
+    for kw, what in (({"channel": FadingSpec("tdl-a")}, "channel"), ({"eve_snr": 5.0}, "eve-snr"),
+                     ({"channel": FadingSpec("tdl-a"), "resume": False}, None)):
+        ex = Linked("v2")
+        if what is None:  # a fresh run (no --resume) with other settings: fine
+            run_eval(EvalConfig([tmp_path / "a.png"], [20.0], tmp_path / "fresh", judge_names=("sface",),
+                                eve_fills=("eve",), **{k: v for k, v in kw.items() if k != "resume"}), ex)
+            continue
+        with pytest.raises(ValueError, match=what):
+            run_eval(EvalConfig([tmp_path / "a.png"], [20.0], tmp_path / "out", resume=True, judge_names=("sface",),
+                                eve_fills=("eve",), **kw), ex)
+        assert ex.calls == [] and (tmp_path / "out" / "rows.jsonl").read_text() == rows
+    assert go("v3") == []  # the same settings: resumes, nothing to do
