@@ -202,8 +202,10 @@ class PrivacyDatabase:
         entry ``entry_id``; returns the stored path (relative to the database's folder). Save the database after
         (or use :meth:`add_references`, which saves and leaves no copy behind when anything fails).
 
-        The photo is checked first (an image, at most :data:`~sdr_semcom.images.REFERENCE_MAX_PIXELS`
-        pixels: nothing is copied otherwise). The copy's name ``<entry>-<n><suffix>`` is taken with
+        The photo is checked first (a regular file, not a FIFO, device or folder, opened without blocking; an
+        image of at most :data:`~sdr_semcom.images.REFERENCE_MAX_PIXELS` pixels in a file of at most
+        :data:`~sdr_semcom.images.REFERENCE_MAX_BYTES`: nothing is copied otherwise), then copied from the same
+        open file (a file swapped in after the check is not what is copied). The copy's name ``<entry>-<n><suffix>`` is taken with
         ``O_EXCL``: a name another process took meanwhile is skipped for the next free one (never
         overwritten or removed), and a copy that fails midway is removed.
 
