@@ -26,6 +26,10 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp", ".t
 #: Pillow only *warns* up to twice that and refuses beyond: here every photo above it is refused, before decoding
 REFERENCE_MAX_PIXELS = 89_478_485
 
+#: the most bytes a reference photo's file may have: the pixel limit at 8 bytes a pixel (16-bit RGBA, uncompressed,
+#: ~716 MB); a small image with gigabytes appended (which the pixel limit does not see) is not copied
+REFERENCE_MAX_BYTES = 8 * REFERENCE_MAX_PIXELS
+
 
 class ImageError(ValueError):
     """A file that is not a readable image; the message names the file."""
@@ -96,37 +100,85 @@ def read_rgb(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
     Raises
     ------
     ImageError
-        The file is missing, is not an image Pillow can read, or has more than ``max_pixels`` pixels (the
-        message names it).
+        The file is missing, is not a regular file (a FIFO, a device, a folder: refused without reading it),
+        is not an image Pillow can read, or has more than ``max_pixels`` pixels (the message names it).
     """
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
-    try:
-        with _open_checked(path, max_pixels) as im:
-            im.load()
-            if im.mode in ("RGB", "L", "1") or im.mode.startswith(("I", "F")):
-                return to_rgb(np.asarray(im))  # 16-bit, 32-bit and float modes: scaled, not clipped
-            return np.asarray(im.convert("RGB"))  # palette, RGBA, CMYK, YCbCr, LA, ...
-    except ImageError:
-        raise
-    except (OSError, UnidentifiedImageError, ValueError, TypeError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"{path}: not a readable image ({exc})") from exc
+    with open_regular(path) as fp:
+        try:
+            with _open_checked(fp, path, max_pixels) as im:
+                im.load()
+                if im.mode in ("RGB", "L", "1") or im.mode.startswith(("I", "F")):
+                    return to_rgb(np.asarray(im))  # 16-bit, 32-bit and float modes: scaled, not clipped
+                return np.asarray(im.convert("RGB"))  # palette, RGBA, CMYK, YCbCr, LA, ...
+        except ImageError:
+            raise
+        except (OSError, UnidentifiedImageError, ValueError, TypeError, Image.DecompressionBombError) as exc:
+            raise ImageError(f"{path}: not a readable image ({exc})") from exc
 
 
-def check_image(path: str | Path, max_pixels: int | None = None) -> tuple[int, int]:
-    """The ``(width, height)`` of an image file, from its header (nothing decoded).
+def open_regular(path: str | Path):
+    """``path`` opened for binary reading, refused unless it is a regular file (after symlinks): a FIFO, a
+    device (``/dev/zero``), a socket or a folder is an :class:`ImageError` naming it, and opening never blocks
+    (``O_NONBLOCK``: a FIFO nobody writes to). Read the image and copy it from this one open file, so that
+    what was checked is what is used (a file swapped meanwhile is not read).
+
+    Output
+    ------
+    BufferedReader
+        The caller closes it (``with``).
 
     Raises
     ------
     ImageError
-        As :func:`read_rgb`: missing, not an image, or more than ``max_pixels`` pixels.
+        Missing, unreadable, or not a regular file.
+    """
+    import os
+    import stat
+
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ImageError(f"{path}: not a readable image ({exc.strerror or exc})") from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else
+                "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "not a file")
+        raise ImageError(f"{path}: not a regular file ({kind}): not an image")
+    return os.fdopen(fd, "rb")
+
+
+def check_image(path: str | Path, max_pixels: int | None = None, fp=None) -> tuple[int, int]:
+    """The ``(width, height)`` of an image file, from its header (nothing decoded).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (and the name the errors give).
+    max_pixels : int or None
+        As :func:`read_rgb`.
+    fp : binary file or None
+        The file already open (:func:`open_regular`), read from its current position; None: ``path`` opened
+        here.
+
+    Raises
+    ------
+    ImageError
+        As :func:`read_rgb`: missing, not a regular file, not an image, or more than ``max_pixels`` pixels.
     """
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
+    if fp is None:
+        with open_regular(path) as own:
+            return check_image(path, max_pixels, own)
     try:
-        with _open_checked(path, max_pixels) as im:
+        with _open_checked(fp, path, max_pixels) as im:
             return im.size
     except ImageError:
         raise
@@ -134,9 +186,9 @@ def check_image(path: str | Path, max_pixels: int | None = None) -> tuple[int, i
         raise ImageError(f"{path}: not a readable image ({exc})") from exc
 
 
-def _open_checked(path: Path, max_pixels: int | None):
-    """``PIL.Image.open(path)``, refused (:class:`ImageError`, the image closed) above ``max_pixels`` pixels;
-    Pillow's decompression-bomb warning is then not given (its range is refused)."""
+def _open_checked(fp, path: Path, max_pixels: int | None):
+    """``PIL.Image.open(fp)`` (``path``: the name errors give), refused (:class:`ImageError`, the image closed)
+    above ``max_pixels`` pixels; Pillow's decompression-bomb warning is then not given (its range is refused)."""
     import warnings
 
     from PIL import Image
@@ -144,7 +196,7 @@ def _open_checked(path: Path, max_pixels: int | None):
     with warnings.catch_warnings():
         if max_pixels is not None and max_pixels <= (Image.MAX_IMAGE_PIXELS or max_pixels):
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        im = Image.open(path)
+        im = Image.open(fp)
     if max_pixels is not None and im.size[0] * im.size[1] > max_pixels:
         w, h = im.size
         im.close()

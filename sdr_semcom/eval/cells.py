@@ -125,12 +125,52 @@ class CellSettings:
 STANDARD_CHANNEL = "standard"
 
 
+#: what the rows of a fading cell record of its fade seeds (``fades``): ``"paired"``, the margin left out of their
+#: hash (:func:`fading_seeds`). Rows of a fading cell at another margin than the default without it were written by
+#: a version that hashed the margin: they crossed other fades than a run now does (:func:`stale_fades`)
+FADES = "paired"
+
+
 def channel_fields(channel: FadingSpec | None) -> dict:
     """What a cell's rows record of its channel: ``channel`` (the model, or :data:`STANDARD_CHANNEL`) and,
-    for a fading model, ``speed_mps``."""
+    for a fading model, ``speed_mps`` and ``fades`` (:data:`FADES`)."""
     if channel is None:
         return {"channel": STANDARD_CHANNEL}
-    return {"channel": channel.model, "speed_mps": round(channel.speed_mps, 4)}
+    return {"channel": channel.model, "speed_mps": round(channel.speed_mps, 4), "fades": FADES}
+
+
+def link_mismatch(rows: list[dict], settings: "CellSettings") -> str | None:
+    """What of the link the SNR cells' ``rows`` crossed differs from what ``settings`` sends them over (None:
+    nothing): the channel (``--channel``, ``--speed``: :func:`channel_fields`) or the eavesdropper's SNR
+    (``--eve-snr``). ``--resume`` refuses such rows (kept, the rest computed, they would mix two sweeps).
+    Fields a row lacks (from before they were recorded) are not compared, a row without ``channel`` being
+    :data:`STANDARD_CHANNEL`'s."""
+    want = channel_fields(settings.channel)
+    for r in rows:
+        if r.get("kind") not in ("image", "face", "region", "message") or r.get("snr") == BASELINE_CELL:
+            continue
+        ch = r.get("channel", STANDARD_CHANNEL)
+        if ch != want["channel"] or ("speed_mps" in r and r["speed_mps"] != want.get("speed_mps")):
+            got = ch + (f" at {r['speed_mps']} m/s" if "speed_mps" in r else "")
+            now = want["channel"] + (f" at {want['speed_mps']} m/s" if "speed_mps" in want else "")
+            return f"--channel / --speed: its cells crossed the {got} channel, this run the {now} one"
+        eve = r.get("eve_snr")
+        now_eve = r.get("snr") if settings.eve_snr is None else settings.eve_snr
+        if eve is not None and now_eve is not None and float(eve) != float(now_eve):
+            return (f"--eve-snr: its eavesdropper received at {eve} dB at {r.get('snr')} dB, this run at {now_eve} dB"
+                    + (" (the link's SNR)" if settings.eve_snr is None else ""))
+    return None
+
+
+def stale_fades(rows: list[dict], key: tuple, settings: "CellSettings") -> bool:
+    """Whether the finished SNR cell ``key``'s ``rows`` crossed fades other than those a run now draws: with a
+    fading channel (``settings.channel``), at a margin other than :data:`DEFAULT_MARGIN`, a measured row
+    without ``fades`` = :data:`FADES` (written before :func:`fading_seeds` left the margin out of the hash; the
+    default margin's fades are the same either way). ``--resume`` computes such a cell again, whole."""
+    if settings.channel is None or key[2] == BASELINE_CELL or float(key[1]) == DEFAULT_MARGIN:
+        return False
+    return any(r.get("kind") in ("image", "face", "region", "message") and row_key(r) == tuple(key)
+               and r.get("fades") != FADES for r in rows)
 
 
 def fading_seeds(key: tuple, seed: int = 0) -> dict[str, int]:

@@ -38,7 +38,7 @@ from .attacks import EVE_FILLS
 from .labels import face_identities, read_labels
 from .cells import (BASELINE_CELL, CODEC_BASELINES, DEFAULT_MARGIN, NET_VARIANTS, RECEIVERS, CellResult, CellSettings,
                     Models, PreparedInfo, Shared, cell_key, channel_fields, missing_receivers, report_margin,
-                    row_key, row_receiver, run_cell)
+                    link_mismatch, row_key, row_receiver, run_cell, stale_fades)
 
 log = logging.getLogger(__name__)
 __all__ = ["EvalConfig", "RowWriter", "LocalExecutor", "run_eval", "evaluate", "NET_VARIANTS", "RECEIVERS"]
@@ -235,6 +235,19 @@ class RowWriter:
             self.rows += [*rows, done]
         return len(rows)
 
+    def drop(self, keys) -> int:
+        """Forget the cells ``keys`` (every row of theirs, their ``done`` rows included: they are not finished
+        any more) and rewrite the file (through a temporary file). Returns the number of rows dropped."""
+        keys = {tuple(k) for k in keys}
+        kept = [r for r in self.rows if r["kind"] == "floor" or row_key(r) not in keys]
+        n = len(self.rows) - len(kept)
+        if n:
+            self._f.close()
+            self.rows = kept
+            self._rewrite()
+        self._done -= keys
+        return n
+
     def close(self) -> None:
         self._f.close()
 
@@ -362,6 +375,19 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         ex.start(settings, db)  # before any file is touched: no cluster, no change to OUT
         out.mkdir(parents=True, exist_ok=True)
         writer = RowWriter(out / "rows.jsonl", cfg.resume)
+        mismatch = link_mismatch(writer.rows, settings) if cfg.resume else None
+        if mismatch:  # its finished cells crossed another link: resumed, two sweeps would mix in one file
+            raise ValueError(f"--resume {out / 'rows.jsonl'}: {mismatch}; resume with its settings, or give another "
+                             "--out")
+        cell_rows: dict = {}
+        for r in writer.rows:
+            cell_rows.setdefault(row_key(r), []).append(r)
+        stale = sorted((k for k in writer.done() if stale_fades(cell_rows.get(k, []), k, settings)), key=repr)
+        if stale:  # finished through the fades of an older version (the margin hashed): computed again, whole
+            writer.drop(stale)
+            added["stale_fades"] = len(stale)
+            _progress(f"{len(stale)} finished cell(s) at margins other than {DEFAULT_MARGIN} crossed the fades of an "
+                      "older version (not paired over the margins): computing them again")
         done = writer.done()
         margins = list(cfg.margins)
         items = [(f.stem, f, m) for f in files for m in margins]  # an image's margins in a row: its detections kept

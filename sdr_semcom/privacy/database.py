@@ -60,7 +60,7 @@ VERSION = 1
 CATEGORIES = ("face", "text", "license_plate", "screen", "document", "custom")
 POLICIES = ("remove", "keep")
 log = logging.getLogger(__name__)
-_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
+_ID = re.compile(r"^[a-z0-9_-]{1,64}$")  # with fullmatch: .match's "$" also matches before a final newline
 _NAME_TRIES = 1000  # names tried for one reference photo's copy before giving up
 
 
@@ -179,7 +179,7 @@ class PrivacyDatabase:
             if e.category != "face":
                 raise DatabaseError(f"entry '{entry_id}' is a {e.category} entry, only face entries take enrolments")
         except KeyError:
-            if not _ID.match(entry_id):
+            if not _ID.fullmatch(entry_id):
                 raise DatabaseError(f"entry id '{entry_id}' must match {_ID.pattern}") from None
             e = Entry(entry_id, "face", description, policy)
             self.entries.append(e)
@@ -202,8 +202,10 @@ class PrivacyDatabase:
         entry ``entry_id``; returns the stored path (relative to the database's folder). Save the database after
         (or use :meth:`add_references`, which saves and leaves no copy behind when anything fails).
 
-        The photo is checked first (an image, at most :data:`~sdr_semcom.images.REFERENCE_MAX_PIXELS`
-        pixels: nothing is copied otherwise). The copy's name ``<entry>-<n><suffix>`` is taken with
+        The photo is checked first (a regular file, not a FIFO, device or folder, opened without blocking; an
+        image of at most :data:`~sdr_semcom.images.REFERENCE_MAX_PIXELS` pixels in a file of at most
+        :data:`~sdr_semcom.images.REFERENCE_MAX_BYTES`: nothing is copied otherwise), then copied from the same
+        open file (a file swapped in after the check is not what is copied). The copy's name ``<entry>-<n><suffix>`` is taken with
         ``O_EXCL``: a name another process took meanwhile is skipped for the next free one (never
         overwritten or removed), and a copy that fails midway is removed.
 
@@ -212,19 +214,39 @@ class PrivacyDatabase:
         DatabaseError
             The entry is not enrolled, the database has no file, or the photo cannot be read or copied.
         """
-        from ..images import REFERENCE_MAX_PIXELS, ImageError, check_image
+        from .. import images
 
         e = self.entry(entry_id)
         if e.enrolled is None:
             raise DatabaseError(f"entry '{entry_id}' is not enrolled: enrol the person before adding reference photos")
         photo = Path(photo)
         try:
-            check_image(photo, REFERENCE_MAX_PIXELS)
-        except ImageError as exc:
+            src = images.open_regular(photo)  # one open file, checked then copied: a file swapped meanwhile is not
+        except images.ImageError as exc:  # read; a FIFO, a device or a folder is refused, without blocking
             raise DatabaseError(f"reference photo for entry '{entry_id}': {exc}") from None
+        with src:
+            try:
+                images.check_image(photo, images.REFERENCE_MAX_PIXELS, fp=src)
+                src.seek(0)
+                size = os.fstat(src.fileno()).st_size
+            except (images.ImageError, OSError) as exc:
+                raise DatabaseError(f"reference photo for entry '{entry_id}': {exc}") from None
+            if size > images.REFERENCE_MAX_BYTES:
+                raise DatabaseError(f"reference photo for entry '{entry_id}': {photo}: {size / 1e6:.1f} MB, more than "
+                                    f"the {images.REFERENCE_MAX_BYTES / 1e6:.1f} MB a reference photo may have")
+            return self._copy_reference(e, entry_id, photo, src)
+
+    def _copy_reference(self, e: Entry, entry_id: str, photo: Path, src) -> str:
+        """:meth:`add_reference`'s copy of the open, checked photo ``src`` under a free name (``O_EXCL``)."""
+        from .. import images
+
         folder = self.references_dir
-        folder.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(folder, 0o700)
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(folder, 0o700)
+        except OSError as exc:  # e.g. a file where the folder goes
+            raise DatabaseError(f"reference photo {photo} for entry '{entry_id}': cannot make the folder {folder} "
+                                f"({exc.strerror or exc})") from exc
         n = len(e.enrolled.references) + 1
         for _ in range(_NAME_TRIES):
             dest = folder / f"{entry_id}-{n}{photo.suffix.lower()}"
@@ -241,8 +263,8 @@ class PrivacyDatabase:
             raise DatabaseError(f"reference photo {photo} for entry '{entry_id}': no free name in {folder} after "
                                 f"{_NAME_TRIES} tries")
         try:  # the name is ours from here: a failed copy removes it
-            with os.fdopen(fd, "wb") as out, photo.open("rb") as src:
-                shutil.copyfileobj(src, out)
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(_Bounded(src, images.REFERENCE_MAX_BYTES), out)  # a file growing meanwhile too
         except BaseException as exc:
             dest.unlink(missing_ok=True)
             if not isinstance(exc, OSError):
@@ -318,6 +340,20 @@ class PrivacyDatabase:
         return out
 
 
+class _Bounded:
+    """A binary file read through at most ``limit`` bytes: one more is an ``OSError`` (the copy is removed)."""
+
+    def __init__(self, f, limit: int) -> None:
+        self.f, self.left, self.limit = f, limit, limit
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(self.left + 1 if n is None or n < 0 else min(n, self.left + 1))
+        self.left -= len(data)
+        if self.left < 0:
+            raise OSError(f"the file grew past {self.limit / 1e6:.1f} MB while it was copied")
+        return data
+
+
 def _line(node, *keys) -> int:
     """1-based line of the YAML node reached by ``keys`` (str for mappings, int for sequences)."""
     cur = node
@@ -366,7 +402,7 @@ def _validate(data, node, path: Path) -> PrivacyDatabase:
             if k not in ("id", "category", "description", "policy", "enrolled"):
                 fail("unknown field", "entries", i, k)
         eid = e.get("id")
-        if not isinstance(eid, str) or not _ID.match(eid):
+        if not isinstance(eid, str) or not _ID.fullmatch(eid):
             fail(f"must match {_ID.pattern}", "entries", i, "id")
         if eid in seen:
             fail(f"duplicate id '{eid}'", "entries", i, "id")

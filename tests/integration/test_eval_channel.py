@@ -20,7 +20,8 @@ def test_tiny_eval_through_tdl_a_names_the_channel(tmp_path, samples):
     assert res.exit_code == 0, res.output + repr(res.exception)
     rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
     at_snr = [r for r in rows if r.get("snr") == 25.0 and r["kind"] != "done"]
-    assert at_snr and all(r["channel"] == "tdl-a" and r["speed_mps"] == 3.0 for r in at_snr)
+    assert at_snr and all(r["channel"] == "tdl-a" and r["speed_mps"] == 3.0 and r["fades"] == "paired"
+                          for r in at_snr)
     auth = [r for r in at_snr if r["kind"] == "image" and r["receiver"] == "auth"]
     assert auth and auth[0]["received"], auth  # 25 dB, walking: the authorized receiver decoded the image
     assert "channel tdl-a at 3 m/s" in res.output

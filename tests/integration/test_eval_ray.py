@@ -136,3 +136,24 @@ def test_no_cluster_at_address_is_one_line_and_fails(image, tmp_path):
     errors = [line for line in res.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and f"no Ray cluster at 127.0.0.1:{port}" in errors[0], res.stderr[-2000:]
     assert "Traceback" not in res.stderr
+
+
+def test_ray_completes_finished_cells_as_the_serial_run_wrote_them(serial, cluster, image, tmp_path):
+    """Review attack: the serial run's cells as an older version left them (no blank baseline, no blur link, no
+    eve_telea fill, no net_other): --resume on Ray computes those receivers alone, and the rows equal the serial
+    run's whole cells (less the added done rows); the finished rows stay as they were."""
+    from sdr_semcom.eval.cluster import RayExecutor
+    from sdr_semcom.eval.run import run_eval
+
+    out = tmp_path / "completed"
+    out.mkdir()
+    gone = ("blank", "blur_link", "eve_telea", "net_other")
+    lines = [line for line in (serial[0] / "rows.jsonl").read_text().splitlines(keepends=True)
+             if json.loads(line).get("receiver") not in gone]
+    (out / "rows.jsonl").write_text("".join(lines))
+    run_eval(_cfg(out, image, resume=True), RayExecutor("auto", workers=1))
+    text = (out / "rows.jsonl").read_text()
+    assert text.startswith("".join(lines))
+    added = [json.loads(x) for x in text.splitlines()[len(lines):]]
+    assert {tuple(a) for r in added if r["kind"] == "done" for a in r["added"]} <= {(g, "") for g in gone}
+    assert [r for r in _rows(out) if '"added"' not in r] == _rows(serial[0])

@@ -195,3 +195,137 @@ def test_a_file_that_is_not_an_image_is_skipped_then_one_line(tmp_path, monkeypa
     assert res.exit_code == 2 and "Traceback" not in res.output, res.output
     assert f"no readable image among 1 file(s): {bad} (each skipped" in res.output
     assert f"skipping {bad}: not a readable image" in caplog.text
+
+
+def test_a_fading_margin_sweep_from_before_the_paired_fades_is_computed_again(tmp_path, monkeypatch):
+    """Review attack: cells at a margin other than the default, finished through a fading channel by a version
+    that hashed the margin into the fade seeds, crossed other fades than a fresh run's: --resume computes them
+    again, whole (their old rows gone, not doubled); the default margin's cells (the same fades) are kept; a
+    second --resume adds nothing."""
+    from sdr_semcom.channels import launch
+    from sdr_semcom.channels.spec import FadingSpec
+    from sdr_semcom.eval.cells import channel_fields
+
+    monkeypatch.setattr(report, "write_all", lambda rows, out, **kw: {"claims": {}, "table": [], "files": []})
+    monkeypatch.setattr(launch, "sionna_python", lambda: "python")
+    (tmp_path / "a.png").write_bytes(b"")
+
+    class Faded(Recorder):
+        def run(self, cells, shared):
+            for res in super().run(cells, shared):
+                if res.key[2] != BASELINE_CELL:
+                    res.rows = [{**r, **channel_fields(self.settings.channel)} for r in res.rows]
+                yield res
+
+    def go(tag, resume=True):
+        ex = Faded(tag)
+        run_eval(EvalConfig([tmp_path / "a.png"], [20.0], tmp_path / "out", resume=resume, judge_names=("sface",),
+                            eve_fills=("eve",), margins=[DEFAULT_MARGIN, 0.3], channel=FadingSpec("tdl-a")), ex)
+        return ex.calls, [json.loads(x) for x in (tmp_path / "out" / "rows.jsonl").read_text().splitlines()]
+
+    go("v1", resume=False)
+    path = tmp_path / "out" / "rows.jsonl"
+    old = [{k: v for k, v in json.loads(x).items() if k != "fades"} for x in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps(r) + "\n" for r in old))  # as the version before the paired fades wrote it
+    calls, rows = go("v2")
+    assert calls == [(("a", 0.3, 20.0, 0), None)]
+    at03 = [r for r in rows if r.get("margin") == 0.3 and r.get("snr") == 20.0]
+    assert at03 and all(r["tag"] == "v2" for r in at03 if r["kind"] != "done")
+    assert sum(r["kind"] == "done" for r in at03) == 1
+    assert [r for r in rows if r.get("tag") == "v1"] == [r for r in old if r.get("tag") == "v1"
+                                                         and not (r["margin"] == 0.3 and r["snr"] == 20.0)]
+    calls, again = go("v3")
+    assert calls == [] and again == rows
+
+
+def test_a_kill_at_any_byte_leaves_only_whole_cells_and_whole_additions(tmp_path):
+    """Review attack: the file cut anywhere (a kill mid-write, whole cells, additions appended, a judge's
+    replacement rewritten): a resume keeps exactly the floors and the segments (a cell's rows and its done row, an
+    addition's rows and its done row) written whole before the cut, nothing of a half one; a second resume keeps
+    the same rows."""
+    path = tmp_path / "rows.jsonl"
+    w = RowWriter(path, resume=False)
+    w.write({"kind": "floor", "judge": "sface"})
+    head = lambda n, s: {"image": n, "margin": DEFAULT_MARGIN, "snr": s, "seed": 0}  # noqa: E731
+    segments = []
+    for n, s in (("a", 20.0), ("b", 20.0), ("a", 10.0)):
+        rows = [{"kind": "image", **head(n, s), "receiver": rx} for rx in ("auth", "eve")]
+        w.write_cell((n, DEFAULT_MARGIN, s, 0), rows)
+        segments.append(rows + [w.rows[-1]])
+    for n, s, rx in (("a", 20.0, "blur_link"), ("b", 20.0, "blank_link"), ("a", 20.0, "pixelate_link")):
+        w.add_rows((n, DEFAULT_MARGIN, s, 0), [{"kind": "image", **head(n, s), "receiver": rx}], [(rx, "")])
+        segments.append(w.rows[-2:])
+    w.close()
+    text = path.read_bytes()
+    whole = [json.loads(x) for x in text.splitlines()]
+    assert whole == [{"kind": "floor", "judge": "sface"}] + [r for seg in segments for r in seg]
+    ends, pos = [], len(json.dumps(whole[0])) + 1  # byte offset where each segment's done line is complete
+    for seg in segments:
+        pos += sum(len(json.dumps(r)) + 1 for r in seg)
+        ends.append(pos - 1)  # its closing brace, before the newline
+    cut_file = tmp_path / "cut.jsonl"
+    lines = [i for i, b in enumerate(text) if b == ord("\n")]
+    cuts = sorted({c for i in lines for c in (i - 2, i - 1, i, i + 1, i + 2)} | {i // 2 for i in lines}
+                  | {0, len(text)})  # around every line's end (a closing brace cut or not), and mid-lines
+    assert len(cuts) > 60
+    for cut in (c for c in cuts if 0 <= c <= len(text)):
+        cut_file.write_bytes(text[:cut])
+        kept = RowWriter(cut_file, resume=True)
+        kept.close()
+        expect = ([whole[0]] if cut >= len(json.dumps(whole[0])) else []) + \
+            [r for seg, end in zip(segments, ends) if cut >= end for r in seg]
+        assert kept.rows == expect, cut
+        again = RowWriter(cut_file, resume=True)
+        again.close()
+        assert again.rows == expect, cut
+
+
+def test_resume_after_a_judge_was_added_adds_nothing_the_second_time(sweep):
+    go, _ = sweep
+    go("v1", resume=False)
+    _, rows = go("v2", judges=("sface", "dlib"))
+    calls, again = go("v3", judges=("sface", "dlib"))
+    assert calls == [] and again == rows
+
+
+def test_resume_with_another_channel_or_eve_snr_is_refused_not_mixed(tmp_path, monkeypatch):
+    """Review attack: rows.jsonl made over the standard channel, resumed with --channel tdl-a (or with another
+    --eve-snr): the finished cells crossed another link than a fresh run's, so keeping them would mix two sweeps.
+    One clear error naming the setting, no cell computed, the finished rows kept."""
+    from sdr_semcom.channels import launch
+    from sdr_semcom.channels.spec import FadingSpec
+    from sdr_semcom.eval.cells import channel_fields
+
+    monkeypatch.setattr(report, "write_all", lambda rows, out, **kw: {"claims": {}, "table": [], "files": []})
+    monkeypatch.setattr(launch, "sionna_python", lambda: "python")
+    (tmp_path / "a.png").write_bytes(b"")
+
+    class Linked(Recorder):
+        def run(self, cells, shared):
+            for res in super().run(cells, shared):
+                if res.key[2] != BASELINE_CELL:
+                    s = self.settings
+                    res.rows = [{**r, **channel_fields(s.channel),
+                                 "eve_snr": res.key[2] if s.eve_snr is None else s.eve_snr} for r in res.rows]
+                yield res
+
+    def go(tag, resume=True, **kw):
+        ex = Linked(tag)
+        run_eval(EvalConfig([tmp_path / "a.png"], [20.0], tmp_path / "out", resume=resume, judge_names=("sface",),
+                            eve_fills=("eve",), **kw), ex)
+        return ex.calls
+
+    go("v1", resume=False)
+    rows = (tmp_path / "out" / "rows.jsonl").read_text()
+    for kw, what in (({"channel": FadingSpec("tdl-a")}, "channel"), ({"eve_snr": 5.0}, "eve-snr"),
+                     ({"channel": FadingSpec("tdl-a"), "resume": False}, None)):
+        ex = Linked("v2")
+        if what is None:  # a fresh run (no --resume) with other settings: fine
+            run_eval(EvalConfig([tmp_path / "a.png"], [20.0], tmp_path / "fresh", judge_names=("sface",),
+                                eve_fills=("eve",), **{k: v for k, v in kw.items() if k != "resume"}), ex)
+            continue
+        with pytest.raises(ValueError, match=what):
+            run_eval(EvalConfig([tmp_path / "a.png"], [20.0], tmp_path / "out", resume=True, judge_names=("sface",),
+                                eve_fills=("eve",), **kw), ex)
+        assert ex.calls == [] and (tmp_path / "out" / "rows.jsonl").read_text() == rows
+    assert go("v3") == []  # the same settings: resumes, nothing to do

@@ -266,3 +266,149 @@ def test_a_name_taken_meanwhile_is_skipped_not_overwritten_or_removed(enrolled, 
         db.add_reference("takeo", photo)
     assert sorted(p.name for p in folder.iterdir()) == ["takeo-1.png", "takeo-2.png", "takeo-3.png"]
     assert theirs.read_bytes() == b"another process's photo"
+
+
+# --- review attacks: what a "photo" may really be -------------------------------------------------------------
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_a_device_or_a_folder_as_photo_is_refused_without_blocking(enrolled, tmp_path):
+    """A FIFO (nobody writing: opening it would block for ever), a symlink to /dev/zero (endless bytes) and a
+    folder are refused naming the file, nothing copied, the entry's list unchanged; read_rgb refuses them too."""
+    import os
+
+    from sdr_semcom.images import ImageError, read_rgb
+
+    path, _ = enrolled
+    folder = path.parent / "db.references"
+    files = sorted(folder.iterdir())
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.png"
+    zero.symlink_to("/dev/zero")
+    a_dir = tmp_path / "dir.png"
+    a_dir.mkdir()
+    db = PrivacyDatabase.load(path)
+    for bad in (fifo, zero, a_dir):
+        with pytest.raises(DatabaseError, match=str(bad.name)):
+            db.add_reference("takeo", bad)
+        with pytest.raises(ImageError, match="not a regular file"):
+            read_rgb(bad)
+    assert sorted(folder.iterdir()) == files
+    assert db.entry("takeo").enrolled.references == ["db.references/takeo-1.png"]
+
+
+def test_a_photo_swapped_after_its_check_is_not_what_gets_copied(enrolled, tmp_path, monkeypatch):
+    """The photo is checked, then (another process) replaced by a symlink to a large non-image before the copy:
+    the copy is the bytes that were checked (one open file for both), not the swapped-in file's."""
+    import os
+
+    from sdr_semcom import images
+
+    path, photo = enrolled
+    mine = tmp_path / "mine.png"
+    shutil.copy(photo, mine)
+    checked = mine.read_bytes()
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"\0" * 1_000_000)
+    real = images.check_image
+
+    def check_then_swap(p, max_pixels=None, fp=None):
+        out = real(p, max_pixels, fp) if fp is not None else real(p, max_pixels)
+        mine.unlink()
+        os.symlink(other, mine)
+        return out
+
+    monkeypatch.setattr(images, "check_image", check_then_swap)
+    db = PrivacyDatabase.load(path)
+    rel = db.add_reference("takeo", mine)
+    assert (path.parent / rel).read_bytes() == checked
+
+
+def test_an_entry_id_with_a_trailing_newline_is_refused(tmp_path):
+    """``$`` matches before a final newline: 'who\\n' must not pass as an id (it names the photo copies)."""
+    db = PrivacyDatabase.default()
+    with pytest.raises(DatabaseError, match="must match"):
+        db.enroll("who\n", [[0.0] * 128], [])
+    db.save(tmp_path / "db.yaml")
+    text = (tmp_path / "db.yaml").read_text()
+    import yaml
+
+    data = yaml.safe_load(text)
+    data["entries"][0]["id"] = data["entries"][0]["id"] + "\n"
+    (tmp_path / "db.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(DatabaseError, match="must match"):
+        PrivacyDatabase.load(tmp_path / "db.yaml")
+
+
+def test_later_frames_and_exif_rotation_do_not_pass_the_limit(enrolled, tmp_path, monkeypatch):
+    """Held: the limit is on the frame decoded. A TIFF whose first page is small and second page large decodes the
+    first page only (within the limit); a photo with an EXIF rotation has the same pixel count either way; a
+    PNG whose header says more pixels than the limit is refused from the header alone."""
+    import zlib
+
+    from sdr_semcom import images
+    from sdr_semcom.images import ImageError, read_rgb
+
+    monkeypatch.setattr(images, "REFERENCE_MAX_PIXELS", 1000)
+    tif = tmp_path / "pages.tif"
+    small, big = Image.new("RGB", (10, 10)), Image.new("RGB", (100, 100))
+    small.save(tif, save_all=True, append_images=[big])
+    assert read_rgb(tif, max_pixels=1000).shape == (10, 10, 3)
+    path, _ = enrolled
+    db = PrivacyDatabase.load(path)
+    db.add_reference("takeo", tif)
+    rot = tmp_path / "rot.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90
+    Image.new("RGB", (40, 30)).save(rot, exif=exif)
+    with pytest.raises(DatabaseError, match="more than"):
+        PrivacyDatabase.load(path).add_reference("takeo", rot)  # 1200 px, rotated or not
+    # a PNG header claiming 10000 x 10000 (100 Mpx: Pillow would only warn) with a few bytes of data: refused
+    # from the header, before decoding
+    def chunk(t, d):
+        return len(d).to_bytes(4, "big") + t + d + zlib.crc32(t + d).to_bytes(4, "big")
+    liar = tmp_path / "liar.png"
+    liar.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", (10000).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0]))
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b""))
+    with pytest.raises(ImageError, match="more than"):
+        read_rgb(liar, max_pixels=images.REFERENCE_MAX_PIXELS)
+
+
+def test_a_file_where_the_references_folder_goes_is_a_database_error(tmp_path):
+    """Review attack: ``<stem>.references`` exists as a file: a DatabaseError naming it (no OSError traceback),
+    the file untouched, the database file unchanged, nothing listed."""
+    path = tmp_path / "db.yaml"
+    db = PrivacyDatabase.default()
+    db.save(path)
+    db.enroll("who", [[0.0] * 128], [])
+    before = path.read_bytes()
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photo)
+    (tmp_path / "db.references").write_text("not a folder")
+    with pytest.raises(DatabaseError, match="db.references"):
+        db.add_references("who", [photo])
+    assert (tmp_path / "db.references").read_text() == "not a folder"
+    assert path.read_bytes() == before and db.entry("who").enrolled.references == []
+
+
+def test_a_small_image_with_a_huge_tail_is_not_copied(enrolled, tmp_path, monkeypatch):
+    """Review attack: an image within the pixel limit with bytes appended (the pixel limit does not see them):
+    refused over REFERENCE_MAX_BYTES, nothing copied; one that grows while it is copied: the copy removed."""
+    from sdr_semcom import images
+
+    path, photo = enrolled
+    folder = path.parent / "db.references"
+    files = sorted(folder.iterdir())
+    tail = tmp_path / "tail.png"
+    tail.write_bytes(photo.read_bytes() + b"\0" * 200_000)
+    monkeypatch.setattr(images, "REFERENCE_MAX_BYTES", len(photo.read_bytes()) + 100_000)
+    db = PrivacyDatabase.load(path)
+    with pytest.raises(DatabaseError, match="more than"):
+        db.add_reference("takeo", tail)
+    assert sorted(folder.iterdir()) == files
+    real_fstat = __import__("os").fstat
+    monkeypatch.setattr("os.fstat", lambda fd: type("S", (), {"st_size": 1, "st_mode": real_fstat(fd).st_mode})())
+    with pytest.raises(DatabaseError, match="grew past"):
+        db.add_reference("takeo", tail)
+    assert sorted(folder.iterdir()) == files and db.entry("takeo").enrolled.references == ["db.references/takeo-1.png"]
