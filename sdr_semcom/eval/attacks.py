@@ -13,8 +13,9 @@ the models and the guard's vocabulary, and lacks the database. Here it is made *
   count (:func:`message_attack` checks it equals the true count). The nearest-description search
   reads each record's ciphertext bytes as a quantized vector and looks for the nearest sentence the
   guard can say (every category x size x position, plus the true ones). Its chance is *computed*, not
-  taken as 1 / candidates: the argmax of a random vector is not uniform over the sentences (hub
-  sentences win more often, and near-identical true descriptions share their wins), so
+  taken as 1 / candidates: the argmax of a random vector is not uniform over the sentences (a sentence
+  far from the others, such as a true description with appearance words among the guard's template
+  sentences, wins several times as often; alike ones share their wins), so
   :func:`description_chance` runs the same decoding and search on seeded uniformly random bytes of the
   record's length and gives each sentence's win rate; a region's chance is its true description's.
   The report sums them to the expected hits and gives a one-sided Poisson-binomial p-value
@@ -29,7 +30,7 @@ reach; a hit rate above it would be a finding (a repeated nonce, a bug in the se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -162,13 +163,13 @@ class MessageAttack:
     true_count: int
     hits: int  # records whose nearest guard sentence is the true description
     candidates: int  # sentences searched
-    chance: list = None
-    truths: list = None
+    chance: list[float] = field(default_factory=list)
+    truths: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"region_count": self.region_count, "true_count": self.true_count, "desc_hits": self.hits,
-                "desc_candidates": self.candidates, "desc_chance": list(self.chance or []),
-                "desc_truths": list(self.truths or [])}
+                "desc_candidates": self.candidates, "desc_chance": list(self.chance),
+                "desc_truths": list(self.truths)}
 
 
 def message_attack(data: bytes, true_descriptions: list[str], draws: int = CHANCE_DRAWS) -> MessageAttack:
