@@ -235,7 +235,8 @@ def message_claims(msgs: list[dict]) -> dict:
     Output
     ------
     dict
-        ``count_exact`` and ``desc_hits`` ("k/n"); ``desc_expected``, the hits the search gets from random
+        ``count_exact`` and ``desc_hits`` ("k/n"); ``desc_candidates``, the fewest and most sentences a
+        message's search picked among; ``desc_expected``, the hits the search gets from random
         bytes (sum of the regions' computed chances), and ``desc_p``, the one-sided Poisson-binomial p-value
         of the observed hits against them (None for rows of runs before the chance was computed);
         ``prior_guess`` / ``prior_hits``: the ciphertext-free guess, the run's most frequent true
@@ -248,7 +249,8 @@ def message_claims(msgs: list[dict]) -> dict:
     hits = sum(r["desc_hits"] for r in msgs)
     n = sum(min(r["region_count"], r["true_count"]) for r in msgs)
     out = {"count_exact": f"{sum(r['region_count'] == r['true_count'] for r in msgs)}/{len(msgs)}",
-           "desc_hits": f"{hits}/{n}", "desc_candidates": max(r["desc_candidates"] for r in msgs),
+           "desc_hits": f"{hits}/{n}",
+           "desc_candidates": [min(r["desc_candidates"] for r in msgs), max(r["desc_candidates"] for r in msgs)],
            "desc_expected": None, "desc_p": None, "prior_guess": None, "prior_hits": None}
     if all("desc_chance" in r for r in msgs):
         p = [x for r in msgs for x in r["desc_chance"]]
@@ -298,8 +300,10 @@ def table(c: dict) -> list[str]:
             chance = f"chance {m['desc_expected']:.2f} hits from random bytes, one-sided p = {m['desc_p']:.2g}"
         prior = "" if m.get("prior_guess") is None else (
             f"; ciphertext-free guess \"{m['prior_guess']}\" (the run's most frequent truth) names {m['prior_hits']}")
+        lo, hi = m["desc_candidates"]
         lines.append(f"| 2 sealed message | | eve, each distinct message once: region count right / "
-                     f"nearest-description hits over {m['desc_candidates']} sentences ({chance}){prior} / id chance | "
+                     f"nearest-description hits over {lo if lo == hi else f'{lo}-{hi}'} sentences a message "
+                     f"({chance}){prior} / id chance | "
                      f"{m['count_exact']} / {m['desc_hits']} / {idc} |")
     for rx, u in c["utility"].items():
         lines.append(f"| 3 utility | {PAPER['utility'] if rx == 'auth' else ''} | {rx}: YuNet detections / faces; "

@@ -8,16 +8,22 @@ FACE = "a small human face in the center of the image"
 TEXT = "a small region of text in the bottom left of the image"
 
 
-def _msg(image, hits, chance, truths, seed=0, snr=20.0):
+def _msg(image, hits, chance, truths, seed=0, snr=20.0, candidates=163):
     return {"kind": "message", "image": image, "snr": snr, "seed": seed, "region_count": len(truths),
-            "true_count": len(truths), "desc_hits": hits, "desc_candidates": 163, "desc_chance": chance,
+            "true_count": len(truths), "desc_hits": hits, "desc_candidates": candidates, "desc_chance": chance,
             "desc_truths": truths}
 
 
+def _empty():
+    return {"snr": 20.0, "embedding": {}, "leakage": {}, "utility": {}}
+
+
 def test_message_claims_sum_the_regions_chances_and_test_the_hits():
-    msgs = [_msg("a", 1, [0.2, 0.1], [FACE, TEXT]), _msg("b", 1, [0.2], [FACE])]
+    msgs = [_msg("a", 1, [0.2, 0.1], [FACE, TEXT], candidates=164), _msg("b", 1, [0.2], [FACE])]
     m = report.message_claims(msgs)
-    assert m["desc_hits"] == "2/3" and m["count_exact"] == "2/2" and m["desc_candidates"] == 163
+    assert m["desc_hits"] == "2/3" and m["count_exact"] == "2/2" and m["desc_candidates"] == [163, 164]
+    assert "over 163-164 sentences a message" in next(x for x in report.table({**_empty(), "message": m})
+                                                     if "sealed message" in x)
     assert m["desc_expected"] == pytest.approx(0.5)
     # P(X >= 2) for independent regions at 0.2, 0.1, 0.2
     p2 = 0.2 * 0.1 * 0.8 + 0.2 * 0.9 * 0.2 + 0.8 * 0.1 * 0.2 + 0.2 * 0.1 * 0.2
