@@ -12,13 +12,25 @@ the models and the guard's vocabulary, and lacks the database. Here it is made *
 - **Sealed message**: the EMBEDDING message is AES-256-GCM. What its length gives away is the region
   count (:func:`message_attack` checks it equals the true count). The nearest-description search
   reads each record's ciphertext bytes as a quantized vector and looks for the nearest sentence the
-  guard can say (every category x size x position, plus the true ones): its hit rate is compared
-  with chance (1 / candidates); identity recovery is then at chance (1 / gallery size).
+  guard can say (every category x size x position, plus the true ones). Its chance is *computed*, not
+  taken as 1 / candidates: the argmax of a random vector is not uniform over the sentences (a sentence
+  far from the others, such as a true description with appearance words among the guard's template
+  sentences, wins several times as often; alike ones share their wins), so
+  :func:`description_chance` runs the same decoding and search on seeded uniformly random bytes of the
+  record's length and gives each sentence's win rate; a region's chance is its true description's.
+  The report sums them to the expected hits and gives a one-sided Poisson-binomial p-value
+  (:func:`poisson_binomial_sf`) for the observed hits, beside the ciphertext-free guess (the run's most
+  frequent true description). Identity recovery is then at chance (1 / gallery size).
+
+GCM is counter mode: the ciphertext of a record is its plaintext XOR a keystream that never repeats
+while the nonce does not (a fresh random 96-bit nonce per message, :meth:`~sdr_semcom.privacy.keying.LinkKeys.seal`),
+so a record's bytes are uniform whatever it says, and the computed chance is exactly what the search can
+reach; a hit rate above it would be a finding (a repeated nonce, a bug in the sealing).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -62,36 +74,131 @@ def guard_sentences() -> tuple[list[str], np.ndarray]:
     return texts, np.asarray(text_encoder()(texts), np.float32)
 
 
+#: draws of random bytes per candidate set in :func:`description_chance`
+CHANCE_DRAWS = 2000
+
+
+def _candidates(true_descriptions) -> tuple[list[str], np.ndarray]:
+    """The sentences the search picks among: the guard's, plus the true ones it cannot say."""
+    from ..privacy.text_encoder import text_encoder
+
+    texts, vecs = guard_sentences()
+    extra = list(dict.fromkeys(t for t in true_descriptions if t not in texts))
+    if extra:
+        texts = texts + extra
+        vecs = np.concatenate([vecs, np.asarray(text_encoder()(extra), np.float32)])
+    return texts, vecs
+
+
+@lru_cache(maxsize=64)
+def _chance_cached(extra: tuple[str, ...], bits: int, draws: int, seed: int) -> tuple[tuple[str, ...], np.ndarray]:
+    from ..privacy.quantize import EmbeddingQuantizer
+
+    texts, vecs = _candidates(extra)
+    q = EmbeddingQuantizer(bits)
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(0, 256, size=(draws, q.nbytes), dtype=np.uint8)
+    y = np.stack([q.decode(r.tobytes()) for r in raw])  # the attack's own decoding of each draw
+    wins = np.bincount(np.argmax(y @ vecs.T, axis=1), minlength=len(texts))
+    return tuple(texts), wins
+
+
+def description_chance(true_descriptions, bits: int = 8, draws: int = CHANCE_DRAWS, seed: int = 0) -> dict[str, float]:
+    """How often the nearest-description search picks each sentence when it reads uniformly random bytes.
+
+    Parameters
+    ----------
+    true_descriptions : list of str
+        The message's true descriptions (added to the candidates as in :func:`message_attack`).
+    bits : int
+        Bits per coordinate of the records (the message's ``bits``).
+    draws : int
+        Random records drawn (seeded: the same figures every run).
+    seed : int
+        Seed of the draws.
+
+    Output
+    ------
+    dict
+        Sentence -> chance that the search picks it from bytes that carry nothing: ``(wins + 1) / (draws + 1)``,
+        the Monte-Carlo rate nudged up by one draw, so a sentence never drawn is not given chance 0 (a hit on
+        it would otherwise read as an infinitely significant leak).
+    """
+    texts, _ = guard_sentences()
+    extra = tuple(dict.fromkeys(t for t in true_descriptions if t not in texts))
+    names, wins = _chance_cached(extra, int(bits), int(draws), int(seed))
+    return {t: (int(w) + 1) / (draws + 1) for t, w in zip(names, wins)}
+
+
+def poisson_binomial_sf(p, k: int) -> float:
+    """P(X >= ``k``) for X the number of successes of independent trials with success rates ``p``
+    (exact, by convolution): the one-sided p-value of ``k`` hits against per-region chances ``p``."""
+    pmf = np.ones(1)
+    for pi in np.asarray(p, float):
+        pmf = np.concatenate([pmf * (1 - pi), [0.0]]) + np.concatenate([[0.0], pmf * pi])
+    return float(min(max(pmf[max(int(k), 0):].sum(), 0.0), 1.0))
+
+
 @dataclass
 class MessageAttack:
-    """The eavesdropper's reading of one EMBEDDING message."""
+    """The eavesdropper's reading of one EMBEDDING message.
+
+    Parameters
+    ----------
+    region_count : int
+        What the message's length says.
+    true_count : int
+        The regions the guard removed.
+    hits : int
+        Records whose nearest sentence is the region's true description.
+    candidates : int
+        Sentences searched.
+    chance : list of float
+        Per record read, the chance of a hit from random bytes (:func:`description_chance`).
+    truths : list of str
+        Per record read, the true description (for the report's ciphertext-free guess).
+    """
 
     region_count: int  # what the length says
     true_count: int
     hits: int  # records whose nearest guard sentence is the true description
-    candidates: int  # sentences searched (chance = 1 / candidates)
+    candidates: int  # sentences searched
+    chance: list[float] = field(default_factory=list)
+    truths: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"region_count": self.region_count, "true_count": self.true_count, "desc_hits": self.hits,
-                "desc_candidates": self.candidates}
+                "desc_candidates": self.candidates, "desc_chance": list(self.chance),
+                "desc_truths": list(self.truths)}
 
 
-def message_attack(data: bytes, true_descriptions: list[str]) -> MessageAttack:
-    """Read a sealed EMBEDDING message as the eavesdropper: count, then nearest-description search on the ciphertext."""
+def message_attack(data: bytes, true_descriptions: list[str], draws: int = CHANCE_DRAWS) -> MessageAttack:
+    """Read a sealed EMBEDDING message as the eavesdropper: count, then nearest-description search on the ciphertext.
+
+    Parameters
+    ----------
+    data : bytes
+        The EMBEDDING message as received.
+    true_descriptions : list of str
+        The guard's descriptions of the removed regions, in the message's order.
+    draws : int
+        Random records per candidate set for the chance (:func:`description_chance`).
+
+    Output
+    ------
+    MessageAttack
+        The count read from the length, the hits and each record's computed chance.
+    """
     from ..privacy.keying import NONCE_LEN
     from ..privacy.quantize import EmbeddingQuantizer
-    from ..privacy.text_encoder import text_encoder
     from ..privacy.wire import embedding_offset, parse_findings
 
     msg = parse_findings(data)
-    texts, vecs = guard_sentences()
-    extra = [t for t in true_descriptions if t not in texts]
-    if extra:
-        texts = texts + extra
-        vecs = np.concatenate([vecs, np.asarray(text_encoder()(extra), np.float32)])
+    texts, vecs = _candidates(true_descriptions)
+    chance = description_chance(true_descriptions, msg.bits, draws) if true_descriptions else {}
     q = EmbeddingQuantizer(msg.bits)
     body = msg.body[NONCE_LEN:] if msg.sealed else msg.body
-    hits = 0
+    hits, p, read = 0, [], []
     for i, truth in enumerate(true_descriptions[: msg.region_count]):
         off = embedding_offset(i, msg.bits, msg.packets)
         rec = body[off : off + q.nbytes]
@@ -99,4 +206,6 @@ def message_attack(data: bytes, true_descriptions: list[str]) -> MessageAttack:
             break
         guess = texts[int(np.argmax(vecs @ q.decode(rec)))]
         hits += guess == truth
-    return MessageAttack(msg.region_count, len(true_descriptions), hits, len(texts))
+        p.append(chance[truth])
+        read.append(truth)
+    return MessageAttack(msg.region_count, len(true_descriptions), hits, len(texts), p, read)

@@ -219,11 +219,47 @@ def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) 
             distinct.setdefault((r["image"], row_margin(r), row_seed(r)), r)
     msgs = list(distinct.values())
     if msgs:
-        hits = sum(r["desc_hits"] for r in msgs)
-        n = sum(min(r["region_count"], r["true_count"]) for r in msgs)
-        out["message"] = {"count_exact": f"{sum(r['region_count'] == r['true_count'] for r in msgs)}/{len(msgs)}",
-                          "desc_hits": f"{hits}/{n}", "desc_chance": 1 / msgs[0]["desc_candidates"],
-                          "id_chance": 1 / max(floors[judges[0]]["gallery"], 1) if judges else None}
+        out["message"] = message_claims(msgs)
+        out["message"]["id_chance"] = 1 / max(floors[judges[0]]["gallery"], 1) if judges else None
+    return out
+
+
+def message_claims(msgs: list[dict]) -> dict:
+    """The sealed-message attack over distinct messages (rows of ``kind`` message).
+
+    Parameters
+    ----------
+    msgs : list of dict
+        One row per distinct message (:meth:`~.attacks.MessageAttack.to_json` fields).
+
+    Output
+    ------
+    dict
+        ``count_exact`` and ``desc_hits`` ("k/n"); ``desc_candidates``, the fewest and most sentences a
+        message's search picked among; ``desc_expected``, the hits the search gets from random
+        bytes (sum of the regions' computed chances), and ``desc_p``, the one-sided Poisson-binomial p-value
+        of the observed hits against them (None for rows of runs before the chance was computed);
+        ``prior_guess`` / ``prior_hits``: the ciphertext-free guess, the run's most frequent true
+        description, and how many regions it names.
+    """
+    from collections import Counter
+
+    from .attacks import poisson_binomial_sf
+
+    hits = sum(r["desc_hits"] for r in msgs)
+    n = sum(min(r["region_count"], r["true_count"]) for r in msgs)
+    out = {"count_exact": f"{sum(r['region_count'] == r['true_count'] for r in msgs)}/{len(msgs)}",
+           "desc_hits": f"{hits}/{n}",
+           "desc_candidates": [min(r["desc_candidates"] for r in msgs), max(r["desc_candidates"] for r in msgs)],
+           "desc_expected": None, "desc_p": None, "prior_guess": None, "prior_hits": None}
+    if all("desc_chance" in r for r in msgs):
+        p = [x for r in msgs for x in r["desc_chance"]]
+        out["desc_expected"] = float(sum(p))
+        out["desc_p"] = poisson_binomial_sf(p, hits)
+    truths = [t for r in msgs for t in r.get("desc_truths", [])]
+    if truths:
+        guess, k = Counter(truths).most_common(1)[0]
+        out["prior_guess"], out["prior_hits"] = guess, f"{k}/{len(truths)}"
     return out
 
 
@@ -257,8 +293,18 @@ def table(c: dict) -> list[str]:
                          f"the mean to the others), positive part; reduction vs no privacy | {e['idleak']}{idr} |")
     if c["message"]:
         m = c["message"]
+        idc = "n/a" if m.get("id_chance") is None else f"{m['id_chance']:.2f}"
+        if m.get("desc_expected") is None:
+            chance = "chance not computed: rows of an older run"
+        else:
+            chance = f"chance {m['desc_expected']:.2f} hits from random bytes, one-sided p = {m['desc_p']:.2g}"
+        prior = "" if m.get("prior_guess") is None else (
+            f"; ciphertext-free guess \"{m['prior_guess']}\" (the run's most frequent truth) names {m['prior_hits']}")
+        lo, hi = m["desc_candidates"]
         lines.append(f"| 2 sealed message | | eve, each distinct message once: region count right / "
-                     f"nearest-description hits (chance {m['desc_chance']:.3f}) / id chance | {m['count_exact']} / {m['desc_hits']} / {m['id_chance']:.2f} |")
+                     f"nearest-description hits over {lo if lo == hi else f'{lo}-{hi}'} sentences a message "
+                     f"({chance}){prior} / id chance | "
+                     f"{m['count_exact']} / {m['desc_hits']} / {idc} |")
     for rx, u in c["utility"].items():
         lines.append(f"| 3 utility | {PAPER['utility'] if rx == 'auth' else ''} | {rx}: YuNet detections / faces; "
                      f"faces found in place (IoU >= 0.5); mean IoU | {u['detected']}; {u['found'].mean:.2f}; "
