@@ -38,7 +38,7 @@ from .attacks import EVE_FILLS
 from .labels import face_identities, read_labels
 from .cells import (BASELINE_CELL, CODEC_BASELINES, DEFAULT_MARGIN, NET_VARIANTS, RECEIVERS, CellResult, CellSettings,
                     Models, PreparedInfo, Shared, cell_key, channel_fields, missing_receivers, report_margin,
-                    link_mismatch, row_key, row_receiver, run_cell, stale_fades)
+                    link_mismatch, row_key, row_receiver, run_cell, setup_mismatch, stale_fades)
 
 log = logging.getLogger(__name__)
 __all__ = ["EvalConfig", "RowWriter", "LocalExecutor", "run_eval", "evaluate", "NET_VARIANTS", "RECEIVERS"]
@@ -362,7 +362,7 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     cfg.extra["categories"] = categories
     settings = CellSettings(cfg.generator, cfg.size, cfg.perceptual, tuple(cfg.judge_names), tuple(cfg.eve_fills),
                             cfg.eve_snr, cfg.seed, cfg.snrs[-1] if cfg.snrs else None, cfg.eve_mask,
-                            max(int(cfg.seeds), 1), tuple(cfg.codec_baselines), cfg.channel)
+                            max(int(cfg.seeds), 1), tuple(cfg.codec_baselines), cfg.channel, cfg.max_side)
     if cfg.channel is not None:
         from ..channels.launch import sionna_python
 
@@ -375,8 +375,9 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         ex.start(settings, db)  # before any file is touched: no cluster, no change to OUT
         out.mkdir(parents=True, exist_ok=True)
         writer = RowWriter(out / "rows.jsonl", cfg.resume)
-        mismatch = link_mismatch(writer.rows, settings) if cfg.resume else None
-        if mismatch:  # its finished cells crossed another link: resumed, two sweeps would mix in one file
+        mismatch = (link_mismatch(writer.rows, settings) or setup_mismatch(writer.rows, settings, cfg.margins)
+                    if cfg.resume else None)
+        if mismatch:  # its finished cells crossed another link, or came from other models: two sweeps would mix
             raise ValueError(f"--resume {out / 'rows.jsonl'}: {mismatch}; resume with its settings, or give another "
                              "--out")
         cell_rows: dict = {}
