@@ -15,7 +15,11 @@ removed region, with its category), ``message`` (the eavesdropper's reading of t
 finished: ``--resume`` skips those, and a cell is never written twice). Every cell row carries the
 guard's ``margin`` (``--margins``: the guard runs once per margin on each image's same detections) and
 its ``seed`` (``--seeds``: channel noise and transmitter nonces); the rows of a link carry the ``codec``
-that sent the image (``--codec-baselines`` adds the separation codecs').
+that sent the image (``--codec-baselines`` adds the separation codecs') and what made the image
+(:func:`~sdr_semcom.eval.cells.setup_fields`: ``generator``, ``inpainter``, ``size``, ``max_side``). ``--resume``
+refuses rows made over another link (:func:`~sdr_semcom.eval.cells.link_mismatch`) or with other models, sizes
+or a margin this run does not sweep (:func:`~sdr_semcom.eval.cells.setup_mismatch`): a usage error, nothing
+computed.
 """
 
 from __future__ import annotations
