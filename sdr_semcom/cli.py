@@ -51,7 +51,9 @@ def main(verbose: int) -> None:
               show_default=True, help="The authorized receiver's generator.")
 @out_opt("out/eval")
 @size_opt(256)
-@click.option("--resume", is_flag=True, help="Keep OUT/rows.jsonl and skip the SNR points it finished.")
+@click.option("--resume", is_flag=True,
+              help="Keep OUT/rows.jsonl and skip the cells it finished; refused (exit 2) when its rows were made "
+                   "over another link or with another codec, generator, size or margins.")
 @click.option("--quick", is_flag=True, help="Two images, two SNR points, SFace only, no ST-LPIPS: a smoke run.")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="auto", default=None, metavar="[auto|local|ADDRESS]",
               help="Run the cells on a Ray cluster: auto (this machine's cluster), the head's HOST:PORT, or local "

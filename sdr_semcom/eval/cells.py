@@ -42,6 +42,7 @@ is a :class:`Models`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import random
@@ -105,6 +106,9 @@ class CellSettings:
         through this Sionna fading model (:func:`sdr_semcom.link.faded.run_faded_link`: each receiver its
         own realisation, seeded per cell and seed by :func:`fading_seeds`, then its CFO, clock error and
         SNR); None: the GNU Radio loopback with the standard impairments (3-tap multipath, CFO, clock).
+    max_side : int or None
+        Originals larger than this long side were scaled down to it before the guard (``--quick``: 512); None:
+        as read. Recorded in the rows (:func:`setup_fields`).
     """
 
     generator: str = "auto"
@@ -119,6 +123,7 @@ class CellSettings:
     seeds: int = 1
     codec_baselines: tuple[str, ...] = ()
     channel: FadingSpec | None = None
+    max_side: int | None = None
 
 
 #: the ``channel`` rows record without ``--channel``: the loopback's 3-tap multipath, CFO and clock error
@@ -159,6 +164,65 @@ def link_mismatch(rows: list[dict], settings: "CellSettings") -> str | None:
         if eve is not None and now_eve is not None and float(eve) != float(now_eve):
             return (f"--eve-snr: its eavesdropper received at {eve} dB at {r.get('snr')} dB, this run at {now_eve} dB"
                     + (" (the link's SNR)" if settings.eve_snr is None else ""))
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def model_ids() -> dict[str, str]:
+    """The ids of the committed models a cell uses, from their manifests alone (nothing loaded): ``codec``, the
+    link's codec (``semantic.defaults.DEFAULT_NAME``, the ``id`` :func:`~sdr_semcom.semantic.weights.load_codec`
+    gives it: ``<name>:<sha256[:12]>``) and ``inpainter``, the conditional network the authorized receiver's
+    generator loads (``generative.network.DEFAULT_NAME``, the same form). A missing or unreadable manifest: its id
+    ``"<name>:?"`` (loading the model then says what to run)."""
+    import json
+
+    from ..generative.network import DEFAULT_NAME as NET_NAME, MODELS_DIR as NET_DIR
+    from ..semantic.defaults import DEFAULT_NAME as CODEC_NAME, MODELS_DIR as CODEC_DIR
+
+    def ident(folder, name: str) -> str:
+        try:
+            sha = json.loads((folder / f"{name}.json").read_text())["sha256"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return f"{name}:?"
+        return f"{name}:{str(sha)[:12]}"
+
+    return {"codec": ident(CODEC_DIR, CODEC_NAME), "inpainter": ident(NET_DIR, NET_NAME)}
+
+
+def setup_fields(settings: "CellSettings") -> dict:
+    """What an SNR cell's rows record of the models and sizes that made them (beside ``codec``, the codec's id):
+    ``generator`` (``--generator``), ``inpainter`` (the network's id, :func:`model_ids`), ``size`` (the long
+    side of the image sent, ``--size``) and ``max_side`` (the originals' scaling, ``--quick``: 512; None: none).
+    :func:`setup_mismatch` compares them on ``--resume``."""
+    return {"generator": settings.generator, "inpainter": model_ids()["inpainter"], "size": int(settings.size),
+            "max_side": settings.max_side}
+
+
+def setup_mismatch(rows: list[dict], settings: "CellSettings", margins) -> str | None:
+    """What of the models, sizes and margins that made ``rows`` differs from what this run uses (None: nothing):
+    the codec (a row's ``codec``, our codec's rows only, against :func:`model_ids`), the generator, the inpainter
+    network or the image size (:func:`setup_fields`), or a guard margin that ``margins`` (``--margins``) lacks
+    (its cells would stay in rows.jsonl and the report beside this run's). ``--resume`` refuses such rows, like
+    :func:`link_mismatch`'s. Fields a row lacks (from before they were recorded) are not compared; a sweep
+    resumed with more margins than it had is fine."""
+    now = {"codec": model_ids()["codec"], **setup_fields(settings)}
+    what = {"codec": ("the codec (models/)", "codec"), "generator": ("--generator", "generator"),
+            "inpainter": ("the inpainter network (models/)", "inpainter"), "size": ("--size", "image size"),
+            "max_side": ("--quick", "originals scaled to a long side of")}
+    want = {float(m) for m in margins}
+    for r in rows:
+        if r.get("kind") == "floor":
+            continue
+        if row_margin(r) not in want:
+            return (f"--margins: its cells were guarded at margin {row_margin(r)}, which this run's "
+                    f"{', '.join(str(float(m)) for m in margins)} lacks")
+        if r.get("kind") not in ("image", "face", "region", "message") or r.get("snr") == BASELINE_CELL:
+            continue
+        for field, (option, noun) in what.items():
+            if field == "codec" and codec_baseline(r):
+                continue
+            if field in r and r[field] != now[field]:
+                return f"{option}: its cells were made with {noun} {r[field]}, this run's is {now[field]}"
     return None
 
 
@@ -556,7 +620,7 @@ def _snr_cell(key: tuple, p: Prepared, shared: Shared, models: Models, scorer: "
     eve_snr = snr if s.eve_snr is None else s.eve_snr
     link = cell_link(key, s)
     base = {"margin": p.margin, "snr": snr, "eve_snr": eve_snr, "seed": seed, "codec": models.codec.id,
-            **channel_fields(s.channel)}
+            **setup_fields(s), **channel_fields(s.channel)}
     rows: list[dict] = []
     images = {}
 

@@ -105,7 +105,7 @@ def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: s
 
     out = Path(out)
     folder = out / "enrolled"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_folder(folder)  # the references are photos of people: owner only, an earlier run's folder too
     for old in ("db.references", "db2.references"):
         shutil.rmtree(folder / old, ignore_errors=True)  # a rerun's photos replace the last run's
     found = {name: find_faces(name, img) for name, img in images}
@@ -162,8 +162,6 @@ def _study_pass(images, found, refs: dict, plan: dict, dbfile: Path, codec, judg
                 seed: int, skipped: dict) -> list[dict]:
     """One database of the study: enrol ``refs`` (entry id -> reference photo), send the images holding a
     face of ``plan`` (face key -> (entry id, reference kind)) and score those faces' three fills."""
-    from PIL import Image
-
     from ..generative import make_inpainter, receiver_inpainter, regions_from_rows
     from ..generative.receiver import removed_pixels
     from ..phy.framing import Message
@@ -180,7 +178,7 @@ def _study_pass(images, found, refs: dict, plan: dict, dbfile: Path, codec, judg
             skipped["no_reference_face"] += 1
             log.warning("enrolled study: no face in the reference of entry %s: its faces left out", eid)
             continue
-        Image.fromarray(ref).save(folder / f"{eid}.png")
+        write_private_png(folder / f"{eid}.png", ref)
         db.enroll(eid, [feat.tolist()], [])
         db.add_reference(eid, folder / f"{eid}.png")
         (folder / f"{eid}.png").unlink()
@@ -292,8 +290,45 @@ def table(s: dict, reference: str | None = None) -> list[str]:
     return lines
 
 
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` (and its parents) and set it to mode 0700, whatever the umask, also when an earlier run
+    left it with a wider mode."""
+    import os
+
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder, 0o700)
+
+
+def write_private_png(path: Path, pixels: np.ndarray) -> None:
+    """Write ``pixels`` (RGB uint8) as a PNG of mode 0600 (created so, whatever the umask; an earlier file there
+    is set to 0600 before it is overwritten; a link there is refused)."""
+    import os
+
+    from PIL import Image
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "wb") as fh:
+        Image.fromarray(pixels).save(fh, format="PNG")
+
+
+_SLUG_CHARS = 40  # + "-" + 8 hex + "-face<i>" / "-person": within the database's 64 characters
+
+
 def _entry_id(name: str, index: int) -> str:
-    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-")[:50] or "image"
+    """The database entry id of face ``index`` of image (or person) ``name``: the name lower-cased, every run of
+    other characters than ``a-z0-9_-`` one ``-``, at most 40 characters; when that changed the name (cut, or
+    characters merged or lower-cased), a hash of the whole name follows, so two names that differ only at the
+    end or in punctuation get different ids."""
+    import hashlib
+
+    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-")[:_SLUG_CHARS] or "image"
+    if slug != name:
+        slug += "-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return f"{slug}-face{index}"
 
 

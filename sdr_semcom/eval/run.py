@@ -15,7 +15,11 @@ removed region, with its category), ``message`` (the eavesdropper's reading of t
 finished: ``--resume`` skips those, and a cell is never written twice). Every cell row carries the
 guard's ``margin`` (``--margins``: the guard runs once per margin on each image's same detections) and
 its ``seed`` (``--seeds``: channel noise and transmitter nonces); the rows of a link carry the ``codec``
-that sent the image (``--codec-baselines`` adds the separation codecs').
+that sent the image (``--codec-baselines`` adds the separation codecs') and what made the image
+(:func:`~sdr_semcom.eval.cells.setup_fields`: ``generator``, ``inpainter``, ``size``, ``max_side``). ``--resume``
+refuses rows made over another link (:func:`~sdr_semcom.eval.cells.link_mismatch`) or with other models, sizes
+or a margin this run does not sweep (:func:`~sdr_semcom.eval.cells.setup_mismatch`): a usage error, nothing
+computed.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from .attacks import EVE_FILLS
 from .labels import face_identities, read_labels
 from .cells import (BASELINE_CELL, CODEC_BASELINES, DEFAULT_MARGIN, NET_VARIANTS, RECEIVERS, CellResult, CellSettings,
                     Models, PreparedInfo, Shared, cell_key, channel_fields, missing_receivers, report_margin,
-                    link_mismatch, row_key, row_receiver, run_cell, stale_fades)
+                    link_mismatch, row_key, row_receiver, run_cell, setup_mismatch, stale_fades)
 
 log = logging.getLogger(__name__)
 __all__ = ["EvalConfig", "RowWriter", "LocalExecutor", "run_eval", "evaluate", "NET_VARIANTS", "RECEIVERS"]
@@ -362,7 +366,7 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     cfg.extra["categories"] = categories
     settings = CellSettings(cfg.generator, cfg.size, cfg.perceptual, tuple(cfg.judge_names), tuple(cfg.eve_fills),
                             cfg.eve_snr, cfg.seed, cfg.snrs[-1] if cfg.snrs else None, cfg.eve_mask,
-                            max(int(cfg.seeds), 1), tuple(cfg.codec_baselines), cfg.channel)
+                            max(int(cfg.seeds), 1), tuple(cfg.codec_baselines), cfg.channel, cfg.max_side)
     if cfg.channel is not None:
         from ..channels.launch import sionna_python
 
@@ -375,8 +379,9 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         ex.start(settings, db)  # before any file is touched: no cluster, no change to OUT
         out.mkdir(parents=True, exist_ok=True)
         writer = RowWriter(out / "rows.jsonl", cfg.resume)
-        mismatch = link_mismatch(writer.rows, settings) if cfg.resume else None
-        if mismatch:  # its finished cells crossed another link: resumed, two sweeps would mix in one file
+        mismatch = (link_mismatch(writer.rows, settings) or setup_mismatch(writer.rows, settings, cfg.margins)
+                    if cfg.resume else None)
+        if mismatch:  # its finished cells crossed another link, or came from other models: two sweeps would mix
             raise ValueError(f"--resume {out / 'rows.jsonl'}: {mismatch}; resume with its settings, or give another "
                              "--out")
         cell_rows: dict = {}

@@ -113,7 +113,13 @@ class PrivacyDatabase:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise DatabaseError(f"{path}: not valid YAML: {exc}") from exc
-        return _validate(data, node, path)
+        db = _validate(data, node, path)
+        stray = db.unlisted_references()
+        if stray:  # e.g. a kill between a photo's copy and the save that lists it: reported, never deleted here
+            log.warning("%s: %d file(s) in %s that no entry lists (a reference photo copied by an enrolment that did "
+                        "not finish?): %s; delete them, or enrol them with `sdr-semcom db enroll --reference`",
+                        path, len(stray), db.references_dir, ", ".join(p.name for p in stray))
+        return db
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the YAML file with mode 0600, replacing any file there (also one with a wider mode)."""
@@ -308,6 +314,19 @@ class PrivacyDatabase:
                 folder.rmdir()
             raise
         return added
+
+    def unlisted_references(self) -> list[Path]:
+        """The files in :attr:`references_dir` that no entry lists (sorted; none without a path or a folder): what
+        an enrolment cut between copying a photo and saving the database leaves. :meth:`load` warns naming them."""
+        if self.path is None or not self.references_dir.is_dir():
+            return []
+        base = self.path.parent
+        listed = {os.path.normpath(Path(r) if Path(r).is_absolute() else base / r)
+                  for e in self.entries if e.enrolled is not None for r in e.enrolled.references}
+        try:
+            return sorted(p for p in self.references_dir.iterdir() if os.path.normpath(p) not in listed)
+        except OSError:  # unreadable folder: reference_photos says so when a listed photo is needed
+            return []
 
     def reference_photos(self) -> dict[str, list[Path]]:
         """``entry id -> reference photo files`` of the enrolled entries that list some, resolved against the

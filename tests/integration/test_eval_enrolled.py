@@ -2,6 +2,8 @@
 with a reference made from her own photo transformed (no second photo of her ships)."""
 
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -17,7 +19,26 @@ def study(tmp_path_factory):
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("enrolled")
     img = fit(read_rgb(next(p for p in fetch_samples() if p.stem == "grace_hopper")), 400)
-    return out, img, enrolled_study([("hopper", img)], out, generator="classical")
+    (out / "enrolled").mkdir()
+    os.chmod(out / "enrolled", 0o777)  # an earlier run's folder, left open
+    old = os.umask(0)  # the study's files are photos of people: owner only whatever the umask
+    try:
+        return out, img, enrolled_study([("hopper", img)], out, generator="classical")
+    finally:
+        os.umask(old)
+
+
+def test_the_study_folder_and_its_photos_are_owner_only_under_umask_0(study):
+    out, _, _ = study
+    folder = out / "enrolled"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert any(p.parent.name == "db.references" for p in files)
+    assert not list(folder.glob("*.png"))  # the temporary reference PNG is gone
+    for p in files:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+    for d in (p for p in folder.rglob("*") if p.is_dir()):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
 
 
 def test_reference_is_the_same_photo_transformed_not_a_copy(study):

@@ -329,3 +329,74 @@ def test_resume_with_another_channel_or_eve_snr_is_refused_not_mixed(tmp_path, m
                                 eve_fills=("eve",), **kw), ex)
         assert ex.calls == [] and (tmp_path / "out" / "rows.jsonl").read_text() == rows
     assert go("v3") == []  # the same settings: resumes, nothing to do
+
+
+def test_resume_with_another_codec_generator_size_or_margins_is_refused_before_any_cell(tmp_path, monkeypatch):
+    """Review attack: rows.jsonl made with one codec, inpainter network, --generator, --size, --quick scaling or
+    --margins, resumed with another: keeping its finished cells would mix two sweeps. One error naming the
+    setting, the rows' value and this run's, no cell computed, the rows kept; through the CLI a usage error
+    (exit 2, one line). The same settings, or more margins, resume."""
+    from click.testing import CliRunner
+
+    from sdr_semcom import cli
+    from sdr_semcom.eval import cells
+
+    monkeypatch.setattr(report, "write_all", lambda rows, out, **kw: {"claims": {}, "table": [], "files": []})
+    (tmp_path / "a.png").write_bytes(b"")
+    ids = {"codec": "codec_v4:aaaaaaaaaaaa", "inpainter": "inpainter_v2:bbbbbbbbbbbb"}
+    monkeypatch.setattr(cells, "model_ids", lambda: dict(ids))
+
+    class Made(Recorder):  # rows as _snr_cell writes them: our codec's id and the setup fields
+        def run(self, cells_, shared):
+            for res in super().run(cells_, shared):
+                if res.key[2] != BASELINE_CELL:
+                    res.rows = [{"codec": cells.model_ids()["codec"], **r, **cells.setup_fields(self.settings)}
+                                for r in res.rows]
+                yield res
+
+    def cfg(out="out", **kw):
+        kw = {"judge_names": ("sface",), "eve_fills": ("eve",), "resume": True, **kw}
+        return EvalConfig([tmp_path / "a.png"], [20.0], tmp_path / out, **kw)
+
+    run_eval(cfg(resume=False, margins=[DEFAULT_MARGIN, 0.3]), Made("v1"))
+    rows = (tmp_path / "out" / "rows.jsonl").read_text()
+    assert '"inpainter": "inpainter_v2:bbbbbbbbbbbb"' in rows and '"size": 256' in rows
+    cases = [({"generator": "classical"}, None, r"--generator: .*generator auto, this run's is classical"),
+             ({"size": 128}, None, r"--size: .*image size 256, this run's is 128"),
+             ({"max_side": 512}, None, r"--quick: .*long side of None, this run's is 512"),
+             ({"margins": [DEFAULT_MARGIN]}, None, r"--margins: .*margin 0\.3, which this run's 0\.15 lacks"),
+             ({}, {"codec": "codec_v5:cccccccccccc"},
+              r"the codec \(models/\): .*codec codec_v4:aaaaaaaaaaaa, this run's is codec_v5:cccccccccccc"),
+             ({}, {"inpainter": "inpainter_v3:dddddddddddd"},
+              r"inpainter network \(models/\): .*inpainter_v2:bbbbbbbbbbbb, this run's is inpainter_v3:dddddddddddd")]
+    for kw, other, what in cases:
+        monkeypatch.setattr(cells, "model_ids", lambda o=other: {**ids, **(o or {})})
+        ex = Made("v2")
+        with pytest.raises(ValueError, match=what):
+            run_eval(cfg(**{"margins": [DEFAULT_MARGIN, 0.3], **kw}), ex)
+        assert ex.calls == [] and (tmp_path / "out" / "rows.jsonl").read_text() == rows
+    monkeypatch.setattr(cells, "model_ids", lambda: dict(ids))
+    ex = Made("v3")
+    run_eval(cfg(margins=[DEFAULT_MARGIN, 0.3, 0.5]), ex)  # more margins: the new one's cells computed, no others
+    assert ex.calls and {k[1] for k, _ in ex.calls} == {0.5}
+    # the CLI: a usage error, exit 2, one line naming the setting, nothing computed
+    made = []
+    monkeypatch.setattr(run, "LocalExecutor", lambda: made.append(Made("cli")) or made[-1])
+    res = CliRunner().invoke(cli.main, ["eval", "--images", str(tmp_path / "a.png"), "--snr", "20", "--out",
+                                        str(tmp_path / "out"), "--margins", "0.15,0.3,0.5", "--resume", "--size",
+                                        "128", "--no-enroll-references"])
+    assert res.exit_code == 2, res.output
+    assert "--size" in res.output and "256" in res.output and "128" in res.output
+    error = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
+    assert len(error) == 1 and "--size: its cells were made with image size 256, this run's is 128" in error[0]
+    assert "Traceback" not in res.output and made and made[0].calls == []
+
+
+def test_the_codec_id_from_the_manifest_is_the_loaded_codecs():
+    """What --resume compares (the manifest's id, nothing loaded) is what the rows record (the loaded codec's)."""
+    from sdr_semcom.eval.cells import model_ids
+    from sdr_semcom.semantic.weights import load_codec
+
+    ids = model_ids()
+    assert ids["codec"] == load_codec().id
+    assert ids["inpainter"].startswith("inpainter_v2:") and not ids["inpainter"].endswith(":?")

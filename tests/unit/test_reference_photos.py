@@ -412,3 +412,24 @@ def test_a_small_image_with_a_huge_tail_is_not_copied(enrolled, tmp_path, monkey
     with pytest.raises(DatabaseError, match="grew past"):
         db.add_reference("takeo", tail)
     assert sorted(folder.iterdir()) == files and db.entry("takeo").enrolled.references == ["db.references/takeo-1.png"]
+
+
+def test_a_photo_a_killed_enrolment_left_unlisted_is_named_on_load_never_deleted(enrolled, caplog):
+    """Review attack: a kill between copying a photo and saving the database leaves a photo no entry lists.
+    Loading the database (every `db` command and receiver does) warns naming it; the listed photo is not named
+    and neither file is deleted."""
+    path, _ = enrolled
+    folder = path.parent / "db.references"
+    stray = folder / "takeo-2.png"
+    shutil.copyfile(folder / "takeo-1.png", stray)  # what the kill leaves: copied, not yet listed
+    with caplog.at_level("WARNING", logger="sdr_semcom.privacy.database"):
+        db = PrivacyDatabase.load(path)
+    assert db.unlisted_references() == [stray]
+    warned = [r.getMessage() for r in caplog.records if "no entry lists" in r.getMessage()]
+    assert len(warned) == 1 and "takeo-2.png" in warned[0] and "takeo-1.png" not in warned[0]
+    assert stray.exists() and (folder / "takeo-1.png").exists()
+    stray.unlink()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="sdr_semcom.privacy.database"):
+        assert PrivacyDatabase.load(path).unlisted_references() == []
+    assert not [r for r in caplog.records if "no entry lists" in r.getMessage()]
