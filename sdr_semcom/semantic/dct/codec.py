@@ -51,6 +51,10 @@ RGB_WEIGHT = np.array([1.0, 1.0, 1.0, 1.0, 4 * (0.344136**2 + 1.772**2) / 3, 4 *
 #: units of the squared mean luma quantiser step (``lam = RDOQ * mean(luma steps)^2``). Off: measured on
 #: the training images it gains at most +0.003 dB (0.05) and loses from 0.1 up (benchmarks/rdoq_bench.py).
 RDOQ = 0.0
+#: Dead zones the encoder tries, in turn, on a packet that is over the largest packet size at the image's
+#: quantiser (the decoder reads levels, not how they were rounded): detail concentrated in a few MCUs
+#: then costs only their packets a coarser rounding, not the whole image a coarser quantiser.
+PACKET_DEADZONES = (0.2, 0.3, 0.4, 0.5)
 MAX_SIDE = 1 << 14  # a header claiming a larger image is refused (it would only allocate memory)
 KEEP_MARGIN = 1  # below artefact_quant: pixels this near a lost MCU are the network's too
 
@@ -132,15 +136,21 @@ class DctCodec:
 
     def _code(self, q: np.ndarray, assign: list[np.ndarray], budget: int, largest: int, grid_w: int,
               scale: float, tables: int, coefs: np.ndarray | None = None) -> list[bytes] | None:
-        """Arithmetic-code each packet (levels optimised from ``coefs`` where :attr:`rdoq`); None as
-        soon as the total or one packet is over."""
+        """Arithmetic-code each packet; None as soon as the total or one packet is over. With ``coefs``
+        (the unquantised coefficients), levels optimised where :attr:`rdoq`, and a packet over
+        ``largest`` is quantised again with the dead zones of :data:`PACKET_DEADZONES` until it fits."""
         out = np.empty(largest + 16, np.uint8)
         counts = np.zeros((3, self.probs.shape[1], 2), np.int64)
-        lam = self.rdoq * float(np.mean(transform.quant_tables(scale, tables)[0])) ** 2 if coefs is not None else 0.0
+        lam = self.rdoq * float(np.mean(transform.quant_tables(scale, tables)[0])) ** 2
         packets, total = [], 0
         for idx in assign:
-            n = encode_packet(self.coder, q[idx], idx, grid_w, scale, self.probs, counts, out, tables,
-                              None if coefs is None else coefs[idx], lam)
+            mine = None if coefs is None else coefs[idx]
+            n = encode_packet(self.coder, q[idx], idx, grid_w, scale, self.probs, counts, out, tables, mine, lam)
+            for deadzone in PACKET_DEADZONES if n > largest and coefs is not None else ():
+                n = encode_packet(self.coder, transform.quantise(mine, scale, tables, deadzone), idx, grid_w, scale,
+                                  self.probs, counts, out, tables, mine, lam)
+                if n <= largest:
+                    break
             total += n
             if n > largest or total > budget:
                 return None
@@ -156,7 +166,7 @@ class DctCodec:
             mid = (lo + hi) / 2
             scale = int(round(np.exp(mid)))
             packets = self._code(transform.quantise(coefs, scale / SCALE_UNIT, tables, deadzone), assign, budget,
-                                 largest, grid_w, scale / SCALE_UNIT, tables, coefs if self.rdoq > 0 else None)
+                                 largest, grid_w, scale / SCALE_UNIT, tables, coefs)
             if packets is None:
                 lo = mid
             else:
