@@ -333,3 +333,17 @@ def test_rdoq_levels_round_trip_bit_exact_and_lower_the_rd_cost(rng):
     assert n1 < n0  # fewer bytes (whether that pays in squared error: benchmarks/rdoq_bench.py, it does not)
     with pytest.raises(ValueError, match="coder 4"):
         encode_packet(2, plain, cells, 8, scale, probs, counts, out, 0, coefs[cells], lam)
+
+
+def test_a_packet_over_the_largest_size_is_requantised_not_the_whole_image(codec4, rng, monkeypatch):
+    from sdr_semcom.semantic.dct import codec as codec_module
+
+    img = np.full((64, 96, 3), 120, np.uint8)
+    img[:16, :16] = rng.integers(0, 256, (16, 16, 3))  # all the detail in one MCU, so in one packet
+    rd = DctCodec(codec4.probs, codec4.restore, "t4", "0" * 64, bpp=2.0, packet_bytes=100, artefact_quant=500,
+                  coder=4, fit_chroma=False)
+    header, packets = rd.encode(img)
+    assert max(map(len, packets)) <= 150 and rd.decode(header, packets)[1].packets_received == len(packets)
+    monkeypatch.setattr(codec_module, "PACKET_DEADZONES", ())
+    whole = rd.encode(img)[0]
+    assert header.quant < whole.quant  # a finer quantiser for every other MCU
