@@ -10,7 +10,10 @@ packets by a fixed interleaver, each packet arithmetic-coded on its own (:mod:`.
 from initial probabilities learned on the training images. No per-image tables travel: the
 header is the image size, the scale and the packet count. With ``rd_choice`` (codec v4) the encoder
 codes the image with each of :data:`CHOICES` (quantiser table set, dead zone), decodes each and keeps
-the one nearest the image (the header's ``quant`` says which table set).
+the one nearest the image (the header's ``quant`` says which table set), then codes the chosen one again
+with least-squares chroma (``fit_chroma``) and keeps that if nearer. Every encoder here quantises a packet
+that is over the largest packet size again with larger dead zones (:data:`PACKET_DEADZONES`) before the
+bisection takes a coarser scale for the whole image. None of this changes the bitstream or the decoder.
 
 Decoder: each packet that arrives decodes alone to its MCUs (a packet that is malformed or
 fails to parse is dropped and counted); the learned network (:mod:`.restore`) then removes
