@@ -5,7 +5,8 @@ multipliers ``--lams`` (0: off; :data:`sdr_semcom.semantic.dct.codec.RDOQ` is th
 with the unchanged decoder and prints PSNR (nothing lost), bytes and encoder time. ``--set train``
 (the default) is how the multiplier was chosen; ``--set held-out`` or ``--images DIR`` measure it.
 
-Usage: ``python benchmarks/rdoq_bench.py [--set train|held-out] [--images DIR] [--lams 0,0.1] [--rates 0.75,1]``
+Usage: ``python benchmarks/rdoq_bench.py [--set train|held-out] [--images DIR] [--only a,b] [--lams 0,0.1]
+[--rates 0.75,1] [--compare-chroma]`` (with ``--compare-chroma --lams 0,1``: the fitted-chroma choice off / on).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def main(argv=None) -> int:
     ap.add_argument("--name", default="codec_v4")
     ap.add_argument("--lams", default="0,0.05,0.1,0.2")
     ap.add_argument("--compare-chroma", action="store_true",
-                    help="variants: without, then with the fitted-chroma choice, at the first multiplier")
+                    help="the variants are the fitted-chroma choice off (a 0 in --lams) or on (nonzero), RDOQ off")
     ap.add_argument("--rates", default="0.25,0.5,0.75,1.0,1.5")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -50,7 +51,7 @@ def main(argv=None) -> int:
     res = {}
     for bpp in rates:
         if args.compare_chroma:
-            codecs = {lam: load_codec(args.name, bpp=bpp, rdoq=lams[0], fit_chroma=bool(lam)) for lam in lams}
+            codecs = {lam: load_codec(args.name, bpp=bpp, rdoq=0.0, fit_chroma=bool(lam)) for lam in lams}
         else:
             codecs = {lam: load_codec(args.name, bpp=bpp, rdoq=lam) for lam in lams}
         for name, img in images.items():
