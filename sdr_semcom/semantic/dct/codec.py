@@ -58,6 +58,7 @@ RDOQ = 0.0
 #: quantiser (the decoder reads levels, not how they were rounded): detail concentrated in a few MCUs
 #: then costs only their packets a coarser rounding, not the whole image a coarser quantiser.
 PACKET_DEADZONES = (0.2, 0.3, 0.4, 0.5)
+BISECTION_TOLERANCE = 0.01  # the bisection stops when the fitting and the failing log(scale) are this near
 MAX_SIDE = 1 << 14  # a header claiming a larger image is refused (it would only allocate memory)
 KEEP_MARGIN = 1  # below artefact_quant: pixels this near a lost MCU are the network's too
 
@@ -165,7 +166,7 @@ class DctCodec:
         """Bisection on log(scale) in [lo, hi]: the finest quantiser whose packets fit, within 1 %."""
         _, budget, largest, assign = layout
         best = None
-        while hi - lo > 0.01:
+        while hi - lo > BISECTION_TOLERANCE:
             mid = (lo + hi) / 2
             scale = int(round(np.exp(mid)))
             packets = self._code(transform.quantise(coefs, scale / SCALE_UNIT, tables, deadzone), assign, budget,
