@@ -309,7 +309,7 @@ def test_fitted_chroma_choice_decodes_unchanged_and_is_never_worse(codec4, rng):
         DctCodec(codec4.probs, codec4.restore, coder=4, fit_chroma=True)
 
 
-def test_rdoq_levels_round_trip_bit_exact_and_lower_the_rd_cost(rng):
+def test_rdoq_levels_round_trip_bit_exact_and_save_bytes(rng):
     img = _image(rng, (128, 128, 3))
     coefs = transform.forward(img)
     scale = 0.5
