@@ -20,7 +20,7 @@ JPEG cut into the packets, the old baseline), ``webp`` (one WebP cut into the pa
   the systems taking turns; wall clock, and the decoder's CPU time.
 
 Usage: ``python benchmarks/codec_bench.py [--out DIR] [--quick] [--images DIR] [--sweeps rate,loss,snr]
-[--channel tdl-a --speed 3]``
+[--channel tdl-a --speed 3] [--snrs 3,4 --repeats 8]``
 (also ``sdr-semcom bench codec``). Writes ``codec_bench.json`` (flat rows) and ``codec_bench.png``;
 prints the tables.
 """
@@ -324,6 +324,8 @@ def main(argv=None) -> int:
                                       "rayleigh, tdl-a .. tdl-e, cdl-a .. cdl-e (.venv-sionna; delay spread 300 ns, "
                                       "2.4 GHz)")
     ap.add_argument("--speed", type=float, default=3.0, help="with --channel: receiver speed, km/h (default 3)")
+    ap.add_argument("--snrs", help="the SNR sweep's points, comma-separated dB (default: 2 ... 12)")
+    ap.add_argument("--repeats", type=int, help="the SNR sweep's channel realisations per point (default 4)")
     args = ap.parse_args(argv)
     fading = None
     if args.channel:
@@ -352,7 +354,9 @@ def main(argv=None) -> int:
         snrs = [3, 4, 6, 10] if args.quick else [2, 3, 3.5, 4, 4.5, 5, 6, 8, 12]
         if fading is not None:  # fading needs more SNR (benchmarks/fading_bench.py)
             snrs = [8, 16, 30] if args.quick else [4, 8, 12, 16, 20, 30]
-        rows += snr_rows(systems, images, snrs, 1 if args.quick else 4, fading)
+        if args.snrs:
+            snrs = [float(x) for x in args.snrs.split(",")]
+        rows += snr_rows(systems, images, snrs, args.repeats or (1 if args.quick else 4), fading)
     for r in rows:
         r["image_set"] = str(args.images) if args.images else "held-out"
     print_tables(rows)

@@ -53,9 +53,10 @@ def test_eavesdropper_finds_the_grey_and_fills_it(link):
     regions = find_grey(item.image, item.region_count)  # head regions that touch merge: rectangles cover them
     assert len(regions) >= item.region_count
     mask = removed_mask(item.image.shape[:2], regions, 0.0)
-    # what it finds vs what was removed: measured 0.978 found / 0.040 extra with codec v4's per-image table choice
-    # on this image (it was within > 0.97 / < 0.03 before that choice landed)
-    assert (mask & sent.mask).sum() / sent.mask.sum() > 0.97 and (mask & ~sent.mask).sum() / sent.mask.sum() < 0.05
+    # what it finds vs what was removed: measured 0.983 found / 0.054 extra with codec v4's second-pass encoder
+    # (fitted chroma sharpens the grey region's edges) on this image; 0.978 / 0.040 with the per-image table choice
+    # alone, within > 0.97 / < 0.03 before that choice landed
+    assert (mask & sent.mask).sum() / sent.mask.sum() > 0.97 and (mask & ~sent.mask).sum() / sent.mask.sum() < 0.065
     res = make_inpainter("eavesdropper").fill(item.image, mask, regions)
     assert res.backends == ["telea"] * len(regions)
     assert np.array_equal(res.image[~mask], item.image[~mask])

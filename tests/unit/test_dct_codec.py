@@ -278,3 +278,72 @@ def test_a_header_naming_an_unknown_table_set_or_scale_is_refused(codec4, rng, q
     bad = ImageHeader(*list(header.__dict__.values())[:8], quant)
     with pytest.raises(ValueError, match="table set|does not describe"):
         codec4.decode(bad, packets)
+
+
+def test_fitted_chroma_is_the_least_squares_inverse_of_the_decoders_upsampling(rng):
+    full = 60.0 * (np.arange(48) > 20) - 40.0 * (np.arange(32) > 9)[:, None] + rng.normal(0, 2, (32, 48))
+    fit = transform.fitted_chroma(full)
+    a, b = transform._upsample_matrix(16).toarray(), transform._upsample_matrix(24).toarray()
+    assert np.allclose(a @ fit @ b.T, transform._upsample2(fit))  # the matrices are the decoder's upsampling
+    assert np.allclose(fit, np.linalg.pinv(a) @ full @ np.linalg.pinv(b).T)
+    mean = full.reshape(16, 2, 24, 2).mean(axis=(1, 3))
+    assert np.sum((transform._upsample2(fit) - full) ** 2) < 0.9 * np.sum((transform._upsample2(mean) - full) ** 2)
+
+
+def test_fitted_chroma_choice_decodes_unchanged_and_is_never_worse(codec4, rng):
+    import skimage.data
+
+    kw = dict(bpp=2.0, packet_bytes=200, artefact_quant=500, coder=4, rd_choice=True)
+    plain = DctCodec(codec4.probs, codec4.restore, "t4", "0" * 64, fit_chroma=False, **kw)
+    fitted = DctCodec(codec4.probs, codec4.restore, "t4", "0" * 64, **kw)
+    assert fitted.fit_chroma and not plain.fit_chroma
+    gains = []
+    for img in (skimage.data.astronaut()[:128, 128:256], skimage.data.rocket()[200:328, 256:384], _image(rng)):
+        (h0, p0), (h1, p1) = plain.encode(img), fitted.encode(img)
+        assert sum(map(len, p1)) <= int(np.ceil(2.0 * img.shape[0] * img.shape[1] / 8)) and len(p1) == len(p0)
+        out, info = plain.decode(h1, p1)  # any receiver decodes it: only the encoder changed
+        assert info.packets_received == len(p1)
+        gains.append(psnr(img, out) - psnr(img, plain.decode(h0, p0)[0]))
+    assert min(gains) >= 0 and max(gains) > 0.05, gains  # chosen where it pays, kept out where it does not
+    with pytest.raises(ValueError, match="needs rd_choice"):
+        DctCodec(codec4.probs, codec4.restore, coder=4, fit_chroma=True)
+
+
+def test_rdoq_levels_round_trip_bit_exact_and_save_bytes(rng):
+    img = _image(rng, (128, 128, 3))
+    coefs = transform.forward(img)
+    scale = 0.5
+    q = transform.quantise(coefs, scale)
+    steps = transform.quant_tables(scale)
+    probs = entropy.initial_probabilities(np.zeros((3, contexts.N_CTX, 2), np.int64))
+    lam = 0.2 * np.mean(steps[0]) ** 2
+    cells = packet_cells(len(q), 2)[0]
+    out = np.empty(1 << 16, np.uint8)
+    counts = np.zeros((3, contexts.N_CTX, 2), np.int64)
+    plain = np.ascontiguousarray(q[cells])
+    n0 = encode_packet(4, plain, cells, 8, scale, probs, counts, out)
+    chosen = np.ascontiguousarray(q[cells])
+    n1 = encode_packet(4, chosen, cells, 8, scale, probs, counts, out, 0, coefs[cells], lam)
+    got, bad = decode_packet(4, out[:n1].copy(), cells, 8, scale, probs)  # the decoder as it was
+    assert not bad and np.array_equal(got, chosen)
+    assert not np.array_equal(chosen, plain)
+    assert np.all(np.abs(chosen) <= np.abs(plain)) and np.all(chosen * plain >= 0)  # only lowered, never flipped
+    assert np.array_equal(chosen[..., 0], plain[..., 0])  # the DC as quantised
+
+    assert n1 < n0  # fewer bytes (whether that pays in squared error: benchmarks/rdoq_bench.py, it does not)
+    with pytest.raises(ValueError, match="coder 4"):
+        encode_packet(2, plain, cells, 8, scale, probs, counts, out, 0, coefs[cells], lam)
+
+
+def test_a_packet_over_the_largest_size_is_requantised_not_the_whole_image(codec4, rng, monkeypatch):
+    from sdr_semcom.semantic.dct import codec as codec_module
+
+    img = np.full((64, 96, 3), 120, np.uint8)
+    img[:16, :16] = rng.integers(0, 256, (16, 16, 3))  # all the detail in one MCU, so in one packet
+    rd = DctCodec(codec4.probs, codec4.restore, "t4", "0" * 64, bpp=2.0, packet_bytes=100, artefact_quant=500,
+                  coder=4, fit_chroma=False)
+    header, packets = rd.encode(img)
+    assert max(map(len, packets)) <= 150 and rd.decode(header, packets)[1].packets_received == len(packets)
+    monkeypatch.setattr(codec_module, "PACKET_DEADZONES", ())
+    whole = rd.encode(img)[0]
+    assert header.quant < whole.quant  # a finer quantiser for every other MCU

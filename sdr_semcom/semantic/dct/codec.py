@@ -10,7 +10,10 @@ packets by a fixed interleaver, each packet arithmetic-coded on its own (:mod:`.
 from initial probabilities learned on the training images. No per-image tables travel: the
 header is the image size, the scale and the packet count. With ``rd_choice`` (codec v4) the encoder
 codes the image with each of :data:`CHOICES` (quantiser table set, dead zone), decodes each and keeps
-the one nearest the image (the header's ``quant`` says which table set).
+the one nearest the image (the header's ``quant`` says which table set), then codes the chosen one again
+with least-squares chroma (``fit_chroma``) and keeps that if nearer. Every encoder here quantises a packet
+that is over the largest packet size again with larger dead zones (:data:`PACKET_DEADZONES`) before the
+bisection takes a coarser scale for the whole image. None of this changes the bitstream or the decoder.
 
 Decoder: each packet that arrives decodes alone to its MCUs (a packet that is malformed or
 fails to parse is dropped and counted); the learned network (:mod:`.restore`) then removes
@@ -43,6 +46,19 @@ TABLES_UNIT = 1 << 15  # header quant = scale + TABLES_UNIT * table set (scales 
 #: What the encoder tries with ``rd_choice``: (table set, dead zone); measured on the held-out photos
 #: and motorcycle_left at 0.25-1.5 bit/pixel, each choice is the best for some image and rate.
 CHOICES = ((0, transform.DEADZONE), (0, 0.0), (1, transform.DEADZONE), (2, transform.DEADZONE))
+#: Squared RGB error that a squared error of one coefficient of each block of an MCU (Y Y Y Y Cb Cr) makes,
+#: relative to luma's: chroma is upsampled 2 x 2 (4 pixels per chroma sample) and reaches R, G, B by
+#: :func:`.transform.ycc_to_rgb` (Cb: 0.344^2 + 1.772^2, Cr: 1.402^2 + 0.714^2, luma: 3).
+RGB_WEIGHT = np.array([1.0, 1.0, 1.0, 1.0, 4 * (0.344136**2 + 1.772**2) / 3, 4 * (1.402**2 + 0.714136**2) / 3])
+#: The default of the rate-distortion optimised quantisation (``rdoq``): Lagrange multiplier per bit, in
+#: units of the squared mean luma quantiser step (``lam = RDOQ * mean(luma steps)^2``). Off: measured on
+#: the training images it gains at most +0.003 dB (0.05) and loses from 0.1 up (benchmarks/rdoq_bench.py).
+RDOQ = 0.0
+#: Dead zones the encoder tries, in turn, on a packet that is over the largest packet size at the image's
+#: quantiser (the decoder reads levels, not how they were rounded): detail concentrated in a few MCUs
+#: then costs only their packets a coarser rounding, not the whole image a coarser quantiser.
+PACKET_DEADZONES = (0.2, 0.3, 0.4, 0.5)
+BISECTION_TOLERANCE = 0.01  # the bisection stops when the fitting and the failing log(scale) are this near
 MAX_SIDE = 1 << 14  # a header claiming a larger image is refused (it would only allocate memory)
 KEEP_MARGIN = 1  # below artefact_quant: pixels this near a lost MCU are the network's too
 
@@ -76,13 +92,23 @@ class DctCodec:
         Encoder only: code each image with every one of :data:`CHOICES` and send the one whose
         decoded image is nearest (in squared error) to the original; ~4x the encoder's time. Off:
         table set 0 with :data:`.transform.DEADZONE`. Every decoder reads any table set.
+    rdoq : float or None
+        Encoder only: rate-distortion optimised quantisation (coder 4; :func:`.contexts.encode_mcus`)
+        with Lagrange multiplier ``rdoq * mean(luma steps)^2`` per bit; 0: off. None (the default):
+        :data:`RDOQ` with coder 4, off with coder 2 (its cost model is not written).
+    fit_chroma : bool or None
+        Encoder only: with ``rd_choice``, after the choice among :data:`CHOICES`, code the chosen one
+        again with least-squares chroma (:func:`.transform.fitted_chroma`: the half-resolution samples
+        whose upsampling by the decoder is nearest the full chroma, instead of 2 x 2 means) and keep it
+        if its decoded image is nearer. None (the default): as ``rd_choice``.
     """
 
     CODERS = (2, 4)
 
     def __init__(self, probs: np.ndarray, restore: Restore, name: str = "codec_v2", sha256: str = "",
                  bpp: float = 0.75, packet_bytes: int = 512, artefact_quant: int = 0, coder: int = 2,
-                 rd_choice: bool = False) -> None:
+                 rd_choice: bool = False, rdoq: float | None = None,
+                 fit_chroma: bool | None = None) -> None:
         if coder not in self.CODERS:
             raise ValueError(f"entropy coder {coder}: this version knows {self.CODERS}")
         n_ctx = contexts.N_CTX if coder == 4 else entropy.N_CTX
@@ -96,6 +122,12 @@ class DctCodec:
         self.packet_bytes = packet_bytes
         self.artefact_quant = int(artefact_quant)
         self.rd_choice = bool(rd_choice)
+        self.fit_chroma = self.rd_choice if fit_chroma is None else bool(fit_chroma)
+        if self.fit_chroma and not self.rd_choice:
+            raise ValueError("fit_chroma is a choice of the rate-distortion choice: it needs rd_choice")
+        self.rdoq = (RDOQ if coder == 4 else 0.0) if rdoq is None else float(rdoq)
+        if self.rdoq < 0 or (self.rdoq > 0 and coder != 4):
+            raise ValueError(f"rdoq {self.rdoq}: a multiplier >= 0, and > 0 only with entropy coder 4")
 
     # ------------------------------------------------------------------------------ encoder
     def _layout(self, h: int, w: int) -> tuple[int, int, int, list[np.ndarray]]:
@@ -107,13 +139,22 @@ class DctCodec:
         return n_packets, budget, largest, packet_cells((ph // 16) * (pw // 16), n_packets)
 
     def _code(self, q: np.ndarray, assign: list[np.ndarray], budget: int, largest: int, grid_w: int,
-              scale: float, tables: int) -> list[bytes] | None:
-        """Arithmetic-code each packet; None as soon as the total or one packet is over."""
+              scale: float, tables: int, coefs: np.ndarray | None = None) -> list[bytes] | None:
+        """Arithmetic-code each packet; None as soon as the total or one packet is over. With ``coefs``
+        (the unquantised coefficients), levels optimised where :attr:`rdoq`, and a packet over
+        ``largest`` is quantised again with the dead zones of :data:`PACKET_DEADZONES` until it fits."""
         out = np.empty(largest + 16, np.uint8)
         counts = np.zeros((3, self.probs.shape[1], 2), np.int64)
+        lam = self.rdoq * float(np.mean(transform.quant_tables(scale, tables)[0])) ** 2
         packets, total = [], 0
         for idx in assign:
-            n = encode_packet(self.coder, q[idx], idx, grid_w, scale, self.probs, counts, out, tables)
+            mine = None if coefs is None else coefs[idx]
+            n = encode_packet(self.coder, q[idx], idx, grid_w, scale, self.probs, counts, out, tables, mine, lam)
+            for deadzone in PACKET_DEADZONES if n > largest and coefs is not None else ():
+                n = encode_packet(self.coder, transform.quantise(mine, scale, tables, deadzone), idx, grid_w, scale,
+                                  self.probs, counts, out, tables, mine, lam)
+                if n <= largest:
+                    break
             total += n
             if n > largest or total > budget:
                 return None
@@ -125,11 +166,11 @@ class DctCodec:
         """Bisection on log(scale) in [lo, hi]: the finest quantiser whose packets fit, within 1 %."""
         _, budget, largest, assign = layout
         best = None
-        while hi - lo > 0.01:
+        while hi - lo > BISECTION_TOLERANCE:
             mid = (lo + hi) / 2
             scale = int(round(np.exp(mid)))
             packets = self._code(transform.quantise(coefs, scale / SCALE_UNIT, tables, deadzone), assign, budget,
-                                 largest, grid_w, scale / SCALE_UNIT, tables)
+                                 largest, grid_w, scale / SCALE_UNIT, tables, coefs)
             if packets is None:
                 lo = mid
             else:
@@ -142,7 +183,8 @@ class DctCodec:
         rgb = to_rgb(img)
         h, w = rgb.shape[:2]
         ph, pw = transform.padded_shape(h, w)
-        coefs = transform.forward(np.pad(rgb, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge"))
+        padded = np.pad(rgb, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge")
+        coefs = transform.forward(padded)
         layout = self._layout(h, w)
         full = np.log(SCALE_RANGE[0]), np.log(SCALE_RANGE[1])
 
@@ -159,15 +201,23 @@ class DctCodec:
             return best
         ref = rgb.astype(np.float64)
         err = np.mean((self.decode(*best)[0] - ref) ** 2)
+        near = np.log(first[0])
+        chosen = CHOICES[0]
         for tables, deadzone in CHOICES[1:]:  # the other choices' scales are within ~20 % of the first's
-            near = np.log(first[0])
             got = self._fit(coefs, tables, deadzone, layout, pw // 16, near - 0.4, near + 0.4)
             if got is None:
                 continue
             cand = header(got[0], tables), got[1]
             e = np.mean((self.decode(*cand)[0] - ref) ** 2)
             if e < err:
-                best, err = cand, e
+                best, err, chosen = cand, e, (tables, deadzone)
+        if self.fit_chroma:  # the chosen table set and dead zone again, with least-squares chroma
+            got = self._fit(transform.forward(padded, fit_chroma=True), *chosen, layout, pw // 16, near - 0.4,
+                            near + 0.4)
+            if got is not None:
+                cand = header(got[0], chosen[0]), got[1]
+                if np.mean((self.decode(*cand)[0] - ref) ** 2) < err:
+                    best = cand
         return best
 
     # ------------------------------------------------------------------------------ decoder
@@ -238,16 +288,29 @@ class DctCodec:
 
 
 def encode_packet(coder: int, q: np.ndarray, cells: np.ndarray, grid_w: int, scale: float, probs: np.ndarray,
-                  counts: np.ndarray, out: np.ndarray, tables: int = 0) -> int:
+                  counts: np.ndarray, out: np.ndarray, tables: int = 0, coefs: np.ndarray | None = None,
+                  lam: float = 0.0) -> int:
     """One packet's MCUs ``q`` (N, 6, 64) (grid cells ``cells``, sorted) arithmetic-coded into ``out``
     by entropy coder ``coder`` (2 or 4); returns the bytes written (over ``out.size``: did not fit).
     ``counts`` (3, contexts, 2) gathers the coder's decisions; ``scale`` is the quantiser's (coder 4
-    predicts DCs in the pixel domain, by table set ``tables``)."""
+    predicts DCs in the pixel domain, by table set ``tables``).
+
+    With ``lam > 0`` (coder 4 only) the levels are first optimised for rate and distortion
+    (:func:`.contexts.encode_mcus`) from ``coefs`` (N, 6, 64), the unquantised coefficients, with
+    Lagrange multiplier ``lam`` in squared luma-coefficient error per bit (chroma errors weighted by
+    :data:`RGB_WEIGHT`); ``q`` (int32, contiguous) is then left holding the levels that were coded."""
     if coder == 4:
         ref, where = contexts.dc_references(cells, grid_w)
+        if lam > 0:
+            x = np.ascontiguousarray(coefs, np.float64)
+            lams = lam / RGB_WEIGHT
+        else:
+            x, lams = np.zeros((0, 6, 64)), np.zeros(6)
         return int(contexts.encode_mcus(np.ascontiguousarray(q, np.int32), ref, where,
-                                        transform.quant_tables(scale, tables),
-                                        transform.ZIGZAG, transform.DCT_BASIS, contexts.start_probabilities(probs), counts, out))
+                                        transform.quant_tables(scale, tables), transform.ZIGZAG, transform.DCT_BASIS,
+                                        contexts.start_probabilities(probs), counts, out, x, lams))
+    if lam > 0:
+        raise ValueError("rate-distortion optimised quantisation needs entropy coder 4")
     return int(entropy.encode_blocks(q.reshape(-1, 64), np.tile(transform.CHANNEL_OF_BLOCK, cells.size), probs,
                                      counts, out))
 

@@ -397,12 +397,128 @@ def _mag_context(k, nbm, big):
     return CTX_MAG + ((_band(k) * MAG_NB + nbm) * 3 + min(big, 2)) * UNARY
 
 
+# ------------------------------------------------------------------- rate-distortion optimised quantisation
+#: -log2(p / P_ONE) for p = 0 .. P_ONE: the bits a decision coded with probability p costs
+_COST = -np.log2(np.maximum(np.arange(P_ONE + 1), 1) / P_ONE)
+
+
 @njit(**_OPTS)
-def encode_mcus(q, ref, where, steps, zz, basis, probs_init, counts, out):
+def _bit_cost(probs, ch, ctx, bit):
+    p = (probs[ch, ctx, 0] + probs[ch, ctx, 1]) >> 1
+    p = min(max(p, 32), P_ONE - 32)
+    return _COST[p] if bit == 0 else _COST[P_ONE - p]
+
+
+@njit(**_OPTS)
+def _mag_cost(probs, ch, ctx0, m):
+    """Bits of magnitude ``m >= 1`` as :func:`_enc_mag` codes it, with today's probabilities."""
+    v = m - 1
+    bits = 0.0
+    for i in range(UNARY):
+        more = 1 if v > i else 0
+        bits += _bit_cost(probs, ch, ctx0 + i, more)
+        if not more:
+            return bits
+    r = v - UNARY + 1
+    nb = 0
+    while (r >> (nb + 1)) > 0:
+        nb += 1
+    return bits + 2 * nb + 1
+
+
+@njit(**_OPTS)
+def _ac_bits(lv, ch, base, nbs, nbm, sgn, probs):
+    """Bits of a block's AC levels ``lv`` (64, zig-zag; ``lv[0]`` ignored) as :func:`encode_mcus` codes
+    them, with the contexts' probabilities as they stand (no adaptation within the block); ``base`` the
+    nonzero count's context, ``nbs``, ``nbm``, ``sgn`` the neighbour states of each k (:func:`_nb_at`)."""
+    cnt = 0
+    for k in range(1, 64):
+        if lv[k] != 0:
+            cnt += 1
+    bits = 0.0
+    node = 1
+    for i in range(5, -1, -1):
+        bit = (cnt >> i) & 1
+        bits += _bit_cost(probs, ch, base + node, bit)
+        node = 2 * node + bit
+    rem = cnt
+    big = 0
+    for k in range(1, 64):
+        if rem == 0:
+            break
+        c = lv[k]
+        if rem < 64 - k:
+            ctx = CTX_SIG + ((k - 1) * REM_BUCKETS + _rem_bucket(rem)) * NB_STATES + nbs[k]
+            bits += _bit_cost(probs, ch, ctx, 1 if c != 0 else 0)
+        if c == 0:
+            continue
+        rem -= 1
+        bits += _mag_cost(probs, ch, _mag_context(k, nbm[k], big), abs(c))
+        if abs(c) > 1:
+            big += 1
+        bits += _bit_cost(probs, ch, sgn[k], 1 if c < 0 else 0)
+    return bits
+
+
+@njit(**_OPTS)
+def _rdoq_block(q, m, blk, x, step, lam, probs, ch, base, ma, a, mb, b):
+    """Rate-distortion optimised quantisation of block ``blk`` of MCU ``m`` (its AC, in place in ``q``):
+    from the last coefficient back, lower each level by one or to 0 where ``lam`` x the bits saved
+    (:func:`_ac_bits`, the coder's own contexts as they stand) exceeds the squared error added (``x``
+    the block's unquantised coefficients, ``step`` its quantiser steps); then zero the whole AC if
+    that costs less still. The DC is left as quantised."""
+    nbs = np.zeros(64, np.int64)
+    nbm = np.zeros(64, np.int64)
+    sgn = np.zeros(64, np.int64)
+    for k in range(1, 64):
+        nbs[k], nbm[k], sgn[k] = _nb_at(q, ma, a, mb, b, k)
+    lv = q[m, blk].copy()
+    cost = lam * _ac_bits(lv, ch, base, nbs, nbm, sgn, probs)  # + squared error added so far (0)
+    added = 0.0
+    for k in range(63, 0, -1):
+        a0 = abs(lv[k])
+        if a0 == 0:
+            continue
+        s = 1 if lv[k] > 0 else -1
+        ax = abs(x[k]) / step[k]
+        s2 = step[k] * step[k]
+        e0 = (ax - a0) * (ax - a0)
+        best_v, best_cost, best_add = a0, cost, 0.0
+        for v in (a0 - 1, 0):
+            if v == best_v or (v == 0 and a0 == 1):
+                continue
+            lv[k] = s * v
+            add = s2 * ((ax - v) * (ax - v) - e0)
+            c = lam * _ac_bits(lv, ch, base, nbs, nbm, sgn, probs) + added + add
+            if c < best_cost:
+                best_v, best_cost, best_add = v, c, add
+        lv[k] = s * best_v
+        cost = best_cost
+        added += best_add
+    zero = lv.copy()
+    add = 0.0
+    for k in range(1, 64):
+        if lv[k] != 0:
+            ax = abs(x[k]) / step[k]
+            add += step[k] * step[k] * (ax * ax - (ax - abs(lv[k])) ** 2)
+            zero[k] = 0
+    if add > 0 and lam * _ac_bits(zero, ch, base, nbs, nbm, sgn, probs) + add < cost - added:
+        lv = zero
+    for k in range(1, 64):
+        q[m, blk, k] = lv[k]
+
+
+@njit(**_OPTS)
+def encode_mcus(q, ref, where, steps, zz, basis, probs_init, counts, out, x, lam):
     """Code the MCUs ``q`` (N, 6, 64) int32 zig-zag of one packet into ``out``; ``ref`` and
     ``where`` from :func:`dc_references`, ``steps`` (6, 64) the quantiser steps, ``zz`` and
     ``basis`` the zig-zag position -> row-major index map and the 8-point DCT matrix. Returns the bytes written
-    (more than ``out.size``: did not fit, the rest dropped)."""
+    (more than ``out.size``: did not fit, the rest dropped).
+
+    Rate-distortion optimised quantisation (encoder only, the bitstream is the same): where ``lam[blk] > 0``,
+    block ``blk`` of each MCU is requantised first by :func:`_rdoq_block` from ``x`` (N, 6, 64) float, the
+    unquantised coefficients, with Lagrange multiplier ``lam[blk]`` (squared coefficient error per bit), and
+    ``q`` is left holding the levels that were coded. ``x`` may be empty where ``lam`` is all 0."""
     probs = probs_init.copy()  # (3, N_CTX, 2): start_probabilities
     st = np.zeros(5, np.int64)
     st[1] = (1 << 32) - 1
@@ -415,12 +531,15 @@ def encode_mcus(q, ref, where, steps, zz, basis, probs_init, counts, out):
     for m in range(n):
         for blk in range(6):
             ch = CHANNEL[blk]
+            base = _nnz_context(nnz, m, blk, ref, where)
+            ma, a, mb, b = _neighbours(m, blk, ref, where)
+            if lam[blk] > 0:
+                _rdoq_block(q, m, blk, x[m, blk], steps[blk], lam[blk], probs, ch, base, ma, a, mb, b)
             cnt = 0
             for k in range(1, 64):
                 if q[m, blk, k] != 0:
                     cnt += 1
             nnz[m, blk] = cnt
-            base = _nnz_context(nnz, m, blk, ref, where)
             node = 1
             for i in range(5, -1, -1):
                 bit = (cnt >> i) & 1
@@ -428,7 +547,6 @@ def encode_mcus(q, ref, where, steps, zz, basis, probs_init, counts, out):
                 node = 2 * node + bit
             rem = cnt
             big = 0
-            ma, a, mb, b = _neighbours(m, blk, ref, where)
             for k in range(1, 64):
                 if rem == 0:
                     break

@@ -10,8 +10,12 @@ arrive at 0 with a 0 in the mask.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+from scipy import sparse
 from scipy.fft import dctn, idctn
+from scipy.sparse.linalg import splu
 
 MCU = 16
 BLOCKS_PER_MCU = 6
@@ -81,13 +85,19 @@ def padded_shape(h: int, w: int) -> tuple[int, int]:
     return -(-h // MCU) * MCU, -(-w // MCU) * MCU
 
 
-def forward(rgb: np.ndarray) -> np.ndarray:
-    """RGB uint8 (H, W, 3), H and W multiples of 16 -> DCT coefficients (MCUs, 6, 64), zig-zag."""
+def forward(rgb: np.ndarray, fit_chroma: bool = False) -> np.ndarray:
+    """RGB uint8 (H, W, 3), H and W multiples of 16 -> DCT coefficients (MCUs, 6, 64), zig-zag.
+    Chroma at half resolution: the 2 x 2 means, or with ``fit_chroma`` (an encoder's choice, the
+    decoder is the same) the samples whose upsampling by the decoder (:func:`_upsample2`) is nearest
+    the full-resolution chroma in squared error (:func:`fitted_chroma`)."""
     h, w = rgb.shape[:2]
     r, c = h // MCU, w // MCU
     ycc = rgb_to_ycc(rgb) - 128
     y = ycc[..., 0].reshape(r, 2, 8, c, 2, 8).transpose(0, 3, 1, 4, 2, 5).reshape(r * c, 4, 8, 8)
-    chroma = ycc[..., 1:].reshape(r, 8, 2, c, 8, 2, 2).mean(axis=(2, 5))  # (r, 8, c, 8, 2)
+    if fit_chroma:
+        chroma = np.stack([fitted_chroma(ycc[..., i]) for i in (1, 2)], axis=-1).reshape(r, 8, c, 8, 2)
+    else:
+        chroma = ycc[..., 1:].reshape(r, 8, 2, c, 8, 2, 2).mean(axis=(2, 5))  # (r, 8, c, 8, 2)
     chroma = chroma.transpose(0, 2, 4, 1, 3).reshape(r * c, 2, 8, 8)
     blocks = np.concatenate([y, chroma], axis=1)
     return dctn(blocks, axes=(-2, -1), norm="ortho").reshape(r * c, BLOCKS_PER_MCU, 64)[..., ZIGZAG]
@@ -119,6 +129,42 @@ def inverse(q: np.ndarray, scale: float, received: np.ndarray, shape: tuple[int,
     up = np.stack([_upsample2(ch) for ch in chroma], axis=-1)
     mask = np.repeat(np.repeat(received.reshape(r, c), MCU, 0), MCU, 1).astype(np.float64)
     return np.concatenate([y[..., None], up], axis=-1), mask
+
+
+def _upsample_matrix(n: int) -> sparse.csr_matrix:
+    """(2n, n) sparse matrix of :func:`_upsample2` along one axis."""
+    rows = np.arange(2 * n)
+    near = rows // 2
+    far = np.clip(near + np.where(rows % 2, 1, -1), 0, n - 1)
+    return sparse.coo_matrix((np.r_[np.full(2 * n, 0.75), np.full(2 * n, 0.25)], (np.r_[rows, rows], np.r_[near, far])),
+                             shape=(2 * n, n)).tocsr()
+
+
+@lru_cache(maxsize=8)
+def _fit_solver(n: int):
+    a = _upsample_matrix(n)
+    return a, splu((a.T @ a).tocsc())
+
+
+def fitted_chroma(full: np.ndarray) -> np.ndarray:
+    """Full-resolution chroma (2h, 2w) -> the (h, w) samples whose :func:`_upsample2` is nearest to it in
+    squared error: separable least squares, ``C = (A^T A)^-1 A^T X B (B^T B)^-1`` with ``A``, ``B`` the
+    upsampling matrices of the two axes (sparse, banded normal equations).
+
+    Parameters
+    ----------
+    full : ndarray
+        (2h, 2w) float chroma plane.
+
+    Output
+    ------
+    ndarray
+        (h, w) float64.
+    """
+    a, lu_a = _fit_solver(full.shape[0] // 2)
+    b, lu_b = _fit_solver(full.shape[1] // 2)
+    t = lu_a.solve(np.asarray(a.T @ full))  # (h, 2w)
+    return lu_b.solve(np.asarray(b.T @ t.T)).T
 
 
 def _upsample2(x: np.ndarray) -> np.ndarray:
