@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--boxes", choices=("guard", "yunet"), default="guard")
     p.add_argument("--fill", choices=("network", "face_prior"), default="network")
     p.add_argument("--word-weight", type=float, default=None, help="FacePrior's word_weight (--fill face_prior)")
+    p.add_argument("--candidates", type=int, default=None, help="FacePrior's bank of starts (--fill face_prior)")
     a = p.parse_args(argv)
 
     import torch
@@ -80,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         from sdr_semcom.generative.faceprior import FacePrior
 
         kw = {} if a.word_weight is None else {"word_weight": a.word_weight}
-        true, null = FacePrior(words=True, **kw), FacePrior(words=False)
+        cand = {} if a.candidates is None else {"candidates": a.candidates}
+        true, null = FacePrior(words=True, **kw, **cand), FacePrior(words=False, **cand)
         null.g = true.g
         whole = {role: Inpainter({"telea": ClassicalInpainter(), "face_prior": b}, {"face": ("face_prior", "telea"),
                                                                                    "*": ("telea",)})
