@@ -136,15 +136,16 @@ def landmark_box(landmarks, box) -> tuple[float, float, float, float]:
     """The face box the words are read in: rebuilt from the 5 landmarks (:data:`LANDMARK_BOX`, centred on
     the eyes' and mouth's midpoints), so that detectors whose boxes differ by a few pixels (the guard fuses
     YuNet's and CenterFace's) give the same words; ``box`` itself when the landmarks are implausible
-    (eye-to-mouth distance under 15 % or over 80 % of the box height)."""
+    (eye-to-mouth distance under 15 % or over 80 % of the box height, or their centre outside the box)."""
     lm = np.asarray(landmarks, np.float64).reshape(5, 2)
     eyes, mouth = lm[:2].mean(0), lm[3:].mean(0)
     d = float(np.linalg.norm(mouth - eyes))
     bh = float(box[3] - box[1])
-    if not np.isfinite(d) or not 0.15 * bh <= d <= 0.8 * bh:
+    cx, cy = (eyes + mouth) / 2
+    inside = box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+    if not np.isfinite(d) or not 0.15 * bh <= d <= 0.8 * bh or not inside:
         return tuple(float(v) for v in box)
-    bw, bh2, top, bottom = LANDMARK_BOX
-    cx = (eyes[0] + mouth[0]) / 2
+    bw, _, top, bottom = LANDMARK_BOX
     return (cx - bw * d / 2, eyes[1] - top * d, cx + bw * d / 2, mouth[1] + bottom * d)
 
 
@@ -156,8 +157,8 @@ def face_statistics(rgb: np.ndarray, box, landmarks=None) -> dict:
     Skin: the mean Lab colour of the face box's centre (Gaussian window at 55 % of its height, spread
     20 % of its width and height). Hair: the mean Lab colour of the hair zone (Gaussian window centred
     15 % of the box height above its top edge, spread 45 % of its width and 25 % of its height, cut to
-    the guard's head region, :data:`~sdr_semcom.privacy.masking.HEAD_GROWTH`, so every pixel it reads is
-    removed), each pixel weighted by how unlike the skin colour and unlike the background ring (a
+    the head region, :data:`~sdr_semcom.privacy.masking.HEAD_GROWTH`, so the pixels it reads are ones the
+    guard removes, up to the landmark frame's offset from the guard's box), each pixel weighted by how unlike the skin colour and unlike the background ring (a
     band above the head region and beside its upper part) it is. Lighting: the skin-weighted mean
     lightness of the box's left half minus its right half.
 
@@ -174,8 +175,8 @@ def face_statistics(rgb: np.ndarray, box, landmarks=None) -> dict:
     w, h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
     cx = (x0 + x1) / 2
     img = np.asarray(rgb)
-    side, up, down = HEAD_GROWTH
-    hx0, hy0, hx1, hy1 = x0 - side * w, y0 - up * h, x1 + side * w, y1 + down * h
+    side, up, _ = HEAD_GROWTH
+    hx0, hy0, hx1 = x0 - side * w, y0 - up * h, x1 + side * w
     stride = max(int(round(w / 32)), 1)  # about 32 samples across the face: big faces cost no more
     face = _window(img, x0, y0, x1, y1, stride)
     if face is None:
