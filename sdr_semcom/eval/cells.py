@@ -24,6 +24,8 @@ transmission of a cell goes through :func:`over_link`); the receivers decode, fi
 - ``net_true`` / ``net_null`` / ``net_other``: the same network with the true embedding, its null
   embedding, and the embedding of a region of another image (from that image's sealed message as sent,
   opened with the link's key; seeded choice);
+- ``prior_true`` / ``prior_null``: the DCGAN face prior on faces (Telea elsewhere) fitted to the ring and
+  the aligned description's appearance words, vs the same fit without the words;
 - ``eve``, ``eve_telea``, ``eve_face_prior``: the eavesdropper's fills (:mod:`.attacks`);
 - ``blur_link``, ``pixelate_link``: the blur and pixelation baselines (:mod:`.baselines`, on the
   guard's removed pixels) sent through the same codec over the authorized link at the cell's SNR, as
@@ -60,7 +62,7 @@ from .quality import hole_quality, quality
 from .utility import detection_utility
 
 log = logging.getLogger(__name__)
-NET_VARIANTS = ("net_true", "net_null", "net_other")
+NET_VARIANTS = ("net_true", "net_null", "net_other", "prior_true", "prior_null")
 LINK_BASELINES = ("blur", "pixelate")  # sent through the codec and the PHY too: receivers blur_link, pixelate_link
 RECEIVERS = ("auth",) + NET_VARIANTS + tuple(EVE_FILLS) + tuple(f"{b}_link" for b in LINK_BASELINES)
 BASELINE_CELL = "baselines"
@@ -561,12 +563,12 @@ class Models:
         key -> person, :mod:`.labels`)."""
         return {j.name: impostor_floor(j, gallery[j.name], identities) for j in self.judges}
 
-    def inpainter(self, role: str, generator: str):
+    def inpainter(self, role: str, generator: str, face_words: bool = True):
         from ..generative import make_inpainter
 
-        key = (role, generator)
+        key = (role, generator, face_words)
         if key not in self._inpainters:
-            self._inpainters[key] = make_inpainter(role, generator)
+            self._inpainters[key] = make_inpainter(role, generator, face_words=face_words)
         return self._inpainters[key]
 
 
@@ -837,6 +839,10 @@ def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Mod
             r = _fill(models, models.inpainter("authorized", "network"), ("net",), img, mask,
                       _other_embeddings(p.name, i, regions, same, s.seed))
             out["net_other"] = (r.image, mask, r.backends)
+        for n, words in (("prior_true", True), ("prior_null", False)):
+            if n in auth_side:
+                r = _fill(models, models.inpainter("authorized", "face_prior", words), (n,), img, mask, regions)
+                out[n] = (r.image, mask, r.backends)
     if not eve_side:
         pass
     elif eve_item is None or eve_item.image is None:

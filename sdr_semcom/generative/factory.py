@@ -15,7 +15,7 @@ GENERATORS = ("auto", "classical", "network", "face_prior", "diffusers")
 
 def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | None = None,
                    network: str | None = None, face_weights: Path | None = None,
-                   references: dict | None = None) -> Inpainter:
+                   references: dict | None = None, face_words: bool = True) -> Inpainter:
     """An inpainter for the receiver's generative stage.
 
     Parameters
@@ -41,6 +41,9 @@ def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | Non
     references : dict or None
         Authorized receiver only: ``entry id -> reference photos`` of enrolled persons (the database's
         ``enrolled.references``); their faces are restored from them (:class:`~.reference.ReferenceRestore`).
+    face_words : bool
+        The face prior also fits the appearance words of the aligned description (default); ``False``:
+        the ring only (the embedding's null, for claim 1's comparison).
 
     Output
     ------
@@ -78,7 +81,7 @@ def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | Non
         try:
             from .faceprior import FacePrior
 
-            backends["face_prior"] = FacePrior(face_weights)
+            backends["face_prior"] = FacePrior(face_weights, words=face_words)
         except (FileNotFoundError, RuntimeError) as exc:
             if strict:
                 raise

@@ -84,20 +84,141 @@ def _clip_box(box, shape) -> tuple[int, int, int, int] | None:
     return (x0, y0, x1, y1) if x1 - x0 >= 2 and y1 - y0 >= 2 else None
 
 
+#: Lab distance scales of the soft weights: a pixel near the face's skin colour (``SKIN_DE``) or near a
+#: pixel of the background ring above and beside the head region (``BACKGROUND_DE``) weighs little
+#: in the hair colour.
+SKIN_DE, BACKGROUND_DE = 14.0, 10.0
+HAIR_FLOOR = 0.05  # weight of the zone-minus-skin colour beside the hair weights
+LIGHT_DL = 8.0  # skin lightness, left minus right half, beyond which a face is "lit from" a side
+
+
+def _window(img: np.ndarray, x0: float, y0: float, x1: float, y1: float, stride: int = 1):
+    """Lab pixels of the clipped box and their pixel centres' ``(x, y)`` grids, every ``stride``-th pixel
+    of the image's own grid (the same pixels whatever the box); ``None`` when empty."""
+    h, w = img.shape[:2]
+    xa, ya = max(int(np.floor(x0)), 0), max(int(np.floor(y0)), 0)
+    xb, yb = min(int(np.ceil(x1)), w), min(int(np.ceil(y1)), h)
+    xa, ya = -(-xa // stride) * stride, -(-ya // stride) * stride
+    if xb <= xa or yb <= ya:
+        return None
+    ys, xs = np.mgrid[ya:yb:stride, xa:xb:stride].astype(np.float32) + 0.5
+    return _lab(img[ya:yb:stride, xa:xb:stride].astype(np.float32)), xs, ys
+
+
+def _gauss(xs, ys, cx, cy, sx, sy) -> np.ndarray:
+    return np.exp(-0.5 * (((xs - cx) / sx) ** 2 + ((ys - cy) / sy) ** 2))
+
+
+def _wmean(lab: np.ndarray, wt: np.ndarray) -> np.ndarray | None:
+    tot = float(wt.sum())
+    return None if tot <= 1e-6 else (lab * wt[..., None]).sum(axis=(0, 1)) / tot
+
+
+def _min_distance(a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """For every Lab row of ``a``, its distance to the nearest row of ``b``."""
+    out = np.empty(len(a), np.float32)
+    for k in range(0, len(a), chunk):
+        out[k : k + chunk] = np.sqrt(((a[k : k + chunk, None, :] - b[None]) ** 2).sum(-1).min(1))
+    return out
+
+
+def _nearest(lab: np.ndarray, which: str) -> str:
+    names, pal = _palette(which)
+    return names[int(np.argmin(((pal - lab) ** 2).sum(-1)))]
+
+
+#: YuNet's face box in units of the eye-to-mouth distance ``d`` (medians over the 17 faces of the shipped
+#: training and held-out photos): width, height, top above the eyes, bottom below the mouth.
+LANDMARK_BOX = (2.14, 2.77, 1.05, 0.68)
+
+
+def landmark_box(landmarks, box) -> tuple[float, float, float, float]:
+    """The face box the words are read in: rebuilt from the 5 landmarks (:data:`LANDMARK_BOX`, centred on
+    the eyes' and mouth's midpoints), so that detectors whose boxes differ by a few pixels (the guard fuses
+    YuNet's and CenterFace's) give the same words; ``box`` itself when the landmarks are implausible
+    (eye-to-mouth distance under 15 % or over 80 % of the box height, or their centre outside the box)."""
+    lm = np.asarray(landmarks, np.float64).reshape(5, 2)
+    eyes, mouth = lm[:2].mean(0), lm[3:].mean(0)
+    d = float(np.linalg.norm(mouth - eyes))
+    bh = float(box[3] - box[1])
+    cx, cy = (eyes + mouth) / 2
+    inside = box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+    if not np.isfinite(d) or not 0.15 * bh <= d <= 0.8 * bh or not inside:
+        return tuple(float(v) for v in box)
+    bw, _, top, bottom = LANDMARK_BOX
+    return (cx - bw * d / 2, eyes[1] - top * d, cx + bw * d / 2, mouth[1] + bottom * d)
+
+
+def face_statistics(rgb: np.ndarray, box, landmarks=None) -> dict:
+    """The statistics behind a face's words: weighted means that move little when the box moves a few
+    pixels (smooth Gaussian windows tied to the box, soft colour weights; no hard pixel selection and no
+    median that can jump between two colour modes).
+
+    Skin: the mean Lab colour of the face box's centre (Gaussian window at 55 % of its height, spread
+    20 % of its width and height). Hair: the mean Lab colour of the hair zone (Gaussian window centred
+    15 % of the box height above its top edge, spread 45 % of its width and 25 % of its height, cut to
+    the head region, :data:`~sdr_semcom.privacy.masking.HEAD_GROWTH`, so the pixels it reads are ones the
+    guard removes, up to the landmark frame's offset from the guard's box), each pixel weighted by how unlike the skin colour and unlike the background ring (a
+    band above the head region and beside its upper part) it is. Lighting: the skin-weighted mean
+    lightness of the box's left half minus its right half.
+
+    With ``landmarks`` the windows are placed on :func:`landmark_box`, not on ``box``.
+
+    Output
+    ------
+    dict: ``skin_lab`` (3,), ``hair_lab`` (3,), ``hair_weight`` (share of the zone's spatial weight
+    left after the colour weights), ``light_dl`` (float).
+    """
+    from .masking import HEAD_GROWTH
+
+    x0, y0, x1, y1 = (float(v) for v in (landmark_box(landmarks, box) if landmarks is not None else box))
+    w, h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+    cx = (x0 + x1) / 2
+    img = np.asarray(rgb)
+    side, up, _ = HEAD_GROWTH
+    hx0, hy0, hx1 = x0 - side * w, y0 - up * h, x1 + side * w
+    stride = max(int(round(w / 32)), 1)  # about 32 samples across the face: big faces cost no more
+    face = _window(img, x0, y0, x1, y1, stride)
+    if face is None:
+        raise ValueError(f"face box {box} is outside the image")
+    flab, fx, fy = face
+    skin = _wmean(flab, _gauss(fx, fy, cx, y0 + 0.55 * h, 0.2 * w, 0.2 * h))
+    skin_like = lambda lab: np.exp(-0.5 * (((lab - skin) ** 2).sum(-1) / SKIN_DE ** 2))  # noqa: E731
+    hair, hair_weight = skin, 0.0
+    zone = _window(img, hx0, hy0, hx1, y0 + 0.35 * h, stride)
+    if zone is not None:
+        zlab, zx, zy = zone
+        spatial = _gauss(zx, zy, cx, y0 - 0.15 * h, 0.45 * w, 0.25 * h)
+        colour = 1 - skin_like(zlab)
+        ring = [r for r in (_window(img, hx0, hy0 - 0.25 * h, hx1, hy0, stride),
+                            _window(img, hx0 - 0.25 * w, hy0, hx0, y0, stride),
+                            _window(img, hx1, hy0, hx1 + 0.25 * w, y0, stride)) if r is not None]
+        if ring:
+            rl = np.concatenate([r[0].reshape(-1, 3) for r in ring])
+            rl = rl[:: max(len(rl) // 128, 1)]
+            d = _min_distance(zlab.reshape(-1, 3), rl).reshape(zlab.shape[:2])
+            colour = colour * (1 - np.exp(-0.5 * (d / BACKGROUND_DE) ** 2))
+        hair_weight = float((spatial * colour).sum() / max(spatial.sum(), 1e-6))
+        # a small floor of the zone minus the skin: a bald head or hidden hair degrades smoothly, no switch
+        m = _wmean(zlab, spatial * (colour + HAIR_FLOOR * (1 - skin_like(zlab))))
+        hair = skin if m is None else m
+    sk = skin_like(flab) * _gauss(fx, fy, cx, y0 + 0.5 * h, 0.35 * w, 0.3 * h)
+    left = np.clip((cx - fx) / (0.25 * w), -1, 1)  # +1 on the left half, -1 on the right, smooth across the middle
+    wl, wr = sk * np.clip(left, 0, 1), sk * np.clip(-left, 0, 1)
+    light = 0.0
+    if wl.sum() > 1e-6 and wr.sum() > 1e-6:
+        light = float((flab[..., 0] * wl).sum() / wl.sum() - (flab[..., 0] * wr).sum() / wr.sum())
+    return {"skin_lab": skin, "hair_lab": hair, "hair_weight": hair_weight, "light_dl": light}
+
+
 def _face_words(rgb: np.ndarray, box, landmarks) -> list[str]:
-    x0, y0, x1, y1 = box
-    crop = rgb[y0:y1, x0:x1]
-    h, w = crop.shape[:2]
-    centre = crop[int(0.3 * h) : int(0.8 * h), int(0.25 * w) : int(0.75 * w)].reshape(-1, 3)
-    # hair: the band across the top of the box and the guard's margin above it (removed too)
-    band = rgb[max(y0 - int(0.15 * h), 0) : y0 + max(int(0.08 * h), 1), x0 + w // 6 : x1 - w // 6]
-    lab = _lab(np.median(centre.astype(np.float32), axis=0)[None])[0]
+    st = face_statistics(rgb, box, landmarks)
+    lab = st["skin_lab"]
     chroma = float(np.hypot(lab[1], lab[2]))
     skin = SKIN[4] if chroma < 6 else SKIN[0 if lab[0] > 75 else 1 if lab[0] > 62 else 2 if lab[0] > 45 else 3]
-    hair = colour_name(band.reshape(-1, 3), "hair")
-    grey = _lab(crop[int(0.2 * h) : int(0.85 * h)].astype(np.float32))[..., 0]
-    left, right = float(grey[:, : w // 2].mean()), float(grey[:, w - w // 2 :].mean())
-    light = LIGHT[0 if left - right > 8 else 2 if right - left > 8 else 1]
+    hair = _nearest(st["hair_lab"], "hair")
+    dl = st["light_dl"]
+    light = LIGHT[0 if dl > LIGHT_DL else 2 if -dl > LIGHT_DL else 1]
     words = [f"{skin} skin", f"{hair} hair", light]
     if landmarks is not None:
         lm = np.asarray(landmarks, np.float32).reshape(5, 2)
@@ -147,7 +268,7 @@ def appearance(rgb: np.ndarray, box, category: str, landmarks: np.ndarray | None
         return ""
     crop = np.asarray(rgb)[b[1] : b[3], b[0] : b[2]]
     if category == "face":
-        words = _face_words(np.asarray(rgb), b, landmarks)
+        words = _face_words(np.asarray(rgb), box, landmarks)
     elif category in ("text", "license_plate"):
         words = _text_words(crop, "text" if category == "text" else "characters")
     else:

@@ -27,13 +27,14 @@ def test_quick_eval_writes_its_files(quick_run):
     assert {"floor", "image", "face", "region", "message", "done"} <= kinds
     assert {r["snr"] for r in rows if r["kind"] == "done"} == {"baselines", 12.0, 20.0}
     at20 = {r["receiver"] for r in rows if r["kind"] == "image" and r["snr"] == 20.0}
-    assert {"auth", "net_true", "net_null", "net_other", "eve", "eve_telea"} <= at20
+    assert {"auth", "net_true", "net_null", "net_other", "prior_true", "prior_null", "eve", "eve_telea"} <= at20
     nopriv = [r for r in rows if r["kind"] == "face" and r["receiver"] == "no_privacy"]
     assert len(nopriv) == 7 and all(r["sface_reid"] for r in nopriv)  # the original is itself
     assert "| claim | paper | measure | ours |" in text and "wall time" in text and "peak memory" in text
     doc = json.loads((out / "claims.json").read_text())
     claims = doc["claims"]
     assert claims["snr"] == 20.0 and claims["floors"]["sface"]["pairs"] == 21
+    assert {"null|face", "null (DCGAN face prior)|face"} <= set(claims["embedding"])  # claim 1, both fills
     # every claim at every SNR point; the printed table: the headline SNR (the highest) and a per-SNR one
     assert set(doc["per_snr"]) == {"12", "20"} and doc["per_snr"]["20"]["leakage"] == claims["leakage"]
     assert "Claims at 20.0 dB, the headline SNR" in text and "Claims at every SNR point" in text

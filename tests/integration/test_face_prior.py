@@ -79,3 +79,49 @@ def test_reference_restore_brings_back_the_enrolled_person_only(photo):
     err = np.abs(res.image[mask].astype(int) - photo[mask]).mean()
     err_telea = np.abs(inp.fill(masked, mask, [other]).image[mask].astype(int) - photo[mask]).mean()
     assert err < 12 and err < err_telea / 2, (err, err_telea)
+
+
+def test_appearance_targets_read_the_words():
+    from sdr_semcom.generative.faceprior import appearance_targets
+
+    t = appearance_targets("a small human face in the center of the image; dark skin, blond hair, lit from the left")
+    assert t["skin_l"] < 45 and not t["grey"] and t["hair_lab"][0] > 65 and t["light_dl"] > 0
+    assert appearance_targets("a small human face in the center of the image") is None  # no words
+    assert appearance_targets(None) is None
+    assert appearance_targets("x; grey-toned skin, black hair")["grey"]
+
+
+def _window_face(skin, hair):
+    """A 64 x 64 window (in [-1, 1]) with a flat 'face' box 20..44 and a hair band above it."""
+    x = torch.full((1, 3, 64, 64), 0.2)
+    x[0, :, 20:44, 20:44] = torch.tensor(skin, dtype=torch.float32)[:, None, None] / 127.5 - 1
+    x[0, :, 8:22, 18:46] = torch.tensor(hair, dtype=torch.float32)[:, None, None] / 127.5 - 1
+    return x
+
+
+def test_word_loss_prefers_the_described_face():
+    from sdr_semcom.generative.faceprior import appearance_targets, word_loss
+
+    t = appearance_targets("x; dark skin, black hair, evenly lit")
+    t["box"] = (20, 20, 44, 44)
+    right = word_loss(_window_face((95, 62, 45), (25, 22, 22)), t)
+    wrong = word_loss(_window_face((235, 205, 185), (205, 170, 110)), t)
+    assert float(right) < 0.2 * float(wrong), (float(right), float(wrong))
+
+
+def test_the_words_steer_the_fitted_face(prior, photo):
+    """Same hole, same seed: described as dark-skinned vs pale, the fitted face's centre is darker."""
+    from sdr_semcom.privacy.descriptions import _lab
+
+    box = (233, 133, 284, 206)
+    h, w = photo.shape[:2]
+    mask = removed_mask((h, w), [Region(box, "face")])
+    masked = photo.copy()
+    masked[mask] = 127
+    inp = Inpainter({"telea": ClassicalInpainter(), "face_prior": prior}, {"face": ("face_prior",), "*": ("telea",)})
+    centre = np.s_[150:195, 245:272]
+    light = {}
+    for tone in ("dark", "pale"):
+        r = Region(box, "face", "any", f"a small human face; {tone} skin, black hair, evenly lit")
+        light[tone] = float(np.median(_lab(inp.fill(masked, mask, [r]).image[centre].astype(np.float32))[..., 0]))
+    assert light["pale"] - light["dark"] > 5, light

@@ -66,3 +66,13 @@ def test_combined_vector_is_unit_and_keeps_both_parts():
     v = combine(a[None], p[None])[0]
     assert abs(np.linalg.norm(v) - 1) < 1e-5 and v @ a > 0.6 and v @ p > 0.6
     assert np.allclose(combine(a[None], None)[0], a, atol=1e-6)
+
+
+def test_face_words_with_landmarks_outside_the_box_fall_back_to_the_box():
+    """Landmarks that do not belong to the box (a detector's mistake) neither crash nor move the words."""
+    img = face_image((95, 62, 45), (25, 22, 22))
+    far = np.array([[5, 5], [9, 5], [7, 7], [5, 9], [9, 9]], float)  # eye-to-mouth 4 px, far from the box
+    off = np.array([[185, 150], [195, 150], [190, 160], [186, 170], [194, 170]], float)  # plausible size, outside
+    plain = appearance(img, BOX, "face").split(", ")[:3]
+    for lm in (far, off):
+        assert appearance(img, BOX, "face", lm).split(", ")[:3] == plain
