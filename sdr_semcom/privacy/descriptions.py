@@ -268,7 +268,8 @@ def appearance(rgb: np.ndarray, box, category: str, landmarks: np.ndarray | None
         ``text`` / ``license_plate``: writing and background colours; anything else: the colours of
         the top and bottom halves.
     landmarks : (5, 2) array, optional
-        YuNet's landmarks (eyes, nose, mouth corners) in image pixels.
+        YuNet's landmarks (eyes, nose, mouth corners) in image pixels; anything but 5 finite points is
+        read as no landmarks (no pose word).
 
     Output
     ------
@@ -279,6 +280,9 @@ def appearance(rgb: np.ndarray, box, category: str, landmarks: np.ndarray | None
         from ..images import to_rgb
 
         rgb = to_rgb(rgb)
+    if landmarks is not None:  # not 5 finite points (a detector's bad row): read as no landmarks
+        lm = np.asarray(landmarks, np.float64)
+        landmarks = lm.reshape(5, 2) if lm.size == 10 and np.isfinite(lm).all() else None
     b = _clip_box(box, rgb.shape[:2])
     if b is None:
         return ""

@@ -126,3 +126,21 @@ def test_face_words_are_the_same_on_every_call():
     lm = _landmarks_at(80, 60, 25)
     first = appearance(img, (50, 20, 110, 100), "face", lm)
     assert all(appearance(img.copy(), (50, 20, 110, 100), "face", lm.copy()) == first for _ in range(3))
+
+
+def test_non_finite_or_malformed_landmarks_are_read_as_no_landmarks():
+    """NaN / inf landmarks or not 5 points (a detector's bad row): the words of the box without landmarks
+    (no pose word from NaN comparisons, no reshape error), no warnings."""
+    import warnings
+
+    img = face_image((95, 62, 45), (25, 22, 22))
+    plain = appearance(img, BOX, "face")
+    good = _landmarks_at(100, 100, 40)
+    nan, inf = good.copy(), good.copy()
+    nan[2, 0] = np.nan
+    inf[0, 1] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for lm in (nan, inf, np.full((5, 2), np.nan), good[:4], np.zeros(3)):
+            assert appearance(img, BOX, "face", lm) == plain, lm
+    assert appearance(img, BOX, "face", good) != plain  # real landmarks add the pose
