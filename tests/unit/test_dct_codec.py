@@ -370,3 +370,9 @@ def test_an_image_over_budget_even_at_the_coarsest_quantiser_is_sent_and_logged(
     with caplog.at_level(logging.WARNING, logger="sdr_semcom.semantic.dct.codec"):
         small.encode(np.full((64, 64, 3), 90, np.uint8))  # within budget: no warning
     assert not [r for r in caplog.records if "coarsest" in r.getMessage()]
+
+
+@pytest.mark.parametrize("rdoq", [float("nan"), float("inf"), -0.1])
+def test_a_rate_distortion_multiplier_that_is_not_a_finite_non_negative_number_is_refused(codec4, rdoq):
+    with pytest.raises(ValueError, match="rdoq"):
+        DctCodec(codec4.probs, codec4.restore, "t4", "0" * 64, coder=4, rdoq=rdoq)

@@ -129,8 +129,8 @@ class DctCodec:
         if self.fit_chroma and not self.rd_choice:
             raise ValueError("fit_chroma is a choice of the rate-distortion choice: it needs rd_choice")
         self.rdoq = (RDOQ if coder == 4 else 0.0) if rdoq is None else float(rdoq)
-        if self.rdoq < 0 or (self.rdoq > 0 and coder != 4):
-            raise ValueError(f"rdoq {self.rdoq}: a multiplier >= 0, and > 0 only with entropy coder 4")
+        if not np.isfinite(self.rdoq) or self.rdoq < 0 or (self.rdoq > 0 and coder != 4):
+            raise ValueError(f"rdoq {self.rdoq}: a finite multiplier >= 0, and > 0 only with entropy coder 4")
 
     # ------------------------------------------------------------------------------ encoder
     def _layout(self, h: int, w: int) -> tuple[int, int, int, list[np.ndarray]]:
