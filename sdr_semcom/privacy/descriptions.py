@@ -162,7 +162,8 @@ def face_statistics(rgb: np.ndarray, box, landmarks=None) -> dict:
     band above the head region and beside its upper part) it is. Lighting: the skin-weighted mean
     lightness of the box's left half minus its right half.
 
-    With ``landmarks`` the windows are placed on :func:`landmark_box`, not on ``box``.
+    With ``landmarks`` the windows are placed on :func:`landmark_box`, not on ``box``; on ``box`` when that
+    frame holds no pixel of the image (a face cut by the image's edge, its landmarks outside the image).
 
     Output
     ------
@@ -171,16 +172,26 @@ def face_statistics(rgb: np.ndarray, box, landmarks=None) -> dict:
     """
     from .masking import HEAD_GROWTH
 
-    x0, y0, x1, y1 = (float(v) for v in (landmark_box(landmarks, box) if landmarks is not None else box))
-    w, h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
-    cx = (x0 + x1) / 2
     img = np.asarray(rgb)
+    # the landmark frame, else the box (a face cut by the image's edge can have its landmarks, so its frame,
+    # outside the image); each sampled every ~w/32 px, else every pixel (a frame that overlaps the image by
+    # less than its sampling step)
+    frames = ([landmark_box(landmarks, box)] if landmarks is not None else []) + [tuple(box)]
+    for frame in frames:
+        x0, y0, x1, y1 = (float(v) for v in frame)
+        w, h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+        stride = max(int(round(w / 32)), 1)  # about 32 samples across the face: big faces cost no more
+        face = _window(img, x0, y0, x1, y1, stride)
+        if face is None and stride > 1:
+            stride = 1
+            face = _window(img, x0, y0, x1, y1, stride)
+        if face is not None:
+            break
+    else:
+        raise ValueError(f"face box {box} is outside the image")
+    cx = (x0 + x1) / 2
     side, up, _ = HEAD_GROWTH
     hx0, hy0, hx1 = x0 - side * w, y0 - up * h, x1 + side * w
-    stride = max(int(round(w / 32)), 1)  # about 32 samples across the face: big faces cost no more
-    face = _window(img, x0, y0, x1, y1, stride)
-    if face is None:
-        raise ValueError(f"face box {box} is outside the image")
     flab, fx, fy = face
     skin = _wmean(flab, _gauss(fx, fy, cx, y0 + 0.55 * h, 0.2 * w, 0.2 * h))
     skin_like = lambda lab: np.exp(-0.5 * (((lab - skin) ** 2).sum(-1) / SKIN_DE ** 2))  # noqa: E731
@@ -249,24 +260,33 @@ def appearance(rgb: np.ndarray, box, category: str, landmarks: np.ndarray | None
     Parameters
     ----------
     rgb : (H, W, 3) uint8
-        The original image.
+        The original image ((H, W), (H, W, 1), (H, W, 2) grey or (H, W, 4) RGBA: read as its RGB image).
     box : (x0, y0, x1, y1)
-        The detection's box in pixels (not grown by the margin).
+        The detection's box in pixels (not grown by the margin; it may run past the image's edge).
     category : str
         ``face``: skin tone, hair colour, lighting side, and head pose when ``landmarks`` are given;
         ``text`` / ``license_plate``: writing and background colours; anything else: the colours of
         the top and bottom halves.
     landmarks : (5, 2) array, optional
-        YuNet's landmarks (eyes, nose, mouth corners) in image pixels.
+        YuNet's landmarks (eyes, nose, mouth corners) in image pixels; anything but 5 finite points is
+        read as no landmarks (no pose word).
 
     Output
     ------
     str: words from :func:`appearance_vocabulary` (``category``); ``""`` for an empty box.
     """
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:  # grey, grey + alpha, RGBA: the words of its RGB image
+        from ..images import to_rgb
+
+        rgb = to_rgb(rgb)
+    if landmarks is not None:  # not 5 finite points (a detector's bad row): read as no landmarks
+        lm = np.asarray(landmarks, np.float64)
+        landmarks = lm.reshape(5, 2) if lm.size == 10 and np.isfinite(lm).all() else None
     b = _clip_box(box, rgb.shape[:2])
     if b is None:
         return ""
-    crop = np.asarray(rgb)[b[1] : b[3], b[0] : b[2]]
+    crop = rgb[b[1] : b[3], b[0] : b[2]]
     if category == "face":
         words = _face_words(np.asarray(rgb), box, landmarks)
     elif category in ("text", "license_plate"):

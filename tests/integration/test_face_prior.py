@@ -125,3 +125,34 @@ def test_the_words_steer_the_fitted_face(prior, photo):
         r = Region(box, "face", "any", f"a small human face; {tone} skin, black hair, evenly lit")
         light[tone] = float(np.median(_lab(inp.fill(masked, mask, [r]).image[centre].astype(np.float32))[..., 0]))
     assert light["pale"] - light["dark"] > 5, light
+
+
+def test_no_words_reach_the_prior_without_an_aligned_description(prior, photo):
+    """The eavesdropper's rows (a box only) and an authorized row whose vector matched no entry carry no
+    description, so the prior with words fills them exactly as the ring-only prior (the null) does; the
+    same hole with words fills differently, and the same call twice gives the same bytes (seeded)."""
+    import dataclasses
+
+    from sdr_semcom.generative.region import regions_from_rows
+
+    box = (233, 133, 284, 206)
+    h, w = photo.shape[:2]
+    mask = removed_mask((h, w), [Region(box, "face")])
+    masked = photo.copy()
+    masked[mask] = 127
+    words = "a small human face in the center of the image; dark skin, black hair, lit from the left"
+    eve, unmatched = regions_from_rows([{"box": list(box)}, {"box": list(box), "entry": None, "text": words}])
+    assert eve.description is None and unmatched.description is None
+    null = FacePrior(fetch_face_generator(), steps=10, candidates=32, words=False)
+
+    def fill(p, r):
+        inp = Inpainter({"telea": ClassicalInpainter(), "face_prior": p}, {"face": ("face_prior",), "*": ("telea",)})
+        return inp.fill(masked, mask, [dataclasses.replace(r, category="face")]).image
+
+    ref = fill(null, Region(box, "face", "any", words))
+    for r in (eve, unmatched):
+        assert np.array_equal(fill(prior, r), ref)
+    aligned = Region(box, "face", "any", words)
+    got = fill(prior, aligned)
+    assert not np.array_equal(got, ref)
+    assert np.array_equal(fill(prior, aligned), got)

@@ -347,3 +347,32 @@ def test_a_packet_over_the_largest_size_is_requantised_not_the_whole_image(codec
     monkeypatch.setattr(codec_module, "PACKET_DEADZONES", ())
     whole = rd.encode(img)[0]
     assert header.quant < whole.quant  # a finer quantiser for every other MCU
+
+
+def test_an_image_over_budget_even_at_the_coarsest_quantiser_is_sent_and_logged(codec4, caplog):
+    """A tiny budget that not even the coarsest quantiser meets (DCs alone are over it): the image is
+    sent anyway, over budget, and a warning names the bytes, the budget and the largest packet."""
+    import logging
+
+    img = np.zeros((64, 64, 3), np.uint8)
+    img[::2, :, 0] = 255  # saturated stripes: every MCU costs more than the budget gives it
+    img[:, ::3, 2] = 255
+    small = DctCodec(codec4.probs, codec4.restore, "t4", "0" * 64, bpp=0.1, packet_bytes=100, artefact_quant=500,
+                     coder=4, rd_choice=True)
+    with caplog.at_level(logging.WARNING, logger="sdr_semcom.semantic.dct.codec"):
+        header, packets = small.encode(img)
+    sent, budget = sum(map(len, packets)), int(np.ceil(0.1 * 64 * 64 / 8))
+    assert sent > budget and header.quant == 30000
+    msgs = [r.getMessage() for r in caplog.records if "coarsest" in r.getMessage()]
+    assert len(msgs) == 1 and f"{sent} B" in msgs[0] and f"{budget} B" in msgs[0], msgs
+    assert small.decode(header, packets)[1].packets_received == len(packets)  # it still decodes
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sdr_semcom.semantic.dct.codec"):
+        small.encode(np.full((64, 64, 3), 90, np.uint8))  # within budget: no warning
+    assert not [r for r in caplog.records if "coarsest" in r.getMessage()]
+
+
+@pytest.mark.parametrize("rdoq", [float("nan"), float("inf"), -0.1])
+def test_a_rate_distortion_multiplier_that_is_not_a_finite_non_negative_number_is_refused(codec4, rdoq):
+    with pytest.raises(ValueError, match="rdoq"):
+        DctCodec(codec4.probs, codec4.restore, "t4", "0" * 64, coder=4, rdoq=rdoq)

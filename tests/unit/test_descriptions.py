@@ -76,3 +76,71 @@ def test_face_words_with_landmarks_outside_the_box_fall_back_to_the_box():
     plain = appearance(img, BOX, "face").split(", ")[:3]
     for lm in (far, off):
         assert appearance(img, BOX, "face", lm).split(", ")[:3] == plain
+
+
+def _landmarks_at(cx, cy, d):
+    """Five plausible landmarks (eyes, nose, mouth corners) centred on (cx, cy), eye-to-mouth ``d``."""
+    return np.array([[cx - 0.4 * d, cy - d / 2], [cx + 0.4 * d, cy - d / 2], [cx, cy],
+                     [cx - 0.3 * d, cy + d / 2], [cx + 0.3 * d, cy + d / 2]], float)
+
+
+def test_face_at_the_border_with_landmarks_outside_the_image_falls_back_to_the_box():
+    """A face cut by the image's edge: the detector's box runs past it and the landmarks (inside the box)
+    lie outside the image, so the landmark frame holds no pixel. The words come from the box, no error."""
+    img = face_image((95, 62, 45), (25, 22, 22))
+    vocab = set(appearance_vocabulary("face"))
+    cases = [((150, 60, 320, 140), _landmarks_at(260, 100, 40)),   # right edge: frame x 217..303
+             ((-120, 60, 50, 140), _landmarks_at(-60, 100, 40)),   # left edge: frame x -103..-17
+             ((60, -160, 140, 20), _landmarks_at(100, -100, 40)),  # top edge: frame y -162..-66
+             ((60, 190, 140, 400), _landmarks_at(100, 300, 60))]   # bottom edge
+    for box, lm in cases:
+        got = appearance(img, box, "face", lm)
+        assert got in vocab, (box, got)
+        assert got.split(", ")[:3] == appearance(img, box, "face").split(", ")[:3], box
+
+
+def test_face_frame_overlapping_the_image_by_less_than_a_sample_step_gives_words():
+    """A large landmark frame (sampled every ``w / 32`` px) that overlaps the image by fewer pixels than
+    its sampling step still reads pixels (the box's, or every pixel), never raises."""
+    img = face_image((95, 62, 45), (25, 22, 22))
+    box = (197, 20, 600, 180)  # 3 px of it inside the 200 px image
+    lm = _landmarks_at(399, 100, 150)  # frame 321 px wide: a 10 px step
+    assert appearance(img, box, "face", lm) in set(appearance_vocabulary("face"))
+    assert appearance(img, box, "face") in set(appearance_vocabulary("face"))
+
+
+def test_grey_and_rgba_images_get_the_words_of_their_rgb_image():
+    img = face_image((95, 62, 45), (25, 22, 22))
+    lm = _landmarks_at(100, 100, 40)
+    rgba = np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])
+    assert appearance(rgba, BOX, "face", lm) == appearance(img, BOX, "face", lm)
+    grey = img[..., 1]
+    assert appearance(grey, BOX, "face", lm) == appearance(np.repeat(grey[..., None], 3, 2), BOX, "face", lm)
+    assert appearance(grey, BOX, "face", lm).startswith("grey-toned skin")
+    assert describe("face", BOX, grey.shape, rgb=grey[..., None]).endswith(appearance(grey, BOX, "face"))
+
+
+def test_face_words_are_the_same_on_every_call():
+    rng = np.random.default_rng(7)
+    img = rng.integers(0, 256, (120, 160, 3)).astype(np.uint8)
+    lm = _landmarks_at(80, 60, 25)
+    first = appearance(img, (50, 20, 110, 100), "face", lm)
+    assert all(appearance(img.copy(), (50, 20, 110, 100), "face", lm.copy()) == first for _ in range(3))
+
+
+def test_non_finite_or_malformed_landmarks_are_read_as_no_landmarks():
+    """NaN / inf landmarks or not 5 points (a detector's bad row): the words of the box without landmarks
+    (no pose word from NaN comparisons, no reshape error), no warnings."""
+    import warnings
+
+    img = face_image((95, 62, 45), (25, 22, 22))
+    plain = appearance(img, BOX, "face")
+    good = _landmarks_at(100, 100, 40)
+    nan, inf = good.copy(), good.copy()
+    nan[2, 0] = np.nan
+    inf[0, 1] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for lm in (nan, inf, np.full((5, 2), np.nan), good[:4], np.zeros(3)):
+            assert appearance(img, BOX, "face", lm) == plain, lm
+    assert appearance(img, BOX, "face", good) != plain  # real landmarks add the pose

@@ -30,6 +30,8 @@ Annex K flattened, for codecs v2 and v3 and before codec v4 chose).
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import torch
 from torch.nn import functional as F
@@ -40,6 +42,7 @@ from ..interleave import packet_cells
 from . import contexts, entropy, transform
 from .restore import Restore, RestoreConfig
 
+log = logging.getLogger(__name__)
 SCALE_UNIT = 1000  # the header carries the quantiser scale in thousandths
 SCALE_RANGE = (16, 30000)
 TABLES_UNIT = 1 << 15  # header quant = scale + TABLES_UNIT * table set (scales stay below it)
@@ -126,8 +129,8 @@ class DctCodec:
         if self.fit_chroma and not self.rd_choice:
             raise ValueError("fit_chroma is a choice of the rate-distortion choice: it needs rd_choice")
         self.rdoq = (RDOQ if coder == 4 else 0.0) if rdoq is None else float(rdoq)
-        if self.rdoq < 0 or (self.rdoq > 0 and coder != 4):
-            raise ValueError(f"rdoq {self.rdoq}: a multiplier >= 0, and > 0 only with entropy coder 4")
+        if not np.isfinite(self.rdoq) or self.rdoq < 0 or (self.rdoq > 0 and coder != 4):
+            raise ValueError(f"rdoq {self.rdoq}: a finite multiplier >= 0, and > 0 only with entropy coder 4")
 
     # ------------------------------------------------------------------------------ encoder
     def _layout(self, h: int, w: int) -> tuple[int, int, int, list[np.ndarray]]:
@@ -179,7 +182,9 @@ class DctCodec:
 
     def encode(self, img: np.ndarray) -> tuple[ImageHeader, list[bytes]]:
         """Image (H, W[, 3 or 4]) uint8 -> header and packets (at most ``bpp * H * W / 8`` bytes in
-        all, none over 1.5 ``packet_bytes``)."""
+        all, none over 1.5 ``packet_bytes``). An image that not even the coarsest quantiser brings within
+        that (a tiny budget: a 16 x 16 image of noise at 0.75 bit/pixel) is sent at the coarsest, over it,
+        with a logged warning naming the bytes, the budget and the largest packet."""
         rgb = to_rgb(img)
         h, w = rgb.shape[:2]
         ph, pw = transform.padded_shape(h, w)
@@ -192,10 +197,13 @@ class DctCodec:
             return ImageHeader(self.id, h, w, ph // 16, pw // 16, 3, 0, layout[0], quant=scale + TABLES_UNIT * tables)
 
         first = self._fit(coefs, *CHOICES[0], layout, pw // 16, *full)
-        if first is None:  # even the coarsest quantiser does not fit: send it anyway, over budget
+        if first is None:  # even the coarsest quantiser does not fit: send it anyway, over budget, and say so
             coarsest = transform.quantise(coefs, SCALE_RANGE[1] / SCALE_UNIT)
-            return header(SCALE_RANGE[1], 0), self._code(coarsest, layout[3], 1 << 40, 1 << 20, pw // 16,
-                                                        SCALE_RANGE[1] / SCALE_UNIT, 0)
+            packets = self._code(coarsest, layout[3], 1 << 40, 1 << 20, pw // 16, SCALE_RANGE[1] / SCALE_UNIT, 0)
+            log.warning("codec %s: even the coarsest quantiser is over the budget for a %d x %d image: %d B sent "
+                        "for a budget of %d B, largest packet %d B (limit %d B)", self.id, h, w,
+                        sum(map(len, packets)), layout[1], max(map(len, packets)), layout[2])
+            return header(SCALE_RANGE[1], 0), packets
         best = header(first[0], 0), first[1]
         if not self.rd_choice:
             return best
