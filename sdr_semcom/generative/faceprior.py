@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..privacy.descriptions import SKIN_L_BANDS, description_parts, palette
 from .region import Region
 
 log = logging.getLogger(__name__)
@@ -280,8 +281,8 @@ class FacePrior:
         return ((x[0].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
 
 
-#: Target Lab lightness of each skin word (the middle of its band in ``privacy.descriptions``).
-SKIN_L = {"pale": 80.0, "light": 68.5, "medium": 53.5, "dark": 37.0}
+#: Target Lab lightness of each skin word: the middle of its band (``privacy.descriptions.SKIN_L_BANDS``).
+SKIN_L = {word: (lo + hi) / 2 for word, (lo, hi) in SKIN_L_BANDS.items()}
 #: Target lightness difference, left half minus right half, of each lighting word.
 LIGHT_DL = {"lit from the left": 14.0, "evenly lit": 0.0, "lit from the right": -14.0}
 
@@ -296,12 +297,9 @@ def appearance_targets(description: str | None) -> dict | None:
     """
     if not description:
         return None
-    from ..privacy.descriptions import _palette, split
-
-    words = [w for w in split(description)[1].split(", ") if w]
     out: dict = {"skin_l": None, "grey": False, "hair_lab": None, "light_dl": None}
-    names, pal = _palette("hair")
-    for w in words:
+    names, pal = palette("hair")
+    for w in description_parts(description)[1:]:
         if w.endswith(" skin"):
             tone = w[: -len(" skin")]
             out["grey"] = tone == "grey-toned"

@@ -37,6 +37,9 @@ SEP = "; "
 
 #: Face skin tone from the face centre's Lab lightness (``grey-toned``: a colourless photo).
 SKIN = ("pale", "light", "medium", "dark", "grey-toned")
+#: Lab lightness band (lower, upper) of each coloured skin word: the guard names the first band whose lower
+#: bound the face centre's lightness exceeds ("dark" below all); the face prior aims at the band's middle.
+SKIN_L_BANDS = {"pale": (75.0, 85.0), "light": (62.0, 75.0), "medium": (45.0, 62.0), "dark": (29.0, 45.0)}
 #: Named colours (sRGB) for hair, text, plates and other regions; nearest in CIE Lab.
 HAIR = {"black": (25, 22, 22), "dark brown": (70, 48, 35), "brown": (125, 85, 55), "blond": (205, 170, 110),
         "red": (150, 60, 35), "grey": (135, 135, 135), "white": (225, 225, 225)}
@@ -64,7 +67,8 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def _palette(which: str) -> tuple[tuple[str, ...], np.ndarray]:
+def palette(which: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """The colour words and their CIE Lab values: :data:`HAIR` with ``which="hair"``, else :data:`COLOURS`."""
     table = HAIR if which == "hair" else COLOURS
     return tuple(table), _lab(np.array(list(table.values()), np.float32))
 
@@ -72,7 +76,7 @@ def _palette(which: str) -> tuple[tuple[str, ...], np.ndarray]:
 def colour_name(pixels: np.ndarray, which: str = "colours") -> str:
     """The palette name (:data:`COLOURS`, or :data:`HAIR` with ``which="hair"``) nearest in Lab to the
     median colour of ``pixels`` (``(N, 3)`` RGB)."""
-    names, lab = _palette(which)
+    names, lab = palette(which)
     med = np.median(np.asarray(pixels, np.float32).reshape(-1, 3), axis=0)
     return names[int(np.argmin(((lab - _lab(med[None])) ** 2).sum(-1)))]
 
@@ -123,7 +127,7 @@ def _min_distance(a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray
 
 
 def _nearest(lab: np.ndarray, which: str) -> str:
-    names, pal = _palette(which)
+    names, pal = palette(which)
     return names[int(np.argmin(((pal - lab) ** 2).sum(-1)))]
 
 
@@ -226,7 +230,7 @@ def _face_words(rgb: np.ndarray, box, landmarks) -> list[str]:
     st = face_statistics(rgb, box, landmarks)
     lab = st["skin_lab"]
     chroma = float(np.hypot(lab[1], lab[2]))
-    skin = SKIN[4] if chroma < 6 else SKIN[0 if lab[0] > 75 else 1 if lab[0] > 62 else 2 if lab[0] > 45 else 3]
+    skin = SKIN[4] if chroma < 6 else next((w for w, (lo, _) in SKIN_L_BANDS.items() if lab[0] > lo), "dark")
     hair = _nearest(st["hair_lab"], "hair")
     dl = st["light_dl"]
     light = LIGHT[0 if dl > LIGHT_DL else 2 if -dl > LIGHT_DL else 1]

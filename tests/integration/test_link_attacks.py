@@ -349,10 +349,21 @@ def test_earlier_sessions_image_spliced_in_whole_is_flagged(db):
         SemanticReceiver(_Codec(), db=db, strict=True).decode(spliced)
 
 
+class _MaskSpy:
+    """An inpainter that keeps the mask it was asked to fill and fills nothing."""
+
+    name = "spy"
+
+    def fill(self, image, mask, regions):
+        from sdr_semcom.generative.base import FillResult
+
+        self.mask = mask
+        return FillResult(image, ["spy"] * len(regions))
+
+
 def test_the_guards_margin_travels_sealed_and_the_fill_uses_it(db):
     """tx ran with --margin 0.4: the authorized receiver fills the box grown by 0.4, not the default
     0.15; the eavesdropper, without the key, has no margin and finds the grey fill."""
-    from sdr_semcom.generative.base import FillResult
     from sdr_semcom.generative.receiver import fill_regions
 
     msgs = [m for m in _transmission(db, images=1, size=200, margin=0.4)]
@@ -361,17 +372,10 @@ def test_the_guards_margin_travels_sealed_and_the_fill_uses_it(db):
     x0, y0, x1, y1 = 10, 20, 60, 90  # the face box; grown by 0.4 x (50, 70) on every side
     assert it.regions[0]["removed"] == [0, 0, 80, 118]
 
-    class _Spy:
-        name = "spy"
-
-        def fill(self, image, mask, regions):
-            self.mask = mask
-            return FillResult(image, ["spy"] * len(regions))
-
-    spy = _Spy()
+    spy = _MaskSpy()
     fill_regions(it.image, spy, it.regions, it.vectors, it.region_count)
     assert spy.mask[:118, :80].all() and spy.mask.sum() == 80 * 118
-    default = _Spy()
+    default = _MaskSpy()
     fill_regions(it.image, default, [{k: v for k, v in it.regions[0].items() if k != "removed"}])
     assert default.mask.sum() == (int(np.ceil(x1 + 7.5)) - int(np.floor(x0 - 7.5))) * (int(np.ceil(y1 + 10.5)) - 9)
     (eve,) = SemanticReceiver(_Codec()).decode(msgs)
@@ -384,7 +388,6 @@ def test_a_faces_head_region_travels_sealed_and_the_fill_covers_exactly_it(db):
     """tx removed the face's head region (growth side 0.5, up 0.6, down 0.2 of the box): the authorized
     receiver rebuilds exactly those bounds and fills them; the message is as long as a boxed one (the
     eavesdropper cannot tell the geometry) and it gets no bounds."""
-    from sdr_semcom.generative.base import FillResult
     from sdr_semcom.generative.receiver import fill_regions
 
     msgs = _transmission(db, images=1, size=200, head=(0.5, 0.6, 0.2))
@@ -392,14 +395,7 @@ def test_a_faces_head_region_travels_sealed_and_the_fill_covers_exactly_it(db):
     x0, y0, x1, y1 = 10, 20, 60, 90  # the face box (50 x 70): 25 px each side, 42 up, 14 down
     assert it.regions[0]["removed"] == [0, 0, 85, 104]
 
-    class _Spy:
-        name = "spy"
-
-        def fill(self, image, mask, regions):
-            self.mask = mask
-            return FillResult(image, ["spy"] * len(regions))
-
-    spy = _Spy()
+    spy = _MaskSpy()
     fill_regions(it.image, spy, it.regions, it.vectors, it.region_count)
     assert spy.mask[:104, :85].all() and spy.mask.sum() == 85 * 104
     (eve,) = SemanticReceiver(_Codec()).decode(msgs)
