@@ -7,7 +7,8 @@ the models and the guard's vocabulary, and lacks the database. Here it is made *
   sealed message's length says (``eval --eve-mask estimated``, the default: ``generative.receiver.find_grey``,
   which covers regions that touch and merge, such as neighbours' head regions, with rectangles;
   ``oracle`` hands it the exact removed pixels instead, an upper bound) and tries every public filler:
-  Telea, the conditional network with its learned null embedding, and the public DCGAN face prior on the guess that every region is a face. Its *strongest* fill is, per face
+  Telea, the conditional network with its learned null embedding, and the public DCGAN face prior on the guess that every region is a face (placed on the face box
+  that the guard's public head growth implies, :func:`~sdr_semcom.privacy.masking.face_box_in_head`). Its *strongest* fill is, per face
   and per judge, the one most similar to the original (an oracle choice no real eavesdropper has).
 - **Sealed message**: the EMBEDDING message is AES-256-GCM. What its length gives away is the region
   count (:func:`message_attack` checks it equals the true count). The nearest-description search
@@ -47,9 +48,16 @@ def _inpainter(role: str, generator: str):
     return make_inpainter(role, generator)
 
 
-def eve_fills(image: np.ndarray, mask: np.ndarray, boxes: list, available: tuple[str, ...] = tuple(EVE_FILLS)) -> dict:
-    """Every fill the eavesdropper can make of ``image`` given the removed pixels and their boxes (no embedding)."""
+def eve_fills(image: np.ndarray, mask: np.ndarray, boxes: list, available: tuple[str, ...] = tuple(EVE_FILLS),
+              removed: list | None = None) -> dict:
+    """Every fill the eavesdropper can make of ``image`` given the removed pixels and their boxes (no embedding).
+
+    ``boxes``: the regions it found (grey head regions: the face prior's face box is guessed inside each);
+    with ``removed`` (``--eve-mask oracle``), ``boxes`` are the guard's own boxes and ``removed`` their
+    removed bounds, handed over exactly.
+    """
     from ..generative import Region
+    from ..privacy.masking import face_box_in_head
 
     out = {}
     for name in available:
@@ -59,7 +67,13 @@ def eve_fills(image: np.ndarray, mask: np.ndarray, boxes: list, available: tuple
         except (FileNotFoundError, RuntimeError) as exc:  # a missing public model: that fill is absent
             out[name] = exc
             continue
-        regions = [Region(tuple(b), cat) for b in boxes]
+        if cat == "face" and removed is not None:
+            regions = [Region(tuple(b), cat, removed=tuple(r)) for b, r in zip(boxes, removed)]
+        elif cat == "face":  # the face prior places a face on the face box: guessed from the grey head region
+            regions = [Region(face_box_in_head(b, image.shape[:2]), cat, removed=tuple(int(round(v)) for v in b))
+                       for b in boxes]
+        else:
+            regions = [Region(tuple(b), cat) for b in boxes]
         out[name] = inp.fill(image, mask, regions).image
     return out
 

@@ -852,12 +852,14 @@ def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Mod
         true_mask = sent_mask(p)  # scores are taken inside the pixels really removed, as the auth's
         if s.eve_mask == "oracle":  # stronger than a real eavesdropper: the exact removed pixels
             mask, boxes = true_mask, [f["box"] for f in p.sent.findings]
+            removed = [f["removed"] for f in p.sent.findings]
         else:  # the grey fill it sees, and the region count the sealed message's length gives away
             found = [] if eve_item.region_count == 0 else find_grey(eve_item.image, eve_item.region_count)
             mask = removed_mask(eve_item.image.shape[:2], found, margin=0.0)
-            boxes = [r.box for r in found]
-        k = ("eve", digest(eve_item.image, mask, np.array(boxes, float)), tuple(eve_side))
-        fills = models._fills.get_or(k, lambda: eve_fills(eve_item.image, mask, boxes, tuple(eve_side)))
+            boxes, removed = [r.box for r in found], None
+        k = ("eve", digest(eve_item.image, mask, np.array(boxes, float), None if removed is None else
+                           np.array(removed, float)), tuple(eve_side))
+        fills = models._fills.get_or(k, lambda: eve_fills(eve_item.image, mask, boxes, tuple(eve_side), removed))
         for n, img in fills.items():
             out[n] = (None, None, None) if isinstance(img, Exception) else (img, true_mask, [n])
     return out

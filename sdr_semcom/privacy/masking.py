@@ -66,6 +66,38 @@ def head_box(box: tuple[float, float, float, float], shape: tuple[int, int],
             min(int(np.ceil(x1 + side * bw)), w), min(int(np.ceil(y1 + down * bh)), h))
 
 
+#: A face box's height over its width: the median of YuNet's boxes on the evaluation set's faces (1.25-1.31).
+FACE_ASPECT = 1.28
+
+
+def face_box_in_head(head: tuple[float, float, float, float], shape: tuple[int, int],
+                      growth: tuple[float, float, float] = HEAD_GROWTH) -> tuple[float, float, float, float]:
+    """The face box whose :func:`head_box` is ``head`` (``head_box``'s inverse, from public knowledge: the
+    guard's code and default growth): what an eavesdropper that found a grey head region guesses.
+
+    An axis the image's edge did not cut gives the box's size and place along it exactly (up to rounding).
+    An axis cut by an edge takes the size from the other axis at :data:`FACE_ASPECT` and the place from its
+    uncut side (centred when both sides are cut); when both axes are cut (a corner), each size is the
+    visible extent over the growth of its uncut sides (a guess: the cut side may hold part of its growth).
+    """
+    h, w = shape
+    x0, y0, x1, y1 = (float(v) for v in head)
+    side, up, down = growth
+    cut_l, cut_r, cut_t, cut_b = x0 <= 0, x1 >= w, y0 <= 0, y1 >= h
+    bw = None if cut_l or cut_r else (x1 - x0) / (1 + 2 * side)
+    bh = None if cut_t or cut_b else (y1 - y0) / (1 + up + down)
+    if bw is None and bh is not None:
+        bw = bh / FACE_ASPECT
+    elif bh is None and bw is not None:
+        bh = bw * FACE_ASPECT
+    elif bw is None and bh is None:
+        bw = (x1 - x0) / (1 + side * (not cut_l) + side * (not cut_r))
+        bh = (y1 - y0) / (1 + up * (not cut_t) + down * (not cut_b))
+    fx0 = x0 + side * bw if not cut_l else x1 - side * bw - bw if not cut_r else (x0 + x1 - bw) / 2
+    fy0 = y0 + up * bh if not cut_t else y1 - down * bh - bh if not cut_b else (y0 + y1 - bh) / 2
+    return (fx0, fy0, fx0 + bw, fy0 + bh)
+
+
 def region_mask(shape: tuple[int, int], det: Detection, margin: float = DEFAULT_MARGIN, dilate_px: int = DILATE_PX
                 ) -> np.ndarray:
     """Boolean (H, W) mask of one detection.

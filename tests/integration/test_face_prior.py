@@ -156,3 +156,81 @@ def test_no_words_reach_the_prior_without_an_aligned_description(prior, photo):
     got = fill(prior, aligned)
     assert not np.array_equal(got, ref)
     assert np.array_equal(fill(prior, aligned), got)
+
+
+def test_frame_face_is_the_banks_median_yunet_box(prior):
+    """FRAME_FACE (where the synthetic face sits in the generator's 64 px frame) is measured, not assumed:
+    YuNet's median box over the seeded bank's faces (this fixture's 32) is within 3 px of it."""
+    import cv2
+
+    from sdr_semcom.generative.faceprior import FRAME_FACE
+    from sdr_semcom.privacy.detectors.faces import YuNet
+
+    det = YuNet()
+    faces = ((prior.bank()[1].permute(0, 2, 3, 1).numpy() + 1) * 127.5).clip(0, 255).round().astype(np.uint8)
+    boxes = []
+    for f in faces:
+        big = cv2.resize(cv2.copyMakeBorder(f, 32, 32, 32, 32, cv2.BORDER_REPLICATE), None, fx=3, fy=3,
+                         interpolation=cv2.INTER_CUBIC)
+        rows = det.detect_rows(big)
+        if len(rows):
+            x, y, w, h = rows[int(np.argmax(rows[:, 14]))][:4] / 3
+            boxes.append((x - 32, y - 32, x - 32 + w, y - 32 + h))
+    assert len(boxes) >= 28
+    assert np.abs(np.median(boxes, 0) - FRAME_FACE).max() < 3.0, np.median(boxes, 0)
+
+
+def _head_hole(photo, box):
+    from sdr_semcom.privacy.masking import head_box
+
+    h, w = photo.shape[:2]
+    removed = head_box(box, (h, w))
+    mask = np.zeros((h, w), bool)
+    mask[removed[1] : removed[3], removed[0] : removed[2]] = True
+    masked = photo.copy()
+    masked[mask] = 127
+    return masked, mask, removed
+
+
+def test_the_face_lands_on_the_face_box_and_fills_the_head_region(prior, photo):
+    """The synthetic face is placed on the removed face's box (YuNet finds it there in the fill), and the
+    whole removed head region is the face prior's (no grey left, nothing outside it changed)."""
+    from sdr_semcom.privacy.detectors.faces import YuNet
+
+    box = (233, 133, 284, 206)
+    masked, mask, removed = _head_hole(photo, box)
+    inp = Inpainter({"telea": ClassicalInpainter(), "face_prior": prior}, {"face": ("face_prior",), "*": ("telea",)})
+    r = Region(box, "face", "any", "a small human face; light skin, black hair, evenly lit", removed=removed)
+    res = inp.fill(masked, mask, [r])
+    assert res.backends == ["face_prior"] and res.rest is None  # every removed pixel was the prior's
+    assert np.array_equal(res.image[~mask], masked[~mask])
+    rows = YuNet().detect_rows(res.image)
+    found = [(x, y, x + w, y + h) for x, y, w, h in rows[:, :4]]
+
+    def iou(a, b):
+        ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+        iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+        return ix * iy / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy)
+
+    assert max(iou(box, f) for f in found) > 0.5, found
+
+
+def test_the_hair_word_paints_the_hair_zone(prior, photo):
+    """Same hole, same seed: 'blond hair' vs 'black hair' lightens the head region above the face (the hair
+    zone), and without words (the null) that zone is Telea's fill, unpainted."""
+    from sdr_semcom.privacy.descriptions import _lab
+
+    box = (233, 133, 284, 206)
+    masked, mask, removed = _head_hole(photo, box)
+    inp = Inpainter({"telea": ClassicalInpainter(), "face_prior": prior}, {"face": ("face_prior",), "*": ("telea",)})
+    zone = np.s_[removed[1] : 133 - 5, 240:277]  # above the face box, inside the head region
+    light = {}
+    for hair in ("black", "blond"):
+        r = Region(box, "face", "any", f"a small human face; light skin, {hair} hair, evenly lit", removed=removed)
+        light[hair] = float(np.median(_lab(inp.fill(masked, mask, [r]).image[zone].astype(np.float32))[..., 0]))
+    assert light["blond"] - light["black"] > 25, light
+    null = Inpainter({"telea": ClassicalInpainter(), "face_prior": FacePrior(fetch_face_generator(), steps=10,
+                      candidates=32, words=False)}, {"face": ("face_prior",), "*": ("telea",)})
+    r = Region(box, "face", "any", "a small human face; light skin, blond hair, evenly lit", removed=removed)
+    telea = ClassicalInpainter().fill(masked, mask, mask, r)
+    assert np.array_equal(null.fill(masked, mask, [r]).image[zone], telea[zone])

@@ -2,7 +2,7 @@ import numpy as np
 
 from sdr_semcom.link import rawimage
 from sdr_semcom.privacy.detectors.base import Detection
-from sdr_semcom.privacy.masking import FILL, apply_mask, region_mask, removed_box
+from sdr_semcom.privacy.masking import FACE_ASPECT, FILL, apply_mask, face_box_in_head, head_box, region_mask, removed_box
 
 
 def test_pixels_inside_the_mask_cannot_reach_the_encoder(rng):
@@ -61,3 +61,28 @@ def test_removed_box_rebuilds_what_the_guard_removed_at_any_margin(rng):
         assert removed[~inside].sum() == 0  # nothing removed outside the bounds
         grown = removed_box(text.box, shape, margin, False)  # the box rule alone misses dilated rows
         assert margin == 0.0 or grown[1] > ya
+
+
+def test_face_box_in_head_inverts_head_box(rng):
+    """What an eavesdropper guesses from a grey head region: the face box, within rounding for a head inside
+    the image or cut by the image's edges along one axis (the face box inside the image, at the median
+    aspect); a head cut at a corner gives a box inside the head region."""
+    shape = (400, 512)
+    worst, corners = 0.0, 0
+    for _ in range(2000):
+        bw = rng.uniform(20, 140)
+        bh = FACE_ASPECT * bw
+        x0, y0 = rng.uniform(0, 512 - bw), rng.uniform(0, 400 - bh)
+        box = (x0, y0, x0 + bw, y0 + bh)
+        head = head_box(box, shape)
+        got = face_box_in_head(head, shape)
+        cut_x, cut_y = head[0] == 0 or head[2] == 512, head[1] == 0 or head[3] == 400
+        if cut_x and cut_y:
+            corners += 1
+            assert head[0] - 1e-6 <= got[0] < got[2] <= head[2] + 1e-6 and head[1] - 1e-6 <= got[1] < got[3] <= head[3] + 1e-6
+        else:
+            worst = max(worst, np.abs(np.subtract(got, box)).max())
+    assert worst <= 2.0, worst
+    assert corners > 20
+    x0, y0, x1, y1 = face_box_in_head((0, 40, 512, 200), shape)  # as wide as the image: its height decides
+    assert abs((y1 - y0) - 160 / 1.8) < 1e-6 and abs((x1 - x0) - (y1 - y0) / FACE_ASPECT) < 1e-6
