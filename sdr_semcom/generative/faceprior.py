@@ -32,7 +32,7 @@ PACKAGE = "gan_face_generate==1.1.1"
 WEIGHTS_SHA256 = "0c3b90b138cfc4e8a73310b9fd5ce2a8f1f3a542a037de277412307fcd28771f"  # weights.tar in the 1.1.1 wheel
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / ".cache" / "models" / "gan_face_generate_weights.tar"
 NZ = 100
-WORD_WEIGHT = 1.0  # the appearance words' loss beside the periphery's L1 (FacePrior(words=True))
+WORD_WEIGHT = 0.5  # the appearance words' loss beside the periphery's L1 (FacePrior(words=True))
 #: The DCGAN frame's face box ``(x0, y0, x1, y1)`` in its 64 px: the median YuNet box of 125 of the 128 seeded
 #: faces of the default bank (3 x upscaled; three missed), measured by ``benchmarks/face_prior_sets.py --frame``.
 FRAME_FACE = (11.5, 8.8, 53.0, 63.6)
