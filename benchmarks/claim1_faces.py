@@ -20,8 +20,8 @@ null, and the relative gain ``1 - true / null`` of the means (issue #10's claim-
 
 ``--fill face_prior``: the same with the DCGAN face prior (:class:`~sdr_semcom.generative.faceprior.FacePrior`)
 fitted to the ring and to the appearance words the authorized receiver aligned (``words=True``) vs the same
-fit without words (``words=False``, the null), on the face box grown by 0.2 (the prior's hole) alone, and as
-the receiver fills (face prior on the face, Telea on the rest of the head region).
+fit without words (``words=False``, the null), on the face box grown by 0.2 alone, and as the receiver fills
+(the face prior on the whole head region). ``benchmarks/face_prior_sets.py`` compares the two on three face sets.
 
 ``--stability``: instead, how often each face word changes when the box moves by ``--shift`` px in x and y
 and scales by 0.95 / 1.05 (27 boxes a face) on the shipped photos' 17 YuNet faces (longer side 384), with

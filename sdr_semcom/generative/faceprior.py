@@ -224,13 +224,7 @@ class FacePrior:
     def fill(self, image: np.ndarray, hole: np.ndarray, unknown: np.ndarray, region: Region) -> np.ndarray:
         import cv2
 
-        h, w = hole.shape
-        x0, y0, x1, y1 = region.box
-        fx0, fy0, fx1, fy1 = FRAME_FACE
-        sx, sy = max(x1 - x0, 1.0) / (fx1 - fx0), max(y1 - y0, 1.0) / (fy1 - fy0)
-        ox, oy = x0 - fx0 * sx, y0 - fy0 * sy  # the frame's top-left corner in the image
-        to_frame = np.array([[1 / sx, 0, -ox / sx], [0, 1 / sy, -oy / sy]], np.float32)
-        to_image = np.array([[sx, 0, ox], [0, sy, oy]], np.float32)
+        to_frame, to_image = frame_maps(region.box)
         base = cv2.inpaint(np.ascontiguousarray(image), unknown.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
         targets = appearance_targets(region.description) if self.words else None
         if targets is not None and targets["hair_lab"] is not None:
@@ -242,10 +236,7 @@ class FacePrior:
         if targets is not None:
             targets["box"] = FRAME_FACE
         face = self._fit(target, torch.from_numpy(weight)[None, None], targets)
-        gen = cv2.warpAffine(face, to_image, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
-        oval = cv2.warpAffine(_frame_oval().astype(np.uint8), to_image, (w, h), flags=cv2.INTER_NEAREST).astype(bool)
-        clone = oval & hole
-        return poisson_blend(base, gen, clone) if clone.any() else base
+        return clone_face(base, face, hole, to_image)
 
     def _fit(self, target: torch.Tensor, kmask: torch.Tensor, targets: dict | None = None) -> np.ndarray:
         z0, faces = self.bank()
@@ -285,6 +276,29 @@ class FacePrior:
             x = (self.g(z) * gain + bias).clamp(-1, 1)
         return ((x[0].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
 
+
+
+def frame_maps(box) -> tuple[np.ndarray, np.ndarray]:
+    """The affine maps ``(image -> frame, frame -> image)`` (``2 x 3``, for ``cv2.warpAffine``) that put the
+    generator's 64 px frame on the image so that its face box :data:`FRAME_FACE` lands on ``box``."""
+    x0, y0, x1, y1 = box
+    fx0, fy0, fx1, fy1 = FRAME_FACE
+    sx, sy = max(x1 - x0, 1.0) / (fx1 - fx0), max(y1 - y0, 1.0) / (fy1 - fy0)
+    ox, oy = x0 - fx0 * sx, y0 - fy0 * sy  # the frame's top-left corner in the image
+    return (np.array([[1 / sx, 0, -ox / sx], [0, 1 / sy, -oy / sy]], np.float32),
+            np.array([[sx, 0, ox], [0, sy, oy]], np.float32))
+
+
+def clone_face(base: np.ndarray, face: np.ndarray, hole: np.ndarray, to_image: np.ndarray) -> np.ndarray:
+    """``face`` (the fitted 64 px frame, RGB uint8) warped by ``to_image`` and Poisson-cloned into ``base``
+    over its face oval inside ``hole`` (``base`` itself when the oval misses the hole)."""
+    import cv2
+
+    h, w = hole.shape
+    gen = cv2.warpAffine(face, to_image, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    oval = cv2.warpAffine(_frame_oval().astype(np.uint8), to_image, (w, h), flags=cv2.INTER_NEAREST).astype(bool)
+    clone = oval & hole
+    return poisson_blend(base, gen, clone) if clone.any() else base
 
 
 @lru_cache(maxsize=1)
