@@ -190,8 +190,9 @@ class FacePrior:
         text, :func:`appearance_targets`): the hair colour paints the hair zone; skin lightness (or no
         colour for ``grey-toned``), hair colour and lighting side are soft targets on the generated face's
         Lab statistics, in the choice of the start and in the fit. ``grey-toned`` (a colourless photo):
-        the fitted face is made grey and the hair zone is painted in the hair word's lightness only. ``False`` (or a region without words,
-        as at an eavesdropper): the periphery and known pixels only, the embedding's null.
+        the fitted face is made grey and the hair zone is painted in the hair word's lightness only.
+        ``False`` (or a region without words, as at an eavesdropper): the periphery and known pixels only,
+        the embedding's null.
     word_weight : float
         Weight of the words' loss beside the periphery's L1 (chosen on the training photos' faces,
         ``benchmarks/face_prior_sets.py``).
