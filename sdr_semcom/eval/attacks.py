@@ -31,10 +31,13 @@ reach; a hit rate above it would be a finding (a repeated nonce, a bug in the se
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 #: the eavesdropper's fillers: variant name -> (make_inpainter role, generator, regions' category)
 EVE_FILLS = {"eve": ("eavesdropper", "auto", "unknown"), "eve_telea": ("eavesdropper", "classical", "unknown"),
@@ -59,6 +62,11 @@ def eve_fills(image: np.ndarray, mask: np.ndarray, boxes: list, available: tuple
     from ..generative import Region
     from ..privacy.masking import face_box_in_head
 
+    keep = [i for i, b in enumerate(boxes) if np.isfinite(b).all() and b[2] > b[0] and b[3] > b[1]]
+    if len(keep) < len(boxes):  # an empty region holds no pixel: nothing to fill, nothing lost
+        log.warning("eve_fills: %d empty or non-finite region boxes of %d left out", len(boxes) - len(keep), len(boxes))
+        boxes = [boxes[i] for i in keep]
+        removed = None if removed is None else [removed[i] for i in keep]
     out = {}
     for name in available:
         role, gen, cat = EVE_FILLS[name]

@@ -189,8 +189,10 @@ class FacePrior:
         Also use the appearance words of the region's description (the authorized receiver's aligned
         text, :func:`appearance_targets`): the hair colour paints the hair zone; skin lightness (or no
         colour for ``grey-toned``), hair colour and lighting side are soft targets on the generated face's
-        Lab statistics, in the choice of the start and in the fit. ``False`` (or a region without words,
-        as at an eavesdropper): the periphery and known pixels only, the embedding's null.
+        Lab statistics, in the choice of the start and in the fit. ``grey-toned`` (a colourless photo):
+        the fitted face is made grey and the hair zone is painted in the hair word's lightness only.
+        ``False`` (or a region without words, as at an eavesdropper): the periphery and known pixels only,
+        the embedding's null.
     word_weight : float
         Weight of the words' loss beside the periphery's L1 (chosen on the training photos' faces,
         ``benchmarks/face_prior_sets.py``).
@@ -274,6 +276,9 @@ class FacePrior:
                     bias.clamp_(-TINT, TINT)
         with torch.no_grad():
             x = (self.g(z) * gain + bias).clamp(-1, 1)
+            if targets is not None and targets.get("grey"):  # grey-toned skin: a colourless photo, a colourless face
+                x = (x * torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype)[:, None, None]).sum(1, keepdim=True)
+                x = x.expand(-1, 3, -1, -1)
         return ((x[0].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
 
 
@@ -353,8 +358,9 @@ def appearance_targets(description: str | None) -> dict | None:
 
     Output
     ------
-    dict: ``skin_l`` (float or None), ``grey`` (bool: ``grey-toned`` skin), ``hair_lab`` ((3,) or None),
-    ``light_dl`` (float or None).
+    dict: ``skin_l`` (float or None), ``grey`` (bool: ``grey-toned`` skin), ``hair_lab`` ((3,) or None;
+    with ``grey``, the hair word's lightness only: a colourless photo gets no hair colour), ``light_dl``
+    (float or None).
     """
     if not description:
         return None
@@ -369,6 +375,8 @@ def appearance_targets(description: str | None) -> dict | None:
             out["hair_lab"] = pal[names.index(w[: -len(" hair")])]
         elif w in LIGHT_DL:
             out["light_dl"] = LIGHT_DL[w]
+    if out["grey"] and out["hair_lab"] is not None:  # a colourless photo: the hair word's lightness, no colour
+        out["hair_lab"] = np.array([out["hair_lab"][0], 0.0, 0.0], np.float32)
     return out if any(v is not None and v is not False for v in out.values()) else None
 
 

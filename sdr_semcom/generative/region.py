@@ -48,6 +48,8 @@ class Region:
         if len(self.box) != 4:
             raise ValueError(f"Region.box must be (x0, y0, x1, y1), got {self.box!r}")
         self.box = tuple(float(v) for v in self.box)
+        if not all(np.isfinite(self.box)):  # NaN passes the emptiness test below and breaks pixel_box later
+            raise ValueError(f"Region.box {self.box} is not finite")
         if self.box[2] <= self.box[0] or self.box[3] <= self.box[1]:
             raise ValueError(f"Region.box {self.box} is empty: need x1 > x0 and y1 > y0")
         if self.embedding is not None:

@@ -79,9 +79,12 @@ def face_box_in_head(head: tuple[float, float, float, float], shape: tuple[int, 
     An axis cut by an edge takes the size from the other axis at :data:`FACE_ASPECT` and the place from its
     uncut side (centred when both sides are cut); when both axes are cut (a corner), each size is the
     visible extent over the growth of its uncut sides (a guess: the cut side may hold part of its growth).
+    An empty or non-finite ``head`` raises ``ValueError``.
     """
     h, w = shape
     x0, y0, x1, y1 = (float(v) for v in head)
+    if not np.isfinite((x0, y0, x1, y1)).all() or x1 <= x0 or y1 <= y0:
+        raise ValueError(f"head region {tuple(head)} is empty or not finite: no face box inside it")
     side, up, down = growth
     cut_l, cut_r, cut_t, cut_b = x0 <= 0, x1 >= w, y0 <= 0, y1 >= h
     bw = None if cut_l or cut_r else (x1 - x0) / (1 + 2 * side)

@@ -234,3 +234,42 @@ def test_the_hair_word_paints_the_hair_zone(prior, photo):
     r = Region(box, "face", "any", "a small human face; light skin, blond hair, evenly lit", removed=removed)
     telea = ClassicalInpainter().fill(masked, mask, mask, r)
     assert np.array_equal(null.fill(masked, mask, [r]).image[zone], telea[zone])
+
+
+def test_grey_toned_words_keep_a_colourless_photo_colourless(prior, photo):
+    """A grey photo's face is described ``grey-toned skin`` with a palette hair word (``dark brown``: the
+    nearest name to a grey): the hair paint and the fitted face must not put colour into it (they did: Lab
+    chroma up to 32 in the head region, 0 around it)."""
+    import cv2
+
+    grey = np.repeat(photo.mean(axis=2, keepdims=True).round().astype(np.uint8), 3, axis=2)
+    box = (233, 133, 284, 206)
+    masked, mask, removed = _head_hole(grey, box)
+    inp = Inpainter({"telea": ClassicalInpainter(), "face_prior": prior}, {"face": ("face_prior",), "*": ("telea",)})
+    for hair in ("dark brown", "brown", "red"):
+        r = Region(box, "face", "any", f"a small human face; grey-toned skin, {hair} hair, evenly lit", removed=removed)
+        out = inp.fill(masked, mask, [r])
+        assert out.backends == ["face_prior"]
+        lab = cv2.cvtColor(out.image, cv2.COLOR_RGB2LAB).astype(int)
+        chroma = np.hypot(lab[..., 1] - 128, lab[..., 2] - 128)
+        assert chroma[mask].max() <= 3, (hair, chroma[mask].max())
+        assert out.image[mask].std() > 8  # still a face, not a flat grey
+
+
+def test_the_eavesdroppers_face_prior_gets_no_words_nor_hair_paint(photo):
+    """eve_fills' face prior (the authorized role's FacePrior, words on) is given regions without a description:
+    its fill is byte-identical to a words-off prior's on the same regions, with exact (oracle) bounds and with
+    the face box guessed in the grey head region (face_box_in_head); an empty found box is left out, logged."""
+    from sdr_semcom.eval.attacks import eve_fills
+    from sdr_semcom.privacy.masking import face_box_in_head
+
+    box = (233, 133, 284, 206)
+    masked, mask, removed = _head_hole(photo, box)
+    torch.set_num_threads(1)
+    null = Inpainter({"telea": ClassicalInpainter(), "face_prior": FacePrior(fetch_face_generator(), words=False)},
+                     {"face": ("face_prior",), "*": ("telea",)})
+    oracle = eve_fills(masked, mask, [box], ("eve_face_prior",), removed=[removed])["eve_face_prior"]
+    assert np.array_equal(oracle, null.fill(masked, mask, [Region(box, "face", removed=removed)]).image)
+    guessed = eve_fills(masked, mask, [removed, (5, 5, 5, 9)], ("eve_face_prior",))["eve_face_prior"]
+    r = Region(face_box_in_head(removed, mask.shape), "face", removed=removed)
+    assert np.array_equal(guessed, null.fill(masked, mask, [r]).image)

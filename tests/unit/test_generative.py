@@ -179,3 +179,12 @@ def test_a_head_region_goes_whole_to_a_backend_that_fills_removed_regions(rng):
     without = Region(region.box, "face")  # no removed bounds (an old row): the grown box, as before
     Inpainter({"telea": ClassicalInpainter(), "network": whole}, {"*": ("network",)}).fill(img, mask, [without])
     assert whole.calls[-1][0].sum() == 56 * 56
+
+
+@pytest.mark.parametrize("box", [(np.nan, 10, 20, 20), (10, 10, np.inf, 20), (-np.inf, 10, 20, 20)])
+def test_a_non_finite_region_box_is_refused_not_a_traceback_later(box):
+    """NaN passes ``x1 <= x0`` (every comparison is False) and inf passes it too: such a Region used to be made,
+    and ``Inpainter.fill`` then raised ValueError / OverflowError from ``pixel_box`` (outside its backend
+    fallback) for a Telea region, or fell back with a warning for the face prior."""
+    with pytest.raises(ValueError, match="not finite"):
+        Region(box, "text")

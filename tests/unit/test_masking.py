@@ -86,3 +86,15 @@ def test_face_box_in_head_inverts_head_box(rng):
     assert corners > 20
     x0, y0, x1, y1 = face_box_in_head((0, 40, 512, 200), shape)  # as wide as the image: its height decides
     assert abs((y1 - y0) - 160 / 1.8) < 1e-6 and abs((x1 - x0) - (y1 - y0) / FACE_ASPECT) < 1e-6
+
+
+def test_face_box_in_head_refuses_empty_or_non_finite_heads():
+    """A zero-width / zero-height or non-finite head region has no face box inside it: a clear ValueError, not
+    an empty (x1 == x0) or NaN box that fails later in ``Region`` (it used to return ``(0, 0, 0, 0)``)."""
+    import pytest
+
+    for head in [(0, 0, 0, 0), (10, 10, 10, 50), (10, 50, 40, 50), (30, 10, 20, 50), (np.nan, 0, 10, 10)]:
+        with pytest.raises(ValueError, match="empty or not finite"):
+            face_box_in_head(head, (400, 512))
+    x0, y0, x1, y1 = face_box_in_head((5, 5, 6, 6), (400, 512))  # tiny but not empty: a box inside it
+    assert 5 <= x0 < x1 <= 6 and 5 <= y0 < y1 <= 6
