@@ -36,7 +36,8 @@ WORD_WEIGHT = 0.5  # the appearance words' loss beside the periphery's L1 (FaceP
 #: The DCGAN frame's face box ``(x0, y0, x1, y1)`` in its 64 px: the median YuNet box of 125 of the 128 seeded
 #: faces of the default bank (3 x upscaled; three missed), measured by ``benchmarks/face_prior_sets.py --frame``.
 FRAME_FACE = (11.5, 8.8, 53.0, 63.6)
-#: The hair zone's opacity over Telea's fill, and its lightness texture (Lab L units, OpenCV scale).
+#: The hair zone's opacity over Telea's fill, and its lightness texture (Lab L units, OpenCV scale); set by hand
+#: once with :func:`hair_cap`'s fractions (not tuned on an eval set; opacity 0.6 measured worse on the training faces).
 HAIR_ALPHA, HAIR_TEXTURE = 0.85, 12.0
 GAIN = (0.7, 1.4)  # bounds of the fitted face's contrast ...
 TINT = 0.25  # ... and of its per-channel offset (in [-1, 1] units)
