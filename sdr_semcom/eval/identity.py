@@ -144,6 +144,17 @@ def impostor_floor(judge, gallery: dict[str, np.ndarray], identities: dict[str, 
     return Floor(judge.name, judge.threshold, float(np.median(sims)), float(np.max(sims)), len(sims), *gen)
 
 
+def gallery_mates(gallery: dict, identities: dict[str, str]) -> dict[str, int]:
+    """Face key -> how many faces of ``gallery`` show the same person (itself included): a top-1 pick at
+    random re-identifies a face with chance ``mates / len(gallery)`` when any photo of the person counts
+    (:func:`reidentify` with identities), not ``1 / len(gallery)``."""
+    who = {k: identities.get(k, k) for k in gallery}
+    count: dict[str, int] = {}
+    for person in who.values():
+        count[person] = count.get(person, 0) + 1
+    return {k: count[who[k]] for k in gallery}
+
+
 def leak(sim: float, floor: Floor) -> float:
     """Identity leakage of a face: its similarity to the original above the impostor median (>= 0)."""
     return max(0.0, sim - floor.impostor_median)

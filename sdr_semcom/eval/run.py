@@ -39,6 +39,7 @@ import numpy as np
 
 from ..channels.spec import FadingSpec
 from .attacks import EVE_FILLS
+from .identity import gallery_mates
 from .labels import face_identities, read_labels
 from .cells import (BASELINE_CELL, CODEC_BASELINES, DEFAULT_MARGIN, NET_VARIANTS, RECEIVERS, CellResult, CellSettings,
                     Models, PreparedInfo, Shared, cell_key, channel_fields, missing_receivers, report_margin,
@@ -418,7 +419,8 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         floors = ex.floors(gallery, identities) if identities else ex.floors(gallery)
         if not any(r["kind"] == "floor" for r in writer.rows):
             for fl in floors.values():
-                writer.write({"kind": "floor", **fl.__dict__, "gallery": len(gallery[fl.judge])})
+                writer.write({"kind": "floor", **fl.__dict__, "gallery": len(gallery[fl.judge]),
+                              **({"mates": gallery_mates(gallery[fl.judge], identities)} if identities else {})})
         shared = Shared(tuple(names), gallery, floors, {(i.name, i.margin): i.vectors for i in infos}, categories,
                         token=f"{os.getpid()}-{time.time_ns()}", identities=identities)
         handles = {(it[0], float(it[2])): h for it, (h, _) in ok}

@@ -151,15 +151,35 @@ def test_identity_leakage_and_blank_pool_seeds_and_messages_count_once_per_seed(
 
 
 def test_the_oracles_best_of_k_fills_has_its_own_chance(seeded_rows):
-    """eve_strongest picks, per face, the best of the eavesdropper's fills: k tries at top-1, so its chance level is
-    1 - (1 - 1/G)^k, not 1/G; the table says so."""
+    """eve_strongest picks, per face, the best of the eavesdropper's distinct fills: k tries at top-1, so its
+    chance level is 1 - (1 - 1/G)^k, not 1/G; a second fill identical to the first (the eavesdropper's default
+    is Telea) is no second try; the table says so, with the expected hits and a p-value."""
     one = report.claims(seeded_rows)["leakage"]
     assert one["sface|eve_strongest"]["tries"] == 1
     assert one["sface|eve_strongest"]["chance"] == pytest.approx(1 / 3)
-    more = seeded_rows + [{**r, "receiver": "eve_telea"} for r in seeded_rows if r.get("receiver") == "eve"]
-    two = report.claims(more)["leakage"]
+    same = seeded_rows + [{**r, "receiver": "eve_telea"} for r in seeded_rows if r.get("receiver") == "eve"]
+    assert report.claims(same)["leakage"]["sface|eve_strongest"]["chance"] == pytest.approx(1 / 3)
+    other = seeded_rows + [{**r, "receiver": "eve_telea", "sface_sim": r["sface_sim"] + 0.01}
+                           for r in seeded_rows if r.get("receiver") == "eve"]
+    two = report.claims(other)["leakage"]
     assert two["sface|eve_strongest"]["tries"] == 2
     assert two["sface|eve_strongest"]["chance"] == pytest.approx(1 - (2 / 3) ** 2)
+    assert two["sface|eve_strongest"]["reid_expected"] == pytest.approx(3 * (1 - (2 / 3) ** 2))
     assert two["sface|no_privacy"]["chance"] == pytest.approx(1 / 3) and "tries" not in two["sface|no_privacy"]
-    lines = [ln for ln in report.table(report.claims(more)) if "eve_strongest: leak" in ln]
-    assert lines and all("chance 0.56 for the best of 2 fills" in ln for ln in lines)
+    lines = [ln for ln in report.table(report.claims(other)) if "eve_strongest: leak" in ln]
+    assert lines and all("chance 0.56 for the best of its distinct fills, up to 2" in ln for ln in lines)
+    assert all("expected at chance, one-sided p = " in ln for ln in lines)
+
+
+def test_re_identification_chance_counts_every_photo_of_the_person(seeded_rows):
+    """With identity labels a top-1 pick hits any photo of the person: a face whose person has 2 of the 3 gallery
+    photos is re-identified at random with chance 2/3, not 1/3 (the floor row's ``mates``; pkgfaces' Obama has 3
+    of 19). ``gallery_mates`` counts them from the labels."""
+    from sdr_semcom.eval.identity import gallery_mates
+
+    assert gallery_mates({"x#0": 0, "y#0": 0, "z#0": 0}, {"x#0": "ann", "y#0": "ann", "z#0": "bob"}) == \
+        {"x#0": 2, "y#0": 2, "z#0": 1}
+    rows = [{**r, "mates": {"x#0": 2, "y#0": 2, "z#0": 1}} if r["kind"] == "floor" else r for r in seeded_rows]
+    e = report.claims(rows)["leakage"]["sface|no_privacy"]
+    assert e["chance"] == pytest.approx((2 / 3 + 2 / 3 + 1 / 3) / 3) and e["reid_expected"] == pytest.approx(5 / 3)
+    assert e["reid_hits"] == 3 and e["reid_p"] == pytest.approx((2 / 3) * (2 / 3) * (1 / 3))
