@@ -119,22 +119,13 @@ def score(d: dict, filled: np.ndarray) -> list[tuple[float, float]]:
 
 
 def frame_box() -> None:
-    import cv2
+    from sdr_semcom.generative.faceprior import FRAME_FACE, FacePrior, frame_face_boxes
 
-    from sdr_semcom.generative.faceprior import FRAME_FACE, FacePrior
-    from sdr_semcom.privacy.detectors.faces import YuNet
-
-    det, boxes = YuNet(), []
     faces = FacePrior(words=False).bank()[1]
-    for f in ((faces.permute(0, 2, 3, 1).numpy() + 1) * 127.5).clip(0, 255).round().astype(np.uint8):
-        big = cv2.resize(cv2.copyMakeBorder(f, 32, 32, 32, 32, cv2.BORDER_REPLICATE), None, fx=3, fy=3,
-                         interpolation=cv2.INTER_CUBIC)
-        rows = det.detect_rows(big)
-        if len(rows):
-            x, y, w, h = rows[int(np.argmax(rows[:, 14]))][:4] / 3
-            boxes.append((x - 32, y - 32, x - 32 + w, y - 32 + h))
-    print(f"FRAME_FACE: YuNet found {len(boxes)} of {len(faces)} bank faces; median box "
-          f"{np.round(np.median(boxes, 0), 1).tolist()} (in the code: {list(FRAME_FACE)})")
+    boxes = frame_face_boxes(((faces.permute(0, 2, 3, 1).numpy() + 1) * 127.5).clip(0, 255).round().astype(np.uint8))
+    found = boxes[~np.isnan(boxes[:, 0])]
+    print(f"FRAME_FACE: YuNet found {len(found)} of {len(faces)} bank faces; median box "
+          f"{np.round(np.median(found, 0), 1).tolist()} (in the code: {list(FRAME_FACE)})")
 
 
 def plot(rows: list[dict], path: Path) -> None:

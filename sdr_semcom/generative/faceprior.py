@@ -138,6 +138,36 @@ def sample_faces(n: int, seed: int = 0, generator: DCGANGenerator | None = None)
     return ((x.permute(0, 2, 3, 1).numpy() + 1) * 127.5).clip(0, 255).round().astype(np.uint8)
 
 
+def frame_face_boxes(faces: np.ndarray) -> np.ndarray:
+    """YuNet's face box ``(x0, y0, x1, y1)`` in each generated frame's own pixels (the frame replicate-padded by
+    half its side and upscaled 3 x, YuNet's most confident face), ``NaN`` where it finds none: how
+    :data:`FRAME_FACE` is measured.
+
+    Input
+    -----
+    faces : (N, S, S, 3) uint8 RGB frames (:func:`sample_faces`, or :meth:`FacePrior.bank`'s faces as uint8).
+
+    Output
+    ------
+    (N, 4) float array.
+    """
+    import cv2
+
+    from ..privacy.detectors.faces import YuNet
+
+    det = YuNet()
+    out = np.full((len(faces), 4), np.nan)
+    for i, f in enumerate(faces):
+        pad = f.shape[0] // 2
+        big = cv2.resize(cv2.copyMakeBorder(np.ascontiguousarray(f), pad, pad, pad, pad, cv2.BORDER_REPLICATE), None,
+                         fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
+        rows = det.detect_rows(big)
+        if len(rows):
+            x, y, w, h = rows[int(np.argmax(rows[:, 14]))][:4] / 3
+            out[i] = (x - pad, y - pad, x - pad + w, y - pad + h)
+    return out
+
+
 def poisson_blend(dst: np.ndarray, src: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``cv2.seamlessClone`` of ``src`` into ``dst`` over ``mask`` (all ``(H, W)``-aligned), safe anywhere.
 
