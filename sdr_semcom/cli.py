@@ -47,8 +47,12 @@ def main(verbose: int) -> None:
 @click.option("--snr", "snr_spec", default="0:20:2", show_default=True,
               help="Authorized link SNR points, dB: start:stop:step (stop included) or a list 5,10,20.")
 @eve_snr_opt
-@click.option("--generator", type=click.Choice(["auto", "classical", "network", "face_prior"]), default="auto",
-              show_default=True, help="The authorized receiver's generator.")
+@click.option("--generator", type=click.Choice(["auto", "classical", "network", "face_prior", "diffusers"]),
+              default="auto", show_default=True, help="The authorized receiver's generator.")
+@click.option("--generator-dir", type=click.Path(), default=None,
+              help="A local StableDiffusionInpaintPipeline (save_pretrained layout; nothing downloaded): first in "
+                   "auto's policy, and claim 1 for it: prompted with the description vs with nothing (diff_true / "
+                   "diff_null). Slow without a GPU.")
 @out_opt("out/eval")
 @size_opt(256)
 @click.option("--resume", is_flag=True,
@@ -84,8 +88,8 @@ def main(verbose: int) -> None:
 @click.option("--speed", type=click.FloatRange(0, 1e3), default=None, metavar="M_S",
               help="With --channel: receiver speed, m/s (default 0.83: 3 km/h).")
 @errors
-def eval_cmd(images, image_set, snr_spec, eve_snr, generator, out, size, resume, quick, ray_address, workers, eve_mask,
-             margins, seeds, codec_baselines, enroll_references, channel, speed) -> None:
+def eval_cmd(images, image_set, snr_spec, eve_snr, generator, generator_dir, out, size, resume, quick, ray_address,
+             workers, eve_mask, margins, seeds, codec_baselines, enroll_references, channel, speed) -> None:
     """Measure the paper's claims: embedding gain, leakage vs baselines, utility (claims table, rows, plots)."""
     from .channels.launch import SionnaMissing
     from .eval.cluster import ClusterError
@@ -98,7 +102,7 @@ def eval_cmd(images, image_set, snr_spec, eve_snr, generator, out, size, resume,
         res = evaluate(images, snr_spec, out, eve_snr, generator, size, resume, quick, ray_address, workers,
                        eve_mask, margins, seeds,
                        tuple(c.strip() for c in (codec_baselines or "").split(",") if c.strip()), channel, speed,
-                       enroll_references=enroll_references, image_set=image_set)
+                       enroll_references=enroll_references, image_set=image_set, generator_dir=generator_dir)
     except FacesetError as exc:
         raise click.ClickException(str(exc)) from exc
     except SionnaMissing as exc:

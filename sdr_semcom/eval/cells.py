@@ -50,6 +50,7 @@ import logging
 import random
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -63,6 +64,9 @@ from .utility import detection_utility
 
 log = logging.getLogger(__name__)
 NET_VARIANTS = ("net_true", "net_null", "net_other", "prior_true", "prior_null")
+#: with ``--generator-dir``: the lab's diffusion inpainting pipeline prompted with the aligned description vs with
+#: nothing (claim 1 for the paper's kind of generator)
+DIFF_VARIANTS = ("diff_true", "diff_null")
 LINK_BASELINES = ("blur", "pixelate")  # sent through the codec and the PHY too: receivers blur_link, pixelate_link
 RECEIVERS = ("auth",) + NET_VARIANTS + tuple(EVE_FILLS) + tuple(f"{b}_link" for b in LINK_BASELINES)
 BASELINE_CELL = "baselines"
@@ -111,6 +115,9 @@ class CellSettings:
     max_side : int or None
         Originals larger than this long side were scaled down to it before the guard (``--quick``: 512); None:
         as read. Recorded in the rows (:func:`setup_fields`).
+    generator_dir : str or None
+        A saved ``StableDiffusionInpaintPipeline`` (``--generator-dir``; the same path on every worker): the
+        ``diffusers`` generator, first in ``auto``'s policy, and the claim-1 variants :data:`DIFF_VARIANTS`.
     """
 
     generator: str = "auto"
@@ -126,6 +133,13 @@ class CellSettings:
     codec_baselines: tuple[str, ...] = ()
     channel: FadingSpec | None = None
     max_side: int | None = None
+    generator_dir: str | None = None
+
+
+def auth_variants(settings: "CellSettings") -> tuple[str, ...]:
+    """The authorized side's claim-1 variants a cell fills: :data:`NET_VARIANTS`, and :data:`DIFF_VARIANTS` with a
+    ``generator_dir``."""
+    return NET_VARIANTS + (DIFF_VARIANTS if settings.generator_dir else ())
 
 
 #: the ``channel`` rows record without ``--channel``: the loopback's 3-tap multipath, CFO and clock error
@@ -197,7 +211,7 @@ def setup_fields(settings: "CellSettings") -> dict:
     side of the image sent, ``--size``) and ``max_side`` (the originals' scaling, ``--quick``: 512; None: none).
     :func:`setup_mismatch` compares them on ``--resume``."""
     return {"generator": settings.generator, "inpainter": model_ids()["inpainter"], "size": int(settings.size),
-            "max_side": settings.max_side}
+            "max_side": settings.max_side, "generator_dir": settings.generator_dir}
 
 
 def setup_mismatch(rows: list[dict], settings: "CellSettings", margins) -> str | None:
@@ -209,6 +223,7 @@ def setup_mismatch(rows: list[dict], settings: "CellSettings", margins) -> str |
     resumed with more margins than it had is fine."""
     now = {"codec": model_ids()["codec"], **setup_fields(settings)}
     what = {"codec": ("the codec (models/)", "codec"), "generator": ("--generator", "generator"),
+            "generator_dir": ("--generator-dir", "the pipeline"),
             "inpainter": ("the inpainter network (models/)", "inpainter"), "size": ("--size", "image size"),
             "max_side": ("--quick", "originals scaled to a long side of")}
     want = {float(m) for m in margins}
@@ -379,7 +394,7 @@ def cell_receivers(key: tuple, settings: CellSettings) -> frozenset:
     eavesdropper's fills those of ``settings``) and, per separation codec, ``auth`` and the eavesdropper's fills."""
     if key[2] == BASELINE_CELL:
         return frozenset((b, "") for b in BASELINES)
-    ours = ("auth",) + NET_VARIANTS + tuple(settings.eve_fills) + tuple(f"{b}_link" for b in LINK_BASELINES)
+    ours = ("auth",) + auth_variants(settings) + tuple(settings.eve_fills) + tuple(f"{b}_link" for b in LINK_BASELINES)
     return frozenset([(r, "") for r in ours] +
                      [(r, c) for c in settings.codec_baselines for r in ("auth",) + tuple(settings.eve_fills)])
 
@@ -567,8 +582,10 @@ class Models:
         from ..generative import make_inpainter
 
         key = (role, generator, face_words)
+        gdir = self.settings.generator_dir
         if key not in self._inpainters:
-            self._inpainters[key] = make_inpainter(role, generator, face_words=face_words)
+            self._inpainters[key] = make_inpainter(role, generator, Path(gdir) if gdir else None,
+                                                   face_words=face_words)
         return self._inpainters[key]
 
 
@@ -813,7 +830,7 @@ def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Mod
 
     s = models.settings
     out: dict = {}
-    auth_side = [n for n in ("auth",) + (NET_VARIANTS if nets else ()) if want is None or n in want]
+    auth_side = [n for n in ("auth",) + (auth_variants(s) if nets else ()) if want is None or n in want]
     eve_side = [n for n in s.eve_fills if want is None or n in want]
     if auth_side and (auth_item is None or auth_item.image is None):
         for n in auth_side:
@@ -842,6 +859,10 @@ def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Mod
         for n, words in (("prior_true", True), ("prior_null", False)):
             if n in auth_side:
                 r = _fill(models, models.inpainter("authorized", "face_prior", words), (n,), img, mask, regions)
+                out[n] = (r.image, mask, r.backends)
+        for n, role in (("diff_true", "authorized"), ("diff_null", "eavesdropper")):  # prompted vs no prompt
+            if n in auth_side:
+                r = _fill(models, models.inpainter(role, "diffusers"), (n,), img, mask, regions)
                 out[n] = (r.image, mask, r.backends)
     if not eve_side:
         pass

@@ -70,7 +70,7 @@ def photo_reference(img: np.ndarray, box) -> np.ndarray:
 
 
 def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: str = "auto", size: int = 256,
-                   seed: int = 0, labels: dict[str, str] | None = None) -> dict:
+                   seed: int = 0, labels: dict[str, str] | None = None, generator_dir: Path | None = None) -> dict:
     """Enrol every face of ``images`` (with a transformed reference, or another photo of the person) and
     score the three fills.
 
@@ -91,6 +91,8 @@ def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: s
         Image name -> identity of its largest face (:func:`.labels.read_labels`): a person with faces in
         several images is enrolled once, with one of their *other* photos (two databases: the first
         holds their first photo and scores the others, the second a second photo and scores the first).
+    generator_dir : Path or None
+        A saved diffusion inpainting pipeline (``--generator-dir``) for the receivers' generator.
 
     Output
     ------
@@ -143,7 +145,7 @@ def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: s
     for n, (ref, plan) in enumerate(zip(refs, plans)):
         if plan:
             rows += _study_pass(images, found, ref, plan, folder / ("db.yaml" if n == 0 else "db2.yaml"), codec,
-                                judge, generator, size, seed, skipped)
+                                judge, generator, size, seed, skipped, generator_dir)
     summary = summarize(rows, seed)
     summary["by_reference"] = {k: summarize([r for r in rows if r["reference"] == k], seed)
                                for k in ("other_photo", "transformed") if any(r["reference"] == k for r in rows)}
@@ -159,7 +161,7 @@ def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: s
 
 
 def _study_pass(images, found, refs: dict, plan: dict, dbfile: Path, codec, judge, generator: str, size: int,
-                seed: int, skipped: dict) -> list[dict]:
+                seed: int, skipped: dict, generator_dir: Path | None = None) -> list[dict]:
     """One database of the study: enrol ``refs`` (entry id -> reference photo), send the images holding a
     face of ``plan`` (face key -> (entry id, reference kind)) and score those faces' three fills."""
     from ..generative import make_inpainter, receiver_inpainter, regions_from_rows
@@ -185,8 +187,8 @@ def _study_pass(images, found, refs: dict, plan: dict, dbfile: Path, codec, judg
         enrolled.add(eid)
     db.save()
     guard = PrivacyGuard(db, default_backends(text=False))
-    fills = {"reference": receiver_inpainter("auth", generator, db=db),
-             "generic": make_inpainter("authorized", generator),
+    fills = {"reference": receiver_inpainter("auth", generator, generator_dir, db=db),
+             "generic": make_inpainter("authorized", generator, generator_dir),
              "null": make_inpainter("eavesdropper", "network")}
     categories = {e.id: e.category for e in db.entries}
     rows: list[dict] = []
@@ -223,7 +225,7 @@ def _study_pass(images, found, refs: dict, plan: dict, dbfile: Path, codec, judg
 
 
 def run_enrolled(paths: list[Path], out: Path, generator: str = "auto", size: int = 256, max_side: int | None = None,
-                 seed: int = 0) -> dict:
+                 seed: int = 0, generator_dir: Path | None = None) -> dict:
     """:func:`enrolled_study` on image files, read and scaled as the sweep prepares them (long side
     ``max_side`` when larger); an unreadable file is skipped with a warning. Adds ``wall_s``."""
     import time
@@ -241,7 +243,8 @@ def run_enrolled(paths: list[Path], out: Path, generator: str = "auto", size: in
         images.append((p.stem, fit(img, max_side) if max_side and max(img.shape[:2]) > max_side else img))
     from .labels import read_labels
 
-    res = enrolled_study(images, out, generator, size, seed, labels=read_labels(image_files(paths)))
+    res = enrolled_study(images, out, generator, size, seed, labels=read_labels(image_files(paths)),
+                         generator_dir=generator_dir)
     res["summary"]["wall_s"] = round(time.time() - t0, 1)
     res["table"].append(f"(enrolled study: {res['summary']['wall_s']:.0f} s; rows in enrolled_rows.jsonl)")
     return res

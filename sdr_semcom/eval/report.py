@@ -133,10 +133,11 @@ def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) 
             reg.setdefault(r["receiver"], {}).setdefault((r["image"], r["region"]), []).append(r)
     reg = {rx: {k: pool_seeds(g) for k, g in d.items()} for rx, d in reg.items()}
     for t_name, other, tag in (("net_true", "net_null", "null"), ("net_true", "net_other", "other"),
-                               ("prior_true", "prior_null", "null (DCGAN face prior)")):
+                               ("prior_true", "prior_null", "null (DCGAN face prior)"),
+                               ("diff_true", "diff_null", "null (diffusers: no prompt)")):
         true, o = reg.get(t_name, {}), reg.get(other, {})
         keys = sorted(set(true) & set(o))
-        cats = ["all"] + sorted({true[k]["category"] for k in keys}) if t_name == "net_true" else ["face"]
+        cats = ["all"] + sorted({true[k]["category"] for k in keys}) if t_name in ("net_true", "diff_true") else ["face"]
         for cat in cats:
             ks = [k for k in keys if cat == "all" or true[k]["category"] == cat]
             if not ks and t_name != "net_true":  # a run without the face prior's variants

@@ -91,6 +91,10 @@ class EvalConfig:
         Every transmission of a cell (ours, the link baselines, the separation codecs) through this Sionna
         fading model (``.venv-sionna``; see :class:`~sdr_semcom.eval.cells.CellSettings`); None: the
         standard impairments.
+    generator_dir : Path or None
+        A saved ``StableDiffusionInpaintPipeline`` (``--generator-dir``): the ``diffusers`` generator (first in
+        ``auto``'s policy) and the claim-1 rows ``diff_true`` / ``diff_null`` (prompted with the aligned
+        description vs with nothing). On a Ray cluster, the same path on every worker.
     """
 
     images: list[Path]
@@ -112,6 +116,7 @@ class EvalConfig:
     seeds: int = 1
     codec_baselines: tuple[str, ...] = ()
     channel: FadingSpec | None = None
+    generator_dir: Path | None = None
 
 
 def default_images(quick: bool = False) -> list[Path]:
@@ -367,7 +372,8 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     cfg.extra["categories"] = categories
     settings = CellSettings(cfg.generator, cfg.size, cfg.perceptual, tuple(cfg.judge_names), tuple(cfg.eve_fills),
                             cfg.eve_snr, cfg.seed, cfg.snrs[-1] if cfg.snrs else None, cfg.eve_mask,
-                            max(int(cfg.seeds), 1), tuple(cfg.codec_baselines), cfg.channel, cfg.max_side)
+                            max(int(cfg.seeds), 1), tuple(cfg.codec_baselines), cfg.channel, cfg.max_side,
+                            str(cfg.generator_dir) if cfg.generator_dir else None)
     if cfg.channel is not None:
         from ..channels.launch import sionna_python
 
@@ -463,6 +469,7 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     summary = report.write_all(rows, out, prepared_names=names, seed=cfg.seed,
                                meta={"images": [str(p) for p in cfg.images], "snrs": cfg.snrs, "eve_snr": cfg.eve_snr,
                                      "generator": cfg.generator, "size": cfg.size, "quick": cfg.quick,
+                                     "generator_dir": settings.generator_dir,
                                      "margins": margins, "seeds": settings.seeds,
                                      "codec_baselines": list(settings.codec_baselines), **channel_fields(cfg.channel),
                                      "resume_added": added, "evaluated_images": len(names), **inputs,
@@ -502,7 +509,7 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
              ray: str | None = None, workers: int | None = None, eve_mask: str = "estimated",
              margins: str | None = None, seeds: int = 1, codec_baselines: tuple[str, ...] = (),
              channel: str | None = None, speed_mps: float | None = None, enroll_references: bool = True,
-             image_set: str | None = None) -> dict:
+             image_set: str | None = None, generator_dir: str | Path | None = None) -> dict:
     """The ``eval`` command: build the :class:`EvalConfig` and :func:`run_eval` it.
 
     ``eve_mask``: where the eavesdropper fills (:class:`~sdr_semcom.eval.cells.CellSettings`).
@@ -521,6 +528,9 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
     enrolled with a reference made from its own photo transformed; reference restore vs generic fill vs
     null embedding): its lines end the table, its figures are the summary's ``enrolled``.
 
+    ``generator_dir``: a saved diffusion inpainting pipeline (checked before anything runs; required by
+    ``generator='diffusers'``): claim 1 for the paper's kind of generator (``diff_true`` / ``diff_null``).
+
     ``image_set``: a named set instead of ``images`` (``pkgfaces``: :mod:`sdr_semcom.faceset`, fetched once
     into ``.cache/faceset``; its ``labels.csv`` gives the identities, :mod:`.labels`).
 
@@ -530,6 +540,16 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
     """
     from ..images import IMAGE_SUFFIXES, ImageError, image_files
 
+    if generator == "diffusers" and generator_dir is None:
+        raise ValueError("--generator diffusers needs --generator-dir: a StableDiffusionInpaintPipeline saved with "
+                         "save_pretrained()")
+    if generator_dir is not None:  # a missing file named now, before any image is read or model loaded
+        from ..generative.diffusion import check_pipeline_dir
+
+        try:
+            generator_dir = check_pipeline_dir(Path(generator_dir)).resolve()
+        except FileNotFoundError as exc:
+            raise ValueError(f"--generator-dir: {exc}") from exc
     if image_set is not None:
         from ..faceset import set_folder
 
@@ -557,7 +577,8 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
         raise ValueError("--speed goes with --channel")
     cfg = EvalConfig(list(paths), snrs, Path(out), eve_snr, generator, size, resume, perceptual=not quick,
                      judge_names=judge_names, quick=quick, eve_mask=eve_mask, margins=margin_list, seeds=seeds,
-                     codec_baselines=tuple(dict.fromkeys(codec_baselines)), channel=fading)
+                     codec_baselines=tuple(dict.fromkeys(codec_baselines)), channel=fading,
+                     generator_dir=generator_dir)
     if quick:
         cfg.max_side, cfg.eve_fills = 512, ("eve", "eve_telea")
         cfg.generator = "network" if generator == "auto" else generator
@@ -570,7 +591,7 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
     if enroll_references:
         from .enrolled import run_enrolled
 
-        extra = run_enrolled(cfg.images, cfg.out, cfg.generator, cfg.size, cfg.max_side, cfg.seed)
+        extra = run_enrolled(cfg.images, cfg.out, cfg.generator, cfg.size, cfg.max_side, cfg.seed, cfg.generator_dir)
         summary["enrolled"] = extra["summary"]
         summary["table"] = list(summary["table"]) + extra["table"]
         summary["files"] = list(dict.fromkeys([*summary["files"], *extra["files"]]))  # --resume lists them already
