@@ -214,13 +214,19 @@ def setup_fields(settings: "CellSettings") -> dict:
             "max_side": settings.max_side, "generator_dir": settings.generator_dir}
 
 
+#: setup fields a row lacks only because it was written before the option existed, when the option could only be
+#: off: such a row counts as None (a sweep made without a pipeline resumed with one would mix auto's generators)
+_NONE_BEFORE = ("generator_dir",)
+
+
 def setup_mismatch(rows: list[dict], settings: "CellSettings", margins) -> str | None:
     """What of the models, sizes and margins that made ``rows`` differs from what this run uses (None: nothing):
     the codec (a row's ``codec``, our codec's rows only, against :func:`model_ids`), the generator, the inpainter
     network or the image size (:func:`setup_fields`), or a guard margin that ``margins`` (``--margins``) lacks
     (its cells would stay in rows.jsonl and the report beside this run's). ``--resume`` refuses such rows, like
-    :func:`link_mismatch`'s. Fields a row lacks (from before they were recorded) are not compared; a sweep
-    resumed with more margins than it had is fine."""
+    :func:`link_mismatch`'s. Fields a row lacks (from before they were recorded) are not compared, except
+    ``generator_dir``: before ``--generator-dir`` there was no pipeline, so a row without it counts as None; a
+    sweep resumed with more margins than it had is fine."""
     now = {"codec": model_ids()["codec"], **setup_fields(settings)}
     what = {"codec": ("the codec (models/)", "codec"), "generator": ("--generator", "generator"),
             "generator_dir": ("--generator-dir", "the pipeline"),
@@ -238,8 +244,8 @@ def setup_mismatch(rows: list[dict], settings: "CellSettings", margins) -> str |
         for field, (option, noun) in what.items():
             if field == "codec" and codec_baseline(r):
                 continue
-            if field in r and r[field] != now[field]:
-                return f"{option}: its cells were made with {noun} {r[field]}, this run's is {now[field]}"
+            if (field in r or field in _NONE_BEFORE) and r.get(field) != now[field]:
+                return f"{option}: its cells were made with {noun} {r.get(field)}, this run's is {now[field]}"
     return None
 
 

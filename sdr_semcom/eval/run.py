@@ -548,7 +548,7 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
 
         try:
             generator_dir = check_pipeline_dir(Path(generator_dir)).resolve()
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, ValueError) as exc:  # ValueError: an unreadable model_index.json
             raise ValueError(f"--generator-dir: {exc}") from exc
     if image_set is not None:
         from ..faceset import set_folder

@@ -26,15 +26,24 @@ COMPONENT_FILES = {"unet": "config.json", "vae": "config.json", "text_encoder": 
 
 
 def check_pipeline_dir(path: Path) -> Path:
-    """Raise ``FileNotFoundError`` naming the first missing file of a saved inpainting pipeline."""
+    """Raise ``FileNotFoundError`` naming the first missing file of a saved inpainting pipeline (``ValueError``:
+    its ``model_index.json`` is not a JSON object)."""
     path = Path(path)
     if not path.is_dir():
-        raise FileNotFoundError(f"generator directory {path} does not exist: point --generator-dir at a "
-                                "StableDiffusionInpaintPipeline saved with save_pretrained()")
+        raise FileNotFoundError(f"generator directory {path} " + ("is a file, not a directory" if path.exists() else
+                                                                  "does not exist") +
+                                ": point --generator-dir at a StableDiffusionInpaintPipeline saved with "
+                                "save_pretrained()")
     for f in REQUIRED:
         if not (path / f).exists():
             raise FileNotFoundError(f"{path / f} missing: {path} is not a saved diffusers pipeline")
-    index = json.loads((path / "model_index.json").read_text())
+    try:
+        index = json.loads((path / "model_index.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path / 'model_index.json'} is not JSON ({exc}): {path} is not a saved diffusers "
+                         "pipeline") from exc
+    if not isinstance(index, dict):
+        raise ValueError(f"{path / 'model_index.json'} is not a JSON object: {path} is not a saved diffusers pipeline")
     for comp, cfg in COMPONENT_FILES.items():
         if comp not in index or index[comp] is None or index[comp] == [None, None]:
             if comp == "tokenizer":
