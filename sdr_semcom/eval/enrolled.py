@@ -20,8 +20,10 @@ the authorized receiver opens and aligns them and fills each face three ways, on
 - ``reference``: the receiver with its database's reference photos (``receiver_inpainter('auth',
   generator, db)``: the enrolled person restored, :class:`~sdr_semcom.generative.reference.ReferenceRestore`);
 - ``generic``: the same receiver without reference photos (``make_inpainter('authorized',
-  generator)``): what a face nobody enrolled gets (the face prior, or the network with the embedding);
-- ``null``: the conditional network with its null embedding (the paper's ablation).
+  generator)``): what a face nobody enrolled gets (the face prior, or the network with the embedding, or a
+  lab's diffusion pipeline with ``generator_dir``);
+- ``null``: the conditional network with its null embedding (the paper's ablation), whatever the generator:
+  with a pipeline, ``generic - null`` compares two generators, not the words alone.
 
 Per face and fill: PSNR, SSIM and ST-LPIPS inside the removed pixels of that face, and the SFace
 similarity of the reconstruction to the original face (aligned at the original's landmarks, as the
