@@ -97,6 +97,14 @@ class EvalWorker:
             self.error = (f"worker {socket.gethostname()} (node {_node_id()}): model directory {models_dir} not found: "
                           "install the project at the same path on every node (scripts/setup.sh)")
             return
+        if settings.generator_dir:  # checked on the driver; a node without the copy fails now, not at its first cell
+            from ..generative.diffusion import check_pipeline_dir
+
+            try:
+                check_pipeline_dir(Path(settings.generator_dir))
+            except (FileNotFoundError, ValueError) as exc:
+                self.error = f"worker {socket.gethostname()} (node {_node_id()}): --generator-dir: {exc}"
+                return
         import torch
 
         torch.manual_seed(0)

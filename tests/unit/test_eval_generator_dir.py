@@ -41,3 +41,15 @@ def test_a_bad_generator_dir_is_one_error_naming_it_before_out_exists(tmp_path, 
         evaluate(["nothing.png"], out=tmp_path / "o", generator="diffusers", generator_dir=d)
     assert str(d) in str(err.value) and not (tmp_path / "o").exists()
     assert cells.auth_variants(CellSettings(generator_dir=str(d))) == cells.NET_VARIANTS + cells.DIFF_VARIANTS
+
+
+def test_a_ray_worker_without_the_pipeline_says_so_before_any_cell(tmp_path):
+    """The driver checks ``--generator-dir`` on its own disk; a Ray node without the copy failed only at its first
+    cell with a diffusion variant (after the sweep had run for a while). The worker now names it when it starts
+    (``ready``), as a missing model directory is. Constructed directly: no Ray needed."""
+    from sdr_semcom.eval.cluster import EvalWorker
+    from sdr_semcom.semantic.weights import MODELS_DIR
+
+    w = EvalWorker(CellSettings(generator_dir=str(tmp_path / "not-on-this-node")), None, str(MODELS_DIR))
+    assert w.ready().startswith("worker ") and "--generator-dir: " in w.ready() and "not-on-this-node" in w.ready()
+    assert "does not exist" in w.ready()
