@@ -290,7 +290,12 @@ def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) 
     msgs = list(distinct.values())
     if msgs:
         out["message"] = message_claims(msgs)
-        out["message"]["id_chance"] = 1 / max(floors[judges[0]]["gallery"], 1) if judges else None
+        if judges:  # a guessed identity hits any photo of the person: mates / gallery, averaged over the faces
+            fl = floors[judges[0]]
+            mates = list((fl.get("mates") or {}).values()) or [1]
+            out["message"]["id_chance"] = float(np.mean(mates)) / max(fl["gallery"], 1)
+        else:
+            out["message"]["id_chance"] = None
     return out
 
 

@@ -238,3 +238,13 @@ def test_the_oracles_tries_are_counted_per_seed_and_its_one_try_chance_is_printe
     assert e["chance"] == pytest.approx(((1 - (2 / 3) ** 2) + 1 / 3) / 2)
     assert e["chance_one"] == pytest.approx(1 / 3) and e["reid_expected_one"] == pytest.approx(6 / 3)
     assert e["reid_p_one"] <= e["reid_p"] == 1.0
+
+
+def test_the_sealed_message_identity_chance_counts_every_photo_of_the_person(seeded_rows):
+    """A guess of the identity from the sealed message hits any photo of the person too: mean(mates) / gallery."""
+    msg = {"kind": "message", "image": "x", "snr": 20.0, "receiver": "eve", "region_count": 1, "true_count": 1,
+           "desc_hits": 0, "desc_candidates": 163, "desc_chance": [0.01], "desc_truths": ["a face"]}
+    plain = report.claims(seeded_rows + [msg])["message"]
+    assert plain["id_chance"] == pytest.approx(1 / 3)
+    rows = [{**r, "mates": {"x#0": 2, "y#0": 2, "z#0": 1}} if r["kind"] == "floor" else r for r in seeded_rows]
+    assert report.claims(rows + [msg])["message"]["id_chance"] == pytest.approx(5 / 9)
