@@ -138,10 +138,10 @@ def sample_faces(n: int, seed: int = 0, generator: DCGANGenerator | None = None)
     return ((x.permute(0, 2, 3, 1).numpy() + 1) * 127.5).clip(0, 255).round().astype(np.uint8)
 
 
-def frame_face_boxes(faces: np.ndarray) -> np.ndarray:
-    """YuNet's face box ``(x0, y0, x1, y1)`` in each generated frame's own pixels (the frame replicate-padded by
-    half its side and upscaled 3 x, YuNet's most confident face), ``NaN`` where it finds none: how
-    :data:`FRAME_FACE` is measured.
+def frame_face_rows(faces: np.ndarray) -> np.ndarray:
+    """YuNet's most confident face in each generated frame, in the frame's own pixels (the frame replicate-padded
+    by half its side and upscaled 3 x), ``NaN`` where it finds none: what :data:`FRAME_FACE` and the training's
+    pasted-face landmarks (:func:`~.train.dcgan_landmarks`) are measured from.
 
     Input
     -----
@@ -149,23 +149,31 @@ def frame_face_boxes(faces: np.ndarray) -> np.ndarray:
 
     Output
     ------
-    (N, 4) float array.
+    (N, 15) float array: YuNet's row layout, ``x, y, w, h``, 5 landmarks ``(x, y)``, score.
     """
     import cv2
 
     from ..privacy.detectors.faces import YuNet
 
     det = YuNet()
-    out = np.full((len(faces), 4), np.nan)
+    out = np.full((len(faces), 15), np.nan)
     for i, f in enumerate(faces):
         pad = f.shape[0] // 2
         big = cv2.resize(cv2.copyMakeBorder(np.ascontiguousarray(f), pad, pad, pad, pad, cv2.BORDER_REPLICATE), None,
                          fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
         rows = det.detect_rows(big)
         if len(rows):
-            x, y, w, h = rows[int(np.argmax(rows[:, 14]))][:4] / 3
-            out[i] = (x - pad, y - pad, x - pad + w, y - pad + h)
+            row = rows[int(np.argmax(rows[:, 14]))]
+            out[i, :14] = row[:14] / 3
+            out[i, [0, 1, 4, 6, 8, 10, 12, 5, 7, 9, 11, 13]] -= pad  # positions, not sizes
+            out[i, 14] = row[14]
     return out
+
+
+def frame_face_boxes(faces: np.ndarray) -> np.ndarray:
+    """:func:`frame_face_rows`' boxes as ``(x0, y0, x1, y1)``: ``(N, 4)``, ``NaN`` where no face was found."""
+    rows = frame_face_rows(faces)
+    return np.concatenate([rows[:, :2], rows[:, :2] + rows[:, 2:4]], axis=1)
 
 
 def poisson_blend(dst: np.ndarray, src: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -345,8 +353,9 @@ def _frame_oval() -> np.ndarray:
 
     oval = np.zeros((64, 64), np.uint8)
     cv2.ellipse(oval, (32, 37), (24, 30), 0, 0, 360, 1, -1)
-    oval.flags.writeable = False
-    return oval.astype(bool)
+    oval = oval.astype(bool)
+    oval.flags.writeable = False  # shared by every caller (cached)
+    return oval
 
 
 def hair_cap(shape: tuple[int, int], box) -> np.ndarray:

@@ -153,19 +153,9 @@ def face_boxes(images: dict[str, np.ndarray], landmarks: bool = False):
 
 def dcgan_landmarks(faces: np.ndarray) -> list[np.ndarray | None]:
     """YuNet's landmarks on each synthetic face (upscaled 3 x), in the face crop's own pixels; None when missed."""
-    import cv2
+    from .faceprior import frame_face_rows
 
-    from ..privacy.detectors.faces import YuNet
-
-    det = YuNet()
-    out = []
-    for f in faces:
-        side = f.shape[0]
-        big = cv2.resize(cv2.copyMakeBorder(f, side // 2, side // 2, side // 2, side // 2, cv2.BORDER_REPLICATE),
-                         None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)
-        rows = det.detect_rows(big)
-        out.append(None if len(rows) == 0 else rows[int(np.argmax(rows[:, 14]))][4:14].reshape(5, 2) / 3 - side // 2)
-    return out
+    return [None if np.isnan(r[0]) else r[4:14].reshape(5, 2) for r in frame_face_rows(faces)]
 
 
 class Sampler:
