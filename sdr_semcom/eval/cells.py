@@ -58,7 +58,8 @@ from ..channels.spec import FadingSpec
 from ..privacy.masking import DEFAULT_MARGIN
 from .attacks import EVE_FILLS, eve_fills, message_attack
 from .baselines import BASELINES, baseline
-from .identity import Face, find_faces, identity_margin, impostor_floor, judges, leak, reidentify
+from .identity import (Face, find_faces, gallery_similarities, identity_margin, impostor_floor, judges, leak,
+                       reidentify)
 from .quality import hole_quality, quality
 from .utility import detection_utility
 
@@ -959,7 +960,7 @@ class Scorer:
                 row = {"kind": "face", **head, "face": f.key, "received": False, "iou": 0.0}
                 for j in self.judges:
                     row.update({f"{j.name}_sim": None, f"{j.name}_leak": 0.0, f"{j.name}_idleak": 0.0,
-                                f"{j.name}_reid": False, f"{j.name}_same": False})
+                                f"{j.name}_reid": False, f"{j.name}_same": False, f"{j.name}_simv": None})
                 out.append(row)
             return out
         if img.shape != p.original.shape:
@@ -980,7 +981,9 @@ class Scorer:
                             f"{j.name}_leak": round(leak(sim, fl), 4), f"{j.name}_same": bool(sim >= j.threshold),
                             f"{j.name}_idm": round(idm, 4), f"{j.name}_idleak": round(max(0.0, idm), 4),
                             f"{j.name}_reid": bool(reidentify(j, probe, self.gallery[j.name], f.key,
-                                                              self.identities))})
+                                                              self.identities)),
+                            f"{j.name}_simv": [round(v, 4) for v in gallery_similarities(j, probe,
+                                                                                          self.gallery[j.name])]})
             out.append(row)
         for k, fnd in enumerate(p.sent.findings):
             hole = _grown_hole(fnd, sent_mask(p), p.margin)  # the guard's removed pixels of this region

@@ -13,6 +13,9 @@ similarity to the original above that floor (:func:`leak`), and :func:`reidentif
 nearest to its own original in a gallery of every evaluated face (top-1; chance is 1 / gallery size).
 :func:`identity_margin` (similarity to the own original minus the mean similarity to the others) is the
 leakage measure a judge's response to a content-free crop does not bias: a grey image scores about 0.
+:func:`centred_top1` is the attacker's top-1 corrected for a judge's hubs (gallery faces near to every
+probe, such as the photo SFace picks for a content-free crop): each gallery face's mean similarity to
+the attacker's other probes is taken off first.
 """
 
 from __future__ import annotations
@@ -185,3 +188,37 @@ def reidentify(judge, probe: np.ndarray, gallery: dict[str, np.ndarray], true_ke
     ident = identities or {}
     best = max(gallery, key=lambda k: judge.similarity(probe, gallery[k]))
     return best == true_key or ident.get(best, best) == ident.get(true_key, true_key)
+
+
+def gallery_similarities(judge, probe: np.ndarray, gallery: dict[str, np.ndarray]) -> list[float]:
+    """``probe``'s similarity to every face of ``gallery``, in ``sorted(gallery)`` order (a face row's
+    ``<judge>_simv``, which :func:`centred_top1` reads)."""
+    return [judge.similarity(probe, gallery[k]) for k in sorted(gallery)]
+
+
+def centred_top1(sims, cohort) -> int:
+    """Top-1 pick of a probe after each gallery face's mean similarity to a cohort of other probes is taken off.
+
+    A judge's *hub*, a gallery face most similar to probes of anyone (SFace's top-1 for a grey crop is one of
+    pkgfaces' Obama photos), wins plain top-1 picks by its response to content-free input, not by identity.
+    An attacker with many fills removes that (score normalisation with a cohort, as in speaker and face
+    verification's Z-norm, or CSLS in cross-lingual retrieval): it scores gallery face ``g`` by
+    ``s(p, g) - mean_c s(c, g)`` over its other probes ``c``. A probe that carries its person's identity keeps
+    its pick; one that carries none is no longer drawn to the hub, so chance (``mates / gallery``) is the
+    fair yardstick for it.
+
+    Parameters
+    ----------
+    sims : array_like, shape (G,)
+        The probe's similarities to the gallery (:func:`gallery_similarities`).
+    cohort : array_like, shape (C, G)
+        The same for the attacker's other probes (leave the probe itself out); ``C = 0``: plain top-1.
+
+    Output
+    ------
+    int
+        The index of the picked gallery face.
+    """
+    s = np.asarray(sims, dtype=np.float64)
+    c = np.asarray(cohort, dtype=np.float64).reshape(-1, s.size)
+    return int(np.argmax(s - c.mean(axis=0) if len(c) else s))

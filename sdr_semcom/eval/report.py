@@ -39,6 +39,7 @@ import numpy as np
 
 from .cells import codec_baseline, report_margin, row_margin, row_seed
 from .attacks import poisson_binomial_sf
+from .identity import centred_top1
 from .stats import Estimate, bootstrap_mean, paired_bootstrap, ratio_bootstrap, relative_change
 
 #: the paper's figures (its abstract: arXiv 2509.08142); its tables' per-metric values are not quoted here
@@ -109,6 +110,8 @@ def _strongest(group: list[dict], judges: list[str]) -> dict:
             if r.get(f"{j}_idleak") is not None:
                 cur[f"{j}_idleak"] = max(cur.get(f"{j}_idleak", 0.0), _num(r.get(f"{j}_idleak")))
             cur[f"{j}_reid"] = bool(cur.get(f"{j}_reid", False) or r.get(f"{j}_reid"))
+            if f"{j}_hreid" in r:
+                cur[f"{j}_hreid"] = bool(cur.get(f"{j}_hreid", False) or r[f"{j}_hreid"])
             cur[f"{j}_same"] = bool(cur.get(f"{j}_same", False) or r.get(f"{j}_same"))
             s = r.get(f"{j}_sim")
             if s is not None:
@@ -123,7 +126,7 @@ def _picked(r: dict, j: str) -> bool:
     return r.get(f"{j}_sim") is not None if f"{j}_sim" in r else bool(r.get("received", True))
 
 
-def reid_chance(seeds_of: dict, ks: list, j: str, chance: dict, oracle: bool = False) -> dict:
+def reid_chance(seeds_of: dict, ks: list, j: str, chance: dict, oracle: bool = False, field: str = "reid") -> dict:
     """Top-1 re-identification of judge ``j`` against chance, counted over every (face, seed) pick.
 
     Parameters
@@ -149,7 +152,9 @@ def reid_chance(seeds_of: dict, ks: list, j: str, chance: dict, oracle: bool = F
         ``reid_hits`` / ``reid_trials`` (hits among the (face, seed) picks: integers, however many seeds),
         ``reid_expected`` (their chances summed) and ``reid_p`` (the one-sided Poisson-binomial p-value of
         the hits); for the oracle also ``chance_one``, ``reid_expected_one`` and ``reid_p_one``, the same
-        against one try per seed: the lower chance, the one a privacy claim must pass. A lost image
+        against one try per seed: the lower chance, the one a privacy claim must pass. ``field``: the rows'
+        hit (``<j>_<field>``, ``reid`` or the hub-corrected ``hreid``), which also names the output's
+        ``<field>_hits``, ``<field>_trials``, ``<field>_expected*`` and ``<field>_p*``. A lost image
         (:func:`_picked`) has chance 0. The p-value takes seeds as independent; one face's seeds are alike,
         which makes it smaller than it should be: it errs towards calling a leak, never towards hiding one.
     """
@@ -164,14 +169,47 @@ def reid_chance(seeds_of: dict, ks: list, j: str, chance: dict, oracle: bool = F
                     mine.append(1 - (1 - chance[k]) ** (min(t, 1) if one else t))
                 else:
                     mine.append(chance[k] if _picked(r, j) else 0.0)
-                hits += bool(r.get(f"{j}_reid"))
+                hits += bool(r.get(f"{j}_{field}"))
             per_face.append(float(np.mean(mine)) if mine else 0.0)
             trials += mine
         out[f"chance{tag}"] = float(np.mean(per_face)) if per_face else float("nan")
-        out[f"reid_expected{tag}"] = float(np.sum(trials))
-        out[f"reid_p{tag}"] = poisson_binomial_sf(trials, hits)
-        out["reid_hits"], out["reid_trials"] = hits, len(trials)
+        out[f"{field}_expected{tag}"] = float(np.sum(trials))
+        out[f"{field}_p{tag}"] = poisson_binomial_sf(trials, hits)
+        out[f"{field}_hits"], out[f"{field}_trials"] = hits, len(trials)
     return out
+
+
+def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
+    """Set ``<j>_hreid`` on the face rows of ``raw`` (receiver -> face -> its rows): the top-1 re-identification
+    of an attacker that corrects the judge's hubs (:func:`~sdr_semcom.eval.identity.centred_top1`).
+
+    Each receiver is its own attacker: a face's probe is scored against the gallery after taking off each
+    gallery face's mean similarity to the same receiver's probes of the *other* faces of the run at the same
+    margin and seed (what an eavesdropper holds after a session: its fills of every transmission; it knows no
+    identities, so a cohort may hold other photos of the same person). A hit names any photo of the person
+    (the floor row's ``persons``). A lost image is no pick (False). Rows written before the face rows carried
+    ``<j>_simv`` (or a floor without ``keys``) get none, and the report leaves the measure out.
+    """
+    for j in judges:
+        keys, persons = floors[j].get("keys"), floors[j].get("persons")
+        if not keys or not persons:
+            continue
+        who = dict(zip(keys, persons))
+        for faces in raw.values():
+            groups: dict = {}
+            for k, g in faces.items():
+                for r in g:
+                    if f"{j}_simv" not in r:
+                        continue
+                    if r[f"{j}_simv"] is None or k not in who or len(r[f"{j}_simv"]) != len(keys):
+                        r[f"{j}_hreid"] = False
+                    else:
+                        groups.setdefault((row_margin(r), row_seed(r)), []).append(r)
+            for group in groups.values():
+                sims = np.array([r[f"{j}_simv"] for r in group], dtype=np.float64)
+                for i, r in enumerate(group):
+                    pick = centred_top1(sims[i], np.delete(sims, i, axis=0))
+                    r[f"{j}_hreid"] = who[keys[pick]] == who[r["face"]]
 
 
 def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) -> dict:
@@ -216,6 +254,7 @@ def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) 
         if r["snr"] in (snr, "baselines"):
             r = {**r, "found": float((r.get("iou") or 0) >= 0.5)}
             raw.setdefault(r["receiver"], {}).setdefault(r["face"], []).append(r)
+    hub_corrected(raw, floors, judges)
     groups: dict = {}
     for v in EVE_VARIANTS:
         for k, g in raw.get(v, {}).items():
@@ -250,6 +289,10 @@ def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) 
                                          rx == "eve_strongest"))
                 if rx == "eve_strongest":
                     entry["tries"] = tries
+                if all(f"{j}_hreid" in d[k] for k in ks):  # rows of runs before the similarity vectors have none
+                    entry["hreid"] = bootstrap_mean([float(d[k][f"{j}_hreid"]) for k in ks], seed=seed)
+                    entry.update(reid_chance(raw[rx], ks, j, {k: mates.get(k, 1) / gal for k in ks},
+                                             rx == "eve_strongest", field="hreid"))
             else:
                 entry["chance"] = float("nan")
             if rx != "no_privacy":
@@ -362,8 +405,12 @@ def table(c: dict) -> list[str]:
                if "reid_p_one" in e else "")
         exp = (f" ({e['reid_hits']}/{e['reid_trials']} face-seed picks vs {e['reid_expected']:.2f} expected at "
                f"chance, one-sided p = {e['reid_p']:.2g}{one})" if "reid_p" in e else "")
+        hub = (f"; hub-corrected re-id {e['hreid'].mean:.2f} ({e['hreid_hits']}/{e['hreid_trials']}, p = "
+               f"{e['hreid_p']:.2g}" + (f", one try {e['hreid_p_one']:.2g}" if "hreid_p_one" in e else "") + ")"
+               if "hreid" in e else "")
         lines.append(f"| 2 leakage, {j} | {paper} | {rx}: leak above the impostor floor; top-1 re-id rate (chance "
-                     f"{e['chance']:.2f}{best}); reduction vs no privacy | {e['leak']}; re-id {e['reid'].mean:.2f}{exp}{red} |")
+                     f"{e['chance']:.2f}{best}); reduction vs no privacy | {e['leak']}; re-id {e['reid'].mean:.2f}{exp}"
+                     f"{hub}{red} |")
         if "idleak" in e:
             idr = f"; reduction {e['id_reduction'].format(100, 1, '%')}" if "id_reduction" in e else ""
             lines.append(f"| 2 identity leakage, {j} | | {rx}: identity margin (similarity to the own face minus "

@@ -425,7 +425,9 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         floors = ex.floors(gallery, identities) if identities else ex.floors(gallery)
         if not any(r["kind"] == "floor" for r in writer.rows):
             for fl in floors.values():
-                writer.write({"kind": "floor", **fl.__dict__, "gallery": len(gallery[fl.judge]),
+                keys_j = sorted(gallery[fl.judge])  # the order of the face rows' <judge>_simv
+                writer.write({"kind": "floor", **fl.__dict__, "gallery": len(keys_j), "keys": keys_j,
+                              "persons": [identities.get(k, k) for k in keys_j],
                               **({"mates": gallery_mates(gallery[fl.judge], identities)} if identities else {})})
         shared = Shared(tuple(names), gallery, floors, {(i.name, i.margin): i.vectors for i in infos}, categories,
                         token=f"{os.getpid()}-{time.time_ns()}", identities=identities)

@@ -1,0 +1,87 @@
+"""The hub-corrected top-1 re-identification (``identity.centred_top1``, ``report.hub_corrected``).
+
+A judge's hub is a gallery face near to probes of anyone: SFace's top-1 for a content-free crop is one of
+pkgfaces' Obama photos, so the eavesdropper's plain top-1 "re-identified" Obama from fills that carry nothing
+of him. The attacker's correction (each gallery face's mean similarity to its other probes taken off) must
+keep a pick that carries identity, and stop the hub from collecting picks that carry none.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sdr_semcom.eval import report
+from sdr_semcom.eval.cells import BASELINE_CELL
+from sdr_semcom.eval.identity import centred_top1
+
+KEYS = ["a#0", "a#1", "b#0", "c#0", "d#0", "e#0"]
+PERSONS = ["obama", "obama", "b", "c", "d", "e"]  # the hub: a#0, one of two photos of one person
+HUB = np.array([0.30, 0.05, 0.0, 0.02, 0.01, 0.03])
+
+
+def _probes(identity: float, noise: float, seed: int) -> np.ndarray:
+    """One probe per gallery face: the judge's hub response, ``identity`` on the own face, seeded noise."""
+    rng = np.random.default_rng(seed)
+    return HUB + identity * np.eye(len(KEYS)) + noise * rng.standard_normal((len(KEYS), len(KEYS)))
+
+
+def test_a_probe_that_carries_identity_keeps_its_pick_when_the_hub_beats_it_in_plain_top1():
+    v = _probes(0.15, 0.0, 0)
+    plain = [int(np.argmax(p)) for p in v]
+    assert plain[2:] == [0, 0, 0, 0]  # the hub wins b..e in plain top-1 (0.30 > 0.15 + their own hub response)
+    centred = [centred_top1(v[i], np.delete(v, i, axis=0)) for i in range(len(v))]
+    assert centred == list(range(len(KEYS)))  # every face picks its own photo
+    assert centred_top1(v[3], np.empty((0, len(KEYS)))) == 0  # no cohort: plain top-1
+
+
+def _rows(v: np.ndarray, rx: str = "eve", seed: int = 0, snr=20.0) -> list[dict]:
+    return [{"kind": "face", "image": k.split("#")[0], "face": k, "receiver": rx, "snr": snr, "seed": seed,
+             "received": True, "iou": 0.0, "sface_sim": float(v[i, i]), "sface_leak": 0.0,
+             "sface_reid": PERSONS[int(np.argmax(v[i]))] == PERSONS[i], "sface_same": False,
+             "sface_simv": [round(float(x), 4) for x in v[i]]} for i, k in enumerate(KEYS)]
+
+
+def _floor(**extra) -> dict:
+    return {"kind": "floor", "judge": "sface", "threshold": 0.363, "impostor_median": 0.0, "impostor_max": 0.3,
+            "pairs": 14, "gallery": len(KEYS), "mates": {k: PERSONS.count(p) for k, p in zip(KEYS, PERSONS)},
+            **extra}
+
+
+def test_fills_without_identity_stop_hitting_the_hub_and_sit_at_chance():
+    """Content-free fills over 20 seeds: plain top-1 picks the hub every time, so both faces of Obama are 'hit' in
+    every seed (40 of 120 picks against 26.7 expected, p = 0.003) and no other face ever is; hub-corrected, the
+    hits are those of chance."""
+    rows = [_floor(keys=KEYS, persons=PERSONS)]
+    rows += _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
+    for s in range(20):
+        rows += _rows(_probes(0.0, 0.01, s), "eve", s)
+    e = report.claims(rows)["leakage"]["sface|eve_strongest"]
+    obama = [k for k, p in zip(KEYS, PERSONS) if p == "obama"]
+    assert e["reid_hits"] == 40 and e["reid_p"] < 0.01  # plain: the hub, every seed, both Obama photos
+    assert e["hreid_trials"] == 120 and e["hreid_p_one"] > 0.05
+    sd = np.sqrt(120 * e["chance_one"] * (1 - e["chance_one"]))  # 4.6 hits
+    assert abs(e["hreid_hits"] - e["hreid_expected_one"]) < 2 * sd < 40 - e["hreid_expected_one"]
+    assert e["chance_one"] == pytest.approx(np.mean([2 / 6] * 2 + [1 / 6] * 4))
+    nop = report.claims(rows)["leakage"]["sface|no_privacy"]
+    assert nop["hreid"].mean == 1.0 and nop["reid"].mean == 1.0  # the originals: every face re-identified
+    assert len(obama) == 2
+
+
+def test_identity_in_the_fills_is_still_found_and_rows_without_vectors_get_no_hub_measure():
+    rows = [_floor(keys=KEYS, persons=PERSONS)] + _rows(_probes(0.15, 0.005, 1))
+    rows += _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
+    e = report.claims(rows)["leakage"]["sface|eve_strongest"]
+    assert e["hreid_hits"] == 6 and e["hreid_p_one"] < 0.01 and e["reid_hits"] < 6
+    line = next(x for x in report.table(report.claims(rows)) if "eve_strongest: leak" in x)
+    assert "hub-corrected re-id 1.00 (6/6" in line
+    old = [_floor()] + [{k: v for k, v in r.items() if k != "sface_simv"} for r in rows[1:]]
+    assert "hreid" not in report.claims(old)["leakage"]["sface|eve_strongest"]  # an older run's rows: left out
+
+
+def test_a_lost_image_is_no_pick_for_the_hub_corrected_attacker_either():
+    rows = [_floor(keys=KEYS, persons=PERSONS)] + _rows(_probes(0.15, 0.0, 0))
+    rows += _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
+    rows[1].update(received=False, sface_sim=None, sface_simv=None, sface_reid=False)  # a#0's image lost
+    e = report.claims(rows)["leakage"]["sface|eve_strongest"]
+    assert e["hreid_hits"] == 5 and e["hreid_expected_one"] == pytest.approx((2 + 4) / 6)  # a#1: 2/6; b..e: 1/6
