@@ -58,8 +58,8 @@ from ..channels.spec import FadingSpec
 from ..privacy.masking import DEFAULT_MARGIN
 from .attacks import EVE_FILLS, eve_fills, message_attack
 from .baselines import BASELINES, baseline
-from .identity import (Face, find_faces, gallery_similarities, identity_margin, impostor_floor, judges, leak,
-                       reidentify)
+from .identity import (Face, find_faces, gallery_mates, gallery_similarities, identity_margin, impostor_floor, judges,
+                       leak, reidentify)
 from .quality import hole_quality, quality
 from .utility import detection_utility
 
@@ -247,6 +247,83 @@ def setup_mismatch(rows: list[dict], settings: "CellSettings", margins) -> str |
                 continue
             if (field in r or field in _NONE_BEFORE) and r.get(field) != now[field]:
                 return f"{option}: its cells were made with {noun} {r.get(field)}, this run's is {now[field]}"
+    return None
+
+
+def floor_rows(floors: dict, gallery: dict, identities: dict | None, images) -> dict[str, dict]:
+    """The ``floor`` row a sweep writes per judge: what every cell's leakage and re-identification are scored against.
+
+    Parameters
+    ----------
+    floors : dict
+        judge -> its :class:`~.identity.Floor` (:meth:`Models.floors`).
+    gallery : dict
+        judge -> face key -> embedding of the original.
+    identities : dict or None
+        face key -> person (:mod:`.labels`); None or empty: every face its own person.
+    images : iterable of str
+        The names of the sweep's image files (a file that turned out unreadable included).
+
+    Output
+    ------
+    dict: judge -> row: ``kind`` ``floor``, the floor's fields, ``gallery`` (its number of faces), ``faces`` (their
+    keys, sorted: the order of the face rows' ``<judge>_simv``), ``persons`` (each one's person, its key without
+    identities), ``images`` (the names, sorted) and, with identities, ``mates`` (:func:`~.identity.gallery_mates`).
+    :func:`floor_mismatch` and :func:`images_mismatch` compare them on ``--resume``.
+    """
+    return {fl.judge: {"kind": "floor", **fl.__dict__, "gallery": len(gallery[fl.judge]),
+                       "faces": sorted(gallery[fl.judge]), "images": sorted(set(images)),
+                       "persons": [(identities or {}).get(k, k) for k in sorted(gallery[fl.judge])],
+                       **({"mates": gallery_mates(gallery[fl.judge], identities)} if identities else {})}
+            for fl in floors.values()}
+
+
+def _some(names) -> str:
+    names = sorted(names)
+    return ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
+
+
+_SCORED = ("the judges' gallery and impostor floors, against which every finished cell's leakage and "
+           "re-identification were scored, would differ")
+
+
+def images_mismatch(rows: list[dict], names) -> str | None:
+    """Whether the finished ``rows`` were made over other images than ``names`` (this run's image files' names; None:
+    the same images): the images their ``floor`` rows record (:func:`floor_rows`' ``images``), or, for floors written
+    before that was recorded, an image of a finished cell that this run lacks. ``--resume`` refuses such rows before
+    any image is prepared (their floors and re-identification gallery are another set's); an image set that differs
+    only in the faces found is caught once they are (:func:`floor_mismatch`)."""
+    now = set(names)
+    for r in rows:
+        if r.get("kind") == "floor" and "images" in r and set(r["images"]) != now:
+            return (f"--images / --set: its floors and cells were computed over the images {_some(r['images'])}, this "
+                    f"run's are {_some(now)}: {_SCORED}")
+    extra = {r.get("image") for r in rows if r.get("kind") != "floor"} - now
+    if extra:
+        return f"--images / --set: its cells are of images this run lacks ({_some(extra)}): {_SCORED}"
+    return None
+
+
+def floor_mismatch(rows: list[dict], fresh: dict[str, dict]) -> str | None:
+    """Whether the ``floor`` rows among ``rows`` (a finished sweep's) were computed over another gallery than this
+    run's (``fresh``: :func:`floor_rows`; None: the same): per judge both have, the gallery's faces (their number,
+    for rows written before the keys were recorded) or their identities (``mates``, from a
+    ``labels.csv``). Fields a row lacks are not compared. ``--resume`` refuses such rows: every finished cell was scored
+    against the old floors and gallery; a judge the rows lack gets its floor written."""
+    for r in rows:
+        if r.get("kind") != "floor" or r.get("judge") not in fresh:
+            continue
+        j, now = r["judge"], fresh[r["judge"]]
+        if "faces" in r and set(r["faces"]) != set(now["faces"]):
+            return (f"--images / --set: its {j} floor was computed over other gallery faces (only there: "
+                    f"{_some(set(r['faces']) - set(now['faces'])) or '-'}; only in this run: "
+                    f"{_some(set(now['faces']) - set(r['faces'])) or '-'}): {_SCORED}")
+        if "gallery" in r and r["gallery"] != now["gallery"]:
+            return (f"--images / --set: its {j} floor was computed over a gallery of {r['gallery']} face(s), this "
+                    f"run's has {now['gallery']}: {_SCORED}")
+        if "mates" in r and r["mates"] != now.get("mates"):
+            other = "this run has none" if "mates" not in now else "this run's differ (photos per person)"
+            return f"labels.csv: its {j} floor was computed with identity labels, {other}: {_SCORED}"
     return None
 
 

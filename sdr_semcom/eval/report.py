@@ -188,10 +188,10 @@ def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
     margin and seed (what an eavesdropper holds after a session: its fills of every transmission; it knows no
     identities, so a cohort may hold other photos of the same person). A hit names any photo of the person
     (the floor row's ``persons``). A lost image is no pick (False). Rows written before the face rows carried
-    ``<j>_simv`` (or a floor without ``keys``) get none, and the report leaves the measure out.
+    ``<j>_simv`` (or a floor without ``faces`` and ``persons``) get none, and the report leaves the measure out.
     """
     for j in judges:
-        keys, persons = floors[j].get("keys"), floors[j].get("persons")
+        keys, persons = floors[j].get("faces"), floors[j].get("persons")
         if not keys or not persons:
             continue
         who = dict(zip(keys, persons))

@@ -18,8 +18,14 @@ its ``seed`` (``--seeds``: channel noise and transmitter nonces); the rows of a 
 that sent the image (``--codec-baselines`` adds the separation codecs') and what made the image
 (:func:`~sdr_semcom.eval.cells.setup_fields`: ``generator``, ``inpainter``, ``size``, ``max_side``). ``--resume``
 refuses rows made over another link (:func:`~sdr_semcom.eval.cells.link_mismatch`) or with other models, sizes
-or a margin this run does not sweep (:func:`~sdr_semcom.eval.cells.setup_mismatch`): a usage error, nothing
-computed.
+or a margin this run does not sweep (:func:`~sdr_semcom.eval.cells.setup_mismatch`), or over other images: other
+image names (:func:`~sdr_semcom.eval.cells.images_mismatch`, before any image is prepared) or, the names the same,
+another gallery of faces or other identity labels (:func:`~sdr_semcom.eval.cells.floor_mismatch`, once the faces
+are found): a usage error, nothing computed. Every finished cell was scored against its sweep's floors and gallery
+(the ``floor`` rows: :func:`~sdr_semcom.eval.cells.floor_rows`), so such a sweep is not resumed but run into another
+``--out``; a judge added since gets its ``floor`` row. Rows of cells finished at SNR points or seeds this run does
+not sweep stay in ``rows.jsonl`` but not in the report (:func:`report_rows`; counted in the summary's meta,
+``rows_outside_sweep`` and ``cells_outside_sweep``, and said in a progress line).
 """
 
 from __future__ import annotations
@@ -39,11 +45,11 @@ import numpy as np
 
 from ..channels.spec import FadingSpec
 from .attacks import EVE_FILLS
-from .identity import gallery_mates
 from .labels import face_identities, read_labels
 from .cells import (BASELINE_CELL, CODEC_BASELINES, DEFAULT_MARGIN, NET_VARIANTS, RECEIVERS, CellResult, CellSettings,
-                    Models, PreparedInfo, Shared, cell_key, channel_fields, missing_receivers, report_margin,
-                    link_mismatch, row_key, row_receiver, run_cell, setup_mismatch, stale_fades)
+                    Models, PreparedInfo, Shared, cell_key, channel_fields, floor_mismatch, floor_rows, images_mismatch,
+                    missing_receivers, report_margin, link_mismatch, row_key, row_receiver, run_cell, setup_mismatch,
+                    stale_fades)
 
 log = logging.getLogger(__name__)
 __all__ = ["EvalConfig", "RowWriter", "LocalExecutor", "run_eval", "evaluate", "NET_VARIANTS", "RECEIVERS"]
@@ -69,7 +75,8 @@ class EvalConfig:
     size : int
         Long side of the image sent.
     resume : bool
-        Keep the rows of ``out/rows.jsonl`` and skip the SNR points (and baselines) they finish.
+        Keep the rows of ``out/rows.jsonl`` and skip the cells they finish (refused over other images, models,
+        sizes or link: see the module's docstring); the report sees this sweep's cells only.
     perceptual : bool
         Compute ST-LPIPS and MS-SSIM (off in ``--quick``).
     judge_names : tuple of str
@@ -355,7 +362,9 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     """Run the sweep into ``cfg.out``; returns the claims (see :func:`sdr_semcom.eval.report.claims`).
 
     ``executor`` runs the cells (default: :class:`LocalExecutor`); rows stream to ``rows.jsonl`` as cells
-    finish, in any order, and are sorted into sweep order for the report.
+    finish, in any order, and are sorted into sweep order for the report, which sees the floors of this run's judges
+    and the rows of this sweep's cells (:func:`report_rows`). ``cfg.resume`` over rows made with another link,
+    models, sizes, margins or images raises ``ValueError`` (the CLI's usage error) before any cell runs.
     """
     from ..images import ImageError, image_files
     from ..privacy import PrivacyDatabase
@@ -387,7 +396,7 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         out.mkdir(parents=True, exist_ok=True)
         writer = RowWriter(out / "rows.jsonl", cfg.resume)
         mismatch = (link_mismatch(writer.rows, settings) or setup_mismatch(writer.rows, settings, cfg.margins)
-                    if cfg.resume else None)
+                    or images_mismatch(writer.rows, stems) if cfg.resume else None)
         if mismatch:  # its finished cells crossed another link, or came from other models: two sweeps would mix
             raise ValueError(f"--resume {out / 'rows.jsonl'}: {mismatch}; resume with its settings, or give another "
                              "--out")
@@ -423,12 +432,15 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         labels = read_labels(files)  # identity labels (labels.csv beside the images), if any
         identities = face_identities([k for g in gallery.values() for k in g], labels) if labels else {}
         floors = ex.floors(gallery, identities) if identities else ex.floors(gallery)
-        if not any(r["kind"] == "floor" for r in writer.rows):
-            for fl in floors.values():
-                keys_j = sorted(gallery[fl.judge])  # the order of the face rows' <judge>_simv
-                writer.write({"kind": "floor", **fl.__dict__, "gallery": len(keys_j), "keys": keys_j,
-                              "persons": [identities.get(k, k) for k in keys_j],
-                              **({"mates": gallery_mates(gallery[fl.judge], identities)} if identities else {})})
+        fresh = floor_rows(floors, gallery, identities, stems)
+        mismatch = floor_mismatch(writer.rows, fresh)  # the same names, other faces found (or other labels)
+        if mismatch:
+            raise ValueError(f"--resume {out / 'rows.jsonl'}: {mismatch}; resume with its images, or give another "
+                             "--out")
+        have = {r.get("judge") for r in writer.rows if r["kind"] == "floor"}
+        for judge, row in fresh.items():  # a judge added since: its floor; the others' are those above
+            if judge not in have:
+                writer.write(row)
         shared = Shared(tuple(names), gallery, floors, {(i.name, i.margin): i.vectors for i in infos}, categories,
                         token=f"{os.getpid()}-{time.time_ns()}", identities=identities)
         handles = {(it[0], float(it[2])): h for it, (h, _) in ok}
@@ -437,6 +449,14 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         by_cell: dict = {}
         for r in writer.rows:
             by_cell.setdefault(row_key(r), []).append(r)
+        sweep = set(keys)
+        outside = [r for r in writer.rows if r["kind"] != "floor" and row_key(r) not in sweep]
+        cells_outside = {row_key(r) for r in outside if r["kind"] == "done"}
+        if outside:  # finished at SNR points or seeds this run does not sweep: kept, not reported
+            shown = sorted({(_snr_text(k[2]), k[3]) for k in cells_outside}, key=repr)
+            _progress(f"{len(outside)} row(s) of {len(cells_outside)} finished cell(s) outside this sweep (at "
+                      + ", ".join(f"{s} seed {seed}" for s, seed in shown[:6]) + (", ..." if len(shown) > 6 else "")
+                      + "): kept in rows.jsonl, left out of the report")
         missing = {k: missing_receivers(by_cell.get(k, []), k, settings) for k in keys if k in done}
         partial = [(k, handles[(k[0], k[1])], m) for k, m in missing.items() if m]
         names_missing = sorted({rx if not c else f"{c}:{rx}" for m in missing.values() for rx, c in m})
@@ -467,14 +487,15 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
             writer.close()
     wall = time.time() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rows = sorted_rows(writer.rows, keys)
+    rows = sorted_rows(report_rows(writer.rows, keys, cfg.judge_names), keys)
     summary = report.write_all(rows, out, prepared_names=names, seed=cfg.seed,
                                meta={"images": [str(p) for p in cfg.images], "snrs": cfg.snrs, "eve_snr": cfg.eve_snr,
                                      "generator": cfg.generator, "size": cfg.size, "quick": cfg.quick,
                                      "generator_dir": settings.generator_dir,
                                      "margins": margins, "seeds": settings.seeds,
                                      "codec_baselines": list(settings.codec_baselines), **channel_fields(cfg.channel),
-                                     "resume_added": added, "evaluated_images": len(names), **inputs,
+                                     "resume_added": added, "rows_outside_sweep": len(outside),
+                                     "cells_outside_sweep": len(cells_outside), "evaluated_images": len(names), **inputs,
                                      "wall_s": round(wall, 1), "peak_rss_mb": round(peak_mb, 1)})
     _progress(f"done in {wall:.0f} s, peak memory {peak_mb:.0f} MB")
     return summary
@@ -487,6 +508,15 @@ def sweep_cells(names: list[str], snrs: list[float], margins: list[float] = (DEF
     return [k for m in margins for k in
             [cell_key(n, BASELINE_CELL, m) for n in names]
             + [cell_key(n, s, m, seed) for seed in range(max(seeds, 1)) for s in snrs for n in names]]
+
+
+def report_rows(rows: list[dict], keys: list[tuple], judge_names) -> list[dict]:
+    """What the report of a sweep sees of ``rows`` (``rows.jsonl``'s): the floors of its judges ``judge_names`` and the
+    rows of its cells ``keys``. Rows of cells a resumed file finished at SNR points or seeds this run does not sweep
+    stay in ``rows.jsonl`` (counted in the summary's meta, ``rows_outside_sweep``) but not in the claims, the tables
+    or the headline SNR."""
+    keys, judges = set(keys), set(judge_names)
+    return [r for r in rows if (r.get("judge") in judges if r["kind"] == "floor" else row_key(r) in keys)]
 
 
 def sorted_rows(rows: list[dict], keys: list[tuple]) -> list[dict]:

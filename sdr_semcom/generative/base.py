@@ -21,7 +21,10 @@ class Backend(Protocol):
     ``(H, W)`` pixels to fill for this region (``hole``), every pixel not to be trusted as context
     (``unknown``, a superset of ``hole``) and the :class:`Region`; it returns an RGB uint8 image of
     the same shape whose ``hole`` pixels are the fill (other pixels are ignored). A backend that serves
-    only some regions (``reference``: enrolled persons) also has ``has(region) -> bool``. A backend with
+    only some regions (``reference``: enrolled persons; ``face_prior``: face boxes large enough for its face to
+    land on a pixel, :func:`~.faceprior.face_lands`) also has ``has(region) -> bool``; :meth:`Inpainter.choose`
+    passes a region it declines to the policy's next backend, so :class:`FillResult` names the one that filled
+    it. A backend with
     ``fills_removed = True`` (the trained network: it learned the guard's removed regions, a face's
     whole head region) is given all of a region's removed pixels (:attr:`Region.removed`); the others
     the pixels of its box grown by the inpainter's ``grow`` (a face backend models the face, not the head).

@@ -39,6 +39,12 @@ FRAME_FACE = (11.5, 8.8, 53.0, 63.6)
 #: The hair zone's opacity over Telea's fill, and its lightness texture (Lab L units, OpenCV scale); set by hand
 #: once with :func:`hair_cap`'s fractions (not tuned on an eval set; opacity 0.6 measured worse on the training faces).
 HAIR_ALPHA, HAIR_TEXTURE = 0.85, 12.0
+#: ``cv2.seamlessClone`` takes the source's gradients only inside its mask eroded this many times by a 3 x 3 kernel
+#: (the mask's outer rings are solved from the destination's): a clone mask that this erosion empties puts no pixel
+#: of the face in. Checked (``tests/unit/test_generative.py::test_face_lands_is_where_poisson_cloning_moves_a_pixel``
+#: and, by hand, 600 boxes of 1-16 px a side at random sub-pixel offsets cloning a random source): the eroded oval
+#: is empty exactly where no pixel moves by more than 2 grey levels.
+CLONE_ERODE = 3
 GAIN = (0.7, 1.4)  # bounds of the fitted face's contrast ...
 TINT = 0.25  # ... and of its per-channel offset (in [-1, 1] units)
 
@@ -254,6 +260,12 @@ class FacePrior:
         self.words, self.word_weight = words, word_weight
         self._bank: tuple[torch.Tensor, torch.Tensor] | None = None
 
+    def has(self, region: Region) -> bool:
+        """Whether the fitted face lands on a pixel of ``region`` (:func:`face_lands` of its box): False for a face
+        box too small (under about 8 px a side) for Poisson cloning to put any of the face in, where the fill
+        would be Telea's; :meth:`~.base.Inpainter.choose` then takes the policy's next backend and names it."""
+        return face_lands(region.box)
+
     def bank(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(z, faces)``: the seeded starts and their faces in ``[-1, 1]`` (computed once)."""
         if self._bank is None:
@@ -331,6 +343,36 @@ def frame_maps(box) -> tuple[np.ndarray, np.ndarray]:
     ox, oy = x0 - fx0 * sx, y0 - fy0 * sy  # the frame's top-left corner in the image
     return (np.array([[1 / sx, 0, -ox / sx], [0, 1 / sy, -oy / sy]], np.float32),
             np.array([[sx, 0, ox], [0, sy, oy]], np.float32))
+
+
+def face_lands(box) -> bool:
+    """Whether a face fitted for the face ``box`` lands on any image pixel.
+
+    The frame is put on ``box`` by :func:`frame_maps` (its face oval, :func:`_frame_oval`, spans about 1.16 x
+    the box's width and 1.04 x its height: 48 / 41.5 and 57 / 54.8 of the frame) and the oval, mapped as
+    :func:`clone_face` maps it, is what is Poisson-cloned; ``cv2.seamlessClone`` imports the face only inside that
+    mask eroded :data:`CLONE_ERODE` times. The oval is mapped here at ``box``'s own sub-pixel offset on a canvas
+    that holds it whole (an image border that cuts the oval is not taken into account).
+
+    Parameters
+    ----------
+    box : tuple of 4 float
+        The face box ``(x0, y0, x1, y1)`` in image pixels.
+
+    Output
+    ------
+    bool: False when the eroded oval is empty (a box under about 8 px a side): nothing of the face gets in.
+    """
+    import cv2
+
+    x0, y0, x1, y1 = (float(v) for v in box)
+    _, to_image = frame_maps((x0, y0, x1, y1))
+    sx, sy, ox, oy = float(to_image[0, 0]), float(to_image[1, 1]), float(to_image[0, 2]), float(to_image[1, 2])
+    tx, ty = 2 - np.floor(ox), 2 - np.floor(oy)  # whole pixels: the frame's corner at 2..3, the sampling unchanged
+    _, shifted = frame_maps((x0 + tx, y0 + ty, x1 + tx, y1 + ty))
+    size = (int(np.ceil(64 * sx)) + 5, int(np.ceil(64 * sy)) + 5)
+    oval = cv2.warpAffine(_frame_oval().astype(np.uint8), shifted, size, flags=cv2.INTER_NEAREST)
+    return bool(cv2.erode(oval, np.ones((3, 3), np.uint8), iterations=CLONE_ERODE).any())
 
 
 def clone_face(base: np.ndarray, face: np.ndarray, hole: np.ndarray, to_image: np.ndarray) -> np.ndarray:

@@ -263,3 +263,46 @@ def test_the_eavesdroppers_face_prior_gets_no_words_nor_hair_paint(photo):
     guessed = eve_fills(masked, mask, [removed, (5, 5, 5, 9)], ("eve_face_prior",))["eve_face_prior"]
     r = Region(face_box_in_head(removed, mask.shape), "face", removed=removed)
     assert np.array_equal(guessed, null.fill(masked, mask, [r]).image)
+
+
+class Paint:
+    """A stand-in for the policy's next backend (the network): paints its hole a flat colour."""
+
+    name = "network"
+
+    def fill(self, image, hole, unknown, region):
+        return np.full_like(image, 200)
+
+
+@pytest.mark.parametrize("side", [2, 3, 5])
+def test_a_face_box_too_small_for_the_prior_names_the_backend_that_filled_it(prior, photo, side, caplog):
+    """Review attack: a face box of a few pixels (here 2, 3, 5 px): the face oval Poisson cloning keeps is empty,
+    so the face prior would put nothing in and the fill was Telea's (2 px: OpenCV raised, a warning) while the
+    report said ``face_prior``. Now the prior says it does not serve the region (``FacePrior.has``): the policy's
+    next backend fills it and is named, and its pixels are that backend's (Telea's, byte for byte, when Telea is
+    next). A normal-sized face still names ``face_prior``, with a face in it, not Telea's fill."""
+    h, w = photo.shape[:2]
+    telea = Inpainter({"telea": ClassicalInpainter()}, {"*": ("telea",)})
+    tiny = Region((240.0, 140.0, 240.0 + side, 140.0 + side), "face")
+    assert not prior.has(tiny)
+    mask = removed_mask((h, w), [tiny])
+    masked = photo.copy()
+    masked[mask] = 127
+    for policy, name in ((("face_prior", "telea"), "telea"), (("face_prior", "network", "telea"), "network")):
+        inp = Inpainter({"telea": ClassicalInpainter(), "face_prior": prior, "network": Paint()},
+                        {"face": policy, "*": ("telea",)})
+        res = inp.fill(masked, mask, [tiny])
+        assert res.backends == [name]
+        want = telea.fill(masked, mask, [tiny]).image if name == "telea" else np.where(mask[..., None], 200, masked)
+        assert np.array_equal(res.image, want)
+    assert "failed" not in caplog.text
+    face = Region((233, 133, 284, 206), "face")
+    assert prior.has(face)
+    mask = removed_mask((h, w), [face])
+    masked = photo.copy()
+    masked[mask] = 127
+    inp = Inpainter({"telea": ClassicalInpainter(), "face_prior": prior}, {"face": ("face_prior", "telea"),
+                                                                          "*": ("telea",)})
+    res = inp.fill(masked, mask, [face])
+    assert res.backends == ["face_prior"]
+    assert (res.image != telea.fill(masked, mask, [face]).image).any(-1).sum() > 0.2 * mask.sum()

@@ -52,7 +52,7 @@ def test_fills_without_identity_stop_hitting_the_hub_and_sit_at_chance():
     """Content-free fills over 20 seeds: plain top-1 picks the hub every time, so both faces of Obama are 'hit' in
     every seed (40 of 120 picks against 26.7 expected, p = 0.003) and no other face ever is; hub-corrected, the
     hits are those of chance."""
-    rows = [_floor(keys=KEYS, persons=PERSONS)]
+    rows = [_floor(faces=KEYS, persons=PERSONS)]
     rows += _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
     for s in range(20):
         rows += _rows(_probes(0.0, 0.01, s), "eve", s)
@@ -69,7 +69,7 @@ def test_fills_without_identity_stop_hitting_the_hub_and_sit_at_chance():
 
 
 def test_identity_in_the_fills_is_still_found_and_rows_without_vectors_get_no_hub_measure():
-    rows = [_floor(keys=KEYS, persons=PERSONS)] + _rows(_probes(0.15, 0.005, 1))
+    rows = [_floor(faces=KEYS, persons=PERSONS)] + _rows(_probes(0.15, 0.005, 1))
     rows += _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
     e = report.claims(rows)["leakage"]["sface|eve_strongest"]
     assert e["hreid_hits"] == 6 and e["hreid_p_one"] < 0.01 and e["reid_hits"] < 6
@@ -80,7 +80,7 @@ def test_identity_in_the_fills_is_still_found_and_rows_without_vectors_get_no_hu
 
 
 def test_a_lost_image_is_no_pick_for_the_hub_corrected_attacker_either():
-    rows = [_floor(keys=KEYS, persons=PERSONS)] + _rows(_probes(0.15, 0.0, 0))
+    rows = [_floor(faces=KEYS, persons=PERSONS)] + _rows(_probes(0.15, 0.0, 0))
     rows += _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
     rows[1].update(received=False, sface_sim=None, sface_simv=None, sface_reid=False)  # a#0's image lost
     e = report.claims(rows)["leakage"]["sface|eve_strongest"]

@@ -400,3 +400,126 @@ def test_the_codec_id_from_the_manifest_is_the_loaded_codecs():
     ids = model_ids()
     assert ids["codec"] == load_codec().id
     assert ids["inpainter"].startswith("inpainter_v2:") and not ids["inpainter"].endswith(":?")
+
+
+@pytest.fixture
+def reported(tmp_path, monkeypatch):
+    """The rows and meta ``report.write_all`` was given (the last run's)."""
+    got = {}
+
+    def write_all(rows, out, prepared_names, seed=0, meta=None):
+        got.update(rows=rows, meta=meta)
+        return {"claims": {}, "table": [], "files": []}
+
+    monkeypatch.setattr(report, "write_all", write_all)
+    return got
+
+
+def test_resume_with_fewer_snr_points_or_seeds_reports_only_this_sweeps_cells(tmp_path, reported, capsys):
+    """Review attack: a sweep at 10 and 20 dB with two seeds, resumed with --snr 10 and one seed: its finished cells
+    at 20 dB and at seed 1 stay in rows.jsonl (never lose data) but the report (claims, per-SNR table, headline SNR:
+    "the sweep's highest") sees only the floors and this sweep's cells; the rows left out are counted in the meta
+    and said in a progress line. (Before: the report got every row of the file, its headline SNR 20 dB.)"""
+    images = []
+    for n in ("a", "b"):
+        (tmp_path / f"{n}.png").write_bytes(b"")
+        images.append(tmp_path / f"{n}.png")
+
+    def go(snrs, seeds, resume=True):
+        ex = Recorder("v1" if not resume else "v2")
+        run_eval(EvalConfig(images, snrs, tmp_path / "out", resume=resume, judge_names=("sface",), eve_fills=("eve",),
+                            seeds=seeds), ex)
+        return ex.calls
+
+    go([10.0, 20.0], 2, resume=False)
+    path = tmp_path / "out" / "rows.jsonl"
+    before = path.read_text()
+    assert report.claim_snr(reported["rows"]) == 20.0
+    capsys.readouterr()
+    assert go([10.0], 1) == []  # every cell of this sweep finished: nothing computed
+    rows = reported["rows"]
+    assert path.read_text() == before  # nothing dropped from the file
+    assert report.claim_snr(rows) == 10.0 and report.link_snrs(rows) == [10.0]
+    assert {(r["snr"], r.get("seed", 0)) for r in rows if r["kind"] != "floor"} == {(BASELINE_CELL, 0), (10.0, 0)}
+    assert [r["judge"] for r in rows if r["kind"] == "floor"] == ["sface"]
+    every = [json.loads(x) for x in before.splitlines()]
+    left = [r for r in every if r["kind"] != "floor" and (r["snr"] == 20.0 or r["seed"] == 1)]
+    assert len(rows) + len(left) == len(every)
+    meta = reported["meta"]
+    assert meta["rows_outside_sweep"] == len(left) > 0 and meta["cells_outside_sweep"] == 2 * 3
+    assert (f"{len(left)} row(s) of 6 finished cell(s) outside this sweep (at 10.0 dB seed 1, 20.0 dB seed 0, "
+            "20.0 dB seed 1): kept in rows.jsonl, left out of the report") in capsys.readouterr().err
+    go([10.0, 20.0], 2)  # the whole sweep again: everything reported, nothing outside
+    assert len(reported["rows"]) == len(every) and reported["meta"]["rows_outside_sweep"] == 0
+
+
+def test_resume_over_other_images_is_refused_not_reported_with_the_old_floors(tmp_path, reported, monkeypatch):
+    """Review attack: the ``floor`` rows (impostor floors, ``gallery``, ``mates``) were written only when none were
+    there, so a resume over another image set kept the first set's floors while its cells were scored against the
+    new gallery. A lab user resuming expects the same sweep: a resume over other images is refused (one line naming
+    the images, no cell computed, rows.jsonl as it was): before any image is prepared when the names differ, once
+    the faces are found when the same names give another gallery; floors written before the names and faces were
+    recorded are compared on the cells' images and the gallery's size. A judge added since gets its floor."""
+    from click.testing import CliRunner
+
+    from sdr_semcom import cli
+
+    for n in ("a", "b", "c"):
+        (tmp_path / f"{n}.png").write_bytes(b"")
+
+    class Faces(Recorder):
+        """Recorder whose prepare counts its calls; ``faces``: image -> its number of faces."""
+
+        faces: dict = {}
+
+        def prepare(self, items, max_side):
+            self.prepared = True
+            return [(name, PreparedInfo(name, {j: {f"{name}#{k}": None for k in range(self.faces.get(name, 1))}
+                                               for j in self.settings.judge_names}, None, m))
+                    for name, _, m in items]
+
+    def go(names, resume=True, judges=("sface",), faces=None):
+        ex = Faces("v")
+        ex.faces, ex.prepared = faces or {}, False
+        run_eval(EvalConfig([tmp_path / f"{n}.png" for n in names], [20.0], tmp_path / "out", resume=resume,
+                            judge_names=judges, eve_fills=("eve",)), ex)
+        return ex
+
+    go("ab", resume=False)
+    path = tmp_path / "out" / "rows.jsonl"
+    rows = path.read_text()
+    (floor,) = [json.loads(x) for x in rows.splitlines() if '"floor"' in x]
+    assert floor["images"] == ["a", "b"] and floor["faces"] == ["a#0", "b#0"] and floor["gallery"] == 2
+    cases = [("ac", None, r"its floors and cells were computed over the images a, b, this run's are a, c"),
+             ("a", None, r"over the images a, b, this run's are a:"),
+             ("abc", None, r"over the images a, b, this run's are a, b, c"),
+             ("ab", {"b": 2}, r"its sface floor was computed over other gallery faces \(only there: -; only in this "
+                              r"run: b#1\)")]
+    for names, faces, what in cases:
+        ex = Faces("v2")
+        with pytest.raises(ValueError, match="--resume .*rows.jsonl: --images / --set: .*" + what):
+            ex = go(names, faces=faces)
+        assert path.read_text() == rows
+    # rows written before the floors recorded their images and faces: the cells' images, the gallery's size
+    old = [{k: v for k, v in json.loads(x).items() if k not in ("images", "faces")} for x in rows.splitlines()]
+    path.write_text("".join(json.dumps(r) + "\n" for r in old))
+    rows = path.read_text()
+    for names, faces, what in (("ac", None, r"its cells are of images this run lacks \(b\)"),
+                               ("ab", {"b": 2}, r"a gallery of 2 face\(s\), this run's has 3")):
+        with pytest.raises(ValueError, match=what):
+            go(names, faces=faces)
+        assert path.read_text() == rows
+    assert go("ab").calls == []  # the same images: resumes, nothing to compute
+    ex = go("ab", judges=("sface", "dlib"))  # a judge added: its floor written beside the old one, both reported
+    assert {r["judge"] for r in reported["rows"] if r["kind"] == "floor"} == {"sface", "dlib"}
+    assert ex.calls and all(only is not None for _, only in ex.calls)
+    # through the CLI: a usage error, one line, nothing prepared nor computed
+    made = []
+    monkeypatch.setattr(run, "LocalExecutor", lambda: made.append(Faces("cli")) or made[-1])
+    res = CliRunner().invoke(cli.main, ["eval", "--images", str(tmp_path / "a.png"), "--images", str(tmp_path / "c.png"),
+                                        "--snr", "20", "--out", str(tmp_path / "out"), "--resume",
+                                        "--no-enroll-references"])
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    error = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
+    assert len(error) == 1 and "over the images a, b, this run's are a, c" in error[0]  # the dlib floor's names
+    assert made and made[0].calls == [] and not getattr(made[0], "prepared", False)

@@ -188,3 +188,34 @@ def test_a_non_finite_region_box_is_refused_not_a_traceback_later(box):
     fallback) for a Telea region, or fell back with a warning for the face prior."""
     with pytest.raises(ValueError, match="not finite"):
         Region(box, "text")
+
+
+def test_face_lands_is_where_poisson_cloning_moves_a_pixel():
+    """``faceprior.face_lands`` (what ``FacePrior.has`` answers) is derived from the geometry, not tuned: the
+    frame's face oval mapped onto the box as ``clone_face`` maps it, less ``cv2.seamlessClone``'s erosion. For seeded
+    boxes of 0.5-16 px a side at sub-pixel offsets, Poisson-cloning a random source over that oval moves some pixel
+    by more than 2 grey levels exactly when ``face_lands`` says yes (a 3 x 3 px face: no; a 40 px one: yes)."""
+    import cv2
+
+    from sdr_semcom.generative.faceprior import _frame_oval, face_lands, frame_maps, poisson_blend
+
+    rng = np.random.default_rng(7)
+    h = w = 120
+    base = np.full((h, w, 3), 100, np.uint8)
+    base[..., 1] = np.linspace(60, 160, w).astype(np.uint8)[None, :]
+    src = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    said = []
+    for _ in range(80):
+        x0, y0 = rng.uniform(30, 70, 2)
+        box = (x0, y0, x0 + rng.uniform(0.5, 16), y0 + rng.uniform(0.5, 16))
+        oval = cv2.warpAffine(_frame_oval().astype(np.uint8), frame_maps(box)[1], (w, h),
+                              flags=cv2.INTER_NEAREST).astype(bool)
+        try:
+            moved = bool((np.abs(poisson_blend(base, src, oval).astype(int) - base).max() > 2))
+        except cv2.error:  # OpenCV refuses masks of a few pixels: nothing cloned either
+            moved = False
+        said.append(face_lands(box))
+        assert said[-1] == moved, box
+    assert 10 < sum(said) < 70  # both answers were tried
+    assert not face_lands((240.0, 140.0, 243.0, 143.0)) and not face_lands((5, 5, 6, 6))
+    assert face_lands((240.0, 140.0, 280.0, 190.0)) and face_lands((-10, -10, 70, 90))
