@@ -79,7 +79,8 @@ def main(verbose: int) -> None:
                    "count) over the same link; alone: all three.")
 @click.option("--enroll-references/--no-enroll-references", default=True, show_default=True,
               help="Claim 1 for enrolled faces too: each face enrolled with a reference made from its own photo "
-                   "(transformed); reference restore vs generic fill vs null embedding (OUT/enrolled.json).")
+                   "(transformed); reference restore vs generic fill vs the same generator without the description "
+                   "(OUT/enrolled.json).")
 @click.option("--channel", type=click.Choice(FADING_MODELS), default=None,
               help="Every link of a cell (ours, the link and codec baselines) through Sionna's fading "
                    "(.venv-sionna; 300 ns delay spread, 2.4 GHz; each receiver its own realisation, seeded per "

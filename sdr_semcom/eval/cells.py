@@ -662,14 +662,14 @@ class Models:
         key -> person, :mod:`.labels`)."""
         return {j.name: impostor_floor(j, gallery[j.name], identities) for j in self.judges}
 
-    def inpainter(self, role: str, generator: str, face_words: bool = True):
+    def inpainter(self, role: str, generator: str, conditioned: bool = True):
         from ..generative import make_inpainter
 
-        key = (role, generator, face_words)
+        key = (role, generator, conditioned)
         gdir = self.settings.generator_dir
         if key not in self._inpainters:
             self._inpainters[key] = make_inpainter(role, generator, Path(gdir) if gdir else None,
-                                                   face_words=face_words)
+                                                   conditioned=conditioned)
         return self._inpainters[key]
 
 

@@ -22,13 +22,18 @@ the authorized receiver opens and aligns them and fills each face three ways, on
 - ``generic``: the same receiver without reference photos (``make_inpainter('authorized',
   generator)``): what a face nobody enrolled gets (the face prior, or the network with the embedding, or a
   lab's diffusion pipeline with ``generator_dir``);
-- ``null``: the conditional network with its null embedding (the paper's ablation), whatever the generator:
-  with a pipeline, ``generic - null`` compares two generators, not the words alone.
+- ``null``: the same generators as ``generic`` without the aligned description (``make_inpainter('authorized',
+  generator, conditioned=False)``): the receiver still knows each region's category and box, so a face still gets
+  the face prior (fitted to the ring only, backend ``face_prior_null``), the network (its null embedding,
+  ``network_null``) or the lab's pipeline (no prompt, ``diffusers_noprompt``); ``generic - null`` is the words
+  alone (the claims table's ``prior_true`` / ``prior_null`` and ``diff_true`` / ``diff_null`` comparison). With
+  ``classical`` (Telea, no words to take away) ``null`` is ``generic``.
 
 Per face and fill: PSNR, SSIM and ST-LPIPS inside the removed pixels of that face, and the SFace
 similarity of the reconstruction to the original face (aligned at the original's landmarks, as the
 identity figures of the claims table: :class:`~sdr_semcom.eval.identity.SFaceJudge`). Paired differences
-``reference - generic`` and ``reference - null`` with bootstrap 95 % intervals.
+``reference - generic``, ``reference - null`` and ``generic - null`` (the description's own gain) with bootstrap
+95 % intervals.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ from .stats import bootstrap_mean, paired_bootstrap
 
 log = logging.getLogger(__name__)
 FILLS = ("reference", "generic", "null")
+#: The paired differences: the reference photo's gain over each fill, and the description's (``generic - null``).
+DIFFS = (("reference", "generic"), ("reference", "null"), ("generic", "null"))
 
 
 def transformed_reference(img: np.ndarray, box) -> np.ndarray:
@@ -84,7 +91,7 @@ def enrolled_study(images: list[tuple[str, np.ndarray]], out: Path, generator: s
         Writes ``enrolled/db.yaml`` (+ ``db.references/``, owner only), ``enrolled_rows.jsonl`` and
         ``enrolled.json`` (the summary) there.
     generator : str
-        The authorized receiver's generator (``generic`` and ``reference`` fills).
+        The authorized receiver's generator (all three fills; ``null`` without the description).
     size : int
         Long side of the image sent.
     seed : int
@@ -191,7 +198,7 @@ def _study_pass(images, found, refs: dict, plan: dict, dbfile: Path, codec, judg
     guard = PrivacyGuard(db, default_backends(text=False))
     fills = {"reference": receiver_inpainter("auth", generator, generator_dir, db=db),
              "generic": make_inpainter("authorized", generator, generator_dir),
-             "null": make_inpainter("eavesdropper", "network")}
+             "null": make_inpainter("authorized", generator, generator_dir, conditioned=False)}
     categories = {e.id: e.category for e in db.entries}
     rows: list[dict] = []
     for name, img in images:
@@ -254,7 +261,8 @@ def run_enrolled(paths: list[Path], out: Path, generator: str = "auto", size: in
 
 def summarize(rows: list[dict], seed: int = 0) -> dict:
     """Per fill: means (bootstrap 95 % intervals) of the in-mask figures and the SFace similarity; the
-    paired differences ``reference - generic`` and ``reference - null`` (pairs: the same face)."""
+    paired differences :data:`DIFFS` (``reference - generic``, ``reference - null``, ``generic - null``; pairs: the
+    same face)."""
     by = {fill: {r["face"]: r for r in rows if r["fill"] == fill} for fill in FILLS}
     keys = sorted(set.intersection(*(set(v) for v in by.values()))) if rows else []
     metrics = ("hole_psnr", "hole_ssim", "hole_lpips", "sface_sim")
@@ -264,14 +272,14 @@ def summarize(rows: list[dict], seed: int = 0) -> dict:
         out["fills"][fill] = {m: bootstrap_mean(col(fill, m), seed=seed).to_json() for m in metrics}
         out["fills"][fill]["sface_same"] = float(np.mean([by[fill][k]["sface_same"] for k in keys])) if keys else None
         out["fills"][fill]["backends"] = sorted({by[fill][k]["backend"] for k in keys})
-    for other in ("generic", "null"):
-        out["diff"][f"reference-{other}"] = {m: paired_bootstrap(col("reference", m), col(other, m), seed=seed).to_json()
-                                             for m in metrics}
+    for a, b in DIFFS:
+        out["diff"][f"{a}-{b}"] = {m: paired_bootstrap(col(a, m), col(b, m), seed=seed).to_json() for m in metrics}
     return out
 
 
 def table(s: dict, reference: str | None = None) -> list[str]:
-    """The printed lines: claim 1 for enrolled faces (reference restore vs generic fill vs null embedding);
+    """The printed lines: claim 1 for enrolled faces (reference restore vs generic fill vs the same fill without the
+    description);
     ``reference`` says what the reference photos were (None: from ``s['by_reference']``)."""
     from .stats import Estimate
 

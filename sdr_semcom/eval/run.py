@@ -557,8 +557,8 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
     network): a smoke run for tests and ``make demo``.
 
     ``enroll_references``: after the sweep, claim 1 for enrolled faces (:mod:`.enrolled`: every face
-    enrolled with a reference made from its own photo transformed; reference restore vs generic fill vs
-    null embedding): its lines end the table, its figures are the summary's ``enrolled``.
+    enrolled with a reference made from its own photo transformed; reference restore vs generic fill vs the
+    same generator without the description): its lines end the table, its figures are the summary's ``enrolled``.
 
     ``generator_dir``: a saved diffusion inpainting pipeline (checked before anything runs; required by
     ``generator='diffusers'``): claim 1 for the paper's kind of generator (``diff_true`` / ``diff_null``).

@@ -237,7 +237,7 @@ class FacePrior:
         Lab statistics, in the choice of the start and in the fit. ``grey-toned`` (a colourless photo):
         the fitted face is made grey and the hair zone is painted in the hair word's lightness only.
         ``False`` (or a region without words, as at an eavesdropper): the periphery and known pixels only,
-        the embedding's null.
+        the embedding's null; the backend is then named ``face_prior_null``.
     word_weight : float
         Weight of the words' loss beside the periphery's L1 (chosen on the training photos' faces,
         ``benchmarks/face_prior_sets.py``).
@@ -258,6 +258,7 @@ class FacePrior:
         self.g = load_face_generator(weights)
         self.steps, self.candidates, self.lr, self.seed = steps, candidates, lr, seed
         self.words, self.word_weight = words, word_weight
+        self.name = "face_prior" if words else "face_prior_null"
         self._bank: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def has(self, region: Region) -> bool:

@@ -15,7 +15,7 @@ GENERATORS = ("auto", "classical", "network", "face_prior", "diffusers")
 
 def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | None = None,
                    network: str | None = None, face_weights: Path | None = None,
-                   references: dict | None = None, face_words: bool = True) -> Inpainter:
+                   references: dict | None = None, conditioned: bool = True) -> Inpainter:
     """An inpainter for the receiver's generative stage.
 
     Parameters
@@ -41,9 +41,15 @@ def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | Non
     references : dict or None
         Authorized receiver only: ``entry id -> reference photos`` of enrolled persons (the database's
         ``enrolled.references``); their faces are restored from them (:class:`~.reference.ReferenceRestore`).
-    face_words : bool
-        The face prior also fits the appearance words of the aligned description (default); ``False``:
-        the ring only (the embedding's null, for claim 1's comparison).
+    conditioned : bool
+        The authorized receiver's generators use the aligned description (default): the face prior fits
+        its appearance words, the network gets its embedding, a diffusers pipeline is prompted with its
+        text. ``False``: the null of claim 1 for whatever generator: the same backends and policy (the
+        receiver still knows each region's category and box, so faces still get the face prior or the
+        pipeline) without the words: the face prior fits the ring only (backend ``face_prior_null``),
+        the network gets its null embedding (``network_null``), the pipeline no prompt
+        (``diffusers_noprompt``); Telea and the eavesdropper (which has no description) are unchanged.
+        Not with ``references``: restoring an enrolled person needs the aligned entry.
 
     Output
     ------
@@ -53,10 +59,13 @@ def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | Non
         raise ValueError(f"role must be one of {ROLES}, got {role!r}")
     if generator not in GENERATORS:
         raise ValueError(f"generator must be one of {GENERATORS}, got {generator!r}")
+    if references and not conditioned:
+        raise ValueError("references need the aligned description: not with conditioned=False")
     if generator == "diffusers" and generator_dir is None:
         raise ValueError("generator 'diffusers' needs generator_dir: a StableDiffusionInpaintPipeline "
                          "saved with save_pretrained()")
     authorized = role == "authorized"
+    described = authorized and conditioned  # the generators get the aligned words / embedding
     backends: dict = {"telea": ClassicalInpainter()}
     strict = generator != "auto"
 
@@ -71,7 +80,7 @@ def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | Non
         try:
             from .network import DEFAULT_NAME, NetworkInpainter, load_network
 
-            b = NetworkInpainter(load_network(network or DEFAULT_NAME), use_embedding=authorized)
+            b = NetworkInpainter(load_network(network or DEFAULT_NAME), use_embedding=described)
             backends[b.name] = b
         except (FileNotFoundError, RuntimeError) as exc:
             if strict:
@@ -81,7 +90,8 @@ def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | Non
         try:
             from .faceprior import FacePrior
 
-            backends["face_prior"] = FacePrior(face_weights, words=face_words)
+            b = FacePrior(face_weights, words=described)
+            backends[b.name] = b
         except (FileNotFoundError, RuntimeError) as exc:
             if strict:
                 raise
@@ -95,24 +105,31 @@ def make_inpainter(role: str, generator: str = "auto", generator_dir: Path | Non
     if want("diffusers"):
         from .diffusion import DiffusersInpainter
 
-        b = DiffusersInpainter(Path(generator_dir), use_description=authorized)
+        b = DiffusersInpainter(Path(generator_dir), use_description=described)
         backends[b.name] = b
-    return Inpainter(backends, policy_for(role, generator, backends))
+    return Inpainter(backends, policy_for(role, generator, backends, conditioned))
 
 
-def policy_for(role: str, generator: str, backends: dict) -> dict[str, tuple[str, ...]]:
-    """The policy :func:`make_inpainter` uses (the default one, or one backend first)."""
-    net = "network" if role == "authorized" else "network_null"
-    diff = "diffusers" if role == "authorized" else "diffusers_noprompt"
+#: The backends' names without the aligned description (:func:`make_inpainter`'s ``conditioned=False``, and
+#: the eavesdropper's network and pipeline): each says what ran.
+NULL_NAMES = {"face_prior": "face_prior_null", "network": "network_null", "diffusers": "diffusers_noprompt"}
+
+
+def policy_for(role: str, generator: str, backends: dict, conditioned: bool = True) -> dict[str, tuple[str, ...]]:
+    """The policy :func:`make_inpainter` uses (the default one, or one backend first); with ``conditioned=False``
+    (or for the eavesdropper) it names the backends without the description (:data:`NULL_NAMES`)."""
+    described = role == "authorized" and conditioned
+    named = {n: n if described else null for n, null in NULL_NAMES.items()}
+    net, diff, prior = named["network"], named["diffusers"], named["face_prior"]
     if generator == "classical":  # an enrolled person's reference (authorized, given one) still comes first
         return {"face": ("reference", "telea"), "*": ("telea",)}
     if generator == "network":
         return {"face": ("reference", net, "telea"), "*": (net, "telea")}
     if generator == "face_prior":
-        return {"face": ("reference", "face_prior", "telea"), "*": ("telea",)}
+        return {"face": ("reference", prior, "telea"), "*": ("telea",)}
     if generator == "diffusers":
         return {"face": ("reference", diff, "telea"), "*": (diff, "telea")}
-    policy = dict(DEFAULT_POLICY[role])
+    policy = {cat: tuple(named.get(n, n) for n in names) for cat, names in DEFAULT_POLICY[role].items()}
     if diff in backends:
         policy = {cat: tuple(n for n in names if n == "reference") + (diff,) +
                   tuple(n for n in names if n != "reference") for cat, names in policy.items()}

@@ -67,3 +67,18 @@ def test_a_missing_pipeline_is_refused_before_anything_runs(tmp_path, args, says
     res = CliRunner().invoke(main, ["eval", "--quick", "--out", str(tmp_path / "o")] + args)
     assert res.exit_code == 2 and says in res.output, res.output
     assert not (tmp_path / "o").exists()
+
+
+def test_the_enrolled_studys_null_is_the_unprompted_pipeline(pipe_dir, samples, tmp_path):
+    """With ``--generator-dir`` the enrolled study's generic fill is the prompted pipeline and its null the same
+    pipeline without a prompt (not the conditional network): ``generic - null`` is the description alone."""
+    import torch
+
+    from sdr_semcom.eval.enrolled import enrolled_study
+    from sdr_semcom.images import fit, read_rgb
+
+    torch.set_num_threads(1)
+    img = fit(read_rgb(next(p for p in samples if p.stem == "grace_hopper")), 256)
+    res = enrolled_study([("hopper", img)], tmp_path, generator="auto", size=128, generator_dir=pipe_dir)
+    assert {r["fill"]: r["backend"] for r in res["rows"]} == {"reference": "reference", "generic": "diffusers",
+                                                              "null": "diffusers_noprompt"}

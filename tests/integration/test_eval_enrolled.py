@@ -56,6 +56,7 @@ def test_enrolled_face_restored_only_by_the_reference_fill(study):
     rows = {r["fill"]: r for r in res["rows"]}
     assert set(rows) == set(FILLS) and all(r["aligned"] == "hopper-face0" for r in rows.values())
     assert rows["reference"]["backend"] == "reference" and rows["generic"]["backend"] == "telea"
+    assert rows["null"]["backend"] == "telea"  # the generator without the description: Telea has no words to drop
     assert rows["reference"]["sface_same"] and not rows["generic"]["sface_same"] and not rows["null"]["sface_same"]
     assert rows["reference"]["hole_lpips"] < rows["generic"]["hole_lpips"]
     s = json.loads((out / "enrolled.json").read_text())
@@ -71,6 +72,8 @@ def test_summary_pairs_the_same_faces():
             (("reference", 20 + base, 0.8), ("generic", 15 + base, 0.1), ("null", 14 + base, 0.0))]
     s = summarize(rows + [{**rows[0], "face": "c#0"}])  # c#0 has only a reference row: not paired, left out
     assert s["faces"] == 2 and s["diff"]["reference-generic"]["hole_psnr"]["mean"] == pytest.approx(5.0)
+    assert s["diff"]["generic-null"]["hole_psnr"]["mean"] == pytest.approx(1.0)  # the description's own gain
+    assert s["diff"]["reference-null"]["sface_sim"]["mean"] == pytest.approx(0.8)
     assert s["fills"]["reference"]["sface_same"] == 1.0 and s["fills"]["null"]["sface_same"] == 0.0
     assert np.isnan(s["fills"]["reference"]["hole_lpips"]["mean"])  # no ST-LPIPS: n/a, not zero
 
@@ -97,5 +100,9 @@ def test_labelled_face_is_enrolled_with_the_other_photo(tmp_path):
     assert (tmp_path / "enrolled" / "db.yaml").exists() and (tmp_path / "enrolled" / "db2.yaml").exists()
     assert set(res["summary"]["by_reference"]) == {"other_photo"}
     assert any("another photo of the person for 2" in line for line in res["table"])
-    plain = enrolled_study([("a", img)], tmp_path / "plain", generator="classical", size=128)
+    plain = enrolled_study([("a", img)], tmp_path / "plain", generator="network", size=128)
     assert {r["reference"] for r in plain["rows"]} == {"transformed"}
+    # null is the generic fill's generator without the description: the network with its null embedding
+    assert {r["fill"]: r["backend"] for r in plain["rows"]} == {"reference": "reference", "generic": "network",
+                                                                "null": "network_null"}
+    assert any(line.startswith("generic-null") for line in plain["table"])

@@ -41,6 +41,26 @@ def test_make_inpainter_puts_diffusers_first(pipe_dir):
     assert eve.choose(Region((0, 0, 4, 4))) == "diffusers_noprompt"
 
 
+def test_the_authorized_null_is_the_unprompted_pipeline(pipe_dir, rng):
+    """``conditioned=False`` (the enrolled study's null with ``--generator-dir``): the same pipeline first for faces
+    (the receiver knows the category), run without a prompt: the fill is the unprompted one, not the prompted."""
+    null = make_inpainter("authorized", "auto", pipe_dir, conditioned=False)
+    face = Region((30, 20, 60, 40), "face", "alice", "database entry alice: a small human face, blond hair")
+    assert null.choose(face) == "diffusers_noprompt" and null.policy["face"][:2] == ("reference", "diffusers_noprompt")
+    b = null.backends["diffusers_noprompt"]
+    assert b.use_description is False and b.prompt(face) == ""
+    assert make_inpainter("authorized", "auto", pipe_dir).backends["diffusers"].prompt(face) != ""
+    img = rng.integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    hole = np.zeros((70, 90), bool)
+    hole[20:40, 30:60] = True
+    b.steps = 2  # the tiny pipeline: two steps tell the prompts apart
+    got = null.fill(img, hole, [face])
+    assert got.backends == ["diffusers_noprompt"]
+    unprompted = DiffusersInpainter(pipe_dir, steps=2, use_description=False).fill(img, hole, hole, face)
+    prompted = DiffusersInpainter(pipe_dir, steps=2).fill(img, hole, hole, face)
+    assert np.array_equal(got.image[hole], unprompted[hole]) and not np.array_equal(unprompted[hole], prompted[hole])
+
+
 @pytest.mark.parametrize("victim", ["model_index.json", "unet/config.json", "vae/diffusion_pytorch_model.safetensors",
                                     "scheduler/scheduler_config.json", "tokenizer"])
 def test_incomplete_directory_names_the_missing_file(pipe_dir, tmp_path, victim):
