@@ -39,7 +39,7 @@ import numpy as np
 
 from .cells import codec_baseline, report_margin, row_margin, row_seed
 from .attacks import poisson_binomial_sf
-from .identity import centred_top1
+from .identity import centred_top1, tie_seed
 from .stats import Estimate, bootstrap_mean, paired_bootstrap, ratio_bootstrap, relative_change
 
 #: the paper's figures (its abstract: arXiv 2509.08142); its tables' per-metric values are not quoted here
@@ -186,7 +186,8 @@ def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
     Each receiver is its own attacker: a face's probe is scored against the gallery after taking off each
     gallery face's mean similarity to the same receiver's probes of the *other* faces of the run at the same
     margin and seed (what an eavesdropper holds after a session: its fills of every transmission; it knows no
-    identities, so a cohort may hold other photos of the same person). A hit names any photo of the person
+    identities, so a cohort may hold other photos of the same person). Tied scores (identical probes: a blank fill)
+    are broken at random, seeded by the receiver, face and seed. A hit names any photo of the person
     (the floor row's ``persons``). A lost image is no pick (False). Rows written before the face rows carried
     ``<j>_simv`` (or a floor without ``faces`` and ``persons``) get none, and the report leaves the measure out.
     """
@@ -195,7 +196,7 @@ def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
         if not keys or not persons:
             continue
         who = dict(zip(keys, persons))
-        for faces in raw.values():
+        for rx, faces in raw.items():
             groups: dict = {}
             for k, g in faces.items():
                 for r in g:
@@ -208,7 +209,7 @@ def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
             for group in groups.values():
                 sims = np.array([r[f"{j}_simv"] for r in group], dtype=np.float64)
                 for i, r in enumerate(group):
-                    pick = centred_top1(sims[i], np.delete(sims, i, axis=0))
+                    pick = centred_top1(sims[i], np.delete(sims, i, axis=0), tie_seed(rx, r["face"], row_seed(r)))
                     r[f"{j}_hreid"] = who[keys[pick]] == who[r["face"]]
 
 

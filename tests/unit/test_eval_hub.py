@@ -85,3 +85,19 @@ def test_a_lost_image_is_no_pick_for_the_hub_corrected_attacker_either():
     rows[1].update(received=False, sface_sim=None, sface_simv=None, sface_reid=False)  # a#0's image lost
     e = report.claims(rows)["leakage"]["sface|eve_strongest"]
     assert e["hreid_hits"] == 5 and e["hreid_expected_one"] == pytest.approx((2 + 4) / 6)  # a#1: 2/6; b..e: 1/6
+
+
+def test_a_tie_is_broken_at_random_not_towards_the_first_gallery_face():
+    """Identical probes (a blank or grey fill: one crop whatever the face) centre to an all-zero vector (up to
+    float rounding): the pick carries nothing, so it must land anywhere at chance, not always on gallery face 0
+    (here one of Obama's two photos: a hit for both, every seed)."""
+    v = np.tile(HUB, (len(KEYS), 1))
+    picks = {centred_top1(v[0], v[1:], seed) for seed in range(60)}
+    assert picks == set(range(len(KEYS)))
+    assert centred_top1(v[0], v[1:], 3) == centred_top1(v[0], v[1:], 3)  # seeded: the report is reproducible
+    rows = [_floor(faces=KEYS, persons=PERSONS)] + _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
+    for s in range(20):
+        rows += _rows(v, "eve", s)
+    e = report.claims(rows)["leakage"]["sface|eve_strongest"]
+    assert e["hreid_hits"] < 40 and e["hreid_p_one"] > 0.05  # before: index 0 (Obama) every time, 40/120
+    assert abs(e["hreid_hits"] - e["hreid_expected_one"]) < 3 * np.sqrt(120 * e["chance_one"])
