@@ -112,6 +112,9 @@ def _strongest(group: list[dict], judges: list[str]) -> dict:
             cur[f"{j}_reid"] = bool(cur.get(f"{j}_reid", False) or r.get(f"{j}_reid"))
             if f"{j}_hreid" in r:
                 cur[f"{j}_hreid"] = bool(cur.get(f"{j}_hreid", False) or r[f"{j}_hreid"])
+            for f in (f"{j}_pick", f"{j}_hpick"):  # the persons any of its fills picked
+                if f in r:
+                    cur[f] = sorted(set(cur.get(f, [])) | set(r[f]))
             cur[f"{j}_same"] = bool(cur.get(f"{j}_same", False) or r.get(f"{j}_same"))
             s = r.get(f"{j}_sim")
             if s is not None:
@@ -179,6 +182,59 @@ def reid_chance(seeds_of: dict, ks: list, j: str, chance: dict, oracle: bool = F
     return out
 
 
+def reid_permutation(seeds_of: dict, ks: list, j: str, who: dict, field: str = "pick", perms: int = 2000,
+                     seed: int = 0) -> dict | None:
+    """Top-1 re-identification against a permutation null: no chance model needed.
+
+    Under "the fills carry nothing of whose face they are", which face a probe came from is exchangeable among
+    the probes a receiver made at one seed (the pick of each, with or without the hub correction, is a
+    function of all of them that permuting them permutes). So the picks are kept and the faces they are
+    scored against are shuffled among that seed's picked faces (``perms`` seeded shuffles of every seed): the
+    hits of the shuffles are the null. It takes the judge's hubs into account (plain picks piled on one
+    person's photos hit that person's faces under every shuffle too), and the oracle's several fills (a hit
+    when any of a seed's picks names the face's person), where ``mates / gallery`` one try is too low a chance
+    and independent tries too high.
+
+    Parameters
+    ----------
+    seeds_of : dict
+        Face key -> its rows of one receiver (one per seed), each with ``<j>_<field>``: the persons picked
+        (plain ``pick``, hub-corrected ``hpick``; one per fill for the oracle); a lost image has none.
+    ks : list
+        The faces to count.
+    j : str
+        The judge.
+    who : dict
+        Face key -> person (the floor row's ``faces`` and ``persons``).
+    field, perms, seed
+        The picks' field; the number of shuffles and their seed.
+
+    Output
+    ------
+    dict or None
+        ``<field>_perm_hits`` (the picks' hits), ``<field>_perm_mean`` (the shuffles' mean: what chance gives these
+        picks) and ``<field>_p_perm`` (one-sided, ``(1 + #shuffles with as many hits) / (1 + perms)``); None when a
+        face's rows carry no picks (rows of older runs).
+    """
+    by_seed: dict = {}
+    for k in ks:
+        for r in seeds_of[k]:
+            if f"{j}_{field}" not in r:
+                return None
+            if r[f"{j}_{field}"] and k in who:
+                by_seed.setdefault(row_seed(r), []).append((k, set(r[f"{j}_{field}"])))
+    rng = np.random.default_rng(seed)
+    hits, null = 0, np.zeros(perms)
+    for group in by_seed.values():
+        # m[i, f]: probe i's picks name face f's person
+        m = np.array([[who[f] in picked for f, _ in group] for _, picked in group], dtype=float)
+        hits += int(np.trace(m))
+        order = rng.permuted(np.tile(np.arange(len(group)), (perms, 1)), axis=1)
+        null += m[np.arange(len(group)), order].sum(axis=1)
+    return {f"{field}_perm_hits": hits, f"{field}_perm_mean": float(null.mean()),
+            f"{field}_p_perm": float((1 + np.sum(null >= hits)) / (1 + perms))}
+
+
 def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
     """Set ``<j>_hreid`` on the face rows of ``raw`` (receiver -> face -> its rows): the top-1 re-identification
     of an attacker that corrects the judge's hubs (:func:`~sdr_semcom.eval.identity.centred_top1`).
@@ -203,7 +259,7 @@ def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
                     if f"{j}_simv" not in r:
                         continue
                     if r[f"{j}_simv"] is None or k not in who or len(r[f"{j}_simv"]) != len(keys):
-                        r[f"{j}_hreid"] = False
+                        r[f"{j}_hreid"], r[f"{j}_hpick"], r[f"{j}_pick"] = False, [], []
                     else:
                         groups.setdefault((row_margin(r), row_seed(r)), []).append(r)
             for group in groups.values():
@@ -211,6 +267,8 @@ def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
                 for i, r in enumerate(group):
                     pick = centred_top1(sims[i], np.delete(sims, i, axis=0), tie_seed(rx, r["face"], row_seed(r)))
                     r[f"{j}_hreid"] = who[keys[pick]] == who[r["face"]]
+                    r[f"{j}_hpick"] = [who[keys[pick]]]  # the persons picked: what reid_permutation shuffles against
+                    r[f"{j}_pick"] = [who[keys[int(np.argmax(sims[i]))]]]
 
 
 def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) -> dict:
@@ -294,6 +352,9 @@ def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) 
                     entry["hreid"] = bootstrap_mean([float(d[k][f"{j}_hreid"]) for k in ks], seed=seed)
                     entry.update(reid_chance(raw[rx], ks, j, {k: mates.get(k, 1) / gal for k in ks},
                                              rx == "eve_strongest", field="hreid"))
+                    who = dict(zip(floors[j]["faces"], floors[j]["persons"]))
+                    for f in ("pick", "hpick"):
+                        entry.update(reid_permutation(raw[rx], ks, j, who, f, seed=seed) or {})
             else:
                 entry["chance"] = float("nan")
             if rx != "no_privacy":
@@ -406,12 +467,16 @@ def table(c: dict) -> list[str]:
                if "reid_p_one" in e else "")
         exp = (f" ({e['reid_hits']}/{e['reid_trials']} face-seed picks vs {e['reid_expected']:.2f} expected at "
                f"chance, one-sided p = {e['reid_p']:.2g}{one})" if "reid_p" in e else "")
+        perm = (f"; shuffled faces: {e['pick_perm_mean']:.2f} expected, p = {e['pick_p_perm']:.2g}"
+                if "pick_p_perm" in e else "")
         hub = (f"; hub-corrected re-id {e['hreid'].mean:.2f} ({e['hreid_hits']}/{e['hreid_trials']}, p = "
-               f"{e['hreid_p']:.2g}" + (f", one try {e['hreid_p_one']:.2g}" if "hreid_p_one" in e else "") + ")"
+               f"{e['hreid_p']:.2g}" + (f", one try {e['hreid_p_one']:.2g}" if "hreid_p_one" in e else "")
+               + (f"; shuffled faces {e['hpick_perm_mean']:.2f} expected, p = {e['hpick_p_perm']:.2g}"
+                  if "hpick_p_perm" in e else "") + ")"
                if "hreid" in e else "")
         lines.append(f"| 2 leakage, {j} | {paper} | {rx}: leak above the impostor floor; top-1 re-id rate (chance "
                      f"{e['chance']:.2f}{best}); reduction vs no privacy | {e['leak']}; re-id {e['reid'].mean:.2f}{exp}"
-                     f"{hub}{red} |")
+                     f"{perm}{hub}{red} |")
         if "idleak" in e:
             idr = f"; reduction {e['id_reduction'].format(100, 1, '%')}" if "id_reduction" in e else ""
             lines.append(f"| 2 identity leakage, {j} | | {rx}: identity margin (similarity to the own face minus "

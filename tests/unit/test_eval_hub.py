@@ -101,3 +101,38 @@ def test_a_tie_is_broken_at_random_not_towards_the_first_gallery_face():
     e = report.claims(rows)["leakage"]["sface|eve_strongest"]
     assert e["hreid_hits"] < 40 and e["hreid_p_one"] > 0.05  # before: index 0 (Obama) every time, 40/120
     assert abs(e["hreid_hits"] - e["hreid_expected_one"]) < 3 * np.sqrt(120 * e["chance_one"])
+
+
+def test_the_permutation_null_clears_the_hub_and_the_oracles_tries_and_still_finds_identity():
+    """The plain picks of content-free fills pile on the hub (Obama's a#0): 40/120 against 26.7 expected at one try
+    (p < 0.01), but shuffling which face each probe came from gives the same 40 hits every time: p = 1. The oracle
+    with two distinct content-free fills per seed: its hub-corrected hits sit at the shuffles' mean, which is
+    above the one-try chance. Fills that carry identity: p_perm small for both attackers."""
+    rows = [_floor(faces=KEYS, persons=PERSONS)] + _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
+    for s in range(20):
+        rows += _rows(_probes(0.0, 0.01, s), "eve", s) + _rows(_probes(0.0, 0.01, 100 + s), "eve_face_prior", s)
+    e = report.claims(rows)["leakage"]["sface|eve_strongest"]
+    assert e["reid_p_one"] < 0.01 and e["pick_perm_hits"] == e["reid_hits"] == 40
+    assert e["pick_p_perm"] == 1.0 and e["pick_perm_mean"] == pytest.approx(40)
+    assert e["hpick_perm_mean"] > 1.3 * e["hreid_expected_one"] and e["hpick_p_perm"] > 0.05
+    assert e["hpick_perm_hits"] == e["hreid_hits"]
+    eve = report.claims(rows)["leakage"]["sface|eve"]  # one fill: the shuffles' mean is the one-try chance
+    assert eve["hpick_perm_mean"] == pytest.approx(eve["hreid_expected"], rel=0.1)
+    line = next(x for x in report.table(report.claims(rows)) if "eve_strongest: leak" in x)
+    assert "shuffled faces: 40.00 expected, p = 1" in line
+    rows = [_floor(faces=KEYS, persons=PERSONS)] + _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
+    for s in range(3):
+        rows += _rows(_probes(0.15, 0.005, s), "eve", s)
+    e = report.claims(rows)["leakage"]["sface|eve_strongest"]
+    assert e["hreid_hits"] == 18 and e["hpick_p_perm"] < 0.01
+    # plain: every pick is the hub a#0, a hit for Obama's two faces only, shuffled or not: it shows nothing
+    assert e["reid_hits"] == e["pick_perm_hits"] == 6 and e["pick_p_perm"] == 1.0
+
+
+def test_rows_without_picks_get_no_permutation_test():
+    rows = [_floor(faces=KEYS, persons=PERSONS)] + _rows(_probes(0.15, 0.0, 0))
+    rows += _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
+    old = [_floor()] + [{k: v for k, v in r.items() if k != "sface_simv"} for r in rows[1:]]
+    e = report.claims(old)["leakage"]["sface|eve_strongest"]
+    assert "pick_p_perm" not in e and "hpick_p_perm" not in e
+    assert report.reid_permutation({"a#0": [{"seed": 0}]}, ["a#0"], "sface", {"a#0": "obama"}) is None
