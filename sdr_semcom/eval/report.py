@@ -187,10 +187,11 @@ def reid_permutation(seeds_of: dict, ks: list, j: str, who: dict, field: str = "
     """Top-1 re-identification against a permutation null: no chance model needed.
 
     Under "the fills carry nothing of whose face they are", which face a probe came from is exchangeable among
-    the probes a receiver made at one seed (the pick of each, with or without the hub correction, is a
-    function of all of them that permuting them permutes). So the picks are kept and the faces they are
-    scored against are shuffled among that seed's picked faces (``perms`` seeded shuffles of every seed): the
-    hits of the shuffles are the null. It takes the judge's hubs into account (plain picks piled on one
+    the faces ``ks`` (the pick of each probe, with or without the hub correction, is a function of the
+    receiver's probes that permuting them permutes). So the picks are kept and the faces they are scored
+    against are shuffled (``perms`` seeded shuffles, each one applied to every seed: one face's seeds are alike,
+    and shuffling them apart would make the null too narrow): the hits of the shuffles are the null. A lost
+    image is no pick (no hit, shuffled or not). It takes the judge's hubs into account (plain picks piled on one
     person's photos hit that person's faces under every shuffle too), and the oracle's several fills (a hit
     when any of a seed's picks names the face's person), where ``mates / gallery`` one try is too low a chance
     and independent tries too high.
@@ -216,21 +217,18 @@ def reid_permutation(seeds_of: dict, ks: list, j: str, who: dict, field: str = "
         picks) and ``<field>_p_perm`` (one-sided, ``(1 + #shuffles with as many hits) / (1 + perms)``); None when a
         face's rows carry no picks (rows of older runs).
     """
-    by_seed: dict = {}
-    for k in ks:
+    faces = [k for k in ks if k in who]
+    m = np.zeros((len(faces), len(faces)))  # m[i, f]: how many of face i's seeds picked face f's person
+    for i, k in enumerate(faces):
         for r in seeds_of[k]:
             if f"{j}_{field}" not in r:
                 return None
-            if r[f"{j}_{field}"] and k in who:
-                by_seed.setdefault(row_seed(r), []).append((k, set(r[f"{j}_{field}"])))
+            picked = set(r[f"{j}_{field}"] or ())
+            m[i] += [who[f] in picked for f in faces]
     rng = np.random.default_rng(seed)
-    hits, null = 0, np.zeros(perms)
-    for group in by_seed.values():
-        # m[i, f]: probe i's picks name face f's person
-        m = np.array([[who[f] in picked for f, _ in group] for _, picked in group], dtype=float)
-        hits += int(np.trace(m))
-        order = rng.permuted(np.tile(np.arange(len(group)), (perms, 1)), axis=1)
-        null += m[np.arange(len(group)), order].sum(axis=1)
+    order = rng.permuted(np.tile(np.arange(len(faces)), (perms, 1)), axis=1)
+    null = m[np.arange(len(faces)), order].sum(axis=1) if faces else np.zeros(perms)
+    hits = int(np.trace(m))
     return {f"{field}_perm_hits": hits, f"{field}_perm_mean": float(null.mean()),
             f"{field}_p_perm": float((1 + np.sum(null >= hits)) / (1 + perms))}
 

@@ -136,3 +136,20 @@ def test_rows_without_picks_get_no_permutation_test():
     e = report.claims(old)["leakage"]["sface|eve_strongest"]
     assert "pick_p_perm" not in e and "hpick_p_perm" not in e
     assert report.reid_permutation({"a#0": [{"seed": 0}]}, ["a#0"], "sface", {"a#0": "obama"}) is None
+
+
+def test_the_shuffle_moves_a_faces_seeds_together():
+    """Fills that carry a context but no identity: each face's probe is the same at every seed and picks one fixed
+    gallery face (2 of the 6 by chance their own person). Shuffling each seed on its own would read 10 seeds of it
+    as 10 independent draws (p = 0.025: a leak); one shuffle for all seeds gives the exact p over the 720
+    permutations, 0.40."""
+    import itertools
+
+    who = dict(zip(KEYS, PERSONS))
+    picks = {"a#0": "b#0", "a#1": "c#0", "b#0": "b#0", "c#0": "c#0", "d#0": "a#0", "e#0": "a#1"}
+    seeds_of = {k: [{"seed": s, "sface_hpick": [who[picks[k]]]} for s in range(10)] for k in KEYS}
+    e = report.reid_permutation(seeds_of, KEYS, "sface", who, "hpick")
+    hits = [10 * sum(who[picks[k]] == who[KEYS[p]] for k, p in zip(KEYS, perm))
+            for perm in itertools.permutations(range(len(KEYS)))]
+    assert e["hpick_perm_hits"] == 20 and e["hpick_perm_mean"] == pytest.approx(np.mean(hits), abs=0.5)
+    assert e["hpick_p_perm"] == pytest.approx(np.mean(np.array(hits) >= 20), abs=0.03)  # 0.40
