@@ -235,7 +235,9 @@ def reid_permutation(seeds_of: dict, ks: list, j: str, who: dict, field: str = "
 
 def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
     """Set ``<j>_hreid`` on the face rows of ``raw`` (receiver -> face -> its rows): the top-1 re-identification
-    of an attacker that corrects the judge's hubs (:func:`~sdr_semcom.eval.identity.centred_top1`).
+    of an attacker that corrects the judge's hubs (:func:`~sdr_semcom.eval.identity.centred_top1`); and the
+    persons picked, ``<j>_hpick`` (centred) and ``<j>_pick`` (plain top-1 of the rounded ``<j>_simv``), lists
+    (empty: no pick) that :func:`reid_permutation` shuffles the faces against.
 
     Each receiver is its own attacker: a face's probe is scored against the gallery after taking off each
     gallery face's mean similarity to the same receiver's probes of the *other* faces of the run at the same
