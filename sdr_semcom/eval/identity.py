@@ -220,8 +220,8 @@ def centred_top1(sims, cohort, seed: int = 0) -> int:
     its pick; one that carries none is no longer drawn to the hub, so chance (``mates / gallery``) is the
     fair yardstick for it. Gallery faces whose scores tie (within :data:`TIE_TOL`) are picked among at random,
     seeded by ``seed``: identical probes (a blank or grey fill, the same crop whatever the face) centre to an
-    all-zero vector, and ``argmax`` would give every one of them gallery face 0, a hit on that person at every
-    seed, not chance.
+    all-zero vector (up to float rounding), and ``argmax`` would give every one of them one fixed gallery face
+    (face 0, or the one the rounding favours), a hit on that person at every seed, not chance.
 
     Parameters
     ----------
