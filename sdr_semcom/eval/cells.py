@@ -307,9 +307,10 @@ def images_mismatch(rows: list[dict], names) -> str | None:
 def floor_mismatch(rows: list[dict], fresh: dict[str, dict]) -> str | None:
     """Whether the ``floor`` rows among ``rows`` (a finished sweep's) were computed over another gallery than this
     run's (``fresh``: :func:`floor_rows`; None: the same): per judge both have, the gallery's faces (their number,
-    for rows written before the keys were recorded) or their identities (``mates``, from a
-    ``labels.csv``). Fields a row lacks are not compared. ``--resume`` refuses such rows: every finished cell was scored
-    against the old floors and gallery; a judge the rows lack gets its floor written."""
+    for rows written before the keys were recorded) or their identities (``mates``, from a ``labels.csv``, and
+    the faces' grouping into persons, ``persons``, which the same counts can hide). Fields a row lacks are not
+    compared. ``--resume`` refuses such rows: every finished cell was scored against the old floors and gallery; a
+    judge the rows lack gets its floor written."""
     for r in rows:
         if r.get("kind") != "floor" or r.get("judge") not in fresh:
             continue
@@ -324,7 +325,20 @@ def floor_mismatch(rows: list[dict], fresh: dict[str, dict]) -> str | None:
         if "mates" in r and r["mates"] != now.get("mates"):
             other = "this run has none" if "mates" not in now else "this run's differ (photos per person)"
             return f"labels.csv: its {j} floor was computed with identity labels, {other}: {_SCORED}"
+        if "faces" in r and "persons" in r and _people(r) != _people(now):  # the same counts, other people
+            moved = sorted(k for k in r["faces"] if _people(r).get(k) != _people(now).get(k))
+            return (f"labels.csv: its {j} floor was computed with other identity labels (photos grouped otherwise: "
+                    f"{_some(moved)}): {_SCORED}")
     return None
+
+
+def _people(row: dict) -> dict[str, frozenset]:
+    """A floor row's grouping of its faces into persons: face key -> the keys of its person's photos (the labels'
+    names left out: renaming a person changes nothing scored)."""
+    by: dict = {}
+    for k, p in zip(row["faces"], row["persons"]):
+        by.setdefault(p, set()).add(k)
+    return {k: frozenset(by[p]) for k, p in zip(row["faces"], row["persons"])}
 
 
 def stale_fades(rows: list[dict], key: tuple, settings: "CellSettings") -> bool:

@@ -196,7 +196,20 @@ def gallery_similarities(judge, probe: np.ndarray, gallery: dict[str, np.ndarray
     return [judge.similarity(probe, gallery[k]) for k in sorted(gallery)]
 
 
-def centred_top1(sims, cohort) -> int:
+#: Centred scores closer than this to the best are a tie (the similarity vectors are rounded to 1e-4; the
+#: cohort mean of identical probes differs from each by float rounding only, ~1e-17).
+TIE_TOL = 1e-9
+
+
+def tie_seed(*names) -> int:
+    """A stable seed (CRC-32 of the names joined) for :func:`centred_top1`'s tie break: the same row, the same pick,
+    run after run (Python's ``hash`` of a string changes with each process)."""
+    import zlib
+
+    return zlib.crc32("|".join(str(n) for n in names).encode())
+
+
+def centred_top1(sims, cohort, seed: int = 0) -> int:
     """Top-1 pick of a probe after each gallery face's mean similarity to a cohort of other probes is taken off.
 
     A judge's *hub*, a gallery face most similar to probes of anyone (SFace's top-1 for a grey crop is one of
@@ -205,7 +218,10 @@ def centred_top1(sims, cohort) -> int:
     verification's Z-norm, or CSLS in cross-lingual retrieval): it scores gallery face ``g`` by
     ``s(p, g) - mean_c s(c, g)`` over its other probes ``c``. A probe that carries its person's identity keeps
     its pick; one that carries none is no longer drawn to the hub, so chance (``mates / gallery``) is the
-    fair yardstick for it.
+    fair yardstick for it. Gallery faces whose scores tie (within :data:`TIE_TOL`) are picked among at random,
+    seeded by ``seed``: identical probes (a blank or grey fill, the same crop whatever the face) centre to an
+    all-zero vector (up to float rounding), and ``argmax`` would give every one of them one fixed gallery face
+    (face 0, or the one the rounding favours), a hit on that person at every seed, not chance.
 
     Parameters
     ----------
@@ -213,6 +229,8 @@ def centred_top1(sims, cohort) -> int:
         The probe's similarities to the gallery (:func:`gallery_similarities`).
     cohort : array_like, shape (C, G)
         The same for the attacker's other probes (leave the probe itself out); ``C = 0``: plain top-1.
+    seed : int
+        Seeds the tie break (:func:`tie_seed` of the row: its receiver, face and seed).
 
     Output
     ------
@@ -221,4 +239,6 @@ def centred_top1(sims, cohort) -> int:
     """
     s = np.asarray(sims, dtype=np.float64)
     c = np.asarray(cohort, dtype=np.float64).reshape(-1, s.size)
-    return int(np.argmax(s - c.mean(axis=0) if len(c) else s))
+    score = s - c.mean(axis=0) if len(c) else s
+    best = np.flatnonzero(score >= score.max() - TIE_TOL)
+    return int(best[0] if len(best) == 1 else np.random.default_rng(seed).choice(best))

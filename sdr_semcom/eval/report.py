@@ -39,7 +39,7 @@ import numpy as np
 
 from .cells import codec_baseline, report_margin, row_margin, row_seed
 from .attacks import poisson_binomial_sf
-from .identity import centred_top1
+from .identity import centred_top1, tie_seed
 from .stats import Estimate, bootstrap_mean, paired_bootstrap, ratio_bootstrap, relative_change
 
 #: the paper's figures (its abstract: arXiv 2509.08142); its tables' per-metric values are not quoted here
@@ -112,6 +112,9 @@ def _strongest(group: list[dict], judges: list[str]) -> dict:
             cur[f"{j}_reid"] = bool(cur.get(f"{j}_reid", False) or r.get(f"{j}_reid"))
             if f"{j}_hreid" in r:
                 cur[f"{j}_hreid"] = bool(cur.get(f"{j}_hreid", False) or r[f"{j}_hreid"])
+            for f in (f"{j}_pick", f"{j}_hpick"):  # the persons any of its fills picked
+                if f in r:
+                    cur[f] = sorted(set(cur.get(f, [])) | set(r[f]))
             cur[f"{j}_same"] = bool(cur.get(f"{j}_same", False) or r.get(f"{j}_same"))
             s = r.get(f"{j}_sim")
             if s is not None:
@@ -179,14 +182,68 @@ def reid_chance(seeds_of: dict, ks: list, j: str, chance: dict, oracle: bool = F
     return out
 
 
+def reid_permutation(seeds_of: dict, ks: list, j: str, who: dict, field: str = "pick", perms: int = 2000,
+                     seed: int = 0) -> dict | None:
+    """Top-1 re-identification against a permutation null: no chance model needed.
+
+    Under "the fills carry nothing of whose face they are", which face a probe came from is exchangeable among
+    the faces ``ks`` (the pick of each probe, with or without the hub correction, is a function of the
+    receiver's probes that permuting them permutes). So the picks are kept and the faces they are scored
+    against are shuffled (``perms`` seeded shuffles, each one applied to every seed: one face's seeds are alike,
+    and shuffling them apart would make the null too narrow): the hits of the shuffles are the null. A lost
+    image is no pick (no hit, shuffled or not). It takes the judge's hubs into account (plain picks piled on one
+    person's photos hit that person's faces under every shuffle too), and the oracle's several fills (a hit
+    when any of a seed's picks names the face's person), where ``mates / gallery`` one try is too low a chance
+    and independent tries too high.
+
+    Parameters
+    ----------
+    seeds_of : dict
+        Face key -> its rows of one receiver (one per seed), each with ``<j>_<field>``: the persons picked
+        (plain ``pick``, hub-corrected ``hpick``; one per fill for the oracle); a lost image has none.
+    ks : list
+        The faces to count.
+    j : str
+        The judge.
+    who : dict
+        Face key -> person (the floor row's ``faces`` and ``persons``).
+    field, perms, seed
+        The picks' field; the number of shuffles and their seed.
+
+    Output
+    ------
+    dict or None
+        ``<field>_perm_hits`` (the picks' hits), ``<field>_perm_mean`` (the shuffles' mean: what chance gives these
+        picks) and ``<field>_p_perm`` (one-sided, ``(1 + #shuffles with as many hits) / (1 + perms)``); None when a
+        face's rows carry no picks (rows of older runs).
+    """
+    faces = [k for k in ks if k in who]
+    m = np.zeros((len(faces), len(faces)))  # m[i, f]: how many of face i's seeds picked face f's person
+    for i, k in enumerate(faces):
+        for r in seeds_of[k]:
+            if f"{j}_{field}" not in r:
+                return None
+            picked = set(r[f"{j}_{field}"] or ())
+            m[i] += [who[f] in picked for f in faces]
+    rng = np.random.default_rng(seed)
+    order = rng.permuted(np.tile(np.arange(len(faces)), (perms, 1)), axis=1)
+    null = m[np.arange(len(faces)), order].sum(axis=1) if faces else np.zeros(perms)
+    hits = int(np.trace(m))
+    return {f"{field}_perm_hits": hits, f"{field}_perm_mean": float(null.mean()),
+            f"{field}_p_perm": float((1 + np.sum(null >= hits)) / (1 + perms))}
+
+
 def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
     """Set ``<j>_hreid`` on the face rows of ``raw`` (receiver -> face -> its rows): the top-1 re-identification
-    of an attacker that corrects the judge's hubs (:func:`~sdr_semcom.eval.identity.centred_top1`).
+    of an attacker that corrects the judge's hubs (:func:`~sdr_semcom.eval.identity.centred_top1`); and the
+    persons picked, ``<j>_hpick`` (centred) and ``<j>_pick`` (plain top-1 of the rounded ``<j>_simv``), lists
+    (empty: no pick) that :func:`reid_permutation` shuffles the faces against.
 
     Each receiver is its own attacker: a face's probe is scored against the gallery after taking off each
     gallery face's mean similarity to the same receiver's probes of the *other* faces of the run at the same
     margin and seed (what an eavesdropper holds after a session: its fills of every transmission; it knows no
-    identities, so a cohort may hold other photos of the same person). A hit names any photo of the person
+    identities, so a cohort may hold other photos of the same person). Tied scores (identical probes: a blank fill)
+    are broken at random, seeded by the receiver, face and seed. A hit names any photo of the person
     (the floor row's ``persons``). A lost image is no pick (False). Rows written before the face rows carried
     ``<j>_simv`` (or a floor without ``faces`` and ``persons``) get none, and the report leaves the measure out.
     """
@@ -195,21 +252,23 @@ def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
         if not keys or not persons:
             continue
         who = dict(zip(keys, persons))
-        for faces in raw.values():
+        for rx, faces in raw.items():
             groups: dict = {}
             for k, g in faces.items():
                 for r in g:
                     if f"{j}_simv" not in r:
                         continue
                     if r[f"{j}_simv"] is None or k not in who or len(r[f"{j}_simv"]) != len(keys):
-                        r[f"{j}_hreid"] = False
+                        r[f"{j}_hreid"], r[f"{j}_hpick"], r[f"{j}_pick"] = False, [], []
                     else:
                         groups.setdefault((row_margin(r), row_seed(r)), []).append(r)
             for group in groups.values():
                 sims = np.array([r[f"{j}_simv"] for r in group], dtype=np.float64)
                 for i, r in enumerate(group):
-                    pick = centred_top1(sims[i], np.delete(sims, i, axis=0))
+                    pick = centred_top1(sims[i], np.delete(sims, i, axis=0), tie_seed(rx, r["face"], row_seed(r)))
                     r[f"{j}_hreid"] = who[keys[pick]] == who[r["face"]]
+                    r[f"{j}_hpick"] = [who[keys[pick]]]  # the persons picked: what reid_permutation shuffles against
+                    r[f"{j}_pick"] = [who[keys[int(np.argmax(sims[i]))]]]
 
 
 def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) -> dict:
@@ -293,6 +352,9 @@ def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) 
                     entry["hreid"] = bootstrap_mean([float(d[k][f"{j}_hreid"]) for k in ks], seed=seed)
                     entry.update(reid_chance(raw[rx], ks, j, {k: mates.get(k, 1) / gal for k in ks},
                                              rx == "eve_strongest", field="hreid"))
+                    who = dict(zip(floors[j]["faces"], floors[j]["persons"]))
+                    for f in ("pick", "hpick"):
+                        entry.update(reid_permutation(raw[rx], ks, j, who, f, seed=seed) or {})
             else:
                 entry["chance"] = float("nan")
             if rx != "no_privacy":
@@ -405,12 +467,16 @@ def table(c: dict) -> list[str]:
                if "reid_p_one" in e else "")
         exp = (f" ({e['reid_hits']}/{e['reid_trials']} face-seed picks vs {e['reid_expected']:.2f} expected at "
                f"chance, one-sided p = {e['reid_p']:.2g}{one})" if "reid_p" in e else "")
+        perm = (f"; shuffled faces: {e['pick_perm_mean']:.2f} expected, p = {e['pick_p_perm']:.2g}"
+                if "pick_p_perm" in e else "")
         hub = (f"; hub-corrected re-id {e['hreid'].mean:.2f} ({e['hreid_hits']}/{e['hreid_trials']}, p = "
-               f"{e['hreid_p']:.2g}" + (f", one try {e['hreid_p_one']:.2g}" if "hreid_p_one" in e else "") + ")"
+               f"{e['hreid_p']:.2g}" + (f", one try {e['hreid_p_one']:.2g}" if "hreid_p_one" in e else "")
+               + (f"; shuffled faces {e['hpick_perm_mean']:.2f} expected, p = {e['hpick_p_perm']:.2g}"
+                  if "hpick_p_perm" in e else "") + ")"
                if "hreid" in e else "")
         lines.append(f"| 2 leakage, {j} | {paper} | {rx}: leak above the impostor floor; top-1 re-id rate (chance "
                      f"{e['chance']:.2f}{best}); reduction vs no privacy | {e['leak']}; re-id {e['reid'].mean:.2f}{exp}"
-                     f"{hub}{red} |")
+                     f"{perm}{hub}{red} |")
         if "idleak" in e:
             idr = f"; reduction {e['id_reduction'].format(100, 1, '%')}" if "id_reduction" in e else ""
             lines.append(f"| 2 identity leakage, {j} | | {rx}: identity margin (similarity to the own face minus "

@@ -85,3 +85,71 @@ def test_a_lost_image_is_no_pick_for_the_hub_corrected_attacker_either():
     rows[1].update(received=False, sface_sim=None, sface_simv=None, sface_reid=False)  # a#0's image lost
     e = report.claims(rows)["leakage"]["sface|eve_strongest"]
     assert e["hreid_hits"] == 5 and e["hreid_expected_one"] == pytest.approx((2 + 4) / 6)  # a#1: 2/6; b..e: 1/6
+
+
+def test_a_tie_is_broken_at_random_not_towards_the_first_gallery_face():
+    """Identical probes (a blank or grey fill: one crop whatever the face) centre to an all-zero vector (up to
+    float rounding): the pick carries nothing, so it must land anywhere at chance, not always on gallery face 0
+    (here one of Obama's two photos: a hit for both, every seed)."""
+    v = np.tile(HUB, (len(KEYS), 1))
+    picks = {centred_top1(v[0], v[1:], seed) for seed in range(60)}
+    assert picks == set(range(len(KEYS)))
+    assert centred_top1(v[0], v[1:], 3) == centred_top1(v[0], v[1:], 3)  # seeded: the report is reproducible
+    rows = [_floor(faces=KEYS, persons=PERSONS)] + _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
+    for s in range(20):
+        rows += _rows(v, "eve", s)
+    e = report.claims(rows)["leakage"]["sface|eve_strongest"]
+    assert e["hreid_hits"] < 40 and e["hreid_p_one"] > 0.05  # before: index 0 (Obama) every time, 40/120
+    assert abs(e["hreid_hits"] - e["hreid_expected_one"]) < 3 * np.sqrt(120 * e["chance_one"])
+
+
+def test_the_permutation_null_clears_the_hub_and_the_oracles_tries_and_still_finds_identity():
+    """The plain picks of content-free fills pile on the hub (Obama's a#0): 40/120 against 26.7 expected at one try
+    (p < 0.01), but shuffling which face each probe came from gives the same 40 hits every time: p = 1. The oracle
+    with two distinct content-free fills per seed: its hub-corrected hits sit at the shuffles' mean, which is
+    above the one-try chance. Fills that carry identity: p_perm small for both attackers."""
+    rows = [_floor(faces=KEYS, persons=PERSONS)] + _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
+    for s in range(20):
+        rows += _rows(_probes(0.0, 0.01, s), "eve", s) + _rows(_probes(0.0, 0.01, 100 + s), "eve_face_prior", s)
+    e = report.claims(rows)["leakage"]["sface|eve_strongest"]
+    assert e["reid_p_one"] < 0.01 and e["pick_perm_hits"] == e["reid_hits"] == 40
+    assert e["pick_p_perm"] == 1.0 and e["pick_perm_mean"] == pytest.approx(40)
+    assert e["hpick_perm_mean"] > 1.3 * e["hreid_expected_one"] and e["hpick_p_perm"] > 0.05
+    assert e["hpick_perm_hits"] == e["hreid_hits"]
+    eve = report.claims(rows)["leakage"]["sface|eve"]  # one fill: the shuffles' mean is the one-try chance
+    assert eve["hpick_perm_mean"] == pytest.approx(eve["hreid_expected"], rel=0.1)
+    line = next(x for x in report.table(report.claims(rows)) if "eve_strongest: leak" in x)
+    assert "shuffled faces: 40.00 expected, p = 1" in line
+    rows = [_floor(faces=KEYS, persons=PERSONS)] + _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
+    for s in range(3):
+        rows += _rows(_probes(0.15, 0.005, s), "eve", s)
+    e = report.claims(rows)["leakage"]["sface|eve_strongest"]
+    assert e["hreid_hits"] == 18 and e["hpick_p_perm"] < 0.01
+    # plain: every pick is the hub a#0, a hit for Obama's two faces only, shuffled or not: it shows nothing
+    assert e["reid_hits"] == e["pick_perm_hits"] == 6 and e["pick_p_perm"] == 1.0
+
+
+def test_rows_without_picks_get_no_permutation_test():
+    rows = [_floor(faces=KEYS, persons=PERSONS)] + _rows(_probes(0.15, 0.0, 0))
+    rows += _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
+    old = [_floor()] + [{k: v for k, v in r.items() if k != "sface_simv"} for r in rows[1:]]
+    e = report.claims(old)["leakage"]["sface|eve_strongest"]
+    assert "pick_p_perm" not in e and "hpick_p_perm" not in e
+    assert report.reid_permutation({"a#0": [{"seed": 0}]}, ["a#0"], "sface", {"a#0": "obama"}) is None
+
+
+def test_the_shuffle_moves_a_faces_seeds_together():
+    """Fills that carry a context but no identity: each face's probe is the same at every seed and picks one fixed
+    gallery face (2 of the 6 by chance their own person). Shuffling each seed on its own would read 10 seeds of it
+    as 10 independent draws (p = 0.025: a leak); one shuffle for all seeds gives the exact p over the 720
+    permutations, 0.40."""
+    import itertools
+
+    who = dict(zip(KEYS, PERSONS))
+    picks = {"a#0": "b#0", "a#1": "c#0", "b#0": "b#0", "c#0": "c#0", "d#0": "a#0", "e#0": "a#1"}
+    seeds_of = {k: [{"seed": s, "sface_hpick": [who[picks[k]]]} for s in range(10)] for k in KEYS}
+    e = report.reid_permutation(seeds_of, KEYS, "sface", who, "hpick")
+    hits = [10 * sum(who[picks[k]] == who[KEYS[p]] for k, p in zip(KEYS, perm))
+            for perm in itertools.permutations(range(len(KEYS)))]
+    assert e["hpick_perm_hits"] == 20 and e["hpick_perm_mean"] == pytest.approx(np.mean(hits), abs=0.5)
+    assert e["hpick_p_perm"] == pytest.approx(np.mean(np.array(hits) >= 20), abs=0.03)  # 0.40

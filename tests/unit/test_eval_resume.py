@@ -523,3 +523,24 @@ def test_resume_over_other_images_is_refused_not_reported_with_the_old_floors(tm
     error = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
     assert len(error) == 1 and "over the images a, b, this run's are a, c" in error[0]  # the dlib floor's names
     assert made and made[0].calls == [] and not getattr(made[0], "prepared", False)
+
+
+def test_resume_with_relabelled_photos_of_the_same_counts_is_refused():
+    """Review attack: ``floor_mismatch`` compared the labels through ``mates`` (photos per person) only, so a
+    labels.csv corrected by swapping two photos between two people of two photos each resumed silently: the
+    finished cells' re-identification was scored with the old identities, the new cells' with the new, and the
+    report's hub-corrected re-id reads the old floor's ``persons``. The grouping of the faces into persons is
+    compared (renaming a person is not a change)."""
+    from sdr_semcom.eval.cells import floor_mismatch, floor_rows
+    from sdr_semcom.eval.identity import Floor
+
+    faces = ["a#0", "b#0", "c#0", "d#0"]
+    gallery = {"sface": {k: None for k in faces}}
+    floors = {"sface": Floor("sface", 0.363, 0.05, 0.3, 6)}
+    old = floor_rows(floors, gallery, {"a#0": "x", "b#0": "x", "c#0": "y", "d#0": "y"}, "abcd")
+    swapped = floor_rows(floors, gallery, {"a#0": "x", "c#0": "x", "b#0": "y", "d#0": "y"}, "abcd")
+    renamed = floor_rows(floors, gallery, {"a#0": "p", "b#0": "p", "c#0": "q", "d#0": "q"}, "abcd")
+    assert old["sface"]["mates"] == swapped["sface"]["mates"]  # the counts alone cannot tell
+    assert "labels.csv" in floor_mismatch(list(old.values()), swapped)
+    assert floor_mismatch(list(old.values()), renamed) is None
+    assert floor_mismatch(list(old.values()), old) is None  # the same run resumed
