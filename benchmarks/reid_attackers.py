@@ -23,7 +23,10 @@ that in mind.
 
 Usage (from the repository root)::
 
-    python -m benchmarks.reid_attackers out/eval-new/rows.jsonl [--judge sface] [--perms 2000]
+    python -m benchmarks.reid_attackers out/eval-new/rows.jsonl [--judge sface] [--perms 2000] [--out out/bench]
+
+Writes ``OUT/reid_attackers.json`` (one row per rows file, judge, receiver and attacker) and
+``OUT/reid_attackers.png`` (the oracle's hits against the shuffles' mean, per attacker), and prints the table.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from sdr_semcom.eval.attacks import poisson_binomial_sf
 from sdr_semcom.eval.cells import report_margin, row_margin, row_seed
 from sdr_semcom.eval.identity import TIE_TOL, centred_top1, tie_seed
 from sdr_semcom.eval.report import EVE_VARIANTS, claim_snr, link_rows, reid_permutation
+
+from .common import save
 
 RECEIVERS = EVE_VARIANTS + ("blank", "grey_box", "no_privacy")
 
@@ -125,12 +130,38 @@ def score(per_seed: dict, keys, persons, perms: int) -> dict:
             "perm_mean": round(perm["pick_perm_mean"], 2), "p_perm": round(perm["pick_p_perm"], 3)}
 
 
+def plot(rows: list[dict], path: Path) -> None:
+    """The oracle ``eve_strongest``: hits per attacker beside what the shuffled faces give, one panel per rows file
+    and judge."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mine = [r for r in rows if r["receiver"] == "eve_strongest"]
+    panels = list(dict.fromkeys((r["rows"], r["judge"]) for r in mine))
+    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(3.2 * max(len(panels), 1), 3.4), squeeze=False)
+    for ax, (src, judge) in zip(axes[0], panels):
+        got = [r for r in mine if (r["rows"], r["judge"]) == (src, judge)]
+        x = np.arange(len(got))
+        ax.bar(x - 0.2, [r["hits"] for r in got], 0.4, label="hits")
+        ax.bar(x + 0.2, [r["perm_mean"] for r in got], 0.4, label="shuffled faces (mean)")
+        ax.set_xticks(x, [r["attacker"] for r in got], rotation=45, fontsize=7)
+        ax.set_title(f"{Path(src).parent.name}, {judge} ({got[0]['trials']} picks)", fontsize=8)
+    axes[0][0].set_ylabel("eve_strongest top-1 hits")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("rows", type=Path, nargs="+")
     ap.add_argument("--judge", action="append", default=None)
     ap.add_argument("--perms", type=int, default=2000)
+    ap.add_argument("--out", type=Path, default=Path("out/bench"))
     a = ap.parse_args(argv)
+    table: list[dict] = []
     for path in a.rows:
         for judge in a.judge or ["sface", "dlib"]:
             rows, keys, persons, snr = load(path, judge)
@@ -151,8 +182,13 @@ def main(argv=None) -> None:
                     else:
                         continue
                     e = score(per, keys, persons, a.perms)
+                    table.append({"rows": str(path), "judge": judge, "snr": snr, "receiver": rx, "attacker": attacker,
+                                  **e})
                     print(f"| {rx} | {attacker} | {e['hits']}/{e['trials']} | {e['expected_one']} | {e['p_one']} | "
                           f"{e['perm_mean']} | {e['p_perm']} |")
+
+    a.out.mkdir(parents=True, exist_ok=True)
+    save(table, a.out, "reid_attackers", plot)
 
 
 if __name__ == "__main__":
