@@ -471,10 +471,10 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
                      if partial else ""))
         todo += partial
         top, ref = headline_snr(cfg.snrs), report_margin(margins)
-        shown = {k for k in keys if k[1] == ref and k[3] == 0 and (k[2] == BASELINE_CELL or k[2] == top)}
-        rebuild = [k for k in keys if k in shown and k in done and not recon.saved(mosaic_dir, k)]
+        in_mosaic = {k for k in keys if k[1] == ref and k[3] == 0 and (k[2] == BASELINE_CELL or k[2] == top)}
+        rebuild = [k for k in keys if k in in_mosaic and k in done and not recon.saved(mosaic_dir, k)]
         for n, res in enumerate(ex.run(todo, shared), 1):
-            if res.key in shown:  # the mosaic's cells: their images before their rows (a kill between: rebuilt)
+            if res.key in in_mosaic:  # the mosaic's cells: their images before their done row (a kill: rerun)
                 recon.save(mosaic_dir, res.key, res.images, merge=res.added is not None)
             if res.added is not None:
                 added["rows"] += writer.add_rows(res.key, res.rows, res.added, res.timing)
@@ -488,9 +488,9 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
             _progress(f"--resume added {added['rows']} rows to {added['cells']} finished cells "
                       f"({', '.join(names_missing)})")
         if rebuild:  # finished cells of the mosaic whose images recon/ lacks (another headline SNR then, ...)
-            _progress(f"mosaic: {len(rebuild)} finished cell(s) at " + ", ".join(sorted({_snr_text(k[2]) for k in rebuild}))
-                      + f", margin {ref:g}: their reconstructions are not in {mosaic_dir}: rebuilding them (no row "
-                      "written)")
+            points = ", ".join(sorted({_snr_text(k[2]) for k in rebuild}))
+            _progress(f"mosaic: {len(rebuild)} finished cell(s) at {points}, margin {ref:g}: their reconstructions are "
+                      f"not in {mosaic_dir}: rebuilding them (no row written)")
             ours = [(k, handles[(k[0], k[1])], frozenset(r for r in cell_receivers(k, settings) if not r[1]))
                     for k in rebuild]
             for res in ex.run(ours, shared):

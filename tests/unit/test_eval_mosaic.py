@@ -25,13 +25,14 @@ def level(snr) -> int:
 
 class Imaging(Recorder):
     """A recorder whose cells return their image rows (no face rows: the real report needs none) and, for every
-    receiver of our link, a flat image of :func:`level` (every cell: the sweep must pick the headline's)."""
+    receiver of our link it computed (``only``'s, as a real cell), a flat image of :func:`level` (every cell, not
+    only the headline's: the sweep must pick those)."""
 
     def run(self, cells, shared):
         for res in super().run(cells, shared):
             res.rows = [r for r in res.rows if r["kind"] == "image"]
-            res.images = {rx: np.full((8, 8, 3), level(res.key[2]), np.uint8)
-                          for rx, codec in cell_receivers(res.key, self.settings) if not codec}
+            asked = cell_receivers(res.key, self.settings) if res.added is None else res.added  # ``only``'s
+            res.images = {rx: np.full((8, 8, 3), level(res.key[2]), np.uint8) for rx, codec in asked if not codec}
             yield res
 
 
@@ -43,9 +44,9 @@ def sweep(tmp_path):
         images.append(tmp_path / f"{n}.png")
     out = tmp_path / "out"
 
-    def go(snrs, resume=False):
+    def go(snrs, resume=False, eve_fills=("eve",)):
         ex = Imaging("v1")
-        run_eval(EvalConfig(images, snrs, out, resume=resume, judge_names=("sface",), eve_fills=("eve",)), ex)
+        run_eval(EvalConfig(images, snrs, out, resume=resume, judge_names=("sface",), eve_fills=eve_fills), ex)
         return ex, json.loads((out / "claims.json").read_text())["claims"]["snr"]
 
     return go, out
@@ -96,8 +97,8 @@ def test_resume_with_a_lower_top_snr_shows_that_snr_not_the_old_images(sweep):
 
 
 def test_a_finished_cell_without_its_images_is_rebuilt_not_shown_stale(sweep):
-    """A headline cell whose reconstructions are not in ``recon/`` (a kill between them and its done row, a folder
-    of an older version, a mark of another margin) gets them rebuilt before the mosaic is drawn."""
+    """A finished cell of the mosaic whose reconstructions are not in ``recon/`` (its mark gone: a ``recon/`` deleted
+    or of an older version; a mark of another margin) gets them rebuilt; the others are not run."""
     from sdr_semcom.eval import recon
 
     go, out = sweep
@@ -110,6 +111,20 @@ def test_a_finished_cell_without_its_images_is_rebuilt_not_shown_stale(sweep):
     assert sorted((k for k, _ in ex.calls), key=repr) == sorted(
         [("a", DEFAULT_MARGIN, 20.0, 0), ("b", DEFAULT_MARGIN, BASELINE_CELL, 0)], key=repr)
     assert all(t["auth"] == level(20.0) and t["no_privacy"] == level(BASELINE_CELL) for t in tiles(out))
+
+
+def test_a_receiver_added_on_resume_joins_the_cells_images(sweep):
+    """A resume that completes the finished cells with a receiver added since (an eavesdropper's fill) adds its
+    image to the headline cell's saved ones (their mark lists it) and rebuilds nothing."""
+    from sdr_semcom.eval import recon
+
+    go, out = sweep
+    go([20.0])
+    ex, _ = go([20.0], resume=True, eve_fills=("eve", "eve_telea"))
+    assert {k for k, _ in ex.calls} == {("a", DEFAULT_MARGIN, 20.0, 0), ("b", DEFAULT_MARGIN, 20.0, 0)}
+    assert all(only == frozenset({("eve_telea", "")}) for _, only in ex.calls)  # the added receiver's rows only
+    got = recon.load(out / "recon", ("a", DEFAULT_MARGIN, 20.0, 0))
+    assert {"auth", "eve", "eve_telea"} <= set(got) and int(got["eve_telea"][0, 0, 0]) == level(20.0)
 
 
 def test_quick_takes_the_lowest_and_highest_snr_in_any_order(tmp_path, monkeypatch):
