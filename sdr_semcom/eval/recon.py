@@ -36,11 +36,11 @@ def _mark(root: Path, key: tuple) -> dict | None:
     """Cell ``key``'s mark when it names this cell (its margin, SNR point and seed), else None."""
     try:
         m = json.loads(mark_path(root, key).read_text())
-    except (OSError, ValueError):
+        same = (m["image"] == key[0] and float(m["margin"]) == float(key[1]) and m["snr"] == key[2]
+                and int(m["seed"]) == int(key[3]) and isinstance(m["receivers"], list))
+    except (OSError, ValueError, TypeError, KeyError):  # no mark, or not one (cut, edited): the images rebuilt
         return None
-    same = (m.get("image") == key[0] and float(m.get("margin", "nan")) == float(key[1])
-            and m.get("snr") == key[2] and int(m.get("seed", -1)) == int(key[3]))
-    return m if same and isinstance(m.get("receivers"), list) else None
+    return m if same else None
 
 
 def saved(root: Path, key: tuple) -> bool:
