@@ -98,7 +98,7 @@ def test_resume_with_a_lower_top_snr_shows_that_snr_not_the_old_images(sweep):
 
 def test_a_finished_cell_without_its_images_is_rebuilt_not_shown_stale(sweep):
     """A finished cell of the mosaic whose reconstructions are not in ``recon/`` (its mark gone: a ``recon/`` deleted
-    or of an older version; a mark of another margin) gets them rebuilt; the others are not run."""
+    or of an older version; a mark cut short; a mark of another margin) gets them rebuilt; the others are not run."""
     from sdr_semcom.eval import recon
 
     go, out = sweep
@@ -107,9 +107,11 @@ def test_a_finished_cell_without_its_images_is_rebuilt_not_shown_stale(sweep):
     gone.unlink()
     other = recon.mark_path(out / "recon", ("b", DEFAULT_MARGIN, BASELINE_CELL, 0))
     other.write_text(other.read_text().replace(f'"margin": {DEFAULT_MARGIN}', '"margin": 0.3'))
+    recon.mark_path(out / "recon", ("b", DEFAULT_MARGIN, 20.0, 0)).write_text('{"image": "b", "marg')  # cut
     ex, _ = go([12.0, 20.0], resume=True)
     assert sorted((k for k, _ in ex.calls), key=repr) == sorted(
-        [("a", DEFAULT_MARGIN, 20.0, 0), ("b", DEFAULT_MARGIN, BASELINE_CELL, 0)], key=repr)
+        [("a", DEFAULT_MARGIN, 20.0, 0), ("b", DEFAULT_MARGIN, 20.0, 0), ("b", DEFAULT_MARGIN, BASELINE_CELL, 0)],
+        key=repr)
     assert all(t["auth"] == level(20.0) and t["no_privacy"] == level(BASELINE_CELL) for t in tiles(out))
 
 
