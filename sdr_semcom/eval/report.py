@@ -33,14 +33,17 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 
-from .cells import codec_baseline, report_margin, row_margin, row_seed
+from .cells import BASELINE_CELL, codec_baseline, headline_snr, report_margin, row_margin, row_seed
 from .attacks import poisson_binomial_sf
 from .identity import centred_top1, tie_seed
 from .stats import Estimate, bootstrap_mean, paired_bootstrap, ratio_bootstrap, relative_change
+
+log = logging.getLogger(__name__)
 
 #: the paper's figures (its abstract: arXiv 2509.08142); its tables' per-metric values are not quoted here
 PAPER = {
@@ -62,9 +65,9 @@ def _num(v) -> float:
     return float("nan") if v is None else float(v)
 
 
-def claim_snr(rows: list[dict]):
-    snrs = sorted({r["snr"] for r in rows if isinstance(r.get("snr"), (int, float))})
-    return snrs[-1] if snrs else None
+def claim_snr(rows: list[dict]) -> float | None:
+    """The headline SNR of ``rows``: their highest SNR point (:func:`~sdr_semcom.eval.cells.headline_snr`)."""
+    return headline_snr(r.get("snr") for r in rows)
 
 
 def channel_label(rows: list[dict], snr) -> str:
@@ -672,22 +675,53 @@ def _plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def mosaics(out: Path, names: list[str]) -> Path | None:
-    """One row per image: original, sent, then each receiver and baseline at the highest SNR."""
-    from PIL import Image
+MOSAIC_COLUMNS = (("no_privacy", "original"), ("grey_box", "sent"), ("auth", "auth"), ("net_true", "net_true"),
+                  ("net_null", "net_null"), ("eve", "eve"), ("eve_face_prior", "eve_face_prior"), ("blur", "blur"),
+                  ("pixelate", "pixelate"))
+#: the mosaic's columns taken from the baselines cell (no link); the others from the cell at the headline SNR
+MOSAIC_BASELINES = frozenset({"no_privacy", "grey_box", "blur", "pixelate"})
 
+
+def mosaics(out: Path, names: list[str], snr, margin: float) -> Path | None:
+    """``mosaic.png``: one row per image, labelled with its name and ``snr``: original, sent, each receiver at
+    ``snr``, blur, pixelation (the baselines cell's, no link), all at guard margin ``margin``, seed 0.
+
+    The images come from ``out/recon`` (:mod:`.recon`), a cell's only when its mark names that cell: a cell without
+    them leaves its tiles empty (grey; logged), never showing another SNR point's or margin's images.
+
+    Parameters
+    ----------
+    out : Path
+        The evaluation's output folder.
+    names : list of str
+        The images, one mosaic row each.
+    snr : float or None
+        The headline SNR (the claims table's); None: no SNR point, the receivers' tiles empty.
+    margin : float
+        The claims' guard margin (:func:`~sdr_semcom.eval.cells.report_margin`).
+
+    Output
+    ------
+    Path or None
+        ``out/mosaic.png``; None without images.
+    """
     from ..report import mosaic
+    from . import recon
 
-    rec = out / "recon"
-    cols = ["no_privacy", "grey_box", "auth", "net_true", "net_null", "eve", "eve_face_prior", "blur", "pixelate"]
-    rows = []
+    root = out / "recon"
+    rows, lacking = [], []
     for n in names:
+        base = recon.load(root, (n, margin, BASELINE_CELL, 0))
+        link = recon.load(root, (n, margin, snr, 0)) if snr is not None else None
+        lacking += [f"{n} (baselines)"] if base is None else []
+        lacking += [f"{n} at {snr:g} dB"] if snr is not None and link is None else []
         cells = []
-        for c in cols:
-            p = rec / c / f"{n}.png"
-            cells.append(("original" if c == "no_privacy" else "sent" if c == "grey_box" else c,
-                          np.asarray(Image.open(p).convert("RGB")) if p.exists() else None))
-        rows.append((n, cells))
+        for c, title in MOSAIC_COLUMNS:
+            src = base if c in MOSAIC_BASELINES else link
+            cells.append((title, None if src is None else src.get(c)))
+        rows.append((n if snr is None else f"{n}, {snr:g} dB", cells))
+    if lacking:
+        log.warning("mosaic: no reconstructions of %s in %s: empty tiles", ", ".join(lacking), root)
     if not rows:
         return None
     path = out / "mosaic.png"
@@ -817,6 +851,6 @@ def write_all(rows: list[dict], out: Path, prepared_names: list[str], seed: int 
     (out / "claims.md").write_text("\n".join(lines) + "\n")
     write_csv(rows, out / "rows.csv")
     plot(at_ref, out / "plot.png")
-    mosaics(out, prepared_names)
+    mosaics(out, prepared_names, c["snr"], ref)
     return {"claims": c, "table": lines, "meta": meta or {}, "margins": sweep,
             "files": sorted(str(p.name) for p in out.iterdir())}

@@ -46,14 +46,14 @@ import numpy as np
 from ..channels.spec import FadingSpec
 from .attacks import EVE_FILLS
 from .labels import face_identities, read_labels
+from . import recon
 from .cells import (BASELINE_CELL, CODEC_BASELINES, DEFAULT_MARGIN, NET_VARIANTS, RECEIVERS, CellResult, CellSettings,
-                    Models, PreparedInfo, Shared, cell_key, channel_fields, floor_mismatch, floor_rows, images_mismatch,
-                    missing_receivers, report_margin, link_mismatch, row_key, row_receiver, run_cell, setup_mismatch,
-                    stale_fades)
+                    Models, PreparedInfo, Shared, cell_key, cell_receivers, channel_fields, floor_mismatch, floor_rows,
+                    headline_snr, images_mismatch, missing_receivers, report_margin, link_mismatch, row_key,
+                    row_receiver, run_cell, setup_mismatch, stale_fades)
 
 log = logging.getLogger(__name__)
 __all__ = ["EvalConfig", "RowWriter", "LocalExecutor", "run_eval", "evaluate", "NET_VARIANTS", "RECEIVERS"]
-MOSAIC_VARIANTS = ("auth", "net_true", "net_null", "eve", "eve_face_prior", "blur", "pixelate")
 
 
 @dataclass
@@ -65,7 +65,8 @@ class EvalConfig:
     images : list of Path
         Image files (default: :func:`default_images`).
     snrs : list of float
-        Authorized link SNR points, dB.
+        Authorized link SNR points, dB, run in this order; the claims table and the mosaic are taken at the
+        highest (:func:`~sdr_semcom.eval.cells.headline_snr`), whatever the order.
     out : Path
         Output folder (rows.jsonl, rows.csv, claims.json, plots, mosaics).
     eve_snr : float or None
@@ -147,14 +148,19 @@ def default_images(quick: bool = False) -> list[Path]:
 
 
 def parse_snrs(spec: str) -> list[float]:
-    """``'0:20:2'`` (start:stop:step, stop included) or ``'5,10,20'`` -> list of dB values."""
+    """``'0:20:2'`` (start:stop:step, stop included) or ``'5,10,20'`` -> list of dB values, each once, in the order
+    given (the cells run in it; the headline SNR is the highest, whatever the order). ``ValueError`` when it gives
+    none."""
     try:
         if ":" in spec:
             a, b, s = (float(v) for v in spec.split(":"))
             if s <= 0 or b < a:
                 raise ValueError
             return [round(a + i * s, 6) for i in range(int(np.floor((b - a) / s + 1e-9)) + 1)]
-        return [float(v) for v in spec.split(",") if v.strip()]
+        vals = list(dict.fromkeys(float(v) for v in spec.split(",") if v.strip()))
+        if not vals:
+            raise ValueError
+        return vals
     except ValueError:
         raise ValueError(f"--snr {spec!r}: give start:stop:step (e.g. 0:20:2, stop included) or a list (5,10,20)") \
             from None
@@ -380,7 +386,7 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
     categories = {e.id: e.category for e in db.entries}
     cfg.extra["categories"] = categories
     settings = CellSettings(cfg.generator, cfg.size, cfg.perceptual, tuple(cfg.judge_names), tuple(cfg.eve_fills),
-                            cfg.eve_snr, cfg.seed, cfg.snrs[-1] if cfg.snrs else None, cfg.eve_mask,
+                            cfg.eve_snr, cfg.seed, headline_snr(cfg.snrs), cfg.eve_mask,
                             max(int(cfg.seeds), 1), tuple(cfg.codec_baselines), cfg.channel, cfg.max_side,
                             str(cfg.generator_dir) if cfg.generator_dir else None)
     if cfg.channel is not None:
@@ -464,23 +470,31 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
                   + (f", {len(partial)} of them without the rows of {', '.join(names_missing)}: adding those"
                      if partial else ""))
         todo += partial
+        top, ref = headline_snr(cfg.snrs), report_margin(margins)
+        in_mosaic = {k for k in keys if k[1] == ref and k[3] == 0 and (k[2] == BASELINE_CELL or k[2] == top)}
+        rebuild = [k for k in keys if k in in_mosaic and k in done and not recon.saved(mosaic_dir, k)]
         for n, res in enumerate(ex.run(todo, shared), 1):
+            if res.key in in_mosaic:  # the mosaic's cells: their images before their done row (a kill: rerun)
+                recon.save(mosaic_dir, res.key, res.images, merge=res.added is not None)
             if res.added is not None:
                 added["rows"] += writer.add_rows(res.key, res.rows, res.added, res.timing)
                 added["cells"] += 1
-                fresh = True
             else:
-                fresh = writer.write_cell(res.key, res.rows, res.timing)
-            if fresh:
-                for rx_name, img in res.images.items():
-                    if res.key[1] == report_margin(margins) and res.key[3] == 0:  # the mosaic: claims' margin
-                        _save(mosaic_dir / rx_name / f"{res.key[0]}.png", img)
+                writer.write_cell(res.key, res.rows, res.timing)
             _progress(f"cell {n}/{len(todo)}: {res.key[0]}, margin {res.key[1]}, at {_snr_text(res.key[2])}, "
                       f"seed {res.key[3]}, {len(res.rows)} rows" + (" added" if res.added is not None else ""))
         if partial:
             added["receivers"] = names_missing
             _progress(f"--resume added {added['rows']} rows to {added['cells']} finished cells "
                       f"({', '.join(names_missing)})")
+        if rebuild:  # finished cells of the mosaic whose images recon/ lacks (another headline SNR then, ...)
+            points = ", ".join(sorted({_snr_text(k[2]) for k in rebuild}))
+            _progress(f"mosaic: {len(rebuild)} finished cell(s) at {points}, margin {ref:g}: their reconstructions are "
+                      f"not in {mosaic_dir}: rebuilding them (no row written)")
+            ours = [(k, handles[(k[0], k[1])], frozenset(r for r in cell_receivers(k, settings) if not r[1]))
+                    for k in rebuild]
+            for res in ex.run(ours, shared):
+                recon.save(mosaic_dir, res.key, res.images)
     finally:
         ex.close()
         if writer is not None:
@@ -527,13 +541,6 @@ def sorted_rows(rows: list[dict], keys: list[tuple]) -> list[dict]:
 
 def _snr_text(snr) -> str:
     return snr if isinstance(snr, str) else f"{snr} dB"
-
-
-def _save(path: Path, img: np.ndarray) -> None:
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(img).save(path)
 
 
 def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Path("out/eval"), eve_snr: float | None = None,
@@ -596,7 +603,7 @@ def evaluate(images: list[str] | tuple = (), snr: str = "0:20:2", out: Path = Pa
     margin_list = parse_margins(margins) if margins is not None else [DEFAULT_MARGIN]
     judge_names = ("sface", "dlib")
     if quick:
-        paths, snrs, judge_names = paths[:2], sorted({snrs[0], snrs[-1]}), ("sface",)
+        paths, snrs, judge_names = paths[:2], sorted({min(snrs), max(snrs)}), ("sface",)
     if seeds < 1:
         raise ValueError(f"--seeds {seeds}: give 1 or more")
     bad = [c for c in codec_baselines if c not in CODEC_BASELINES]

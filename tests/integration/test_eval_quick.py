@@ -158,3 +158,34 @@ def test_two_seeds_and_a_separation_codec(tmp_path, samples):
 def test_bad_codec_baseline_is_a_usage_error(tmp_path):
     res = CliRunner().invoke(main, ["eval", "--codec-baselines", "png", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "--codec-baselines" in res.output
+
+
+
+def test_resume_with_a_lower_top_snr_rebuilds_the_mosaic_at_it(quick_run, tmp_path):
+    """Review: a resume with a lower top SNR (``--snr 12,20``, then ``--snr 12 --resume``) left the 20 dB images in
+    ``recon/`` and so in the mosaic while the report was at 12 dB. With the real cells: the first run kept the 20 dB
+    reconstructions (``recon/20dB/``, the headline SNR) only; the resume computes no row but rebuilds the finished
+    12 dB cells' reconstructions, and the mosaic shows those, the report at 12 dB."""
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    out, _ = quick_run
+    work = tmp_path / "lower"
+    shutil.copytree(out, work)
+    mark = json.loads((work / "recon" / "20dB" / "t1.json").read_text())
+    assert mark["snr"] == 20.0 and {"auth", "net_true", "eve"} <= set(mark["receivers"])
+    assert not (work / "recon" / "12dB").exists()
+    rows = (work / "rows.jsonl").read_text()
+    res = CliRunner().invoke(main, ["eval", "--quick", "--snr", "12", "--out", str(work), "--resume",
+                                    "--no-enroll-references"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert json.loads((work / "claims.json").read_text())["claims"]["snr"] == 12.0
+    assert "mosaic: 2 finished cell(s) at 12.0 dB, margin 0.15" in res.output
+    assert (work / "rows.jsonl").read_text() == rows  # no row written
+    grid = Image.open(work / "mosaic.png").convert("RGB")
+    for r, name in enumerate(("t1", "grace_hopper")):  # the default images, in order
+        tile = np.asarray(grid.crop((2 * 200, r * 216 + 16, 3 * 200, r * 216 + 216)))  # column 2: auth
+        want = Image.open(work / "recon" / "12dB" / "auth" / f"{name}.png").convert("RGB").resize((200, 200))
+        assert np.array_equal(tile, np.asarray(want)), name

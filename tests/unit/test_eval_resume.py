@@ -436,7 +436,8 @@ def test_resume_with_fewer_snr_points_or_seeds_reports_only_this_sweeps_cells(tm
     before = path.read_text()
     assert report.claim_snr(reported["rows"]) == 20.0
     capsys.readouterr()
-    assert go([10.0], 1) == []  # every cell of this sweep finished: nothing computed
+    calls = go([10.0], 1)  # every cell of this sweep finished: nothing computed but the mosaic's images
+    assert sorted(k for k, _ in calls) == [(n, DEFAULT_MARGIN, 10.0, 0) for n in "ab"]  # at the new headline SNR
     rows = reported["rows"]
     assert path.read_text() == before  # nothing dropped from the file
     assert report.claim_snr(rows) == 10.0 and report.link_snrs(rows) == [10.0]
