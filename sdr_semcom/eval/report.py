@@ -539,7 +539,7 @@ def snr_table(per: dict) -> list[str]:
     judges = sorted(next(iter(per.values()))["floors"])
     head = ["SNR, dB", "images received: auth / eve", "1: true vs null embedding, PSNR change inside the regions, dB"]
     for j in judges:
-        head += [f"2 {j}: eve strongest, reduction vs no privacy (leak / identity leak); re-id",
+        head += [f"2 {j}: eve strongest, reduction vs no privacy (leak / identity leak); re-id (plain / hub-corrected)",
                  f"2 {j}: through the link, blur / pixelate reduction"]
     head.append("3: auth faces found in place")
     lines = ["Claims at every SNR point (pooled over seeds per face / region), mean [bootstrap 95 % CI] (n)", "",
@@ -550,9 +550,10 @@ def snr_table(per: dict) -> list[str]:
         cells = [f"{snr:g}", f"{rec.get('auth', 'n/a')} / {rec.get('eve', 'n/a')}", _e(emb)]
         for j in judges:
             e = c["leakage"].get(f"{j}|eve_strongest", {})
-            reid = e.get("reid")
+            reid, hreid = e.get("reid"), e.get("hreid")
+            hub = f" / {hreid.mean:.2f}" if hreid is not None and hreid.n else ""
             cells.append(f"{_e(e.get('reduction'), 100, 1, '%')} / {_e(e.get('id_reduction'), 100, 1, '%')}; "
-                         f"{reid.mean:.2f}" if reid is not None and reid.n else "n/a")
+                         f"{reid.mean:.2f}{hub}" if reid is not None and reid.n else "n/a")
             red = [_e(c["leakage"].get(f"{j}|{b}", {}).get("reduction"), 100, 1, "%")
                    for b in ("blur_link", "pixelate_link")]
             cells.append(" / ".join(red))
@@ -732,8 +733,9 @@ def mosaics(out: Path, names: list[str], snr, margin: float) -> Path | None:
 def margin_sweep(rows: list[dict], seed: int = 0) -> dict:
     """Per guard margin of ``rows`` (``{margin: figures}``, margins in increasing order): ``removed``, the
     mean share of the image's pixels the guard removed; per judge ``{j}_reduction`` (the eavesdropper's
-    strongest fill's leakage reduction vs no privacy), ``{j}_leak`` and ``{j}_reid`` (its top-1
-    re-identification rate); ``auth_hole_psnr``, the authorized receiver's PSNR inside the removed regions
+    strongest fill's leakage reduction vs no privacy), ``{j}_leak``, ``{j}_reid`` and ``{j}_hreid`` (its top-1
+    re-identification rate, plain and hub-corrected; the latter None for rows without similarity vectors);
+    ``auth_hole_psnr``, the authorized receiver's PSNR inside the removed regions
     (all at the claims' SNR, bootstrap 95 % CIs); ``snr``."""
     floors = [r for r in rows if r["kind"] == "floor"]
     out: dict = {}
@@ -746,7 +748,8 @@ def margin_sweep(rows: list[dict], seed: int = 0) -> dict:
             seed=seed)}
         for j in sorted(c["floors"]):
             e = c["leakage"].get(f"{j}|eve_strongest", {})
-            fig.update({f"{j}_reduction": e.get("reduction"), f"{j}_leak": e.get("leak"), f"{j}_reid": e.get("reid")})
+            fig.update({f"{j}_reduction": e.get("reduction"), f"{j}_leak": e.get("leak"), f"{j}_reid": e.get("reid"),
+                        f"{j}_hreid": e.get("hreid")})
         fig["auth_hole_psnr"] = c.get("auth_hole_psnr", bootstrap_mean([], seed=seed))  # regions pooled over seeds
         out[m] = fig
     return out
@@ -758,16 +761,18 @@ def margin_table(sweep: dict) -> list[str]:
     snr = next(iter(sweep.values()))["snr"] if sweep else None
     head = ["guard margin", "pixels removed"]
     for j in judges:
-        head += [f"{j}: eve strongest fill, leakage reduction vs no privacy", f"{j}: eve top-1 re-id"]
+        head += [f"{j}: eve strongest fill, leakage reduction vs no privacy",
+                 f"{j}: eve top-1 re-id (plain; hub-corrected)"]
     head.append("auth PSNR inside the removed regions, dB")
     lines = [f"Leakage vs guard margin at {snr} dB: the eavesdropper's strongest fill vs the authorized receiver's "
              "fill, mean [bootstrap 95 % CI] (n)", "", "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for m, f in sweep.items():
         cells = [f"{m:g}", f["removed"].format(100, 1, "%")]
         for j in judges:
-            red, reid = f.get(f"{j}_reduction"), f.get(f"{j}_reid")
+            red, reid, hreid = f.get(f"{j}_reduction"), f.get(f"{j}_reid"), f.get(f"{j}_hreid")
             cells += [red.format(100, 1, "%") if red is not None else "n/a",
-                      reid.format(digits=2) if reid is not None else "n/a"]
+                      (reid.format(digits=2) if reid is not None else "n/a")
+                      + (f"; {hreid.format(digits=2)}" if hreid is not None else "")]
         cells.append(f["auth_hole_psnr"].format(digits=2))
         lines.append("| " + " | ".join(cells) + " |")
     return lines

@@ -153,3 +153,20 @@ def test_the_shuffle_moves_a_faces_seeds_together():
             for perm in itertools.permutations(range(len(KEYS)))]
     assert e["hpick_perm_hits"] == 20 and e["hpick_perm_mean"] == pytest.approx(np.mean(hits), abs=0.5)
     assert e["hpick_p_perm"] == pytest.approx(np.mean(np.array(hits) >= 20), abs=0.03)  # 0.40
+
+
+def test_the_per_snr_and_margin_tables_give_the_hub_corrected_re_id_beside_the_plain_one():
+    """Fills that carry identity under the hub: plain top-1 0.33 (only the hub's person's 2 faces), hub-corrected
+    1.00; both printed in the compact per-SNR table and the margin table, plain first."""
+    rows = [_floor(faces=KEYS, persons=PERSONS)] + _rows(_probes(0.15, 0.0, 0))
+    rows += _rows(_probes(1.0, 0.0, 0), "no_privacy", 0, BASELINE_CELL)
+    e = report.claims(rows)["leakage"]["sface|eve_strongest"]
+    want = f"{e['reid'].mean:.2f} / {e['hreid'].mean:.2f}"
+    assert e["reid"].mean == pytest.approx(2 / 6) and e["hreid"].mean == 1.0
+    snr_line = report.snr_table(report.per_snr(rows))[-1]
+    assert want in snr_line
+    sweep = report.margin_sweep(rows)
+    margin_line = report.margin_table(sweep)[-1]
+    assert f"{e['reid'].format(digits=2)}; {e['hreid'].format(digits=2)}" in margin_line
+    old = [_floor()] + [{k: v for k, v in r.items() if k != "sface_simv"} for r in rows[1:]]
+    assert f"; {e['reid'].mean:.2f} |" in report.snr_table(report.per_snr(old))[-1]  # older rows: plain only
