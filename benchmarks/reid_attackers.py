@@ -39,7 +39,7 @@ import numpy as np
 
 from sdr_semcom.eval.attacks import poisson_binomial_sf
 from sdr_semcom.eval.cells import report_margin, row_margin, row_seed
-from sdr_semcom.eval.identity import TIE_TOL, centred_top1, tie_seed
+from sdr_semcom.eval.identity import centred_top1, tie_seed, top1
 from sdr_semcom.eval.report import EVE_VARIANTS, claim_snr, link_rows, reid_permutation
 
 from .common import save
@@ -51,12 +51,6 @@ def _loo(sims: np.ndarray, i: int) -> np.ndarray:
     return np.delete(sims, i, axis=0)
 
 
-def _top(score: np.ndarray, seed: int) -> int:
-    """argmax, ties (within ``TIE_TOL``) broken at random as the report's ``centred_top1`` does."""
-    best = np.flatnonzero(score >= score.max() - TIE_TOL)
-    return int(best[0] if len(best) == 1 else np.random.default_rng(seed).choice(best))
-
-
 def pick(attacker: str, sims: np.ndarray, i: int, seed: int = 0) -> int:
     """The gallery index ``attacker`` picks for probe ``i`` of ``sims`` (probes x gallery; the others: its cohort)."""
     s, c = sims[i], _loo(sims, i)
@@ -66,12 +60,12 @@ def pick(attacker: str, sims: np.ndarray, i: int, seed: int = 0) -> int:
         return centred_top1(s, c, seed)
     if attacker == "znorm":
         sd = c.std(axis=0)
-        return _top(np.where(sd > 1e-9, (s - c.mean(axis=0)) / np.where(sd > 1e-9, sd, 1.0), 0.0), seed)
+        return top1(np.where(sd > 1e-9, (s - c.mean(axis=0)) / np.where(sd > 1e-9, sd, 1.0), 0.0), seed)
     if attacker == "csls3":
         top = np.sort(c, axis=0)[-min(3, len(c)):]
-        return _top(2 * s - top.mean(axis=0), seed)
+        return top1(2 * s - top.mean(axis=0), seed)
     if attacker == "trim1":
-        return _top(s - (np.sort(c, axis=0)[:-1] if len(c) > 1 else c).mean(axis=0), seed)
+        return top1(s - (np.sort(c, axis=0)[:-1] if len(c) > 1 else c).mean(axis=0), seed)
     raise ValueError(attacker)
 
 

@@ -239,6 +239,12 @@ def centred_top1(sims, cohort, seed: int = 0) -> int:
     """
     s = np.asarray(sims, dtype=np.float64)
     c = np.asarray(cohort, dtype=np.float64).reshape(-1, s.size)
-    score = s - c.mean(axis=0) if len(c) else s
+    return top1(s - c.mean(axis=0) if len(c) else s, seed)
+
+
+def top1(score, seed: int = 0) -> int:
+    """The index of the highest of ``score``; scores within :data:`TIE_TOL` of it tie and are picked among at
+    random, seeded by ``seed`` (:func:`tie_seed`)."""
+    score = np.asarray(score, dtype=np.float64)
     best = np.flatnonzero(score >= score.max() - TIE_TOL)
     return int(best[0] if len(best) == 1 else np.random.default_rng(seed).choice(best))
