@@ -52,10 +52,11 @@ def _loo(sims: np.ndarray, i: int) -> np.ndarray:
 
 
 def pick(attacker: str, sims: np.ndarray, i: int, seed: int = 0) -> int:
-    """The gallery index ``attacker`` picks for probe ``i`` of ``sims`` (probes x gallery; the others: its cohort)."""
+    """The gallery index ``attacker`` picks for probe ``i`` of ``sims`` (probes x gallery; the others: its cohort);
+    ``seed`` breaks ties (``tie_seed(judge, face)`` for ``plain``, as the rows' reid)."""
     s, c = sims[i], _loo(sims, i)
     if attacker == "plain" or len(c) == 0:
-        return int(np.argmax(s))  # as the report's reid (a hub is a true maximum, not a tie)
+        return top1(s, seed)
     if attacker == "centred":
         return centred_top1(s, c, seed)
     if attacker == "znorm":
@@ -101,8 +102,8 @@ def picks_of(rows, keys, judge: str, attacker: str) -> dict:
                                                                                       tie_seed(rx, r["face"], seed))
             continue
         for i, r in enumerate(g):
-            out.setdefault(rx, {}).setdefault(seed, {})[r["face"]] = pick(attacker, sims, i,
-                                                                          tie_seed(rx, r["face"], seed))
+            ts = tie_seed(judge, r["face"]) if attacker == "plain" else tie_seed(rx, r["face"], seed)
+            out.setdefault(rx, {}).setdefault(seed, {})[r["face"]] = pick(attacker, sims, i, ts)
     return out
 
 

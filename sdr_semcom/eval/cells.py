@@ -58,8 +58,7 @@ from ..channels.spec import FadingSpec
 from ..privacy.masking import DEFAULT_MARGIN
 from .attacks import EVE_FILLS, eve_fills, message_attack
 from .baselines import BASELINES, baseline
-from .identity import (Face, find_faces, gallery_mates, gallery_similarities, identity_margin, impostor_floor, judges,
-                       leak, reidentify)
+from .identity import Face, find_faces, gallery_mates, impostor_floor, judges, leak, score_probe, tie_seed
 from .quality import hole_quality, quality
 from .utility import detection_utility
 
@@ -955,7 +954,7 @@ def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Mod
             r = _fill(models, models.inpainter("authorized", "network"), ("net",), img, mask, regions)
             out["net_true"] = (r.image, mask, r.backends)
         if "net_null" in auth_side:
-            r = _fill(models, models.inpainter("eavesdropper", "network"), ("null",), img, mask, regions)
+            r = _fill(models, models.inpainter("authorized", "network", False), ("null",), img, mask, regions)
             out["net_null"] = (r.image, mask, r.backends)
         if "net_other" in auth_side:
             i = shared.order.index(p.name)
@@ -967,9 +966,9 @@ def _receive(p: Prepared, auth_item, eve_item, vecs, shared: Shared, models: Mod
             if n in auth_side:
                 r = _fill(models, models.inpainter("authorized", "face_prior", words), (n,), img, mask, regions)
                 out[n] = (r.image, mask, r.backends)
-        for n, role in (("diff_true", "authorized"), ("diff_null", "eavesdropper")):  # prompted vs no prompt
+        for n, words in (("diff_true", True), ("diff_null", False)):  # prompted vs no prompt
             if n in auth_side:
-                r = _fill(models, models.inpainter(role, "diffusers"), (n,), img, mask, regions)
+                r = _fill(models, models.inpainter("authorized", "diffusers", words), (n,), img, mask, regions)
                 out[n] = (r.image, mask, r.backends)
     if not eve_side:
         pass
@@ -1074,16 +1073,14 @@ class Scorer:
             row = {"kind": "face", **head, "face": f.key, "received": True, "iou": iou}
             for j in self.judges:
                 probe = j.embed(img, f)
-                sim = j.similarity(probe, self.gallery[j.name][f.key])
-                fl = self.floors[j.name]
-                idm = identity_margin(j, probe, self.gallery[j.name], f.key, self.identities)
-                row.update({f"{j.name}_sim": round(sim, 4), f"{j.name}_margin": round(sim - j.threshold, 4),
-                            f"{j.name}_leak": round(leak(sim, fl), 4), f"{j.name}_same": bool(sim >= j.threshold),
-                            f"{j.name}_idm": round(idm, 4), f"{j.name}_idleak": round(max(0.0, idm), 4),
-                            f"{j.name}_reid": bool(reidentify(j, probe, self.gallery[j.name], f.key,
-                                                              self.identities)),
-                            f"{j.name}_simv": [round(v, 4) for v in gallery_similarities(j, probe,
-                                                                                          self.gallery[j.name])]})
+                # the tie break's seed names the judge and face only: figures are reused for a byte-identical
+                # reconstruction whatever its receiver or seed (``rows``), and the report's plain pick agrees
+                sc = score_probe(j, probe, self.gallery[j.name], f.key, self.identities, tie_seed(j.name, f.key))
+                row.update({f"{j.name}_sim": round(sc.sim, 4), f"{j.name}_margin": round(sc.sim - j.threshold, 4),
+                            f"{j.name}_leak": round(leak(sc.sim, self.floors[j.name]), 4),
+                            f"{j.name}_same": bool(sc.sim >= j.threshold),
+                            f"{j.name}_idm": round(sc.margin, 4), f"{j.name}_idleak": round(max(0.0, sc.margin), 4),
+                            f"{j.name}_reid": bool(sc.reid), f"{j.name}_simv": list(sc.simv)})
             out.append(row)
         for k, fnd in enumerate(p.sent.findings):
             hole = _grown_hole(fnd, sent_mask(p), p.margin)  # the guard's removed pixels of this region

@@ -163,6 +163,61 @@ def leak(sim: float, floor: Floor) -> float:
     return max(0.0, sim - floor.impostor_median)
 
 
+@dataclass(frozen=True)
+class ProbeScores:
+    """What one judge says of one probe (a face of a reconstruction) against the gallery.
+
+    Output of :func:`score_probe`: ``sim`` its similarity to its own original, ``margin`` the identity margin
+    (:func:`identity_margin`), ``simv`` its similarity to every gallery face in ``sorted(gallery)`` order
+    (rounded as a face row stores it, ``<judge>_simv``: what :func:`centred_top1` and the report read) and
+    ``reid`` whether the top-1 of ``simv`` (:func:`top1`, ties broken at random) shows its person.
+    """
+
+    sim: float
+    margin: float
+    simv: tuple[float, ...]
+    reid: bool
+
+
+def score_probe(judge, probe: np.ndarray, gallery: dict[str, np.ndarray], true_key: str,
+                identities: dict[str, str] | None = None, seed: int = 0, decimals: int | None = 4) -> ProbeScores:
+    """Every identity figure of one probe from one pass over the gallery.
+
+    Parameters
+    ----------
+    judge
+        A judge of :func:`judges` (``similarity(a, b)``).
+    probe : np.ndarray
+        The probe's embedding (``judge.embed``).
+    gallery : dict[str, np.ndarray]
+        Face key -> embedding of the original; ``true_key`` must be one of them.
+    true_key : str
+        The probe's own face.
+    identities : dict[str, str] or None
+        Face key -> person (:mod:`.labels`); None: every face its own person. A pick of any photo of the person
+        is a re-identification, and the margin's "others" are other people's faces only.
+    seed : int
+        Seeds the top-1 tie break (:func:`tie_seed`).
+    decimals : int or None
+        ``simv`` is rounded to this many decimals, and the top-1 is taken on the rounded vector, so a row's
+        ``reid`` is what its stored ``simv`` says; None: the raw similarities.
+
+    Output
+    ------
+    ProbeScores
+    """
+    ident = identities or {}
+    keys = sorted(gallery)
+    raw = np.array([judge.similarity(probe, gallery[k]) for k in keys], dtype=np.float64)
+    who = [ident.get(k, k) for k in keys]
+    me = ident.get(true_key, true_key)
+    t = keys.index(true_key)
+    others = [raw[i] for i, k in enumerate(keys) if k != true_key and who[i] != me]
+    margin = float(raw[t] - np.mean(others)) if others else float("nan")
+    simv = tuple(float(v) if decimals is None else round(float(v), decimals) for v in raw)
+    return ProbeScores(float(raw[t]), margin, simv, who[top1(simv, seed)] == me)
+
+
 def identity_margin(judge, probe: np.ndarray, gallery: dict[str, np.ndarray], true_key: str,
                     identities: dict[str, str] | None = None) -> float:
     """The identity margin of ``probe``: its similarity to its own original minus its mean similarity to
@@ -170,30 +225,19 @@ def identity_margin(judge, probe: np.ndarray, gallery: dict[str, np.ndarray], tr
 
     A content-free probe (a grey crop) is as alike to every face as to its own, so its margin is about
     0 whatever the judge's response to grey: unlike :func:`leak`, which counts SFace's 0.1-0.2 cosine
-    of a grey crop to any face as leakage, the margin measures identity only (issue #10). With ``identities`` (face key -> person) the
-    others are other people's faces only.
+    of a grey crop to any face as leakage, the margin measures identity only (issue #10). With ``identities``
+    (face key -> person) the others are other people's faces only (:func:`score_probe`).
     """
-    ident = identities or {}
-    who = ident.get(true_key, true_key)
-    others = [judge.similarity(probe, e) for k, e in gallery.items() if k != true_key and ident.get(k, k) != who]
-    if not others:
-        return float("nan")
-    return judge.similarity(probe, gallery[true_key]) - float(np.mean(others))
+    return score_probe(judge, probe, gallery, true_key, identities).margin
 
 
 def reidentify(judge, probe: np.ndarray, gallery: dict[str, np.ndarray], true_key: str,
-               identities: dict[str, str] | None = None) -> bool:
+               identities: dict[str, str] | None = None, seed: int = 0) -> bool:
     """Top-1 re-identification: is ``probe`` most similar to its own original among ``gallery`` (with
-    ``identities``, face key -> person: to any photo of the same person)?"""
-    ident = identities or {}
-    best = max(gallery, key=lambda k: judge.similarity(probe, gallery[k]))
-    return best == true_key or ident.get(best, best) == ident.get(true_key, true_key)
-
-
-def gallery_similarities(judge, probe: np.ndarray, gallery: dict[str, np.ndarray]) -> list[float]:
-    """``probe``'s similarity to every face of ``gallery``, in ``sorted(gallery)`` order (a face row's
-    ``<judge>_simv``, which :func:`centred_top1` reads)."""
-    return [judge.similarity(probe, gallery[k]) for k in sorted(gallery)]
+    ``identities``, face key -> person: to any photo of the same person)? Gallery faces tied for the top are
+    picked among at random, seeded by ``seed`` (:func:`top1`), not by the gallery's order (:func:`score_probe`
+    on the raw similarities)."""
+    return score_probe(judge, probe, gallery, true_key, identities, seed, decimals=None).reid
 
 
 #: Centred scores closer than this to the best are a tie (the similarity vectors are rounded to 1e-4; the
@@ -226,7 +270,7 @@ def centred_top1(sims, cohort, seed: int = 0) -> int:
     Parameters
     ----------
     sims : array_like, shape (G,)
-        The probe's similarities to the gallery (:func:`gallery_similarities`).
+        The probe's similarities to the gallery (:func:`score_probe`'s ``simv``).
     cohort : array_like, shape (C, G)
         The same for the attacker's other probes (leave the probe itself out); ``C = 0``: plain top-1.
     seed : int

@@ -40,7 +40,7 @@ import numpy as np
 
 from .cells import BASELINE_CELL, codec_baseline, headline_snr, report_margin, row_margin, row_seed
 from .attacks import poisson_binomial_sf
-from .identity import centred_top1, tie_seed
+from .identity import centred_top1, tie_seed, top1
 from .stats import Estimate, bootstrap_mean, paired_bootstrap, ratio_bootstrap, relative_change
 
 log = logging.getLogger(__name__)
@@ -239,7 +239,8 @@ def reid_permutation(seeds_of: dict, ks: list, j: str, who: dict, field: str = "
 def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
     """Set ``<j>_hreid`` on the face rows of ``raw`` (receiver -> face -> its rows): the top-1 re-identification
     of an attacker that corrects the judge's hubs (:func:`~sdr_semcom.eval.identity.centred_top1`); and the
-    persons picked, ``<j>_hpick`` (centred) and ``<j>_pick`` (plain top-1 of the rounded ``<j>_simv``), lists
+    persons picked, ``<j>_hpick`` (centred) and ``<j>_pick`` (plain top-1 of the rounded ``<j>_simv``, as the row's
+    ``<j>_reid`` picks it), lists
     (empty: no pick) that :func:`reid_permutation` shuffles the faces against.
 
     Each receiver is its own attacker: a face's probe is scored against the gallery after taking off each
@@ -271,7 +272,7 @@ def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
                     pick = centred_top1(sims[i], np.delete(sims, i, axis=0), tie_seed(rx, r["face"], row_seed(r)))
                     r[f"{j}_hreid"] = who[keys[pick]] == who[r["face"]]
                     r[f"{j}_hpick"] = [who[keys[pick]]]  # the persons picked: what reid_permutation shuffles against
-                    r[f"{j}_pick"] = [who[keys[int(np.argmax(sims[i]))]]]
+                    r[f"{j}_pick"] = [who[keys[top1(sims[i], tie_seed(j, r["face"]))]]]  # the row's own reid
 
 
 def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) -> dict:

@@ -39,7 +39,8 @@ def test_the_pipeline_fills_the_authorized_receiver_and_claim_1_compares_prompt_
     assert {"auth", "diff_true", "diff_null", "net_true", "net_null"} <= set(by)
     assert "diffusers" in by["auth"]["backends"]
     assert set(by["diff_true"]["backends"]) <= {"diffusers", "telea"} and "diffusers" in by["diff_true"]["backends"]
-    assert "diffusers_noprompt" in by["diff_null"]["backends"]
+    assert "diffusers_noprompt" in by["diff_null"]["backends"] and "diffusers" not in by["diff_null"]["backends"]
+    assert "network_null" in by["net_null"]["backends"]
     assert all(r["generator_dir"] == str(pipe_dir.resolve()) for r in at20)
     regions = {(r["receiver"], r["region"]) for r in rows if r["kind"] == "region"}
     assert {rx for rx, _ in regions} >= {"diff_true", "diff_null"}

@@ -28,6 +28,10 @@ def test_quick_eval_writes_its_files(quick_run):
     assert {r["snr"] for r in rows if r["kind"] == "done"} == {"baselines", 12.0, 20.0}
     at20 = {r["receiver"] for r in rows if r["kind"] == "image" and r["snr"] == 20.0}
     assert {"auth", "net_true", "net_null", "net_other", "prior_true", "prior_null", "eve", "eve_telea"} <= at20
+    named = {r["receiver"]: set(r["backends"]) for r in rows if r["kind"] == "image" and r["snr"] == 20.0
+             and r["receiver"] in ("net_true", "net_null", "prior_null")}
+    assert "network_null" in named["net_null"] and "network" not in named["net_null"]  # the row names its null
+    assert "network" in named["net_true"] and "face_prior_null" in named["prior_null"]
     nopriv = [r for r in rows if r["kind"] == "face" and r["receiver"] == "no_privacy"]
     assert len(nopriv) == 7 and all(r["sface_reid"] for r in nopriv)  # the original is itself
     assert "| claim | paper | measure | ours |" in text and "wall time" in text and "peak memory" in text

@@ -170,3 +170,45 @@ def test_the_per_snr_and_margin_tables_give_the_hub_corrected_re_id_beside_the_p
     assert f"{e['reid'].format(digits=2)}; {e['hreid'].format(digits=2)}" in margin_line
     old = [_floor()] + [{k: v for k, v in r.items() if k != "sface_simv"} for r in rows[1:]]
     assert f"; {e['reid'].mean:.2f} |" in report.snr_table(report.per_snr(old))[-1]  # older rows: plain only
+
+
+class _Dot:
+    name, threshold = "sface", 0.363
+
+    def similarity(self, a, b):
+        return float(np.dot(a, b))
+
+
+def test_plain_top1_breaks_a_tie_at_random_and_the_report_picks_what_the_row_says():
+    """A probe equally near two gallery faces: the plain top-1 used to take the first in gallery order, a hit on
+    that person for every such probe. Now the tie is broken at random (seeded), the row's ``reid`` comes from the
+    rounded similarities it stores, and the report's plain pick is that same pick."""
+    from sdr_semcom.eval.identity import identity_margin, reidentify, score_probe, tie_seed
+
+    e = np.eye(3)
+    gallery = {"a#0": e[0], "b#0": e[1], "c#0": e[2]}
+    probe = np.array([0.5, 0.5, 0.0])  # a#0 and b#0 tie; the true face is b#0, second in gallery order
+    hits = {reidentify(_Dot(), probe, gallery, "b#0", seed=s) for s in range(40)}
+    assert hits == {True, False}
+    # within the stored rounding: 0.50001 and 0.5 are one value in a row's simv, so a tie there too
+    near = np.array([0.50001, 0.5, 0.0])
+    picks = {score_probe(_Dot(), near, gallery, "b#0", seed=s).reid for s in range(40)}
+    assert picks == {True, False}
+    assert reidentify(_Dot(), near, gallery, "a#0")  # on the raw similarities a#0 is the true maximum
+    sc = score_probe(_Dot(), np.array([0.2, 0.9, 0.1]), gallery, "b#0")
+    assert sc.sim == pytest.approx(0.9) and sc.margin == pytest.approx(0.9 - 0.15) and sc.reid
+    assert sc.margin == pytest.approx(identity_margin(_Dot(), np.array([0.2, 0.9, 0.1]), gallery, "b#0"))
+    # the report's plain pick (what the shuffled-faces test scores) is the row's own reid, face by face
+    keys, persons = ["a#0", "b#0", "c#0"], ["a", "b", "c"]
+    rows = [{"kind": "floor", "judge": "sface", "threshold": 0.363, "impostor_median": 0.0, "impostor_max": 0.3,
+             "pairs": 3, "gallery": 3, "faces": keys, "persons": persons}]
+    for k in keys:
+        sc = score_probe(_Dot(), np.array([0.5, 0.5, 0.5]), gallery, k, seed=tie_seed("sface", k))
+        rows.append({"kind": "face", "image": k[0], "face": k, "receiver": "eve", "snr": 20.0, "seed": 0,
+                     "received": True, "iou": 0.0, "sface_sim": sc.sim, "sface_leak": 0.0, "sface_reid": sc.reid,
+                     "sface_same": False, "sface_simv": list(sc.simv)})
+    raw = {"eve": {r["face"]: [r] for r in rows[1:]}}
+    report.hub_corrected(raw, {"sface": rows[0]}, ["sface"])
+    for r in rows[1:]:
+        assert (r["sface_pick"] == [persons[keys.index(r["face"])]]) == r["sface_reid"]
+    assert len({r["sface_pick"][0] for r in rows[1:]}) > 1  # identical probes: not one fixed gallery face
