@@ -1,6 +1,6 @@
 """What the eavesdropper can do: its strongest fill of the removed regions, and attacks on the sealed message.
 
-Threat model (README): the eavesdropper decodes the masked image from the features, knows the code,
+Threat model (docs/privacy.md): the eavesdropper decodes the masked image from the features, knows the code,
 the models and the guard's vocabulary, and lacks the database. Here it is made *stronger* than that:
 
 - **Fills**: it finds the removed regions from the grey fill in its decoded image, as many as the

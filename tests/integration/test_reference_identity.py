@@ -64,7 +64,7 @@ def demo(tmp_path_factory):
         out[role] = (row, filled, judge.similarity(judge.embed(filled, face), original),
                      judge.similarity(judge.embed(received, face), original))
     print(f"SFace to the original: authorized {out['auth'][2]:.3f}, eavesdropper {out['eve'][2]:.3f} "
-          f"(threshold {judge.threshold})")  # the figures quoted in the README (pytest -s)
+          f"(threshold {judge.threshold})")  # the figures quoted in docs/privacy.md (pytest -s)
     return judge, out, face
 
 

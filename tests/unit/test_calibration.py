@@ -1,5 +1,5 @@
 """Calibration (sdr_semcom.calibration): each estimate on the loopback with known impairments, within the
-tolerances stated in README's Calibration section; the gain advice; the calibration file; tx / rx use."""
+tolerances stated in docs/calibration.md; the gain advice; the calibration file; tx / rx use."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +18,7 @@ from sdr_semcom.phy import ofdm
 from sdr_semcom.phy.channel import ChannelEmulator
 from sdr_semcom.phy.mapping import Modulation, constellation
 
-#: the stated tolerances (README, Calibration)
+#: the stated tolerances (docs/calibration.md)
 CFO_HZ, CLOCK_PPM, SNR_DB, DC_DB, IQ_GAIN_DB, IQ_PHASE_DEG = 50.0, 2.0, 1.0, 1.0, 0.1, 1.0
 
 
