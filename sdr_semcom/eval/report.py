@@ -240,8 +240,10 @@ def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
     """Set ``<j>_hreid`` on the face rows of ``raw`` (receiver -> face -> its rows): the top-1 re-identification
     of an attacker that corrects the judge's hubs (:func:`~sdr_semcom.eval.identity.centred_top1`); and the
     persons picked, ``<j>_hpick`` (centred) and ``<j>_pick`` (plain top-1 of the rounded ``<j>_simv``, as the row's
-    ``<j>_reid`` picks it), lists
-    (empty: no pick) that :func:`reid_permutation` shuffles the faces against.
+    ``<j>_reid`` picks it), lists (empty: no pick) that :func:`reid_permutation` shuffles the faces against. The
+    row's ``<j>_reid`` is set from that plain pick too: the same for rows of this code, and rows of runs before
+    :func:`~sdr_semcom.eval.identity.score_probe` (a ``--resume``), whose ``reid`` gave a tie to the first face in
+    gallery order, are counted with the pick the shuffled faces are scored on.
 
     Each receiver is its own attacker: a face's probe is scored against the gallery after taking off each
     gallery face's mean similarity to the same receiver's probes of the *other* faces of the run at the same
@@ -272,7 +274,9 @@ def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
                     pick = centred_top1(sims[i], np.delete(sims, i, axis=0), tie_seed(rx, r["face"], row_seed(r)))
                     r[f"{j}_hreid"] = who[keys[pick]] == who[r["face"]]
                     r[f"{j}_hpick"] = [who[keys[pick]]]  # the persons picked: what reid_permutation shuffles against
-                    r[f"{j}_pick"] = [who[keys[top1(sims[i], tie_seed(j, r["face"]))]]]  # the row's own reid
+                    plain = top1(sims[i], tie_seed(j, r["face"]))  # as cells.Scorer picks the row's reid
+                    r[f"{j}_pick"] = [who[keys[plain]]]
+                    r[f"{j}_reid"] = who[keys[plain]] == who[r["face"]]  # rows of older runs: theirs broke ties
 
 
 def claims(rows: list[dict], seed: int = 0, snr=None, codec: str | None = None) -> dict:

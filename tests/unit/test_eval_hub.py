@@ -212,3 +212,28 @@ def test_plain_top1_breaks_a_tie_at_random_and_the_report_picks_what_the_row_say
     for r in rows[1:]:
         assert (r["sface_pick"] == [persons[keys.index(r["face"])]]) == r["sface_reid"]
     assert len({r["sface_pick"][0] for r in rows[1:]}) > 1  # identical probes: not one fixed gallery face
+
+
+def test_the_report_takes_the_plain_reid_of_a_row_from_its_stored_simv_so_older_rows_agree_with_their_pick():
+    """Rows written before ``score_probe`` (a ``--resume`` over an older run) carry a ``reid`` from the raw
+    similarities, a tie going to the first gallery face in gallery order. The report's plain pick (what the
+    shuffled-faces test scores) breaks the tie at random: the claims' re-identification must count that same pick,
+    not the older flag, or its hits and the shuffles' hits are of two different attackers."""
+    from sdr_semcom.eval.identity import tie_seed, top1
+
+    keys, persons = ["a#0", "b#0", "c#0"], ["a", "b", "c"]
+    simv = [0.5, 0.5, 0.1]  # a#0 and b#0 tie in the stored (rounded) similarities
+    face = "a#0"  # the older code said "re-identified" (its own photo first in gallery order)
+    assert top1(simv, tie_seed("sface", face)) == 1  # the seeded tie break picks b#0
+    old = {"kind": "face", "image": "a", "face": face, "receiver": "eve", "snr": 20.0, "seed": 0, "received": True,
+           "iou": 0.0, "sface_sim": 0.5, "sface_leak": 0.0, "sface_reid": True, "sface_same": False,
+           "sface_simv": simv}
+    raw = {"eve": {face: [dict(old)]}}
+    report.hub_corrected(raw, {"sface": _floor(faces=keys, persons=persons)}, ["sface"])
+    r = raw["eve"][face][0]
+    assert r["sface_pick"] == ["b"]
+    assert r["sface_reid"] is False  # the row's reid is its pick's
+    lost = {**old, "received": False, "sface_sim": None, "sface_reid": False, "sface_simv": None}
+    raw = {"eve": {face: [lost]}}
+    report.hub_corrected(raw, {"sface": _floor(faces=keys, persons=persons)}, ["sface"])
+    assert raw["eve"][face][0]["sface_reid"] is False and raw["eve"][face][0]["sface_pick"] == []
