@@ -165,12 +165,20 @@ def leak(sim: float, floor: Floor) -> float:
 
 @dataclass(frozen=True)
 class ProbeScores:
-    """What one judge says of one probe (a face of a reconstruction) against the gallery.
+    """What one judge says of one probe (a face of a reconstruction) against the gallery: the output of
+    :func:`score_probe`.
 
-    Output of :func:`score_probe`: ``sim`` its similarity to its own original, ``margin`` the identity margin
-    (:func:`identity_margin`), ``simv`` its similarity to every gallery face in ``sorted(gallery)`` order
-    (rounded as a face row stores it, ``<judge>_simv``: what :func:`centred_top1` and the report read) and
-    ``reid`` whether the top-1 of ``simv`` (:func:`top1`, ties broken at random) shows its person.
+    Attributes
+    ----------
+    sim : float
+        The probe's similarity to its own original (raw, not rounded).
+    margin : float
+        The identity margin (:func:`identity_margin`); NaN when the gallery holds nobody else.
+    simv : tuple of float
+        Its similarity to every gallery face in ``sorted(gallery)`` order, rounded as a face row stores it
+        (``<judge>_simv``: what :func:`centred_top1` and the report read).
+    reid : bool
+        Whether the top-1 of ``simv`` (:func:`top1`, ties broken at random) shows the probe's person.
     """
 
     sim: float
