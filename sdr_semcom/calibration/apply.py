@@ -6,8 +6,8 @@
 - **rx**: removes the DC offset and the IQ imbalance before the burst receiver
   (:class:`CorrectingReceiver`, a :class:`~sdr_semcom.phy.ofdm.BurstReceiver`), when the file's
   ``rx_front_end`` says so. Cheap (a complex multiply-add per sample), and useful where the IQ
-  imbalance's image would cap the SNR: an image at -20 dBc leaves at most 20 dB (docs/calibration.md
-  has the figures).
+  imbalance's image would cap the SNR: an image at -20 dBc leaves at most 20 dB (calibration/README.md,
+  "What the corrections are worth", has the figures).
 - **gains**: ``tx_gain_db`` / ``rx_gain_db`` are for the radio front end to set: :func:`radio_gain`
   puts them into a USRP's :class:`~sdr_semcom.radio.UhdSettings` when ``--gain`` / ``--norm-gain``
   were not given, and says what it did (``not set`` only where there is no radio: ZeroMQ, a recording).
