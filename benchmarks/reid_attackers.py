@@ -99,10 +99,10 @@ def picks_of(rows, keys, judge: str, attacker: str) -> dict:
                 c = np.array([q[f"{judge}_simv"] for (rx2, _), g2 in groups.items() if rx2 == rx for q in g2
                               if q["face"] != r["face"]], float).reshape(-1, len(keys))
                 out.setdefault(rx, {}).setdefault(seed, {})[r["face"]] = centred_top1(sims[i], c,
-                                                                                      tie_seed(rx, r["face"], seed))
+                                                                                      tie_seed(judge, r["face"], seed))
             continue
         for i, r in enumerate(g):
-            ts = tie_seed(judge, r["face"]) if attacker == "plain" else tie_seed(rx, r["face"], seed)
+            ts = tie_seed(judge, r["face"]) if attacker == "plain" else tie_seed(judge, r["face"], seed)
             out.setdefault(rx, {}).setdefault(seed, {})[r["face"]] = pick(attacker, sims, i, ts)
     return out
 

@@ -282,7 +282,7 @@ def centred_top1(sims, cohort, seed: int = 0) -> int:
     cohort : array_like, shape (C, G)
         The same for the attacker's other probes (leave the probe itself out); ``C = 0``: plain top-1.
     seed : int
-        Seeds the tie break (:func:`tie_seed` of the row: its receiver, face and seed).
+        Seeds the tie break (:func:`tie_seed` of the row: its judge, face and seed).
 
     Output
     ------

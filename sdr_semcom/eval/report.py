@@ -249,7 +249,8 @@ def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
     gallery face's mean similarity to the same receiver's probes of the *other* faces of the run at the same
     margin and seed (what an eavesdropper holds after a session: its fills of every transmission; it knows no
     identities, so a cohort may hold other photos of the same person). Tied scores (identical probes: a blank fill)
-    are broken at random, seeded by the receiver, face and seed. A hit names any photo of the person
+    are broken at random, seeded by the judge, face and seed, not the receiver: two receivers whose fills are the
+    same (``eve`` and ``eve_telea``) pick the same face, so the oracle's best of its fills gets one try of them. A hit names any photo of the person
     (the floor row's ``persons``). A lost image is no pick (False). Rows written before the face rows carried
     ``<j>_simv`` (or a floor without ``faces`` and ``persons``) get none, and the report leaves the measure out.
     """
@@ -271,7 +272,7 @@ def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
             for group in groups.values():
                 sims = np.array([r[f"{j}_simv"] for r in group], dtype=np.float64)
                 for i, r in enumerate(group):
-                    pick = centred_top1(sims[i], np.delete(sims, i, axis=0), tie_seed(rx, r["face"], row_seed(r)))
+                    pick = centred_top1(sims[i], np.delete(sims, i, axis=0), tie_seed(j, r["face"], row_seed(r)))
                     r[f"{j}_hreid"] = who[keys[pick]] == who[r["face"]]
                     r[f"{j}_hpick"] = [who[keys[pick]]]  # the persons picked: what reid_permutation shuffles against
                     plain = top1(sims[i], tie_seed(j, r["face"]))  # as cells.Scorer picks the row's reid

@@ -302,6 +302,14 @@ def _finished(rows: list[dict]) -> list[dict]:
     return out
 
 
+def _by_cell(rows: list[dict]) -> dict[tuple, list[dict]]:
+    """``rows`` grouped by their cell (:func:`~sdr_semcom.eval.cells.row_key`), in order."""
+    out: dict = {}
+    for r in rows:
+        out.setdefault(row_key(r), []).append(r)
+    return out
+
+
 def _json_default(o):
     if isinstance(o, np.generic):
         return o.item()
@@ -406,9 +414,7 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         if mismatch:  # its finished cells crossed another link, or came from other models: two sweeps would mix
             raise ValueError(f"--resume {out / 'rows.jsonl'}: {mismatch}; resume with its settings, or give another "
                              "--out")
-        cell_rows: dict = {}
-        for r in writer.rows:
-            cell_rows.setdefault(row_key(r), []).append(r)
+        cell_rows = _by_cell(writer.rows)
         stale = sorted((k for k in writer.done() if stale_fades(cell_rows.get(k, []), k, settings)), key=repr)
         if stale:  # finished through the fades of an older version (the margin hashed): computed again, whole
             writer.drop(stale)
@@ -452,9 +458,7 @@ def run_eval(cfg: EvalConfig, executor: Executor | None = None) -> dict:
         handles = {(it[0], float(it[2])): h for it, (h, _) in ok}
         keys = [k for k in sweep_cells(names, cfg.snrs, margins, settings.seeds) if (k[0], k[1]) in handles]
         todo = [(k, handles[(k[0], k[1])], None) for k in keys if k not in done]
-        by_cell: dict = {}
-        for r in writer.rows:
-            by_cell.setdefault(row_key(r), []).append(r)
+        by_cell = _by_cell(writer.rows)  # again: the stale cells' rows were dropped since
         sweep = set(keys)
         outside = [r for r in writer.rows if r["kind"] != "floor" and row_key(r) not in sweep]
         cells_outside = {row_key(r) for r in outside if r["kind"] == "done"}

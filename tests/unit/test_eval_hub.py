@@ -237,3 +237,20 @@ def test_the_report_takes_the_plain_reid_of_a_row_from_its_stored_simv_so_older_
     raw = {"eve": {face: [lost]}}
     report.hub_corrected(raw, {"sface": _floor(faces=keys, persons=persons)}, ["sface"])
     assert raw["eve"][face][0]["sface_reid"] is False and raw["eve"][face][0]["sface_pick"] == []
+
+
+def test_two_receivers_with_the_same_fills_pick_alike_so_the_oracle_gets_one_try_of_them():
+    """``eve`` and ``eve_telea`` are one fill (the eavesdropper's default is Telea). Content-free probes tie
+    everywhere once centred; a tie break seeded by the receiver gave the two receivers different picks, two tries
+    for the oracle's best of its fills. Seeded by judge, face and seed, they pick alike, and faces still differ."""
+    flat = np.tile(HUB, (len(KEYS), 1))  # the same crop whatever the face: every centred score ties
+    rows = [_floor(faces=KEYS, persons=PERSONS)]
+    for rx in ("eve", "eve_telea"):
+        rows += _rows(flat, rx, 0)
+    raw: dict = {}
+    for r in rows[1:]:
+        raw.setdefault(r["receiver"], {}).setdefault(r["face"], []).append(r)
+    report.hub_corrected(raw, {"sface": rows[0]}, ["sface"])
+    picks = {rx: [raw[rx][k][0]["sface_hpick"][0] for k in KEYS] for rx in raw}
+    assert picks["eve"] == picks["eve_telea"]
+    assert len(set(picks["eve"])) > 1  # at random over the faces, not one fixed gallery face
