@@ -216,7 +216,10 @@ def make_bank(yunet) -> list[StandIn]:
             if not len(rows):
                 print(f"bank: no face in {photo}{' (mirrored)' if mirrored else ''}: left out")
                 continue
-            rows = rows[np.argsort(rows[:, 0])] if photo.startswith("train/") else rows[[np.argmax(rows[:, 2] * rows[:, 3])]]
+            if photo.startswith("train/"):  # every face of a training photo (breakingbad: two persons)
+                rows = rows[np.argsort(rows[:, 0])]
+            else:  # the sdists' photos show one person
+                rows = rows[[np.argmax(rows[:, 2] * rows[:, 3])]]
             if mirrored:
                 rows = rows[::-1]  # the same face index as in the original photo
             for i, r in enumerate(rows):
@@ -250,7 +253,7 @@ def face_rows(s: str, d: dict, k: int, region, yunet, sface, bank_feats) -> dict
 
     box = region.box
     rows = yunet.detect_rows(d["orig"])
-    best = max(rows, key=lambda r: _iou(box, (r[0], r[1], r[0] + r[2], r[1] + r[3])), default=None) if len(rows) else None
+    best = max(rows, key=lambda r: _iou(box, (r[0], r[1], r[0] + r[2], r[1] + r[3])), default=None)
     lm, sim = None, float("nan")
     if best is not None and _iou(box, (best[0], best[1], best[0] + best[2], best[1] + best[3])) > 0.3:
         lm = best[4:14].reshape(5, 2)
@@ -335,8 +338,10 @@ def choose(rows: list[dict], w_desc: tuple[float, float, float]) -> dict:
         ring = near(lambda b: float(np.linalg.norm(np.subtract(f["ring"], b["ring"]))))
         desc = near(lambda b: distance(f, b, w_desc))
         equal = near(lambda b: distance(f, b, (1.0, 1.0, 1.0)))
-        out[fk] = {"prior_null": priors.get(fk + ("prior_null",), np.nan), "prior_true": priors.get(fk + ("prior_true",), np.nan),
-                   "ring": lp[ring], "mean": float(np.mean(list(lp.values()))), "desc": lp[desc], "desc_equal": lp[equal],
+        out[fk] = {"prior_null": priors.get(fk + ("prior_null",), np.nan),
+                   "prior_true": priors.get(fk + ("prior_true",), np.nan),
+                   "ring": lp[ring], "mean": float(np.mean(list(lp.values()))), "desc": lp[desc],
+                   "desc_equal": lp[equal],
                    "oracle": min(lp.values()), "picked": {"ring": ring, "desc": desc, "desc_equal": equal,
                                                           "oracle": min(lp, key=lp.get)}}
     return out
