@@ -361,6 +361,30 @@ def train_weights(rows: list[dict]) -> tuple[tuple[float, float, float], list[tu
     return min(ok, key=lambda x: (round(x[1], 6), sum(x[0])))[0], scores
 
 
+#: single quantities whose distance to the face's is ranked against the fills' ST-LPIPS (:func:`predictiveness`)
+QUANTITIES = ("skin", "hair", "light", "yaw", "ring")
+
+
+def predictiveness(rows: list[dict]) -> dict:
+    """Per set and quantity (:data:`QUANTITIES`): the mean over faces of the Spearman rank correlation between
+    a stand-in's distance to the face in that quantity alone and its fill's ST-LPIPS (over the allowed
+    stand-ins; > 0: nearer stand-ins fill better). A diagnostic, after the fact: it chooses nothing."""
+    from scipy.stats import spearmanr
+
+    bank = [r for r in rows if r["kind"] == "standin"]
+    fills = {(r["set"], r["image"], r["face"], r["standin"]): r["lpips"] for r in rows if r["kind"] == "fill"}
+    out: dict = {}
+    for f in (r for r in rows if r["kind"] == "face"):
+        fk = (f["set"], f["image"], f["face"])
+        cands = [b for b in allowed(f, bank) if fk + (b["key"],) in fills]
+        lp = [fills[fk + (b["key"],)] for b in cands]
+        for q in QUANTITIES:
+            d = [float(np.linalg.norm(np.subtract(f[q], b[q]))) for b in cands]
+            rho = spearmanr(d, lp)[0] if len(set(d)) > 1 else np.nan
+            out.setdefault(f["set"], {}).setdefault(q, []).append(rho)
+    return {s: {q: round(float(np.nanmean(v)), 3) for q, v in qs.items()} for s, qs in out.items()}
+
+
 def analyse(rows: list[dict]) -> list[dict]:
     """Print the table and return its rows (``kind`` ``summary``)."""
     from sdr_semcom.eval.stats import ratio_bootstrap
@@ -379,7 +403,8 @@ def analyse(rows: list[dict]) -> list[dict]:
         summ = {"kind": "summary", "set": s, "n": len(vals["ring"]), "weights": list(w),
                 **{c: round(float(vals[c].mean()), 4) for c in CHOICES}}
         for num, den in (("desc", "ring"), ("desc", "mean"), ("desc_equal", "ring"), ("oracle", "ring"),
-                         ("oracle", "mean"), ("prior_true", "prior_null"), ("desc", "prior_true")):
+                         ("oracle", "mean"), ("prior_true", "prior_null"), ("desc", "prior_true"),
+                         ("ring", "prior_null")):
             est = ratio_bootstrap(vals[num], vals[den])
             summ[f"gain {num} vs {den}"] = est.to_json()
         out.append(summ)
@@ -388,6 +413,22 @@ def analyse(rows: list[dict]) -> list[dict]:
         print(f"{summ['set']:9s} " + "  ".join(
             f"{k[5:]}: {v['mean']:+.1%} [{v['lo']:+.1%}, {v['hi']:+.1%}]" for k, v in summ.items()
             if k.startswith("gain")))
+    print("\nthe grid's best weights chosen on each set itself (optimistic: what any weighting of these quantities "
+          "could give)")
+    for summ in out:
+        sub = [r for r in rows if r["kind"] == "standin" or r.get("set") == summ["set"]]
+        best_w, best = min(((g, np.mean([v["desc"] for v in choose(sub, g).values()])) for g in WEIGHT_GRID),
+                           key=lambda x: (round(float(x[1]), 6), sum(x[0])))
+        ring = np.mean([v["ring"] for v in choose(sub, best_w).values()])
+        summ["best weights on the set"] = {"weights": list(best_w), "desc": round(float(best), 4),
+                                           "gain vs ring": round(float(1 - best / ring), 4)}
+        print(f"{summ['set']:9s} weights {best_w}: desc {best:.3f}, {1 - best / ring:+.1%} vs ring {ring:.3f}")
+    pred = predictiveness(rows)
+    print("\nmean per-face Spearman rho (distance in one quantity vs the fill's ST-LPIPS; > 0: nearer fills better)")
+    print(f"{'set':9s} " + " ".join(f"{q:>6s}" for q in QUANTITIES))
+    for summ in out:
+        summ["spearman"] = pred.get(summ["set"], {})
+        print(f"{summ['set']:9s} " + " ".join(f"{summ['spearman'].get(q, np.nan):+6.2f}" for q in QUANTITIES))
     sims = [r["bank_sface_max"] for r in rows if r["kind"] == "face" and r["set"] != "train"
             and np.isfinite(r["bank_sface_max"])]
     if sims:
