@@ -59,6 +59,19 @@ def test_choices_read_the_matrix():
     assert got["picked"]["desc"] == "B" and got["desc"] == 0.3
     assert got["oracle"] == 0.3 and got["mean"] == pytest.approx(0.45)
     assert got["prior_null"] == 0.7 and np.isnan(got["prior_true"])
+    assert np.isnan(got["fixed"])  # no training face: no stand-in best on average
+
+
+def test_the_fixed_stand_in_is_the_best_on_the_other_training_faces():
+    bank = [_standin("A", "a", "p/a.jpg"), _standin("B", "b", "p/b.jpg")]
+    rows = bank + [_face("train", "t1"), _face("train", "t2"), _face("eval", "e"),
+                   _fill("train", "t1", "A", 0.1), _fill("train", "t1", "B", 0.5),  # A is far better on t1
+                   _fill("train", "t2", "A", 0.45), _fill("train", "t2", "B", 0.4),  # B slightly better on t2
+                   _fill("eval", "e", "A", 0.2), _fill("eval", "e", "B", 0.6)]
+    got = sr.choose(rows, (1.0, 1.0, 1.0))
+    assert got[("eval", "e", 0)]["picked"]["fixed"] == "A"  # mean over both training faces
+    assert got[("train", "t1", 0)]["picked"]["fixed"] == "B"  # leave-one-out: t1 is not scored by itself
+    assert got[("train", "t2", 0)]["picked"]["fixed"] == "A"
 
 
 def test_weights_are_chosen_on_train_only():
