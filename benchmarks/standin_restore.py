@@ -54,9 +54,11 @@ distance in that quantity and its fill's ST-LPIPS.
 Usage: ``python benchmarks/standin_restore.py [--sets train,eval,pkgfaces] [--out out/bench]``
 (one torch thread; ~15 min for the three sets on a loaded 2-core machine: the loopback, the face prior's
 fits, 37 fills per face); ``--analyse A.json [B.json ...]`` re-reads measured rows (merged) and redoes the
-choices and the table without filling. Writes ``standin_restore.json`` (rows of ``kind`` ``standin``,
-``face`` (the quantities, ring, largest SFace cosine to the bank), ``fill`` (per face and stand-in),
-``prior``, then ``summary`` per set and ``choice`` per face) and ``standin_restore.png``.
+choices and the table without filling; ``--examples A.json`` draws the eval set's faces filled by its
+choices (``standin_restore_examples.png``: original, decoded, face prior with words, ring, desc, oracle).
+Writes ``standin_restore.json`` (rows of ``kind`` ``standin``, ``face`` (the quantities, ring, largest SFace
+cosine to the bank), ``fill`` (per face and stand-in), ``prior``, then ``summary`` per set and ``choice`` per
+face) and ``standin_restore.png``.
 """
 
 from __future__ import annotations
@@ -452,6 +454,8 @@ def analyse(rows: list[dict]) -> list[dict]:
     from sdr_semcom.eval.stats import ratio_bootstrap
 
     w, grid = train_weights(rows)
+    if not any(r["kind"] == "face" and r["set"] == "train" for r in rows):
+        print("no train faces measured: the description's weights are not chosen, all 1; no 'fixed' choice")
     print(f"\ndescription's weights (w_hair, w_light, w_pose) chosen on train (leave-one-out): {w}; "
           f"train mean ST-LPIPS over the grid {min(g[1] for g in grid):.3f}..{max(g[1] for g in grid):.3f}")
     ch = choose(rows, w)
@@ -520,13 +524,72 @@ def plot(rows: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def examples(rows: list[dict], s: str, path: Path) -> None:
+    """A strip per face of set ``s`` (the head region's box): original, decoded, the face prior with words,
+    and the stand-in restores of the ``ring``, ``desc`` and ``oracle`` choices of an analysed run's ``rows``."""
+    from PIL import Image, ImageDraw
+
+    from sdr_semcom.generative import Inpainter
+    from sdr_semcom.generative.classical import ClassicalInpainter
+    from sdr_semcom.generative.faceprior import FacePrior
+    from sdr_semcom.generative.reference import ReferenceRestore
+    from sdr_semcom.privacy.detectors.faces import YuNet
+
+    picks = {(r["image"], r["face"]): r["picked"] for r in rows if r["kind"] == "choice" and r["set"] == s}
+    if not picks:
+        raise SystemExit(f"no analysed choices of set {s!r} in the rows")
+    yunet = YuNet()
+    bank = {b.key: b for b in make_bank(yunet)}
+    prior = Inpainter({"telea": ClassicalInpainter(), "face_prior": FacePrior(words=True)},
+                      {"face": ("face_prior", "telea"), "*": ("telea",)})
+    cols = ("original", "decoded", "prior_true", "ring", "desc", "oracle")
+    tiles = []
+    for d in received(set_paths(s)):
+        prior_img = prior.fill(d["image"], d["mask"], d["regions"]).image
+        for k, head in enumerate(d["heads"]):
+            pick = picks.get((d["name"], k))
+            if pick is None:
+                continue
+            ri = max(range(len(d["regions"])), key=lambda i: _iou(head, d["regions"][i].removed or (0, 0, 0, 0))
+                     if d["regions"][i].category == "face" else -1)
+            imgs = [d["orig"], d["image"], prior_img]
+            for c in cols[3:]:
+                b = bank[pick[c]]
+                inp = Inpainter({"telea": ClassicalInpainter(),
+                                 "reference": ReferenceRestore({f"standin:{b.key}": [b.crop]}, detector=yunet)},
+                                {"face": ("reference", "telea"), "*": ("telea",)})
+                regions = list(d["regions"])
+                regions[ri] = replace(regions[ri], entry_id=f"standin:{b.key}")
+                imgs.append(inp.fill(d["image"], d["mask"], regions).image)
+            x0, y0, x1, y1 = head
+            tiles.append([Image.fromarray(np.ascontiguousarray(im[y0:y1, x0:x1])).resize((128, 128)) for im in imgs])
+    sheet = Image.new("RGB", (128 * len(cols), 14 + 128 * len(tiles)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for j, c in enumerate(cols):
+        draw.text((4 + 128 * j, 1), c, fill="black")
+    for i, row in enumerate(tiles):
+        for j, t in enumerate(row):
+            sheet.paste(t, (128 * j, 14 + 128 * i))
+    sheet.save(path)
+    print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sets", default=",".join(SETS))
     p.add_argument("--analyse", type=Path, nargs="+", default=None,
                    help="re-analyse standin_restore.json files (their rows merged; no fills)")
+    p.add_argument("--examples", type=Path, default=None,
+                   help="an analysed standin_restore.json: draw the eval set's fills of its choices, then exit")
     p.add_argument("--out", type=Path, default=Path("out/bench"))
     a = p.parse_args(argv)
+    if a.examples is not None:
+        import torch
+
+        torch.set_num_threads(1)
+        a.out.mkdir(parents=True, exist_ok=True)
+        examples(json.loads(a.examples.read_text()), "eval", a.out / "standin_restore_examples.png")
+        return 0
     sets = a.sets.split(",")
     if set(sets) - set(SETS):
         p.error(f"--sets: choose from {', '.join(SETS)}")
@@ -538,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
                 if r["kind"] in ("standin", "face", "fill", "prior") and (r["kind"] != "standin" or key not in seen):
                     rows.append(r)
                     seen.add(key)
-        rows = [r for r in rows if r["kind"] == "standin" or r["set"] in sets]
+        rows = [r for r in rows if r["kind"] == "standin" or r["set"] in sets or r["set"] == "train"]
     else:
         import torch
 
