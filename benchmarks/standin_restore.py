@@ -25,7 +25,8 @@ choices below are look-ups in it:
   front). No identity embedding (SFace, dlib) chooses anything.
 - ``ring`` (the null): what the receiver has without the embedding: the stand-in whose own ring (the band
   :data:`RING` around its head region, :func:`~sdr_semcom.privacy.masking.head_box`) is nearest in mean Lab
-  to the ring of known pixels around the removed head region in the decoded image;
+  to the ring of known pixels around the removed head region in the decoded image (where the head region
+  leaves no known pixel around it, it covers the photo: a random stand-in, ``mean``);
 - ``mean``: the expected ST-LPIPS of a stand-in drawn at random (the bank's average);
 - ``fixed``: no description either: the one stand-in with the lowest mean ST-LPIPS over the ``train`` faces
   (for a ``train`` face, over the other ones), given to every face;
@@ -399,12 +400,15 @@ def choose(rows: list[dict], w_desc: tuple[float, float, float]) -> dict:
         on_train = {k: float(np.mean(v)) for k, v in on_train.items() if v}
         fixed = min(on_train, key=lambda k: (on_train[k], k)) if on_train else None
         near = lambda dist: min(cands, key=lambda b: (dist(b), b["key"]))["key"]  # noqa: E731
-        ring = near(lambda b: float(np.linalg.norm(np.subtract(f["ring"], b["ring"]))))
+        # no known pixel around the head region (it covers the photo): the ring says nothing, a random stand-in
+        ring = near(lambda b: float(np.linalg.norm(np.subtract(f["ring"], b["ring"])))) \
+            if np.isfinite(f["ring"]).all() else None
         desc = near(lambda b: distance(f, b, w_desc))
         equal = near(lambda b: distance(f, b, (1.0, 1.0, 1.0)))
         out[fk] = {"prior_null": priors.get(fk + ("prior_null",), np.nan),
                    "prior_true": priors.get(fk + ("prior_true",), np.nan),
-                   "ring": lp[ring], "mean": float(np.mean(list(lp.values()))), "desc": lp[desc],
+                   "ring": lp[ring] if ring else float(np.mean(list(lp.values()))),
+                   "mean": float(np.mean(list(lp.values()))), "desc": lp[desc],
                    "desc_equal": lp[equal], "fixed": lp[fixed] if fixed else np.nan,
                    "oracle": min(lp.values()), "picked": {"ring": ring, "desc": desc, "desc_equal": equal,
                                                           "fixed": fixed, "oracle": min(lp, key=lp.get)}}

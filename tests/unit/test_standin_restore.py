@@ -60,6 +60,10 @@ def test_choices_read_the_matrix():
     assert got["oracle"] == 0.3 and got["mean"] == pytest.approx(0.45)
     assert got["prior_null"] == 0.7 and np.isnan(got["prior_true"])
     assert np.isnan(got["fixed"])  # no training face: no stand-in best on average
+    # a head region covering the whole photo leaves no ring: the ring null is a random stand-in's expectation
+    blind = dict(face, ring=[float("nan")] * 3)
+    got = sr.choose(bank + [blind] + fills, (1.0, 1.0, 1.0))[("eval", "x", 0)]
+    assert got["picked"]["ring"] is None and got["ring"] == pytest.approx(0.45)
 
 
 def test_the_fixed_stand_in_is_the_best_on_the_other_training_faces():
