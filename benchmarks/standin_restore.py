@@ -558,6 +558,9 @@ def examples(rows: list[dict], s: str, path: Path) -> None:
                      if d["regions"][i].category == "face" else -1)
             imgs = [d["orig"], d["image"], prior_img]
             for c in cols[3:]:
+                if pick[c] is None:  # no ring (the head region covers the photo): no ring choice to draw
+                    imgs.append(np.full_like(d["image"], 255))
+                    continue
                 b = bank[pick[c]]
                 inp = Inpainter({"telea": ClassicalInpainter(),
                                  "reference": ReferenceRestore({f"standin:{b.key}": [b.crop]}, detector=yunet)},
