@@ -250,8 +250,8 @@ def hub_corrected(raw: dict, floors: dict, judges: list[str]) -> None:
     margin and seed (what an eavesdropper holds after a session: its fills of every transmission; it knows no
     identities, so a cohort may hold other photos of the same person). Tied scores (identical probes: a blank fill)
     are broken at random, seeded by the judge, face and seed, not the receiver: two receivers whose fills are the
-    same (``eve`` and ``eve_telea``) pick the same face, so the oracle's best of its fills gets one try of them. A hit names any photo of the person
-    (the floor row's ``persons``). A lost image is no pick (False). Rows written before the face rows carried
+    same (``eve`` and ``eve_telea``) pick the same face, so the oracle's best of its fills gets one try of them.
+    A hit names any photo of the person (the floor row's ``persons``). A lost image is no pick (False). Rows written before the face rows carried
     ``<j>_simv`` (or a floor without ``faces`` and ``persons``) get none, and the report leaves the measure out.
     """
     for j in judges:
